@@ -1,0 +1,217 @@
+"""The Python API (SPEC §6): load a project, compile it, run it.
+
+The CLI is a thin layer over this class, so both behave the same.
+"""
+
+from __future__ import annotations
+
+import datetime
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from featureduck.compiler import cache
+from featureduck.compiler.compile import CompiledProject, Compiler, source_unique_id
+from featureduck.config.profiles import TargetConfig, load_target
+from featureduck.config.project_config import ProjectConfig, load_project_config
+from featureduck.engines.base import EngineAdapter
+from featureduck.engines.registry import create_adapter
+from featureduck.errors import FeatureDuckError, ProjectError, UsageError
+from featureduck.graph.selector import SelectableNode, select_nodes
+from featureduck.materializations.incremental import incremental_strategy
+from featureduck.materializations.registry import strategy_for
+from featureduck.project.loader import ProjectDefinition, load_definition
+from featureduck.runner import artifacts
+from featureduck.runner.results import RunReporter, RunResults
+from featureduck.runner.scheduler import Runner
+from featureduck.runner.state import BuildRecord, read_builds, record_builds
+from featureduck.utils.hashing import sha256_text
+from featureduck.utils.yaml_loader import load_yaml_text
+
+
+@dataclass
+class Selection:
+    """A compiled project and the node ids a command acts on."""
+
+    compiled: CompiledProject
+    selected: set[str]
+
+
+class Project:
+    """A featureduck (or dbt) project bound to one target."""
+
+    def __init__(self, config: ProjectConfig, definition: ProjectDefinition, target: TargetConfig, project_vars: dict[str, Any]) -> None:
+        self.config = config
+        self.definition = definition
+        self.target = target
+        self.vars = project_vars
+        self.compiler = Compiler(definition, target, project_vars)
+        self._compiled: CompiledProject | None = None
+
+    @classmethod
+    def load(
+        cls,
+        path: str | Path = ".",
+        target: str | None = None,
+        vars: dict[str, Any] | str | None = None,  # noqa: A002 - dbt's name for it
+        profiles_dir: str | Path | None = None,
+    ) -> Project:
+        root = Path(path).resolve()
+        if not root.is_dir():
+            raise ProjectError(f"project folder {root} does not exist")
+        config = load_project_config(root)
+        target_config = load_target(
+            root, config.shape.profile, target, Path(profiles_dir) if profiles_dir else None, config.is_dbt
+        )
+        definition = load_definition(config)
+        return cls(config, definition, target_config, _merge_vars(config, vars))
+
+    # --- compile ------------------------------------------------------------------------
+
+    def compile(self, use_cache: bool = True, write: bool = True) -> CompiledProject:
+        """Compile every model for the target; errors are collected per model."""
+        if self._compiled is not None:
+            return self._compiled
+        target_dir = self.config.target_dir
+        compiled = cache.load_cached(self.compiler, target_dir) if use_cache else None
+        if compiled is None:
+            compiled = self.compiler.compile()
+            self._check_strategies(compiled)
+            cache.store(self.compiler, target_dir, compiled)
+        if write and not (compiled.from_cache and artifacts.read_manifest(target_dir) is not None):
+            artifacts.write_compiled(target_dir, self.target.name, {m.path: m.sql for m in compiled.models.values()})
+            previous = artifacts.read_manifest(target_dir)
+            artifacts.write_manifest(target_dir, artifacts.build_manifest(self.definition, compiled, previous))
+        self._compiled = compiled
+        return compiled
+
+    def _check_strategies(self, compiled: CompiledProject) -> None:
+        for name, model in list(compiled.models.items()):
+            try:
+                strategy_for(model.materialized, model.path)
+                if model.materialized == "incremental":
+                    incremental_strategy(model)
+            except FeatureDuckError as err:
+                compiled.errors[name] = err
+                del compiled.models[name]
+
+    # --- select -------------------------------------------------------------------------
+
+    def select(
+        self,
+        select: str | list[str] | None = None,
+        exclude: str | list[str] | None = None,
+        state: str | Path | None = None,
+    ) -> Selection:
+        compiled = self.compile()
+        nodes = self._selectable_nodes(compiled)
+        modified = (lambda: self._modified_since(Path(state), compiled)) if state else None
+        chosen = select_nodes(compiled.dag, nodes, _as_list(select), _as_list(exclude), modified)
+        return Selection(compiled, chosen)
+
+    def _selectable_nodes(self, compiled: CompiledProject) -> dict[str, SelectableNode]:
+        nodes: dict[str, SelectableNode] = {}
+        for name, model in self.definition.models.items():
+            config = compiled.models[name].config if name in compiled.models else {**model.folder_config, **model.yaml_config}
+            nodes[model.unique_id] = SelectableNode(model.unique_id, name, model.path, tuple(config.get("tags", [])), "model")
+        for key, table in self.definition.sources.items():
+            uid = source_unique_id(self.config.name, key)
+            nodes[uid] = SelectableNode(uid, f"{key[0]}.{key[1]}", table.location.file, tuple(table.tags), "source")
+        return nodes
+
+    def _modified_since(self, state_dir: Path, compiled: CompiledProject) -> set[str]:
+        saved = artifacts.read_manifest(state_dir)
+        if saved is None:
+            raise UsageError(f"--state {state_dir} holds no manifest.json", hint="save target/manifest.json from a previous compile")
+        old_nodes = saved.get("nodes", {})
+        modified = set()
+        for name, model in self.definition.models.items():
+            old = old_nodes.get(model.unique_id)
+            config = compiled.models[name].config if name in compiled.models else None
+            if old is None or old.get("checksum", {}).get("checksum") != model.checksum or old.get("config") != config:
+                modified.add(model.unique_id)
+        return modified
+
+    # --- run ----------------------------------------------------------------------------
+
+    def connect(self) -> EngineAdapter:
+        adapter = create_adapter(self.target)
+        adapter.open()
+        return adapter
+
+    def run(
+        self,
+        select: str | list[str] | None = None,
+        exclude: str | list[str] | None = None,
+        threads: int | None = None,
+        full_refresh: bool = False,
+        state: str | Path | None = None,
+        reporter: RunReporter | None = None,
+    ) -> RunResults:
+        """Build the selected models in DAG order; failures skip their dependents."""
+        selection = self.select(select, exclude, state)
+        compiled = selection.compiled
+        adapter = self.connect()
+        try:
+            runner = Runner(
+                self.compiler, compiled, adapter, selection.selected,
+                threads or self.target.threads, full_refresh, reporter,
+            )
+            results = runner.run()
+            now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+            record_builds(adapter, [
+                BuildRecord(r.unique_id, r.relation, r.materialized, sha256_text(runner.executed_sql[r.name]), now, r.rows_affected)
+                for r in results.results if r.status == "success"
+            ])
+        finally:
+            adapter.close()
+        target_dir = self.config.target_dir
+        executed = {compiled.models[n].path: sql for n, sql in runner.executed_sql.items() if sql != compiled.models[n].sql}
+        artifacts.write_compiled(target_dir, self.target.name, executed)
+        artifacts.write_run_results(target_dir, self.target.name, "run", results)
+        return results
+
+    def last_builds(self) -> dict[str, BuildRecord]:
+        """What the state store says was last built, per model id."""
+        adapter = self.connect()
+        try:
+            return read_builds(adapter)
+        finally:
+            adapter.close()
+
+    # --- housekeeping --------------------------------------------------------------------
+
+    @staticmethod
+    def clean_folder(path: str | Path, everything: bool = False) -> list[Path]:
+        """Remove compiled artifacts (and with `everything`, all of target/).
+
+        Needs only the project file, so it works with a broken profile.
+        """
+        target_dir = load_project_config(Path(path).resolve()).target_dir
+        doomed = [target_dir] if everything else [target_dir / "compiled", target_dir / cache.CACHE_DIR]
+        removed = []
+        for path in doomed:
+            if path.exists():
+                shutil.rmtree(path)
+                removed.append(path)
+        return removed
+
+
+def _merge_vars(config: ProjectConfig, cli_vars: dict[str, Any] | str | None) -> dict[str, Any]:
+    """Project vars (dbt's project-scoped ones flattened), overridden by --vars."""
+    merged = {k: v for k, v in config.shape.vars.items() if k != config.name}
+    scoped = config.shape.vars.get(config.name)
+    if isinstance(scoped, dict):
+        merged.update(scoped)
+    if isinstance(cli_vars, str):
+        parsed = load_yaml_text(cli_vars, "--vars") if cli_vars.strip() else {}
+        if not isinstance(parsed, dict):
+            raise UsageError(f"--vars must be a YAML mapping, got {cli_vars!r}")
+        cli_vars = dict(parsed)
+    merged.update(cli_vars or {})
+    return merged
+
+
+def _as_list(value: str | list[str] | None) -> list[str] | None:
+    return [value] if isinstance(value, str) else value

@@ -1,0 +1,1 @@
+"""The `fduck` command line: click commands and all terminal output."""

@@ -1,0 +1,72 @@
+"""Terminal output: dbt-style progress lines, summaries and errors (rich)."""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+from rich.console import Console
+from rich.markup import escape
+
+from featureduck.runner.results import NodeResult, RunResults
+
+console = Console(highlight=False, soft_wrap=True)
+error_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+_STATUS_STYLE = {"success": ("OK", "green"), "error": ("ERROR", "red"), "skipped": ("SKIP", "yellow")}
+_LINE_WIDTH = 72
+
+
+def _dots(text: str) -> str:
+    return text + " " + "." * max(3, _LINE_WIDTH - len(text)) + " "
+
+
+class ConsoleReporter:
+    """One line when a model starts, one when it ends, with status and timing."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def node_started(self, index: int, total: int, name: str, materialized: str, relation: str) -> None:
+        text = f"{index} of {total} START {materialized} model {relation}"
+        with self._lock:
+            console.print(escape(_dots(text)) + "[RUN]")
+
+    def node_finished(self, index: int, total: int, result: NodeResult) -> None:
+        label, style = _STATUS_STYLE[result.status]
+        if result.status == "success":
+            rows = f"{result.rows_affected} rows " if result.rows_affected is not None else ""
+            text = f"{index} of {total} {label} {result.message} {result.relation}"
+            tail = f"[{label} {rows}in {result.execution_time:.2f}s]"
+        elif result.status == "error":
+            text = f"{index} of {total} {label} building {result.materialized} model {result.relation}"
+            tail = f"[{label} in {result.execution_time:.2f}s]"
+        else:
+            text = f"{index} of {total} {label} {result.relation}"
+            tail = f"[{label}]"
+        with self._lock:
+            console.print(f"[{style}]{escape(_dots(text))}{escape(tail)}[/{style}]")
+
+
+def print_run_summary(results: RunResults) -> None:
+    ok, errors, skipped = results.count("success"), results.count("error"), results.count("skipped")
+    console.print()
+    style = "red" if errors else "green"
+    console.print(
+        f"[{style}]Finished running {len(results.results)} models in {results.elapsed:.2f}s: "
+        f"{ok} ok, {errors} error, {skipped} skipped[/{style}]"
+    )
+    for result in results.results:
+        if result.status == "error":
+            console.print()
+            console.print(f"[red]Failure in model {escape(result.name)}[/red]")
+            console.print(escape(result.message))
+
+
+def print_error(message: str) -> None:
+    error_console.print(f"[red]error:[/red] {escape(message)}")
+
+
+def print_internal_error(trace: str) -> None:
+    error_console.print("[red]internal error[/red] (please report it with this traceback):")
+    sys.stderr.write(trace)

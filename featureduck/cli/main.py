@@ -1,0 +1,215 @@
+"""`fduck` commands. Options common to all commands follow the command, as in dbt."""
+
+from __future__ import annotations
+
+import functools
+import json
+import platform
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from featureduck import __version__
+from featureduck.cli.console import ConsoleReporter, console, print_error, print_internal_error, print_run_summary
+from featureduck.errors import FeatureDuckError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def common_options(func: F) -> F:
+    """--project-dir, --profiles-dir, --target, --vars and --debug on every command."""
+    options = [
+        click.option("--project-dir", default=".", type=click.Path(file_okay=False), help="Project folder (default: .)"),
+        click.option("--profiles-dir", default=None, type=click.Path(file_okay=False), help="Folder holding profiles.yml"),
+        click.option("--target", "-t", default=None, help="Target in the profile (default: the profile's)"),
+        click.option("--vars", "vars_", default=None, help="YAML mapping overriding project vars"),
+        click.option("--debug", is_flag=True, help="Show tracebacks for errors"),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def selection_options(func: F) -> F:
+    options = [
+        click.option("--select", "-s", "select", multiple=True, help="name, +name, name+, tag:x, path:dir, state:modified"),
+        click.option("--exclude", multiple=True, help="Selectors to leave out"),
+        click.option("--state", default=None, type=click.Path(file_okay=False), help="Folder with a saved manifest.json"),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def handles_errors(func: F) -> F:
+    """Print FeatureDuckError without a traceback and exit with its code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = kwargs.get("debug", False)
+        try:
+            return func(*args, **kwargs)
+        except FeatureDuckError as err:
+            if debug:
+                raise
+            print_error(str(err))
+            sys.exit(err.exit_code)
+        except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt):
+            raise
+        except Exception:  # noqa: BLE001 - anything else is our bug
+            if debug:
+                raise
+            print_internal_error(traceback.format_exc())
+            sys.exit(2)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _load(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None) -> Any:
+    from featureduck.api import Project
+
+    return Project.load(project_dir, target=target, vars=vars_, profiles_dir=profiles_dir)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="featureduck")
+def cli() -> None:
+    """featureduck: SQL-first feature engineering."""
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--debug", is_flag=True, hidden=True)
+@handles_errors
+def init(name: str, debug: bool) -> None:
+    """Create a new project NAME from the starter template."""
+    from featureduck.scaffold import init_project
+
+    path = init_project(Path(name))
+    console.print(f"Created project [bold]{path.name}[/bold] in {path}")
+    console.print(f"Next: cd {name} && fduck run")
+
+
+@cli.command()
+@common_options
+@handles_errors
+def debug(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None, debug: bool) -> None:
+    """Check the project, the profile and the connection; print versions."""
+    import sqlglot
+
+    console.print(f"featureduck {__version__}, python {platform.python_version()}, sqlglot {sqlglot.__version__}")
+    project = _load(project_dir, profiles_dir, target, vars_)
+    console.print(f"project: {project.config.name} ({project.config.root / project.config.file_name})")
+    console.print(f"models: {len(project.definition.models)}, sources: {len(project.definition.sources)}")
+    where = project.target.profiles_file or "none (built-in default)"
+    console.print(f"profiles.yml: {where}")
+    console.print(f"target: {project.target.name} (type {project.target.type}, dialect {project.target.dialect})")
+    for key, value in project.target.public_settings().items():
+        console.print(f"  {key}: {value}")
+    adapter = project.connect()
+    try:
+        adapter.execute("SELECT 1")
+        console.print(f"connection: [green]OK[/green] ({adapter.TYPE} {adapter.version()})")
+    finally:
+        adapter.close()
+
+
+@cli.command("ls")
+@common_options
+@selection_options
+@click.option("--resource-type", type=click.Choice(["model", "source", "all"]), default="all")
+@click.option("--output", type=click.Choice(["text", "json"]), default="text")
+@handles_errors
+def ls_command(
+    project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None, debug: bool,
+    select: tuple[str, ...], exclude: tuple[str, ...], state: str | None, resource_type: str, output: str,
+) -> None:
+    """List resources, honouring selectors."""
+    project = _load(project_dir, profiles_dir, target, vars_)
+    selection = project.select(list(select), list(exclude), state)
+    compiled = selection.compiled
+    for uid in sorted(selection.selected):
+        kind = uid.split(".", 1)[0]
+        if resource_type not in ("all", kind):
+            continue
+        name = uid.split(".", 2)[2]
+        model = compiled.models.get(name) if kind == "model" else None
+        if output == "json":
+            record = {"unique_id": uid, "resource_type": kind, "name": name}
+            if model is not None:
+                record.update(materialized=model.materialized, relation=model.relation.sql(project.target.dialect), tags=model.config.get("tags", []))
+            click.echo(json.dumps(record))
+        else:
+            click.echo(uid)
+
+
+@cli.command("compile")
+@common_options
+@selection_options
+@click.option("--no-cache", is_flag=True, help="Ignore the compile cache")
+@handles_errors
+def compile_command(
+    project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None, debug: bool,
+    select: tuple[str, ...], exclude: tuple[str, ...], state: str | None, no_cache: bool,
+) -> None:
+    """Render and transpile every model for the target; no database needed."""
+    started = time.perf_counter()
+    project = _load(project_dir, profiles_dir, target, vars_)
+    compiled = project.compile(use_cache=not no_cache)
+    selection = project.select(list(select), list(exclude), state)
+    names = {uid.split(".", 2)[2] for uid in selection.selected if uid.startswith("model.")}
+    errors = {n: e for n, e in compiled.errors.items() if n in names}
+    for error in errors.values():
+        print_error(str(error))
+    count = len(names & set(compiled.models))
+    where = project.config.target_dir / "compiled" / project.target.name
+    cached = " (cached)" if compiled.from_cache else ""
+    console.print(
+        f"Compiled {count} models for target {project.target.name} ({project.target.dialect}) "
+        f"into {where}{cached} in {time.perf_counter() - started:.2f}s"
+    )
+    if errors:
+        console.print(f"[red]{len(errors)} models failed to compile[/red]")
+        sys.exit(1)
+
+
+@cli.command()
+@common_options
+@selection_options
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="Models built at once")
+@click.option("--full-refresh", is_flag=True, help="Rebuild incremental models from scratch")
+@handles_errors
+def run(
+    project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None, debug: bool,
+    select: tuple[str, ...], exclude: tuple[str, ...], state: str | None, threads: int | None, full_refresh: bool,
+) -> None:
+    """Build the selected models in DAG order."""
+    project = _load(project_dir, profiles_dir, target, vars_)
+    threads = threads or project.target.threads
+    console.print(f"Running on target {project.target.name} ({project.target.type}, {threads} threads)")
+    results = project.run(list(select), list(exclude), threads, full_refresh, state, ConsoleReporter())
+    print_run_summary(results)
+    if results.failed:
+        sys.exit(1)
+
+
+@cli.command()
+@common_options
+@click.option("--all", "everything", is_flag=True, help="Also remove databases and state under target/")
+@handles_errors
+def clean(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None, debug: bool, everything: bool) -> None:
+    """Remove compiled artifacts from target/ (databases are kept unless --all)."""
+    from featureduck.api import Project
+
+    del profiles_dir, target, vars_  # clean needs no profile
+    removed = Project.clean_folder(Path(project_dir), everything)
+    for path in removed:
+        console.print(f"removed {path}")
+    if not removed:
+        console.print("nothing to clean")
+

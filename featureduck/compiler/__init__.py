@@ -1,0 +1,1 @@
+"""sqlglot: parse in the project dialect, resolve names, inline ephemerals, transpile."""

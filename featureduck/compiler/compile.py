@@ -1,0 +1,234 @@
+"""Compile a project for one target: render, DAG, parse, resolve, transpile.
+
+Rendering is target-independent apart from `target`; relations are resolved
+on the parsed tree, so the SQL sent to an engine never holds text pasted
+together from names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlglot import exp
+
+from featureduck.compiler.parse import generate_sql, parse_model_sql
+from featureduck.compiler.relations import Relation, ephemeral_cte_name, model_relation, source_expression
+from featureduck.config.profiles import TargetConfig
+from featureduck.errors import CompilationError, FeatureDuckError, SourceLocation
+from featureduck.graph.dag import Dag
+from featureduck.project.loader import ProjectDefinition
+from featureduck.project.nodes import Model
+from featureduck.templating.context import REF_PREFIX, SOURCE_PREFIX, THIS_PLACEHOLDER, RenderScope, TargetInfo
+from featureduck.templating.renderer import ModelRenderer, RenderedModel
+
+
+@dataclass
+class CompiledModel:
+    """One model compiled for one target."""
+
+    name: str
+    unique_id: str
+    path: str
+    config: dict[str, Any]
+    refs: list[str]
+    sources: list[tuple[str, str]]
+    relation: Relation
+    sql: str
+    uses_this: bool = False
+
+    @property
+    def materialized(self) -> str:
+        return str(self.config.get("materialized", "view"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "unique_id": self.unique_id,
+            "path": self.path,
+            "config": self.config,
+            "refs": self.refs,
+            "sources": [list(s) for s in self.sources],
+            "relation": self.relation.to_dict(),
+            "sql": self.sql,
+            "uses_this": self.uses_this,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CompiledModel:
+        relation = Relation(data["relation"]["schema"], data["relation"]["identifier"], data["relation"]["database"])
+        return cls(
+            data["name"], data["unique_id"], data["path"], data["config"], data["refs"],
+            [tuple(s) for s in data["sources"]], relation, data["sql"], data["uses_this"],  # type: ignore[misc]
+        )
+
+
+@dataclass
+class CompiledProject:
+    """All models of a project compiled for one target, with the DAG."""
+
+    target: TargetConfig
+    models: dict[str, CompiledModel] = field(default_factory=dict)
+    errors: dict[str, FeatureDuckError] = field(default_factory=dict)
+    dag: Dag = field(default_factory=Dag)
+    from_cache: bool = False
+
+
+def source_unique_id(project: str, key: tuple[str, str]) -> str:
+    return f"source.{project}.{key[0]}.{key[1]}"
+
+
+class Compiler:
+    """Compiles one project definition for one target."""
+
+    def __init__(self, definition: ProjectDefinition, target: TargetConfig, project_vars: dict[str, Any]) -> None:
+        self.definition = definition
+        self.target = target
+        self.vars = project_vars
+        self.project_dialect = definition.config.dialect
+        self.target_dialect = target.dialect
+        self._renderer: ModelRenderer | None = None
+
+    @property
+    def renderer(self) -> ModelRenderer:
+        """Built on first use: a cached compile never pays for loading macros."""
+        if self._renderer is None:
+            definition = self.definition
+            scope = RenderScope(definition.config.name, set(definition.models), definition.sources, self.target.schema)
+            info = TargetInfo(
+                self.target.name, self.target.type, self.target.schema, self.target.threads,
+                self.target.profile_name, self.target.public_settings(),
+            )
+            macros = [(m.path, m.text) for m in definition.macro_files]
+            self._renderer = ModelRenderer(scope, self.vars, info, macros)
+        return self._renderer
+
+    @property
+    def has_renderer(self) -> bool:
+        return self._renderer is not None
+
+    def compile(self) -> CompiledProject:
+        """Compile every model; a failing model is recorded, the others go on."""
+        result = CompiledProject(self.target)
+        rendered: dict[str, RenderedModel] = {}
+        for name, model in self.definition.models.items():
+            try:
+                rendered[name] = self.renderer.render(model)
+            except FeatureDuckError as err:
+                result.errors[name] = err
+        result.dag = self.build_dag({name: (r.refs, r.sources) for name, r in rendered.items()})
+        result.dag.check_acyclic()
+        configs = {name: r.config for name, r in rendered.items()}
+        relations = {
+            name: model_relation(name, configs.get(name, {}), self.target.schema) for name in self.definition.models
+        }
+        for uid in result.dag.topological_order():
+            name = uid.split(".", 2)[2] if uid.startswith("model.") else None
+            if name is None or name not in rendered:
+                continue
+            try:
+                result.models[name] = self._compile_rendered(
+                    self.definition.models[name], rendered[name], relations, configs, result
+                )
+            except FeatureDuckError as err:
+                result.errors[name] = err
+        return result
+
+    def recompile(self, name: str, project: CompiledProject, incremental: bool) -> CompiledModel:
+        """Render and compile one model again, e.g. with is_incremental() true."""
+        model = self.definition.models[name]
+        rendered = self.renderer.render(model, incremental=incremental)
+        relations = {n: m.relation for n, m in project.models.items()}
+        configs = {n: m.config for n, m in project.models.items()}
+        return self._compile_rendered(model, rendered, relations, configs, project)
+
+    def build_dag(self, dependencies: dict[str, tuple[list[str], list[tuple[str, str]]]]) -> Dag:
+        """Models and the sources they read, from each model's (refs, sources)."""
+        dag = Dag()
+        project = self.definition.config.name
+        for model in self.definition.models.values():
+            dag.add_node(model.unique_id)
+        for name, (refs, sources) in dependencies.items():
+            child = self.definition.models[name].unique_id
+            for ref in refs:
+                dag.add_edge(self.definition.models[ref].unique_id, child)
+            for key in sources:
+                dag.add_edge(source_unique_id(project, key), child)
+        return dag
+
+    def _compile_rendered(
+        self,
+        model: Model,
+        rendered: RenderedModel,
+        relations: dict[str, Relation],
+        configs: dict[str, dict[str, Any]],
+        project: CompiledProject,
+    ) -> CompiledModel:
+        for ref in rendered.refs:
+            if ref in project.errors and configs.get(ref, {}).get("materialized") == "ephemeral":
+                raise CompilationError(f"ephemeral model '{ref}' it inlines failed to compile", SourceLocation(model.path))
+        tree = parse_model_sql(rendered.sql, self.project_dialect, model.path)
+        own_relation = model_relation(model.name, rendered.config, self.target.schema)
+        ephemerals = self._resolve(tree, model.path, rendered, own_relation, relations, configs)
+        if ephemerals:
+            tree = self._inline_ephemerals(tree, ephemerals, project)
+        sql = generate_sql(tree, self.target_dialect, model.path)
+        return CompiledModel(
+            model.name, model.unique_id, model.path, rendered.config, rendered.refs, rendered.sources,
+            own_relation, sql, rendered.uses_this,
+        )
+
+    def _resolve(
+        self,
+        tree: exp.Expression,
+        model_path: str,
+        rendered: RenderedModel,
+        own_relation: Relation,
+        relations: dict[str, Relation],
+        configs: dict[str, dict[str, Any]],
+    ) -> list[str]:
+        """Replace placeholders in place; returns the ephemeral models referenced."""
+        replacements: dict[str, tuple[exp.Expression, str]] = {THIS_PLACEHOLDER: (own_relation.to_table(), own_relation.identifier)}
+        ephemerals: list[str] = []
+        for ref in rendered.refs:
+            if configs.get(ref, {}).get("materialized") == "ephemeral":
+                ephemerals.append(ref)
+                table = exp.Table(this=exp.to_identifier(ephemeral_cte_name(ref)), alias=exp.TableAlias(this=exp.to_identifier(ref)))
+                replacements[REF_PREFIX + ref] = (table, ref)
+            else:
+                relation = relations[ref]
+                replacements[REF_PREFIX + ref] = (relation.to_table(), relation.identifier)
+        root = self.definition.config.root
+        for key in rendered.sources:
+            source = self.definition.sources[key]
+            try:
+                expression = source_expression(source, root, self.target_dialect)
+            except CompilationError as err:
+                err.location = SourceLocation(model_path)
+                raise
+            replacements[f"{SOURCE_PREFIX}{key[0]}__{key[1]}"] = (expression, source.name if source.is_file else source.identifier)
+        for table in list(tree.find_all(exp.Table)):
+            if table.args.get("db") is None and table.name in replacements:
+                replacement, _ = replacements[table.name]
+                new = replacement.copy()
+                if table.args.get("alias") is not None:
+                    new.set("alias", table.args["alias"].copy())
+                table.replace(new)
+        for column in tree.find_all(exp.Column):
+            qualifier = column.args.get("table")
+            if qualifier is not None and column.table in replacements:
+                column.set("table", exp.to_identifier(replacements[column.table][1]))
+        return ephemerals
+
+    def _inline_ephemerals(self, tree: exp.Query, ephemerals: list[str], project: CompiledProject) -> exp.Query:
+        ctes = []
+        for name in ephemerals:
+            upstream = project.models[name]
+            upstream_tree = parse_model_sql(upstream.sql, self.target_dialect, upstream.path)
+            ctes.append(exp.CTE(this=upstream_tree, alias=exp.TableAlias(this=exp.to_identifier(ephemeral_cte_name(name)))))
+        existing = tree.args.get("with_")
+        if existing is not None:
+            existing.set("expressions", [*ctes, *existing.expressions])
+        else:
+            tree.set("with_", exp.With(expressions=ctes))
+        return tree

@@ -1,0 +1,204 @@
+"""profiles.yml: which database a target is, with env_var() rendered in place."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from featureduck.errors import ProfileError, SourceLocation
+from featureduck.utils.suggest import did_you_mean
+from featureduck.utils.yaml_loader import LineDict, LineList, load_yaml_file
+
+PROFILES_FILE = "profiles.yml"
+# Keys whose values are never printed or written to artifacts.
+SECRET_KEYS = frozenset({"password", "dsn", "connection", "token", "secret", "pass", "uri"})
+DEFAULT_TARGET = "dev"
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    """One output of a profile: an engine type and its settings."""
+
+    name: str
+    type: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    profile_name: str = "default"
+    profiles_file: Path | None = None
+
+    @property
+    def threads(self) -> int:
+        return int(self.settings.get("threads", 4))
+
+    @property
+    def dialect(self) -> str:
+        return engine_defaults(self)[0]
+
+    @property
+    def schema(self) -> str:
+        return str(self.settings.get("schema") or engine_defaults(self)[1])
+
+    def public_settings(self) -> dict[str, Any]:
+        """Settings safe to print or store: secrets masked."""
+        return {k: ("****" if k in SECRET_KEYS else v) for k, v in self.settings.items()}
+
+
+class MissingEnvVar(Exception):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def env_var(name: str, default: Any = None) -> Any:
+    """dbt's env_var(): the variable's value, its default, else an error."""
+    if name in os.environ:
+        return os.environ[name]
+    if default is not None:
+        return default
+    raise MissingEnvVar(name)
+
+
+_jinja = jinja2.Environment(undefined=jinja2.StrictUndefined)
+_jinja.globals["env_var"] = env_var
+
+
+def default_target(project_root: Path) -> TargetConfig:
+    """The target of a project with no profiles.yml: DuckDB at target/dev.duckdb."""
+    return TargetConfig(DEFAULT_TARGET, "duckdb", {"path": str(project_root / "target" / "dev.duckdb")})
+
+
+def find_profiles_file(project_root: Path, profiles_dir: Path | None, dbt_project: bool) -> Path | None:
+    """Search order: --profiles-dir, the project, $FDUCK_PROFILES_DIR, ~/.featureduck (~/.dbt for dbt projects)."""
+    if profiles_dir is not None:
+        candidate = profiles_dir / PROFILES_FILE
+        if not candidate.is_file():
+            raise ProfileError(f"no {PROFILES_FILE} in --profiles-dir {profiles_dir}")
+        return candidate
+    dirs = [project_root]
+    if os.environ.get("FDUCK_PROFILES_DIR"):
+        dirs.append(Path(os.environ["FDUCK_PROFILES_DIR"]))
+    dirs.append(Path.home() / ".featureduck")
+    if dbt_project:
+        dirs.append(Path.home() / ".dbt")
+    for folder in dirs:
+        candidate = folder / PROFILES_FILE
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_target(
+    project_root: Path,
+    profile_name: str | None,
+    target_name: str | None,
+    profiles_dir: Path | None = None,
+    dbt_project: bool = False,
+) -> TargetConfig:
+    """Resolve the target to build on, per SPEC §2's lookup rules."""
+    path = find_profiles_file(project_root, profiles_dir, dbt_project)
+    if path is None:
+        if target_name not in (None, DEFAULT_TARGET):
+            raise ProfileError(
+                f"target '{target_name}' requested but no {PROFILES_FILE} was found",
+                hint="looked in the project, $FDUCK_PROFILES_DIR and ~/.featureduck",
+            )
+        return default_target(project_root)
+    shown = str(path)
+    profiles = load_yaml_file(path, shown)
+    if not isinstance(profiles, LineDict) or not profiles:
+        raise ProfileError("profiles.yml must map profile names to profiles", SourceLocation(shown, 1))
+    names = [n for n in profiles if n != "config"]
+    name = _choose_profile(profiles, names, profile_name, shown)
+    profile = profiles[name]
+    location = SourceLocation(shown, profiles.line_of(name))
+    if not isinstance(profile, LineDict) or not isinstance(profile.get("outputs"), dict):
+        raise ProfileError(f"profile '{name}' has no 'outputs' mapping", location)
+    outputs: LineDict = profile["outputs"]
+    chosen = target_name or _render(profile.get("target", DEFAULT_TARGET), shown, profile.line_of("target"))
+    if chosen not in outputs:
+        raise ProfileError(
+            f"profile '{name}' has no target '{chosen}'",
+            location,
+            did_you_mean(str(chosen), outputs) or f"targets: {', '.join(outputs)}",
+        )
+    output = outputs[chosen]
+    if not isinstance(output, LineDict) or "type" not in output:
+        raise ProfileError(f"target '{chosen}' must be a mapping with a 'type'", SourceLocation(shown, outputs.line_of(chosen)))
+    settings = {k: _render(v, shown, output.line_of(k)) for k, v in output.items()}
+    engine_type = str(settings.pop("type"))
+    if engine_type == "duckdb":
+        settings["path"] = _database_path(project_root, str(settings.get("path", "target/dev.duckdb")))
+    target = TargetConfig(str(chosen), engine_type, settings, name, path)
+    engine_defaults(target)  # an unknown type fails here, naming the file
+    return target
+
+
+def _choose_profile(profiles: LineDict, names: list[str], wanted: str | None, shown: str) -> str:
+    if wanted is not None:
+        if wanted in profiles:
+            return wanted
+        raise ProfileError(
+            f"profile '{wanted}' (named by the project file) is not in profiles.yml",
+            SourceLocation(shown, 1),
+            did_you_mean(wanted, names),
+        )
+    if "default" in profiles:
+        return "default"
+    if len(names) == 1:
+        return names[0]
+    raise ProfileError(
+        "profiles.yml has several profiles and the project names none",
+        SourceLocation(shown, 1),
+        "set `profile:` in the project file, or name one profile 'default'",
+    )
+
+
+def _render(value: Any, file: str, line: int) -> Any:
+    """Render env_var() in strings, recursively; line numbers make errors precise."""
+    if isinstance(value, str) and "{{" in value:
+        try:
+            rendered = _jinja.from_string(value).render()
+        except MissingEnvVar as missing:
+            raise ProfileError(
+                f"env var '{missing.name}' is not set", SourceLocation(file, line),
+                f"export {missing.name}=... or give env_var() a default",
+            ) from None
+        except jinja2.TemplateError as err:
+            raise ProfileError(f"bad template in profiles.yml: {err}", SourceLocation(file, line)) from None
+        return rendered
+    if isinstance(value, LineDict):
+        return {k: _render(v, file, value.line_of(k)) for k, v in value.items()}
+    if isinstance(value, LineList):
+        return [_render(v, file, value.item_lines[i]) for i, v in enumerate(value)]
+    return value
+
+
+def _database_path(project_root: Path, path: str) -> str:
+    if path == ":memory:" or path.startswith(("md:", "motherduck:")):
+        return path
+    candidate = Path(os.path.expanduser(path))
+    return str(candidate if candidate.is_absolute() else project_root / candidate)
+
+
+# Engine type -> (sqlglot dialect, schema used when the profile names none).
+# The engine adapters live above this layer; keeping the table here lets the
+# compiler target an engine without importing it. A new engine adds a row.
+ENGINE_DEFAULTS: dict[str, tuple[str, str]] = {
+    "duckdb": ("duckdb", "main"),
+    "postgres": ("postgres", "public"),
+    "spark": ("spark", "default"),
+}
+
+
+def engine_defaults(target: TargetConfig) -> tuple[str, str]:
+    try:
+        return ENGINE_DEFAULTS[target.type]
+    except KeyError:
+        raise ProfileError(
+            f"target '{target.name}' has unknown type '{target.type}'",
+            SourceLocation(str(target.profiles_file)) if target.profiles_file else None,
+            did_you_mean(target.type, ENGINE_DEFAULTS) or f"known types: {', '.join(ENGINE_DEFAULTS)}",
+        ) from None

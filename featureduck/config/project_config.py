@@ -1,0 +1,170 @@
+"""featureduck_project.yml (or dbt_project.yml): names, paths, vars, folder configs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pydantic
+
+from featureduck.errors import ProjectError, SourceLocation
+from featureduck.utils.validation import validate_shape
+from featureduck.utils.yaml_loader import LineDict, load_yaml_file
+
+PROJECT_FILES = ("featureduck_project.yml", "dbt_project.yml")
+
+# Config keys a model may set (dbt's names). In folder configs a key without
+# `+` is a config when it is one of these, else a sub-folder, as in dbt.
+MODEL_CONFIG_KEYS = frozenset(
+    {
+        "materialized", "tags", "schema", "alias", "database", "enabled", "unique_key",
+        "incremental_strategy", "on_schema_change", "full_refresh", "meta", "docs",
+        "persist_docs", "pre-hook", "post-hook", "pre_hook", "post_hook", "contract",
+        "grants", "indexes", "sql_header", "group", "access", "cluster_by", "partition_by",
+        "file_format", "location_root", "packages", "refresh", "description",
+    }
+)
+# Configs that accumulate down the folder tree rather than being replaced.
+_ADDITIVE_KEYS = frozenset({"tags"})
+_MERGED_KEYS = frozenset({"meta"})
+
+
+class ProjectShape(pydantic.BaseModel):
+    """The keys a project file may hold; dbt-only keys are accepted and ignored."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+    name: str
+    version: str | int | float | None = None
+    profile: str | None = None
+    dialect: str = "duckdb"
+    config_version: int | None = pydantic.Field(None, alias="config-version")
+    model_paths: list[str] = pydantic.Field(["models"], alias="model-paths")
+    macro_paths: list[str] = pydantic.Field(["macros"], alias="macro-paths")
+    source_paths: list[str] = pydantic.Field(["sources"], alias="source-paths")
+    feature_paths: list[str] = pydantic.Field(["features"], alias="feature-paths")
+    seed_paths: list[str] = pydantic.Field(["seeds"], alias="seed-paths")
+    test_paths: list[str] = pydantic.Field(["tests"], alias="test-paths")
+    function_paths: list[str] = pydantic.Field(["functions"], alias="function-paths")
+    target_path: str = pydantic.Field("target", alias="target-path")
+    vars: dict[str, Any] = {}
+    models: dict[str, Any] = {}
+    seeds: dict[str, Any] = {}
+    sources: dict[str, Any] = {}
+    tests: dict[str, Any] = {}
+    data_tests: dict[str, Any] = {}
+    serve: dict[str, Any] = {}
+    # dbt keys with no featureduck meaning yet; accepted so dbt projects load.
+    require_dbt_version: Any = pydantic.Field(None, alias="require-dbt-version")
+    clean_targets: list[str] | None = pydantic.Field(None, alias="clean-targets")
+    analysis_paths: list[str] | None = pydantic.Field(None, alias="analysis-paths")
+    snapshot_paths: list[str] | None = pydantic.Field(None, alias="snapshot-paths")
+    docs_paths: list[str] | None = pydantic.Field(None, alias="docs-paths")
+    asset_paths: list[str] | None = pydantic.Field(None, alias="asset-paths")
+    packages_install_path: str | None = pydantic.Field(None, alias="packages-install-path")
+    snapshots: dict[str, Any] | None = None
+    quoting: dict[str, Any] | None = None
+    query_comment: Any = pydantic.Field(None, alias="query-comment")
+    on_run_start: Any = pydantic.Field(None, alias="on-run-start")
+    on_run_end: Any = pydantic.Field(None, alias="on-run-end")
+    flags: dict[str, Any] | None = None
+    dispatch: Any = None
+
+
+class ProjectConfig:
+    """A loaded project file plus the folder it lives in."""
+
+    def __init__(self, root: Path, file_name: str, shape: ProjectShape, raw: LineDict) -> None:
+        self.root = root
+        self.file_name = file_name
+        self.shape = shape
+        self.raw = raw
+
+    @property
+    def name(self) -> str:
+        return self.shape.name
+
+    @property
+    def dialect(self) -> str:
+        return self.shape.dialect
+
+    @property
+    def is_dbt(self) -> bool:
+        return self.file_name == "dbt_project.yml"
+
+    @property
+    def target_dir(self) -> Path:
+        return self.root / self.shape.target_path
+
+    def paths(self, kind: str) -> list[Path]:
+        """Folders for `kind` ('model', 'macro', 'source', ...), absolute."""
+        return [self.root / p for p in getattr(self.shape, f"{kind}_paths")]
+
+    def folder_config(self, folder_parts: tuple[str, ...]) -> dict[str, Any]:
+        """The merged `models:` config for a model in `folder_parts` (relative folders)."""
+        return resolve_folder_config(self.shape.models, self.name, folder_parts)
+
+
+def resolve_folder_config(
+    tree: dict[str, Any], project_name: str, folder_parts: tuple[str, ...]
+) -> dict[str, Any]:
+    """Walk a dbt-style folder config tree down `folder_parts`, merging as dbt does.
+
+    >>> tree = {"+materialized": "view", "shop": {"marts": {"+materialized": "table"}}}
+    >>> resolve_folder_config(tree, "shop", ("marts",))["materialized"]
+    'table'
+    """
+    merged: dict[str, Any] = {}
+    _apply_level(merged, tree)
+    levels = [tree]
+    if isinstance(tree.get(project_name), dict):
+        levels = [tree, tree[project_name]]
+        _apply_level(merged, tree[project_name])
+    node = levels[-1]
+    for part in folder_parts:
+        child = node.get(part) if isinstance(node, dict) else None
+        if not isinstance(child, dict):
+            break
+        _apply_level(merged, child)
+        node = child
+    return merged
+
+
+def _apply_level(merged: dict[str, Any], level: dict[str, Any]) -> None:
+    for key, value in level.items():
+        plain = key[1:] if key.startswith("+") else key
+        if not key.startswith("+") and plain not in MODEL_CONFIG_KEYS:
+            continue  # a sub-folder
+        merge_config_value(merged, plain, value)
+
+
+def merge_config_value(merged: dict[str, Any], key: str, value: Any) -> None:
+    """Set one config key following dbt's rules (tags add up, meta merges)."""
+    key = key.replace("-", "_") if key in ("pre-hook", "post-hook") else key
+    if key in _ADDITIVE_KEYS:
+        items = [value] if isinstance(value, str) else list(value or [])
+        merged[key] = [*merged.get(key, []), *[t for t in items if t not in merged.get(key, [])]]
+    elif key in _MERGED_KEYS and isinstance(value, dict):
+        merged[key] = {**merged.get(key, {}), **value}
+    else:
+        merged[key] = value
+
+
+def find_project_file(root: Path) -> Path:
+    for name in PROJECT_FILES:
+        candidate = root / name
+        if candidate.is_file():
+            return candidate
+    raise ProjectError(
+        f"no featureduck_project.yml or dbt_project.yml in {root}",
+        hint="run `fduck init NAME` to start a project, or pass --project-dir",
+    )
+
+
+def load_project_config(root: Path) -> ProjectConfig:
+    path = find_project_file(root)
+    raw = load_yaml_file(path, path.name)
+    if not isinstance(raw, LineDict):
+        raise ProjectError("the project file must be a mapping", SourceLocation(path.name, 1))
+    shape = validate_shape(ProjectShape, raw, path.name)
+    return ProjectConfig(root, path.name, shape, raw)

@@ -1,0 +1,1 @@
+"""One adapter per engine behind one interface (EngineAdapter)."""

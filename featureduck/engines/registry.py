@@ -1,0 +1,33 @@
+"""Engine type -> adapter class; adapters are imported only when asked for."""
+
+from __future__ import annotations
+
+import importlib
+
+from featureduck.config.profiles import ENGINE_DEFAULTS, TargetConfig
+from featureduck.engines.base import EngineAdapter
+from featureduck.errors import ProfileError
+from featureduck.utils.suggest import did_you_mean
+
+# type -> "module:Class". A new engine is one module plus one row here (and a
+# row in config.profiles.ENGINE_DEFAULTS for its dialect).
+ADAPTERS = {
+    "duckdb": "featureduck.engines.duckdb:DuckDBAdapter",
+}
+
+
+def adapter_class(engine_type: str) -> type[EngineAdapter]:
+    spec = ADAPTERS.get(engine_type)
+    if spec is None:
+        if engine_type in ENGINE_DEFAULTS:
+            raise ProfileError(
+                f"building on '{engine_type}' is not available yet; `fduck compile --target` already writes its SQL"
+            )
+        raise ProfileError(f"unknown engine type '{engine_type}'", hint=did_you_mean(engine_type, ADAPTERS))
+    module_name, _, class_name = spec.partition(":")
+    cls: type[EngineAdapter] = getattr(importlib.import_module(module_name), class_name)
+    return cls
+
+
+def create_adapter(target: TargetConfig) -> EngineAdapter:
+    return adapter_class(target.type)(target)

@@ -1,0 +1,1 @@
+"""The dependency DAG and node selection; networkx stays inside this package."""

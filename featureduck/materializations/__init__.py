@@ -1,0 +1,1 @@
+"""How each kind of model is built: one strategy class per materialization."""

@@ -1,0 +1,137 @@
+"""Find a project's files and turn them into node definitions (no database)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from featureduck.config.project_config import ProjectConfig
+from featureduck.errors import ProjectError, SourceLocation
+from featureduck.project.nodes import Model, SourceTable
+from featureduck.project.schema_files import SchemaFile, parse_schema_file
+from featureduck.utils.hashing import sha256_text
+from featureduck.utils.suggest import did_you_mean
+from featureduck.utils.yaml_loader import load_yaml_text
+
+YAML_SUFFIXES = (".yml", ".yaml")
+
+
+@dataclass
+class MacroFile:
+    path: str
+    text: str
+
+
+@dataclass
+class ProjectDefinition:
+    """Everything a project declares, plus a digest of every file read."""
+
+    config: ProjectConfig
+    models: dict[str, Model] = field(default_factory=dict)
+    sources: dict[tuple[str, str], SourceTable] = field(default_factory=dict)
+    macro_files: list[MacroFile] = field(default_factory=list)
+    entities: list[dict[str, Any]] = field(default_factory=list)
+    feature_views: list[dict[str, Any]] = field(default_factory=list)
+    file_hashes: dict[str, str] = field(default_factory=dict)
+
+
+def load_definition(config: ProjectConfig) -> ProjectDefinition:
+    """Read models, macros and YAML declarations from the project's folders."""
+    definition = ProjectDefinition(config)
+    root = config.root
+    project_file = root / config.file_name
+    definition.file_hashes[config.file_name] = sha256_text(project_file.read_text(encoding="utf-8"))
+    for folder in config.paths("model"):
+        for path in _walk(folder, (".sql",)):
+            _add_model(definition, path, folder)
+    for folder in config.paths("macro"):
+        for path in _walk(folder, (".sql",)):
+            rel = _relative(path, root)
+            text = path.read_text(encoding="utf-8")
+            definition.file_hashes[rel] = sha256_text(text)
+            definition.macro_files.append(MacroFile(rel, text))
+    yaml_folders = [*config.paths("model"), *config.paths("source"), *config.paths("feature"), *config.paths("seed")]
+    seen: set[Path] = set()
+    for folder in yaml_folders:
+        for path in _walk(folder, YAML_SUFFIXES):
+            if path not in seen:
+                seen.add(path)
+                _add_schema_file(definition, path)
+    return definition
+
+
+def _walk(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.rglob("*") if p.suffix in suffixes and p.is_file())
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _add_model(definition: ProjectDefinition, path: Path, model_root: Path) -> None:
+    config = definition.config
+    rel = _relative(path, config.root)
+    text = path.read_text(encoding="utf-8")
+    checksum = sha256_text(text)
+    definition.file_hashes[rel] = checksum
+    name = path.stem
+    if name in definition.models:
+        other = definition.models[name].path
+        raise ProjectError(f"two models are named '{name}': {other} and {rel}", SourceLocation(rel, 1), "model names must be unique; rename one file")
+    folder_parts = path.parent.relative_to(model_root).parts
+    definition.models[name] = Model(
+        name=name,
+        project=config.name,
+        path=rel,
+        raw_sql=text,
+        checksum=checksum,
+        folder_config=config.folder_config(folder_parts),
+    )
+
+
+def _add_schema_file(definition: ProjectDefinition, path: Path) -> None:
+    rel = _relative(path, definition.config.root)
+    text = path.read_text(encoding="utf-8")
+    definition.file_hashes[rel] = sha256_text(text)
+    data = load_yaml_text(text, rel)
+    if data is None:
+        return
+    schema = parse_schema_file(data, rel, definition.config.name, str(definition.config.root))
+    _merge_schema_file(definition, schema)
+
+
+def _merge_schema_file(definition: ProjectDefinition, schema: SchemaFile) -> None:
+    for table in schema.sources:
+        key = (table.source_name, table.name)
+        if key in definition.sources:
+            raise ProjectError(
+                f"source table '{table.source_name}.{table.name}' is declared twice "
+                f"(also in {definition.sources[key].location})",
+                table.location,
+            )
+        definition.sources[key] = table
+    for patch in schema.model_patches:
+        model = definition.models.get(patch.shape.name)
+        if model is None:
+            raise ProjectError(
+                f"YAML describes model '{patch.shape.name}' but there is no {patch.shape.name}.sql",
+                patch.location,
+                did_you_mean(patch.shape.name, definition.models),
+            )
+        if model.patch_file is not None:
+            raise ProjectError(f"model '{model.name}' is described twice (also in {model.patch_file})", patch.location)
+        shape = patch.shape
+        model.patch_file = patch.location.file
+        model.description = shape.description
+        model.yaml_config = {**shape.config, **({"tags": shape.tags} if shape.tags else {})}
+        model.columns = {c.name: c.to_column() for c in shape.columns}
+        model.tests = [*shape.tests, *shape.data_tests]
+        model.meta = shape.meta
+    definition.entities.extend(schema.entities)
+    definition.feature_views.extend(schema.feature_views)

@@ -1,0 +1,190 @@
+"""The shapes of YAML declaration files (sources, models, ...) and their parsing.
+
+Any YAML file under the project's paths may hold any of the top-level keys;
+the key decides what it declares (SPEC §2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pydantic
+
+from featureduck.errors import SourceLocation, YamlError
+from featureduck.project.nodes import FILE_FORMATS, ColumnDef, SourceTable
+from featureduck.utils.validation import validate_shape
+from featureduck.utils.yaml_loader import LineDict, LineList
+
+
+class _Shape(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+
+class ColumnShape(_Shape):
+    name: str
+    description: str = ""
+    data_type: str | None = None
+    tests: list[Any] = []
+    data_tests: list[Any] = []
+    meta: dict[str, Any] = {}
+    tags: list[str] = []
+    quote: bool | None = None
+    constraints: list[Any] = []
+    config: dict[str, Any] = {}
+
+    def to_column(self) -> ColumnDef:
+        return ColumnDef(self.name, self.description, self.data_type, [*self.tests, *self.data_tests], self.meta)
+
+
+class SourceTableShape(_Shape):
+    name: str
+    identifier: str | None = None
+    description: str = ""
+    format: Literal["parquet", "csv", "json", "delta", "iceberg", "duckdb"] | None = None
+    path: str | None = None
+    options: dict[str, Any] = {}
+    columns: list[ColumnShape] = []
+    timestamp_field: str | None = None
+    loaded_at_field: str | None = None
+    incremental: bool = False
+    freshness: Any = None
+    tests: list[Any] = []
+    data_tests: list[Any] = []
+    meta: dict[str, Any] = {}
+    tags: list[str] = []
+    config: dict[str, Any] = {}
+    external: dict[str, Any] | None = None
+    quoting: dict[str, Any] | None = None
+
+
+class SourceShape(_Shape):
+    name: str
+    description: str = ""
+    type: Literal["files", "postgres", "mysql", "ducklake"] | None = None
+    connection: str | None = None
+    schema_: str | None = pydantic.Field(None, alias="schema")
+    database: str | None = None
+    loader: str | None = None
+    loaded_at_field: str | None = None
+    freshness: Any = None
+    meta: dict[str, Any] = {}
+    tags: list[str] = []
+    config: dict[str, Any] = {}
+    quoting: dict[str, Any] | None = None
+    overrides: str | None = None
+    tables: list[SourceTableShape] = []
+
+
+class ModelShape(_Shape):
+    name: str
+    description: str = ""
+    config: dict[str, Any] = {}
+    columns: list[ColumnShape] = []
+    tests: list[Any] = []
+    data_tests: list[Any] = []
+    meta: dict[str, Any] = {}
+    docs: dict[str, Any] = {}
+    access: str | None = None
+    group: str | None = None
+    latest_version: Any = None
+    versions: list[Any] = []
+    constraints: list[Any] = []
+    tags: list[str] = []
+
+
+class SchemaFileShape(_Shape):
+    version: int | str | None = None
+    sources: list[dict[str, Any]] = []
+    models: list[dict[str, Any]] = []
+    seeds: list[dict[str, Any]] = []
+    entities: list[dict[str, Any]] = []
+    feature_views: list[dict[str, Any]] = []
+    macros: list[dict[str, Any]] = []
+    exposures: list[dict[str, Any]] = []
+    unit_tests: list[dict[str, Any]] = []
+
+
+@dataclass
+class ModelPatch:
+    """What a YAML file says about a model defined in a .sql file."""
+
+    shape: ModelShape
+    location: SourceLocation
+
+
+@dataclass
+class SchemaFile:
+    """Everything one YAML file declares."""
+
+    file: str
+    sources: list[SourceTable] = field(default_factory=list)
+    model_patches: list[ModelPatch] = field(default_factory=list)
+    entities: list[dict[str, Any]] = field(default_factory=list)
+    feature_views: list[dict[str, Any]] = field(default_factory=list)
+
+
+def parse_schema_file(data: Any, file: str, project: str, root_dir: str) -> SchemaFile:
+    """Validate one loaded YAML document and turn it into declarations."""
+    result = SchemaFile(file)
+    if not isinstance(data, LineDict):
+        raise YamlError("expected a mapping of declarations (sources:, models:, ...)", SourceLocation(file, 1))
+    validate_shape(SchemaFileShape, data, file)
+    for index, raw in enumerate(data.get("sources", [])):
+        source = validate_shape(SourceShape, raw, file, ("sources", index))
+        result.sources.extend(_source_tables(source, raw, file, project))
+    for index, raw in enumerate(data.get("models", [])):
+        shape = validate_shape(ModelShape, raw, file, ("models", index))
+        result.model_patches.append(ModelPatch(shape, SourceLocation(file, _line(raw))))
+    result.entities = list(data.get("entities", []))
+    result.feature_views = list(data.get("feature_views", []))
+    return result
+
+
+def _source_tables(source: SourceShape, raw: LineDict, file: str, project: str) -> list[SourceTable]:
+    tables = []
+    raw_tables: LineList = raw.get("tables", LineList())
+    for index, table in enumerate(source.tables):
+        line = raw_tables.item_lines[index] if index < len(raw_tables) else _line(raw)
+        location = SourceLocation(file, line)
+        fmt = table.format
+        if table.path is not None and fmt is None:
+            fmt = _format_from_path(table.path, location)
+        if fmt in FILE_FORMATS and table.path is None:
+            raise YamlError(f"source table '{source.name}.{table.name}' has format '{fmt}' but no path", location)
+        tables.append(
+            SourceTable(
+                source_name=source.name,
+                name=table.name,
+                project=project,
+                location=location,
+                identifier=table.identifier or table.name,
+                schema=source.schema_ or source.name,
+                database=source.database,
+                source_type=source.type or "files",
+                format=fmt,
+                path=table.path,
+                options=table.options,
+                description=table.description,
+                columns={c.name: c.to_column() for c in table.columns},
+                timestamp_field=table.timestamp_field or table.loaded_at_field or source.loaded_at_field,
+                incremental=table.incremental,
+                freshness=table.freshness if table.freshness is not None else source.freshness,
+                tests=[*table.tests, *table.data_tests],
+                meta={**source.meta, **table.meta},
+                tags=[*source.tags, *table.tags],
+            )
+        )
+    return tables
+
+
+def _format_from_path(path: str, location: SourceLocation) -> str:
+    lowered = path.lower().rstrip("*/")
+    for fmt, suffixes in (("parquet", (".parquet",)), ("csv", (".csv", ".csv.gz", ".tsv")), ("json", (".json", ".jsonl", ".ndjson"))):
+        if lowered.endswith(suffixes):
+            return fmt
+    raise YamlError(f"cannot tell the format of '{path}'", location, "add `format: parquet|csv|json`")
+
+
+def _line(raw: Any) -> int | None:
+    return getattr(raw, "line", None)

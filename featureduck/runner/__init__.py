@@ -1,0 +1,1 @@
+"""Running selected models in DAG order, and what a run leaves behind."""

@@ -1,0 +1,119 @@
+"""What commands leave in target/: compiled SQL, manifest.json, run_results.json."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from featureduck import __version__
+from featureduck.compiler.compile import CompiledProject
+from featureduck.project.loader import ProjectDefinition
+from featureduck.runner.results import RunResults
+
+MANIFEST_FILE = "manifest.json"
+RUN_RESULTS_FILE = "run_results.json"
+
+
+def compiled_path(target_dir: Path, target_name: str, model_path: str) -> Path:
+    return target_dir / "compiled" / target_name / model_path
+
+
+def write_compiled(target_dir: Path, target_name: str, sql_by_path: dict[str, str]) -> None:
+    made: set[Path] = set()
+    for model_path, sql in sql_by_path.items():
+        path = compiled_path(target_dir, target_name, model_path)
+        if path.parent not in made:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            made.add(path.parent)
+        path.write_text(sql.rstrip() + "\n", encoding="utf-8")
+
+
+def read_manifest(folder: Path) -> dict[str, Any] | None:
+    path = folder / MANIFEST_FILE
+    if not path.is_file():
+        return None
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        return None
+    return data
+
+
+def build_manifest(definition: ProjectDefinition, project: CompiledProject, previous: dict[str, Any] | None) -> dict[str, Any]:
+    """Every node with its compiled SQL per target; other targets' SQL is kept
+    from the previous manifest while the node's file is unchanged."""
+    target = project.target
+    previous_nodes = (previous or {}).get("nodes", {})
+    nodes: dict[str, Any] = {}
+    for name, model in definition.models.items():
+        compiled = project.models.get(name)
+        uid = model.unique_id
+        depends = sorted(project.dag.parents(uid))
+        config = compiled.config if compiled else {**model.folder_config, **model.yaml_config}
+        per_target: dict[str, Any] = {}
+        old = previous_nodes.get(uid)
+        if old and old.get("checksum", {}).get("checksum") == model.checksum:
+            per_target = dict(old.get("compiled", {}))
+        if compiled is not None:
+            per_target[target.name] = {
+                "type": target.type,
+                "dialect": target.dialect,
+                "relation": compiled.relation.sql(target.dialect),
+                "sql": compiled.sql,
+            }
+        else:
+            per_target.pop(target.name, None)
+        nodes[uid] = {
+            "unique_id": uid,
+            "resource_type": "model",
+            "name": name,
+            "package_name": model.project,
+            "original_file_path": model.path,
+            "patch_path": model.patch_file,
+            "checksum": {"name": "sha256", "checksum": model.checksum},
+            "config": config,
+            "tags": config.get("tags", []),
+            "description": model.description,
+            "columns": {n: c.to_dict() for n, c in model.columns.items()},
+            "tests": model.tests,
+            "meta": model.meta,
+            "depends_on": {"nodes": depends},
+            "compiled": per_target,
+            "error": str(project.errors[name]) if name in project.errors else None,
+        }
+    return {
+        "metadata": {
+            "featureduck_version": __version__,
+            "project_name": definition.config.name,
+            "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "dialect": definition.config.dialect,
+        },
+        "nodes": nodes,
+        "sources": {t.unique_id: t.to_dict() for t in definition.sources.values()},
+        "entities": definition.entities,
+        "feature_views": definition.feature_views,
+    }
+
+
+def write_manifest(target_dir: Path, manifest: dict[str, Any]) -> None:
+    target_dir.mkdir(parents=True, exist_ok=True)
+    _atomic_write(target_dir / MANIFEST_FILE, json.dumps(manifest, indent=1, default=str))
+
+
+def write_run_results(target_dir: Path, target_name: str, command: str, results: RunResults) -> None:
+    payload = {
+        "metadata": {"featureduck_version": __version__, "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
+        "args": {"command": command, "target": target_name},
+        "elapsed_time": round(results.elapsed, 6),
+        "results": [r.to_dict() for r in results.results],
+    }
+    target_dir.mkdir(parents=True, exist_ok=True)
+    _atomic_write(target_dir / RUN_RESULTS_FILE, json.dumps(payload, indent=1, default=str))
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    temp = path.with_suffix(path.suffix + ".tmp")
+    temp.write_text(text, encoding="utf-8")
+    temp.replace(path)

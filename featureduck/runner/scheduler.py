@@ -1,0 +1,160 @@
+"""Build selected models on a thread pool, each as soon as its parents are built.
+
+A failed model marks every selected descendant skipped; the rest of the DAG
+keeps building. Ephemeral models are inlined by the compiler, so they are
+not built; ordering passes through them to their nearest built ancestors.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+from featureduck.compiler.compile import CompiledProject, Compiler
+from featureduck.engines.base import EngineAdapter
+from featureduck.errors import FeatureDuckError
+from featureduck.materializations.base import BuildContext
+from featureduck.materializations.registry import strategy_for
+from featureduck.runner.results import NodeResult, RunReporter, RunResults, SilentReporter
+
+
+@dataclass
+class RunPlan:
+    """Which models to build and what each waits for."""
+
+    order: list[str]
+    waits_for: dict[str, set[str]] = field(default_factory=dict)
+    dependents: dict[str, set[str]] = field(default_factory=dict)
+
+
+def plan_run(project: CompiledProject, selected: set[str], names: dict[str, str]) -> RunPlan:
+    """Selected, non-ephemeral models in topological order with their waits."""
+
+    def builds(uid: str) -> bool:
+        name = names.get(uid)
+        if name is None or uid not in selected:
+            return False
+        model = project.models.get(name)
+        return model is None or model.materialized != "ephemeral"
+
+    order = [uid for uid in project.dag.topological_order() if builds(uid)]
+    runnable = set(order)
+    nearest: dict[str, set[str]] = {}
+
+    def nearest_runnable(uid: str) -> set[str]:
+        if uid not in nearest:
+            found: set[str] = set()
+            for parent in project.dag.parents(uid):
+                found |= {parent} if parent in runnable else nearest_runnable(parent)
+            nearest[uid] = found
+        return nearest[uid]
+
+    plan = RunPlan(order)
+    for uid in order:
+        plan.waits_for[uid] = nearest_runnable(uid)
+        plan.dependents.setdefault(uid, set())
+        for parent in plan.waits_for[uid]:
+            plan.dependents.setdefault(parent, set()).add(uid)
+    return plan
+
+
+class Runner:
+    def __init__(
+        self,
+        compiler: Compiler,
+        project: CompiledProject,
+        adapter: EngineAdapter,
+        selected: set[str],
+        threads: int,
+        full_refresh: bool = False,
+        reporter: RunReporter | None = None,
+    ) -> None:
+        self.compiler = compiler
+        self.project = project
+        self.adapter = adapter
+        self.threads = max(1, threads)
+        self.full_refresh = full_refresh
+        self.reporter = reporter or SilentReporter()
+        self.names = {m.unique_id: name for name, m in compiler.definition.models.items()}
+        self.plan = plan_run(project, selected, self.names)
+        self.executed_sql: dict[str, str] = {}
+
+    def run(self) -> RunResults:
+        started = time.time()
+        plan = self.plan
+        total = len(plan.order)
+        index = {uid: i + 1 for i, uid in enumerate(plan.order)}
+        waiting = {uid: len(parents) for uid, parents in plan.waits_for.items()}
+        ready = deque(uid for uid in plan.order if waiting[uid] == 0)
+        results: dict[str, NodeResult] = {}
+        with ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="fduck") as pool:
+            running: dict[Future[NodeResult], str] = {}
+            while ready or running:
+                while ready and len(running) < self.threads:
+                    uid = ready.popleft()
+                    self._report_start(uid, index[uid], total)
+                    running[pool.submit(self._build, uid)] = uid
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    uid = running.pop(future)
+                    result = future.result()
+                    results[uid] = result
+                    self.reporter.node_finished(index[uid], total, result)
+                    if result.status == "success":
+                        for child in sorted(plan.dependents[uid], key=index.__getitem__):
+                            waiting[child] -= 1
+                            if waiting[child] == 0 and child not in results:
+                                ready.append(child)
+                    else:
+                        self._skip_descendants(uid, results, index, total)
+        ordered = [results[uid] for uid in plan.order if uid in results]
+        return RunResults(ordered, time.time() - started)
+
+    def _report_start(self, uid: str, position: int, total: int) -> None:
+        name = self.names[uid]
+        model = self.project.models.get(name)
+        materialized = model.materialized if model else "?"
+        relation = model.relation.sql(self.adapter.DIALECT) if model else name
+        self.reporter.node_started(position, total, name, materialized, relation)
+
+    def _skip_descendants(self, failed: str, results: dict[str, NodeResult], index: dict[str, int], total: int) -> None:
+        stack = list(self.plan.dependents[failed])
+        now = time.time()
+        failed_name = self.names[failed]
+        while stack:
+            uid = stack.pop()
+            if uid in results:
+                continue
+            name = self.names[uid]
+            model = self.project.models.get(name)
+            result = NodeResult(
+                uid, name, model.materialized if model else "?", model.relation.sql(self.adapter.DIALECT) if model else name,
+                "skipped", now, now, message=f"skipped: upstream model '{failed_name}' did not build",
+            )
+            results[uid] = result
+            self.reporter.node_finished(index[uid], total, result)
+            stack.extend(self.plan.dependents[uid])
+
+    def _build(self, uid: str) -> NodeResult:
+        name = self.names[uid]
+        started = time.time()
+        model = self.project.models.get(name)
+        materialized = model.materialized if model else "?"
+        relation = model.relation.sql(self.adapter.DIALECT) if model else name
+        try:
+            if model is None:
+                raise self.project.errors[name]
+            strategy = strategy_for(model.materialized, model.path)
+            context = BuildContext(
+                self.adapter,
+                self.full_refresh,
+                lambda incremental: self.compiler.recompile(name, self.project, incremental),
+            )
+            outcome = strategy.build(model, context)
+            self.executed_sql[name] = outcome.sql
+            return NodeResult(uid, name, materialized, relation, "success", started, time.time(), outcome.rows_affected, outcome.message)
+        except FeatureDuckError as err:
+            message = str(err) if err.location else f"{self.compiler.definition.models[name].path}: {err}"
+            return NodeResult(uid, name, materialized, relation, "error", started, time.time(), message=message)

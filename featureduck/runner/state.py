@@ -1,0 +1,72 @@
+"""The state store inside the target database: what was built, when, from what.
+
+One small table, written once at the end of a run in a single statement so
+bookkeeping costs one round trip however many models ran. It is what
+`materialized_view` refresh times are read from on engines without native
+materialized views.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from featureduck.engines.base import EngineAdapter
+
+STATE_SCHEMA = "_featureduck"
+BUILDS_TABLE = exp.Table(this=exp.to_identifier("relations"), db=exp.to_identifier(STATE_SCHEMA))
+_COLUMNS = (
+    ("unique_id", "VARCHAR"),
+    ("relation", "VARCHAR"),
+    ("materialized", "VARCHAR"),
+    ("sql_checksum", "VARCHAR"),
+    ("built_at", "TIMESTAMP"),
+    ("rows_affected", "BIGINT"),
+)
+
+
+@dataclass(frozen=True)
+class BuildRecord:
+    unique_id: str
+    relation: str
+    materialized: str
+    sql_checksum: str
+    built_at: datetime.datetime
+    rows_affected: int | None
+
+
+def record_builds(adapter: EngineAdapter, records: list[BuildRecord]) -> None:
+    """Replace the rows of these models with their latest build."""
+    if not records:
+        return
+    adapter.create_schema(STATE_SCHEMA)
+    schema = exp.Schema(
+        this=BUILDS_TABLE,
+        expressions=[exp.ColumnDef(this=exp.to_identifier(n), kind=exp.DataType.build(t)) for n, t in _COLUMNS],
+    )
+    adapter.execute(exp.Create(this=schema, kind="TABLE", exists=True))
+    ids = [exp.Literal.string(r.unique_id) for r in records]
+    rows = [
+        exp.Tuple(expressions=[
+            exp.Literal.string(r.unique_id),
+            exp.Literal.string(r.relation),
+            exp.Literal.string(r.materialized),
+            exp.Literal.string(r.sql_checksum),
+            exp.cast(exp.Literal.string(r.built_at.isoformat(sep=" ")), "TIMESTAMP"),
+            exp.convert(r.rows_affected),
+        ])
+        for r in records
+    ]
+    with adapter.transaction():
+        adapter.execute(exp.delete(BUILDS_TABLE, where=exp.column("unique_id").isin(*ids)))
+        adapter.execute(exp.insert(exp.Values(expressions=rows), BUILDS_TABLE))
+
+
+def read_builds(adapter: EngineAdapter) -> dict[str, BuildRecord]:
+    """The last recorded build of every model, empty before the first run."""
+    if adapter.relation_kind(BUILDS_TABLE) is None:
+        return {}
+    query = exp.select(*[n for n, _ in _COLUMNS]).from_(BUILDS_TABLE)
+    return {row[0]: BuildRecord(*row) for row in adapter.execute(query)}

@@ -1,0 +1,1 @@
+"""Jinja rendering of models: ref/source/config recorded, no database touched."""

@@ -1,0 +1,180 @@
+"""The objects a model's Jinja sees: relations, target, and per-render state.
+
+Jinja macros look up free names in the environment's globals when called, so
+the model-specific functions (ref, source, config, this, is_incremental) are
+global proxies reading the render in progress on the current thread. That
+lets project macros call them too, and lets threads render concurrently.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from featureduck.errors import SourceLocation, TemplateError
+from featureduck.utils.suggest import did_you_mean
+
+REF_PREFIX = "__fduck_ref__"
+SOURCE_PREFIX = "__fduck_src__"
+THIS_PLACEHOLDER = "__fduck_this__"
+_SAFE_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def placeholder(text: str) -> str:
+    """The identifier that stands for a relation until the compiler resolves it."""
+    return text if _SAFE_IDENTIFIER.match(text) else '"' + text.replace('"', '""') + '"'
+
+
+class RelationPlaceholder:
+    """What `ref()`, `source()` and `this` render to; attributes as dbt's Relation."""
+
+    def __init__(self, placeholder_name: str, identifier: str, schema: str | None) -> None:
+        self.placeholder_name = placeholder_name
+        self.identifier = identifier
+        self.name = identifier
+        self.schema = schema
+        self.database = None
+
+    def __str__(self) -> str:
+        return placeholder(self.placeholder_name)
+
+    def __html__(self) -> str:
+        return str(self)
+
+
+@dataclass
+class RenderState:
+    """What one render of one model records."""
+
+    model_name: str
+    path: str
+    incremental: bool
+    config: dict[str, Any] = field(default_factory=dict)
+    refs: list[str] = field(default_factory=list)
+    sources: list[tuple[str, str]] = field(default_factory=list)
+    uses_this: bool = False
+    log: list[str] = field(default_factory=list)
+
+
+class RenderScope:
+    """Known names plus the thread-local render in progress."""
+
+    def __init__(self, project_name: str, models: set[str], sources: dict[tuple[str, str], Any], target_schema: str) -> None:
+        self.project_name = project_name
+        self.models = models
+        self.sources = sources
+        self.target_schema = target_schema
+        self._local = threading.local()
+
+    @property
+    def state(self) -> RenderState:
+        state: RenderState | None = getattr(self._local, "state", None)
+        if state is None:
+            raise TemplateError("ref(), source(), config() and this are only available while rendering a model")
+        return state
+
+    def begin(self, state: RenderState) -> None:
+        self._local.state = state
+
+    def end(self) -> None:
+        self._local.state = None
+
+    # --- functions exposed to Jinja -------------------------------------------------
+
+    def ref(self, *args: str, **kwargs: Any) -> RelationPlaceholder:
+        if len(args) == 2:
+            package, name = args
+            if package != self.project_name:
+                raise self._error(f"ref to package '{package}': packages are not supported; refs must name this project's models")
+        elif len(args) == 1:
+            name = args[0]
+        else:
+            raise self._error("ref() takes a model name (or a package and a model name)")
+        if name not in self.models:
+            raise self._error(f"unknown ref '{name}'", did_you_mean(name, self.models))
+        if name == self.state.model_name:
+            raise self._error(f"model '{name}' refs itself; use {{{{ this }}}} for the model's own relation")
+        state = self.state
+        if name not in state.refs:
+            state.refs.append(name)
+        return RelationPlaceholder(REF_PREFIX + name, name, None)
+
+    def source(self, source_name: str, table_name: str) -> RelationPlaceholder:
+        key = (source_name, table_name)
+        if key not in self.sources:
+            known_sources = {s for s, _ in self.sources}
+            if source_name not in known_sources:
+                raise self._error(f"unknown source '{source_name}'", did_you_mean(source_name, known_sources))
+            tables = [t for s, t in self.sources if s == source_name]
+            raise self._error(f"source '{source_name}' has no table '{table_name}'", did_you_mean(table_name, tables))
+        state = self.state
+        if key not in state.sources:
+            state.sources.append(key)
+        return RelationPlaceholder(f"{SOURCE_PREFIX}{source_name}__{table_name}", table_name, source_name)
+
+    def config(self, *args: Any, **kwargs: Any) -> str:
+        if args and isinstance(args[0], dict):
+            kwargs = {**args[0], **kwargs}
+        self.state.config.update(kwargs)
+        return ""
+
+    def is_incremental(self) -> bool:
+        return self.state.incremental
+
+    def log(self, message: Any, info: bool = False) -> str:
+        self.state.log.append(str(message))
+        if info:
+            print(message, file=sys.stderr)
+        return ""
+
+    def _error(self, message: str, hint: str | None = None) -> TemplateError:
+        return TemplateError(message, SourceLocation(self.state.path, template_line(self.state.path)), hint)
+
+
+class ThisProxy:
+    """`{{ this }}`: the model's own relation, whichever model is rendering."""
+
+    def __init__(self, scope: RenderScope) -> None:
+        self._scope = scope
+
+    def _relation(self) -> RelationPlaceholder:
+        state = self._scope.state
+        state.uses_this = True
+        identifier = str(state.config.get("alias") or state.model_name)
+        return RelationPlaceholder(THIS_PLACEHOLDER, identifier, self._scope.target_schema)
+
+    def __str__(self) -> str:
+        return str(self._relation())
+
+    def __html__(self) -> str:
+        return str(self)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._relation(), name)
+
+
+class TargetInfo:
+    """`{{ target }}`: name, type, schema, threads and non-secret settings."""
+
+    def __init__(self, name: str, type_: str, schema: str, threads: int, profile_name: str, settings: dict[str, Any]) -> None:
+        self.__dict__.update(settings)
+        self.name = name
+        self.type = type_
+        self.schema = schema
+        self.threads = threads
+        self.profile_name = profile_name
+
+
+def template_line(path: str) -> int | None:
+    """The template line being executed by the innermost frame rendering `path`."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        template = frame.f_globals.get("__jinja_template__")
+        if template is not None and frame.f_code.co_filename == path:
+            line: int = template.get_corresponding_lineno(frame.f_lineno)
+            return line
+        frame = frame.f_back  # type: ignore[assignment]
+    return None

@@ -1,0 +1,162 @@
+"""Render model templates; the Jinja environment is built once per project load."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import traceback
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import jinja2
+import jinja2.ext
+
+from featureduck.config.project_config import merge_config_value
+from featureduck.errors import SourceLocation, TemplateError
+from featureduck.project.nodes import Model
+from featureduck.templating.context import RenderScope, RenderState, TargetInfo, ThisProxy
+from featureduck.utils.suggest import did_you_mean
+
+DEFAULT_MATERIALIZATION = "view"
+
+
+@dataclass
+class RenderedModel:
+    """A model's SQL after Jinja, with what the render recorded."""
+
+    sql: str
+    config: dict[str, Any]
+    refs: list[str]
+    sources: list[tuple[str, str]]
+    uses_this: bool
+
+
+class MissingVar(Exception):
+    pass
+
+
+class ModelRenderer:
+    """Renders models of one project for one target."""
+
+    def __init__(
+        self,
+        scope: RenderScope,
+        project_vars: dict[str, Any],
+        target: TargetInfo,
+        macro_files: list[tuple[str, str]],
+    ) -> None:
+        self.scope = scope
+        self.vars = project_vars
+        self.env = jinja2.Environment(
+            undefined=jinja2.StrictUndefined,
+            extensions=[jinja2.ext.do, jinja2.ext.loopcontrols],
+            autoescape=False,
+            keep_trailing_newline=True,
+            cache_size=0,
+        )
+        self.env.globals.update(
+            ref=scope.ref,
+            source=scope.source,
+            config=scope.config,
+            is_incremental=scope.is_incremental,
+            log=scope.log,
+            this=ThisProxy(scope),
+            var=self.var,
+            env_var=self.env_var,
+            target=target,
+            modules={"datetime": datetime},
+            run_started_at=datetime.datetime.now(datetime.timezone.utc),
+            execute=False,
+        )
+        self._templates: dict[str, jinja2.Template] = {}
+        # env vars models read, with their values: part of the compile cache key
+        self.env_vars_read: dict[str, str | None] = {}
+        self.macro_names: dict[str, str] = {}
+        for path, text in [*_builtin_macro_files(), *macro_files]:
+            self._load_macros(path, text)
+
+    def var(self, name: str, default: Any = MissingVar) -> Any:
+        if name in self.vars:
+            return self.vars[name]
+        if default is not MissingVar:
+            return default
+        raise self.scope._error(f"required var '{name}' is not set", did_you_mean(name, self.vars) or "set it under `vars:` in the project file or pass --vars")
+
+    def env_var(self, name: str, default: Any = None) -> Any:
+        self.env_vars_read[name] = os.environ.get(name)
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        raise self.scope._error(f"env var '{name}' is not set", f"export {name}=... or give env_var() a default")
+
+    def _load_macros(self, path: str, text: str) -> None:
+        template = self._compile(path, text)
+        try:
+            module = template.make_module()
+        except Exception as err:  # noqa: BLE001 - reported with file and line
+            raise _template_error(err, path) from None
+        for name in dir(module):
+            value = getattr(module, name)
+            if isinstance(value, jinja2.runtime.Macro):
+                self.env.globals[name] = value
+                self.macro_names[name] = path
+
+    def _compile(self, path: str, text: str) -> jinja2.Template:
+        try:
+            code = self.env.compile(text, name=path, filename=path)
+        except jinja2.TemplateSyntaxError as err:
+            raise TemplateError(f"Jinja syntax error: {err.message}", SourceLocation(path, err.lineno)) from None
+        return self.env.template_class.from_code(self.env, code, self.env.make_globals(None), None)
+
+    def render(self, model: Model, incremental: bool = False) -> RenderedModel:
+        """Render one model; `incremental` is what `is_incremental()` answers."""
+        template = self._templates.get(model.path)
+        if template is None:
+            template = self._compile(model.path, model.raw_sql)
+            self._templates[model.path] = template
+        state = RenderState(model.name, model.path, incremental)
+        self.scope.begin(state)
+        try:
+            sql = template.render()
+        except TemplateError:
+            raise
+        except Exception as err:  # noqa: BLE001 - any Jinja failure is the model's error
+            raise _template_error(err, model.path) from None
+        finally:
+            self.scope.end()
+        config = merged_config(model, state.config)
+        return RenderedModel(sql, config, state.refs, state.sources, state.uses_this)
+
+
+def merged_config(model: Model, file_config: dict[str, Any]) -> dict[str, Any]:
+    """Folder config, then YAML `config:`, then the file's config(), dbt's precedence."""
+    config: dict[str, Any] = {"materialized": DEFAULT_MATERIALIZATION}
+    for layer in (model.folder_config, model.yaml_config, file_config):
+        for key, value in layer.items():
+            merge_config_value(config, key, value)
+    return config
+
+
+def _template_error(err: Exception, path: str) -> TemplateError:
+    if isinstance(err, jinja2.TemplateSyntaxError):
+        return TemplateError(f"Jinja syntax error: {err.message}", SourceLocation(err.filename or path, err.lineno))
+    if isinstance(err, TemplateError):
+        return err
+    line = None
+    file = path
+    for frame, lineno in traceback.walk_tb(err.__traceback__):
+        if frame.f_globals.get("__jinja_template__") is not None or frame.f_code.co_filename.endswith((".sql", ".j2")):
+            file, line = frame.f_code.co_filename, lineno
+    message = err.message if isinstance(err, jinja2.TemplateError) and err.message else str(err)
+    return TemplateError(f"render failed: {message}", SourceLocation(file, line))
+
+
+def _builtin_macro_files() -> list[tuple[str, str]]:
+    folder = resources.files("featureduck.templating") / "macros"
+    return sorted(
+        (f"<featureduck>/macros/{entry.name}", entry.read_text(encoding="utf-8"))
+        for entry in folder.iterdir()
+        if entry.name.endswith(".sql")
+    )

@@ -1,0 +1,3 @@
+{% macro count_events(event_type) -%}
+count(*) filter (where event_type = '{{ event_type }}')
+{%- endmacro %}

@@ -1,0 +1,227 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import sqlglot
+
+from featureduck.api import Project
+from featureduck.errors import CycleError, ProjectError, SqlSyntaxError, TemplateError
+from tests.conftest import ProjectFactory
+
+PG_PROFILE = """
+default:
+  target: dev
+  outputs:
+    dev: {type: duckdb, path: target/dev.duckdb}
+    pg: {type: postgres, dsn: "postgresql://nobody@127.0.0.1:1/none", schema: analytics}
+    spark: {type: spark, master: "local[2]"}
+"""
+
+BASIC = {
+    "featureduck_project.yml": """
+        name: shop
+        vars: {min_amount: 10}
+        models:
+          +materialized: view
+          marts: {+materialized: table, +tags: [daily]}
+    """,
+    "sources/raw.yml": """
+        sources:
+          - name: raw
+            tables:
+              - name: orders
+                path: data/orders.parquet
+              - name: users
+                path: data/users/*.csv
+                options: {header: true}
+          - name: app
+            schema: app_db
+            tables:
+              - name: events
+    """,
+    "macros/cents.sql": "{% macro cents(c) %}cast({{ c }} * 100 as bigint){% endmacro %}",
+    "models/staging/stg_orders.sql": """
+        select id, {{ cents('amount') }} as amount_cents, created_at
+        from {{ source('raw', 'orders') }}
+        where amount > {{ var('min_amount') }}
+    """,
+    "models/staging/stg_events.sql": "select * from {{ source('app', 'events') }}",
+    "models/intermediate/int_big.sql": """
+        {{ config(materialized='ephemeral') }}
+        select * from {{ ref('stg_orders') }} where amount_cents > 1000
+    """,
+    "models/marts/orders_daily.sql": """
+        select date_trunc('day', created_at) as day, count(*) as n,
+               count(*) filter (where amount_cents > 0) as paid
+        from {{ ref('int_big') }}
+        group by 1
+        qualify row_number() over (order by day) < 100
+    """,
+}
+
+
+def _compile(root: Path, target: str | None = None) -> dict[str, str]:
+    project = Project.load(root, target=target)
+    compiled = project.compile()
+    assert compiled.errors == {}
+    # whitespace-flattened, so assertions do not depend on pretty-printing
+    return {name: " ".join(model.sql.split()) for name, model in compiled.models.items()}
+
+
+def test_refs_sources_macros_vars_resolve(make_project: ProjectFactory) -> None:
+    root = make_project(BASIC)
+    sql = _compile(root)
+    orders = sql["stg_orders"]
+    assert f"FROM READ_PARQUET( '{root}/data/orders.parquet' ) AS orders" in orders
+    assert "CAST(amount * 100 AS BIGINT)" in orders and "amount > 10" in orders
+    assert "FROM app_db.events" in sql["stg_events"]
+    assert "__fduck" not in orders
+
+
+def test_ephemeral_model_is_inlined_as_cte(make_project: ProjectFactory) -> None:
+    sql = _compile(make_project(BASIC))["orders_daily"]
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    ctes = [cte.alias for cte in tree.args["with_"].expressions]
+    assert ctes == ["__fduck__cte__int_big"]
+    assert "FROM main.stg_orders" in sql  # the ephemeral's own ref resolved inside the CTE
+
+
+def test_folder_config_and_tags(make_project: ProjectFactory) -> None:
+    project = Project.load(make_project(BASIC))
+    compiled = project.compile()
+    assert compiled.models["orders_daily"].config["materialized"] == "table"
+    assert compiled.models["orders_daily"].config["tags"] == ["daily"]
+    assert compiled.models["stg_orders"].materialized == "view"
+    assert compiled.models["int_big"].materialized == "ephemeral"
+
+
+def test_compile_for_postgres_and_spark_needs_no_server(make_project: ProjectFactory) -> None:
+    files = {k: v for k, v in BASIC.items() if k != "models/staging/stg_orders.sql"}
+    files["models/staging/stg_orders.sql"] = "select id, amount * 100 as amount_cents, created_at, amount::int as a from {{ source('app', 'events') }}"
+    root = make_project({**files, "profiles.yml": PG_PROFILE})
+    pg = _compile(root, "pg")
+    assert "FROM analytics.stg_orders" in pg["orders_daily"]
+    assert "QUALIFY" not in pg["orders_daily"].upper()  # rewritten as a subquery for Postgres
+    assert "CAST(amount AS INT)" in pg["stg_orders"]
+    spark = _compile(root, "spark")
+    assert "FROM default.stg_orders" in spark["orders_daily"]
+    manifest = json.loads((root / "target" / "manifest.json").read_text())
+    compiled = manifest["nodes"]["model.shop.orders_daily"]["compiled"]
+    assert set(compiled) == {"pg", "spark"}  # per target, kept side by side
+    assert (root / "target" / "compiled" / "pg" / "models" / "marts" / "orders_daily.sql").is_file()
+
+
+def test_file_source_on_postgres_is_a_clear_error(make_project: ProjectFactory) -> None:
+    root = make_project({**BASIC, "profiles.yml": PG_PROFILE})
+    compiled = Project.load(root, target="pg").compile()
+    error = compiled.errors["stg_orders"]
+    assert "models/staging/stg_orders.sql" in str(error) and "cannot read in place" in str(error)
+
+
+def test_unknown_ref_names_file_line_and_suggests(make_project: ProjectFactory) -> None:
+    root = make_project({**BASIC, "models/bad.sql": "select 1 as x\nunion all\nselect * from {{ ref('stg_ordrs') }}\n"})
+    compiled = Project.load(root).compile()
+    error = compiled.errors["bad"]
+    assert isinstance(error, TemplateError)
+    assert str(error).startswith("models/bad.sql:3: unknown ref 'stg_ordrs'")
+    assert "did you mean 'stg_orders'?" in str(error)
+    assert "orders_daily" in compiled.models  # other models still compile
+
+
+def test_unknown_source_table_suggests(make_project: ProjectFactory) -> None:
+    root = make_project({**BASIC, "models/bad.sql": "select * from {{ source('raw', 'order') }}"})
+    error = Project.load(root).compile().errors["bad"]
+    assert "source 'raw' has no table 'order'" in str(error) and "'orders'" in str(error)
+
+
+def test_sql_syntax_error_names_line(make_project: ProjectFactory) -> None:
+    root = make_project({**BASIC, "models/bad.sql": "select a,\n  b\nfrom t where (\n"})
+    error = Project.load(root).compile().errors["bad"]
+    assert isinstance(error, SqlSyntaxError)
+    assert str(error).startswith("models/bad.sql:3:")
+
+
+def test_jinja_errors_name_line(make_project: ProjectFactory) -> None:
+    root = make_project({
+        **BASIC,
+        "models/bad1.sql": "select 1\n{% if %}\n",
+        "models/bad2.sql": "select 1 as a\n, {{ nope }} as b\n",
+        "models/bad3.sql": "select {{ var('missing_var') }}\n",
+    })
+    errors = Project.load(root).compile().errors
+    assert str(errors["bad1"]).startswith("models/bad1.sql:2: Jinja syntax error")
+    assert str(errors["bad2"]).startswith("models/bad2.sql:2:") and "'nope' is undefined" in str(errors["bad2"])
+    assert str(errors["bad3"]).startswith("models/bad3.sql:1: required var 'missing_var'")
+
+
+def test_cycle_is_reported_with_path(make_project: ProjectFactory) -> None:
+    root = make_project({
+        "models/a.sql": "select * from {{ ref('c') }}",
+        "models/b.sql": "select * from {{ ref('a') }}",
+        "models/c.sql": "select * from {{ ref('b') }}",
+    })
+    with pytest.raises(CycleError, match=r"dependency cycle: model\.proj\.\w -> .* -> model\.proj\.\w"):
+        Project.load(root).compile()
+
+
+def test_yaml_patch_for_missing_model_is_an_error(make_project: ProjectFactory) -> None:
+    root = make_project({"models/a.sql": "select 1", "models/schema.yml": "models:\n  - name: a\n  - name: bb\n"})
+    with pytest.raises(ProjectError, match=r"models/schema.yml:3: YAML describes model 'bb'"):
+        Project.load(root)
+
+
+def test_yaml_columns_and_tests_reach_the_manifest(make_project: ProjectFactory) -> None:
+    root = make_project({
+        "models/a.sql": "select 1 as id",
+        "models/schema.yml": """
+            version: 2
+            models:
+              - name: a
+                description: The a model.
+                config: {materialized: table, tags: [t1]}
+                columns:
+                  - name: id
+                    description: key
+                    data_tests: [unique, not_null]
+        """,
+    })
+    project = Project.load(root)
+    assert project.compile().models["a"].config["materialized"] == "table"
+    node = json.loads((root / "target" / "manifest.json").read_text())["nodes"]["model.proj.a"]
+    assert node["description"] == "The a model."
+    assert node["columns"]["id"]["tests"] == ["unique", "not_null"]
+    assert node["tags"] == ["t1"]
+    assert node["checksum"]["checksum"]
+
+
+def test_cli_vars_override_project_vars(make_project: ProjectFactory) -> None:
+    root = make_project(BASIC)
+    project = Project.load(root, vars="{min_amount: 99}")
+    assert "amount > 99" in project.compile().models["stg_orders"].sql
+
+
+def test_compile_cache_reused_until_a_file_changes(make_project: ProjectFactory) -> None:
+    root = make_project(BASIC)
+    assert not Project.load(root).compile().from_cache
+    assert Project.load(root).compile().from_cache
+    (root / "macros" / "cents.sql").write_text("{% macro cents(c) %}cast({{ c }} * 1000 as bigint){% endmacro %}")
+    recompiled = Project.load(root).compile()
+    assert not recompiled.from_cache
+    assert "* 1000" in recompiled.models["stg_orders"].sql
+
+
+def test_compile_cache_checks_env_vars(make_project: ProjectFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make_project({"models/a.sql": "select '{{ env_var('FD_TEST_X', 'none') }}' as x"})
+    monkeypatch.setenv("FD_TEST_X", "one")
+    assert "'one'" in Project.load(root).compile().models["a"].sql
+    monkeypatch.setenv("FD_TEST_X", "two")
+    again = Project.load(root).compile()
+    assert not again.from_cache and "'two'" in again.models["a"].sql
+
+
+def test_unknown_materialization_is_a_compile_error(make_project: ProjectFactory) -> None:
+    root = make_project({"models/a.sql": "{{ config(materialized='tabel') }}select 1"})
+    error = Project.load(root).compile().errors["a"]
+    assert "unknown materialization 'tabel'" in str(error) and "did you mean 'table'" in str(error)

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import pydantic
+import pytest
+
+from featureduck.errors import YamlError
+from featureduck.utils.validation import validate_shape
+from featureduck.utils.yaml_loader import load_yaml_text
+
+
+class Inner(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid")
+    name: str
+    size: int = 0
+
+
+class Outer(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid")
+    items: list[Inner] = []
+
+
+def test_loader_records_key_and_item_lines() -> None:
+    data = load_yaml_text("a: 1\nitems:\n  - name: x\n  - name: y\n    size: 3\n", "f.yml")
+    assert data.line_of("items") == 2
+    assert data["items"].item_lines == [3, 4]
+    assert data["items"][1].line_of("size") == 5
+
+
+def test_syntax_error_names_file_line_and_column() -> None:
+    with pytest.raises(YamlError) as err:
+        load_yaml_text("a: [1, 2\nb: 3\n", "models/schema.yml")
+    assert str(err.value).startswith("models/schema.yml:")
+    assert err.value.location is not None and err.value.location.line == 2
+
+
+def test_unknown_key_points_at_its_line_with_suggestion() -> None:
+    data = load_yaml_text("items:\n  - name: x\n  - name: y\n    sise: 3\n", "f.yml")
+    with pytest.raises(YamlError) as err:
+        validate_shape(Outer, data, "f.yml")
+    text = str(err.value)
+    assert text.startswith("f.yml:4: unknown key 'items.1.sise'")
+    assert "did you mean 'size'?" in text
+
+
+def test_wrong_type_names_key_and_line() -> None:
+    data = load_yaml_text("items:\n  - name: x\n    size: lots\n", "f.yml")
+    with pytest.raises(YamlError) as err:
+        validate_shape(Outer, data, "f.yml")
+    assert str(err.value).startswith("f.yml:3: 'items.0.size'")
+
+
+def test_missing_key_points_at_the_mapping() -> None:
+    data = load_yaml_text("items:\n  - size: 1\n", "f.yml")
+    with pytest.raises(YamlError, match=r"f.yml:2: missing required key 'items.0.name'"):
+        validate_shape(Outer, data, "f.yml")
