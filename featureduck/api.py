@@ -9,25 +9,26 @@ import datetime
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from featureduck.compiler import cache
 from featureduck.compiler.compile import CompiledProject, Compiler, source_unique_id
 from featureduck.config.profiles import TargetConfig, load_target
 from featureduck.config.project_config import ProjectConfig, load_project_config
-from featureduck.engines.base import EngineAdapter
-from featureduck.engines.registry import create_adapter
 from featureduck.errors import FeatureDuckError, ProjectError, UsageError
 from featureduck.graph.selector import SelectableNode, select_nodes
-from featureduck.materializations.incremental import incremental_strategy
-from featureduck.materializations.registry import strategy_for
 from featureduck.project.loader import ProjectDefinition, load_definition
 from featureduck.runner import artifacts
-from featureduck.runner.results import RunReporter, RunResults
-from featureduck.runner.scheduler import Runner
-from featureduck.runner.state import BuildRecord, read_builds, record_builds
 from featureduck.utils.hashing import sha256_text
 from featureduck.utils.yaml_loader import load_yaml_text
+
+if TYPE_CHECKING:
+    from featureduck.engines.base import EngineAdapter
+    from featureduck.runner.results import RunReporter, RunResults
+    from featureduck.runner.state import BuildRecord
+
+# Engines, materializations and the runner (and with them sqlglot) are imported
+# in the methods that build, so a cached `fduck compile` or `fduck ls` stays fast.
 
 
 @dataclass
@@ -87,6 +88,9 @@ class Project:
         return compiled
 
     def _check_strategies(self, compiled: CompiledProject) -> None:
+        from featureduck.materializations.incremental import incremental_strategy
+        from featureduck.materializations.registry import strategy_for
+
         for name, model in list(compiled.models.items()):
             try:
                 strategy_for(model.materialized, model.path)
@@ -136,6 +140,8 @@ class Project:
     # --- run ----------------------------------------------------------------------------
 
     def connect(self) -> EngineAdapter:
+        from featureduck.engines.registry import create_adapter
+
         adapter = create_adapter(self.target)
         adapter.open()
         return adapter
@@ -150,6 +156,9 @@ class Project:
         reporter: RunReporter | None = None,
     ) -> RunResults:
         """Build the selected models in DAG order; failures skip their dependents."""
+        from featureduck.runner.scheduler import Runner
+        from featureduck.runner.state import BuildRecord, record_builds
+
         selection = self.select(select, exclude, state)
         compiled = selection.compiled
         adapter = self.connect()
@@ -174,6 +183,8 @@ class Project:
 
     def last_builds(self) -> dict[str, BuildRecord]:
         """What the state store says was last built, per model id."""
+        from featureduck.runner.state import read_builds
+
         adapter = self.connect()
         try:
             return read_builds(adapter)

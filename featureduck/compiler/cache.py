@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
-
-import sqlglot
 
 from featureduck import __version__
 from featureduck.compiler.compile import CompiledModel, CompiledProject, Compiler
@@ -30,7 +29,7 @@ def cache_key(compiler: Compiler) -> str:
     return sha256_json(
         {
             "featureduck": __version__,
-            "sqlglot": sqlglot.__version__,
+            "sqlglot": version("sqlglot"),
             "files": compiler.definition.file_hashes,
             "vars": compiler.vars,
             "target": [target.name, target.type, target.public_settings(), target.profile_name],

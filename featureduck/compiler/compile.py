@@ -8,11 +8,8 @@ together from names.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlglot import exp
-
-from featureduck.compiler.parse import generate_sql, parse_model_sql
 from featureduck.compiler.relations import Relation, ephemeral_cte_name, model_relation, source_expression
 from featureduck.config.profiles import TargetConfig
 from featureduck.errors import CompilationError, FeatureDuckError, SourceLocation
@@ -20,7 +17,9 @@ from featureduck.graph.dag import Dag
 from featureduck.project.loader import ProjectDefinition
 from featureduck.project.nodes import Model
 from featureduck.templating.context import REF_PREFIX, SOURCE_PREFIX, THIS_PLACEHOLDER, RenderScope, TargetInfo
-from featureduck.templating.renderer import ModelRenderer, RenderedModel
+
+if TYPE_CHECKING:
+    from featureduck.templating.renderer import ModelRenderer, RenderedModel
 
 
 @dataclass
@@ -93,6 +92,8 @@ class Compiler:
     def renderer(self) -> ModelRenderer:
         """Built on first use: a cached compile never pays for loading macros."""
         if self._renderer is None:
+            from featureduck.templating.renderer import ModelRenderer  # jinja2 only when rendering
+
             definition = self.definition
             scope = RenderScope(definition.config.name, set(definition.models), definition.sources, self.target.schema)
             info = TargetInfo(
@@ -164,71 +165,41 @@ class Compiler:
         configs: dict[str, dict[str, Any]],
         project: CompiledProject,
     ) -> CompiledModel:
-        for ref in rendered.refs:
-            if ref in project.errors and configs.get(ref, {}).get("materialized") == "ephemeral":
-                raise CompilationError(f"ephemeral model '{ref}' it inlines failed to compile", SourceLocation(model.path))
-        tree = parse_model_sql(rendered.sql, self.project_dialect, model.path)
+        # sqlglot is imported here, not at module level: a cached compile never needs it
+        from featureduck.compiler.parse import generate_sql, parse_model_sql
+        from featureduck.compiler.resolve import Replacements, ephemeral_reference, prepend_ctes, replace_placeholders
+
         own_relation = model_relation(model.name, rendered.config, self.target.schema)
-        ephemerals = self._resolve(tree, model.path, rendered, own_relation, relations, configs)
+        replacements: Replacements = {THIS_PLACEHOLDER: (own_relation.to_table(), own_relation.identifier)}
+        ephemerals = []
+        for ref in rendered.refs:
+            if configs.get(ref, {}).get("materialized") == "ephemeral":
+                if ref not in project.models:
+                    raise CompilationError(f"ephemeral model '{ref}' it inlines failed to compile", SourceLocation(model.path))
+                ephemerals.append(ref)
+                replacements[REF_PREFIX + ref] = (ephemeral_reference(ref), ref)
+            else:
+                replacements[REF_PREFIX + ref] = (relations[ref].to_table(), relations[ref].identifier)
+        for key in rendered.sources:
+            source = self.definition.sources[key]
+            try:
+                expression = source_expression(source, self.definition.config.root, self.target_dialect)
+            except CompilationError as err:
+                err.location = SourceLocation(model.path)
+                raise
+            replacements[f"{SOURCE_PREFIX}{key[0]}__{key[1]}"] = (expression, source.name if source.is_file else source.identifier)
+
+        tree = parse_model_sql(rendered.sql, self.project_dialect, model.path)
+        replace_placeholders(tree, replacements)
         if ephemerals:
-            tree = self._inline_ephemerals(tree, ephemerals, project)
+            # the ephemeral's compiled SQL is target SQL with its own ephemerals inlined
+            ctes = [
+                (ephemeral_cte_name(name), parse_model_sql(project.models[name].sql, self.target_dialect, project.models[name].path))
+                for name in ephemerals
+            ]
+            tree = prepend_ctes(tree, ctes)
         sql = generate_sql(tree, self.target_dialect, model.path)
         return CompiledModel(
             model.name, model.unique_id, model.path, rendered.config, rendered.refs, rendered.sources,
             own_relation, sql, rendered.uses_this,
         )
-
-    def _resolve(
-        self,
-        tree: exp.Expression,
-        model_path: str,
-        rendered: RenderedModel,
-        own_relation: Relation,
-        relations: dict[str, Relation],
-        configs: dict[str, dict[str, Any]],
-    ) -> list[str]:
-        """Replace placeholders in place; returns the ephemeral models referenced."""
-        replacements: dict[str, tuple[exp.Expression, str]] = {THIS_PLACEHOLDER: (own_relation.to_table(), own_relation.identifier)}
-        ephemerals: list[str] = []
-        for ref in rendered.refs:
-            if configs.get(ref, {}).get("materialized") == "ephemeral":
-                ephemerals.append(ref)
-                table = exp.Table(this=exp.to_identifier(ephemeral_cte_name(ref)), alias=exp.TableAlias(this=exp.to_identifier(ref)))
-                replacements[REF_PREFIX + ref] = (table, ref)
-            else:
-                relation = relations[ref]
-                replacements[REF_PREFIX + ref] = (relation.to_table(), relation.identifier)
-        root = self.definition.config.root
-        for key in rendered.sources:
-            source = self.definition.sources[key]
-            try:
-                expression = source_expression(source, root, self.target_dialect)
-            except CompilationError as err:
-                err.location = SourceLocation(model_path)
-                raise
-            replacements[f"{SOURCE_PREFIX}{key[0]}__{key[1]}"] = (expression, source.name if source.is_file else source.identifier)
-        for table in list(tree.find_all(exp.Table)):
-            if table.args.get("db") is None and table.name in replacements:
-                replacement, _ = replacements[table.name]
-                new = replacement.copy()
-                if table.args.get("alias") is not None:
-                    new.set("alias", table.args["alias"].copy())
-                table.replace(new)
-        for column in tree.find_all(exp.Column):
-            qualifier = column.args.get("table")
-            if qualifier is not None and column.table in replacements:
-                column.set("table", exp.to_identifier(replacements[column.table][1]))
-        return ephemerals
-
-    def _inline_ephemerals(self, tree: exp.Query, ephemerals: list[str], project: CompiledProject) -> exp.Query:
-        ctes = []
-        for name in ephemerals:
-            upstream = project.models[name]
-            upstream_tree = parse_model_sql(upstream.sql, self.target_dialect, upstream.path)
-            ctes.append(exp.CTE(this=upstream_tree, alias=exp.TableAlias(this=exp.to_identifier(ephemeral_cte_name(name)))))
-        existing = tree.args.get("with_")
-        if existing is not None:
-            existing.set("expressions", [*ctes, *existing.expressions])
-        else:
-            tree.set("with_", exp.With(expressions=ctes))
-        return tree

@@ -35,6 +35,6 @@ def parse_model_sql(sql: str, dialect: str, path: str) -> exp.Query:
 def generate_sql(tree: exp.Expression, dialect: str, path: str, pretty: bool = True) -> str:
     """SQL text in `dialect`; a construct the dialect cannot express is an error."""
     try:
-        return tree.sql(dialect=dialect, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
+        return tree.sql(dialect=dialect, copy=False, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
     except UnsupportedError as err:
         raise UnsupportedSqlError(f"{dialect} cannot express: {err}", SourceLocation(path)) from None

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from sqlglot import exp
+from typing import TYPE_CHECKING, Any
 
 from featureduck.errors import UnsupportedSqlError
 from featureduck.project.nodes import FILE_READERS, SourceTable
+
+if TYPE_CHECKING:
+    from sqlglot import exp
 
 EPHEMERAL_CTE_PREFIX = "__fduck__cte__"
 
@@ -23,6 +24,8 @@ class Relation:
     database: str | None = None
 
     def to_table(self) -> exp.Table:
+        from sqlglot import exp  # imported on use: cached compiles never load sqlglot
+
         return exp.Table(
             this=exp.to_identifier(self.identifier),
             db=exp.to_identifier(self.schema),
@@ -48,6 +51,8 @@ def model_relation(name: str, config: dict[str, Any], target_schema: str) -> Rel
 
 def source_expression(table: SourceTable, project_root: Path, target_dialect: str) -> exp.Expression:
     """What `source()` becomes: a reader call for files, else the table."""
+    from sqlglot import exp
+
     if not table.is_file:
         return Relation(table.schema, table.identifier, table.database).to_table()
     assert table.format is not None and table.path is not None

@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
 from featureduck.errors import ProfileError, SourceLocation
 from featureduck.utils.suggest import did_you_mean
 from featureduck.utils.yaml_loader import LineDict, LineList, load_yaml_file
@@ -59,10 +57,6 @@ def env_var(name: str, default: Any = None) -> Any:
     if default is not None:
         return default
     raise MissingEnvVar(name)
-
-
-_jinja = jinja2.Environment(undefined=jinja2.StrictUndefined)
-_jinja.globals["env_var"] = env_var
 
 
 def default_target(project_root: Path) -> TargetConfig:
@@ -159,8 +153,12 @@ def _choose_profile(profiles: LineDict, names: list[str], wanted: str | None, sh
 def _render(value: Any, file: str, line: int) -> Any:
     """Render env_var() in strings, recursively; line numbers make errors precise."""
     if isinstance(value, str) and "{{" in value:
+        import jinja2  # only profiles with templates pay for it
+
+        environment = jinja2.Environment(undefined=jinja2.StrictUndefined)
+        environment.globals["env_var"] = env_var
         try:
-            rendered = _jinja.from_string(value).render()
+            rendered = environment.from_string(value).render()
         except MissingEnvVar as missing:
             raise ProfileError(
                 f"env var '{missing.name}' is not set", SourceLocation(file, line),

@@ -1,52 +1,87 @@
-"""A DAG of node ids with the few graph operations featureduck needs."""
+"""A DAG of node ids with the few graph operations featureduck needs.
+
+Adjacency is kept in plain dicts; networkx is imported only when a graph
+algorithm runs, so commands that need none (a cached compile) skip its
+~0.1 s import.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from featureduck.errors import CycleError
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 class Dag:
     """Edges point from a parent (dependency) to its child."""
 
     def __init__(self) -> None:
-        self._graph: nx.DiGraph = nx.DiGraph()
+        self._parents: dict[str, list[str]] = {}
+        self._children: dict[str, list[str]] = {}
+        self._graph: nx.DiGraph | None = None
 
     def add_node(self, node: str) -> None:
-        self._graph.add_node(node)
+        if node not in self._parents:
+            self._parents[node] = []
+            self._children[node] = []
+            self._graph = None
 
     def add_edge(self, parent: str, child: str) -> None:
-        self._graph.add_edge(parent, child)
+        self.add_node(parent)
+        self.add_node(child)
+        if parent not in self._parents[child]:
+            self._parents[child].append(parent)
+            self._children[parent].append(child)
+            self._graph = None
 
     @property
     def nodes(self) -> list[str]:
-        return list(self._graph.nodes)
+        return list(self._parents)
 
     def parents(self, node: str) -> list[str]:
-        return list(self._graph.predecessors(node))
+        return list(self._parents.get(node, ()))
 
     def children(self, node: str) -> list[str]:
-        return list(self._graph.successors(node))
+        return list(self._children.get(node, ()))
+
+    def _nx(self) -> nx.DiGraph:
+        if self._graph is None:
+            import networkx as nx
+
+            graph = nx.DiGraph()
+            graph.add_nodes_from(self._parents)
+            graph.add_edges_from((p, c) for c, parents in self._parents.items() for p in parents)
+            self._graph = graph
+        return self._graph
 
     def ancestors(self, node: str) -> set[str]:
-        return set(nx.ancestors(self._graph, node))
+        import networkx as nx
+
+        return set(nx.ancestors(self._nx(), node))
 
     def descendants(self, node: str) -> set[str]:
-        return set(nx.descendants(self._graph, node))
+        import networkx as nx
+
+        return set(nx.descendants(self._nx(), node))
 
     def check_acyclic(self) -> None:
         """Raise CycleError naming the loop, e.g. `a -> b -> a`."""
-        try:
-            cycle = nx.find_cycle(self._graph)
-        except nx.NetworkXNoCycle:
+        import networkx as nx
+
+        graph = self._nx()
+        if nx.is_directed_acyclic_graph(graph):  # much faster than find_cycle
             return
+        cycle = nx.find_cycle(graph)
         path = [edge[0] for edge in cycle] + [cycle[0][0]]
         raise CycleError("dependency cycle: " + " -> ".join(path))
 
     def topological_order(self, subset: Iterable[str] | None = None) -> list[str]:
         """Nodes in dependency order; ties broken by name so output is stable."""
-        graph = self._graph if subset is None else self._graph.subgraph(subset)
+        import networkx as nx
+
+        graph = self._nx() if subset is None else self._nx().subgraph(subset)
         return list(nx.lexicographical_topological_sort(graph))

@@ -99,7 +99,8 @@ def build_manifest(definition: ProjectDefinition, project: CompiledProject, prev
 
 def write_manifest(target_dir: Path, manifest: dict[str, Any]) -> None:
     target_dir.mkdir(parents=True, exist_ok=True)
-    _atomic_write(target_dir / MANIFEST_FILE, json.dumps(manifest, indent=1, default=str))
+    # compact: json's C encoder is only used without indent
+    _atomic_write(target_dir / MANIFEST_FILE, json.dumps(manifest, default=str))
 
 
 def write_run_results(target_dir: Path, target_name: str, command: str, results: RunResults) -> None:

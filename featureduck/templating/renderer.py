@@ -16,6 +16,7 @@ from featureduck.config.project_config import merge_config_value
 from featureduck.errors import SourceLocation, TemplateError
 from featureduck.project.nodes import Model
 from featureduck.templating.context import RenderScope, RenderState, TargetInfo, ThisProxy
+from featureduck.templating.fast_path import render_simple
 from featureduck.utils.suggest import did_you_mean
 
 DEFAULT_MATERIALIZATION = "view"
@@ -103,6 +104,13 @@ class ModelRenderer:
                 self.env.globals[name] = value
                 self.macro_names[name] = path
 
+    def _template(self, model: Model) -> jinja2.Template:
+        template = self._templates.get(model.path)
+        if template is None:
+            template = self._compile(model.path, model.raw_sql)
+            self._templates[model.path] = template
+        return template
+
     def _compile(self, path: str, text: str) -> jinja2.Template:
         try:
             code = self.env.compile(text, name=path, filename=path)
@@ -112,14 +120,12 @@ class ModelRenderer:
 
     def render(self, model: Model, incremental: bool = False) -> RenderedModel:
         """Render one model; `incremental` is what `is_incremental()` answers."""
-        template = self._templates.get(model.path)
-        if template is None:
-            template = self._compile(model.path, model.raw_sql)
-            self._templates[model.path] = template
         state = RenderState(model.name, model.path, incremental)
         self.scope.begin(state)
         try:
-            sql = template.render()
+            sql = render_simple(model.raw_sql, self.env.globals, model.path)
+            if sql is None:
+                sql = self._template(model).render()
         except TemplateError:
             raise
         except Exception as err:  # noqa: BLE001 - any Jinja failure is the model's error

@@ -11,7 +11,7 @@ LAYERS = [
     "errors", "utils", "config", "project", "templating", "graph", "compiler", "engines",
     "materializations", "runner", "testing", "sources", "store", "online", "serving", "scaffold", "api", "cli",
 ]
-HEAVY = {"duckdb", "psycopg", "pyspark"}
+HEAVY = {"duckdb", "psycopg", "pyspark", "networkx"}
 
 
 def _layer(module: str) -> str:

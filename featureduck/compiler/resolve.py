@@ -1,0 +1,42 @@
+"""Tree rewrites: placeholders to relations, ephemeral models to CTEs."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from featureduck.compiler.relations import ephemeral_cte_name
+
+# placeholder identifier -> (what replaces the table, the name column qualifiers use)
+Replacements = dict[str, tuple[exp.Expression, str]]
+
+
+def ephemeral_reference(model_name: str) -> exp.Table:
+    """A reference to an inlined ephemeral model, aliased as the model is named."""
+    return exp.Table(
+        this=exp.to_identifier(ephemeral_cte_name(model_name)),
+        alias=exp.TableAlias(this=exp.to_identifier(model_name)),
+    )
+
+
+def replace_placeholders(tree: exp.Expression, replacements: Replacements) -> None:
+    """Swap placeholder tables (keeping the user's alias) and column qualifiers, in place."""
+    for table in list(tree.find_all(exp.Table)):
+        if table.args.get("db") is None and table.name in replacements:
+            new = replacements[table.name][0].copy()
+            if table.args.get("alias") is not None:
+                new.set("alias", table.args["alias"].copy())
+            table.replace(new)
+    for column in tree.find_all(exp.Column):
+        if column.args.get("table") is not None and column.table in replacements:
+            column.set("table", exp.to_identifier(replacements[column.table][1]))
+
+
+def prepend_ctes(tree: exp.Query, ctes: list[tuple[str, exp.Query]]) -> exp.Query:
+    """Put (name, query) CTEs before the model's own, which may refer to them."""
+    new = [exp.CTE(this=query, alias=exp.TableAlias(this=exp.to_identifier(name))) for name, query in ctes]
+    existing = tree.args.get("with_")
+    if existing is not None:
+        existing.set("expressions", [*new, *existing.expressions])
+    else:
+        tree.set("with_", exp.With(expressions=new))
+    return tree
