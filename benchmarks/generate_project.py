@@ -17,7 +17,7 @@ from pathlib import Path
 
 SOURCE_TABLES = 4
 LAYER_WIDTH_RATIO = 0.1  # each layer holds about 10% of the models
-RAW_ROWS = 20_000
+RAW_ROWS = 8_000
 
 MACRO = """
 {% macro amount_bucket(column) -%}

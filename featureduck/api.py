@@ -117,6 +117,8 @@ class Project:
     def _selectable_nodes(self, compiled: CompiledProject) -> dict[str, SelectableNode]:
         nodes: dict[str, SelectableNode] = {}
         for name, model in self.definition.models.items():
+            if name in compiled.disabled:
+                continue
             config = compiled.models[name].config if name in compiled.models else {**model.folder_config, **model.yaml_config}
             nodes[model.unique_id] = SelectableNode(model.unique_id, name, model.path, tuple(config.get("tags", [])), "model")
         for key, table in self.definition.sources.items():

@@ -48,9 +48,10 @@ def load_cached(compiler: Compiler, target_dir: Path) -> CompiledProject | None:
     if any(os.environ.get(name) != value for name, value in entry.get("env", {}).items()):
         return None
     models = {m["name"]: CompiledModel.from_dict(m) for m in entry["models"]}
-    if set(models) != set(compiler.definition.models):
+    disabled = set(entry.get("disabled", []))
+    if set(models) | disabled != set(compiler.definition.models):
         return None
-    project = CompiledProject(compiler.target, models, from_cache=True)
+    project = CompiledProject(compiler.target, models, disabled=disabled, from_cache=True)
     project.dag = compiler.build_dag({name: (m.refs, m.sources) for name, m in models.items()})
     return project
 
@@ -60,7 +61,12 @@ def store(compiler: Compiler, target_dir: Path, project: CompiledProject) -> Non
     if project.errors:
         return
     env = compiler.renderer.env_vars_read if compiler.has_renderer else {}
-    entry = {"key": cache_key(compiler), "env": env, "models": [m.to_dict() for m in project.models.values()]}
+    entry = {
+        "key": cache_key(compiler),
+        "env": env,
+        "models": [m.to_dict() for m in project.models.values()],
+        "disabled": sorted(project.disabled),
+    }
     path = cache_file(target_dir, compiler.target.name)
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_suffix(".tmp")

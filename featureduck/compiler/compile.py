@@ -69,6 +69,7 @@ class CompiledProject:
     target: TargetConfig
     models: dict[str, CompiledModel] = field(default_factory=dict)
     errors: dict[str, FeatureDuckError] = field(default_factory=dict)
+    disabled: set[str] = field(default_factory=set)  # config enabled=false: not built, not ref-able
     dag: Dag = field(default_factory=Dag)
     from_cache: bool = False
 
@@ -117,6 +118,17 @@ class Compiler:
                 rendered[name] = self.renderer.render(model)
             except FeatureDuckError as err:
                 result.errors[name] = err
+        result.disabled = {name for name, r in rendered.items() if r.config.get("enabled") is False}
+        for name in result.disabled:
+            del rendered[name]
+        for name, render in list(rendered.items()):
+            off = [ref for ref in render.refs if ref in result.disabled]
+            if off:
+                result.errors[name] = CompilationError(
+                    f"ref to disabled model '{off[0]}'", SourceLocation(self.definition.models[name].path),
+                    "enable it or remove the ref (it has enabled: false)",
+                )
+                del rendered[name]
         result.dag = self.build_dag({name: (r.refs, r.sources) for name, r in rendered.items()})
         result.dag.check_acyclic()
         configs = {name: r.config for name, r in rendered.items()}

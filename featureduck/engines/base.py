@@ -18,6 +18,7 @@ from sqlglot import exp
 from featureduck.config.profiles import TargetConfig
 
 RelationKind = str  # "table" | "view" | "materialized_view"
+TEMP_SUFFIX = "__fduck_tmp"
 
 
 class EngineAdapter(ABC):
@@ -31,6 +32,12 @@ class EngineAdapter(ABC):
 
     def __init__(self, target: TargetConfig) -> None:
         self.target = target
+        # What exists, per (database, schema), loaded with one query per schema
+        # and kept current by the DDL below: a catalog query per model would
+        # cost more than building a small view. Cleared when a transaction
+        # rolls back, since the DDL inside it did not happen.
+        self._relations: dict[tuple[str, str], dict[str, RelationKind]] = {}
+        self._schemas: set[tuple[str, str]] = set()
 
     # --- connection --------------------------------------------------------------------
 
@@ -55,8 +62,30 @@ class EngineAdapter(ABC):
     # --- catalog -----------------------------------------------------------------------
 
     @abstractmethod
+    def list_relations(self, database: str, schema: str) -> dict[str, RelationKind]:
+        """Lower-cased name -> kind of every relation in one schema."""
+
     def relation_kind(self, table: exp.Table) -> RelationKind | None:
         """'table', 'view' or None when the relation does not exist."""
+        key = (table.catalog, table.db)
+        known = self._relations.get(key)
+        if known is None:
+            known = self.list_relations(*key)
+            self._relations[key] = known
+        return known.get(table.name.lower())
+
+    def _remember(self, table: exp.Table, kind: RelationKind | None) -> None:
+        known = self._relations.get((table.catalog, table.db))
+        if known is not None:
+            if kind is None:
+                known.pop(table.name.lower(), None)
+            else:
+                known[table.name.lower()] = kind
+
+    def forget_catalog(self) -> None:
+        """Drop what is known of the catalog; the next lookup asks the engine."""
+        self._relations.clear()
+        self._schemas.clear()
 
     @abstractmethod
     def columns(self, table: exp.Table) -> list[tuple[str, str]]:
@@ -68,26 +97,55 @@ class EngineAdapter(ABC):
         return expression.sql(dialect=self.DIALECT)
 
     def create_schema(self, schema: str, database: str | None = None) -> None:
+        if (database or "", schema) in self._schemas:
+            return
         target = exp.Table(db=exp.to_identifier(schema), catalog=exp.to_identifier(database) if database else None)
         self.execute(exp.Create(this=target, kind="SCHEMA", exists=True))
+        self._schemas.add((database or "", schema))
 
     def create_view(self, table: exp.Table, query_sql: str) -> None:
         head = exp.Create(this=table, kind="VIEW", replace=True)
         self.execute(f"{self.sql(head)} AS\n{query_sql}")
+        self._remember(table, "view")
 
-    def create_table_as(self, table: exp.Table, query_sql: str, temporary: bool = False) -> int | None:
+    def create_table_as(self, table: exp.Table, query_sql: str, temporary: bool = False, replace: bool = False) -> int | None:
         properties = exp.Properties(expressions=[exp.TemporaryProperty()]) if temporary else None
-        head = exp.Create(this=table, kind="TABLE", properties=properties)
+        head = exp.Create(this=table, kind="TABLE", properties=properties, replace=replace)
         rows = self.execute(f"{self.sql(head)} AS\n{query_sql}")
+        if not temporary:
+            self._remember(table, "table")
         return _count(rows)
+
+    def replace_table(self, table: exp.Table, query_sql: str) -> int | None:
+        """Build under a temporary name and swap in, in one transaction.
+
+        A failure anywhere rolls back, so the previous table (or view) stays.
+        Engines with a cheaper atomic replacement override this.
+        """
+        temp = table.copy()
+        temp.set("this", exp.to_identifier(table.name + TEMP_SUFFIX))
+        existing = self.relation_kind(table)
+        with self.transaction():
+            self.drop(temp, "table")
+            rows = self.create_table_as(temp, query_sql)
+            if existing is not None:
+                self.drop(table, existing)
+            self.rename(temp, table.name)
+        return rows
 
     def drop(self, table: exp.Table, kind: RelationKind) -> None:
         materialized = kind == "materialized_view"
         self.execute(exp.Drop(tables=[table], kind="VIEW" if materialized else kind.upper(), materialized=materialized, exists=True))
+        self._remember(table, None)
 
     def rename(self, table: exp.Table, new_identifier: str) -> None:
         action = exp.AlterRename(this=exp.Table(this=exp.to_identifier(new_identifier)))
         self.execute(exp.Alter(this=table, kind="TABLE", actions=[action]))
+        kind = self.relation_kind(table) or "table"
+        self._remember(table, None)
+        renamed = table.copy()
+        renamed.set("this", exp.to_identifier(new_identifier))
+        self._remember(renamed, kind)
 
     def insert_by_name(self, target: exp.Table, source: exp.Table, columns: list[str]) -> int | None:
         select = exp.select(*[exp.column(c, quoted=True) for c in columns]).from_(source)

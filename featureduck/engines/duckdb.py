@@ -98,18 +98,27 @@ class DuckDBAdapter(EngineAdapter):
             yield
         except BaseException:
             cursor.execute("ROLLBACK")
+            self.forget_catalog()
             raise
         cursor.execute("COMMIT")
 
-    def relation_kind(self, table: exp.Table) -> RelationKind | None:
+    def list_relations(self, database: str, schema: str) -> dict[str, RelationKind]:
         rows = self.execute(
-            "SELECT table_type FROM information_schema.tables WHERE table_schema = ? AND table_name = ?"
-            + (" AND table_catalog = ?" if table.catalog else ""),
-            [table.db, table.name, *([table.catalog] if table.catalog else [])],
+            "SELECT lower(table_name), table_type FROM information_schema.tables WHERE table_schema = ?"
+            + (" AND table_catalog = ?" if database else " AND table_catalog = current_database()"),
+            [schema, *([database] if database else [])],
         )
-        if not rows:
-            return None
-        return "view" if rows[0][0] == "VIEW" else "table"
+        return {name: "view" if kind == "VIEW" else "table" for name, kind in rows}
+
+    def replace_table(self, table: exp.Table, query_sql: str) -> int | None:
+        """DuckDB's DDL is transactional: CREATE OR REPLACE inside a transaction
+        swaps the new table in atomically, and a failed build rolls back to the
+        previous one. It saves the temporary table's drop and rename per model."""
+        existing = self.relation_kind(table)
+        with self.transaction():
+            if existing not in (None, "table"):
+                self.drop(table, existing)
+            return self.create_table_as(table, query_sql, replace=True)
 
     def columns(self, table: exp.Table) -> list[tuple[str, str]]:
         if not table.db:  # temporary tables are created unqualified

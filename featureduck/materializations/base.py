@@ -11,9 +11,6 @@ from featureduck.compiler.compile import CompiledModel
 from featureduck.compiler.relations import Relation
 from featureduck.engines.base import EngineAdapter
 
-TEMP_SUFFIX = "__fduck_tmp"
-
-
 @dataclass
 class BuildContext:
     adapter: EngineAdapter
@@ -37,18 +34,6 @@ class Materialization(ABC):
 
 
 def replace_table(adapter: EngineAdapter, relation: Relation, query_sql: str) -> int | None:
-    """Build under a temporary name and swap in, all in one transaction.
-
-    A failure anywhere rolls back, so the previous table (or view) stays.
-    """
-    table = relation.to_table()
-    temp = relation.with_identifier(relation.identifier + TEMP_SUFFIX).to_table()
+    """Rebuild a table atomically; a failure leaves the previous relation in place."""
     adapter.create_schema(relation.schema, relation.database)
-    existing = adapter.relation_kind(table)
-    with adapter.transaction():
-        adapter.drop(temp, "table")
-        rows = adapter.create_table_as(temp, query_sql)
-        if existing is not None:
-            adapter.drop(table, existing)
-        adapter.rename(temp, relation.identifier)
-    return rows
+    return adapter.replace_table(relation.to_table(), query_sql)

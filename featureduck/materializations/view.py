@@ -14,8 +14,10 @@ class ViewMaterialization(Materialization):
         table = model.relation.to_table()
         adapter.create_schema(model.relation.schema, model.relation.database)
         existing = adapter.relation_kind(table)
-        with adapter.transaction():
-            if existing not in (None, "view"):
-                adapter.drop(table, existing)
+        if existing in (None, "view"):
             adapter.create_view(table, model.sql)
+        else:
+            with adapter.transaction():
+                adapter.drop(table, existing)
+                adapter.create_view(table, model.sql)
         return BuildOutcome(None, "created view", model.sql)

@@ -48,6 +48,8 @@ def build_manifest(definition: ProjectDefinition, project: CompiledProject, prev
     previous_nodes = (previous or {}).get("nodes", {})
     nodes: dict[str, Any] = {}
     for name, model in definition.models.items():
+        if name in project.disabled:
+            continue
         compiled = project.models.get(name)
         uid = model.unique_id
         depends = sorted(project.dag.parents(uid))
@@ -91,6 +93,7 @@ def build_manifest(definition: ProjectDefinition, project: CompiledProject, prev
             "dialect": definition.config.dialect,
         },
         "nodes": nodes,
+        "disabled": sorted(definition.models[name].unique_id for name in project.disabled),
         "sources": {t.unique_id: t.to_dict() for t in definition.sources.values()},
         "entities": definition.entities,
         "feature_views": definition.feature_views,
