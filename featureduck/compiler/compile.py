@@ -16,6 +16,7 @@ from featureduck.errors import CompilationError, FeatureDuckError, SourceLocatio
 from featureduck.graph.dag import Dag
 from featureduck.project.loader import ProjectDefinition
 from featureduck.project.nodes import Model
+from featureduck.utils.memory import fewer_collections
 from featureduck.templating.context import REF_PREFIX, SOURCE_PREFIX, THIS_PLACEHOLDER, RenderScope, TargetInfo
 
 if TYPE_CHECKING:
@@ -111,6 +112,10 @@ class Compiler:
 
     def compile(self) -> CompiledProject:
         """Compile every model; a failing model is recorded, the others go on."""
+        with fewer_collections():
+            return self._compile_all()
+
+    def _compile_all(self) -> CompiledProject:
         result = CompiledProject(self.target)
         rendered: dict[str, RenderedModel] = {}
         for name, model in self.definition.models.items():
