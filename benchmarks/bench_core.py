@@ -73,7 +73,10 @@ def fresh_copy(source: Path, name: str, loader: list[str] | None) -> Path:
     if loader is None:
         load_raw_data(database)
     else:  # dbt's environment has its own duckdb release: let it write its file
-        code = f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); from generate_project import load_raw_data; from pathlib import Path; load_raw_data(Path({str(database)!r}))"
+        code = (
+            f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
+            f"from generate_project import load_raw_data; from pathlib import Path; load_raw_data(Path({str(database)!r}))"
+        )
         subprocess.run([*loader, "-c", code], check=True)
     return target
 
@@ -90,7 +93,8 @@ def bench_size(models: int, dbt: Path | None, run: bool, repeat: int) -> dict[st
     if dbt is not None:
         dbt_dir = fresh_copy(base, "dbt", [str(dbt.parent / "python")])
         dbt_cmd = [str(dbt), "compile", "--project-dir", ".", "--profiles-dir", "."]
-        row["dbt compile cold"] = median(dbt_cmd, dbt_dir, 1, [dbt_dir / "target" / "compiled", dbt_dir / "target" / "partial_parse.msgpack"])
+        dbt_caches = [dbt_dir / "target" / "compiled", dbt_dir / "target" / "partial_parse.msgpack"]
+        row["dbt compile cold"] = median(dbt_cmd, dbt_dir, 1, dbt_caches)
     if run:
         row["fduck run"] = timed([*FDUCK, "run"], fd)
         floor_dir = fresh_copy(base, "floor", None)

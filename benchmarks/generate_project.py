@@ -106,7 +106,8 @@ def generate(out: Path, models: int, seed: int = 1) -> None:
         name = f"stg_{i:05d}"
         layers[0].append(name)
         materialized = "view"
-        (out / "models" / "staging" / f"{name}.sql").write_text(STAGING.format(materialized=materialized, source=i % SOURCE_TABLES).lstrip())
+        staging_sql = STAGING.format(materialized=materialized, source=i % SOURCE_TABLES)
+        (out / "models" / "staging" / f"{name}.sql").write_text(staging_sql.lstrip())
     made = len(layers[0])
     layer = 1
     while made < models:

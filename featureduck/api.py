@@ -170,7 +170,7 @@ class Project:
                 threads or self.target.threads, full_refresh, reporter,
             )
             results = runner.run()
-            now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+            now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
             record_builds(adapter, [
                 BuildRecord(r.unique_id, r.relation, r.materialized, sha256_text(runner.executed_sql[r.name]), now, r.rows_affected)
                 for r in results.results if r.status == "success"

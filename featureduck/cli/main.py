@@ -142,7 +142,11 @@ def ls_command(
         if output == "json":
             record = {"unique_id": uid, "resource_type": kind, "name": name}
             if model is not None:
-                record.update(materialized=model.materialized, relation=model.relation.sql(project.target.dialect), tags=model.config.get("tags", []))
+                record.update(
+                    materialized=model.materialized,
+                    relation=model.relation.sql(project.target.dialect),
+                    tags=model.config.get("tags", []),
+                )
             click.echo(json.dumps(record))
         else:
             click.echo(uid)

@@ -16,8 +16,8 @@ from featureduck.errors import CompilationError, FeatureDuckError, SourceLocatio
 from featureduck.graph.dag import Dag
 from featureduck.project.loader import ProjectDefinition
 from featureduck.project.nodes import Model
-from featureduck.utils.memory import fewer_collections
 from featureduck.templating.context import REF_PREFIX, SOURCE_PREFIX, THIS_PLACEHOLDER, RenderScope, TargetInfo
+from featureduck.utils.memory import fewer_collections
 
 if TYPE_CHECKING:
     from featureduck.templating.renderer import ModelRenderer, RenderedModel
@@ -141,8 +141,8 @@ class Compiler:
             name: model_relation(name, configs.get(name, {}), self.target.schema) for name in self.definition.models
         }
         for uid in result.dag.topological_order():
-            name = uid.split(".", 2)[2] if uid.startswith("model.") else None
-            if name is None or name not in rendered:
+            name = uid.split(".", 2)[2]
+            if not uid.startswith("model.") or name not in rendered:
                 continue
             try:
                 result.models[name] = self._compile_rendered(

@@ -9,7 +9,7 @@ from sqlglot.errors import ErrorLevel, ParseError, TokenError, UnsupportedError
 from featureduck.errors import SourceLocation, SqlSyntaxError, UnsupportedSqlError
 
 
-def parse_model_sql(sql: str, dialect: str, path: str) -> exp.Query:
+def parse_model_sql(sql: str, dialect: str, path: str) -> exp.Expr:
     """The single query a model holds; syntax errors name the file and line."""
     try:
         statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
@@ -32,7 +32,7 @@ def parse_model_sql(sql: str, dialect: str, path: str) -> exp.Query:
     return statement
 
 
-def generate_sql(tree: exp.Expression, dialect: str, path: str, pretty: bool = True) -> str:
+def generate_sql(tree: exp.Expr, dialect: str, path: str, pretty: bool = True) -> str:
     """SQL text in `dialect`; a construct the dialect cannot express is an error."""
     try:
         return tree.sql(dialect=dialect, copy=False, pretty=pretty, unsupported_level=ErrorLevel.RAISE)

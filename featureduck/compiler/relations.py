@@ -49,7 +49,7 @@ def model_relation(name: str, config: dict[str, Any], target_schema: str) -> Rel
     return Relation(schema, str(config.get("alias") or name), config.get("database"))
 
 
-def source_expression(table: SourceTable, project_root: Path, target_dialect: str) -> exp.Expression:
+def source_expression(table: SourceTable, project_root: Path, target_dialect: str) -> exp.Expr:
     """What `source()` becomes: a reader call for files, else the table."""
     from sqlglot import exp
 
@@ -65,7 +65,7 @@ def source_expression(table: SourceTable, project_root: Path, target_dialect: st
         )
     path = Path(table.path)
     location = str(path if path.is_absolute() else project_root / path)
-    args: list[exp.Expression] = [exp.Literal.string(location)]
+    args: list[exp.Expr] = [exp.Literal.string(location)]
     args += [exp.EQ(this=exp.column(key), expression=exp.convert(value)) for key, value in table.options.items()]
     reader = exp.func(FILE_READERS[table.format], *args, dialect="duckdb")
     return exp.Table(this=reader, alias=exp.TableAlias(this=exp.to_identifier(table.name)))

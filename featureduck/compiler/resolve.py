@@ -7,7 +7,7 @@ from sqlglot import exp
 from featureduck.compiler.relations import ephemeral_cte_name
 
 # placeholder identifier -> (what replaces the table, the name column qualifiers use)
-Replacements = dict[str, tuple[exp.Expression, str]]
+Replacements = dict[str, tuple[exp.Expr, str]]
 
 
 def ephemeral_reference(model_name: str) -> exp.Table:
@@ -18,7 +18,7 @@ def ephemeral_reference(model_name: str) -> exp.Table:
     )
 
 
-def replace_placeholders(tree: exp.Expression, replacements: Replacements) -> None:
+def replace_placeholders(tree: exp.Expr, replacements: Replacements) -> None:
     """Swap placeholder tables (keeping the user's alias) and column qualifiers, in place."""
     for table in list(tree.find_all(exp.Table)):
         if table.args.get("db") is None and table.name in replacements:
@@ -31,7 +31,7 @@ def replace_placeholders(tree: exp.Expression, replacements: Replacements) -> No
             column.set("table", exp.to_identifier(replacements[column.table][1]))
 
 
-def prepend_ctes(tree: exp.Query, ctes: list[tuple[str, exp.Query]]) -> exp.Query:
+def prepend_ctes(tree: exp.Expr, ctes: list[tuple[str, exp.Expr]]) -> exp.Expr:
     """Put (name, query) CTEs before the model's own, which may refer to them."""
     new = [exp.CTE(this=query, alias=exp.TableAlias(this=exp.to_identifier(name))) for name, query in ctes]
     existing = tree.args.get("with_")

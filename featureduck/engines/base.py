@@ -52,7 +52,7 @@ class EngineAdapter(ABC):
     def version(self) -> str: ...
 
     @abstractmethod
-    def execute(self, sql: str | exp.Expression, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+    def execute(self, sql: str | exp.Expr, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         """Run one statement on this thread's cursor and fetch its rows."""
 
     @abstractmethod
@@ -93,7 +93,7 @@ class EngineAdapter(ABC):
 
     # --- DDL and DML built from sqlglot expressions ------------------------------------
 
-    def sql(self, expression: exp.Expression) -> str:
+    def sql(self, expression: exp.Expr) -> str:
         return expression.sql(dialect=self.DIALECT)
 
     def create_schema(self, schema: str, database: str | None = None) -> None:
@@ -149,7 +149,8 @@ class EngineAdapter(ABC):
 
     def insert_by_name(self, target: exp.Table, source: exp.Table, columns: list[str]) -> int | None:
         select = exp.select(*[exp.column(c, quoted=True) for c in columns]).from_(source)
-        insert = exp.Insert(this=exp.Schema(this=target, expressions=[exp.to_identifier(c, quoted=True) for c in columns]), expression=select)
+        schema = exp.Schema(this=target, expressions=[exp.to_identifier(c, quoted=True) for c in columns])
+        insert = exp.Insert(this=schema, expression=select)
         return _count(self.execute(insert))
 
     def delete_matching(self, target: exp.Table, source: exp.Table, keys: list[str]) -> int | None:

@@ -81,7 +81,7 @@ class DuckDBAdapter(EngineAdapter):
             self._local.cursor = cursor
         return cursor
 
-    def execute(self, sql: str | exp.Expression, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+    def execute(self, sql: str | exp.Expr, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         import duckdb
 
         text = sql if isinstance(sql, str) else self.sql(sql)

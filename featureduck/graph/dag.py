@@ -52,7 +52,7 @@ class Dag:
         if self._graph is None:
             import networkx as nx
 
-            graph = nx.DiGraph()
+            graph: nx.DiGraph = nx.DiGraph()
             graph.add_nodes_from(self._parents)
             graph.add_edges_from((p, c) for c, parents in self._parents.items() for p in parents)
             self._graph = graph

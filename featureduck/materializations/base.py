@@ -11,6 +11,7 @@ from featureduck.compiler.compile import CompiledModel
 from featureduck.compiler.relations import Relation
 from featureduck.engines.base import EngineAdapter
 
+
 @dataclass
 class BuildContext:
     adapter: EngineAdapter

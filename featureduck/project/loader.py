@@ -83,7 +83,9 @@ def _add_model(definition: ProjectDefinition, path: Path, model_root: Path) -> N
     name = path.stem
     if name in definition.models:
         other = definition.models[name].path
-        raise ProjectError(f"two models are named '{name}': {other} and {rel}", SourceLocation(rel, 1), "model names must be unique; rename one file")
+        raise ProjectError(
+            f"two models are named '{name}': {other} and {rel}", SourceLocation(rel, 1), "model names must be unique; rename one file"
+        )
     folder_parts = path.parent.relative_to(model_root).parts
     definition.models[name] = Model(
         name=name,

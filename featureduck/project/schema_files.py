@@ -147,7 +147,7 @@ def _source_tables(source: SourceShape, raw: LineDict, file: str, project: str) 
     for index, table in enumerate(source.tables):
         line = raw_tables.item_lines[index] if index < len(raw_tables) else _line(raw)
         location = SourceLocation(file, line)
-        fmt = table.format
+        fmt: str | None = table.format
         if table.path is not None and fmt is None:
             fmt = _format_from_path(table.path, location)
         if fmt in FILE_FORMATS and table.path is None:

@@ -67,7 +67,7 @@ class ModelRenderer:
             env_var=self.env_var,
             target=target,
             modules={"datetime": datetime},
-            run_started_at=datetime.datetime.now(datetime.timezone.utc),
+            run_started_at=datetime.datetime.now(datetime.UTC),
             execute=False,
         )
         self._templates: dict[str, jinja2.Template] = {}
@@ -82,7 +82,8 @@ class ModelRenderer:
             return self.vars[name]
         if default is not MissingVar:
             return default
-        raise self.scope._error(f"required var '{name}' is not set", did_you_mean(name, self.vars) or "set it under `vars:` in the project file or pass --vars")
+        hint = did_you_mean(name, self.vars) or "set it under `vars:` in the project file or pass --vars"
+        raise self.scope._error(f"required var '{name}' is not set", hint)
 
     def env_var(self, name: str, default: Any = None) -> Any:
         self.env_vars_read[name] = os.environ.get(name)

@@ -101,7 +101,10 @@ def test_run_exit_code_and_skips(make_project: ProjectFactory) -> None:
 def test_missing_env_var_in_profile(make_project: ProjectFactory) -> None:
     root = make_project({
         "models/a.sql": "select 1",
-        "profiles.yml": "default:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: \"{{ env_var('FD_NO_SUCH_VAR') }}\"\n",
+        "profiles.yml": (
+            "default:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
+            "      path: \"{{ env_var('FD_NO_SUCH_VAR') }}\"\n"
+        ),
     })
     result = fduck("run", "--project-dir", str(root))
     assert result.returncode == 2

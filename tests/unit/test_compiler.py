@@ -99,7 +99,9 @@ def test_folder_config_and_tags(make_project: ProjectFactory) -> None:
 
 def test_compile_for_postgres_and_spark_needs_no_server(make_project: ProjectFactory) -> None:
     files = {k: v for k, v in BASIC.items() if k != "models/staging/stg_orders.sql"}
-    files["models/staging/stg_orders.sql"] = "select id, amount * 100 as amount_cents, created_at, amount::int as a from {{ source('app', 'events') }}"
+    files["models/staging/stg_orders.sql"] = (
+        "select id, amount * 100 as amount_cents, created_at, amount::int as a from {{ source('app', 'events') }}"
+    )
     root = make_project({**files, "profiles.yml": PG_PROFILE})
     pg = _compile(root, "pg")
     assert "FROM analytics.stg_orders" in pg["orders_daily"]

@@ -47,8 +47,9 @@ def test_missing_env_var_names_file_and_line(tmp_path: Path, monkeypatch: pytest
 def test_lookup_order_env_dir_then_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     project = tmp_path / "project"
     project.mkdir()
-    env_dir = write_project(tmp_path / "envdir", {"profiles.yml": "default:\n  target: a\n  outputs:\n    a: {type: duckdb, path: a.duckdb}\n"})
-    home = write_project(Path.home() / ".featureduck", {"profiles.yml": "default:\n  target: b\n  outputs:\n    b: {type: duckdb, path: b.duckdb}\n"})
+    profile = "default:\n  target: {0}\n  outputs:\n    {0}: {{type: duckdb, path: {0}.duckdb}}\n"
+    env_dir = write_project(tmp_path / "envdir", {"profiles.yml": profile.format("a")})
+    home = write_project(Path.home() / ".featureduck", {"profiles.yml": profile.format("b")})
     assert load_target(project, None, None).name == "b"
     monkeypatch.setenv("FDUCK_PROFILES_DIR", str(env_dir))
     assert load_target(project, None, None).name == "a"

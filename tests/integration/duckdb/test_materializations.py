@@ -111,7 +111,8 @@ def test_merge_without_unique_key_is_an_error(make_project: ProjectFactory) -> N
 
 def test_materialized_view_on_duckdb_is_a_refreshed_table_with_bookkeeping(make_project: ProjectFactory) -> None:
     root = _events_project(make_project, "incremental_strategy='append'")
-    (root / "models" / "mv.sql").write_text("{{ config(materialized='materialized_view') }} select count(*) as n from {{ source('raw', 'events') }}")
+    mv_sql = "{{ config(materialized='materialized_view') }} select count(*) as n from {{ source('raw', 'events') }}"
+    (root / "models" / "mv.sql").write_text(mv_sql)
     project = Project.load(root)
     project.run(select="mv")
     assert _kind(root, "mv") == "BASE TABLE" and _query(root, "select n from mv") == [(2,)]
