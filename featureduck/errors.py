@@ -43,6 +43,10 @@ class FeatureDuckError(Exception):
         self.location = location
         self.hint = hint
 
+    def __reduce__(self) -> tuple[type[FeatureDuckError], tuple[str, SourceLocation | None, str | None]]:
+        """Pickle with location and hint (errors travel back from compile workers)."""
+        return (self.__class__, (self.message, self.location, self.hint))
+
     def __str__(self) -> str:
         text = f"{self.location}: {self.message}" if self.location else self.message
         if self.hint:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from featureduck.compiler.parallel import run_each
 from featureduck.compiler.relations import Relation, ephemeral_cte_name, model_relation, source_expression
 from featureduck.config.profiles import TargetConfig
 from featureduck.errors import CompilationError, FeatureDuckError, SourceLocation
@@ -140,16 +141,31 @@ class Compiler:
         relations = {
             name: model_relation(name, configs.get(name, {}), self.target.schema) for name in self.definition.models
         }
-        for uid in result.dag.topological_order():
-            name = uid.split(".", 2)[2]
-            if not uid.startswith("model.") or name not in rendered:
-                continue
-            try:
-                result.models[name] = self._compile_rendered(
-                    self.definition.models[name], rendered[name], relations, configs, result
-                )
-            except FeatureDuckError as err:
-                result.errors[name] = err
+        order = [uid.split(".", 2)[2] for uid in result.dag.topological_order() if uid.startswith("model.")]
+        order = [name for name in order if name in rendered]
+
+        def compile_one(name: str) -> CompiledModel:
+            return self._compile_rendered(self.definition.models[name], rendered[name], relations, configs, result)
+
+        # Ephemeral models are compiled first, in DAG order, since their SQL is
+        # inlined into others; every other model then depends on nothing still
+        # to compile, so they fan out over the cores.
+        outcomes: list[tuple[str, CompiledModel | FeatureDuckError]] = []
+        for name in order:
+            if configs[name].get("materialized") == "ephemeral":
+                try:
+                    result.models[name] = compile_one(name)
+                except FeatureDuckError as err:
+                    result.errors[name] = err
+        import featureduck.compiler.resolve  # noqa: F401 - load sqlglot once, before forking
+
+        independent = [name for name in order if configs[name].get("materialized") != "ephemeral"]
+        outcomes.extend(run_each(compile_one, independent))
+        for name, outcome in outcomes:
+            if isinstance(outcome, CompiledModel):
+                result.models[name] = outcome
+            else:
+                result.errors[name] = outcome
         return result
 
     def recompile(self, name: str, project: CompiledProject, incremental: bool) -> CompiledModel:
