@@ -42,8 +42,20 @@ class Timing:
     peak_mb: float
 
 
+_OWN_CMDLINE = Path("/proc/self/cmdline").read_bytes()
+
+
 def _tree_rss_mb(pid: int) -> float:
-    """RSS of a process and all its descendants (forked compile workers included)."""
+    """RSS of a process and all its descendants (forked compile workers included).
+
+    Zero until the child has exec'd: before that it is a (v)fork of this
+    script and shows this script's memory.
+    """
+    try:
+        if Path(f"/proc/{pid}/cmdline").read_bytes() == _OWN_CMDLINE:
+            return 0.0
+    except FileNotFoundError:
+        return 0.0
     total, stack = 0, [pid]
     while stack:
         current = stack.pop()
@@ -73,22 +85,28 @@ def timed(command: list[str], cwd: Path) -> Timing:
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     output = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
+    _, status = os.waitpid(process.pid, 0)
     elapsed = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
     sampler.join()
     if process.returncode != 0:
         sys.stderr.write(output.decode(errors="replace")[-3000:])
         raise SystemExit(f"{' '.join(command)} failed with {process.returncode}")
-    # ru_maxrss covers the main process; the sampled tree sum covers its workers
-    return Timing(elapsed, max(peak[0], usage.ru_maxrss / 1024))
+    # not ru_maxrss: it counts the pre-exec (v)fork of this script's memory
+    return Timing(elapsed, peak[0])
 
 
 def median(command: list[str], cwd: Path, repeat: int, before: list[Path] | None = None) -> Timing:
     timings = []
     for _ in range(repeat):
         for path in before or []:
-            shutil.rmtree(path, ignore_errors=True)
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+        # flush the deletions: otherwise the journal commit of removing a
+        # thousand files lands on the timed command's first file creations
+        os.sync()
         timings.append(timed(command, cwd))
     return Timing(statistics.median(t.seconds for t in timings), max(t.peak_mb for t in timings))
 
