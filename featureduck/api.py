@@ -159,15 +159,16 @@ class Project:
     ) -> RunResults:
         """Build the selected models in DAG order; failures skip their dependents."""
         from featureduck.runner.scheduler import Runner
-        from featureduck.runner.state import BuildRecord, record_builds
+        from featureduck.runner.state import BuildRecord, read_builds, record_builds
 
         selection = self.select(select, exclude, state)
         compiled = selection.compiled
         adapter = self.connect()
         try:
+            previous = {uid: record.sql_checksum for uid, record in read_builds(adapter).items()}
             runner = Runner(
                 self.compiler, compiled, adapter, selection.selected,
-                threads or self.target.threads, full_refresh, reporter,
+                threads or self.target.threads, full_refresh, reporter, previous,
             )
             results = runner.run()
             now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)

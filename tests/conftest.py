@@ -6,7 +6,8 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -52,4 +53,45 @@ def fduck(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None
     return subprocess.run(
         [sys.executable, "-m", "featureduck.cli", *args],
         cwd=cwd, env=full_env, capture_output=True, text=True, timeout=300,
+    )
+
+
+DEFAULT_PG_DSN = "postgresql://postgres:fduck@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture(scope="session")
+def pg_dsn() -> str:
+    """A reachable PostgreSQL server: skipped locally when absent, a failure under CI."""
+    import psycopg
+
+    dsn = os.environ.get("FDUCK_TEST_PG_DSN", DEFAULT_PG_DSN)
+    try:
+        psycopg.connect(dsn, connect_timeout=3).close()
+    except psycopg.Error as err:
+        reason = f"no PostgreSQL at {dsn.rsplit('@', 1)[-1]}: {str(err).strip().splitlines()[0]}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason} (CI must provide one: see .ci/run)")
+        pytest.skip(reason)
+    return dsn
+
+
+@pytest.fixture
+def pg_schema(pg_dsn: str) -> Iterator[str]:
+    """A fresh schema name; it and the schemas derived from it are dropped afterwards."""
+    import psycopg
+
+    schema = f"fd_{uuid.uuid4().hex[:10]}"
+    yield schema
+    with psycopg.connect(pg_dsn, autocommit=True) as con:
+        rows = con.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE %s", [schema + "%"]).fetchall()
+        for (name,) in rows:
+            con.execute(f'DROP SCHEMA "{name}" CASCADE')
+
+
+def pg_profile(schema: str) -> str:
+    """profiles.yml text with a duckdb `dev` target and a postgres `pg` target."""
+    return (
+        "default:\n  target: dev\n  outputs:\n"
+        "    dev: {type: duckdb, path: target/dev.duckdb}\n"
+        f"    pg: {{type: postgres, dsn: \"{{{{ env_var('FDUCK_TEST_PG_DSN', '{DEFAULT_PG_DSN}') }}}}\", schema: {schema}, threads: 4}}\n"
     )

@@ -116,22 +116,26 @@ class EngineAdapter(ABC):
             self._remember(table, "table")
         return _count(rows)
 
+    @abstractmethod
     def replace_table(self, table: exp.Table, query_sql: str) -> int | None:
-        """Build under a temporary name and swap in, in one transaction.
+        """Rebuild a table atomically: a failure leaves the previous relation in place."""
 
-        A failure anywhere rolls back, so the previous table (or view) stays.
-        Engines with a cheaper atomic replacement override this.
-        """
-        temp = table.copy()
-        temp.set("this", exp.to_identifier(table.name + TEMP_SUFFIX))
+    def replace_view(self, table: exp.Table, query_sql: str) -> None:
+        """Make `table` a view of `query_sql`, whatever it was before."""
         existing = self.relation_kind(table)
+        if existing in (None, "view"):
+            self.create_view(table, query_sql)
+            return
         with self.transaction():
-            self.drop(temp, "table")
-            rows = self.create_table_as(temp, query_sql)
-            if existing is not None:
-                self.drop(table, existing)
-            self.rename(temp, table.name)
-        return rows
+            self.drop(table, existing)
+            self.create_view(table, query_sql)
+
+    def create_materialized_view(self, table: exp.Table, query_sql: str, unique_key: list[str]) -> int | None:
+        """Build (or rebuild) a native materialized view; see SUPPORTS_MATERIALIZED_VIEWS."""
+        raise NotImplementedError(f"{self.TYPE} has no materialized views")
+
+    def refresh_materialized_view(self, table: exp.Table, concurrently: bool) -> None:
+        raise NotImplementedError(f"{self.TYPE} has no materialized views")
 
     def drop(self, table: exp.Table, kind: RelationKind) -> None:
         materialized = kind == "materialized_view"

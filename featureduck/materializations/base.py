@@ -18,6 +18,8 @@ class BuildContext:
     full_refresh: bool
     # Render and compile the model again with is_incremental() answering the flag.
     recompile: Callable[[bool], CompiledModel]
+    # Checksum of the SQL the model was last built from (state store), if any.
+    previous_checksum: str | None = None
 
 
 @dataclass

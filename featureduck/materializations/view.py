@@ -1,4 +1,4 @@
-"""`view`: a view replaced in place; an old table of that name is dropped with it."""
+"""`view`: a view replaced in place; a table of that name is replaced by the view."""
 
 from __future__ import annotations
 
@@ -11,13 +11,6 @@ class ViewMaterialization(Materialization):
 
     def build(self, model: CompiledModel, ctx: BuildContext) -> BuildOutcome:
         adapter = ctx.adapter
-        table = model.relation.to_table()
         adapter.create_schema(model.relation.schema, model.relation.database)
-        existing = adapter.relation_kind(table)
-        if existing in (None, "view"):
-            adapter.create_view(table, model.sql)
-        else:
-            with adapter.transaction():
-                adapter.drop(table, existing)
-                adapter.create_view(table, model.sql)
+        adapter.replace_view(model.relation.to_table(), model.sql)
         return BuildOutcome(None, "created view", model.sql)

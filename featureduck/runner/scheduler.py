@@ -70,6 +70,7 @@ class Runner:
         threads: int,
         full_refresh: bool = False,
         reporter: RunReporter | None = None,
+        previous_checksums: dict[str, str] | None = None,
     ) -> None:
         self.compiler = compiler
         self.project = project
@@ -77,6 +78,7 @@ class Runner:
         self.threads = max(1, threads)
         self.full_refresh = full_refresh
         self.reporter = reporter or SilentReporter()
+        self.previous_checksums = previous_checksums or {}
         self.names = {m.unique_id: name for name, m in compiler.definition.models.items()}
         self.plan = plan_run(project, selected, self.names)
         self.executed_sql: dict[str, str] = {}
@@ -151,6 +153,7 @@ class Runner:
                 self.adapter,
                 self.full_refresh,
                 lambda incremental: self.compiler.recompile(name, self.project, incremental),
+                self.previous_checksums.get(uid),
             )
             outcome = strategy.build(model, context)
             self.executed_sql[name] = outcome.sql

@@ -1,0 +1,281 @@
+"""PostgreSQL through psycopg 3 and a psycopg_pool pool; imported only when connecting.
+
+Each thread of a run checks one connection out of the pool and keeps it for
+the run, so a model's statements (and its temporary tables) share a session.
+Connections are in autocommit mode; `transaction()` groups statements.
+
+Postgres binds views to the relations they read: dropping a table that a
+view reads fails, and CASCADE would silently drop the view. So a rebuild
+captures the dependent views and materialized views (recursively), drops
+with CASCADE, swaps the new relation in and recreates the dependents from
+their captured definitions, all inside one transaction.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlglot import exp
+
+from featureduck.engines.base import TEMP_SUFFIX, EngineAdapter, RelationKind
+from featureduck.errors import ConnectionFailure, DatabaseError
+
+if TYPE_CHECKING:
+    import psycopg
+    import psycopg_pool
+
+_KINDS: dict[str, RelationKind] = {"r": "table", "p": "table", "f": "table", "v": "view", "m": "materialized_view"}
+_CONNECT_KEYS = ("host", "port", "user", "password", "dbname", "sslmode", "connect_timeout")
+
+# Views and materialized views that depend, directly or through other views,
+# on a relation: with their definitions, parents first.
+_DEPENDENTS_SQL = """
+WITH RECURSIVE dependents(oid, depth) AS (
+    SELECT DISTINCT r.ev_class, 1
+    FROM pg_depend d
+    JOIN pg_rewrite r ON r.oid = d.objid
+    WHERE d.refobjid = %s::regclass AND r.ev_class <> d.refobjid
+    UNION
+    SELECT r.ev_class, dependents.depth + 1
+    FROM dependents
+    JOIN pg_depend d ON d.refobjid = dependents.oid
+    JOIN pg_rewrite r ON r.oid = d.objid
+    WHERE r.ev_class <> dependents.oid
+)
+SELECT n.nspname, c.relname, c.relkind, pg_get_viewdef(c.oid), max(dependents.depth)
+FROM dependents
+JOIN pg_class c ON c.oid = dependents.oid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+GROUP BY n.nspname, c.relname, c.relkind, c.oid
+ORDER BY max(dependents.depth), n.nspname, c.relname
+"""
+
+_INDEXES_SQL = """
+SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = %s::regclass
+"""
+
+
+@dataclass(frozen=True)
+class Dependent:
+    """A view or materialized view to recreate after its source is rebuilt."""
+
+    schema: str
+    name: str
+    kind: RelationKind
+    definition: str
+    indexes: tuple[str, ...]
+
+
+class PostgresAdapter(EngineAdapter):
+    TYPE = "postgres"
+    DIALECT = "postgres"
+    SUPPORTS_MATERIALIZED_VIEWS = True
+    SUPPORTS_MERGE = True  # MERGE arrived in PostgreSQL 15
+    SUPPORTS_TRANSACTIONS = True
+
+    def __init__(self, target: Any) -> None:
+        super().__init__(target)
+        self._pool: psycopg_pool.ConnectionPool | None = None
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._checked_out: list[psycopg.Connection[Any]] = []
+
+    def conninfo(self) -> str:
+        """The DSN from `dsn`, else built from host/port/user/password/dbname."""
+        from psycopg.conninfo import make_conninfo
+
+        settings = self.target.settings
+        parts = {key: settings[key] for key in _CONNECT_KEYS if settings.get(key) is not None}
+        if settings.get("database") is not None and "dbname" not in parts:
+            parts["dbname"] = settings["database"]
+        return str(make_conninfo(str(settings.get("dsn") or ""), **{k: str(v) for k, v in parts.items()}))
+
+    def open(self) -> None:
+        try:
+            import psycopg
+            from psycopg_pool import ConnectionPool
+        except ImportError:
+            raise ConnectionFailure(
+                "the postgres target needs psycopg and psycopg_pool", hint="pip install 'featureduck[postgres]'"
+            ) from None
+
+        conninfo = self.conninfo()
+        try:  # a direct connection first: the pool would only report a timeout
+            psycopg.connect(conninfo, connect_timeout=10).close()
+        except psycopg.Error as err:
+            raise ConnectionFailure(f"cannot connect to PostgreSQL ({self._where()}): {_first_line(err)}") from None
+        self._pool = ConnectionPool(
+            conninfo, min_size=1, max_size=max(1, self.target.threads), kwargs={"autocommit": True}, open=True
+        )
+
+    def _where(self) -> str:
+        from psycopg.conninfo import conninfo_to_dict
+
+        parts = conninfo_to_dict(self.conninfo())
+        return f"{parts.get('host', 'localhost')}:{parts.get('port', 5432)}/{parts.get('dbname', '')}"
+
+    def close(self) -> None:
+        if self._pool is not None:
+            for connection in self._checked_out:
+                self._pool.putconn(connection)
+            self._checked_out.clear()
+            self._pool.close()
+            self._pool = None
+        self._local = threading.local()
+
+    def version(self) -> str:
+        rows = self.execute("SHOW server_version")
+        return str(rows[0][0])
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            if self._pool is None:
+                self.open()
+            assert self._pool is not None
+            connection = self._pool.getconn()
+            with self._lock:
+                self._checked_out.append(connection)
+            self._local.connection = connection
+        return connection
+
+    def execute(self, sql: str | exp.Expr, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        import psycopg
+
+        text = sql if isinstance(sql, str) else self.sql(sql)
+        try:
+            with self._connection().cursor() as cursor:
+                cursor.execute(text, params)  # without params, % in the SQL is not a placeholder
+                if cursor.description is not None:
+                    return list(cursor.fetchall())
+                return [(cursor.rowcount,)] if cursor.rowcount >= 0 else []
+        except psycopg.Error as err:
+            raise DatabaseError(str(err).strip()) from None
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        try:
+            with self._connection().transaction():
+                yield
+        except BaseException:
+            self.forget_catalog()
+            raise
+
+    def list_relations(self, database: str, schema: str) -> dict[str, RelationKind]:
+        rows = self.execute(
+            "SELECT lower(c.relname), c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relkind IN ('r', 'p', 'f', 'v', 'm')",
+            [schema],
+        )
+        return {name: _KINDS[kind] for name, kind in rows}
+
+    def columns(self, table: exp.Table) -> list[tuple[str, str]]:
+        rows = self.execute(
+            "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+            "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+            [self.sql(table)],
+        )
+        return [(str(n), str(t)) for n, t in rows]
+
+    # --- rebuilding without losing dependents -------------------------------------------
+
+    def dependents(self, table: exp.Table) -> list[Dependent]:
+        found = []
+        for schema, name, kind, definition, _ in self.execute(_DEPENDENTS_SQL, [self.sql(table)]):
+            relation = exp.Table(this=exp.to_identifier(name), db=exp.to_identifier(schema))
+            indexes = tuple(row[0] for row in self.execute(_INDEXES_SQL, [self.sql(relation)])) if kind == "m" else ()
+            found.append(Dependent(schema, name, _KINDS[kind], definition, indexes))
+        return found
+
+    def _recreate(self, dependents: list[Dependent]) -> None:
+        for dependent in dependents:
+            relation = exp.Table(this=exp.to_identifier(dependent.name), db=exp.to_identifier(dependent.schema))
+            kind = "MATERIALIZED VIEW" if dependent.kind == "materialized_view" else "VIEW"
+            self.execute(f"CREATE {kind} {self.sql(relation)} AS\n{dependent.definition}")
+            for index in dependent.indexes:
+                self.execute(index)
+            self._remember(relation, dependent.kind)
+
+    def swap_in(self, temp: exp.Table, table: exp.Table, kind: RelationKind) -> None:
+        """Replace `table` by `temp` (already built), keeping what depends on it.
+
+        Call inside a transaction.
+        """
+        existing = self.relation_kind(table)
+        dependents = self.dependents(table) if existing is not None else []
+        if existing is not None:
+            self.execute(_drop(table, existing, cascade=bool(dependents)))
+            self._remember(table, None)
+        action = exp.AlterRename(this=exp.Table(this=exp.to_identifier(table.name)))
+        alter_kind = "MATERIALIZED VIEW" if kind == "materialized_view" else kind.upper()
+        self.execute(exp.Alter(this=temp, kind=alter_kind, actions=[action]))
+        self._remember(temp, None)
+        self._remember(table, kind)
+        self._recreate(dependents)
+
+    def replace_table(self, table: exp.Table, query_sql: str) -> int | None:
+        temp = _temp_name(table)
+        with self.transaction():
+            self.drop(temp, "table")
+            rows = self.create_table_as(temp, query_sql)
+            self.swap_in(temp, table, "table")
+        return rows
+
+    def replace_view(self, table: exp.Table, query_sql: str) -> None:
+        """CREATE OR REPLACE VIEW when Postgres allows it (same leading columns),
+        else build the view under a temporary name and swap it in, keeping dependents."""
+        existing = self.relation_kind(table)
+        if existing is None:
+            self.create_view(table, query_sql)
+            return
+        if existing == "view":
+            try:
+                with self.transaction():
+                    self.create_view(table, query_sql)
+                return
+            except DatabaseError:  # columns removed or retyped: not replaceable in place
+                pass
+        temp = _temp_name(table)
+        with self.transaction():
+            self.drop(temp, "view")
+            self.create_view(temp, query_sql)
+            self.swap_in(temp, table, "view")
+
+    def create_materialized_view(self, table: exp.Table, query_sql: str, unique_key: list[str]) -> int | None:
+        """Build a new materialized view (populated) and swap it in."""
+        temp = _temp_name(table)
+        with self.transaction():
+            self.drop(temp, "materialized_view")
+            head = exp.Create(this=temp, kind="MATERIALIZED VIEW")
+            rows = self.execute(f"{self.sql(head)} AS\n{query_sql}")
+            self.swap_in(temp, table, "materialized_view")
+            if unique_key:  # REFRESH ... CONCURRENTLY needs a unique index
+                index = exp.to_identifier(f"{table.name}__fduck_key")
+                columns = ", ".join(self.sql(exp.to_identifier(k)) for k in unique_key)
+                self.execute(f"CREATE UNIQUE INDEX {self.sql(index)} ON {self.sql(table)} ({columns})")
+        return rows[0][0] if rows else None
+
+    def refresh_materialized_view(self, table: exp.Table, concurrently: bool) -> None:
+        keyword = " CONCURRENTLY" if concurrently else ""
+        self.execute(f"REFRESH MATERIALIZED VIEW{keyword} {self.sql(table)}")
+
+
+def _temp_name(table: exp.Table) -> exp.Table:
+    temp = table.copy()
+    temp.set("this", exp.to_identifier(table.name + TEMP_SUFFIX))
+    return temp
+
+
+def _drop(table: exp.Table, kind: RelationKind, cascade: bool) -> exp.Drop:
+    materialized = kind == "materialized_view"
+    return exp.Drop(
+        tables=[table], kind="VIEW" if materialized else kind.upper(), materialized=materialized, exists=True, cascade=cascade
+    )
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
