@@ -39,6 +39,18 @@ class Selection:
     selected: set[str]
 
 
+@dataclass
+class RelationState:
+    """A view or materialized view as built: when, from which definition."""
+
+    name: str
+    relation: str
+    materialized: str
+    depends_on: list[str]
+    last_built: datetime.datetime | None
+    state: str  # current | changed | not built
+
+
 class Project:
     """A featureduck (or dbt) project bound to one target."""
 
@@ -193,6 +205,32 @@ class Project:
             return read_builds(adapter)
         finally:
             adapter.close()
+
+    def relation_states(self, selection: Selection, kinds: set[str]) -> list[RelationState]:
+        """Built state of the selected models materialized as one of `kinds`.
+
+        `changed` means the compiled SQL differs from the SQL the relation was
+        last built from (by checksum): the next run rebuilds it.
+        """
+        compiled = selection.compiled
+        models = [
+            m for m in compiled.models.values() if m.unique_id in selection.selected and m.materialized in kinds
+        ]
+        builds = self.last_builds() if models else {}
+        states = []
+        for model in sorted(models, key=lambda m: m.name):
+            record = builds.get(model.unique_id)
+            if record is None:
+                state = "not built"
+            elif record.sql_checksum == sha256_text(model.sql):
+                state = "current"
+            else:
+                state = "changed"
+            states.append(RelationState(
+                model.name, model.relation.sql(self.target.dialect), model.materialized,
+                compiled.dag.parents(model.unique_id), record.built_at if record else None, state,
+            ))
+        return states
 
     # --- housekeeping --------------------------------------------------------------------
 

@@ -122,7 +122,12 @@ def debug(project_dir: str, profiles_dir: str | None, target: str | None, vars_:
 @cli.command("ls")
 @common_options
 @selection_options
-@click.option("--resource-type", type=click.Choice(["model", "source", "all"]), default="all")
+@click.option(
+    "--resource-type",
+    type=click.Choice(["model", "source", "view", "materialized_view", "all"]),
+    default="all",
+    help="view and materialized_view also show when each was last built and whether its SQL changed since",
+)
 @click.option("--output", type=click.Choice(["text", "json"]), default="text")
 @handles_errors
 def ls_command(
@@ -132,6 +137,9 @@ def ls_command(
     """List resources, honouring selectors."""
     project = _load(project_dir, profiles_dir, target, vars_)
     selection = project.select(list(select), list(exclude), state)
+    if resource_type in ("view", "materialized_view"):
+        _list_relation_states(project.relation_states(selection, {resource_type}), output)
+        return
     compiled = selection.compiled
     for uid in sorted(selection.selected):
         kind = uid.split(".", 1)[0]
@@ -150,6 +158,18 @@ def ls_command(
             click.echo(json.dumps(record))
         else:
             click.echo(uid)
+
+
+def _list_relation_states(states: list[Any], output: str) -> None:
+    for item in states:
+        built = item.last_built.isoformat(sep=" ", timespec="seconds") if item.last_built else None
+        if output == "json":
+            click.echo(json.dumps({
+                "name": item.name, "relation": item.relation, "materialized": item.materialized,
+                "depends_on": item.depends_on, "last_built": built, "state": item.state,
+            }))
+        else:
+            click.echo(f"{item.name:<32} {item.relation:<40} {built or '-':<20} {item.state}")
 
 
 @cli.command("compile")

@@ -167,3 +167,22 @@ def test_unknown_target_exits_2(make_project: ProjectFactory) -> None:
     root = make_project({"models/a.sql": "select 1"})
     result = fduck("run", "--project-dir", str(root), "--target", "prod")
     assert result.returncode == 2 and "target 'prod'" in result.stderr
+
+
+def test_ls_views_and_materialized_views_with_state(make_project: ProjectFactory) -> None:
+    root = make_project({
+        "models/base.sql": "{{ config(materialized='table') }} select 1 as id",
+        "models/v.sql": "select id from {{ ref('base') }}",
+        "models/mv.sql": "{{ config(materialized='materialized_view') }} select count(*) as n from {{ ref('v') }}",
+    })
+    before = fduck("ls", "--project-dir", str(root), "--resource-type", "view", "--output", "json")
+    assert json.loads(before.stdout)["state"] == "not built"
+    assert fduck("run", "--project-dir", str(root)).returncode == 0
+    listed_views = fduck("ls", "--project-dir", str(root), "--resource-type", "view", "--output", "json")
+    views = [json.loads(line) for line in listed_views.stdout.splitlines()]
+    assert [(v["name"], v["state"], v["depends_on"]) for v in views] == [("v", "current", ["model.proj.base"])]
+    assert views[0]["last_built"] is not None
+    (root / "models" / "mv.sql").write_text("{{ config(materialized='materialized_view') }} select count(*) + 0 as n from {{ ref('v') }}")
+    listed = fduck("ls", "--project-dir", str(root), "--resource-type", "materialized_view")
+    assert listed.returncode == 0
+    assert listed.stdout.split()[0] == "mv" and listed.stdout.split()[-1] == "changed"
