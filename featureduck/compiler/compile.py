@@ -200,6 +200,7 @@ class Compiler:
     ) -> CompiledModel:
         # sqlglot is imported here, not at module level: a cached compile never needs it
         from featureduck.compiler.parse import generate_sql, parse_model_sql
+        from featureduck.compiler.portability import check_portable
         from featureduck.compiler.resolve import Replacements, ephemeral_reference, prepend_ctes, replace_placeholders
 
         own_relation = model_relation(model.name, rendered.config, self.target.schema)
@@ -223,6 +224,8 @@ class Compiler:
             replacements[f"{SOURCE_PREFIX}{key[0]}__{key[1]}"] = (expression, source.name if source.is_file else source.identifier)
 
         tree = parse_model_sql(rendered.sql, self.project_dialect, model.path)
+        if self.target_dialect != self.project_dialect:
+            check_portable(tree, self.target_dialect, model.path)
         replace_placeholders(tree, replacements)
         if ephemerals:
             # the ephemeral's compiled SQL is target SQL with its own ephemerals inlined

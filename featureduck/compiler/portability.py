@@ -1,0 +1,103 @@
+"""Constructs sqlglot transpiles silently but wrongly: rejected per target.
+
+sqlglot passes some DuckDB constructs through to engines that lack them, or
+rewrites them with a different meaning (FIELD-NOTES.md lists what was found
+by executing the output on Postgres and Spark). A model using one of them
+for such a target is a compile error naming the construct and its line,
+never SQL that runs with another meaning.
+
+Each rule is data: the targets it applies to, a test on a node of the tree
+parsed in the project dialect, and a hint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from featureduck.errors import SourceLocation, UnsupportedSqlError
+
+POSTGRES, SPARK = "postgres", "spark"
+
+
+@dataclass(frozen=True)
+class Rule:
+    construct: str
+    targets: frozenset[str]
+    matches: Callable[[exp.Expr], bool]
+    hint: str
+
+
+def _star_with_qualify(node: exp.Expr) -> bool:
+    """`SELECT * ... QUALIFY`: the subquery rewrite leaks its `_w` column."""
+    return isinstance(node, exp.Select) and node.args.get("qualify") is not None and any(
+        isinstance(e, exp.Star) for e in node.expressions
+    )
+
+
+def _huge_int(node: exp.Expr) -> bool:
+    return isinstance(node, exp.DataType) and node.this in (exp.DataType.Type.INT128, exp.DataType.Type.UINT128)
+
+
+RULES = (
+    Rule("ASOF JOIN", frozenset({POSTGRES, SPARK}),
+         lambda n: isinstance(n, exp.Join) and str(n.args.get("method") or "").upper() == "ASOF",
+         "use a feature view's point-in-time join, or a window with LAST_VALUE"),
+    Rule("SELECT * with QUALIFY", frozenset({POSTGRES, SPARK}), _star_with_qualify,
+         "list the columns instead of * (the rewrite of QUALIFY as a subquery would add a column)"),
+    Rule("HUGEINT", frozenset({POSTGRES, SPARK}), _huge_int, "use BIGINT or DECIMAL(38, 0)"),
+    Rule("epoch_ms()", frozenset({POSTGRES, SPARK}),
+         lambda n: isinstance(n, exp.UnixToTime) and n.args.get("scale") is not None,
+         "its meaning depends on the argument's type; use to_timestamp(x / 1000) or epoch(ts) * 1000"),
+    Rule("dayofweek()", frozenset({POSTGRES}), lambda n: isinstance(n, exp.DayOfWeek),
+         "use extract(dow from ts)"),
+    Rule("GROUP BY ALL", frozenset({POSTGRES}), lambda n: isinstance(n, exp.Group) and bool(n.args.get("all")),
+         "list the grouping columns"),
+    Rule("arg_max()/arg_min()", frozenset({POSTGRES}), lambda n: isinstance(n, (exp.ArgMax, exp.ArgMin)),
+         "use a window with row_number(), or first_value() ordered by the key"),
+    Rule("STRUCT", frozenset({POSTGRES}), lambda n: isinstance(n, exp.Struct),
+         "select the fields as separate columns"),
+    Rule("* EXCLUDE / * REPLACE", frozenset({POSTGRES}),
+         lambda n: isinstance(n, exp.Star) and bool(n.args.get("except_") or n.args.get("replace")),
+         "list the columns"),
+    Rule("time_bucket()", frozenset({POSTGRES}), lambda n: isinstance(n, exp.DateBin),
+         "use date_trunc(), or arithmetic on epoch seconds"),
+    Rule("array_agg(... ORDER BY ...)", frozenset({SPARK}),
+         lambda n: isinstance(n, exp.ArrayAgg) and n.find(exp.Order) is not None,
+         "Spark's collect_list does not keep an order; sort the array with array_sort over structs"),
+    Rule("extract(epoch from ...)", frozenset({SPARK}),
+         lambda n: isinstance(n, exp.Extract) and n.this.name.upper() == "EPOCH",
+         "use unix_timestamp(ts), written as epoch(ts) in DuckDB"),
+    Rule("date_diff()", frozenset({SPARK}), lambda n: isinstance(n, (exp.DateDiff, exp.TimestampDiff)),
+         "Spark counts differently (whole days only); subtract dates or epochs instead"),
+)
+
+
+def check_portable(tree: exp.Expr, target_dialect: str, path: str) -> None:
+    """Raise UnsupportedSqlError for the first construct `target_dialect` would get wrong."""
+    rules = [rule for rule in RULES if target_dialect in rule.targets]
+    if not rules:
+        return
+    for node in tree.walk():
+        for rule in rules:
+            if rule.matches(node):
+                raise UnsupportedSqlError(
+                    f"{rule.construct} cannot be compiled for {target_dialect} without changing its meaning",
+                    SourceLocation(path, *_position(node)),
+                    rule.hint,
+                )
+
+
+def _position(node: exp.Expr) -> tuple[int | None, int | None]:
+    """Line and column of the first located part of the node, else of its
+    nearest ancestor that has one (the parser locates tokens, not clauses)."""
+    current: exp.Expr | None = node
+    while current is not None:
+        for part in current.walk():
+            meta = part._meta  # reading .meta would create an empty dict on every node
+            if meta and meta.get("line"):
+                return meta["line"], meta.get("col")
+        current = current.parent
+    return None, None

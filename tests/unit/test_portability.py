@@ -1,0 +1,53 @@
+"""Constructs that would change meaning on a target are compile errors with their line."""
+
+from __future__ import annotations
+
+import pytest
+
+from featureduck.api import Project
+from featureduck.errors import UnsupportedSqlError
+from tests.conftest import ProjectFactory
+
+PROFILES = """
+default:
+  target: dev
+  outputs:
+    dev: {type: duckdb, path: target/dev.duckdb}
+    pg: {type: postgres, dsn: "postgresql://nobody@127.0.0.1:1/none"}
+    spark: {type: spark, master: "local[2]"}
+"""
+
+CASES = [
+    ("select a.k\nfrom t as a\nasof join u as b on a.k = b.k and a.ts >= b.ts", "ASOF JOIN", {"pg", "spark"}, 3),
+    ("select *\nfrom t\nqualify row_number() over (partition by k order by ts) = 1", "SELECT * with QUALIFY", {"pg", "spark"}, 1),
+    ("select k,\n  x::hugeint as big\nfrom t", "HUGEINT", {"pg", "spark"}, 2),
+    ("select epoch_ms(ts) as ms from t", "epoch_ms()", {"pg", "spark"}, 1),
+    ("select k,\n  dayofweek(ts) as dow\nfrom t", "dayofweek()", {"pg"}, 2),
+    ("select k, count(*) as n from t group by all", "GROUP BY ALL", {"pg"}, 1),
+    ("select arg_max(k, ts) as latest from t", "arg_max()/arg_min()", {"pg"}, 1),
+    ("select {'a': k} as s from t", "STRUCT", {"pg"}, 1),
+    ("select * exclude (k) from t", "* EXCLUDE / * REPLACE", {"pg"}, None),
+    ("select time_bucket(interval 1 day, ts) as b from t", "time_bucket()", {"pg"}, 1),
+    ("select k, array_agg(x order by ts) as xs from t group by k", "array_agg(... ORDER BY ...)", {"spark"}, 1),
+    ("select extract(epoch from ts) as e from t", "extract(epoch from ...)", {"spark"}, 1),
+    ("select date_diff('day', a, b) as d from t", "date_diff()", {"spark"}, 1),
+]
+
+
+@pytest.mark.parametrize(("sql", "construct", "rejected_on", "line"), CASES, ids=[c[1] for c in CASES])
+def test_rejected_where_meaning_would_change(
+    make_project: ProjectFactory, sql: str, construct: str, rejected_on: set[str], line: int | None
+) -> None:
+    root = make_project({"profiles.yml": PROFILES, "models/m.sql": sql})
+    for target in ("dev", "pg", "spark"):
+        errors = Project.load(root, target=target).compile(use_cache=False).errors
+        if target in rejected_on:
+            error = errors["m"]
+            assert isinstance(error, UnsupportedSqlError)
+            assert f"{construct} cannot be compiled for" in error.message
+            assert error.location is not None and error.location.file == "models/m.sql"
+            if line is not None:
+                assert error.location.line == line
+            assert error.hint
+        else:
+            assert "m" not in errors, f"{construct} wrongly rejected on {target}: {errors.get('m')}"
