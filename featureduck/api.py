@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from featureduck.engines.base import EngineAdapter
     from featureduck.runner.results import RunReporter, RunResults
     from featureduck.runner.state import BuildRecord
+    from featureduck.sources.staging import StagedSource
 
 # Engines, materializations and the runner (and with them sqlglot) are imported
 # in the methods that build, so a cached `fduck compile` or `fduck ls` stays fast.
@@ -170,6 +171,7 @@ class Project:
         reporter: RunReporter | None = None,
     ) -> RunResults:
         """Build the selected models in DAG order; failures skip their dependents."""
+        from featureduck.runner.results import SilentReporter
         from featureduck.runner.scheduler import Runner
         from featureduck.runner.state import BuildRecord, read_builds, record_builds
 
@@ -177,6 +179,9 @@ class Project:
         compiled = selection.compiled
         adapter = self.connect()
         try:
+            for staged in self._stage_sources(adapter, selection):
+                source = f"{staged.source.source_name}.{staged.source.name}"
+                (reporter or SilentReporter()).source_staged(source, staged.relation, staged.rows)
             previous = {uid: record.sql_checksum for uid, record in read_builds(adapter).items()}
             runner = Runner(
                 self.compiler, compiled, adapter, selection.selected,
@@ -195,6 +200,17 @@ class Project:
         artifacts.write_compiled(target_dir, self.target.name, executed)
         artifacts.write_run_results(target_dir, self.target.name, "run", results)
         return results
+
+    def _stage_sources(self, adapter: EngineAdapter, selection: Selection) -> list[StagedSource]:
+        """Load the file sources the selected models read (ephemerals inlined
+        into them included) into a target that cannot read files in place."""
+        from featureduck.sources.staging import stage_file_sources
+
+        compiled = selection.compiled
+        readers = [m for m in compiled.models.values() if m.unique_id in selection.selected or m.materialized == "ephemeral"]
+        keys = sorted({tuple(key) for model in readers for key in model.sources})
+        tables = [self.definition.sources[(key[0], key[1])] for key in keys]
+        return stage_file_sources(adapter, tables, self.config.root, self.target.schema)
 
     def last_builds(self) -> dict[str, BuildRecord]:
         """What the state store says was last built, per model id."""

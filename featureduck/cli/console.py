@@ -27,6 +27,10 @@ class ConsoleReporter:
     def __init__(self) -> None:
         self._lock = threading.Lock()
 
+    def source_staged(self, source: str, relation: str, rows: int) -> None:
+        with self._lock:
+            console.print(escape(f"Staged file source {source} into {relation} ({rows} rows)"))
+
     def node_started(self, index: int, total: int, name: str, materialized: str, relation: str) -> None:
         text = f"{index} of {total} START {materialized} model {relation}"
         with self._lock:

@@ -217,7 +217,7 @@ class Compiler:
         for key in rendered.sources:
             source = self.definition.sources[key]
             try:
-                expression = source_expression(source, self.definition.config.root, self.target_dialect)
+                expression = source_expression(source, self.definition.config.root, self.target_dialect, self.target.schema)
             except CompilationError as err:
                 err.location = SourceLocation(model.path)
                 raise

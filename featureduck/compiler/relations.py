@@ -49,26 +49,48 @@ def model_relation(name: str, config: dict[str, Any], target_schema: str) -> Rel
     return Relation(schema, str(config.get("alias") or name), config.get("database"))
 
 
-def source_expression(table: SourceTable, project_root: Path, target_dialect: str) -> exp.Expr:
-    """What `source()` becomes: a reader call for files, else the table."""
+# File formats each target dialect reads in place; other file sources are
+# staged: loaded into the target database at the start of a run.
+READS_IN_PLACE = {"duckdb": frozenset(FILE_READERS), "spark": frozenset({"parquet"})}
+
+
+def is_staged(table: SourceTable, target_dialect: str) -> bool:
+    """Whether a run on this target loads the file source into a table first."""
+    return table.is_file and table.format not in READS_IN_PLACE.get(target_dialect, frozenset())
+
+
+def staged_relation(table: SourceTable, target_schema: str) -> Relation:
+    """Where a staged file source lives: `<target schema>_<source schema>.<table>`, as
+    custom schemas are named, so it never lands in a schema of the user's own."""
+    return Relation(f"{target_schema}_{table.schema}", table.name)
+
+
+def file_location(table: SourceTable, project_root: Path) -> str:
+    assert table.path is not None
+    path = Path(table.path)
+    return str(path if path.is_absolute() else project_root / path)
+
+
+def file_reader(table: SourceTable, project_root: Path) -> exp.Table:
+    """The DuckDB reader call for a file source, aliased as the table is named."""
     from sqlglot import exp
 
-    if not table.is_file:
-        return Relation(table.schema, table.identifier, table.database).to_table()
-    assert table.format is not None and table.path is not None
+    assert table.format is not None
     if table.format not in FILE_READERS:
         raise UnsupportedSqlError(f"source format '{table.format}' of '{table.source_name}.{table.name}' is not supported yet")
-    if target_dialect != "duckdb" and not (target_dialect == "spark" and table.format == "parquet"):
-        raise UnsupportedSqlError(
-            f"source '{table.source_name}.{table.name}' reads {table.format} files, which a {target_dialect} target cannot read in place",
-            hint="load the data into the target database and declare the source without `path`",
-        )
-    path = Path(table.path)
-    location = str(path if path.is_absolute() else project_root / path)
-    args: list[exp.Expr] = [exp.Literal.string(location)]
+    args: list[exp.Expr] = [exp.Literal.string(file_location(table, project_root))]
     args += [exp.EQ(this=exp.column(key), expression=exp.convert(value)) for key, value in table.options.items()]
     reader = exp.func(FILE_READERS[table.format], *args, dialect="duckdb")
     return exp.Table(this=reader, alias=exp.TableAlias(this=exp.to_identifier(table.name)))
+
+
+def source_expression(table: SourceTable, project_root: Path, target_dialect: str, target_schema: str) -> exp.Expr:
+    """What `source()` becomes: the table, a reader call for files, or the staged table."""
+    if not table.is_file:
+        return Relation(table.schema, table.identifier, table.database).to_table()
+    if is_staged(table, target_dialect):
+        return staged_relation(table, target_schema).to_table()
+    return file_reader(table, project_root)
 
 
 def ephemeral_cte_name(model_name: str) -> str:

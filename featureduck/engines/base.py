@@ -9,7 +9,7 @@ statement head rather than parsed a second time on the run's hot path.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
@@ -129,6 +129,11 @@ class EngineAdapter(ABC):
         with self.transaction():
             self.drop(table, existing)
             self.create_view(table, query_sql)
+
+    def load_rows(self, table: exp.Table, columns: list[tuple[str, str]], batches: Iterator[list[tuple[Any, ...]]]) -> int:
+        """Replace `table` with these rows; columns are (name, DuckDB type). Engines
+        that cannot read files in place implement it, so file sources can be staged."""
+        raise NotImplementedError(f"{self.TYPE} cannot load rows; it reads files in place")
 
     def create_materialized_view(self, table: exp.Table, query_sql: str, unique_key: list[str]) -> int | None:
         """Build (or rebuild) a native materialized view; see SUPPORTS_MATERIALIZED_VIEWS."""

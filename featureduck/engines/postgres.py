@@ -259,6 +259,28 @@ class PostgresAdapter(EngineAdapter):
                 self.execute(f"CREATE UNIQUE INDEX {self.sql(index)} ON {self.sql(table)} ({columns})")
         return rows[0][0] if rows else None
 
+    def load_rows(self, table: exp.Table, columns: list[tuple[str, str]], batches: Iterator[list[tuple[Any, ...]]]) -> int:
+        """COPY into a new table under a temporary name, then swap it in (dependents kept)."""
+        import psycopg
+
+        temp = _temp_name(table)
+        definitions = [exp.ColumnDef(this=exp.to_identifier(n), kind=exp.DataType.build(t, dialect="duckdb")) for n, t in columns]
+        names = ", ".join(self.sql(exp.to_identifier(name)) for name, _ in columns)
+        total = 0
+        with self.transaction():
+            self.drop(temp, "table")
+            self.execute(exp.Create(this=exp.Schema(this=temp, expressions=definitions), kind="TABLE"))
+            try:
+                with self._connection().cursor() as cursor, cursor.copy(f"COPY {self.sql(temp)} ({names}) FROM STDIN") as copy:
+                    for batch in batches:
+                        for row in batch:
+                            copy.write_row(row)
+                        total += len(batch)
+            except psycopg.Error as err:
+                raise DatabaseError(f"loading {self.sql(table)}: {str(err).strip()}") from None
+            self.swap_in(temp, table, "table")
+        return total
+
     def refresh_materialized_view(self, table: exp.Table, concurrently: bool) -> None:
         keyword = " CONCURRENTLY" if concurrently else ""
         self.execute(f"REFRESH MATERIALIZED VIEW{keyword} {self.sql(table)}")

@@ -50,7 +50,9 @@ class RunResults:
 
 
 class RunReporter(Protocol):
-    """What the runner tells the console as it goes; the CLI implements it."""
+    """What a run tells the console as it goes; the CLI implements it."""
+
+    def source_staged(self, source: str, relation: str, rows: int) -> None: ...
 
     def node_started(self, index: int, total: int, name: str, materialized: str, relation: str) -> None: ...
 
@@ -58,6 +60,9 @@ class RunReporter(Protocol):
 
 
 class SilentReporter:
+    def source_staged(self, source: str, relation: str, rows: int) -> None:
+        pass
+
     def node_started(self, index: int, total: int, name: str, materialized: str, relation: str) -> None:
         pass
 

@@ -186,3 +186,25 @@ def test_ls_views_and_materialized_views_with_state(make_project: ProjectFactory
     listed = fduck("ls", "--project-dir", str(root), "--resource-type", "materialized_view")
     assert listed.returncode == 0
     assert listed.stdout.split()[0] == "mv" and listed.stdout.split()[-1] == "changed"
+
+
+PROFILES_ALL_TARGETS = """
+default:
+  target: dev
+  outputs:
+    dev: {type: duckdb, path: target/dev.duckdb}
+    pg: {type: postgres, dsn: "postgresql://nobody@127.0.0.1:1/none", schema: analytics}
+    spark: {type: spark, master: "local[2]"}
+"""
+
+
+def test_example_and_template_compile_for_every_target_without_servers(tmp_path: Path) -> None:
+    repo = Path(__file__).resolve().parents[2]
+    for name, source in (("example", repo), ("template", repo / "project_template")):
+        copy = tmp_path / name
+        shutil.copytree(source, copy, ignore=shutil.ignore_patterns("target", ".git", "tests", "benchmarks", "project_template", ".venv"))
+        (copy / "profiles.yml").write_text(PROFILES_ALL_TARGETS)
+        for target in ("dev", "pg", "spark"):
+            result = fduck("compile", "--target", target, cwd=copy)
+            assert result.returncode == 0, f"{name} on {target}: {result.stderr}"
+            assert (copy / "target" / "compiled" / target).is_dir()

@@ -115,11 +115,12 @@ def test_compile_for_postgres_and_spark_needs_no_server(make_project: ProjectFac
     assert (root / "target" / "compiled" / "pg" / "models" / "marts" / "orders_daily.sql").is_file()
 
 
-def test_file_source_on_postgres_is_a_clear_error(make_project: ProjectFactory) -> None:
+def test_file_sources_a_target_cannot_read_compile_to_staged_tables(make_project: ProjectFactory) -> None:
     root = make_project({**BASIC, "profiles.yml": PG_PROFILE})
-    compiled = Project.load(root, target="pg").compile()
-    error = compiled.errors["stg_orders"]
-    assert "models/staging/stg_orders.sql" in str(error) and "cannot read in place" in str(error)
+    pg = _compile(root, "pg")
+    assert "FROM analytics_raw.orders WHERE" in pg["stg_orders"]  # loaded there by `fduck run`
+    spark = _compile(root, "spark")
+    assert f"FROM PARQUET.`{root}/data/orders.parquet` AS orders" in spark["stg_orders"].replace("parquet.", "PARQUET.")
 
 
 def test_unknown_ref_names_file_line_and_suggests(make_project: ProjectFactory) -> None:

@@ -6,7 +6,7 @@ with daily as (
         count(*) as orders,
         sum(amount_cents) filter (where status = 'paid') as paid_cents
     from {{ ref('stg_orders') }}
-    group by all
+    group by customer_id, date_trunc('day', ordered_at)
 )
 select
     d.customer_id,
