@@ -154,10 +154,10 @@ class Project:
 
     # --- run ----------------------------------------------------------------------------
 
-    def connect(self) -> EngineAdapter:
+    def connect(self, threads: int | None = None) -> EngineAdapter:
         from featureduck.engines.registry import create_adapter
 
-        adapter = create_adapter(self.target)
+        adapter = create_adapter(self.target, threads)
         adapter.open()
         return adapter
 
@@ -177,7 +177,8 @@ class Project:
 
         selection = self.select(select, exclude, state)
         compiled = selection.compiled
-        adapter = self.connect()
+        threads = threads or self.target.threads
+        adapter = self.connect(threads)
         try:
             for staged in self._stage_sources(adapter, selection):
                 source = f"{staged.source.source_name}.{staged.source.name}"
@@ -185,7 +186,7 @@ class Project:
             previous = {uid: record.sql_checksum for uid, record in read_builds(adapter).items()}
             runner = Runner(
                 self.compiler, compiled, adapter, selection.selected,
-                threads or self.target.threads, full_refresh, reporter, previous,
+                threads, full_refresh, reporter, previous,
             )
             results = runner.run()
             now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -16,6 +17,20 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 ProjectFactory = Callable[..., Path]
+# What makes the repository root an example project (the rest is the product's code).
+EXAMPLE_PROJECT_FILES = ("featureduck_project.yml", "models", "macros", "sources", "data")
+
+
+def copy_example_project(destination: Path, source: Path = REPO_ROOT) -> Path:
+    """Copy a project's own files only: no package, tests, target/ or profiles."""
+    destination.mkdir(parents=True)
+    for name in EXAMPLE_PROJECT_FILES + ("dbt_project.yml",):
+        path = source / name
+        if path.is_dir():
+            shutil.copytree(path, destination / name)
+        elif path.is_file():
+            shutil.copy(path, destination / name)
+    return destination
 
 
 def write_project(root: Path, files: dict[str, str]) -> Path:

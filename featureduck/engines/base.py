@@ -30,8 +30,9 @@ class EngineAdapter(ABC):
     SUPPORTS_MERGE: ClassVar[bool] = False
     SUPPORTS_TRANSACTIONS: ClassVar[bool] = False
 
-    def __init__(self, target: TargetConfig) -> None:
+    def __init__(self, target: TargetConfig, threads: int | None = None) -> None:
         self.target = target
+        self.threads = threads or target.threads  # threads that will use this adapter at once
         # What exists, per (database, schema), loaded with one query per schema
         # and kept current by the DDL below: a catalog query per model would
         # cost more than building a small view. Cleared when a transaction

@@ -32,8 +32,8 @@ class DuckDBAdapter(EngineAdapter):
     SUPPORTS_MERGE = True
     SUPPORTS_TRANSACTIONS = True
 
-    def __init__(self, target: Any) -> None:
-        super().__init__(target)
+    def __init__(self, target: Any, threads: int | None = None) -> None:
+        super().__init__(target, threads)
         self._connection: duckdb.DuckDBPyConnection | None = None
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
@@ -86,7 +86,8 @@ class DuckDBAdapter(EngineAdapter):
 
         text = sql if isinstance(sql, str) else self.sql(sql)
         try:
-            return self._cursor().execute(text, params).fetchall()
+            cursor = self._cursor()
+            return (cursor.execute(text) if params is None else cursor.execute(text, params)).fetchall()
         except duckdb.Error as err:
             raise DatabaseError(str(err).strip()) from None
 
@@ -103,12 +104,14 @@ class DuckDBAdapter(EngineAdapter):
         cursor.execute("COMMIT")
 
     def list_relations(self, database: str, schema: str) -> dict[str, RelationKind]:
-        rows = self.execute(
-            "SELECT lower(table_name), table_type FROM information_schema.tables WHERE table_schema = ?"
-            + (" AND table_catalog = ?" if database else " AND table_catalog = current_database()"),
-            [schema, *([database] if database else [])],
+        catalog = exp.Literal.string(database) if database else exp.func("current_database")
+        query = (
+            exp.select("lower(table_name)", "table_type")
+            .from_("information_schema.tables")
+            .where(exp.column("table_schema").eq(exp.Literal.string(schema)))
+            .where(exp.column("table_catalog").eq(catalog))
         )
-        return {name: "view" if kind == "VIEW" else "table" for name, kind in rows}
+        return {name: "view" if kind == "VIEW" else "table" for name, kind in self.execute(query)}
 
     def replace_table(self, table: exp.Table, query_sql: str) -> int | None:
         """DuckDB's DDL is transactional: CREATE OR REPLACE inside a transaction
@@ -121,21 +124,27 @@ class DuckDBAdapter(EngineAdapter):
             return self.create_table_as(table, query_sql, replace=True)
 
     def columns(self, table: exp.Table) -> list[tuple[str, str]]:
+        # Catalog queries carry their values as literals: binding parameters makes
+        # the duckdb module import pandas when it is installed (0.25 s per process).
         if not table.db:  # temporary tables are created unqualified
-            rows = self.execute(
-                "SELECT column_name, data_type FROM duckdb_columns() "
-                "WHERE database_name = 'temp' AND table_name = ? ORDER BY column_index",
-                [table.name],
+            query = (
+                exp.select("column_name", "data_type")
+                .from_("duckdb_columns()")
+                .where("database_name = 'temp'")
+                .where(exp.column("table_name").eq(exp.Literal.string(table.name)))
+                .order_by("column_index")
             )
         else:
-            rows = self.execute(
-                "SELECT column_name, data_type FROM information_schema.columns "
-                "WHERE table_schema = ? AND table_name = ?"
-                + (" AND table_catalog = ?" if table.catalog else "")
-                + " ORDER BY ordinal_position",
-                [table.db, table.name, *([table.catalog] if table.catalog else [])],
+            query = (
+                exp.select("column_name", "data_type")
+                .from_("information_schema.columns")
+                .where(exp.column("table_schema").eq(exp.Literal.string(table.db)))
+                .where(exp.column("table_name").eq(exp.Literal.string(table.name)))
+                .order_by("ordinal_position")
             )
-        return [(str(n), str(t)) for n, t in rows]
+            if table.catalog:
+                query = query.where(exp.column("table_catalog").eq(exp.Literal.string(table.catalog)))
+        return [(str(n), str(t)) for n, t in self.execute(query)]
 
 
 def _lock_message(path: str, error: str) -> str:

@@ -77,8 +77,8 @@ class PostgresAdapter(EngineAdapter):
     SUPPORTS_MERGE = True  # MERGE arrived in PostgreSQL 15
     SUPPORTS_TRANSACTIONS = True
 
-    def __init__(self, target: Any) -> None:
-        super().__init__(target)
+    def __init__(self, target: Any, threads: int | None = None) -> None:
+        super().__init__(target, threads)
         self._pool: psycopg_pool.ConnectionPool | None = None
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -109,7 +109,8 @@ class PostgresAdapter(EngineAdapter):
         except psycopg.Error as err:
             raise ConnectionFailure(f"cannot connect to PostgreSQL ({self._where()}): {_first_line(err)}") from None
         self._pool = ConnectionPool(
-            conninfo, min_size=1, max_size=max(1, self.target.threads), kwargs={"autocommit": True}, open=True
+            # one connection per worker thread, plus the main thread's (staging, state)
+            conninfo, min_size=1, max_size=max(1, self.threads) + 1, kwargs={"autocommit": True}, open=True
         )
 
     def _where(self) -> str:

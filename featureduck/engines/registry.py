@@ -30,5 +30,6 @@ def adapter_class(engine_type: str) -> type[EngineAdapter]:
     return cls
 
 
-def create_adapter(target: TargetConfig) -> EngineAdapter:
-    return adapter_class(target.type)(target)
+def create_adapter(target: TargetConfig, threads: int | None = None) -> EngineAdapter:
+    """An adapter for `threads` concurrent users (default: the profile's threads)."""
+    return adapter_class(target.type)(target, threads)

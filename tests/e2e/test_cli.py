@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from tests.conftest import FIXTURES, ProjectFactory, fduck
+from tests.conftest import FIXTURES, REPO_ROOT, ProjectFactory, copy_example_project, fduck
 
 
 def test_init_then_run_builds_the_starter_project(tmp_path: Path) -> None:
@@ -29,9 +29,7 @@ def test_init_then_run_builds_the_starter_project(tmp_path: Path) -> None:
 
 
 def test_repository_root_example_project_runs(tmp_path: Path) -> None:
-    repo = Path(__file__).resolve().parents[2]
-    copy = tmp_path / "example"
-    shutil.copytree(repo, copy, ignore=shutil.ignore_patterns("target", ".git", "tests", "benchmarks", "*.egg-info", ".venv"))
+    copy = copy_example_project(tmp_path / "example")
     ran = fduck("run", cwd=copy)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     again = fduck("run", "-s", "user_purchases", cwd=copy)
@@ -199,10 +197,8 @@ default:
 
 
 def test_example_and_template_compile_for_every_target_without_servers(tmp_path: Path) -> None:
-    repo = Path(__file__).resolve().parents[2]
-    for name, source in (("example", repo), ("template", repo / "project_template")):
-        copy = tmp_path / name
-        shutil.copytree(source, copy, ignore=shutil.ignore_patterns("target", ".git", "tests", "benchmarks", "project_template", ".venv"))
+    for name, source in (("example", REPO_ROOT), ("template", REPO_ROOT / "project_template")):
+        copy = copy_example_project(tmp_path / name, source)
         (copy / "profiles.yml").write_text(PROFILES_ALL_TARGETS)
         for target in ("dev", "pg", "spark"):
             result = fduck("compile", "--target", target, cwd=copy)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime
 import decimal
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import duckdb
 import psycopg
 import pytest
 
-from tests.conftest import FIXTURES, REPO_ROOT, fduck, pg_profile
+from tests.conftest import FIXTURES, REPO_ROOT, copy_example_project, fduck, pg_profile
 
 PROJECTS = {
     "example": REPO_ROOT,
@@ -41,11 +40,7 @@ def _rows(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
 
 @pytest.mark.parametrize("name", sorted(PROJECTS))
 def test_postgres_builds_the_same_rows_as_duckdb(name: str, tmp_path: Path, pg_dsn: str, pg_schema: str) -> None:
-    project = tmp_path / name
-    shutil.copytree(
-        PROJECTS[name], project,
-        ignore=shutil.ignore_patterns("target", ".git", ".venv", "tests", "benchmarks", "project_template", "*.egg-info", "profiles.yml"),
-    )
+    project = copy_example_project(tmp_path / name, PROJECTS[name])
     (project / "profiles.yml").write_text(pg_profile(pg_schema))
     if (project / "dbt_project.yml").exists():  # dbt projects name their profile
         text = (project / "dbt_project.yml").read_text().replace("profile: jaffle", "profile: default")

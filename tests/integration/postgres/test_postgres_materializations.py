@@ -129,3 +129,12 @@ def test_unreachable_server_is_a_clear_error(make_project: ProjectFactory) -> No
     assert result.returncode == 2
     assert "cannot connect to PostgreSQL (127.0.0.1:1/db)" in result.stderr
     assert "secret" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_every_thread_gets_a_connection(make_project: ProjectFactory, pg_dsn: str, pg_schema: str) -> None:
+    """The pool holds one connection per worker thread plus the main thread's (staging, state)."""
+    models = {f"models/m{i}.sql": f"{{{{ config(materialized='table') }}}} select {i} as i from pg_sleep(0.05)" for i in range(6)}
+    root = _project(make_project, pg_schema, pg_dsn, models)
+    results = Project.load(root, target="pg").run(threads=5)  # more than the profile's 4
+    assert [r.status for r in results.results] == ["success"] * 6
+    assert max(r.execution_time for r in results.results) < 5

@@ -1,0 +1,154 @@
+"""Framework overhead of `fduck run` per engine: run time minus the engine's own time.
+
+For the repository's example project and a generated project of N models,
+on DuckDB and PostgreSQL: `fduck run` (in process with `Project.run` on 1
+and 4 threads, and as a CLI command) against the floor, the same compiled
+statements executed directly in DAG order on one connection. Overhead per
+model is (in-process run on 1 thread - floor) / models built: one thread, as
+the floor has, so that parallelism does not hide the framework's cost. Every measurement starts from a
+fresh database holding only the raw data (and, for the floor on Postgres,
+the file sources fduck staged, which the floor's SQL reads).
+
+    python benchmarks/bench_engines.py --models 1000 --dsn postgresql://...
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from graphlib import TopologicalSorter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from generate_project import RAW_ROWS, SOURCE_TABLES, generate, load_raw_data  # noqa: E402
+
+from featureduck.api import Project  # noqa: E402
+
+WORK = Path(__file__).resolve().parent / "work" / "engines"
+REPO = Path(__file__).resolve().parent.parent
+SCHEMA = "fd_bench"
+TARGETS = {"duckdb": "dev", "postgres": "pg"}
+
+
+def profiles(dsn: str) -> str:
+    return (
+        "default:\n  target: dev\n  outputs:\n"
+        "    dev: {type: duckdb, path: target/bench.duckdb, threads: 4}\n"
+        f"    pg: {{type: postgres, dsn: '{dsn}', schema: {SCHEMA}, threads: 4}}\n"
+    )
+
+
+def reset(engine: str, project: Path, dsn: str, raw: bool, keep_staged: bool = False) -> None:
+    """Drop what a run built; keep (or load) the raw data."""
+    if engine == "duckdb":
+        for database in (project / "target").glob("bench.duckdb*"):
+            database.unlink()
+        if raw:
+            load_raw_data(project / "target" / "bench.duckdb")
+        return
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as con:
+        schemas = con.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE %s", [SCHEMA + "%"]).fetchall()
+        for (schema,) in schemas:
+            if not (keep_staged and schema != SCHEMA):
+                con.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        con.execute("DROP SCHEMA IF EXISTS _featureduck CASCADE")
+        if raw and not con.execute("SELECT 1 FROM pg_namespace WHERE nspname = 'raw'").fetchall():
+            con.execute("CREATE SCHEMA raw")
+            for i in range(SOURCE_TABLES):
+                con.execute(
+                    f"CREATE TABLE raw.events_{i} AS SELECT (abs(hashint4(g * {i + 2})) % 2000)::int AS user_id, "
+                    f"timestamp '2024-01-01' + g * interval '37 seconds' AS event_ts, "
+                    f"((abs(hashint4(g + {i})) % 20000) / 100.0)::double precision AS amount, "
+                    f"(array['a', 'b', 'c', 'd'])[1 + g % 4] AS category FROM generate_series(0, {RAW_ROWS - 1}) AS g"
+                )
+
+
+def floor(project: Path, engine: str, dsn: str) -> float:
+    """Seconds to execute the compiled statements in DAG order on one connection."""
+    target = TARGETS[engine]
+    nodes = json.loads((project / "target" / "manifest.json").read_text())["nodes"]
+    graph = {uid: [d for d in node["depends_on"]["nodes"] if d in nodes] for uid, node in nodes.items()}
+    statements = [f"CREATE SCHEMA IF NOT EXISTS {SCHEMA if engine == 'postgres' else 'main'}"]
+    for uid in TopologicalSorter(graph).static_order():
+        node = nodes[uid]
+        kind = node["config"].get("materialized", "view")
+        if kind != "ephemeral":
+            compiled = node["compiled"][target]
+            keyword = {"view": "VIEW", "materialized_view": "MATERIALIZED VIEW"}.get(kind, "TABLE")
+            if engine == "duckdb" and kind == "materialized_view":
+                keyword = "TABLE"
+            statements.append(f"CREATE {keyword} {compiled['relation']} AS\n{compiled['sql']}")
+    if engine == "duckdb":
+        import duckdb
+
+        started = time.perf_counter()
+        with duckdb.connect(str(project / "target" / "bench.duckdb")) as duck:
+            for statement in statements:
+                duck.execute(statement)
+        return time.perf_counter() - started
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as con:
+        started = time.perf_counter()
+        for statement in statements:
+            con.execute(statement.encode())
+        return time.perf_counter() - started
+
+
+def measure(project: Path, engine: str, dsn: str, raw: bool) -> tuple[int, float, float, float, float]:
+    """(models, floor, run on 1 thread, run on 4 threads, CLI run on 4 threads), in seconds."""
+    target = TARGETS[engine]
+    Project.load(project, target=target).compile()
+    runs = []
+    for threads in (1, 4):
+        reset(engine, project, dsn, raw)
+        started = time.perf_counter()
+        results = Project.load(project, target=target).run(threads=threads)
+        runs.append(time.perf_counter() - started)
+        assert not results.failed, [r.message for r in results.results if r.status == "error"]
+    reset(engine, project, dsn, raw)
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "featureduck.cli", "run", "--target", target], cwd=project, check=True, capture_output=True)
+    cli = time.perf_counter() - started
+    reset(engine, project, dsn, raw, keep_staged=True)
+    return len(results.results), floor(project, engine, dsn), runs[0], runs[1], cli
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", type=int, default=1000)
+    parser.add_argument("--dsn", default=os.environ.get("FDUCK_BENCH_PG_DSN", "postgresql://postgres:fduck@127.0.0.1:5432/postgres"))
+    args = parser.parse_args()
+
+    example = WORK / "example"
+    shutil.rmtree(example, ignore_errors=True)
+    example.mkdir(parents=True)
+    for part in ("featureduck_project.yml", "models", "macros", "sources", "data"):  # the project, not the package
+        (shutil.copytree if (REPO / part).is_dir() else shutil.copy)(REPO / part, example / part)
+    (example / "profiles.yml").write_text(profiles(args.dsn))
+    generated = WORK / f"generated_{args.models}"
+    generate(generated, args.models)
+    (generated / "profiles.yml").write_text(profiles(args.dsn))
+    project_file = generated / "dbt_project.yml"
+    project_file.write_text(project_file.read_text().replace("profile: bench", "profile: default"))
+
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
+    header = f"{'project':<16} {'engine':<9} {'models':>6} {'floor':>8} {'run -t1':>8} {'run -t4':>8} {'cli -t4':>8}"
+    print(header + f" {'overhead/model (t1)':>20}")
+    for name, project, raw in (("example", example, False), (f"generated {args.models}", generated, True)):
+        for engine in TARGETS:
+            models, floor_s, one, four, cli_s = measure(project, engine, args.dsn, raw)
+            per_model = (one - floor_s) / models * 1000
+            print(f"{name:<16} {engine:<9} {models:>6} {floor_s:>7.2f}s {one:>7.2f}s {four:>7.2f}s {cli_s:>7.2f}s {per_model:>17.2f} ms")
+
+
+if __name__ == "__main__":
+    main()
