@@ -110,3 +110,26 @@ def pg_profile(schema: str) -> str:
         "    dev: {type: duckdb, path: target/dev.duckdb}\n"
         f"    pg: {{type: postgres, dsn: \"{{{{ env_var('FDUCK_TEST_PG_DSN', '{DEFAULT_PG_DSN}') }}}}\", schema: {schema}, threads: 4}}\n"
     )
+
+
+@pytest.fixture(scope="session")
+def spark_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The warehouse of the one Spark session a test run starts (a JVM holds one)."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        _unavailable("pyspark is not installed")
+    if shutil.which("java") is None:
+        _unavailable("no java on PATH for Spark")
+    return tmp_path_factory.mktemp("spark-warehouse")
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI must provide it: see .ci/run)")
+    pytest.skip(reason)
+
+
+def spark_output(warehouse: Path, schema: str) -> str:
+    """A profiles.yml output line for a spark target in the shared test warehouse."""
+    return f"    spark: {{type: spark, master: 'local[2]', warehouse: '{warehouse}', schema: {schema}}}\n"

@@ -125,6 +125,8 @@ def load_target(
     engine_type = str(settings.pop("type"))
     if engine_type == "duckdb":
         settings["path"] = _database_path(project_root, str(settings.get("path", "target/dev.duckdb")))
+    if engine_type == "spark":
+        settings["warehouse"] = _database_path(project_root, str(settings.get("warehouse", "target/spark-warehouse")))
     target = TargetConfig(str(chosen), engine_type, settings, name, path)
     engine_defaults(target)  # an unknown type fails here, naming the file
     return target

@@ -170,6 +170,14 @@ class EngineAdapter(ABC):
         condition = exp.In(this=key_tuple if len(keys) > 1 else exp.column(keys[0], quoted=True), query=exp.Subquery(this=subquery))
         return _count(self.execute(exp.Delete(this=target, where=exp.Where(this=condition))))
 
+    def upsert(self, target: exp.Table, source: exp.Table, keys: list[str], columns: list[str], use_merge: bool) -> int | None:
+        """Rows of `source` replace those of `target` with the same keys; call in a
+        transaction. MERGE where asked for and supported, else delete+insert."""
+        if use_merge and self.SUPPORTS_MERGE:
+            return self.merge(target, source, keys, columns)
+        self.delete_matching(target, source, keys)
+        return self.insert_by_name(target, source, columns)
+
     def merge(self, target: exp.Table, source: exp.Table, keys: list[str], columns: list[str]) -> int | None:
         """MERGE on `keys`: update matched rows, insert new ones."""
         t, s = "__fduck_t", "__fduck_s"

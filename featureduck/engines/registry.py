@@ -14,6 +14,7 @@ from featureduck.utils.suggest import did_you_mean
 ADAPTERS = {
     "duckdb": "featureduck.engines.duckdb:DuckDBAdapter",
     "postgres": "featureduck.engines.postgres:PostgresAdapter",
+    "spark": "featureduck.engines.spark:SparkAdapter",
 }
 
 

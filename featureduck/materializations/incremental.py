@@ -61,11 +61,8 @@ class IncrementalMaterialization(Materialization):
             with adapter.transaction():
                 if strategy == "append":
                     rows = adapter.insert_by_name(table, temp, columns)
-                elif strategy == "merge" and adapter.SUPPORTS_MERGE:
-                    rows = adapter.merge(table, temp, keys, columns)
-                else:  # delete+insert, and merge where the engine has no MERGE
-                    adapter.delete_matching(table, temp, keys)
-                    rows = adapter.insert_by_name(table, temp, columns)
+                else:
+                    rows = adapter.upsert(table, temp, keys, columns, use_merge=strategy == "merge")
         finally:
             adapter.drop(temp, "table")
         return BuildOutcome(rows, f"{strategy} into incremental table", increment.sql)

@@ -1,9 +1,11 @@
 """The state store inside the target database: what was built, when, from what.
 
-One small table, written once at the end of a run in a single statement so
-bookkeeping costs one round trip however many models ran. It is what
-`materialized_view` refresh times are read from on engines without native
-materialized views.
+One append-only table of builds, written once at the end of a run in a
+single INSERT so bookkeeping costs one round trip however many models ran.
+Appending (never deleting) works on every engine, Spark's Parquet tables
+included, and keeps the history; the latest row per model is its state. It
+is what `materialized_view` refresh times and definition checksums are read
+from.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ class BuildRecord:
 
 
 def record_builds(adapter: EngineAdapter, records: list[BuildRecord]) -> None:
-    """Replace the rows of these models with their latest build."""
+    """Append one row per build."""
     if not records:
         return
     adapter.create_schema(STATE_SCHEMA)
@@ -47,7 +49,6 @@ def record_builds(adapter: EngineAdapter, records: list[BuildRecord]) -> None:
         expressions=[exp.ColumnDef(this=exp.to_identifier(n), kind=exp.DataType.build(t)) for n, t in _COLUMNS],
     )
     adapter.execute(exp.Create(this=schema, kind="TABLE", exists=True))
-    ids = [exp.Literal.string(r.unique_id) for r in records]
     rows = [
         exp.Tuple(expressions=[
             exp.Literal.string(r.unique_id),
@@ -59,14 +60,18 @@ def record_builds(adapter: EngineAdapter, records: list[BuildRecord]) -> None:
         ])
         for r in records
     ]
-    with adapter.transaction():
-        adapter.execute(exp.delete(BUILDS_TABLE, where=exp.column("unique_id").isin(*ids)))
-        adapter.execute(exp.insert(exp.Values(expressions=rows), BUILDS_TABLE))
+    adapter.execute(exp.insert(exp.Values(expressions=rows), BUILDS_TABLE))
 
 
 def read_builds(adapter: EngineAdapter) -> dict[str, BuildRecord]:
     """The last recorded build of every model, empty before the first run."""
     if adapter.relation_kind(BUILDS_TABLE) is None:
         return {}
-    query = exp.select(*[n for n, _ in _COLUMNS]).from_(BUILDS_TABLE)
-    return {row[0]: BuildRecord(*row) for row in adapter.execute(query)}
+    columns = [n for n, _ in _COLUMNS]
+    ranked = exp.select(
+        *columns,
+        exp.alias_(exp.Window(this=exp.RowNumber(), partition_by=[exp.column("unique_id")],
+                              order=exp.Order(expressions=[exp.Ordered(this=exp.column("built_at"), desc=True)])), "newest"),
+    ).from_(BUILDS_TABLE)
+    latest = exp.select(*columns).from_(ranked.subquery("builds")).where(exp.column("newest").eq(1))
+    return {row[0]: BuildRecord(*row) for row in adapter.execute(latest)}

@@ -26,6 +26,8 @@ def test_fan_out_matches_sequential(make_project: ProjectFactory, monkeypatch: p
     sequential = Project.load(root).compile(use_cache=False)
     monkeypatch.setattr(parallel, "MIN_MODELS_PER_WORKER", 5)
     monkeypatch.setattr(parallel.os, "cpu_count", lambda: 3)
+    # other tests may leave threads behind (a Spark session's gateway); none touch the compile
+    monkeypatch.setattr(parallel.threading, "active_count", lambda: 1)
     assert parallel._worker_count(40) == 3
     fanned = Project.load(root).compile(use_cache=False)
     assert {n: m.sql for n, m in fanned.models.items()} == {n: m.sql for n, m in sequential.models.items()}

@@ -17,7 +17,7 @@ import duckdb
 import psycopg
 import pytest
 
-from tests.conftest import FIXTURES, REPO_ROOT, copy_example_project, fduck, pg_profile
+from tests.conftest import FIXTURES, REPO_ROOT, copy_example_project, fduck, pg_profile, spark_output
 
 PROJECTS = {
     "example": REPO_ROOT,
@@ -62,4 +62,37 @@ def test_postgres_builds_the_same_rows_as_duckdb(name: str, tmp_path: Path, pg_d
             expected = _rows(duck.execute(f"select * from {duck_relation}").fetchall())
             actual = _rows(pg.execute(f"select * from {pg_relation}").fetchall())
             assert actual == expected, f"{name}: model {model} differs on postgres"
+            assert expected, f"{name}: model {model} is empty, which proves nothing"
+
+
+@pytest.mark.parametrize("name", sorted(PROJECTS))
+def test_spark_builds_the_same_rows_as_duckdb(name: str, tmp_path: Path, spark_warehouse: Path) -> None:
+    """In process: a JVM holds one Spark session, shared through the test run's warehouse."""
+    from pyspark.sql import SparkSession
+
+    from featureduck.api import Project
+
+    project = copy_example_project(tmp_path / name, PROJECTS[name])
+    schema = f"fd_{name}_{tmp_path.name[-6:]}".replace("-", "_").lower()
+    (project / "profiles.yml").write_text(
+        "default:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: target/dev.duckdb}\n" + spark_output(spark_warehouse, schema)
+    )
+    if (project / "dbt_project.yml").exists():
+        text = (project / "dbt_project.yml").read_text().replace("profile: jaffle", "profile: default")
+        (project / "dbt_project.yml").write_text(text)
+    built = {}
+    for target in ("dev", "spark"):
+        loaded = Project.load(project, target=target)
+        results = loaded.run()
+        assert not results.failed, [r.message for r in results.results if r.status == "error"]
+        for model in loaded.compile().models.values():
+            if model.materialized != "ephemeral":
+                built.setdefault(model.name, {})[target] = model.relation.sql(loaded.target.dialect)
+    spark = SparkSession.getActiveSession()
+    database = next((project / "target").glob("*.duckdb"))
+    with duckdb.connect(str(database), read_only=True) as duck:
+        for model, relations in sorted(built.items()):
+            expected = _rows(duck.execute(f"select * from {relations['dev']}").fetchall())
+            actual = _rows([tuple(row) for row in spark.sql(f"select * from {relations['spark']}").collect()])
+            assert actual == expected, f"{name}: model {model} differs on spark"
             assert expected, f"{name}: model {model} is empty, which proves nothing"

@@ -1,0 +1,214 @@
+"""Apache Spark through pyspark, in local mode by default; imported only when connecting.
+
+Relations persist between runs in a Hive catalog (an embedded Derby
+metastore) under the profile's `warehouse` folder, tables stored as Parquet.
+A JVM holds one SparkSession, so the adapter reuses the process's session
+when its warehouse matches.
+
+Spark has no transactions and Parquet tables take no DELETE or MERGE, so
+the capability flags say so and the strategies degrade: a table is built
+under a temporary name and swapped in (a failed build leaves the previous
+table; the swap itself is a drop and a rename), incremental merges rebuild
+the table from the kept rows plus the new ones, and materialized views are
+tables refreshed each run.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from sqlglot import exp
+
+from featureduck.engines.base import TEMP_SUFFIX, EngineAdapter, RelationKind
+from featureduck.errors import ConnectionFailure, DatabaseError
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+# Settings that start a small local session quickly (FIELD-NOTES.md).
+_FAST_LOCAL = {
+    "spark.ui.enabled": "false",
+    "spark.driver.host": "127.0.0.1",
+    "spark.driver.bindAddress": "127.0.0.1",
+    "spark.driver.memory": "1g",
+    "spark.sql.shuffle.partitions": "2",
+    "spark.sql.adaptive.enabled": "false",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.ui.showConsoleProgress": "false",
+}
+_PARQUET = exp.Properties(expressions=[exp.FileFormatProperty(this=exp.var("PARQUET"))])
+
+
+class SparkAdapter(EngineAdapter):
+    TYPE = "spark"
+    DIALECT = "spark"
+    SUPPORTS_MATERIALIZED_VIEWS = False
+    SUPPORTS_MERGE = False  # MERGE needs Delta or Iceberg tables, not Parquet
+    SUPPORTS_TRANSACTIONS = False
+
+    _session_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, target: Any, threads: int | None = None) -> None:
+        super().__init__(target, threads)
+        self._spark: SparkSession | None = None
+
+    @property
+    def warehouse(self) -> Path:
+        return Path(str(self.target.settings["warehouse"]))
+
+    def open(self) -> None:
+        try:
+            from pyspark.sql import SparkSession
+        except ImportError:
+            raise ConnectionFailure("the spark target needs pyspark", hint="pip install 'featureduck[spark]'") from None
+        with self._session_lock:
+            active = SparkSession.getActiveSession()
+            if active is not None:
+                if Path(str(active.conf.get("spark.sql.warehouse.dir", "")).removeprefix("file:")) != self.warehouse:
+                    raise ConnectionFailure(
+                        "this process already runs a Spark session for another warehouse "
+                        f"({active.conf.get('spark.sql.warehouse.dir')})"
+                    )
+                self._spark = active
+                return
+            self.warehouse.mkdir(parents=True, exist_ok=True)
+            builder = SparkSession.builder.master(str(self.target.settings.get("master", "local[2]"))).appName("featureduck")
+            metastore = self.warehouse / "metastore_db"
+            settings = {
+                **_FAST_LOCAL,
+                "spark.sql.warehouse.dir": str(self.warehouse),
+                "spark.driver.extraJavaOptions": f"-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Dderby.system.home={self.warehouse}",
+                "javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={metastore};create=true",
+                **{str(k): str(v) for k, v in dict(self.target.settings.get("conf") or {}).items()},
+            }
+            for key, value in settings.items():
+                builder = builder.config(key, value)
+            try:
+                self._spark = builder.enableHiveSupport().getOrCreate()
+                self._spark.sparkContext.setLogLevel("ERROR")
+                # pyspark logs every failed query; featureduck reports it once, as the model's error
+                logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
+            except Exception as err:  # noqa: BLE001 - the JVM's failures arrive as many types
+                raise ConnectionFailure(f"cannot start Spark ({settings['spark.sql.warehouse.dir']}): {err}") from None
+
+    def close(self) -> None:
+        """The session stays up for the process (starting one costs seconds)."""
+        self._spark = None
+
+    def version(self) -> str:
+        return str(self._session().version)
+
+    def _session(self) -> SparkSession:
+        if self._spark is None:
+            self.open()
+        assert self._spark is not None
+        return self._spark
+
+    def execute(self, sql: str | exp.Expr, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        if params:
+            raise DatabaseError("the spark adapter takes no bound parameters")
+        text = sql if isinstance(sql, str) else self.sql(sql)
+        try:
+            return [tuple(row) for row in self._session().sql(text).collect()]
+        except Exception as err:  # noqa: BLE001 - pyspark raises Py4J and Spark exception types
+            raise DatabaseError(_first_line(err)) from None
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Spark has none (SUPPORTS_TRANSACTIONS is False): statements apply one by one."""
+        try:
+            yield
+        except BaseException:
+            self.forget_catalog()
+            raise
+
+    def list_relations(self, database: str, schema: str) -> dict[str, RelationKind]:
+        session = self._session()
+        if not session.catalog.databaseExists(schema):
+            return {}
+        views = {str(row[1]).lower() for row in self.execute(f"SHOW VIEWS IN {self.sql(exp.to_identifier(schema))}")}
+        tables = [str(row[1]).lower() for row in self.execute(f"SHOW TABLES IN {self.sql(exp.to_identifier(schema))}")]
+        return {name: "view" if name in views else "table" for name in tables}
+
+    def columns(self, table: exp.Table) -> list[tuple[str, str]]:
+        try:
+            fields = self._session().table(self.sql(table)).schema.fields
+        except Exception as err:  # noqa: BLE001
+            raise DatabaseError(_first_line(err)) from None
+        return [(field.name, field.dataType.simpleString()) for field in fields]
+
+    # --- DDL: Parquet tables, cached views for temporary tables -------------------------
+
+    def create_table_as(self, table: exp.Table, query_sql: str, temporary: bool = False, replace: bool = False) -> int | None:
+        if temporary:  # no temporary tables: an eagerly cached temporary view holds the rows
+            self.execute(f"CACHE TABLE {self.sql(table)} AS\n{query_sql}")
+            return None
+        head = exp.Create(this=table, kind="TABLE", properties=_PARQUET.copy(), replace=replace)
+        self.execute(f"{self.sql(head)} AS\n{query_sql}")
+        self._remember(table, "table")
+        return None
+
+    def drop(self, table: exp.Table, kind: RelationKind) -> None:
+        if not table.db:  # a temporary (cached) view
+            self.execute(f"UNCACHE TABLE IF EXISTS {self.sql(table)}")
+            self.execute(f"DROP VIEW IF EXISTS {self.sql(table)}")
+            return
+        super().drop(table, "view" if kind == "view" else "table")
+
+    def rename(self, table: exp.Table, new_identifier: str) -> None:
+        renamed = table.copy()  # Spark needs the new name qualified, or it moves the table
+        renamed.set("this", exp.to_identifier(new_identifier))
+        self.execute(exp.Alter(this=table, kind="TABLE", actions=[exp.AlterRename(this=renamed)]))
+        self._remember(table, None)
+        self._remember(renamed, "table")
+
+    def replace_table(self, table: exp.Table, query_sql: str) -> int | None:
+        temp = table.copy()
+        temp.set("this", exp.to_identifier(table.name + TEMP_SUFFIX))
+        self.drop(temp, "table")
+        self.create_table_as(temp, query_sql)
+        existing = self.relation_kind(table)
+        if existing is not None:
+            self.drop(table, existing)
+        self.rename(temp, table.name)
+        return None
+
+    def upsert(self, target: exp.Table, source: exp.Table, keys: list[str], columns: list[str], use_merge: bool) -> int | None:
+        """Rebuild the table: its rows without a key in `source`, plus `source`'s rows."""
+        kept = (
+            exp.select(*[exp.column(c, quoted=True) for c in columns])
+            .from_(target.copy().as_("existing"))
+            .where(
+                exp.Not(this=exp.Exists(this=exp.select("1").from_(source.copy().as_("incoming")).where(
+                    exp.and_(*[exp.column(k, "incoming", quoted=True).eq(exp.column(k, "existing", quoted=True)) for k in keys])
+                )))
+            )
+        )
+        incoming = exp.select(*[exp.column(c, quoted=True) for c in columns]).from_(source.copy())
+        self.replace_table(target, self.sql(exp.union(kept, incoming, distinct=False)))
+        return None
+
+    def load_rows(self, table: exp.Table, columns: list[tuple[str, str]], batches: Iterator[list[tuple[Any, ...]]]) -> int:
+        """Rows (read by DuckDB, so typed as DuckDB types them) into a Parquet table."""
+        schema = ", ".join(
+            f"{self.sql(exp.to_identifier(n))} {exp.DataType.build(t, dialect='duckdb').sql(dialect='spark')}" for n, t in columns
+        )
+        rows = [row for batch in batches for row in batch]
+        frame = self._session().createDataFrame(rows, schema=schema)
+        view = f"fduck_load_{table.name}"
+        frame.createOrReplaceTempView(view)
+        try:
+            self.replace_table(table, f"SELECT * FROM {view}")
+        finally:
+            self._session().catalog.dropTempView(view)
+        return len(rows)
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
