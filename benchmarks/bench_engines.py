@@ -23,6 +23,7 @@ import sys
 import time
 from graphlib import TopologicalSorter
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -33,7 +34,8 @@ from featureduck.api import Project  # noqa: E402
 WORK = Path(__file__).resolve().parent / "work" / "engines"
 REPO = Path(__file__).resolve().parent.parent
 SCHEMA = "fd_bench"
-TARGETS = {"duckdb": "dev", "postgres": "pg"}
+TARGETS = {"duckdb": "dev", "postgres": "pg", "spark": "spark"}
+SPARK_WAREHOUSE = WORK / "spark-warehouse"  # one JVM, one session, one warehouse for every project
 
 
 def profiles(dsn: str) -> str:
@@ -41,7 +43,14 @@ def profiles(dsn: str) -> str:
         "default:\n  target: dev\n  outputs:\n"
         "    dev: {type: duckdb, path: target/bench.duckdb, threads: 4}\n"
         f"    pg: {{type: postgres, dsn: '{dsn}', schema: {SCHEMA}, threads: 4}}\n"
+        f"    spark: {{type: spark, master: 'local[2]', warehouse: '{SPARK_WAREHOUSE}', schema: {SCHEMA}, threads: 4}}\n"
     )
+
+
+def _spark() -> Any:
+    from pyspark.sql import SparkSession
+
+    return SparkSession.getActiveSession()
 
 
 def reset(engine: str, project: Path, dsn: str, raw: bool, keep_staged: bool = False) -> None:
@@ -51,6 +60,21 @@ def reset(engine: str, project: Path, dsn: str, raw: bool, keep_staged: bool = F
             database.unlink()
         if raw:
             load_raw_data(project / "target" / "bench.duckdb")
+        return
+    if engine == "spark":
+        spark = _spark()
+        for (schema,) in spark.sql("SHOW DATABASES").collect():
+            if schema.startswith(SCHEMA) and not (keep_staged and schema != SCHEMA) or schema == "_featureduck":
+                spark.sql(f"DROP DATABASE `{schema}` CASCADE")
+        if raw and not spark.catalog.databaseExists("raw"):
+            spark.sql("CREATE DATABASE raw")
+            for i in range(SOURCE_TABLES):
+                spark.sql(
+                    f"CREATE TABLE raw.events_{i} USING PARQUET AS SELECT CAST(abs(hash(id * {i + 2})) % 2000 AS INT) AS user_id, "
+                    f"timestamp_ntz'2024-01-01 00:00:00' + make_dt_interval(0, 0, 0, id * 37) AS event_ts, "
+                    f"CAST((abs(hash(id + {i})) % 20000) / 100.0 AS DOUBLE) AS amount, "
+                    f"array('a', 'b', 'c', 'd')[CAST(id % 4 AS INT)] AS category FROM range({RAW_ROWS})"
+                )
         return
     import psycopg
 
@@ -76,16 +100,23 @@ def floor(project: Path, engine: str, dsn: str) -> float:
     target = TARGETS[engine]
     nodes = json.loads((project / "target" / "manifest.json").read_text())["nodes"]
     graph = {uid: [d for d in node["depends_on"]["nodes"] if d in nodes] for uid, node in nodes.items()}
-    statements = [f"CREATE SCHEMA IF NOT EXISTS {SCHEMA if engine == 'postgres' else 'main'}"]
+    statements = [f"CREATE SCHEMA IF NOT EXISTS {'main' if engine == 'duckdb' else SCHEMA}"]
     for uid in TopologicalSorter(graph).static_order():
         node = nodes[uid]
         kind = node["config"].get("materialized", "view")
         if kind != "ephemeral":
             compiled = node["compiled"][target]
             keyword = {"view": "VIEW", "materialized_view": "MATERIALIZED VIEW"}.get(kind, "TABLE")
-            if engine == "duckdb" and kind == "materialized_view":
+            if engine != "postgres" and kind == "materialized_view":
                 keyword = "TABLE"
-            statements.append(f"CREATE {keyword} {compiled['relation']} AS\n{compiled['sql']}")
+            using = " USING PARQUET" if engine == "spark" and keyword == "TABLE" else ""
+            statements.append(f"CREATE {keyword} {compiled['relation']}{using} AS\n{compiled['sql']}")
+    if engine == "spark":
+        spark = _spark()
+        started = time.perf_counter()
+        for statement in statements:
+            spark.sql(statement)
+        return time.perf_counter() - started
     if engine == "duckdb":
         import duckdb
 
@@ -103,8 +134,11 @@ def floor(project: Path, engine: str, dsn: str) -> float:
         return time.perf_counter() - started
 
 
-def measure(project: Path, engine: str, dsn: str, raw: bool) -> tuple[int, float, float, float, float]:
-    """(models, floor, run on 1 thread, run on 4 threads, CLI run on 4 threads), in seconds."""
+def measure(project: Path, engine: str, dsn: str, raw: bool) -> tuple[int, float, float, float, float | None]:
+    """(models, floor, run on 1 thread, run on 4 threads, CLI run on 4 threads), in seconds.
+
+    No CLI figure for Spark: its embedded metastore admits one JVM at a time,
+    and this process holds the session."""
     target = TARGETS[engine]
     Project.load(project, target=target).compile()
     runs = []
@@ -114,10 +148,12 @@ def measure(project: Path, engine: str, dsn: str, raw: bool) -> tuple[int, float
         results = Project.load(project, target=target).run(threads=threads)
         runs.append(time.perf_counter() - started)
         assert not results.failed, [r.message for r in results.results if r.status == "error"]
-    reset(engine, project, dsn, raw)
-    started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "featureduck.cli", "run", "--target", target], cwd=project, check=True, capture_output=True)
-    cli = time.perf_counter() - started
+    cli = None
+    if engine != "spark":
+        reset(engine, project, dsn, raw)
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "featureduck.cli", "run", "--target", target], cwd=project, check=True, capture_output=True)
+        cli = time.perf_counter() - started
     reset(engine, project, dsn, raw, keep_staged=True)
     return len(results.results), floor(project, engine, dsn), runs[0], runs[1], cli
 
@@ -125,6 +161,7 @@ def measure(project: Path, engine: str, dsn: str, raw: bool) -> tuple[int, float
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", type=int, default=1000)
+    parser.add_argument("--spark-models", type=int, default=100, help="size of the generated project on Spark (0: skip Spark)")
     parser.add_argument("--dsn", default=os.environ.get("FDUCK_BENCH_PG_DSN", "postgresql://postgres:fduck@127.0.0.1:5432/postgres"))
     args = parser.parse_args()
 
@@ -143,11 +180,20 @@ def main() -> None:
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
     header = f"{'project':<16} {'engine':<9} {'models':>6} {'floor':>8} {'run -t1':>8} {'run -t4':>8} {'cli -t4':>8}"
     print(header + f" {'overhead/model (t1)':>20}")
-    for name, project, raw in (("example", example, False), (f"generated {args.models}", generated, True)):
-        for engine in TARGETS:
-            models, floor_s, one, four, cli_s = measure(project, engine, args.dsn, raw)
-            per_model = (one - floor_s) / models * 1000
-            print(f"{name:<16} {engine:<9} {models:>6} {floor_s:>7.2f}s {one:>7.2f}s {four:>7.2f}s {cli_s:>7.2f}s {per_model:>17.2f} ms")
+    small = WORK / f"generated_{args.spark_models}"
+    if args.spark_models:
+        generate(small, args.spark_models)
+        (small / "profiles.yml").write_text(profiles(args.dsn))
+        (small / "dbt_project.yml").write_text((small / "dbt_project.yml").read_text().replace("profile: bench", "profile: default"))
+    runs = [("example", example, False, engine) for engine in TARGETS if engine != "spark" or args.spark_models]
+    runs += [(f"generated {args.models}", generated, True, engine) for engine in ("duckdb", "postgres")]
+    if args.spark_models:
+        runs.append((f"generated {args.spark_models}", small, True, "spark"))
+    for name, project, raw, engine in runs:
+        models, floor_s, one, four, cli_s = measure(project, engine, args.dsn, raw)
+        per_model = (one - floor_s) / models * 1000
+        cli_text = f"{cli_s:>7.2f}s" if cli_s is not None else f"{'-':>8}"
+        print(f"{name:<16} {engine:<9} {models:>6} {floor_s:>7.2f}s {one:>7.2f}s {four:>7.2f}s {cli_text} {per_model:>17.2f} ms")
 
 
 if __name__ == "__main__":

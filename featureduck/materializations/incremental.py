@@ -2,7 +2,9 @@
 
 The first build, a --full-refresh, or a relation that is not a table builds
 the whole table (swapped in). Later runs render the model with
-is_incremental() true into a temporary table and apply it in one transaction.
+is_incremental() true into a temporary table and apply it in one transaction
+where the engine has them (SUPPORTS_TRANSACTIONS); the adapter's `upsert`
+decides how keys are replaced (MERGE, delete+insert, or a rebuild on Spark).
 """
 
 from __future__ import annotations
