@@ -47,9 +47,12 @@ def profiles(dsn: str) -> str:
     )
 
 
-def _spark() -> Any:
+def _spark(project: Path) -> Any:
+    """The process's Spark session, started through the project's spark target if need be."""
     from pyspark.sql import SparkSession
 
+    if SparkSession.getActiveSession() is None:
+        Project.load(project, target="spark").connect()
     return SparkSession.getActiveSession()
 
 
@@ -62,7 +65,7 @@ def reset(engine: str, project: Path, dsn: str, raw: bool, keep_staged: bool = F
             load_raw_data(project / "target" / "bench.duckdb")
         return
     if engine == "spark":
-        spark = _spark()
+        spark = _spark(project)
         for (schema,) in spark.sql("SHOW DATABASES").collect():
             if schema.startswith(SCHEMA) and not (keep_staged and schema != SCHEMA) or schema == "_featureduck":
                 spark.sql(f"DROP DATABASE `{schema}` CASCADE")
@@ -112,7 +115,7 @@ def floor(project: Path, engine: str, dsn: str) -> float:
             using = " USING PARQUET" if engine == "spark" and keyword == "TABLE" else ""
             statements.append(f"CREATE {keyword} {compiled['relation']}{using} AS\n{compiled['sql']}")
     if engine == "spark":
-        spark = _spark()
+        spark = _spark(project)
         started = time.perf_counter()
         for statement in statements:
             spark.sql(statement)
