@@ -200,7 +200,7 @@ class Compiler:
     ) -> CompiledModel:
         # sqlglot is imported here, not at module level: a cached compile never needs it
         from featureduck.compiler.parse import generate_sql, parse_model_sql
-        from featureduck.compiler.portability import check_portable
+        from featureduck.compiler.portability import make_portable
         from featureduck.compiler.resolve import Replacements, ephemeral_reference, prepend_ctes, replace_placeholders
 
         own_relation = model_relation(model.name, rendered.config, self.target.schema)
@@ -225,7 +225,7 @@ class Compiler:
 
         tree = parse_model_sql(rendered.sql, self.project_dialect, model.path)
         if self.target_dialect != self.project_dialect:
-            check_portable(tree, self.target_dialect, model.path)
+            make_portable(tree, self.target_dialect, model.path)
         replace_placeholders(tree, replacements)
         if ephemerals:
             # the ephemeral's compiled SQL is target SQL with its own ephemerals inlined

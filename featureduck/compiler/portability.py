@@ -75,6 +75,40 @@ RULES = (
 )
 
 
+# Node types that make a list, so `len()` of one is a list length.
+_LISTS = (exp.ArrayAgg, exp.Array, exp.ArrayConcat)
+
+
+def make_portable(tree: exp.Expr, target_dialect: str, path: str) -> None:
+    """Rewrite what has one faithful spelling everywhere, then refuse the rest.
+
+    DuckDB's `len()`/`length()` takes strings and lists; sqlglot reads it as a
+    string length, which Postgres and Spark refuse on arrays. Where the
+    argument is visibly a list it becomes a list size (ARRAY_LENGTH, SIZE).
+    """
+    for node in list(tree.find_all(exp.Length)):
+        if isinstance(node.this, _LISTS):
+            node.replace(exp.ArraySize(this=node.this))
+    if target_dialect == SPARK:
+        _date_plus_interval_is_a_timestamp(tree)
+    check_portable(tree, target_dialect, path)
+
+
+def _is_date(node: exp.Expr) -> bool:
+    return isinstance(node, exp.CurrentDate) or (
+        isinstance(node, exp.Cast) and node.to.this == exp.DataType.Type.DATE
+    )
+
+
+def _date_plus_interval_is_a_timestamp(tree: exp.Expr) -> None:
+    """DuckDB (and Postgres) give a TIMESTAMP for `date ± interval`, Spark a
+    DATE; where the date is visibly one, the sum is cast to keep DuckDB's type."""
+    for node in list(tree.find_all(exp.Add, exp.Sub)):
+        date, other = node.this, node.expression
+        if isinstance(other, exp.Interval) and _is_date(date) or isinstance(date, exp.Interval) and _is_date(other):
+            node.replace(exp.cast(node.copy(), exp.DataType.build("TIMESTAMP", dialect="duckdb")))
+
+
 def check_portable(tree: exp.Expr, target_dialect: str, path: str) -> None:
     """Raise UnsupportedSqlError for the first construct `target_dialect` would get wrong."""
     rules = [rule for rule in RULES if target_dialect in rule.targets]

@@ -51,3 +51,19 @@ def test_rejected_where_meaning_would_change(
             assert error.hint
         else:
             assert "m" not in errors, f"{construct} wrongly rejected on {target}: {errors.get('m')}"
+
+
+def test_list_length_and_date_arithmetic_are_rewritten_faithfully(make_project: ProjectFactory) -> None:
+    root = make_project({
+        "profiles.yml": PROFILES,
+        "models/m.sql": "select len(array_agg(k)) as n, cast(ts as date) + interval 1 day as next_day from t group by ts",
+    })
+    sql = {}
+    for target in ("dev", "pg", "spark"):
+        sql[target] = " ".join(Project.load(root, target=target).compile(use_cache=False).models["m"].sql.split())
+    assert "LENGTH(ARRAY_AGG(k))" in sql["dev"]  # DuckDB keeps its own spelling
+    assert "ARRAY_LENGTH(ARRAY_AGG(k), 1)" in sql["pg"]
+    assert "SIZE(COLLECT_LIST(k))" in sql["spark"]
+    # DuckDB and Postgres give a timestamp for date + interval; Spark a date, unless cast
+    assert "CAST(CAST(ts AS DATE) + INTERVAL '1' DAY AS TIMESTAMP_NTZ)" in sql["spark"]
+    assert "CAST(CAST(ts AS DATE) + INTERVAL '1 DAY' AS" not in sql["pg"]

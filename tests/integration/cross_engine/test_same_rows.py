@@ -23,6 +23,7 @@ PROJECTS = {
     "example": REPO_ROOT,
     "template": REPO_ROOT / "project_template",
     "dbt_jaffle": FIXTURES / "dbt_jaffle",
+    "feature_sql": FIXTURES / "feature_sql",
 }
 
 

@@ -3,6 +3,6 @@ SELECT
   MAX(day) AS last_day
 FROM features.user_windows
 WHERE
-  day >= CURRENT_DATE - INTERVAL '30' DAYS
+  day >= CAST(CURRENT_DATE - INTERVAL '30' DAYS AS TIMESTAMP_NTZ)
 GROUP BY
   user_id
