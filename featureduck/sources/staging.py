@@ -40,11 +40,12 @@ def stage_file_sources(
     """Stage every file source in `tables` that the adapter's dialect cannot read."""
     import duckdb
 
-    staged = []
+    staged: list[StagedSource] = []
+    to_stage = [table for table in tables if is_staged(table, adapter.DIALECT)]
+    if not to_stage:
+        return staged
     with duckdb.connect() as reader:
-        for table in tables:
-            if not is_staged(table, adapter.DIALECT):
-                continue
+        for table in to_stage:
             relation = staged_relation(table, target_schema)
             query = exp.select("*").from_(file_reader(table, project_root)).sql(dialect="duckdb")
             try:
