@@ -82,7 +82,10 @@ class SparkAdapter(EngineAdapter):
             settings = {
                 **_FAST_LOCAL,
                 "spark.sql.warehouse.dir": str(self.warehouse),
-                "spark.driver.extraJavaOptions": f"-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Dderby.system.home={self.warehouse}",
+                # C1 only starts fast; its default 48 MB code cache fills in long sessions
+                "spark.driver.extraJavaOptions": (
+                    f"-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m -Dderby.system.home={self.warehouse}"
+                ),
                 "javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={metastore};create=true",
                 **{str(k): str(v) for k, v in dict(self.target.settings.get("conf") or {}).items()},
             }
