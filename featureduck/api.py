@@ -178,22 +178,29 @@ class Project:
         selection = self.select(select, exclude, state)
         compiled = selection.compiled
         threads = threads or self.target.threads
+        reporter = reporter or SilentReporter()
         adapter = self.connect(threads)
         try:
-            for staged in self._stage_sources(adapter, selection):
-                source = f"{staged.source.source_name}.{staged.source.name}"
-                (reporter or SilentReporter()).source_staged(source, staged.relation, staged.rows)
-            previous = {uid: record.sql_checksum for uid, record in read_builds(adapter).items()}
+            checksums = {uid: record.sql_checksum for uid, record in read_builds(adapter).items()}
+            # --full-refresh reloads staged file sources too
+            staged = self._stage_sources(adapter, selection, {} if full_refresh else checksums)
+            for item in staged:
+                reporter.source_staged(f"{item.source.source_name}.{item.source.name}", item.relation, item.rows)
             runner = Runner(
-                self.compiler, compiled, adapter, selection.selected,
-                threads, full_refresh, reporter, previous,
+                self.compiler, compiled, adapter, selection.selected, threads, full_refresh, reporter, checksums,
             )
             results = runner.run()
             now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
-            record_builds(adapter, [
+            records = [
                 BuildRecord(r.unique_id, r.relation, r.materialized, sha256_text(runner.executed_sql[r.name]), now, r.rows_affected)
                 for r in results.results if r.status == "success"
-            ])
+            ]
+            # a staged source's row holds the fingerprint of the files it was loaded from
+            records += [
+                BuildRecord(item.source.unique_id, item.relation, "staged", item.fingerprint, now, item.rows)
+                for item in staged if item.rows is not None
+            ]
+            record_builds(adapter, records)
         finally:
             adapter.close()
         target_dir = self.config.target_dir
@@ -202,7 +209,7 @@ class Project:
         artifacts.write_run_results(target_dir, self.target.name, "run", results)
         return results
 
-    def _stage_sources(self, adapter: EngineAdapter, selection: Selection) -> list[StagedSource]:
+    def _stage_sources(self, adapter: EngineAdapter, selection: Selection, previous: dict[str, str]) -> list[StagedSource]:
         """Load the file sources the selected models read (ephemerals inlined
         into them included) into a target that cannot read files in place."""
         from featureduck.sources.staging import stage_file_sources
@@ -211,7 +218,7 @@ class Project:
         readers = [m for m in compiled.models.values() if m.unique_id in selection.selected or m.materialized == "ephemeral"]
         keys = sorted({tuple(key) for model in readers for key in model.sources})
         tables = [self.definition.sources[(key[0], key[1])] for key in keys]
-        return stage_file_sources(adapter, tables, self.config.root, self.target.schema)
+        return stage_file_sources(adapter, tables, self.config.root, self.target.schema, previous)
 
     def last_builds(self) -> dict[str, BuildRecord]:
         """What the state store says was last built, per model id."""

@@ -27,9 +27,12 @@ class ConsoleReporter:
     def __init__(self) -> None:
         self._lock = threading.Lock()
 
-    def source_staged(self, source: str, relation: str, rows: int) -> None:
+    def source_staged(self, source: str, relation: str, rows: int | None) -> None:
+        text = f"Staged file source {source} into {relation} ({rows} rows)" if rows is not None else (
+            f"File source {source} unchanged since it was staged into {relation}"
+        )
         with self._lock:
-            console.print(escape(f"Staged file source {source} into {relation} ({rows} rows)"))
+            console.print(escape(text))
 
     def node_started(self, index: int, total: int, name: str, materialized: str, relation: str) -> None:
         text = f"{index} of {total} START {materialized} model {relation}"

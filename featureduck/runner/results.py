@@ -52,7 +52,7 @@ class RunResults:
 class RunReporter(Protocol):
     """What a run tells the console as it goes; the CLI implements it."""
 
-    def source_staged(self, source: str, relation: str, rows: int) -> None: ...
+    def source_staged(self, source: str, relation: str, rows: int | None) -> None: ...
 
     def node_started(self, index: int, total: int, name: str, materialized: str, relation: str) -> None: ...
 
@@ -60,7 +60,7 @@ class RunReporter(Protocol):
 
 
 class SilentReporter:
-    def source_staged(self, source: str, relation: str, rows: int) -> None:
+    def source_staged(self, source: str, relation: str, rows: int | None) -> None:
         pass
 
     def node_started(self, index: int, total: int, name: str, materialized: str, relation: str) -> None:

@@ -138,3 +138,31 @@ def test_every_thread_gets_a_connection(make_project: ProjectFactory, pg_dsn: st
     results = Project.load(root, target="pg").run(threads=5)  # more than the profile's 4
     assert [r.status for r in results.results] == ["success"] * 6
     assert max(r.execution_time for r in results.results) < 5
+
+
+def test_file_sources_are_staged_again_only_when_they_change(make_project: ProjectFactory, pg_dsn: str, pg_schema: str) -> None:
+    root = make_project({
+        "profiles.yml": pg_profile(pg_schema),
+        "sources/files.yml": "sources:\n  - name: files\n    tables:\n      - name: people\n        path: data/people.csv\n",
+        "data/people.csv": "id,name\n1,ada\n",
+        "models/names.sql": "{{ config(materialized='table') }} select name from {{ source('files', 'people') }}",
+    })
+    messages = []
+
+    class Recorder:
+        def source_staged(self, source: str, relation: str, rows: int | None) -> None:
+            messages.append(rows)
+
+        def node_started(self, *args: Any) -> None:
+            pass
+
+        def node_finished(self, *args: Any) -> None:
+            pass
+
+    Project.load(root, target="pg").run(reporter=Recorder())
+    Project.load(root, target="pg").run(reporter=Recorder())
+    (root / "data" / "people.csv").write_text("id,name\n1,ada\n2,grace\n")
+    Project.load(root, target="pg").run(reporter=Recorder())
+    Project.load(root, target="pg").run(reporter=Recorder(), full_refresh=True)
+    assert messages == [1, None, 2, 2]  # loaded, unchanged, reloaded, forced
+    assert _sql(pg_dsn, f"SELECT name FROM {pg_schema}.names ORDER BY name") == [("ada",), ("grace",)]
