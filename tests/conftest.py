@@ -73,6 +73,23 @@ def fduck(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None
 
 DEFAULT_PG_DSN = "postgresql://postgres:fduck@127.0.0.1:5432/postgres"
 
+# Targets for every engine, none reachable: for compiling without servers.
+OFFLINE_PROFILES = """
+default:
+  target: dev
+  outputs:
+    dev: {type: duckdb, path: target/dev.duckdb}
+    pg: {type: postgres, dsn: "postgresql://nobody@127.0.0.1:1/none", schema: analytics}
+    spark: {type: spark, master: "local[2]"}
+"""
+
+# An incremental model over source raw.events(id, val, ts); format with its config.
+INCREMENTAL_MODEL = """
+{{{{ config(materialized='incremental', {config}) }}}}
+select id, val, ts from {{{{ source('raw', 'events') }}}}
+{{% if is_incremental() %}} where ts > (select max(ts) from {{{{ this }}}}) {{% endif %}}
+"""
+
 
 @pytest.fixture(scope="session")
 def pg_dsn() -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from tests.conftest import FIXTURES, REPO_ROOT, ProjectFactory, copy_example_project, fduck
+from tests.conftest import FIXTURES, OFFLINE_PROFILES, REPO_ROOT, ProjectFactory, copy_example_project, fduck
 
 
 def test_init_then_run_builds_the_starter_project(tmp_path: Path) -> None:
@@ -186,20 +186,12 @@ def test_ls_views_and_materialized_views_with_state(make_project: ProjectFactory
     assert listed.stdout.split()[0] == "mv" and listed.stdout.split()[-1] == "changed"
 
 
-PROFILES_ALL_TARGETS = """
-default:
-  target: dev
-  outputs:
-    dev: {type: duckdb, path: target/dev.duckdb}
-    pg: {type: postgres, dsn: "postgresql://nobody@127.0.0.1:1/none", schema: analytics}
-    spark: {type: spark, master: "local[2]"}
-"""
 
 
 def test_example_and_template_compile_for_every_target_without_servers(tmp_path: Path) -> None:
     for name, source in (("example", REPO_ROOT), ("template", REPO_ROOT / "project_template")):
         copy = copy_example_project(tmp_path / name, source)
-        (copy / "profiles.yml").write_text(PROFILES_ALL_TARGETS)
+        (copy / "profiles.yml").write_text(OFFLINE_PROFILES)
         for target in ("dev", "pg", "spark"):
             result = fduck("compile", "--target", target, cwd=copy)
             assert result.returncode == 0, f"{name} on {target}: {result.stderr}"

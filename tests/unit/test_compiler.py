@@ -8,16 +8,7 @@ import sqlglot
 
 from featureduck.api import Project
 from featureduck.errors import CycleError, ProjectError, SqlSyntaxError, TemplateError
-from tests.conftest import ProjectFactory
-
-PG_PROFILE = """
-default:
-  target: dev
-  outputs:
-    dev: {type: duckdb, path: target/dev.duckdb}
-    pg: {type: postgres, dsn: "postgresql://nobody@127.0.0.1:1/none", schema: analytics}
-    spark: {type: spark, master: "local[2]"}
-"""
+from tests.conftest import OFFLINE_PROFILES, ProjectFactory
 
 BASIC = {
     "featureduck_project.yml": """
@@ -102,7 +93,7 @@ def test_compile_for_postgres_and_spark_needs_no_server(make_project: ProjectFac
     files["models/staging/stg_orders.sql"] = (
         "select id, amount * 100 as amount_cents, created_at, amount::int as a from {{ source('app', 'events') }}"
     )
-    root = make_project({**files, "profiles.yml": PG_PROFILE})
+    root = make_project({**files, "profiles.yml": OFFLINE_PROFILES})
     pg = _compile(root, "pg")
     assert "FROM analytics.stg_orders" in pg["orders_daily"]
     assert "QUALIFY" not in pg["orders_daily"].upper()  # rewritten as a subquery for Postgres
@@ -116,7 +107,7 @@ def test_compile_for_postgres_and_spark_needs_no_server(make_project: ProjectFac
 
 
 def test_file_sources_a_target_cannot_read_compile_to_staged_tables(make_project: ProjectFactory) -> None:
-    root = make_project({**BASIC, "profiles.yml": PG_PROFILE})
+    root = make_project({**BASIC, "profiles.yml": OFFLINE_PROFILES})
     pg = _compile(root, "pg")
     assert "FROM analytics_raw.orders WHERE" in pg["stg_orders"]  # loaded there by `fduck run`
     spark = _compile(root, "spark")

@@ -6,16 +6,7 @@ import pytest
 
 from featureduck.api import Project
 from featureduck.errors import UnsupportedSqlError
-from tests.conftest import ProjectFactory
-
-PROFILES = """
-default:
-  target: dev
-  outputs:
-    dev: {type: duckdb, path: target/dev.duckdb}
-    pg: {type: postgres, dsn: "postgresql://nobody@127.0.0.1:1/none"}
-    spark: {type: spark, master: "local[2]"}
-"""
+from tests.conftest import OFFLINE_PROFILES, ProjectFactory
 
 CASES = [
     ("select a.k\nfrom t as a\nasof join u as b on a.k = b.k and a.ts >= b.ts", "ASOF JOIN", {"pg", "spark"}, 3),
@@ -38,7 +29,7 @@ CASES = [
 def test_rejected_where_meaning_would_change(
     make_project: ProjectFactory, sql: str, construct: str, rejected_on: set[str], line: int | None
 ) -> None:
-    root = make_project({"profiles.yml": PROFILES, "models/m.sql": sql})
+    root = make_project({"profiles.yml": OFFLINE_PROFILES, "models/m.sql": sql})
     for target in ("dev", "pg", "spark"):
         errors = Project.load(root, target=target).compile(use_cache=False).errors
         if target in rejected_on:
@@ -55,7 +46,7 @@ def test_rejected_where_meaning_would_change(
 
 def test_list_length_and_date_arithmetic_are_rewritten_faithfully(make_project: ProjectFactory) -> None:
     root = make_project({
-        "profiles.yml": PROFILES,
+        "profiles.yml": OFFLINE_PROFILES,
         "models/m.sql": "select len(array_agg(k)) as n, cast(ts as date) + interval 1 day as next_day from t group by ts",
     })
     sql = {}

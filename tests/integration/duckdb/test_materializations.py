@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from featureduck.api import Project
-from tests.conftest import ProjectFactory
+from tests.conftest import INCREMENTAL_MODEL, ProjectFactory
 
 
 def _query(root: Path, sql: str) -> list[tuple[Any, ...]]:
@@ -53,18 +53,13 @@ def test_failed_table_build_keeps_previous_table(make_project: ProjectFactory) -
     assert _query(root, "select count(*) from information_schema.tables where table_name like '%fduck%'") == [(0,)]
 
 
-INCREMENTAL = """
-{{{{ config(materialized='incremental', {config}) }}}}
-select id, val, ts from {{{{ source('raw', 'events') }}}}
-{{% if is_incremental() %}} where ts > (select max(ts) from {{{{ this }}}}) {{% endif %}}
-"""
 
 
 def _events_project(make_project: ProjectFactory, config: str) -> Path:
     return make_project({
         "sources/raw.yml": "sources:\n  - name: raw\n    tables:\n      - name: events\n        path: data/events.csv\n",
         "data/events.csv": "id,val,ts\n1,a,2024-01-01\n2,b,2024-01-02\n",
-        "models/inc.sql": INCREMENTAL.format(config=config),
+        "models/inc.sql": INCREMENTAL_MODEL.format(config=config),
     })
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 
 from featureduck.api import Project
-from tests.conftest import ProjectFactory, pg_profile
+from tests.conftest import INCREMENTAL_MODEL, ProjectFactory, pg_profile
 
 RAW = "sources:\n  - name: raw\n    schema: {schema}_raw\n    tables:\n      - name: events\n"
 
@@ -52,18 +52,13 @@ def test_view_table_ephemeral_and_failed_rebuild(make_project: ProjectFactory, p
     assert _sql(pg_dsn, f"SELECT count(*) FROM {pg_schema}.wide") == [(2,)]  # previous table intact
 
 
-INCREMENTAL = """
-{{{{ config(materialized='incremental', {config}) }}}}
-select id, val, ts from {{{{ source('raw', 'events') }}}}
-{{% if is_incremental() %}} where ts > (select max(ts) from {{{{ this }}}}) {{% endif %}}
-"""
 
 
 def test_incremental_strategies(make_project: ProjectFactory, pg_dsn: str, pg_schema: str) -> None:
     root = _project(make_project, pg_schema, pg_dsn, {
-        "models/app.sql": INCREMENTAL.format(config="incremental_strategy='append'"),
-        "models/mrg.sql": INCREMENTAL.format(config="unique_key='id'"),
-        "models/dli.sql": INCREMENTAL.format(config="unique_key='id', incremental_strategy='delete+insert'"),
+        "models/app.sql": INCREMENTAL_MODEL.format(config="incremental_strategy='append'"),
+        "models/mrg.sql": INCREMENTAL_MODEL.format(config="unique_key='id'"),
+        "models/dli.sql": INCREMENTAL_MODEL.format(config="unique_key='id', incremental_strategy='delete+insert'"),
     })
     assert set(_run(root).values()) == {"success"}
     _sql(pg_dsn, f"INSERT INTO {pg_schema}_raw.events VALUES (3, 'c', '2024-01-03'), (1, 'z', '2024-01-04')")

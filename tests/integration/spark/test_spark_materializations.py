@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from featureduck.api import Project
-from tests.conftest import ProjectFactory, spark_output
+from tests.conftest import INCREMENTAL_MODEL, ProjectFactory, spark_output
 
 
 def _spark() -> Any:
@@ -41,11 +41,6 @@ def _run(root: Path, **kwargs: Any) -> dict[str, str]:
     return {r.name: r.status + (f": {r.message}" if r.status == "error" else "") for r in results.results}
 
 
-INCREMENTAL = """
-{{{{ config(materialized='incremental', {config}) }}}}
-select id, val, ts from {{{{ source('raw', 'events') }}}}
-{{% if is_incremental() %}} where ts > (select max(ts) from {{{{ this }}}}) {{% endif %}}
-"""
 
 
 def test_materializations_on_spark(make_project: ProjectFactory, spark_warehouse: Path, schema: str) -> None:
@@ -54,8 +49,8 @@ def test_materializations_on_spark(make_project: ProjectFactory, spark_warehouse
         "models/eph.sql": "{{ config(materialized='ephemeral') }} select id * 10 as id10 from {{ ref('base') }}",
         "models/wide.sql": "{{ config(materialized='table') }} select id10 from {{ ref('eph') }}",
         "models/mv.sql": "{{ config(materialized='materialized_view') }} select count(*) as n from {{ ref('base') }}",
-        "models/app.sql": INCREMENTAL.format(config="incremental_strategy='append'"),
-        "models/mrg.sql": INCREMENTAL.format(config="unique_key='id'"),
+        "models/app.sql": INCREMENTAL_MODEL.format(config="incremental_strategy='append'"),
+        "models/mrg.sql": INCREMENTAL_MODEL.format(config="unique_key='id'"),
     })
     assert set(_run(root).values()) == {"success"}
     assert _rows(f"select * from {schema}.wide") == [(10,), (20,)]
