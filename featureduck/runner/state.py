@@ -43,12 +43,13 @@ def record_builds(adapter: EngineAdapter, records: list[BuildRecord]) -> None:
     """Append one row per build."""
     if not records:
         return
-    adapter.create_schema(STATE_SCHEMA)
-    schema = exp.Schema(
-        this=BUILDS_TABLE,
-        expressions=[exp.ColumnDef(this=exp.to_identifier(n), kind=exp.DataType.build(t)) for n, t in _COLUMNS],
-    )
-    adapter.execute(exp.Create(this=schema, kind="TABLE", exists=True))
+    if adapter.relation_kind(BUILDS_TABLE) is None:  # known from read_builds: no query
+        adapter.create_schema(STATE_SCHEMA)
+        schema = exp.Schema(
+            this=BUILDS_TABLE,
+            expressions=[exp.ColumnDef(this=exp.to_identifier(n), kind=exp.DataType.build(t)) for n, t in _COLUMNS],
+        )
+        adapter.execute(exp.Create(this=schema, kind="TABLE", exists=True))
     rows = [
         exp.Tuple(expressions=[
             exp.Literal.string(r.unique_id),
