@@ -173,7 +173,7 @@ def main() -> None:
     example = WORK / "example"
     shutil.rmtree(example, ignore_errors=True)
     example.mkdir(parents=True)
-    for part in ("featureduck_project.yml", "models", "macros", "sources", "data"):  # the project, not the package
+    for part in ("featureduck_project.yml", "models", "macros", "sources", "features", "data"):  # the project, not the package
         (shutil.copytree if (REPO / part).is_dir() else shutil.copy)(REPO / part, example / part)
     (example / "profiles.yml").write_text(profiles(args.dsn))
     generated = WORK / f"generated_{args.models}"

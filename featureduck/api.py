@@ -256,6 +256,45 @@ class Project:
             ))
         return states
 
+    # --- feature store -------------------------------------------------------------------
+
+    def get_historical_features(self, entity_rows: Any, features: list[str]) -> Any:
+        """A point-in-time training set: pandas in (or a file path), pandas out;
+        an Arrow table in, Arrow out. `features` are `view:feature` references."""
+        form = "arrow" if type(entity_rows).__module__.startswith("pyarrow") else "pandas"
+        return self._training_set(entity_rows, features, lambda adapter, query: adapter.fetch(query, form))  # type: ignore[attr-defined]
+
+    def write_training_set(self, entity_rows: Any, features: list[str], out: str | Path) -> int:
+        """Write the training set to a .parquet or .csv file; returns its row count."""
+        path = Path(out)
+        options = {".parquet": "(FORMAT parquet)", ".csv": "(FORMAT csv, HEADER true)"}.get(path.suffix.lower())
+        if options is None:
+            raise UsageError(f"--out {path} must end in .parquet or .csv")
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+        def copy(adapter: EngineAdapter, query: Any) -> int:
+            from sqlglot import exp
+
+            target = adapter.sql(exp.Literal.string(str(path.resolve())))
+            rows = adapter.execute(f"COPY ({adapter.sql(query)}) TO {target} {options}")
+            return int(rows[0][0]) if rows else 0
+
+        result: int = self._training_set(entity_rows, features, copy)
+        return result
+
+    def _training_set(self, entity_rows: Any, features: list[str], finish: Any) -> Any:
+        from featureduck.store.offline import prepare_entities, training_set_query
+        from featureduck.store.training_set import resolve_requests
+
+        requests = resolve_requests(self.definition, features)
+        compiled = self.compile()
+        adapter = self.connect(threads=1)
+        try:
+            columns = prepare_entities(adapter, entity_rows)
+            return finish(adapter, training_set_query(adapter, self.definition, compiled, requests, columns))
+        finally:
+            adapter.close()
+
     # --- housekeeping --------------------------------------------------------------------
 
     @staticmethod

@@ -18,7 +18,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 ProjectFactory = Callable[..., Path]
 # What makes the repository root an example project (the rest is the product's code).
-EXAMPLE_PROJECT_FILES = ("featureduck_project.yml", "models", "macros", "sources", "data")
+EXAMPLE_PROJECT_FILES = ("featureduck_project.yml", "models", "macros", "sources", "features", "data")
 
 
 def copy_example_project(destination: Path, source: Path = REPO_ROOT) -> Path:

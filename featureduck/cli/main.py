@@ -124,7 +124,7 @@ def debug(project_dir: str, profiles_dir: str | None, target: str | None, vars_:
 @selection_options
 @click.option(
     "--resource-type",
-    type=click.Choice(["model", "source", "view", "materialized_view", "all"]),
+    type=click.Choice(["model", "source", "view", "materialized_view", "entity", "feature_view", "all"]),
     default="all",
     help="view and materialized_view also show when each was last built and whether its SQL changed since",
 )
@@ -140,6 +140,10 @@ def ls_command(
     if resource_type in ("view", "materialized_view"):
         _list_relation_states(project.relation_states(selection, {resource_type}), output)
         return
+    if resource_type in ("entity", "feature_view") or (resource_type == "all" and not select):
+        _list_feature_store(project, resource_type, output)
+        if resource_type != "all":
+            return
     compiled = selection.compiled
     for uid in sorted(selection.selected):
         kind = uid.split(".", 1)[0]
@@ -158,6 +162,23 @@ def ls_command(
             click.echo(json.dumps(record))
         else:
             click.echo(uid)
+
+
+def _list_feature_store(project: Any, resource_type: str, output: str) -> None:
+    definition = project.definition
+    items: list[tuple[str, dict[str, Any]]] = []
+    if resource_type in ("all", "entity"):
+        items += [
+            (f"entity.{definition.config.name}.{name}", {"resource_type": "entity", **entity.to_dict()})
+            for name, entity in definition.entities.items()
+        ]
+    if resource_type in ("all", "feature_view"):
+        items += [
+            (f"feature_view.{definition.config.name}.{key}", {"resource_type": "feature_view", **v.to_dict()})
+            for key, v in definition.feature_views.items()
+        ]
+    for uid, record in sorted(items):
+        click.echo(json.dumps({"unique_id": uid, **record}) if output == "json" else uid)
 
 
 def _list_relation_states(states: list[Any], output: str) -> None:
@@ -220,6 +241,27 @@ def run(
     print_run_summary(results)
     if results.failed:
         sys.exit(1)
+
+
+@cli.command("training-set")
+@common_options
+@click.option(
+    "--entities", "entities_file", required=True, type=click.Path(dir_okay=False),
+    help="CSV or Parquet: join keys, event_timestamp, labels",
+)
+@click.option("--features", "features", required=True, multiple=True, help="view:feature[,view:feature...] (view@2:feature for a version)")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Output .parquet or .csv")
+@handles_errors
+def training_set(
+    project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None, debug: bool,
+    entities_file: str, features: tuple[str, ...], out: str,
+) -> None:
+    """Write a point-in-time correct training set."""
+    started = time.perf_counter()
+    project = _load(project_dir, profiles_dir, target, vars_)
+    references = [part for value in features for part in value.split(",") if part.strip()]
+    rows = project.write_training_set(entities_file, references, out)
+    console.print(f"Wrote {rows} rows with {len(references)} features to {out} in {time.perf_counter() - started:.2f}s")
 
 
 @cli.command()

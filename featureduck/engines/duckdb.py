@@ -91,6 +91,21 @@ class DuckDBAdapter(EngineAdapter):
         except duckdb.Error as err:
             raise DatabaseError(str(err).strip()) from None
 
+    def register(self, name: str, data: Any) -> None:
+        """Expose a pandas DataFrame or an Arrow table to this thread's queries as `name`."""
+        self._cursor().register(name, data)
+
+    def fetch(self, sql: str | exp.Expr, form: str) -> Any:
+        """A query's result as a pandas DataFrame (`form` "pandas") or an Arrow table ("arrow")."""
+        import duckdb
+
+        text = sql if isinstance(sql, str) else self.sql(sql)
+        try:
+            result = self._cursor().execute(text)
+            return result.df() if form == "pandas" else result.fetch_arrow_table()
+        except duckdb.Error as err:
+            raise DatabaseError(str(err).strip()) from None
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         cursor = self._cursor()

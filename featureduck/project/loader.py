@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from featureduck.config.project_config import ProjectConfig
 from featureduck.errors import ProjectError, SourceLocation
-from featureduck.project.nodes import Model, SourceTable
+from featureduck.project.nodes import Entity, FeatureView, Model, SourceTable
 from featureduck.project.schema_files import SchemaFile, parse_schema_file
 from featureduck.utils.hashing import sha256_text
 from featureduck.utils.suggest import did_you_mean
@@ -31,8 +30,8 @@ class ProjectDefinition:
     models: dict[str, Model] = field(default_factory=dict)
     sources: dict[tuple[str, str], SourceTable] = field(default_factory=dict)
     macro_files: list[MacroFile] = field(default_factory=list)
-    entities: list[dict[str, Any]] = field(default_factory=list)
-    feature_views: list[dict[str, Any]] = field(default_factory=list)
+    entities: dict[str, Entity] = field(default_factory=dict)
+    feature_views: dict[str, FeatureView] = field(default_factory=dict)  # by name@version
     file_hashes: dict[str, str] = field(default_factory=dict)
 
 
@@ -58,7 +57,23 @@ def load_definition(config: ProjectConfig) -> ProjectDefinition:
             if path not in seen:
                 seen.add(path)
                 _add_schema_file(definition, path)
+    _check_feature_views(definition)
     return definition
+
+
+def _check_feature_views(definition: ProjectDefinition) -> None:
+    """Every feature view names a declared entity and an existing model."""
+    for view in definition.feature_views.values():
+        if view.entity not in definition.entities:
+            raise ProjectError(
+                f"feature view '{view.name}' names unknown entity '{view.entity}'", view.location,
+                did_you_mean(view.entity, definition.entities) or "declare it under `entities:`",
+            )
+        if view.model not in definition.models:
+            raise ProjectError(
+                f"feature view '{view.name}' names unknown model '{view.model}'", view.location,
+                did_you_mean(view.model, definition.models),
+            )
 
 
 def _walk(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
@@ -135,5 +150,13 @@ def _merge_schema_file(definition: ProjectDefinition, schema: SchemaFile) -> Non
         model.columns = {c.name: c.to_column() for c in shape.columns}
         model.tests = [*shape.tests, *shape.data_tests]
         model.meta = shape.meta
-    definition.entities.extend(schema.entities)
-    definition.feature_views.extend(schema.feature_views)
+    for entity in schema.entities:
+        if entity.name in definition.entities:
+            other = definition.entities[entity.name].location
+            raise ProjectError(f"entity '{entity.name}' is declared twice (also in {other})", entity.location)
+        definition.entities[entity.name] = entity
+    for view in schema.feature_views:
+        if view.key in definition.feature_views:
+            other = definition.feature_views[view.key].location
+            raise ProjectError(f"feature view '{view.name}' version {view.version} is declared twice (also in {other})", view.location)
+        definition.feature_views[view.key] = view

@@ -106,3 +106,62 @@ class Model:
     @property
     def unique_id(self) -> str:
         return f"model.{self.project}.{self.name}"
+
+
+@dataclass
+class Entity:
+    """What features describe: a user, a merchant; identified by its join keys."""
+
+    name: str
+    join_keys: list[str]
+    location: SourceLocation
+    description: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "join_keys": self.join_keys, "description": self.description}
+
+
+@dataclass
+class Feature:
+    name: str
+    dtype: str | None = None
+    description: str = ""
+
+
+@dataclass
+class FeatureView:
+    """Features of an entity computed by a model, stamped by `timestamp_field`."""
+
+    name: str
+    entity: str
+    model: str
+    timestamp_field: str
+    features: list[Feature]
+    location: SourceLocation
+    ttl_seconds: int | None = None
+    online: bool = False
+    version: int = 1
+    freshness: Any = None
+    description: str = ""
+    tags: list[str] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        """`name@version`: versions of one view live side by side."""
+        return f"{self.name}@{self.version}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "entity": self.entity,
+            "model": self.model,
+            "timestamp_field": self.timestamp_field,
+            "ttl_seconds": self.ttl_seconds,
+            "online": self.online,
+            "freshness": self.freshness,
+            "features": [{"name": f.name, "dtype": f.dtype, "description": f.description} for f in self.features],
+            "description": self.description,
+            "tags": self.tags,
+            "original_file_path": self.location.file,
+        }

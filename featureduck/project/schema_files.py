@@ -12,7 +12,8 @@ from typing import Any, Literal
 import pydantic
 
 from featureduck.errors import SourceLocation, YamlError
-from featureduck.project.nodes import FILE_FORMATS, ColumnDef, SourceTable
+from featureduck.project.nodes import FILE_FORMATS, ColumnDef, Entity, Feature, FeatureView, SourceTable
+from featureduck.utils.durations import parse_duration
 from featureduck.utils.validation import validate_shape
 from featureduck.utils.yaml_loader import LineDict, LineList
 
@@ -93,6 +94,32 @@ class ModelShape(_Shape):
     tags: list[str] = []
 
 
+class EntityShape(_Shape):
+    name: str
+    join_keys: list[str] = pydantic.Field(min_length=1)
+    description: str = ""
+
+
+class FeatureShape(_Shape):
+    name: str
+    dtype: str | None = None
+    description: str = ""
+
+
+class FeatureViewShape(_Shape):
+    name: str
+    entity: str
+    model: str
+    timestamp_field: str
+    features: list[FeatureShape] = pydantic.Field(min_length=1)
+    ttl: str | int | None = None
+    online: bool = False
+    version: int = pydantic.Field(1, ge=1)
+    freshness: Any = None
+    description: str = ""
+    tags: list[str] = []
+
+
 class SchemaFileShape(_Shape):
     version: int | str | None = None
     sources: list[dict[str, Any]] = []
@@ -120,8 +147,8 @@ class SchemaFile:
     file: str
     sources: list[SourceTable] = field(default_factory=list)
     model_patches: list[ModelPatch] = field(default_factory=list)
-    entities: list[dict[str, Any]] = field(default_factory=list)
-    feature_views: list[dict[str, Any]] = field(default_factory=list)
+    entities: list[Entity] = field(default_factory=list)
+    feature_views: list[FeatureView] = field(default_factory=list)
 
 
 def parse_schema_file(data: Any, file: str, project: str, root_dir: str) -> SchemaFile:
@@ -136,8 +163,21 @@ def parse_schema_file(data: Any, file: str, project: str, root_dir: str) -> Sche
     for index, raw in enumerate(data.get("models", [])):
         shape = validate_shape(ModelShape, raw, file, ("models", index))
         result.model_patches.append(ModelPatch(shape, SourceLocation(file, _line(raw))))
-    result.entities = list(data.get("entities", []))
-    result.feature_views = list(data.get("feature_views", []))
+    for index, raw in enumerate(data.get("entities", [])):
+        entity = validate_shape(EntityShape, raw, file, ("entities", index))
+        result.entities.append(Entity(entity.name, entity.join_keys, SourceLocation(file, _line(raw)), entity.description))
+    for index, raw in enumerate(data.get("feature_views", [])):
+        view = validate_shape(FeatureViewShape, raw, file, ("feature_views", index))
+        location = SourceLocation(file, _line(raw))
+        try:
+            ttl = parse_duration(view.ttl) if view.ttl is not None else None
+        except ValueError as err:
+            raise YamlError(f"'feature_views.{index}.ttl': {err}", SourceLocation(file, raw.line_of("ttl"))) from None
+        result.feature_views.append(FeatureView(
+            view.name, view.entity, view.model, view.timestamp_field,
+            [Feature(f.name, f.dtype, f.description) for f in view.features], location,
+            ttl, view.online, view.version, view.freshness, view.description, view.tags,
+        ))
     return result
 
 

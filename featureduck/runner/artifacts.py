@@ -97,8 +97,8 @@ def build_manifest(definition: ProjectDefinition, project: CompiledProject, prev
         "nodes": nodes,
         "disabled": sorted(definition.models[name].unique_id for name in project.disabled),
         "sources": {t.unique_id: t.to_dict() for t in definition.sources.values()},
-        "entities": definition.entities,
-        "feature_views": definition.feature_views,
+        "entities": {name: entity.to_dict() for name, entity in definition.entities.items()},
+        "feature_views": {key: view.to_dict() for key, view in definition.feature_views.items()},
     }
 
 

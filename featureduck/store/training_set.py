@@ -1,0 +1,120 @@
+"""Point-in-time correct training sets.
+
+For every entity row, each requested feature view contributes its latest row
+for the same join keys whose timestamp is at or before the row's
+`event_timestamp` (a feature stamped exactly at the event is visible: it was
+known then), and within the view's ttl; otherwise the features are NULL. No
+value stamped after the event can reach the row. Entity columns pass through
+unchanged and the output keeps the input's row order.
+
+The join is one sqlglot tree; on DuckDB it is an ASOF LEFT JOIN per view.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from featureduck.errors import UsageError
+from featureduck.project.loader import ProjectDefinition
+from featureduck.project.nodes import FeatureView
+from featureduck.utils.suggest import did_you_mean
+
+EVENT_TIMESTAMP = "event_timestamp"
+ROW_ID = "__fd_row"
+EVENT_TS = "__fd_event_ts"
+FEATURE_TS = "__fd_feature_ts"
+_REFERENCE = re.compile(r"^(?P<view>[A-Za-z_][\w]*)(@(?P<version>\d+))?:(?P<feature>[A-Za-z_][\w]*)$")
+
+
+@dataclass
+class FeatureRequest:
+    """Features asked of one version of one view, with their output columns."""
+
+    view: FeatureView
+    features: list[str]
+    columns: list[str]
+
+
+def resolve_requests(definition: ProjectDefinition, references: list[str]) -> list[FeatureRequest]:
+    """`view:feature` or `view@2:feature` references, grouped by view version.
+
+    A plain view name means its newest version. A feature's output column is
+    its name, or `view__name` where two requested views share the name.
+    """
+    grouped: dict[str, tuple[FeatureView, list[str]]] = {}
+    for reference in references:
+        match = _REFERENCE.match(reference.strip())
+        if match is None:
+            raise UsageError(f"feature reference '{reference}' is not view:feature or view@version:feature")
+        view = _find_view(definition, match["view"], int(match["version"]) if match["version"] else None)
+        known = [f.name for f in view.features]
+        if match["feature"] not in known:
+            raise UsageError(
+                f"feature view '{view.name}' has no feature '{match['feature']}'",
+                hint=did_you_mean(match["feature"], known) or f"its features: {', '.join(known)}",
+            )
+        features = grouped.setdefault(view.key, (view, []))[1]
+        if match["feature"] not in features:
+            features.append(match["feature"])
+    names = [name for _, features in grouped.values() for name in features]
+    shared = {name for name in names if names.count(name) > 1}
+    return [
+        FeatureRequest(view, features, [f"{view.name}__{f}" if f in shared else f for f in features])
+        for view, features in grouped.values()
+    ]
+
+
+def _find_view(definition: ProjectDefinition, name: str, version: int | None) -> FeatureView:
+    versions = [v for v in definition.feature_views.values() if v.name == name]
+    if not versions:
+        names = sorted({v.name for v in definition.feature_views.values()})
+        raise UsageError(f"unknown feature view '{name}'", hint=did_you_mean(name, names))
+    if version is None:
+        return max(versions, key=lambda v: v.version)
+    for view in versions:
+        if view.version == version:
+            return view
+    raise UsageError(f"feature view '{name}' has no version {version}", hint=f"versions: {sorted(v.version for v in versions)}")
+
+
+def point_in_time_query(
+    entities: exp.Table,
+    entity_columns: list[str],
+    requests: list[FeatureRequest],
+    relations: dict[str, exp.Table],
+    join_keys: dict[str, list[str]],
+) -> exp.Select:
+    """The training-set query over `entities` (which carry ROW_ID and EVENT_TS).
+
+    `relations` maps a view key to the relation its model built; `join_keys`
+    maps an entity name to its keys.
+    """
+    select = exp.select(*[exp.column(c, "e", quoted=True) for c in entity_columns]).from_(entities.copy().as_("e"))
+    for index, request in enumerate(requests):
+        view, alias = request.view, f"fv{index}"
+        keys = join_keys[view.entity]
+        features = exp.select(
+            *[exp.column(k, quoted=True) for k in keys],
+            exp.alias_(exp.cast(exp.column(view.timestamp_field, quoted=True), "TIMESTAMP"), FEATURE_TS),
+            *[exp.column(f, quoted=True) for f in request.features],
+        ).from_(relations[view.key].copy())
+        on = exp.and_(
+            *[exp.column(k, "e", quoted=True).eq(exp.column(k, alias, quoted=True)) for k in keys],
+            exp.GTE(this=exp.column(EVENT_TS, "e"), expression=exp.column(FEATURE_TS, alias)),
+        )
+        select = select.join(
+            exp.Join(this=features.subquery(alias), on=on, side="LEFT", method="ASOF"),
+        )
+        for feature, column in zip(request.features, request.columns, strict=True):
+            value: exp.Expr = exp.column(feature, alias, quoted=True)
+            if view.ttl_seconds is not None:
+                oldest = exp.Sub(
+                    this=exp.column(EVENT_TS, "e"),
+                    expression=exp.Interval(this=exp.Literal.string(str(view.ttl_seconds)), unit=exp.var("SECOND")),
+                )
+                value = exp.case().when(exp.GTE(this=exp.column(FEATURE_TS, alias), expression=oldest), value)
+            select = select.select(exp.alias_(value, column, quoted=True))
+    return select.order_by(exp.column(ROW_ID, "e"))

@@ -1,0 +1,198 @@
+"""Point-in-time training sets on DuckDB against a brute-force reference."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import random
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from featureduck.api import Project
+from featureduck.errors import ProjectError, UsageError
+from tests.conftest import ProjectFactory, fduck
+
+FEATURES_YML = """
+entities:
+  - name: user
+    join_keys: [user_id]
+  - name: user_device
+    join_keys: [user_id, device]
+feature_views:
+  - name: activity
+    entity: user
+    model: activity
+    timestamp_field: feature_ts
+    ttl: 3d
+    features:
+      - {name: clicks, dtype: bigint}
+      - {name: score, dtype: double}
+  - name: device_stats
+    entity: user_device
+    model: device_stats
+    timestamp_field: ts
+    features:
+      - {name: score, dtype: double}
+"""
+
+BASE = datetime.datetime(2024, 1, 1)
+
+
+def _write_csv(path: Path, header: list[str], rows: list[tuple[Any, ...]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(["" if v is None else v for v in row] for row in rows)
+
+
+def _latest(rows: list[tuple[Any, ...]], key: tuple[Any, ...], at: datetime.datetime, ttl: datetime.timedelta | None) -> Any:
+    """Brute force: the newest row for `key` stamped at or before `at`, within ttl."""
+    candidates = [r for r in rows if r[0] == key and r[1] <= at]
+    if not candidates:
+        return None
+    best = max(candidates, key=lambda r: r[1])
+    if ttl is not None and best[1] < at - ttl:
+        return None
+    return best
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_matches_brute_force(make_project: ProjectFactory, tmp_path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    users = list(range(1, 30))
+    activity = []  # ((user,), ts, clicks, score)
+    for user in users[:-4]:  # the last users have no history at all
+        stamps = sorted(rng.sample(range(0, 60 * 24), rng.randint(1, 12)))  # unique hours within 60 days
+        activity += [((user,), BASE + datetime.timedelta(hours=h), rng.randint(0, 50), round(rng.random(), 6)) for h in stamps]
+    devices = []
+    for user in users[:10]:
+        for device in ("ios", "web"):
+            stamps = sorted(rng.sample(range(0, 60 * 24), 4))
+            devices += [((user, device), BASE + datetime.timedelta(hours=h), round(rng.random(), 6)) for h in stamps]
+    entity_rows = []
+    for i in range(400):
+        user = rng.choice(users + [None])
+        at_a_feature = rng.random() < 0.25  # exactly at some feature's timestamp
+        when = rng.choice([r[1] for r in activity]) if at_a_feature else BASE + datetime.timedelta(minutes=rng.randint(-600, 88_000))
+        entity_rows.append((user, rng.choice(["ios", "web", "tv"]), when, f"label{i}"))
+    root = make_project({
+        "features/features.yml": FEATURES_YML,
+        "sources/raw.yml": "sources:\n  - name: raw\n    tables:\n      - {name: activity, path: data/activity.csv}\n"
+                           "      - {name: devices, path: data/devices.csv}\n",
+        "models/activity.sql": (
+            "{{ config(materialized='table') }} select user_id, feature_ts, clicks, score from {{ source('raw', 'activity') }}"
+        ),
+        "models/device_stats.sql": "select user_id, device, ts, score from {{ source('raw', 'devices') }}",
+    })
+    _write_csv(root / "data" / "activity.csv", ["user_id", "feature_ts", "clicks", "score"], [(k[0], t, c, s) for k, t, c, s in activity])
+    _write_csv(root / "data" / "devices.csv", ["user_id", "device", "ts", "score"], [(k[0], k[1], t, s) for k, t, s in devices])
+    entities_file = tmp_path / "entities.csv"
+    _write_csv(entities_file, ["user_id", "device", "event_timestamp", "label"], entity_rows)
+    assert fduck("run", "--project-dir", str(root)).returncode == 0
+    out = tmp_path / "train.parquet"
+    result = fduck(
+        "training-set", "--project-dir", str(root), "--entities", str(entities_file),
+        "--features", "activity:clicks,activity:score", "--features", "device_stats:score", "--out", str(out),
+    )
+    assert result.returncode == 0, result.stderr
+    with duckdb.connect() as con:
+        table = con.execute(f"select * from read_parquet('{out}')")
+        columns = [d[0] for d in table.description]
+        got = table.fetchall()
+    assert columns == ["user_id", "device", "event_timestamp", "label", "clicks", "activity__score", "device_stats__score"]
+    assert len(got) == len(entity_rows)
+    expired = 0
+    for row, (user, device, when, label) in zip(got, entity_rows, strict=True):
+        if user is not None and _latest(activity, (user,), when, None) and not _latest(activity, (user,), when, datetime.timedelta(days=3)):
+            expired += 1
+        assert row[3] == label  # order and pass-through kept
+        expected_activity = _latest(activity, (user,), when, datetime.timedelta(days=3)) if user is not None else None
+        expected_device = _latest(devices, (user, device), when, None) if user is not None else None
+        assert row[4] == (expected_activity[2] if expected_activity else None), (user, when)
+        assert row[5] == (expected_activity[3] if expected_activity else None), (user, when)
+        assert row[6] == (expected_device[2] if expected_device else None), (user, device, when)
+    # the cases that matter all occur: values, misses, ttl expiries, rows exactly at a feature's timestamp
+    assert expired > 0
+    assert any(r[4] is not None for r in got) and any(r[4] is None for r in got)
+    assert any(r[6] is not None for r in got)
+    assert any(when in {a[1] for a in activity if a[0] == (user,)} for user, _, when, _ in entity_rows)
+
+
+def test_python_api_with_pandas(make_project: ProjectFactory) -> None:
+    pandas = pytest.importorskip("pandas")
+    root = make_project({
+        "features/f.yml": "entities:\n  - {name: user, join_keys: [user_id]}\nfeature_views:\n"
+                          "  - name: v\n    entity: user\n    model: feats\n    timestamp_field: ts\n    features: [{name: x}]\n",
+        "models/feats.sql": "{{ config(materialized='table') }} select 1 as user_id, timestamp '2024-01-02' as ts, 10 as x "
+                            "union all select 1, timestamp '2024-01-05', 20",
+    })
+    project = Project.load(root)
+    project.run()
+    frame = pandas.DataFrame({
+        "user_id": [1, 1, 1, 2],
+        "event_timestamp": pandas.to_datetime(["2024-01-06", "2024-01-01", "2024-01-02", "2024-01-06"]),
+        "y": [True, False, True, False],
+    })
+    result = project.get_historical_features(frame, ["v:x"])
+    assert list(result.columns) == ["user_id", "event_timestamp", "y", "x"]
+    assert [None if pandas.isna(v) else int(v) for v in result["x"]] == [20, None, 10, None]
+    assert list(result["y"]) == [True, False, True, False]
+
+
+def test_bad_references_and_definitions(make_project: ProjectFactory, tmp_path: Path) -> None:
+    root = make_project({
+        "features/f.yml": "entities:\n  - {name: user, join_keys: [user_id]}\nfeature_views:\n"
+                          "  - name: v\n    entity: user\n    model: feats\n    timestamp_field: ts\n    features: [{name: x}]\n",
+        "models/feats.sql": "select 1 as user_id, now() as ts, 1 as x",
+    })
+    project = Project.load(root)
+    with pytest.raises(UsageError, match="no feature 'y'"):
+        project.get_historical_features(str(tmp_path / "e.csv"), ["v:y"])
+    with pytest.raises(UsageError, match="unknown feature view 'w'"):
+        project.get_historical_features(str(tmp_path / "e.csv"), ["w:x"])
+    (root / "features" / "f.yml").write_text((root / "features" / "f.yml").read_text().replace("entity: user", "entity: usr"))
+    with pytest.raises(ProjectError, match=r"features/f.yml:4: feature view 'v' names unknown entity 'usr'") as err:
+        Project.load(root)
+    assert "did you mean 'user'" in str(err.value)
+
+
+def test_definitions_are_listed_and_in_the_manifest(make_project: ProjectFactory) -> None:
+    import json
+
+    root = make_project({
+        "features/features.yml": FEATURES_YML,
+        "models/activity.sql": "select 1 as user_id, now() as feature_ts, 1 as clicks, 0.5 as score",
+        "models/device_stats.sql": "select 1 as user_id, 'ios' as device, now() as ts, 0.5 as score",
+    })
+    listed = fduck("ls", "--project-dir", str(root), "--resource-type", "feature_view", "--output", "json")
+    views = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert [(v["name"], v["version"], v["ttl_seconds"]) for v in views] == [("activity", 1, 259200), ("device_stats", 1, None)]
+    assert fduck("ls", "--project-dir", str(root), "--resource-type", "entity").stdout.split() == [
+        "entity.proj.user", "entity.proj.user_device",
+    ]
+    manifest = json.loads((root / "target" / "manifest.json").read_text())
+    assert manifest["feature_views"]["activity@1"]["features"][0] == {"name": "clicks", "dtype": "bigint", "description": ""}
+    assert manifest["entities"]["user_device"]["join_keys"] == ["user_id", "device"]
+
+
+def test_python_api_with_arrow(make_project: ProjectFactory) -> None:
+    import pyarrow
+
+    root = make_project({
+        "features/f.yml": "entities:\n  - {name: user, join_keys: [user_id]}\nfeature_views:\n"
+                          "  - name: v\n    entity: user\n    model: feats\n    timestamp_field: ts\n    features: [{name: x}]\n",
+        "models/feats.sql": "{{ config(materialized='table') }} select 1 as user_id, timestamp '2024-01-02' as ts, 10 as x",
+    })
+    project = Project.load(root)
+    project.run()
+    rows = pyarrow.table({
+        "user_id": [1, 1],
+        "event_timestamp": pyarrow.array([datetime.datetime(2024, 1, 3), datetime.datetime(2024, 1, 1)]),
+    })
+    result = project.get_historical_features(rows, ["v:x"])
+    assert isinstance(result, pyarrow.Table)
+    assert result.column("x").to_pylist() == [10, None]
