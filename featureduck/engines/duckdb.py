@@ -102,7 +102,7 @@ class DuckDBAdapter(EngineAdapter):
         text = sql if isinstance(sql, str) else self.sql(sql)
         try:
             result = self._cursor().execute(text)
-            return result.df() if form == "pandas" else result.fetch_arrow_table()
+            return result.df() if form == "pandas" else result.to_arrow_table()
         except duckdb.Error as err:
             raise DatabaseError(str(err).strip()) from None
 
