@@ -258,6 +258,12 @@ class Project:
 
     # --- feature store -------------------------------------------------------------------
 
+    def check_feature_views(self) -> list[FeatureDuckError]:
+        """Feature views whose model does not output a column they name."""
+        from featureduck.store.validation import check_feature_views
+
+        return check_feature_views(self.definition, self.compile())
+
     def get_historical_features(self, entity_rows: Any, features: list[str]) -> Any:
         """A point-in-time training set: pandas in (or a file path), pandas out;
         an Arrow table in, Arrow out. `features` are `view:feature` references."""
@@ -288,6 +294,9 @@ class Project:
 
         requests = resolve_requests(self.definition, features)
         compiled = self.compile()
+        mismatched = self.check_feature_views()
+        if mismatched:
+            raise mismatched[0]
         adapter = self.connect(threads=1)
         try:
             columns = prepare_entities(adapter, entity_rows)

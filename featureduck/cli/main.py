@@ -209,7 +209,8 @@ def compile_command(
     selection = project.select(list(select), list(exclude), state)
     names = {uid.split(".", 2)[2] for uid in selection.selected if uid.startswith("model.")}
     errors = {n: e for n, e in compiled.errors.items() if n in names}
-    for error in errors.values():
+    feature_errors = project.check_feature_views()
+    for error in [*errors.values(), *feature_errors]:
         print_error(str(error))
     count = len(names & set(compiled.models))
     where = project.config.target_dir / "compiled" / project.target.name
@@ -218,8 +219,11 @@ def compile_command(
         f"Compiled {count} models for target {project.target.name} ({project.target.dialect}) "
         f"into {where}{cached} in {time.perf_counter() - started:.2f}s"
     )
-    if errors:
-        console.print(f"[red]{len(errors)} models failed to compile[/red]")
+    if errors or feature_errors:
+        if errors:
+            console.print(f"[red]{len(errors)} models failed to compile[/red]")
+        if feature_errors:
+            console.print(f"[red]{len(feature_errors)} feature views do not match their models[/red]")
         sys.exit(1)
 
 

@@ -196,3 +196,18 @@ def test_python_api_with_arrow(make_project: ProjectFactory) -> None:
     result = project.get_historical_features(rows, ["v:x"])
     assert isinstance(result, pyarrow.Table)
     assert result.column("x").to_pylist() == [10, None]
+
+
+def test_feature_view_columns_are_checked_at_compile_time(make_project: ProjectFactory) -> None:
+    root = make_project({
+        "features/f.yml": "entities:\n  - {name: user, join_keys: [user_id]}\nfeature_views:\n"
+                          "  - name: v\n    entity: user\n    model: feats\n    timestamp_field: ts\n"
+                          "    features: [{name: clicks}]\n",
+        "models/feats.sql": "select 1 as user_id, now() as ts, 3 as click",
+    })
+    result = fduck("compile", "--project-dir", str(root))
+    assert result.returncode == 1
+    assert "features/f.yml:4: feature view 'v' needs column 'clicks', which model 'feats' does not output" in result.stderr
+    assert "did you mean 'click'" in result.stderr
+    (root / "models" / "feats.sql").write_text("select 1 as user_id, now() as ts, 3 as clicks")
+    assert fduck("compile", "--project-dir", str(root)).returncode == 0
