@@ -279,11 +279,18 @@ class Project:
         path.parent.mkdir(parents=True, exist_ok=True)
 
         def copy(adapter: EngineAdapter, query: Any) -> int:
+            import duckdb
             from sqlglot import exp
 
-            target = adapter.sql(exp.Literal.string(str(path.resolve())))
-            rows = adapter.execute(f"COPY ({adapter.sql(query)}) TO {target} {options}")
-            return int(rows[0][0]) if rows else 0
+            target = exp.Literal.string(str(path.resolve())).sql(dialect="duckdb")
+            if adapter.TYPE == "duckdb":
+                rows = adapter.execute(f"COPY ({adapter.sql(query)}) TO {target} {options}")
+                return int(rows[0][0]) if rows else 0
+            result = adapter.fetch(query, "arrow")  # type: ignore[attr-defined]
+            with duckdb.connect() as writer:  # DuckDB writes the file from the engine's rows
+                writer.register("training_set", result)
+                writer.execute(f"COPY training_set TO {target} {options}")
+            return int(result.num_rows)
 
         result: int = self._training_set(entity_rows, features, copy)
         return result

@@ -262,25 +262,58 @@ class PostgresAdapter(EngineAdapter):
 
     def load_rows(self, table: exp.Table, columns: list[tuple[str, str]], batches: Iterator[list[tuple[Any, ...]]]) -> int:
         """COPY into a new table under a temporary name, then swap it in (dependents kept)."""
-        import psycopg
-
         temp = _temp_name(table)
         definitions = [exp.ColumnDef(this=exp.to_identifier(n), kind=exp.DataType.build(t, dialect="duckdb")) for n, t in columns]
-        names = ", ".join(self.sql(exp.to_identifier(name)) for name, _ in columns)
-        total = 0
         with self.transaction():
             self.drop(temp, "table")
             self.execute(exp.Create(this=exp.Schema(this=temp, expressions=definitions), kind="TABLE"))
-            try:
-                with self._connection().cursor() as cursor, cursor.copy(f"COPY {self.sql(temp)} ({names}) FROM STDIN") as copy:
-                    for batch in batches:
-                        for row in batch:
-                            copy.write_row(row)
-                        total += len(batch)
-            except psycopg.Error as err:
-                raise DatabaseError(f"loading {self.sql(table)}: {str(err).strip()}") from None
+            total = self._copy_in(temp, [name for name, _ in columns], batches)
             self.swap_in(temp, table, "table")
         return total
+
+    def load_temp_rows(self, table: exp.Table, columns: list[tuple[str, str]], batches: Iterator[list[tuple[Any, ...]]]) -> int:
+        """A session's temporary table, COPYed from rows typed as DuckDB types them."""
+        self.drop(table, "table")
+        definitions = [exp.ColumnDef(this=exp.to_identifier(n), kind=exp.DataType.build(t, dialect="duckdb")) for n, t in columns]
+        create = exp.Create(this=exp.Schema(this=table, expressions=definitions), kind="TABLE",
+                            properties=exp.Properties(expressions=[exp.TemporaryProperty()]))
+        self.execute(create)
+        return self._copy_in(table, [name for name, _ in columns], batches)
+
+    def _copy_in(self, table: exp.Table, names: list[str], batches: Iterator[list[tuple[Any, ...]]]) -> int:
+        import psycopg
+
+        columns = ", ".join(self.sql(exp.to_identifier(name)) for name in names)
+        total = 0
+        try:
+            with self._connection().cursor() as cursor, cursor.copy(f"COPY {self.sql(table)} ({columns}) FROM STDIN") as copy:
+                for batch in batches:
+                    for row in batch:
+                        copy.write_row(row)
+                    total += len(batch)
+        except psycopg.Error as err:
+            raise DatabaseError(f"loading {self.sql(table)}: {str(err).strip()}") from None
+        return total
+
+    def fetch(self, sql: str | exp.Expr, form: str) -> Any:
+        """A query's result as a pandas DataFrame (`form` "pandas") or an Arrow table ("arrow")."""
+        import psycopg
+
+        text = sql if isinstance(sql, str) else self.sql(sql)
+        try:
+            with self._connection().cursor() as cursor:
+                cursor.execute(text)
+                names = [column.name for column in cursor.description or []]
+                rows = cursor.fetchall()
+        except psycopg.Error as err:
+            raise DatabaseError(str(err).strip()) from None
+        if form == "pandas":
+            import pandas
+
+            return pandas.DataFrame.from_records(rows, columns=names)
+        import pyarrow
+
+        return pyarrow.Table.from_pylist([dict(zip(names, row, strict=True)) for row in rows])
 
     def refresh_materialized_view(self, table: exp.Table, concurrently: bool) -> None:
         keyword = " CONCURRENTLY" if concurrently else ""

@@ -7,6 +7,7 @@ keeps their order; the query itself is `training_set.point_in_time_query`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from sqlglot import exp
 
 from featureduck.compiler.compile import CompiledProject
 from featureduck.engines.base import EngineAdapter
-from featureduck.errors import UsageError
+from featureduck.errors import DatabaseError, UsageError
 from featureduck.project.loader import ProjectDefinition
 from featureduck.store.training_set import EVENT_TIMESTAMP, EVENT_TS, ROW_ID, FeatureRequest, point_in_time_query
 
@@ -24,33 +25,62 @@ _FILE_READERS = {".csv": "read_csv", ".parquet": "read_parquet", ".pq": "read_pa
 
 
 def prepare_entities(adapter: EngineAdapter, entities: Any) -> list[str]:
-    """Load the entity rows into ENTITY_TABLE; returns their columns, in order."""
-    if adapter.TYPE != "duckdb":
-        raise UsageError(f"training sets run on DuckDB targets in this release, not {adapter.TYPE}")
+    """Load the entity rows, numbered, into ENTITY_TABLE; returns their columns, in order.
+
+    DuckDB reads every kind of input (file, pandas, Arrow); on DuckDB targets
+    it writes the temporary table itself, elsewhere the rows stream into the
+    engine's temporary table (COPY on Postgres).
+    """
+    if adapter.TYPE not in ("duckdb", "postgres"):
+        raise UsageError(f"training sets run on DuckDB and Postgres targets in this release, not {adapter.TYPE}")
+    import duckdb
+
+    reader = adapter if adapter.TYPE == "duckdb" else None
+    local = duckdb.connect() if reader is None else None
+    try:
+        numbered = exp.select(
+            "*",
+            exp.alias_(exp.Window(this=exp.RowNumber()), ROW_ID),
+            exp.alias_(exp.cast(exp.column(EVENT_TIMESTAMP, quoted=True), "TIMESTAMP"), EVENT_TS),
+        ).from_(_entity_source(entities, reader or local))
+        table = exp.to_table(ENTITY_TABLE)
+        try:
+            if reader is not None:
+                adapter.drop(table, "table")
+                adapter.create_table_as(table, adapter.sql(numbered), temporary=True)
+                columns = [name for name, _ in adapter.columns(table)]
+            else:
+                assert local is not None
+                result = local.execute(numbered.sql(dialect="duckdb"))
+                columns = [str(d[0]) for d in result.description]
+                types = [str(d[1]) for d in result.description]
+                adapter.load_temp_rows(table, list(zip(columns, types, strict=True)), _batches(result))  # type: ignore[attr-defined]
+        except (duckdb.BinderException, DatabaseError) as err:
+            if EVENT_TIMESTAMP in str(err):
+                raise UsageError(f"the entity rows have no '{EVENT_TIMESTAMP}' column") from None
+            raise
+    finally:
+        if local is not None:
+            local.close()
+    return [name for name in columns if name not in (ROW_ID, EVENT_TS)]
+
+
+def _entity_source(entities: Any, reader: Any) -> exp.Expr:
     if isinstance(entities, (str, Path)):
         path = Path(entities)
-        reader = _FILE_READERS.get(path.suffix.lower())
-        if reader is None:
+        function = _FILE_READERS.get(path.suffix.lower())
+        if function is None:
             raise UsageError(f"entity file {path} must be .csv or .parquet")
         if not path.exists():
             raise UsageError(f"entity file {path} does not exist")
-        source: exp.Expr = exp.Table(this=exp.func(reader, exp.Literal.string(str(path.resolve()))))
-    else:
-        adapter.register(_ENTITY_INPUT, entities)  # type: ignore[attr-defined]
-        source = exp.to_table(_ENTITY_INPUT)
-    table = exp.to_table(ENTITY_TABLE)
-    adapter.drop(table, "table")
-    numbered = exp.select(
-        "*",
-        exp.alias_(exp.Window(this=exp.RowNumber()), ROW_ID),
-    ).from_(source)
-    adapter.create_table_as(table, adapter.sql(numbered), temporary=True)
-    columns = [name for name, _ in adapter.columns(table) if name != ROW_ID]
-    if EVENT_TIMESTAMP not in columns:
-        raise UsageError(f"the entity rows have no '{EVENT_TIMESTAMP}' column", hint=f"columns: {', '.join(columns)}")
-    adapter.execute(f"ALTER TABLE {adapter.sql(table)} ADD COLUMN {EVENT_TS} TIMESTAMP")
-    adapter.execute(exp.update(table, {EVENT_TS: exp.cast(exp.column(EVENT_TIMESTAMP, quoted=True), "TIMESTAMP")}))
-    return columns
+        return exp.Table(this=exp.func(function, exp.Literal.string(str(path.resolve()))))
+    reader.register(_ENTITY_INPUT, entities)
+    return exp.to_table(_ENTITY_INPUT)
+
+
+def _batches(result: Any) -> Iterator[list[tuple[Any, ...]]]:
+    while batch := result.fetchmany(50_000):
+        yield batch
 
 
 def training_set_query(
@@ -72,4 +102,4 @@ def training_set_query(
         if request.view.model not in compiled.models:
             raise UsageError(f"model '{request.view.model}' of feature view '{request.view.name}' did not compile")
     relations = {r.view.key: compiled.models[r.view.model].relation.to_table() for r in requests}
-    return point_in_time_query(exp.to_table(ENTITY_TABLE), entity_columns, requests, relations, join_keys)
+    return point_in_time_query(exp.to_table(ENTITY_TABLE), entity_columns, requests, relations, join_keys, adapter.DIALECT)

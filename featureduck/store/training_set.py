@@ -7,7 +7,10 @@ known then), and within the view's ttl; otherwise the features are NULL. No
 value stamped after the event can reach the row. Entity columns pass through
 unchanged and the output keeps the input's row order.
 
-The join is one sqlglot tree; on DuckDB it is an ASOF LEFT JOIN per view.
+The join is one sqlglot tree per engine family: on DuckDB an ASOF LEFT JOIN
+per view; on Postgres a LEFT JOIN LATERAL per view picking the newest
+qualifying row through an index-friendly ORDER BY ... LIMIT 1 (the form
+that matched DuckDB's answers when both were executed, FIELD-NOTES.md).
 """
 
 from __future__ import annotations
@@ -86,6 +89,7 @@ def point_in_time_query(
     requests: list[FeatureRequest],
     relations: dict[str, exp.Table],
     join_keys: dict[str, list[str]],
+    dialect: str = "duckdb",
 ) -> exp.Select:
     """The training-set query over `entities` (which carry ROW_ID and EVENT_TS).
 
@@ -96,18 +100,28 @@ def point_in_time_query(
     for index, request in enumerate(requests):
         view, alias = request.view, f"fv{index}"
         keys = join_keys[view.entity]
+        feature_ts = exp.cast(exp.column(view.timestamp_field, quoted=True), "TIMESTAMP")
         features = exp.select(
             *[exp.column(k, quoted=True) for k in keys],
-            exp.alias_(exp.cast(exp.column(view.timestamp_field, quoted=True), "TIMESTAMP"), FEATURE_TS),
+            exp.alias_(feature_ts, FEATURE_TS),
             *[exp.column(f, quoted=True) for f in request.features],
         ).from_(relations[view.key].copy())
-        on = exp.and_(
-            *[exp.column(k, "e", quoted=True).eq(exp.column(k, alias, quoted=True)) for k in keys],
-            exp.GTE(this=exp.column(EVENT_TS, "e"), expression=exp.column(FEATURE_TS, alias)),
-        )
-        select = select.join(
-            exp.Join(this=features.subquery(alias), on=on, side="LEFT", method="ASOF"),
-        )
+        if dialect == "duckdb":
+            on = exp.and_(
+                *[exp.column(k, "e", quoted=True).eq(exp.column(k, alias, quoted=True)) for k in keys],
+                exp.GTE(this=exp.column(EVENT_TS, "e"), expression=exp.column(FEATURE_TS, alias)),
+            )
+            join = exp.Join(this=features.subquery(alias), on=on, side="LEFT", method="ASOF")
+        else:
+            newest = features.where(
+                exp.and_(
+                    *[exp.column(k, quoted=True).eq(exp.column(k, "e", quoted=True)) for k in keys],
+                    exp.LTE(this=feature_ts.copy(), expression=exp.column(EVENT_TS, "e")),
+                )
+            ).order_by(exp.Ordered(this=feature_ts.copy(), desc=True)).limit(1)
+            join = exp.Join(this=exp.Lateral(this=newest.subquery(), alias=exp.TableAlias(this=exp.to_identifier(alias))),
+                            on=exp.true(), side="LEFT")
+        select = select.join(join)
         for feature, column in zip(request.features, request.columns, strict=True):
             value: exp.Expr = exp.column(feature, alias, quoted=True)
             if view.ttl_seconds is not None:

@@ -13,7 +13,7 @@ import pytest
 
 from featureduck.api import Project
 from featureduck.errors import ProjectError, UsageError
-from tests.conftest import ProjectFactory, fduck
+from tests.conftest import ProjectFactory, fduck, pg_profile
 
 FEATURES_YML = """
 entities:
@@ -60,8 +60,8 @@ def _latest(rows: list[tuple[Any, ...]], key: tuple[Any, ...], at: datetime.date
     return best
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_matches_brute_force(make_project: ProjectFactory, tmp_path: Path, seed: int) -> None:
+@pytest.mark.parametrize(("target", "seed"), [("dev", 1), ("dev", 2), ("dev", 3), ("pg", 4), ("pg", 5)])
+def test_matches_brute_force(make_project: ProjectFactory, tmp_path: Path, request: pytest.FixtureRequest, target: str, seed: int) -> None:
     rng = random.Random(seed)
     users = list(range(1, 30))
     activity = []  # ((user,), ts, clicks, score)
@@ -88,14 +88,16 @@ def test_matches_brute_force(make_project: ProjectFactory, tmp_path: Path, seed:
         ),
         "models/device_stats.sql": "select user_id, device, ts, score from {{ source('raw', 'devices') }}",
     })
+    if target == "pg":
+        (root / "profiles.yml").write_text(pg_profile(request.getfixturevalue("pg_schema")))
     _write_csv(root / "data" / "activity.csv", ["user_id", "feature_ts", "clicks", "score"], [(k[0], t, c, s) for k, t, c, s in activity])
     _write_csv(root / "data" / "devices.csv", ["user_id", "device", "ts", "score"], [(k[0], k[1], t, s) for k, t, s in devices])
     entities_file = tmp_path / "entities.csv"
     _write_csv(entities_file, ["user_id", "device", "event_timestamp", "label"], entity_rows)
-    assert fduck("run", "--project-dir", str(root)).returncode == 0
+    assert fduck("run", "--project-dir", str(root), "--target", target).returncode == 0
     out = tmp_path / "train.parquet"
     result = fduck(
-        "training-set", "--project-dir", str(root), "--entities", str(entities_file),
+        "training-set", "--project-dir", str(root), "--target", target, "--entities", str(entities_file),
         "--features", "activity:clicks,activity:score", "--features", "device_stats:score", "--out", str(out),
     )
     assert result.returncode == 0, result.stderr
