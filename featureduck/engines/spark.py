@@ -196,13 +196,25 @@ class SparkAdapter(EngineAdapter):
         self.replace_table(target, self.sql(exp.union(kept, incoming, distinct=False)))
         return None
 
+    def load_temp_rows(self, table: exp.Table, columns: list[tuple[str, str]], batches: Iterator[list[tuple[Any, ...]]]) -> int:
+        """A temporary view of rows typed as DuckDB types them (the session's, like a temp table)."""
+        rows = [row for batch in batches for row in batch]
+        self._session().createDataFrame(rows, schema=_spark_schema(self, columns)).createOrReplaceTempView(table.name)
+        return len(rows)
+
+    def fetch(self, sql: str | exp.Expr, form: str) -> Any:
+        """A query's result as a pandas DataFrame (`form` "pandas") or an Arrow table ("arrow")."""
+        text = sql if isinstance(sql, str) else self.sql(sql)
+        try:
+            frame = self._session().sql(text)
+            return frame.toPandas() if form == "pandas" else frame.toArrow()
+        except Exception as err:  # noqa: BLE001 - pyspark raises Py4J and Spark exception types
+            raise DatabaseError(_first_line(err)) from None
+
     def load_rows(self, table: exp.Table, columns: list[tuple[str, str]], batches: Iterator[list[tuple[Any, ...]]]) -> int:
         """Rows (read by DuckDB, so typed as DuckDB types them) into a Parquet table."""
-        schema = ", ".join(
-            f"{self.sql(exp.to_identifier(n))} {exp.DataType.build(t, dialect='duckdb').sql(dialect='spark')}" for n, t in columns
-        )
         rows = [row for batch in batches for row in batch]
-        frame = self._session().createDataFrame(rows, schema=schema)
+        frame = self._session().createDataFrame(rows, schema=_spark_schema(self, columns))
         view = f"fduck_load_{table.name}"
         frame.createOrReplaceTempView(view)
         try:
@@ -210,6 +222,13 @@ class SparkAdapter(EngineAdapter):
         finally:
             self._session().catalog.dropTempView(view)
         return len(rows)
+
+
+def _spark_schema(adapter: SparkAdapter, columns: list[tuple[str, str]]) -> str:
+    """A DDL schema string for (name, DuckDB type) columns."""
+    return ", ".join(
+        f"{adapter.sql(exp.to_identifier(n))} {exp.DataType.build(t, dialect='duckdb').sql(dialect='spark')}" for n, t in columns
+    )
 
 
 def _first_line(error: Exception) -> str:

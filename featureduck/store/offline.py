@@ -29,10 +29,10 @@ def prepare_entities(adapter: EngineAdapter, entities: Any) -> list[str]:
 
     DuckDB reads every kind of input (file, pandas, Arrow); on DuckDB targets
     it writes the temporary table itself, elsewhere the rows stream into the
-    engine's temporary table (COPY on Postgres).
+    engine's temporary table (COPY on Postgres, a temporary view on Spark).
     """
-    if adapter.TYPE not in ("duckdb", "postgres"):
-        raise UsageError(f"training sets run on DuckDB and Postgres targets in this release, not {adapter.TYPE}")
+    if not hasattr(adapter, "fetch"):
+        raise UsageError(f"training sets do not run on {adapter.TYPE} targets yet")
     import duckdb
 
     reader = adapter if adapter.TYPE == "duckdb" else None

@@ -10,7 +10,11 @@ unchanged and the output keeps the input's row order.
 The join is one sqlglot tree per engine family: on DuckDB an ASOF LEFT JOIN
 per view; on Postgres a LEFT JOIN LATERAL per view picking the newest
 qualifying row through an index-friendly ORDER BY ... LIMIT 1 (the form
-that matched DuckDB's answers when both were executed, FIELD-NOTES.md).
+that matched DuckDB's answers when both were executed, FIELD-NOTES.md). On
+Spark, which has neither, each view's rows and the entity rows are stacked
+(UNION ALL) and ordered per key by time, feature rows before entity rows at
+the same instant; LAST_VALUE(... IGNORE NULLS) carries the newest feature
+struct forward onto each entity row. A struct keeps real NULL features.
 """
 
 from __future__ import annotations
@@ -96,6 +100,8 @@ def point_in_time_query(
     `relations` maps a view key to the relation its model built; `join_keys`
     maps an entity name to its keys.
     """
+    if dialect == "spark":
+        return _stacked_query(entities, entity_columns, requests, relations, join_keys)
     select = exp.select(*[exp.column(c, "e", quoted=True) for c in entity_columns]).from_(entities.copy().as_("e"))
     for index, request in enumerate(requests):
         view, alias = request.view, f"fv{index}"
@@ -123,12 +129,66 @@ def point_in_time_query(
                             on=exp.true(), side="LEFT")
         select = select.join(join)
         for feature, column in zip(request.features, request.columns, strict=True):
-            value: exp.Expr = exp.column(feature, alias, quoted=True)
-            if view.ttl_seconds is not None:
-                oldest = exp.Sub(
-                    this=exp.column(EVENT_TS, "e"),
-                    expression=exp.Interval(this=exp.Literal.string(str(view.ttl_seconds)), unit=exp.var("SECOND")),
-                )
-                value = exp.case().when(exp.GTE(this=exp.column(FEATURE_TS, alias), expression=oldest), value)
+            value = _within_ttl(view, exp.column(FEATURE_TS, alias), exp.column(feature, alias, quoted=True))
             select = select.select(exp.alias_(value, column, quoted=True))
     return select.order_by(exp.column(ROW_ID, "e"))
+
+
+def _within_ttl(view: FeatureView, feature_ts: exp.Expr, value: exp.Expr) -> exp.Expr:
+    if view.ttl_seconds is None:
+        return value
+    oldest = exp.Sub(
+        this=exp.column(EVENT_TS, "e"),
+        expression=exp.Interval(this=exp.Literal.string(str(view.ttl_seconds)), unit=exp.var("SECOND")),
+    )
+    return exp.case().when(exp.GTE(this=feature_ts, expression=oldest), value)
+
+
+def _stacked_query(
+    entities: exp.Table,
+    entity_columns: list[str],
+    requests: list[FeatureRequest],
+    relations: dict[str, exp.Table],
+    join_keys: dict[str, list[str]],
+) -> exp.Select:
+    """The point-in-time join without ASOF or LATERAL (Spark)."""
+    select = exp.select(*[exp.column(c, "e", quoted=True) for c in entity_columns]).from_(entities.copy().as_("e"))
+    for index, request in enumerate(requests):
+        view, alias = request.view, f"fv{index}"
+        keys = join_keys[view.entity]
+        struct = exp.Struct(expressions=[
+            exp.alias_(exp.cast(exp.column(view.timestamp_field, quoted=True), "TIMESTAMP"), FEATURE_TS),
+            *[exp.alias_(exp.column(f, quoted=True), f"f{i}") for i, f in enumerate(request.features)],
+        ])
+        feature_rows = exp.select(
+            *[exp.column(k, quoted=True) for k in keys],
+            exp.alias_(exp.cast(exp.column(view.timestamp_field, quoted=True), "TIMESTAMP"), "__fd_at"),
+            exp.alias_(exp.Literal.number(0), "__fd_is_entity"),
+            exp.alias_(exp.cast(exp.null(), "BIGINT"), ROW_ID),
+            exp.alias_(struct, "__fd_fv"),
+        ).from_(relations[view.key].copy()).where(exp.and_(*[exp.column(k, quoted=True).is_(exp.null()).not_() for k in keys]))
+        entity_rows = exp.select(
+            *[exp.column(k, quoted=True) for k in keys],
+            exp.alias_(exp.column(EVENT_TS), "__fd_at"),
+            exp.alias_(exp.Literal.number(1), "__fd_is_entity"),
+            exp.column(ROW_ID),
+            exp.alias_(exp.null(), "__fd_fv"),  # Spark widens a NULL to the other branch's struct
+        ).from_(entities.copy())
+        carried = exp.Window(
+            this=exp.IgnoreNulls(this=exp.LastValue(this=exp.column("__fd_fv"))),
+            partition_by=[exp.column(k, quoted=True) for k in keys],
+            order=exp.Order(expressions=[exp.Ordered(this=exp.column("__fd_at")), exp.Ordered(this=exp.column("__fd_is_entity"))]),
+            spec=exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW"),
+        )
+        picked = (
+            exp.select(exp.column(ROW_ID), exp.column("__fd_is_entity"), exp.alias_(carried, "__fd_fv"))
+            .from_(exp.union(entity_rows, feature_rows, distinct=False).subquery("stacked"))
+        )
+        latest = exp.select(ROW_ID, "__fd_fv").from_(picked.subquery("picked")).where(exp.column("__fd_is_entity").eq(1))
+        select = select.join(latest.subquery(alias), on=exp.column(ROW_ID, alias).eq(exp.column(ROW_ID, "e")), join_type="LEFT")
+        feature_ts = exp.Dot(this=exp.column("__fd_fv", alias), expression=exp.to_identifier(FEATURE_TS))
+        for i, column in enumerate(request.columns):
+            value = exp.Dot(this=exp.column("__fd_fv", alias), expression=exp.to_identifier(f"f{i}"))
+            select = select.select(exp.alias_(_within_ttl(view, feature_ts.copy(), value), column, quoted=True))
+    return select.order_by(exp.column(ROW_ID, "e"))
+

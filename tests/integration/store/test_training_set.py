@@ -13,7 +13,7 @@ import pytest
 
 from featureduck.api import Project
 from featureduck.errors import ProjectError, UsageError
-from tests.conftest import ProjectFactory, fduck, pg_profile
+from tests.conftest import ProjectFactory, fduck, pg_profile, spark_output
 
 FEATURES_YML = """
 entities:
@@ -60,7 +60,7 @@ def _latest(rows: list[tuple[Any, ...]], key: tuple[Any, ...], at: datetime.date
     return best
 
 
-@pytest.mark.parametrize(("target", "seed"), [("dev", 1), ("dev", 2), ("dev", 3), ("pg", 4), ("pg", 5)])
+@pytest.mark.parametrize(("target", "seed"), [("dev", 1), ("dev", 2), ("dev", 3), ("pg", 4), ("pg", 5), ("spark", 6)])
 def test_matches_brute_force(make_project: ProjectFactory, tmp_path: Path, request: pytest.FixtureRequest, target: str, seed: int) -> None:
     rng = random.Random(seed)
     users = list(range(1, 30))
@@ -90,17 +90,27 @@ def test_matches_brute_force(make_project: ProjectFactory, tmp_path: Path, reque
     })
     if target == "pg":
         (root / "profiles.yml").write_text(pg_profile(request.getfixturevalue("pg_schema")))
+    if target == "spark":  # in process: one JVM, one session for the test run
+        schema = f"fd_train_{seed}_{tmp_path.name[-6:]}".replace("-", "_").lower()
+        profile = "default:\n  target: spark\n  outputs:\n" + spark_output(request.getfixturevalue("spark_warehouse"), schema)
+        (root / "profiles.yml").write_text(profile)
     _write_csv(root / "data" / "activity.csv", ["user_id", "feature_ts", "clicks", "score"], [(k[0], t, c, s) for k, t, c, s in activity])
     _write_csv(root / "data" / "devices.csv", ["user_id", "device", "ts", "score"], [(k[0], k[1], t, s) for k, t, s in devices])
     entities_file = tmp_path / "entities.csv"
     _write_csv(entities_file, ["user_id", "device", "event_timestamp", "label"], entity_rows)
-    assert fduck("run", "--project-dir", str(root), "--target", target).returncode == 0
     out = tmp_path / "train.parquet"
-    result = fduck(
-        "training-set", "--project-dir", str(root), "--target", target, "--entities", str(entities_file),
-        "--features", "activity:clicks,activity:score", "--features", "device_stats:score", "--out", str(out),
-    )
-    assert result.returncode == 0, result.stderr
+    references = ["activity:clicks", "activity:score", "device_stats:score"]
+    if target == "spark":
+        project = Project.load(root, target="spark")
+        assert not project.run().failed
+        project.write_training_set(entities_file, references, out)
+    else:
+        assert fduck("run", "--project-dir", str(root), "--target", target).returncode == 0
+        result = fduck(
+            "training-set", "--project-dir", str(root), "--target", target, "--entities", str(entities_file),
+            "--features", ",".join(references[:2]), "--features", references[2], "--out", str(out),
+        )
+        assert result.returncode == 0, result.stderr
     with duckdb.connect() as con:
         table = con.execute(f"select * from read_parquet('{out}')")
         columns = [d[0] for d in table.description]
