@@ -98,7 +98,15 @@ def build_manifest(definition: ProjectDefinition, project: CompiledProject, prev
         "disabled": sorted(definition.models[name].unique_id for name in project.disabled),
         "sources": {t.unique_id: t.to_dict() for t in definition.sources.values()},
         "entities": {name: entity.to_dict() for name, entity in definition.entities.items()},
-        "feature_views": {key: view.to_dict() for key, view in definition.feature_views.items()},
+        # which model file (by checksum) and relation produced each version of a view
+        "feature_views": {
+            key: {
+                **view.to_dict(),
+                "model_checksum": definition.models[view.model].checksum,
+                "relation": project.models[view.model].relation.sql(target.dialect) if view.model in project.models else None,
+            }
+            for key, view in definition.feature_views.items()
+        },
     }
 
 

@@ -49,7 +49,8 @@ def resolve_requests(definition: ProjectDefinition, references: list[str]) -> li
     """`view:feature` or `view@2:feature` references, grouped by view version.
 
     A plain view name means its newest version. A feature's output column is
-    its name, or `view__name` where two requested views share the name.
+    its name, or `view__name` where two requested views share the name
+    (`view_v2__name` where two versions of one view do).
     """
     grouped: dict[str, tuple[FeatureView, list[str]]] = {}
     for reference in references:
@@ -68,10 +69,16 @@ def resolve_requests(definition: ProjectDefinition, references: list[str]) -> li
             features.append(match["feature"])
     names = [name for _, features in grouped.values() for name in features]
     shared = {name for name in names if names.count(name) > 1}
-    return [
-        FeatureRequest(view, features, [f"{view.name}__{f}" if f in shared else f for f in features])
-        for view, features in grouped.values()
-    ]
+    view_names = [view.name for view, _ in grouped.values()]
+
+    def column(view: FeatureView, feature: str) -> str:
+        if feature not in shared:
+            return feature
+        # two versions of one view: the version tells them apart
+        prefix = f"{view.name}_v{view.version}" if view_names.count(view.name) > 1 else view.name
+        return f"{prefix}__{feature}"
+
+    return [FeatureRequest(view, features, [column(view, f) for f in features]) for view, features in grouped.values()]
 
 
 def _find_view(definition: ProjectDefinition, name: str, version: int | None) -> FeatureView:

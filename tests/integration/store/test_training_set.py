@@ -223,3 +223,32 @@ def test_feature_view_columns_are_checked_at_compile_time(make_project: ProjectF
     assert "did you mean 'click'" in result.stderr
     (root / "models" / "feats.sql").write_text("select 1 as user_id, now() as ts, 3 as clicks")
     assert fduck("compile", "--project-dir", str(root)).returncode == 0
+
+
+def test_two_versions_side_by_side(make_project: ProjectFactory) -> None:
+    import json
+
+    views = """
+entities:
+  - {name: user, join_keys: [user_id]}
+feature_views:
+  - {name: risk, version: 1, entity: user, model: risk_v1, timestamp_field: ts, features: [{name: score}]}
+  - {name: risk, version: 2, entity: user, model: risk_v2, timestamp_field: ts, features: [{name: score}]}
+"""
+    root = make_project({
+        "features/f.yml": views,
+        "models/risk_v1.sql": "{{ config(materialized='table') }} select 1 as user_id, timestamp '2024-01-01' as ts, 0.1 as score",
+        "models/risk_v2.sql": "{{ config(materialized='table') }} select 1 as user_id, timestamp '2024-01-01' as ts, 0.2 as score",
+    })
+    project = Project.load(root)
+    project.run()
+    entities = root / "entities.csv"
+    entities.write_text("user_id,event_timestamp\n1,2024-02-01\n")
+    out = root / "out.csv"
+    project.write_training_set(entities, ["risk@1:score", "risk@2:score"], out)
+    assert out.read_text().splitlines() == ["user_id,event_timestamp,risk_v1__score,risk_v2__score", "1,2024-02-01,0.1,0.2"]
+    project.write_training_set(entities, ["risk:score"], out)  # the plain name is the newest version
+    assert out.read_text().splitlines()[1].endswith(",0.2")
+    manifest = json.loads((root / "target" / "manifest.json").read_text())
+    assert manifest["feature_views"]["risk@1"]["relation"] == "main.risk_v1"
+    assert manifest["feature_views"]["risk@2"]["model_checksum"] == manifest["nodes"]["model.proj.risk_v2"]["checksum"]["checksum"]
