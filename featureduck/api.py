@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from featureduck.runner.results import RunReporter, RunResults
     from featureduck.runner.state import BuildRecord
     from featureduck.sources.staging import StagedSource
+    from featureduck.store.freshness import Freshness
 
 # Engines, materializations and the runner (and with them sqlglot) are imported
 # in the methods that build, so a cached `fduck compile` or `fduck ls` stays fast.
@@ -263,6 +264,18 @@ class Project:
         from featureduck.store.validation import check_feature_views
 
         return check_feature_views(self.definition, self.compile())
+
+    def freshness(self, now: datetime.datetime | None = None) -> list[Freshness]:
+        """The newest feature timestamp of every feature view against its SLA (UTC)."""
+        from featureduck.store.freshness import check_freshness
+
+        moment = now or datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+        compiled = self.compile()
+        adapter = self.connect(threads=1)
+        try:
+            return check_freshness(adapter, self.definition, compiled, moment)
+        finally:
+            adapter.close()
 
     def get_historical_features(self, entity_rows: Any, features: list[str]) -> Any:
         """A point-in-time training set: pandas in (or a file path), pandas out;

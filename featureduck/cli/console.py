@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -68,6 +69,31 @@ def print_run_summary(results: RunResults) -> None:
             console.print()
             console.print(f"[red]Failure in model {escape(result.name)}[/red]")
             console.print(escape(result.message))
+
+
+def print_freshness(results: list[Any]) -> None:
+    """A table: view, newest timestamp, age, SLA, status."""
+    from rich.table import Table
+
+    table = Table("feature view", "newest", "age", "warn after", "error after", "status")
+    styles = {"pass": "green", "warn": "yellow", "error": "red", "no sla": "dim"}
+    for r in results:
+        table.add_row(
+            r.view,
+            r.newest.isoformat(sep=" ", timespec="seconds") if r.newest else "-",
+            _age(r.age_seconds),
+            _age(r.warn_after),
+            _age(r.error_after),
+            f"[{styles[r.status]}]{r.status}[/{styles[r.status]}]",
+        )
+    console.print(table)
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    hours = seconds / 3600
+    return f"{hours / 24:.1f}d" if hours >= 48 else f"{hours:.1f}h"
 
 
 def print_error(message: str) -> None:

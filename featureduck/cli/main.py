@@ -15,7 +15,14 @@ from typing import Any, TypeVar
 import click
 
 from featureduck import __version__
-from featureduck.cli.console import ConsoleReporter, console, print_error, print_internal_error, print_run_summary
+from featureduck.cli.console import (
+    ConsoleReporter,
+    console,
+    print_error,
+    print_freshness,
+    print_internal_error,
+    print_run_summary,
+)
 from featureduck.errors import FeatureDuckError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -244,6 +251,22 @@ def run(
     results = project.run(list(select), list(exclude), threads, full_refresh, state, ConsoleReporter())
     print_run_summary(results)
     if results.failed:
+        sys.exit(1)
+
+
+@cli.command()
+@common_options
+@click.option("--output", type=click.Choice(["text", "json"]), default="text")
+@handles_errors
+def freshness(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None, debug: bool, output: str) -> None:
+    """Check feature-view freshness against their SLAs; exit 1 on an error."""
+    project = _load(project_dir, profiles_dir, target, vars_)
+    results = project.freshness()
+    if output == "json":
+        click.echo(json.dumps([r.to_dict() for r in results], indent=1))
+    else:
+        print_freshness(results)
+    if any(r.status == "error" for r in results):
         sys.exit(1)
 
 

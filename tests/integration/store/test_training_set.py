@@ -252,3 +252,33 @@ feature_views:
     manifest = json.loads((root / "target" / "manifest.json").read_text())
     assert manifest["feature_views"]["risk@1"]["relation"] == "main.risk_v1"
     assert manifest["feature_views"]["risk@2"]["model_checksum"] == manifest["nodes"]["model.proj.risk_v2"]["checksum"]["checksum"]
+
+
+def test_freshness_against_slas(make_project: ProjectFactory) -> None:
+    import json
+
+    views = """
+entities:
+  - {name: user, join_keys: [user_id]}
+feature_views:
+  - {name: fresh, entity: user, model: recent, timestamp_field: ts, features: [{name: x}], freshness: {warn_after: 26h, error_after: 48h}}
+  - {name: aging, entity: user, model: day_old, timestamp_field: ts, features: [{name: x}], freshness: {warn_after: 12h, error_after: 48h}}
+  - {name: stale, entity: user, model: old, timestamp_field: ts, features: [{name: x}],
+     freshness: {warn_after: {count: 1, period: hour}, error_after: {count: 2, period: days}}}
+  - {name: unset, entity: user, model: old, timestamp_field: ts, features: [{name: x}]}
+"""
+    root = make_project({
+        "features/f.yml": views,
+        "models/recent.sql": "{{ config(materialized='table') }} select 1 as user_id, now()::timestamp - interval 1 hour as ts, 1 as x",
+        "models/day_old.sql": "{{ config(materialized='table') }} select 1 as user_id, now()::timestamp - interval 30 hour as ts, 1 as x",
+        "models/old.sql": "{{ config(materialized='table') }} select 1 as user_id, timestamp '2020-01-01' as ts, 1 as x",
+    })
+    not_built = fduck("freshness", "--project-dir", str(root), "--output", "json")
+    assert not_built.returncode == 1 and {r["status"] for r in json.loads(not_built.stdout)} == {"error", "no sla"}
+    assert fduck("run", "--project-dir", str(root)).returncode == 0
+    result = fduck("freshness", "--project-dir", str(root), "--output", "json")
+    statuses = {r["view"]: r["status"] for r in json.loads(result.stdout)}
+    assert statuses == {"fresh@1": "pass", "aging@1": "warn", "stale@1": "error", "unset@1": "no sla"}
+    assert result.returncode == 1
+    table = fduck("freshness", "--project-dir", str(root))
+    assert "stale@1" in table.stdout and "error" in table.stdout
