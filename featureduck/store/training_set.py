@@ -4,7 +4,9 @@ For every entity row, each requested feature view contributes its latest row
 for the same join keys whose timestamp is at or before the row's
 `event_timestamp` (a feature stamped exactly at the event is visible: it was
 known then), and within the view's ttl; otherwise the features are NULL. No
-value stamped after the event can reach the row. Entity columns pass through
+value stamped after the event can reach the row. Ties, several feature rows
+with the same keys and timestamp: the one whose features are greatest, in
+the order the view declares them, NULL below any value. Entity columns pass through
 unchanged and the output keeps the input's row order.
 
 The join is one sqlglot tree per engine family: on DuckDB an ASOF LEFT JOIN
@@ -124,14 +126,17 @@ def point_in_time_query(
                 *[exp.column(k, "e", quoted=True).eq(exp.column(k, alias, quoted=True)) for k in keys],
                 exp.GTE(this=exp.column(EVENT_TS, "e"), expression=exp.column(FEATURE_TS, alias)),
             )
-            join = exp.Join(this=features.subquery(alias), on=on, side="LEFT", method="ASOF")
+            join = exp.Join(this=_one_row_per_instant(features, keys, request.features).subquery(alias), on=on, side="LEFT", method="ASOF")
         else:
             newest = features.where(
                 exp.and_(
                     *[exp.column(k, quoted=True).eq(exp.column(k, "e", quoted=True)) for k in keys],
                     exp.LTE(this=feature_ts.copy(), expression=exp.column(EVENT_TS, "e")),
                 )
-            ).order_by(exp.Ordered(this=feature_ts.copy(), desc=True)).limit(1)
+            ).order_by(
+                exp.Ordered(this=feature_ts.copy(), desc=True),
+                *[exp.Ordered(this=exp.column(f, quoted=True), desc=True, nulls_first=False) for f in request.features],
+            ).limit(1)
             join = exp.Join(this=exp.Lateral(this=newest.subquery(), alias=exp.TableAlias(this=exp.to_identifier(alias))),
                             on=exp.true(), side="LEFT")
         select = select.join(join)
@@ -139,6 +144,21 @@ def point_in_time_query(
             value = _within_ttl(view, exp.column(FEATURE_TS, alias), exp.column(feature, alias, quoted=True))
             select = select.select(exp.alias_(value, column, quoted=True))
     return select.order_by(exp.column(ROW_ID, "e"))
+
+
+def _one_row_per_instant(features: exp.Select, keys: list[str], names: list[str]) -> exp.Select:
+    """ASOF cannot break ties: keep, per keys and timestamp, the row the tie rule picks."""
+    rank = exp.Window(
+        this=exp.RowNumber(),
+        partition_by=[*[exp.column(k, quoted=True) for k in keys], exp.column(FEATURE_TS)],
+        order=exp.Order(expressions=[exp.Ordered(this=exp.column(f, quoted=True), desc=True, nulls_first=False) for f in names]),
+    )
+    ranked = features.select(exp.alias_(rank, "__fd_rank"))
+    return (
+        exp.select(*[exp.column(k, quoted=True) for k in keys], exp.column(FEATURE_TS), *[exp.column(f, quoted=True) for f in names])
+        .from_(ranked.subquery("ranked"))
+        .where(exp.column("__fd_rank").eq(1))
+    )
 
 
 def _within_ttl(view: FeatureView, feature_ts: exp.Expr, value: exp.Expr) -> exp.Expr:
@@ -184,7 +204,14 @@ def _stacked_query(
         carried = exp.Window(
             this=exp.IgnoreNulls(this=exp.LastValue(this=exp.column("__fd_fv"))),
             partition_by=[exp.column(k, quoted=True) for k in keys],
-            order=exp.Order(expressions=[exp.Ordered(this=exp.column("__fd_at")), exp.Ordered(this=exp.column("__fd_is_entity"))]),
+            # feature rows before entity rows at the same instant; among tied feature
+            # rows the greatest (NULL lowest) comes last, so it is the one carried
+            order=exp.Order(expressions=[
+                exp.Ordered(this=exp.column("__fd_at")),
+                exp.Ordered(this=exp.column("__fd_is_entity")),
+                *[exp.Ordered(this=exp.Dot(this=exp.column("__fd_fv"), expression=exp.to_identifier(f"f{i}")), nulls_first=True)
+                  for i in range(len(request.features))],
+            ]),
             spec=exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW"),
         )
         picked = (

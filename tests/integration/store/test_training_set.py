@@ -282,3 +282,32 @@ feature_views:
     assert result.returncode == 1
     table = fduck("freshness", "--project-dir", str(root))
     assert "stale@1" in table.stdout and "error" in table.stdout
+
+
+@pytest.mark.parametrize("target", ["dev", "pg", "spark"])
+def test_ties_follow_one_rule_on_every_engine(make_project: ProjectFactory, request: pytest.FixtureRequest, target: str) -> None:
+    """Tied rows (same key, same timestamp): the greatest features in declared order, NULL lowest."""
+    views = (
+        "entities:\n  - {name: user, join_keys: [user_id]}\nfeature_views:\n"
+        "  - {name: v, entity: user, model: feats, timestamp_field: ts, features: [{name: x}, {name: y}]}\n"
+    )
+    rows = "select * from (values (1, 1, 5), (1, 3, null), (1, 3, 2), (1, null, 9), (2, null, 1), (2, null, 4)) as t(user_id, x, y)"
+    root = make_project({
+        "features/f.yml": views,
+        "models/feats.sql": f"{{{{ config(materialized='table') }}}} select user_id, timestamp '2024-01-01' as ts, x, y from ({rows}) as r",
+    })
+    if target == "pg":
+        (root / "profiles.yml").write_text(pg_profile(request.getfixturevalue("pg_schema")))
+    if target == "spark":
+        schema = f"fd_ties_{root.parent.name[-6:]}".replace("-", "_").lower()
+        warehouse = request.getfixturevalue("spark_warehouse")
+        (root / "profiles.yml").write_text("default:\n  target: spark\n  outputs:\n" + spark_output(warehouse, schema))
+    project = Project.load(root, target=target)
+    assert not project.run().failed
+    entities = root / "entities.csv"
+    entities.write_text("user_id,event_timestamp\n1,2024-01-01 00:00:00\n1,2024-01-05 00:00:00\n2,2024-01-02 00:00:00\n")
+    out = root / "out.csv"
+    project.write_training_set(entities, ["v:x", "v:y"], out)
+    assert out.read_text().splitlines()[1:] == [
+        "1,2024-01-01 00:00:00,3,2", "1,2024-01-05 00:00:00,3,2", "2,2024-01-02 00:00:00,,4",
+    ]
