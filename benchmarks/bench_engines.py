@@ -68,7 +68,7 @@ def reset(engine: str, project: Path, dsn: str, raw: bool, keep_staged: bool = F
     if engine == "spark":
         spark = _spark(project)
         for (schema,) in spark.sql("SHOW DATABASES").collect():
-            if schema.startswith(SCHEMA) and not (keep_staged and schema != SCHEMA) or schema == "_featureduck":
+            if schema.startswith(SCHEMA) and not (keep_staged and schema not in (SCHEMA, SCHEMA + "_featureduck")):
                 spark.sql(f"DROP DATABASE `{schema}` CASCADE")
         if raw and not spark.catalog.databaseExists("raw"):
             spark.sql("CREATE DATABASE raw")
@@ -85,9 +85,8 @@ def reset(engine: str, project: Path, dsn: str, raw: bool, keep_staged: bool = F
     with psycopg.connect(dsn, autocommit=True) as con:
         schemas = con.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE %s", [SCHEMA + "%"]).fetchall()
         for (schema,) in schemas:
-            if not (keep_staged and schema != SCHEMA):
+            if not (keep_staged and schema not in (SCHEMA, SCHEMA + "_featureduck")):
                 con.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        con.execute("DROP SCHEMA IF EXISTS _featureduck CASCADE")
         if raw and not con.execute("SELECT 1 FROM pg_namespace WHERE nspname = 'raw'").fetchall():
             con.execute("CREATE SCHEMA raw")
             for i in range(SOURCE_TABLES):

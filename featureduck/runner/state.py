@@ -17,8 +17,13 @@ from sqlglot import exp
 
 from featureduck.engines.base import EngineAdapter
 
-STATE_SCHEMA = "_featureduck"
-BUILDS_TABLE = exp.Table(this=exp.to_identifier("relations"), db=exp.to_identifier(STATE_SCHEMA))
+STATE_SUFFIX = "_featureduck"
+
+
+def builds_table(adapter: EngineAdapter) -> exp.Table:
+    """`<target schema>_featureduck.relations`: one state per target, so a dev and
+    a prod target in one database never read each other's builds."""
+    return exp.Table(this=exp.to_identifier("relations"), db=exp.to_identifier(adapter.target.schema + STATE_SUFFIX))
 _COLUMNS = (
     ("unique_id", "VARCHAR"),
     ("relation", "VARCHAR"),
@@ -43,10 +48,11 @@ def record_builds(adapter: EngineAdapter, records: list[BuildRecord]) -> None:
     """Append one row per build."""
     if not records:
         return
-    if adapter.relation_kind(BUILDS_TABLE) is None:  # known from read_builds: no query
-        adapter.create_schema(STATE_SCHEMA)
+    table = builds_table(adapter)
+    if adapter.relation_kind(table) is None:  # known from read_builds: no query
+        adapter.create_schema(table.db)
         schema = exp.Schema(
-            this=BUILDS_TABLE,
+            this=table,
             expressions=[exp.ColumnDef(this=exp.to_identifier(n), kind=exp.DataType.build(t)) for n, t in _COLUMNS],
         )
         adapter.execute(exp.Create(this=schema, kind="TABLE", exists=True))
@@ -61,18 +67,19 @@ def record_builds(adapter: EngineAdapter, records: list[BuildRecord]) -> None:
         ])
         for r in records
     ]
-    adapter.execute(exp.insert(exp.Values(expressions=rows), BUILDS_TABLE))
+    adapter.execute(exp.insert(exp.Values(expressions=rows), table))
 
 
 def read_builds(adapter: EngineAdapter) -> dict[str, BuildRecord]:
     """The last recorded build of every model, empty before the first run."""
-    if adapter.relation_kind(BUILDS_TABLE) is None:
+    table = builds_table(adapter)
+    if adapter.relation_kind(table) is None:
         return {}
     columns = [n for n, _ in _COLUMNS]
     ranked = exp.select(
         *columns,
         exp.alias_(exp.Window(this=exp.RowNumber(), partition_by=[exp.column("unique_id")],
                               order=exp.Order(expressions=[exp.Ordered(this=exp.column("built_at"), desc=True)])), "newest"),
-    ).from_(BUILDS_TABLE)
+    ).from_(table)
     latest = exp.select(*columns).from_(ranked.subquery("builds")).where(exp.column("newest").eq(1))
     return {row[0]: BuildRecord(*row) for row in adapter.execute(latest)}

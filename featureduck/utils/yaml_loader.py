@@ -45,6 +45,10 @@ class _LineLoader(_BaseLoader):  # type: ignore[misc, valid-type]
         mapping.key_lines = {}
         for key_node, value_node in node.value:
             key = self.construct_object(key_node, deep=True)
+            if key in mapping.key_lines:  # YAML itself would keep the last one silently
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key '{key}' (first at line {mapping.key_lines[key]})", key_node.start_mark
+                )
             mapping[key] = self.construct_object(value_node, deep=True)
             mapping.key_lines[key] = key_node.start_mark.line + 1
         return mapping

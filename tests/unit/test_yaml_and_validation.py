@@ -53,3 +53,8 @@ def test_missing_key_points_at_the_mapping() -> None:
     data = load_yaml_text("items:\n  - size: 1\n", "f.yml")
     with pytest.raises(YamlError, match=r"f.yml:2: missing required key 'items.0.name'"):
         validate_shape(Outer, data, "f.yml")
+
+
+def test_duplicate_keys_are_an_error_with_both_lines() -> None:
+    with pytest.raises(YamlError, match=r"f.yml:3:\d+: invalid YAML: duplicate key 'a' \(first at line 1\)"):
+        load_yaml_text("a: 1\nb: 2\na: 3\n", "f.yml")

@@ -161,3 +161,15 @@ def test_file_sources_are_staged_again_only_when_they_change(make_project: Proje
     Project.load(root, target="pg").run(reporter=Recorder(), full_refresh=True)
     assert messages == [1, None, 2, 2]  # loaded, unchanged, reloaded, forced
     assert _sql(pg_dsn, f"SELECT name FROM {pg_schema}.names ORDER BY name") == [("ada",), ("grace",)]
+
+
+def test_each_target_keeps_its_own_state(make_project: ProjectFactory, pg_dsn: str, pg_schema: str) -> None:
+    """A dev and a prod schema in one database never read each other's builds."""
+    prod = pg_profile(pg_schema + "_prod").splitlines()[-1].replace("    pg:", "    prod:")
+    profile = pg_profile(pg_schema) + prod + "\n"
+    root = make_project({"profiles.yml": profile, "models/m.sql": "{{ config(materialized='materialized_view') }} select 1 as x"})
+    assert not Project.load(root, target="pg").run().failed
+    assert list(Project.load(root, target="pg").last_builds()) == ["model.proj.m"]
+    assert Project.load(root, target="prod").last_builds() == {}
+    results = Project.load(root, target="prod").run()
+    assert results.results[0].message == "created materialized view"  # not a refresh of the other target's view
