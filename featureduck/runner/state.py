@@ -24,6 +24,8 @@ def builds_table(adapter: EngineAdapter) -> exp.Table:
     """`<target schema>_featureduck.relations`: one state per target, so a dev and
     a prod target in one database never read each other's builds."""
     return exp.Table(this=exp.to_identifier("relations"), db=exp.to_identifier(adapter.target.schema + STATE_SUFFIX))
+
+
 _COLUMNS = (
     ("unique_id", "VARCHAR"),
     ("relation", "VARCHAR"),

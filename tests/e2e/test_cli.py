@@ -186,8 +186,6 @@ def test_ls_views_and_materialized_views_with_state(make_project: ProjectFactory
     assert listed.stdout.split()[0] == "mv" and listed.stdout.split()[-1] == "changed"
 
 
-
-
 def test_example_and_template_compile_for_every_target_without_servers(tmp_path: Path) -> None:
     for name, source in (("example", REPO_ROOT), ("template", REPO_ROOT / "project_template")):
         copy = copy_example_project(tmp_path / name, source)

@@ -53,8 +53,6 @@ def test_failed_table_build_keeps_previous_table(make_project: ProjectFactory) -
     assert _query(root, "select count(*) from information_schema.tables where table_name like '%fduck%'") == [(0,)]
 
 
-
-
 def _events_project(make_project: ProjectFactory, config: str) -> Path:
     return make_project({
         "sources/raw.yml": "sources:\n  - name: raw\n    tables:\n      - name: events\n        path: data/events.csv\n",

@@ -52,8 +52,6 @@ def test_view_table_ephemeral_and_failed_rebuild(make_project: ProjectFactory, p
     assert _sql(pg_dsn, f"SELECT count(*) FROM {pg_schema}.wide") == [(2,)]  # previous table intact
 
 
-
-
 def test_incremental_strategies(make_project: ProjectFactory, pg_dsn: str, pg_schema: str) -> None:
     root = _project(make_project, pg_schema, pg_dsn, {
         "models/app.sql": INCREMENTAL_MODEL.format(config="incremental_strategy='append'"),

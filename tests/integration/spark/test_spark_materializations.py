@@ -41,8 +41,6 @@ def _run(root: Path, **kwargs: Any) -> dict[str, str]:
     return {r.name: r.status + (f": {r.message}" if r.status == "error" else "") for r in results.results}
 
 
-
-
 def test_materializations_on_spark(make_project: ProjectFactory, spark_warehouse: Path, schema: str) -> None:
     root = _project(make_project, spark_warehouse, schema, {
         "models/base.sql": "select id, val from {{ source('raw', 'events') }}",
