@@ -202,6 +202,12 @@ class Project:
                 for item in staged if item.rows is not None
             ]
             record_builds(adapter, records)
+            if self.definition.feature_views:
+                from featureduck.runner.state import record_tie_checks
+                from featureduck.store.ties import check_built_views
+
+                built = {r.name: sha256_text(runner.executed_sql[r.name]) for r in results.results if r.status == "success"}
+                record_tie_checks(adapter, check_built_views(adapter, self.definition, compiled, built, now))
         finally:
             adapter.close()
         target_dir = self.config.target_dir

@@ -85,3 +85,52 @@ def read_builds(adapter: EngineAdapter) -> dict[str, BuildRecord]:
     ).from_(table)
     latest = exp.select(*columns).from_(ranked.subquery("builds")).where(exp.column("newest").eq(1))
     return {row[0]: BuildRecord(*row) for row in adapter.execute(latest)}
+
+
+@dataclass(frozen=True)
+class TieCheck:
+    """Whether a feature view's relation, as built from `sql_checksum`, has
+    several rows with the same keys and timestamp (see store.training_set)."""
+
+    view_key: str
+    sql_checksum: str
+    has_ties: bool
+    checked_at: datetime.datetime
+
+
+_TIE_COLUMNS = (("view_key", "VARCHAR"), ("sql_checksum", "VARCHAR"), ("has_ties", "BOOLEAN"), ("checked_at", "TIMESTAMP"))
+
+
+def _ties_table(adapter: EngineAdapter) -> exp.Table:
+    return exp.Table(this=exp.to_identifier("feature_view_ties"), db=exp.to_identifier(adapter.target.schema + STATE_SUFFIX))
+
+
+def record_tie_checks(adapter: EngineAdapter, checks: list[TieCheck]) -> None:
+    """Append one row per check (after the build that made the relation)."""
+    if not checks:
+        return
+    table = _ties_table(adapter)
+    if adapter.relation_kind(table) is None:
+        adapter.create_schema(table.db)
+        definitions = [exp.ColumnDef(this=exp.to_identifier(n), kind=exp.DataType.build(t)) for n, t in _TIE_COLUMNS]
+        adapter.execute(exp.Create(this=exp.Schema(this=table, expressions=definitions), kind="TABLE", exists=True))
+    rows = [
+        exp.Tuple(expressions=[
+            exp.Literal.string(c.view_key), exp.Literal.string(c.sql_checksum), exp.convert(c.has_ties),
+            exp.cast(exp.Literal.string(c.checked_at.isoformat(sep=" ")), "TIMESTAMP"),
+        ])
+        for c in checks
+    ]
+    adapter.execute(exp.insert(exp.Values(expressions=rows), table))
+
+
+def read_tie_checks(adapter: EngineAdapter) -> dict[str, TieCheck]:
+    """The latest check of every feature view."""
+    table = _ties_table(adapter)
+    if adapter.relation_kind(table) is None:
+        return {}
+    checks: dict[str, TieCheck] = {}
+    for key, checksum, has_ties, checked_at in adapter.execute(exp.select(*[n for n, _ in _TIE_COLUMNS]).from_(table)):
+        if key not in checks or checked_at > checks[key].checked_at:
+            checks[key] = TieCheck(key, checksum, bool(has_ties), checked_at)
+    return checks

@@ -17,6 +17,7 @@ from featureduck.compiler.compile import CompiledProject
 from featureduck.engines.base import EngineAdapter
 from featureduck.errors import DatabaseError, UsageError
 from featureduck.project.loader import ProjectDefinition
+from featureduck.store.ties import untied_views
 from featureduck.store.training_set import EVENT_TIMESTAMP, EVENT_TS, ROW_ID, FeatureRequest, point_in_time_query
 
 ENTITY_TABLE = "__fd_entities"
@@ -102,4 +103,6 @@ def training_set_query(
         if request.view.model not in compiled.models:
             raise UsageError(f"model '{request.view.model}' of feature view '{request.view.name}' did not compile")
     relations = {r.view.key: compiled.models[r.view.model].relation.to_table() for r in requests}
-    return point_in_time_query(exp.to_table(ENTITY_TABLE), entity_columns, requests, relations, join_keys, adapter.DIALECT)
+    # only DuckDB's ASOF join needs tied rows ranked beforehand (store.ties)
+    untied = untied_views(adapter, definition) if adapter.DIALECT == "duckdb" else set()
+    return point_in_time_query(exp.to_table(ENTITY_TABLE), entity_columns, requests, relations, join_keys, adapter.DIALECT, untied)

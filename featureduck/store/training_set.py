@@ -103,11 +103,13 @@ def point_in_time_query(
     relations: dict[str, exp.Table],
     join_keys: dict[str, list[str]],
     dialect: str = "duckdb",
+    untied: set[str] | None = None,
 ) -> exp.Select:
     """The training-set query over `entities` (which carry ROW_ID and EVENT_TS).
 
     `relations` maps a view key to the relation its model built; `join_keys`
-    maps an entity name to its keys.
+    maps an entity name to its keys; `untied` holds the keys of views known
+    to have no tied rows, which skip the tie ranking.
     """
     if dialect == "spark":
         return _stacked_query(entities, entity_columns, requests, relations, join_keys)
@@ -126,7 +128,8 @@ def point_in_time_query(
                 *[exp.column(k, "e", quoted=True).eq(exp.column(k, alias, quoted=True)) for k in keys],
                 exp.GTE(this=exp.column(EVENT_TS, "e"), expression=exp.column(FEATURE_TS, alias)),
             )
-            join = exp.Join(this=_one_row_per_instant(features, keys, request.features).subquery(alias), on=on, side="LEFT", method="ASOF")
+            ranked = features if view.key in (untied or set()) else _one_row_per_instant(features, keys, request.features)
+            join = exp.Join(this=ranked.subquery(alias), on=on, side="LEFT", method="ASOF")
         else:
             newest = features.where(
                 exp.and_(

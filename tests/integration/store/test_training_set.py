@@ -311,3 +311,41 @@ def test_ties_follow_one_rule_on_every_engine(make_project: ProjectFactory, requ
     assert out.read_text().splitlines()[1:] == [
         "1,2024-01-01 00:00:00,3,2", "1,2024-01-05 00:00:00,3,2", "2,2024-01-02 00:00:00,,4",
     ]
+
+
+def test_tie_checks_recorded_at_build_time(make_project: ProjectFactory) -> None:
+    from featureduck.store.ties import untied_views
+
+    views = (
+        "entities:\n  - {name: user, join_keys: [user_id]}\nfeature_views:\n"
+        "  - {name: clean, entity: user, model: clean, timestamp_field: ts, features: [{name: x}]}\n"
+        "  - {name: tied, entity: user, model: tied, timestamp_field: ts, features: [{name: x}]}\n"
+    )
+    root = make_project({
+        "features/f.yml": views,
+        "models/clean.sql": "{{ config(materialized='table') }} select range as user_id, date '2024-01-01' as ts, 1 as x from range(3)",
+        "models/tied.sql": "{{ config(materialized='table') }} select 1 as user_id, timestamp '2024-01-01' as ts, range as x from range(3)",
+    })
+    project = Project.load(root)
+    project.run()
+    adapter = project.connect()
+    try:
+        assert untied_views(adapter, project.definition) == {"clean@1"}
+    finally:
+        adapter.close()
+    # the check follows the build: a rebuilt view with ties loses its exemption
+    (root / "models" / "clean.sql").write_text(
+        "{{ config(materialized='table') }} select 1 as user_id, timestamp '2024-01-01' as ts, range as x from range(2)"
+    )
+    project = Project.load(root)
+    project.run(select="clean")
+    adapter = project.connect()
+    try:
+        assert untied_views(adapter, project.definition) == set()
+    finally:
+        adapter.close()
+    entities = root / "e.csv"
+    entities.write_text("user_id,event_timestamp\n1,2024-01-02\n")
+    out = root / "out.csv"
+    project.write_training_set(entities, ["clean:x"], out)
+    assert out.read_text().splitlines()[1] == "1,2024-01-02,1"  # the tie rule still applies: the greatest x
