@@ -192,8 +192,9 @@ class Project:
             )
             results = runner.run()
             now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+            built = {r.name: sha256_text(runner.executed_sql[r.name]) for r in results.results if r.status == "success"}
             records = [
-                BuildRecord(r.unique_id, r.relation, r.materialized, sha256_text(runner.executed_sql[r.name]), now, r.rows_affected)
+                BuildRecord(r.unique_id, r.relation, r.materialized, built[r.name], now, r.rows_affected)
                 for r in results.results if r.status == "success"
             ]
             # a staged source's row holds the fingerprint of the files it was loaded from
@@ -206,7 +207,6 @@ class Project:
                 from featureduck.runner.state import record_tie_checks
                 from featureduck.store.ties import check_built_views
 
-                built = {r.name: sha256_text(runner.executed_sql[r.name]) for r in results.results if r.status == "success"}
                 record_tie_checks(adapter, check_built_views(adapter, self.definition, compiled, built, now))
         finally:
             adapter.close()
@@ -287,7 +287,7 @@ class Project:
         """A point-in-time training set: pandas in (or a file path), pandas out;
         an Arrow table in, Arrow out. `features` are `view:feature` references."""
         form = "arrow" if type(entity_rows).__module__.startswith("pyarrow") else "pandas"
-        return self._training_set(entity_rows, features, lambda adapter, query: adapter.fetch(query, form))  # type: ignore[attr-defined]
+        return self._training_set(entity_rows, features, lambda adapter, query: adapter.fetch(query, form))
 
     def write_training_set(self, entity_rows: Any, features: list[str], out: str | Path) -> int:
         """Write the training set to a .parquet or .csv file; returns its row count."""
@@ -305,7 +305,7 @@ class Project:
             if adapter.TYPE == "duckdb":
                 rows = adapter.execute(f"COPY ({adapter.sql(query)}) TO {target} {options}")
                 return int(rows[0][0]) if rows else 0
-            result = adapter.fetch(query, "arrow")  # type: ignore[attr-defined]
+            result = adapter.fetch(query, "arrow")
             with duckdb.connect() as writer:  # DuckDB writes the file from the engine's rows
                 writer.register("training_set", result)
                 writer.execute(f"COPY training_set TO {target} {options}")

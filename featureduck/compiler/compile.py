@@ -150,7 +150,6 @@ class Compiler:
         # Ephemeral models are compiled first, in DAG order, since their SQL is
         # inlined into others; every other model then depends on nothing still
         # to compile, so they fan out over the cores.
-        outcomes: list[tuple[str, CompiledModel | FeatureDuckError]] = []
         for name in order:
             if configs[name].get("materialized") == "ephemeral":
                 try:
@@ -160,8 +159,7 @@ class Compiler:
         import featureduck.compiler.resolve  # noqa: F401 - load sqlglot once, before forking
 
         independent = [name for name in order if configs[name].get("materialized") != "ephemeral"]
-        outcomes.extend(run_each(compile_one, independent))
-        for name, outcome in outcomes:
+        for name, outcome in run_each(compile_one, independent):
             if isinstance(outcome, CompiledModel):
                 result.models[name] = outcome
             else:

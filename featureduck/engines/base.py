@@ -21,6 +21,13 @@ RelationKind = str  # "table" | "view" | "materialized_view"
 TEMP_SUFFIX = "__fduck_tmp"
 
 
+def temp_name(table: exp.Table) -> exp.Table:
+    """Where a relation is built before it is swapped in: `<name>__fduck_tmp`, same schema."""
+    temp = table.copy()
+    temp.set("this", exp.to_identifier(table.name + TEMP_SUFFIX))
+    return temp
+
+
 class EngineAdapter(ABC):
     """Primitives a materialization strategy composes; flags say what degrades."""
 
@@ -135,6 +142,15 @@ class EngineAdapter(ABC):
         """Replace `table` with these rows; columns are (name, DuckDB type). Engines
         that cannot read files in place implement it, so file sources can be staged."""
         raise NotImplementedError(f"{self.TYPE} cannot load rows; it reads files in place")
+
+    def load_temp_rows(self, table: exp.Table, columns: list[tuple[str, str]], batches: Iterator[list[tuple[Any, ...]]]) -> int:
+        """Rows into a temporary relation of this session (training-set entity rows);
+        engines whose SQL cannot read DuckDB's input directly implement it."""
+        raise NotImplementedError(f"{self.TYPE} reads the entity rows itself")
+
+    @abstractmethod
+    def fetch(self, sql: str | exp.Expr, form: str) -> Any:
+        """A query's result as a pandas DataFrame (`form` "pandas") or an Arrow table ("arrow")."""
 
     def create_materialized_view(self, table: exp.Table, query_sql: str, unique_key: list[str]) -> int | None:
         """Build (or rebuild) a native materialized view; see SUPPORTS_MATERIALIZED_VIEWS."""

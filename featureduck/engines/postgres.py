@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
-from featureduck.engines.base import TEMP_SUFFIX, EngineAdapter, RelationKind
+from featureduck.engines.base import EngineAdapter, RelationKind, temp_name
 from featureduck.errors import ConnectionFailure, DatabaseError
 
 if TYPE_CHECKING:
@@ -219,7 +219,7 @@ class PostgresAdapter(EngineAdapter):
         self._recreate(dependents)
 
     def replace_table(self, table: exp.Table, query_sql: str) -> int | None:
-        temp = _temp_name(table)
+        temp = temp_name(table)
         with self.transaction():
             self.drop(temp, "table")
             rows = self.create_table_as(temp, query_sql)
@@ -240,7 +240,7 @@ class PostgresAdapter(EngineAdapter):
                 return
             except DatabaseError:  # columns removed or retyped: not replaceable in place
                 pass
-        temp = _temp_name(table)
+        temp = temp_name(table)
         with self.transaction():
             self.drop(temp, "view")
             self.create_view(temp, query_sql)
@@ -248,7 +248,7 @@ class PostgresAdapter(EngineAdapter):
 
     def create_materialized_view(self, table: exp.Table, query_sql: str, unique_key: list[str]) -> int | None:
         """Build a new materialized view (populated) and swap it in."""
-        temp = _temp_name(table)
+        temp = temp_name(table)
         with self.transaction():
             self.drop(temp, "materialized_view")
             head = exp.Create(this=temp, kind="MATERIALIZED VIEW")
@@ -262,11 +262,10 @@ class PostgresAdapter(EngineAdapter):
 
     def load_rows(self, table: exp.Table, columns: list[tuple[str, str]], batches: Iterator[list[tuple[Any, ...]]]) -> int:
         """COPY into a new table under a temporary name, then swap it in (dependents kept)."""
-        temp = _temp_name(table)
-        definitions = [exp.ColumnDef(this=exp.to_identifier(n), kind=exp.DataType.build(t, dialect="duckdb")) for n, t in columns]
+        temp = temp_name(table)
         with self.transaction():
             self.drop(temp, "table")
-            self.execute(exp.Create(this=exp.Schema(this=temp, expressions=definitions), kind="TABLE"))
+            self.execute(exp.Create(this=exp.Schema(this=temp, expressions=_column_definitions(columns)), kind="TABLE"))
             total = self._copy_in(temp, [name for name, _ in columns], batches)
             self.swap_in(temp, table, "table")
         return total
@@ -274,8 +273,7 @@ class PostgresAdapter(EngineAdapter):
     def load_temp_rows(self, table: exp.Table, columns: list[tuple[str, str]], batches: Iterator[list[tuple[Any, ...]]]) -> int:
         """A session's temporary table, COPYed from rows typed as DuckDB types them."""
         self.drop(table, "table")
-        definitions = [exp.ColumnDef(this=exp.to_identifier(n), kind=exp.DataType.build(t, dialect="duckdb")) for n, t in columns]
-        create = exp.Create(this=exp.Schema(this=table, expressions=definitions), kind="TABLE",
+        create = exp.Create(this=exp.Schema(this=table, expressions=_column_definitions(columns)), kind="TABLE",
                             properties=exp.Properties(expressions=[exp.TemporaryProperty()]))
         self.execute(create)
         return self._copy_in(table, [name for name, _ in columns], batches)
@@ -320,10 +318,9 @@ class PostgresAdapter(EngineAdapter):
         self.execute(f"REFRESH MATERIALIZED VIEW{keyword} {self.sql(table)}")
 
 
-def _temp_name(table: exp.Table) -> exp.Table:
-    temp = table.copy()
-    temp.set("this", exp.to_identifier(table.name + TEMP_SUFFIX))
-    return temp
+def _column_definitions(columns: list[tuple[str, str]]) -> list[exp.ColumnDef]:
+    """(name, DuckDB type) pairs as Postgres column definitions."""
+    return [exp.ColumnDef(this=exp.to_identifier(n), kind=exp.DataType.build(t, dialect="duckdb")) for n, t in columns]
 
 
 def _drop(table: exp.Table, kind: RelationKind, cascade: bool) -> exp.Drop:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlglot import exp
 
-from featureduck.engines.base import TEMP_SUFFIX, EngineAdapter, RelationKind
+from featureduck.engines.base import EngineAdapter, RelationKind, temp_name
 from featureduck.errors import ConnectionFailure, DatabaseError
 
 if TYPE_CHECKING:
@@ -171,8 +171,7 @@ class SparkAdapter(EngineAdapter):
         self._remember(renamed, "table")
 
     def replace_table(self, table: exp.Table, query_sql: str) -> int | None:
-        temp = table.copy()
-        temp.set("this", exp.to_identifier(table.name + TEMP_SUFFIX))
+        temp = temp_name(table)
         self.drop(temp, "table")
         self.create_table_as(temp, query_sql)
         existing = self.relation_kind(table)

@@ -86,11 +86,12 @@ def stage_file_sources(
                 ) from None
             columns = [(str(column[0]), str(column[1])) for column in result.description]
             adapter.create_schema(relation.schema, relation.database)
-            rows = adapter.load_rows(relation.to_table(), columns, _batches(result))
+            rows = adapter.load_rows(relation.to_table(), columns, fetch_batches(result))
             staged.append(StagedSource(table, relation.sql(adapter.DIALECT), current, rows))
     return staged
 
 
-def _batches(result: duckdb.DuckDBPyConnection) -> Iterator[list[tuple[Any, ...]]]:
+def fetch_batches(result: duckdb.DuckDBPyConnection) -> Iterator[list[tuple[Any, ...]]]:
+    """A DuckDB result's rows, BATCH_ROWS at a time, for bulk loaders."""
     while batch := result.fetchmany(BATCH_ROWS):
         yield batch

@@ -7,7 +7,6 @@ keeps their order; the query itself is `training_set.point_in_time_query`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from featureduck.compiler.compile import CompiledProject
 from featureduck.engines.base import EngineAdapter
 from featureduck.errors import DatabaseError, UsageError
 from featureduck.project.loader import ProjectDefinition
+from featureduck.sources.staging import fetch_batches
 from featureduck.store.ties import untied_views
 from featureduck.store.training_set import EVENT_TIMESTAMP, EVENT_TS, ROW_ID, FeatureRequest, point_in_time_query
 
@@ -32,8 +32,6 @@ def prepare_entities(adapter: EngineAdapter, entities: Any) -> list[str]:
     it writes the temporary table itself, elsewhere the rows stream into the
     engine's temporary table (COPY on Postgres, a temporary view on Spark).
     """
-    if not hasattr(adapter, "fetch"):
-        raise UsageError(f"training sets do not run on {adapter.TYPE} targets yet")
     import duckdb
 
     reader = adapter if adapter.TYPE == "duckdb" else None
@@ -55,7 +53,7 @@ def prepare_entities(adapter: EngineAdapter, entities: Any) -> list[str]:
                 result = local.execute(numbered.sql(dialect="duckdb"))
                 columns = [str(d[0]) for d in result.description]
                 types = [str(d[1]) for d in result.description]
-                adapter.load_temp_rows(table, list(zip(columns, types, strict=True)), _batches(result))  # type: ignore[attr-defined]
+                adapter.load_temp_rows(table, list(zip(columns, types, strict=True)), fetch_batches(result))
         except (duckdb.BinderException, DatabaseError) as err:
             if EVENT_TIMESTAMP in str(err):
                 raise UsageError(f"the entity rows have no '{EVENT_TIMESTAMP}' column") from None
@@ -77,11 +75,6 @@ def _entity_source(entities: Any, reader: Any) -> exp.Expr:
         return exp.Table(this=exp.func(function, exp.Literal.string(str(path.resolve()))))
     reader.register(_ENTITY_INPUT, entities)
     return exp.to_table(_ENTITY_INPUT)
-
-
-def _batches(result: Any) -> Iterator[list[tuple[Any, ...]]]:
-    while batch := result.fetchmany(50_000):
-        yield batch
 
 
 def training_set_query(
