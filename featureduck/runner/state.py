@@ -20,10 +20,23 @@ from featureduck.engines.base import EngineAdapter
 STATE_SUFFIX = "_featureduck"
 
 
+def _state_table(adapter: EngineAdapter, name: str) -> exp.Table:
+    """`<target schema>_featureduck.<name>`: one state per target, so a dev and a
+    prod target in one database never read each other's records."""
+    return exp.Table(this=exp.to_identifier(name), db=exp.to_identifier(adapter.target.schema + STATE_SUFFIX))
+
+
 def builds_table(adapter: EngineAdapter) -> exp.Table:
-    """`<target schema>_featureduck.relations`: one state per target, so a dev and
-    a prod target in one database never read each other's builds."""
-    return exp.Table(this=exp.to_identifier("relations"), db=exp.to_identifier(adapter.target.schema + STATE_SUFFIX))
+    return _state_table(adapter, "relations")
+
+
+def _append(adapter: EngineAdapter, table: exp.Table, columns: tuple[tuple[str, str], ...], rows: list[exp.Tuple]) -> None:
+    """Create the state table on first use (the lookup is cached), then one INSERT."""
+    if adapter.relation_kind(table) is None:
+        adapter.create_schema(table.db)
+        definitions = [exp.ColumnDef(this=exp.to_identifier(n), kind=exp.DataType.build(t)) for n, t in columns]
+        adapter.execute(exp.Create(this=exp.Schema(this=table, expressions=definitions), kind="TABLE", exists=True))
+    adapter.execute(exp.insert(exp.Values(expressions=rows), table))
 
 
 _COLUMNS = (
@@ -50,14 +63,6 @@ def record_builds(adapter: EngineAdapter, records: list[BuildRecord]) -> None:
     """Append one row per build."""
     if not records:
         return
-    table = builds_table(adapter)
-    if adapter.relation_kind(table) is None:  # known from read_builds: no query
-        adapter.create_schema(table.db)
-        schema = exp.Schema(
-            this=table,
-            expressions=[exp.ColumnDef(this=exp.to_identifier(n), kind=exp.DataType.build(t)) for n, t in _COLUMNS],
-        )
-        adapter.execute(exp.Create(this=schema, kind="TABLE", exists=True))
     rows = [
         exp.Tuple(expressions=[
             exp.Literal.string(r.unique_id),
@@ -69,7 +74,7 @@ def record_builds(adapter: EngineAdapter, records: list[BuildRecord]) -> None:
         ])
         for r in records
     ]
-    adapter.execute(exp.insert(exp.Values(expressions=rows), table))
+    _append(adapter, builds_table(adapter), _COLUMNS, rows)
 
 
 def read_builds(adapter: EngineAdapter) -> dict[str, BuildRecord]:
@@ -102,18 +107,13 @@ _TIE_COLUMNS = (("view_key", "VARCHAR"), ("sql_checksum", "VARCHAR"), ("has_ties
 
 
 def _ties_table(adapter: EngineAdapter) -> exp.Table:
-    return exp.Table(this=exp.to_identifier("feature_view_ties"), db=exp.to_identifier(adapter.target.schema + STATE_SUFFIX))
+    return _state_table(adapter, "feature_view_ties")
 
 
 def record_tie_checks(adapter: EngineAdapter, checks: list[TieCheck]) -> None:
     """Append one row per check (after the build that made the relation)."""
     if not checks:
         return
-    table = _ties_table(adapter)
-    if adapter.relation_kind(table) is None:
-        adapter.create_schema(table.db)
-        definitions = [exp.ColumnDef(this=exp.to_identifier(n), kind=exp.DataType.build(t)) for n, t in _TIE_COLUMNS]
-        adapter.execute(exp.Create(this=exp.Schema(this=table, expressions=definitions), kind="TABLE", exists=True))
     rows = [
         exp.Tuple(expressions=[
             exp.Literal.string(c.view_key), exp.Literal.string(c.sql_checksum), exp.convert(c.has_ties),
@@ -121,7 +121,7 @@ def record_tie_checks(adapter: EngineAdapter, checks: list[TieCheck]) -> None:
         ])
         for c in checks
     ]
-    adapter.execute(exp.insert(exp.Values(expressions=rows), table))
+    _append(adapter, _ties_table(adapter), _TIE_COLUMNS, rows)
 
 
 def read_tie_checks(adapter: EngineAdapter) -> dict[str, TieCheck]:
