@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-from featureduck.config.profiles import ENGINE_DEFAULTS, TargetConfig
+from featureduck.config.profiles import TargetConfig
 from featureduck.engines.base import EngineAdapter
 from featureduck.errors import ProfileError
 from featureduck.utils.suggest import did_you_mean
@@ -21,10 +21,6 @@ ADAPTERS = {
 def adapter_class(engine_type: str) -> type[EngineAdapter]:
     spec = ADAPTERS.get(engine_type)
     if spec is None:
-        if engine_type in ENGINE_DEFAULTS:
-            raise ProfileError(
-                f"building on '{engine_type}' is not available yet; `fduck compile --target` already writes its SQL"
-            )
         raise ProfileError(f"unknown engine type '{engine_type}'", hint=did_you_mean(engine_type, ADAPTERS))
     module_name, _, class_name = spec.partition(":")
     cls: type[EngineAdapter] = getattr(importlib.import_module(module_name), class_name)

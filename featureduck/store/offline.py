@@ -1,7 +1,7 @@
-"""Run a point-in-time training set on the target (DuckDB in this release).
+"""Run a point-in-time training set on the target engine.
 
 The entity rows (a CSV or Parquet file, a pandas DataFrame or an Arrow
-table) are copied into a temporary table that numbers them, so the output
+table) are copied into a temporary relation that numbers them, so the output
 keeps their order; the query itself is `training_set.point_in_time_query`.
 """
 
