@@ -24,9 +24,9 @@ from featureduck.utils.yaml_loader import load_yaml_text
 
 if TYPE_CHECKING:
     from featureduck.engines.base import EngineAdapter
+    from featureduck.project.nodes import SourceTable
     from featureduck.runner.results import RunReporter, RunResults
     from featureduck.runner.state import BuildRecord
-    from featureduck.sources.staging import StagedSource
     from featureduck.store.freshness import Freshness
 
 # Engines, materializations and the runner (and with them sqlglot) are imported
@@ -172,9 +172,11 @@ class Project:
         reporter: RunReporter | None = None,
     ) -> RunResults:
         """Build the selected models in DAG order; failures skip their dependents."""
+        from featureduck.compiler.relations import staged_relation
         from featureduck.runner.results import SilentReporter
         from featureduck.runner.scheduler import Runner
-        from featureduck.runner.state import BuildRecord, read_builds, record_builds
+        from featureduck.runner.state import BuildRecord, builds_table, read_builds, record_run
+        from featureduck.sources.staging import stage_file_sources
 
         selection = self.select(select, exclude, state)
         compiled = selection.compiled
@@ -182,9 +184,16 @@ class Project:
         reporter = reporter or SilentReporter()
         adapter = self.connect(threads)
         try:
+            file_sources = self._file_sources(selection, adapter.DIALECT)
+            # one catalog query for the state store, the models' schemas and the staged sources'
+            adapter.preload_catalog(
+                [builds_table(adapter)]
+                + [m.relation.to_table() for m in compiled.models.values() if m.unique_id in selection.selected]
+                + [staged_relation(table, self.target.schema).to_table() for table in file_sources]
+            )
             checksums = {uid: record.sql_checksum for uid, record in read_builds(adapter).items()}
             # --full-refresh reloads staged file sources too
-            staged = self._stage_sources(adapter, selection, {} if full_refresh else checksums)
+            staged = stage_file_sources(adapter, file_sources, self.config.root, self.target.schema, {} if full_refresh else checksums)
             for item in staged:
                 reporter.source_staged(f"{item.source.source_name}.{item.source.name}", item.relation, item.rows)
             runner = Runner(
@@ -202,12 +211,12 @@ class Project:
                 BuildRecord(item.source.unique_id, item.relation, "staged", item.fingerprint, now, item.rows)
                 for item in staged if item.rows is not None
             ]
-            record_builds(adapter, records)
+            checks = []
             if self.definition.feature_views:
-                from featureduck.runner.state import record_tie_checks
-                from featureduck.store.ties import check_built_views
+                from featureduck.store.ties import checks_of_built_views
 
-                record_tie_checks(adapter, check_built_views(adapter, self.definition, compiled, built, now))
+                checks = checks_of_built_views(self.definition, compiled, built, now)
+            record_run(adapter, records, checks)
         finally:
             adapter.close()
         target_dir = self.config.target_dir
@@ -216,16 +225,16 @@ class Project:
         artifacts.write_run_results(target_dir, self.target.name, "run", results)
         return results
 
-    def _stage_sources(self, adapter: EngineAdapter, selection: Selection, previous: dict[str, str]) -> list[StagedSource]:
-        """Load the file sources the selected models read (ephemerals inlined
-        into them included) into a target that cannot read files in place."""
-        from featureduck.sources.staging import stage_file_sources
+    def _file_sources(self, selection: Selection, dialect: str) -> list[SourceTable]:
+        """The file sources the selected models read (ephemerals inlined into
+        them included) that a target of `dialect` cannot read in place."""
+        from featureduck.compiler.relations import is_staged
 
         compiled = selection.compiled
         readers = [m for m in compiled.models.values() if m.unique_id in selection.selected or m.materialized == "ephemeral"]
         keys = sorted({tuple(key) for model in readers for key in model.sources})
         tables = [self.definition.sources[(key[0], key[1])] for key in keys]
-        return stage_file_sources(adapter, tables, self.config.root, self.target.schema, previous)
+        return [table for table in tables if is_staged(table, dialect)]
 
     def last_builds(self) -> dict[str, BuildRecord]:
         """What the state store says was last built, per model id."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -24,12 +25,19 @@ def cache_file(target_dir: Path, target_name: str) -> Path:
     return target_dir / CACHE_DIR / f"compile-{target_name}.json"
 
 
+def _sqlglot_version() -> str:
+    """Without importing sqlglot when nothing else has (a cached compile never
+    needs it); once imported, its own attribute is cheaper than the metadata."""
+    module = sys.modules.get("sqlglot")
+    return str(module.__version__) if module is not None else version("sqlglot")
+
+
 def cache_key(compiler: Compiler) -> str:
     target = compiler.target
     return sha256_json(
         {
             "featureduck": __version__,
-            "sqlglot": version("sqlglot"),
+            "sqlglot": _sqlglot_version(),
             "files": compiler.definition.file_hashes,
             "vars": compiler.vars,
             "target": [target.name, target.type, target.public_settings(), target.profile_name],

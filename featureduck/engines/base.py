@@ -9,7 +9,7 @@ statement head rather than parsed a second time on the run's hot path.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
@@ -63,6 +63,11 @@ class EngineAdapter(ABC):
     def execute(self, sql: str | exp.Expr, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         """Run one statement on this thread's cursor and fetch its rows."""
 
+    def execute_script(self, statements: Sequence[exp.Expr]) -> None:
+        """Run statements in order; engines that take several at once do it in one round trip."""
+        for statement in statements:
+            self.execute(statement)
+
     @abstractmethod
     def transaction(self) -> AbstractContextManager[None]:
         """Everything inside commits together or not at all."""
@@ -72,6 +77,21 @@ class EngineAdapter(ABC):
     @abstractmethod
     def list_relations(self, database: str, schema: str) -> dict[str, RelationKind]:
         """Lower-cased name -> kind of every relation in one schema."""
+
+    def list_catalog(self, database: str, schemas: list[str]) -> dict[str, dict[str, RelationKind]]:
+        """`list_relations` of several schemas; engines that can answer in one query."""
+        return {schema: self.list_relations(database, schema) for schema in schemas}
+
+    def preload_catalog(self, tables: Iterable[exp.Table]) -> None:
+        """Learn the schemas of `tables` together: a run knows up front which
+        schemas it touches, and one catalog query is cheaper than one per schema."""
+        wanted: dict[str, set[str]] = {}
+        for table in tables:
+            if (table.catalog, table.db) not in self._relations:
+                wanted.setdefault(table.catalog, set()).add(table.db)
+        for database, schemas in wanted.items():
+            for schema, kinds in self.list_catalog(database, sorted(schemas)).items():
+                self._relations[(database, schema)] = kinds
 
     def relation_kind(self, table: exp.Table) -> RelationKind | None:
         """'table', 'view' or None when the relation does not exist."""

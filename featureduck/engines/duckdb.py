@@ -119,14 +119,24 @@ class DuckDBAdapter(EngineAdapter):
         cursor.execute("COMMIT")
 
     def list_relations(self, database: str, schema: str) -> dict[str, RelationKind]:
+        return self.list_catalog(database, [schema])[schema]
+
+    def list_catalog(self, database: str, schemas: list[str]) -> dict[str, dict[str, RelationKind]]:
         catalog = exp.Literal.string(database) if database else exp.func("current_database")
         query = (
-            exp.select("lower(table_name)", "table_type")
+            exp.select("table_schema", "lower(table_name)", "table_type")
             .from_("information_schema.tables")
-            .where(exp.column("table_schema").eq(exp.Literal.string(schema)))
+            .where(exp.column("table_schema").isin(*[exp.Literal.string(s) for s in schemas]))
             .where(exp.column("table_catalog").eq(catalog))
         )
-        return {name: "view" if kind == "VIEW" else "table" for name, kind in self.execute(query)}
+        found: dict[str, dict[str, RelationKind]] = {schema: {} for schema in schemas}
+        for schema, name, kind in self.execute(query):
+            found[schema][name] = "view" if kind == "VIEW" else "table"
+        return found
+
+    def execute_script(self, statements: Sequence[exp.Expr]) -> None:
+        if statements:
+            self.execute(";\n".join(self.sql(statement) for statement in statements))
 
     def replace_table(self, table: exp.Table, query_sql: str) -> int | None:
         """DuckDB's DDL is transactional: CREATE OR REPLACE inside a transaction

@@ -83,6 +83,7 @@ class PostgresAdapter(EngineAdapter):
         self._local = threading.local()
         self._lock = threading.Lock()
         self._checked_out: list[psycopg.Connection[Any]] = []
+        self._own: psycopg.Connection[Any] | None = None
 
     def conninfo(self) -> str:
         """The DSN from `dsn`, else built from host/port/user/password/dbname."""
@@ -105,12 +106,16 @@ class PostgresAdapter(EngineAdapter):
 
         conninfo = self.conninfo()
         try:  # a direct connection first: the pool would only report a timeout
-            psycopg.connect(conninfo, connect_timeout=10).close()
+            first = psycopg.connect(conninfo, connect_timeout=10, autocommit=True)
         except psycopg.Error as err:
             raise ConnectionFailure(f"cannot connect to PostgreSQL ({self._where()}): {_first_line(err)}") from None
+        # The checking connection stays the opening thread's (staging, state), so
+        # a run opens one connection per worker thread and no more; the pool
+        # opens those on first use, not in advance.
+        self._own = first
+        self._local.connection = first
         self._pool = ConnectionPool(
-            # one connection per worker thread, plus the main thread's (staging, state)
-            conninfo, min_size=1, max_size=max(1, self.threads) + 1, kwargs={"autocommit": True}, open=True
+            conninfo, min_size=0, max_size=max(1, self.threads), kwargs={"autocommit": True}, open=True
         )
 
     def _where(self) -> str:
@@ -126,6 +131,9 @@ class PostgresAdapter(EngineAdapter):
             self._checked_out.clear()
             self._pool.close()
             self._pool = None
+        if self._own is not None:
+            self._own.close()
+            self._own = None
         self._local = threading.local()
 
     def version(self) -> str:
@@ -133,10 +141,10 @@ class PostgresAdapter(EngineAdapter):
         return str(rows[0][0])
 
     def _connection(self) -> psycopg.Connection[Any]:
+        if self._pool is None:
+            self.open()
         connection = getattr(self._local, "connection", None)
         if connection is None:
-            if self._pool is None:
-                self.open()
             assert self._pool is not None
             connection = self._pool.getconn()
             with self._lock:
@@ -167,12 +175,23 @@ class PostgresAdapter(EngineAdapter):
             raise
 
     def list_relations(self, database: str, schema: str) -> dict[str, RelationKind]:
+        return self.list_catalog(database, [schema])[schema]
+
+    def list_catalog(self, database: str, schemas: list[str]) -> dict[str, dict[str, RelationKind]]:
         rows = self.execute(
-            "SELECT lower(c.relname), c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = %s AND c.relkind IN ('r', 'p', 'f', 'v', 'm')",
-            [schema],
+            "SELECT n.nspname, lower(c.relname), c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = ANY(%s) AND c.relkind IN ('r', 'p', 'f', 'v', 'm')",
+            [schemas],
         )
-        return {name: _KINDS[kind] for name, kind in rows}
+        found: dict[str, dict[str, RelationKind]] = {schema: {} for schema in schemas}
+        for schema, name, kind in rows:
+            found[schema][name] = _KINDS[kind]
+        return found
+
+    def execute_script(self, statements: Sequence[exp.Expr]) -> None:
+        """One simple-query round trip (psycopg sends several statements when there are no parameters)."""
+        if statements:
+            self.execute(";\n".join(self.sql(statement) for statement in statements))
 
     def columns(self, table: exp.Table) -> list[tuple[str, str]]:
         rows = self.execute(

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from featureduck.compiler.compile import CompiledProject, Compiler
 from featureduck.engines.base import EngineAdapter
@@ -18,6 +20,22 @@ from featureduck.errors import FeatureDuckError
 from featureduck.materializations.base import BuildContext
 from featureduck.materializations.registry import strategy_for
 from featureduck.runner.results import NodeResult, RunReporter, RunResults, SilentReporter
+
+T = TypeVar("T")
+
+
+class CallingThreadExecutor(Executor):
+    """Runs each task as it is submitted. With one thread a run builds on the
+    calling thread, which already holds the adapter's connection: no worker
+    thread, and on Postgres no second connection to open."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        future: Future[T] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as err:  # noqa: BLE001 - delivered through the future, as a pool would
+            future.set_exception(err)
+        return future
 
 
 @dataclass
@@ -91,7 +109,8 @@ class Runner:
         waiting = {uid: len(parents) for uid, parents in plan.waits_for.items()}
         ready = deque(uid for uid in plan.order if waiting[uid] == 0)
         results: dict[str, NodeResult] = {}
-        with ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="fduck") as pool:
+        executor = CallingThreadExecutor() if self.threads == 1 else ThreadPoolExecutor(self.threads, "fduck")
+        with executor as pool:
             running: dict[Future[NodeResult], str] = {}
             while ready or running:
                 while ready and len(running) < self.threads:

@@ -1,7 +1,8 @@
 """The state store inside the target database: what was built, when, from what.
 
-One append-only table of builds, written once at the end of a run in a
-single INSERT so bookkeeping costs one round trip however many models ran.
+One append-only table of builds (and one of feature-view tie checks),
+written once at the end of a run in one batch of statements, so bookkeeping
+costs one round trip however many models ran.
 Appending (never deleting) works on every engine, Spark's Parquet tables
 included, and keeps the history; the latest row per model is its state. It
 is what `materialized_view` refresh times and definition checksums are read
@@ -30,13 +31,19 @@ def builds_table(adapter: EngineAdapter) -> exp.Table:
     return _state_table(adapter, "relations")
 
 
-def _append(adapter: EngineAdapter, table: exp.Table, columns: tuple[tuple[str, str], ...], rows: list[exp.Tuple]) -> None:
-    """Create the state table on first use (the lookup is cached), then one INSERT."""
+def _appending(
+    adapter: EngineAdapter, table: exp.Table, columns: tuple[tuple[str, str], ...], rows: exp.Expr | None
+) -> list[exp.Expr]:
+    """The statements that append `rows`, creating the table on first use (the lookup is cached)."""
+    if rows is None:
+        return []
+    statements: list[exp.Expr] = []
     if adapter.relation_kind(table) is None:
-        adapter.create_schema(table.db)
+        statements.append(exp.Create(this=exp.Table(db=table.args["db"].copy()), kind="SCHEMA", exists=True))
         definitions = [exp.ColumnDef(this=exp.to_identifier(n), kind=exp.DataType.build(t)) for n, t in columns]
-        adapter.execute(exp.Create(this=exp.Schema(this=table, expressions=definitions), kind="TABLE", exists=True))
-    adapter.execute(exp.insert(exp.Values(expressions=rows), table))
+        statements.append(exp.Create(this=exp.Schema(this=table, expressions=definitions), kind="TABLE", exists=True))
+    statements.append(exp.insert(rows, table))
+    return statements
 
 
 _COLUMNS = (
@@ -59,22 +66,15 @@ class BuildRecord:
     rows_affected: int | None
 
 
-def record_builds(adapter: EngineAdapter, records: list[BuildRecord]) -> None:
-    """Append one row per build."""
-    if not records:
-        return
-    rows = [
-        exp.Tuple(expressions=[
-            exp.Literal.string(r.unique_id),
-            exp.Literal.string(r.relation),
-            exp.Literal.string(r.materialized),
-            exp.Literal.string(r.sql_checksum),
-            exp.cast(exp.Literal.string(r.built_at.isoformat(sep=" ")), "TIMESTAMP"),
-            exp.convert(r.rows_affected),
-        ])
-        for r in records
-    ]
-    _append(adapter, builds_table(adapter), _COLUMNS, rows)
+def _build_row(r: BuildRecord) -> exp.Tuple:
+    return exp.Tuple(expressions=[
+        exp.Literal.string(r.unique_id),
+        exp.Literal.string(r.relation),
+        exp.Literal.string(r.materialized),
+        exp.Literal.string(r.sql_checksum),
+        exp.cast(exp.Literal.string(r.built_at.isoformat(sep=" ")), "TIMESTAMP"),
+        exp.convert(r.rows_affected),
+    ])
 
 
 def read_builds(adapter: EngineAdapter) -> dict[str, BuildRecord]:
@@ -95,11 +95,12 @@ def read_builds(adapter: EngineAdapter) -> dict[str, BuildRecord]:
 @dataclass(frozen=True)
 class TieCheck:
     """Whether a feature view's relation, as built from `sql_checksum`, has
-    several rows with the same keys and timestamp (see store.training_set)."""
+    several rows with the same keys and timestamp (see store.training_set).
+    To record one, `has_ties` may be the boolean expression that answers it."""
 
     view_key: str
     sql_checksum: str
-    has_ties: bool
+    has_ties: bool | exp.Expr
     checked_at: datetime.datetime
 
 
@@ -110,18 +111,23 @@ def _ties_table(adapter: EngineAdapter) -> exp.Table:
     return _state_table(adapter, "feature_view_ties")
 
 
-def record_tie_checks(adapter: EngineAdapter, checks: list[TieCheck]) -> None:
-    """Append one row per check (after the build that made the relation)."""
-    if not checks:
-        return
-    rows = [
-        exp.Tuple(expressions=[
-            exp.Literal.string(c.view_key), exp.Literal.string(c.sql_checksum), exp.convert(c.has_ties),
-            exp.cast(exp.Literal.string(c.checked_at.isoformat(sep=" ")), "TIMESTAMP"),
-        ])
-        for c in checks
-    ]
-    _append(adapter, _ties_table(adapter), _TIE_COLUMNS, rows)
+def _tie_row(c: TieCheck) -> exp.Select:
+    answer = c.has_ties if isinstance(c.has_ties, exp.Expr) else exp.convert(c.has_ties)
+    return exp.select(
+        exp.Literal.string(c.view_key), exp.Literal.string(c.sql_checksum), answer,
+        exp.cast(exp.Literal.string(c.checked_at.isoformat(sep=" ")), "TIMESTAMP"),
+    )
+
+
+def record_run(adapter: EngineAdapter, builds: list[BuildRecord], checks: list[TieCheck]) -> None:
+    """Append one row per build and per tie check (made after the build it checks)."""
+    values = exp.Values(expressions=[_build_row(r) for r in builds]) if builds else None
+    statements = _appending(adapter, builds_table(adapter), _COLUMNS, values)
+    answers: exp.Query | None = None
+    for check in checks:
+        answers = _tie_row(check) if answers is None else exp.union(answers, _tie_row(check), distinct=False)
+    statements += _appending(adapter, _ties_table(adapter), _TIE_COLUMNS, answers)
+    adapter.execute_script(statements)
 
 
 def read_tie_checks(adapter: EngineAdapter) -> dict[str, TieCheck]:

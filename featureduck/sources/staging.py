@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
-from featureduck.compiler.relations import file_location, file_reader, is_staged, staged_relation
+from featureduck.compiler.relations import file_location, file_reader, staged_relation
 from featureduck.engines.base import EngineAdapter
 from featureduck.errors import DatabaseError
 from featureduck.project.nodes import SourceTable
@@ -57,15 +57,13 @@ def stage_file_sources(
     target_schema: str,
     previous: dict[str, str],
 ) -> list[StagedSource]:
-    """Stage every file source in `tables` that the adapter's dialect cannot read;
+    """Stage the file sources in `tables` (ones the adapter's dialect cannot read);
     `previous` maps a source's unique id to the fingerprint it was last staged with."""
     import duckdb
 
     staged: list[StagedSource] = []
     to_stage = []
     for table in tables:
-        if not is_staged(table, adapter.DIALECT):
-            continue
         relation = staged_relation(table, target_schema)
         current = fingerprint(table, project_root)
         if previous.get(table.unique_id) == current and adapter.relation_kind(relation.to_table()) == "table":

@@ -22,7 +22,8 @@ from featureduck.project.nodes import FeatureView
 from featureduck.runner.state import TieCheck, read_builds, read_tie_checks
 
 
-def has_ties(adapter: EngineAdapter, view: FeatureView, relation: exp.Table, keys: list[str]) -> bool:
+def has_ties(view: FeatureView, relation: exp.Table, keys: list[str]) -> exp.Expr:
+    """A scalar boolean: does the relation hold two rows with the same keys and timestamp?"""
     grouped = (
         exp.select("1")
         .from_(relation.copy())
@@ -30,24 +31,24 @@ def has_ties(adapter: EngineAdapter, view: FeatureView, relation: exp.Table, key
         .having(exp.Count(this=exp.Star()) > 1)
         .limit(1)
     )
-    rows = adapter.execute(exp.select(exp.Count(this=exp.Star())).from_(grouped.subquery("ties")))
-    return bool(rows and rows[0][0])
+    return exp.Subquery(this=exp.select(exp.Count(this=exp.Star())).from_(grouped.subquery("ties"))) > 0
 
 
-def check_built_views(
-    adapter: EngineAdapter,
+def checks_of_built_views(
     definition: ProjectDefinition,
     compiled: CompiledProject,
     built: dict[str, str],
     now: datetime.datetime,
 ) -> list[TieCheck]:
-    """Checks for the views whose model was just built; `built` maps model name to SQL checksum."""
+    """Checks for the views whose model was just built, answered by the
+    engine as the state store records them (one round trip for all);
+    `built` maps model name to SQL checksum."""
     checks = []
     for key, view in definition.feature_views.items():
         if view.model in built and view.model in compiled.models:
             keys = definition.entities[view.entity].join_keys
             relation = compiled.models[view.model].relation.to_table()
-            checks.append(TieCheck(key, built[view.model], has_ties(adapter, view, relation, keys), now))
+            checks.append(TieCheck(key, built[view.model], has_ties(view, relation, keys), now))
     return checks
 
 

@@ -143,6 +143,31 @@ def test_parallel_threads_build_a_wide_dag(make_project: ProjectFactory) -> None
     assert _query(root, "select sum(v) from leaf_23") == [(23 * 999 * 1000 // 2,)]
 
 
+def test_one_thread_builds_on_the_calling_thread(make_project: ProjectFactory) -> None:
+    """A failure on the calling thread is a failed model, as on a pool, and skips its dependents."""
+    root = make_project({
+        "models/a.sql": "{{ config(materialized='table') }} select 1 as x",
+        "models/b.sql": "select * from nowhere",
+        "models/c.sql": "select * from {{ ref('b') }}",
+    })
+    assert _statuses(Project.load(root).run(threads=1)) == {"a": "success", "b": "error", "c": "skipped"}
+
+
+def test_catalog_of_several_schemas_in_one_lookup(make_project: ProjectFactory) -> None:
+    from sqlglot import exp
+
+    root = make_project({"models/a.sql": "{{ config(materialized='table', schema='features') }} select 1 as x",
+                         "models/v.sql": "select 1 as x"})
+    Project.load(root).run()
+    adapter = Project.load(root).connect()
+    try:
+        tables = [exp.to_table(name) for name in ("main_features.a", "main.v", "main.missing", "nowhere.t")]
+        adapter.preload_catalog(tables)
+        assert [adapter.relation_kind(t) for t in tables] == ["table", "view", None, None]
+    finally:
+        adapter.close()
+
+
 def test_custom_schema_and_alias(make_project: ProjectFactory) -> None:
     root = make_project({"models/a.sql": "{{ config(materialized='table', schema='features', alias='a_v1') }} select 1 as x"})
     Project.load(root).run()

@@ -124,8 +124,27 @@ def test_unreachable_server_is_a_clear_error(make_project: ProjectFactory) -> No
     assert "secret" not in result.stderr and "Traceback" not in result.stderr
 
 
+def test_one_thread_builds_on_the_opening_connection(make_project: ProjectFactory, pg_dsn: str, pg_schema: str) -> None:
+    """With one thread, models build on the connection that checked the server
+    and writes the state: the whole run holds one connection."""
+    from psycopg.conninfo import make_conninfo
+
+    name = f"fd_{pg_schema}"
+    count = f"select count(*) as connections from pg_stat_activity where application_name = '{name}'"
+    root = _project(make_project, pg_schema, pg_dsn, {
+        "models/a.sql": f"{{{{ config(materialized='table') }}}} {count}",
+        "models/b.sql": f"{{{{ config(materialized='table') }}}} select * from {{{{ ref('a') }}}} union all {count}",
+    })
+    dsn = make_conninfo(pg_dsn, application_name=name)
+    (root / "profiles.yml").write_text(
+        f"default:\n  target: pg\n  outputs:\n    pg: {{type: postgres, dsn: '{dsn}', schema: {pg_schema}, threads: 1}}\n"
+    )
+    assert [r.status for r in Project.load(root, target="pg").run().results] == ["success"] * 2
+    assert _sql(pg_dsn, f"select connections from {pg_schema}.b") == [(1,), (1,)]
+
+
 def test_every_thread_gets_a_connection(make_project: ProjectFactory, pg_dsn: str, pg_schema: str) -> None:
-    """The pool holds one connection per worker thread plus the main thread's (staging, state)."""
+    """The pool holds one connection per worker thread; the main thread keeps its own (staging, state)."""
     models = {f"models/m{i}.sql": f"{{{{ config(materialized='table') }}}} select {i} as i from pg_sleep(0.05)" for i in range(6)}
     root = _project(make_project, pg_schema, pg_dsn, models)
     results = Project.load(root, target="pg").run(threads=5)  # more than the profile's 4

@@ -284,6 +284,15 @@ feature_views:
     assert "stale@1" in table.stdout and "error" in table.stdout
 
 
+def _profile_for(target: str, root: Path, request: pytest.FixtureRequest) -> None:
+    if target == "pg":
+        (root / "profiles.yml").write_text(pg_profile(request.getfixturevalue("pg_schema")))
+    if target == "spark":
+        schema = f"fd_ties_{root.parent.name[-6:]}".replace("-", "_").lower()
+        warehouse = request.getfixturevalue("spark_warehouse")
+        (root / "profiles.yml").write_text("default:\n  target: spark\n  outputs:\n" + spark_output(warehouse, schema))
+
+
 @pytest.mark.parametrize("target", ["dev", "pg", "spark"])
 def test_ties_follow_one_rule_on_every_engine(make_project: ProjectFactory, request: pytest.FixtureRequest, target: str) -> None:
     """Tied rows (same key, same timestamp): the greatest features in declared order, NULL lowest."""
@@ -296,12 +305,7 @@ def test_ties_follow_one_rule_on_every_engine(make_project: ProjectFactory, requ
         "features/f.yml": views,
         "models/feats.sql": f"{{{{ config(materialized='table') }}}} select user_id, timestamp '2024-01-01' as ts, x, y from ({rows}) as r",
     })
-    if target == "pg":
-        (root / "profiles.yml").write_text(pg_profile(request.getfixturevalue("pg_schema")))
-    if target == "spark":
-        schema = f"fd_ties_{root.parent.name[-6:]}".replace("-", "_").lower()
-        warehouse = request.getfixturevalue("spark_warehouse")
-        (root / "profiles.yml").write_text("default:\n  target: spark\n  outputs:\n" + spark_output(warehouse, schema))
+    _profile_for(target, root, request)
     project = Project.load(root, target=target)
     assert not project.run().failed
     entities = root / "entities.csv"
@@ -313,7 +317,9 @@ def test_ties_follow_one_rule_on_every_engine(make_project: ProjectFactory, requ
     ]
 
 
-def test_tie_checks_recorded_at_build_time(make_project: ProjectFactory) -> None:
+@pytest.mark.parametrize("target", ["dev", "pg", "spark"])
+def test_tie_checks_recorded_at_build_time(make_project: ProjectFactory, request: pytest.FixtureRequest, target: str) -> None:
+    """The engine answers every view's check in the run's one state-store write."""
     from featureduck.store.ties import untied_views
 
     views = (
@@ -321,13 +327,16 @@ def test_tie_checks_recorded_at_build_time(make_project: ProjectFactory) -> None
         "  - {name: clean, entity: user, model: clean, timestamp_field: ts, features: [{name: x}]}\n"
         "  - {name: tied, entity: user, model: tied, timestamp_field: ts, features: [{name: x}]}\n"
     )
+    three = "(select 0 as i union all select 1 union all select 2) as r"
+    table = "{{ config(materialized='table') }}"
     root = make_project({
         "features/f.yml": views,
-        "models/clean.sql": "{{ config(materialized='table') }} select range as user_id, date '2024-01-01' as ts, 1 as x from range(3)",
-        "models/tied.sql": "{{ config(materialized='table') }} select 1 as user_id, timestamp '2024-01-01' as ts, range as x from range(3)",
+        "models/clean.sql": f"{table} select i as user_id, timestamp '2024-01-01' as ts, 1 as x from {three}",
+        "models/tied.sql": f"{table} select 1 as user_id, timestamp '2024-01-01' as ts, i as x from {three}",
     })
-    project = Project.load(root)
-    project.run()
+    _profile_for(target, root, request)
+    project = Project.load(root, target=target)
+    assert not project.run().failed
     adapter = project.connect()
     try:
         assert untied_views(adapter, project.definition) == {"clean@1"}
@@ -335,10 +344,10 @@ def test_tie_checks_recorded_at_build_time(make_project: ProjectFactory) -> None
         adapter.close()
     # the check follows the build: a rebuilt view with ties loses its exemption
     (root / "models" / "clean.sql").write_text(
-        "{{ config(materialized='table') }} select 1 as user_id, timestamp '2024-01-01' as ts, range as x from range(2)"
+        f"{table} select 1 as user_id, timestamp '2024-01-01' as ts, i as x from {three} where i < 2"
     )
-    project = Project.load(root)
-    project.run(select="clean")
+    project = Project.load(root, target=target)
+    assert not project.run(select="clean").failed
     adapter = project.connect()
     try:
         assert untied_views(adapter, project.definition) == set()
