@@ -196,8 +196,13 @@ class Project:
             staged = stage_file_sources(adapter, file_sources, self.config.root, self.target.schema, {} if full_refresh else checksums)
             for item in staged:
                 reporter.source_staged(f"{item.source.source_name}.{item.source.name}", item.relation, item.rows)
+            preflight = {}
+            if self.definition.feature_views:
+                from featureduck.store.validation import build_checks
+
+                preflight = build_checks(self.definition)  # declared dtypes against what the engine will build
             runner = Runner(
-                self.compiler, compiled, adapter, selection.selected, threads, full_refresh, reporter, checksums,
+                self.compiler, compiled, adapter, selection.selected, threads, full_refresh, reporter, checksums, preflight,
             )
             results = runner.run()
             now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)

@@ -91,6 +91,7 @@ def make_portable(tree: exp.Expr, target_dialect: str, path: str) -> None:
             node.replace(exp.ArraySize(this=node.this))
     if target_dialect == SPARK:
         _date_plus_interval_is_a_timestamp(tree)
+        _division_is_double(tree)
     check_portable(tree, target_dialect, path)
 
 
@@ -107,6 +108,17 @@ def _date_plus_interval_is_a_timestamp(tree: exp.Expr) -> None:
         date, other = node.this, node.expression
         if isinstance(other, exp.Interval) and _is_date(date) or isinstance(date, exp.Interval) and _is_date(other):
             node.replace(exp.cast(node.copy(), exp.DataType.build("TIMESTAMP", dialect="duckdb")))
+
+
+def _division_is_double(tree: exp.Expr) -> None:
+    """DuckDB's `/` gives a DOUBLE whatever its operands; Spark's gives a
+    DECIMAL when both are decimals (`x * 1.0 / n` among them), so a feature
+    would change type. The dividend is cast to DOUBLE, as DuckDB computes it
+    (Postgres gets the same cast from sqlglot)."""
+    for node in list(tree.find_all(exp.Div)):
+        dividend = node.this
+        if not (isinstance(dividend, exp.Cast) and dividend.to.this == exp.DataType.Type.DOUBLE):
+            dividend.replace(exp.cast(dividend.copy(), exp.DataType.build("DOUBLE")))
 
 
 def check_portable(tree: exp.Expr, target_dialect: str, path: str) -> None:

@@ -119,6 +119,10 @@ class EngineAdapter(ABC):
     def columns(self, table: exp.Table) -> list[tuple[str, str]]:
         """(name, type) of a relation's columns, in order."""
 
+    @abstractmethod
+    def query_columns(self, query_sql: str) -> list[tuple[str, str]]:
+        """(name, type) of a query's output, in order, without running it."""
+
     # --- DDL and DML built from sqlglot expressions ------------------------------------
 
     def sql(self, expression: exp.Expr) -> str:

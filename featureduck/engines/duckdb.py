@@ -134,18 +134,24 @@ class DuckDBAdapter(EngineAdapter):
             found[schema][name] = "view" if kind == "VIEW" else "table"
         return found
 
+    def query_columns(self, query_sql: str) -> list[tuple[str, str]]:
+        rows = self.execute(f"DESCRIBE SELECT * FROM (\n{query_sql}\n) AS q")
+        return [(str(row[0]), str(row[1])) for row in rows]
+
     def execute_script(self, statements: Sequence[exp.Expr]) -> None:
         if statements:
             self.execute(";\n".join(self.sql(statement) for statement in statements))
 
     def replace_table(self, table: exp.Table, query_sql: str) -> int | None:
-        """DuckDB's DDL is transactional: CREATE OR REPLACE inside a transaction
-        swaps the new table in atomically, and a failed build rolls back to the
-        previous one. It saves the temporary table's drop and rename per model."""
+        """DuckDB's DDL is transactional: CREATE OR REPLACE swaps the new table in
+        atomically, and a failed build leaves the previous one. It saves the
+        temporary table's drop and rename per model. Replacing a view takes a
+        drop first, so the two run in one transaction."""
         existing = self.relation_kind(table)
+        if existing in (None, "table"):
+            return self.create_table_as(table, query_sql, replace=True)
         with self.transaction():
-            if existing not in (None, "table"):
-                self.drop(table, existing)
+            self.drop(table, existing)
             return self.create_table_as(table, query_sql, replace=True)
 
     def columns(self, table: exp.Table) -> list[tuple[str, str]]:

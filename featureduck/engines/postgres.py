@@ -188,6 +188,17 @@ class PostgresAdapter(EngineAdapter):
             found[schema][name] = _KINDS[kind]
         return found
 
+    def query_columns(self, query_sql: str) -> list[tuple[str, str]]:
+        """Planned, not run (LIMIT 0); the types as Postgres names them."""
+        import psycopg
+
+        try:
+            with self._connection().cursor() as cursor:
+                cursor.execute(f"SELECT * FROM (\n{query_sql}\n) AS q LIMIT 0")
+                return [(column.name, column.type_display) for column in cursor.description or []]
+        except psycopg.Error as err:
+            raise DatabaseError(str(err).strip()) from None
+
     def execute_script(self, statements: Sequence[exp.Expr]) -> None:
         """One simple-query round trip (psycopg sends several statements when there are no parameters)."""
         if statements:

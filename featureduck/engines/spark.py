@@ -145,6 +145,14 @@ class SparkAdapter(EngineAdapter):
             raise DatabaseError(_first_line(err)) from None
         return [(field.name, field.dataType.simpleString()) for field in fields]
 
+    def query_columns(self, query_sql: str) -> list[tuple[str, str]]:
+        """Analysed, not run: Spark plans lazily."""
+        try:
+            fields = self._session().sql(query_sql).schema.fields
+        except Exception as err:  # noqa: BLE001
+            raise DatabaseError(_first_line(err)) from None
+        return [(field.name, field.dataType.simpleString()) for field in fields]
+
     # --- DDL: Parquet tables, cached views for temporary tables -------------------------
 
     def create_table_as(self, table: exp.Table, query_sql: str, temporary: bool = False, replace: bool = False) -> int | None:

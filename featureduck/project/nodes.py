@@ -124,8 +124,9 @@ class Entity:
 @dataclass
 class Feature:
     name: str
-    dtype: str | None = None
+    dtype: str | None = None  # a SQL type name in the project's dialect
     description: str = ""
+    location: SourceLocation | None = None
 
 
 @dataclass

@@ -175,7 +175,11 @@ def parse_schema_file(data: Any, file: str, project: str, root_dir: str) -> Sche
             raise YamlError(f"'feature_views.{index}.ttl': {err}", SourceLocation(file, raw.line_of("ttl"))) from None
         result.feature_views.append(FeatureView(
             view.name, view.entity, view.model, view.timestamp_field,
-            [Feature(f.name, f.dtype, f.description) for f in view.features], location,
+            [
+                Feature(f.name, f.dtype, f.description, SourceLocation(file, _line(raw["features"][i]) or location.line))
+                for i, f in enumerate(view.features)
+            ],
+            location,
             ttl, view.online, view.version, view.freshness, view.description, view.tags,
         ))
     return result

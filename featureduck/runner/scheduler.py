@@ -89,6 +89,7 @@ class Runner:
         full_refresh: bool = False,
         reporter: RunReporter | None = None,
         previous_checksums: dict[str, str] | None = None,
+        preflight: dict[str, Callable[[EngineAdapter, str], str | None]] | None = None,
     ) -> None:
         self.compiler = compiler
         self.project = project
@@ -97,6 +98,8 @@ class Runner:
         self.full_refresh = full_refresh
         self.reporter = reporter or SilentReporter()
         self.previous_checksums = previous_checksums or {}
+        # per model name: a check made just before it builds, saying why it must not (or None)
+        self.preflight = preflight or {}
         self.names = {m.unique_id: name for name, m in compiler.definition.models.items()}
         self.plan = plan_run(project, selected, self.names)
         self.executed_sql: dict[str, str] = {}
@@ -168,6 +171,10 @@ class Runner:
             if model is None:
                 raise self.project.errors[name]
             strategy = strategy_for(model.materialized, model.path)
+            check = self.preflight.get(name)
+            problem = check(self.adapter, model.sql) if check else None
+            if problem:
+                return NodeResult(uid, name, materialized, relation, "error", started, time.time(), message=problem)
             context = BuildContext(
                 self.adapter,
                 self.full_refresh,

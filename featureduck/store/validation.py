@@ -1,25 +1,44 @@
 """Feature views checked against the columns their models produce.
 
-The compiled query's output names are read from the sqlglot tree, so the
-check needs no database. A model selecting `*` hides its columns; its view
-is checked when the training set runs instead.
+At compile time, with no database: the compiled query's output names are
+read from the sqlglot tree, and a feature's declared dtype is compared with
+the type the model fixes for that column (a cast, a count, or the model's
+declared `data_type`); a column whose type depends on the data it reads is
+left to the build. A model selecting `*` hides its columns; its view is
+checked when it builds (`build_check`) and when a training set runs.
+
+At build time, before a feature view's model replaces its relation, the
+engine describes the query's output and every declared dtype is compared
+with it, so a model whose types drifted fails and the relation serving
+training sets stays as it was (a dbt model contract, for feature views).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from sqlglot import exp
 
 from featureduck.compiler.compile import CompiledProject
 from featureduck.compiler.parse import parse_model_sql
+from featureduck.engines.base import EngineAdapter
 from featureduck.errors import CompilationError, FeatureDuckError
 from featureduck.project.loader import ProjectDefinition
+from featureduck.project.nodes import Feature, FeatureView, Model
+from featureduck.store.dtypes import family, is_known, parse_dtype
 from featureduck.utils.suggest import did_you_mean
+
+# Called with the adapter and the model's SQL just before it builds; returns why it must not, or None.
+BuildCheck = Callable[[EngineAdapter, str], str | None]
 
 
 def check_feature_views(definition: ProjectDefinition, compiled: CompiledProject) -> list[FeatureDuckError]:
-    """One error per feature view naming a column its model does not output."""
+    """One error per feature view naming a column its model does not output,
+    and one per feature whose dtype is no type or not the model's."""
     errors: list[FeatureDuckError] = []
+    dialect = definition.config.dialect
     for view in definition.feature_views.values():
+        errors += _dtype_errors(view, dialect)
         model = compiled.models.get(view.model)
         if model is None:
             continue  # the model's own error is reported already
@@ -28,12 +47,103 @@ def check_feature_views(definition: ProjectDefinition, compiled: CompiledProject
             continue
         columns = tree.named_selects
         wanted = [*definition.entities[view.entity].join_keys, view.timestamp_field, *(f.name for f in view.features)]
-        for name in wanted:
-            if name not in columns:
-                errors.append(CompilationError(
-                    f"feature view '{view.name}' needs column '{name}', which model '{view.model}' does not output",
-                    view.location,
-                    did_you_mean(name, columns) or f"its columns: {', '.join(columns)}",
-                ))
-                break
+        missing = [name for name in wanted if name not in columns]
+        if missing:
+            errors.append(CompilationError(
+                f"feature view '{view.name}' needs column '{missing[0]}', which model '{view.model}' does not output",
+                view.location,
+                did_you_mean(missing[0], columns) or f"its columns: {', '.join(columns)}",
+            ))
+            continue
+        fixed = _fixed_types(tree, definition.models[view.model], dialect)
+        for feature in view.features:
+            declared = _declared(feature, dialect)
+            actual = fixed.get(feature.name)
+            if declared is not None and actual is not None and family(declared) != family(actual):
+                errors.append(_mismatch(view, feature, actual.sql(dialect), compiled.models[view.model].path))
     return errors
+
+
+def build_checks(definition: ProjectDefinition) -> dict[str, BuildCheck]:
+    """Per model name, the check its feature views' declared dtypes make before it builds."""
+    dialect = definition.config.dialect
+    typed: dict[str, list[tuple[FeatureView, Feature, exp.DataType]]] = {}
+    for view in definition.feature_views.values():
+        for feature in view.features:
+            declared = _declared(feature, dialect)
+            if declared is not None:
+                typed.setdefault(view.model, []).append((view, feature, declared))
+
+    def checker(features: list[tuple[FeatureView, Feature, exp.DataType]], path: str) -> BuildCheck:
+        def check(adapter: EngineAdapter, sql: str) -> str | None:
+            columns = {name.lower(): kind for name, kind in adapter.query_columns(sql)}
+            problems = []
+            for view, feature, declared in features:
+                kind = columns.get(feature.name.lower())
+                if kind is None:
+                    problems.append(f"feature view '{view.name}' ({view.location}) needs column '{feature.name}', "
+                                    f"which the model does not output")
+                    continue
+                actual = parse_dtype(kind, adapter.DIALECT) if _parses(kind, adapter.DIALECT) else None
+                if actual is not None and family(declared) != family(actual):
+                    problems.append(str(_mismatch(view, feature, f"{kind} on {adapter.TYPE}", path)))
+            return "; ".join(problems) or None
+
+        return check
+
+    return {name: checker(features, definition.models[name].path) for name, features in typed.items() if name in definition.models}
+
+
+def _dtype_errors(view: FeatureView, dialect: str) -> list[FeatureDuckError]:
+    errors: list[FeatureDuckError] = []
+    for feature in view.features:
+        if feature.dtype is None:
+            continue
+        try:
+            parse_dtype(feature.dtype, dialect)
+        except ValueError as err:
+            errors.append(CompilationError(
+                f"feature '{feature.name}' of view '{view.name}': dtype {err}",
+                feature.location or view.location,
+                "a SQL type of the project's dialect, e.g. bigint, double, decimal(18, 2), varchar, boolean, timestamp, int[]",
+            ))
+    return errors
+
+
+def _declared(feature: Feature, dialect: str) -> exp.DataType | None:
+    if feature.dtype is None or not _parses(feature.dtype, dialect):
+        return None  # reported by _dtype_errors
+    return parse_dtype(feature.dtype, dialect)
+
+
+def _parses(text: str, dialect: str) -> bool:
+    try:
+        parse_dtype(text, dialect)
+    except ValueError:
+        return False
+    return True
+
+
+def _fixed_types(tree: exp.Query, model: Model, dialect: str) -> dict[str, exp.DataType]:
+    """Output columns whose type the SQL fixes whatever the data: an outermost
+    cast or count, or the type the model's YAML declares for the column."""
+    fixed: dict[str, exp.DataType] = {}
+    for name, column in model.columns.items():
+        if column.data_type and _parses(column.data_type, dialect):
+            fixed[name] = parse_dtype(column.data_type, dialect)
+    for projection in tree.selects:
+        value = projection.unalias() if isinstance(projection, exp.Alias) else projection
+        if isinstance(value, exp.Cast) and is_known(value.to):  # TryCast is a Cast
+            fixed.setdefault(projection.alias_or_name, value.to)
+        elif isinstance(value, exp.Count):
+            fixed.setdefault(projection.alias_or_name, exp.DataType.build("bigint"))
+    return fixed
+
+
+def _mismatch(view: FeatureView, feature: Feature, actual: str, path: str) -> CompilationError:
+    return CompilationError(
+        f"feature '{feature.name}' of view '{view.name}' is declared {feature.dtype}, "
+        f"but model {path} outputs it as {actual}",
+        feature.location or view.location,
+        "cast it in the model to the declared type",
+    )

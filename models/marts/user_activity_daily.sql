@@ -5,7 +5,8 @@ select
     d.views,
     d.clicks,
     d.purchases,
-    {{ rolling_agg('sum', 'd.purchases', 'd.user_id', 'd.activity_day', var('activity_window')) }} as purchases_7d,
+    -- a sum of counts is HUGEINT on DuckDB and numeric on Postgres: the feature view declares bigint
+    cast({{ rolling_agg('sum', 'd.purchases', 'd.user_id', 'd.activity_day', var('activity_window')) }} as bigint) as purchases_7d,
     {{ rolling_agg('sum', 'd.revenue', 'd.user_id', 'd.activity_day', var('activity_window')) }} as revenue_7d,
     {{ safe_divide('d.clicks', 'd.views') }} as click_through_rate,
     u.plan
