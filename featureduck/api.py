@@ -321,6 +321,7 @@ class Project:
                 return int(rows[0][0]) if rows else 0
             result = adapter.fetch(query, "arrow")
             with duckdb.connect() as writer:  # DuckDB writes the file from the engine's rows
+                writer.execute("SET TimeZone = 'UTC'")  # zoned timestamps written in UTC, as on DuckDB targets
                 writer.register("training_set", result)
                 writer.execute(f"COPY training_set TO {target} {options}")
             return int(result.num_rows)
@@ -339,8 +340,10 @@ class Project:
             raise mismatched[0]
         adapter = self.connect(threads=1)
         try:
-            columns = prepare_entities(adapter, entity_rows)
-            return finish(adapter, training_set_query(adapter, self.definition, compiled, requests, columns))
+            # naive timestamps are UTC, whatever the machine's or the server's zone
+            with adapter.in_time_zone("UTC"):
+                columns = prepare_entities(adapter, entity_rows)
+                return finish(adapter, training_set_query(adapter, self.definition, compiled, requests, columns))
         finally:
             adapter.close()
 

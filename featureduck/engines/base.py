@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, ClassVar
 
 from sqlglot import exp
@@ -67,6 +67,22 @@ class EngineAdapter(ABC):
         """Run statements in order; engines that take several at once do it in one round trip."""
         for statement in statements:
             self.execute(statement)
+
+    @abstractmethod
+    def time_zone(self) -> str:
+        """The session's time zone: how the engine turns naive timestamps into instants."""
+
+    @abstractmethod
+    def set_time_zone(self, zone: str) -> None: ...
+
+    @contextmanager
+    def in_time_zone(self, zone: str) -> Iterator[None]:
+        previous = self.time_zone()
+        self.set_time_zone(zone)
+        try:
+            yield
+        finally:
+            self.set_time_zone(previous)
 
     @abstractmethod
     def transaction(self) -> AbstractContextManager[None]:

@@ -106,6 +106,12 @@ class DuckDBAdapter(EngineAdapter):
         except duckdb.Error as err:
             raise DatabaseError(str(err).strip()) from None
 
+    def time_zone(self) -> str:
+        return str(self.execute("SELECT current_setting('TimeZone')")[0][0])
+
+    def set_time_zone(self, zone: str) -> None:
+        self.execute(f"SET TimeZone = {self.sql(exp.Literal.string(zone))}")
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         cursor = self._cursor()

@@ -165,6 +165,12 @@ class PostgresAdapter(EngineAdapter):
         except psycopg.Error as err:
             raise DatabaseError(str(err).strip()) from None
 
+    def time_zone(self) -> str:
+        return str(self.execute("SHOW TimeZone")[0][0])
+
+    def set_time_zone(self, zone: str) -> None:
+        self.execute(f"SET TIME ZONE {self.sql(exp.Literal.string(zone))}")
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         try:

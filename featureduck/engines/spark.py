@@ -130,6 +130,12 @@ class SparkAdapter(EngineAdapter):
             self.forget_catalog()
             raise
 
+    def time_zone(self) -> str:
+        return str(self._session().conf.get("spark.sql.session.timeZone"))
+
+    def set_time_zone(self, zone: str) -> None:
+        self._session().conf.set("spark.sql.session.timeZone", zone)
+
     def list_relations(self, database: str, schema: str) -> dict[str, RelationKind]:
         session = self._session()
         if not session.catalog.databaseExists(schema):

@@ -31,12 +31,16 @@ def prepare_entities(adapter: EngineAdapter, entities: Any) -> list[str]:
     DuckDB reads every kind of input (file, pandas, Arrow); on DuckDB targets
     it writes the temporary table itself, elsewhere the rows stream into the
     engine's temporary table (COPY on Postgres, a temporary view on Spark).
+    The event time is compared as a naive UTC timestamp: a zoned input is
+    converted to UTC, a naive one is taken as UTC (the sessions run in UTC).
     """
     import duckdb
 
     reader = adapter if adapter.TYPE == "duckdb" else None
     local = duckdb.connect() if reader is None else None
     try:
+        if local is not None:
+            local.execute("SET TimeZone = 'UTC'")
         numbered = exp.select(
             "*",
             exp.alias_(exp.Window(this=exp.RowNumber()), ROW_ID),

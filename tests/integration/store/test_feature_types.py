@@ -80,7 +80,8 @@ def test_built_types_checked_before_the_relation_is_replaced(
     by_name = {r.name: r for r in results.results}
     assert by_name["raw"].status == "success" and by_name["feats"].status == "error"
     message = by_name["feats"].message or ""
-    assert message.startswith("features/f.yml:9: feature 'clicks' of view 'v' is declared bigint, but model models/feats.sql outputs it as ")
+    declared = "features/f.yml:9: feature 'clicks' of view 'v' is declared bigint"
+    assert message.startswith(f"{declared}, but model models/feats.sql outputs it as ")
     engine = {"dev": "duckdb", "pg": "postgres", "spark": "spark"}[target]
     assert message.split(" outputs it as ")[1].lower().startswith(("decimal(2,1) on ", "numeric on ")), message
     assert f" on {engine}\n" in message

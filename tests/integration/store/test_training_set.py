@@ -358,3 +358,67 @@ def test_tie_checks_recorded_at_build_time(make_project: ProjectFactory, request
     out = root / "out.csv"
     project.write_training_set(entities, ["clean:x"], out)
     assert out.read_text().splitlines()[1] == "1,2024-01-02,1"  # the tie rule still applies: the greatest x
+
+
+ZONES = [datetime.timezone(datetime.timedelta(hours=5, minutes=30)), datetime.timezone(datetime.timedelta(hours=-8)), datetime.UTC]
+
+
+@pytest.mark.parametrize("target", ["dev", "pg", "spark"])
+def test_time_zones_compare_instants(make_project: ProjectFactory, tmp_path: Path, request: pytest.FixtureRequest, target: str) -> None:
+    """Feature and event times written with assorted UTC offsets are compared as
+    instants, a naive event time is UTC, and neither the machine's zone nor the
+    database session's changes an answer (both are set to other zones here)."""
+    rng = random.Random(7)
+    activity = []  # ((user,), instant, clicks, score)
+    for user in range(1, 8):
+        for hour in sorted(rng.sample(range(0, 24 * 20), 10)):
+            activity.append(((user,), BASE.replace(tzinfo=datetime.UTC) + datetime.timedelta(hours=hour), rng.randint(0, 50), 0.5))
+    entity_rows = []  # (user, instant, text as written, label)
+    for i in range(200):
+        user = rng.randint(1, 9)
+        if rng.random() < 0.3:  # exactly at a feature's instant, written in another zone
+            instant = rng.choice([a[1] for a in activity if a[0] == (user,)] or [activity[0][1]])
+        else:
+            instant = BASE.replace(tzinfo=datetime.UTC) + datetime.timedelta(minutes=rng.randint(-600, 24 * 60 * 21))
+        zone = rng.choice([*ZONES, None])
+        text = instant.replace(tzinfo=None).isoformat(sep=" ") if zone is None else instant.astimezone(zone).isoformat(sep=" ")
+        entity_rows.append((user, instant, text, f"label{i}"))
+    root = make_project({
+        "features/features.yml": FEATURES_YML,
+        "sources/raw.yml": "sources:\n  - name: raw\n    tables:\n      - {name: activity, path: data/activity.csv}\n",
+        "models/activity.sql": (
+            "{{ config(materialized='table') }} select user_id, feature_ts, clicks, score from {{ source('raw', 'activity') }}"
+        ),
+        "models/device_stats.sql": "select 1 as user_id, 'ios' as device, timestamp '2024-01-01' as ts, cast(0.5 as double) as score",
+    })
+    _write_csv(root / "data" / "activity.csv", ["user_id", "feature_ts", "clicks", "score"],
+               [(k[0], t.astimezone(rng.choice(ZONES)).isoformat(sep=" "), c, s) for k, t, c, s in activity])
+    entities_file = tmp_path / "entities.csv"
+    _write_csv(entities_file, ["user_id", "event_timestamp", "label"], [(u, text, label) for u, _, text, label in entity_rows])
+    out = tmp_path / "train.csv"
+    _profile_for(target, root, request)
+    if target == "spark":
+        project = Project.load(root, target="spark")
+        adapter = project.connect()
+        try:
+            with adapter.in_time_zone("America/New_York"):  # the session's zone; the training set runs in UTC
+                assert not project.run().failed
+                project.write_training_set(entities_file, ["activity:clicks"], out)
+                assert adapter.time_zone() == "America/New_York"
+        finally:
+            adapter.close()
+    else:
+        zones = {"TZ": "America/New_York", "PGTZ": "Asia/Kolkata"}  # the machine's zone, the Postgres session's
+        assert fduck("run", "--project-dir", str(root), "--target", target, env=zones).returncode == 0
+        result = fduck("training-set", "--project-dir", str(root), "--target", target, "--entities", str(entities_file),
+                       "--features", "activity:clicks", "--out", str(out), env=zones)
+        assert result.returncode == 0, result.stderr
+    got = list(csv.reader(out.read_text().splitlines()))[1:]
+    assert len(got) == len(entity_rows)
+    hits = 0
+    for row, (user, instant, _, label) in zip(got, entity_rows, strict=True):
+        assert row[2] == label
+        expected = _latest(activity, (user,), instant, datetime.timedelta(days=3))
+        assert row[3] == (str(expected[2]) if expected else ""), (user, instant, row)
+        hits += expected is not None
+    assert 0 < hits < len(entity_rows)
