@@ -1,9 +1,14 @@
-"""Point-in-time training set: fduck against a hand-written DuckDB ASOF JOIN (the floor).
+"""Point-in-time training set: fduck against a hand-written DuckDB ASOF JOIN (the floor) and Feast.
 
 Data: a feature view of ENTITIES entities over 90 days (about 10 million rows,
 5 features, ttl 7 days) built as a DuckDB table, and 1 million entity rows
 (Arrow in, Arrow out). Each side runs in its own process so its peak memory
-is its own; both read the same table and the same entity Parquet file.
+is its own; fduck and the floor read the same table and the same entity
+Parquet file. Feast 0.67 (`feast_historical.py`, in its own virtual
+environment at benchmarks/work/feast-venv) reads the same Parquet files with
+its DuckDB offline store and, with --feast-file, its default file (dask)
+store. Rows are compared, not only time: how many come back, how
+many carry features and the sum of an integer feature.
 
     python benchmarks/bench_training_set.py --entities 100000 --rows 1000000
 """
@@ -18,8 +23,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 WORK = Path(__file__).resolve().parent / "work" / "training_set"
+FEAST_PYTHON = Path(__file__).resolve().parent / "work" / "feast-venv" / "bin" / "python"
 
 PROJECT_FILE = "name: pit_bench\n"
 PROFILES = "default:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: target/bench.duckdb, threads: 2}\n"
@@ -98,7 +105,17 @@ def measure_fduck(project: Path) -> dict[str, float]:
     started = time.perf_counter()
     result = loaded.get_historical_features(rows, [f"activity:f{i}" for i in range(1, 6)])
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "rows": result.num_rows, "non_null": result.num_rows - result.column("f1").null_count}
+    return {"seconds": seconds, **_row_figures(result)}
+
+
+def _row_figures(result: Any) -> dict[str, float]:
+    import pyarrow.compute
+
+    return {
+        "rows": result.num_rows,
+        "non_null": result.num_rows - result.column("f1").null_count,
+        "sum_f4": int(pyarrow.compute.sum(result.column("f4")).as_py() or 0),
+    }
 
 
 def measure_floor(project: Path) -> dict[str, float]:
@@ -113,7 +130,7 @@ def measure_floor(project: Path) -> dict[str, float]:
         con.execute("create temp table entities as select * from entity_rows")
         result = con.execute(FLOOR_SQL).to_arrow_table()
         seconds = time.perf_counter() - started
-    return {"seconds": seconds, "rows": result.num_rows, "non_null": result.num_rows - result.column("f1").null_count}
+    return {"seconds": seconds, **_row_figures(result)}
 
 
 def child(kind: str, project: Path) -> None:
@@ -127,6 +144,7 @@ def main() -> None:
     parser.add_argument("--entities", type=int, default=100_000)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--child", choices=["fduck", "floor"])
+    parser.add_argument("--feast-file", action="store_true", help="also Feast's file (dask) store: minutes, over 24 GiB here")
     parser.add_argument("--project", type=Path)
     args = parser.parse_args()
     if args.child:
@@ -134,7 +152,7 @@ def main() -> None:
         return
     project = generate(args.entities, args.rows)
     print(f"{args.rows} entity rows x {args.entities * 100} feature rows (5 features, ttl 7d), DuckDB, Arrow out")
-    results = {}
+    results: dict[str, dict[str, float]] = {}
     for kind in ("floor", "fduck", "floor", "fduck"):  # each twice, in fresh processes; the better run counts
         out = subprocess.run(
             [sys.executable, __file__, "--child", kind, "--project", str(project)], check=True, capture_output=True, text=True
@@ -142,10 +160,25 @@ def main() -> None:
         figures = json.loads(out.stdout.strip().splitlines()[-1])
         if kind not in results or figures["seconds"] < results[kind]["seconds"]:
             results[kind] = figures
+    if FEAST_PYTHON.exists():
+        for store in ["duckdb"] + (["file"] if args.feast_file else []):
+            script = Path(__file__).resolve().parent / "feast_historical.py"
+            started = time.perf_counter()
+            out = subprocess.run(
+                [str(FEAST_PYTHON), str(script), "--project", str(project), "--offline-store", store], capture_output=True, text=True,
+            )
+            elapsed = time.perf_counter() - started
+            if out.returncode != 0:  # -9: the kernel's out-of-memory killer
+                print(f"  feast {store}: failed after {elapsed:.0f} s, exit {out.returncode}: {out.stderr.strip()[-300:]}")
+                continue
+            results[f"feast {store}"] = json.loads(out.stdout.strip().splitlines()[-1])
+            print(f"  (feast {store}: {elapsed:.0f} s with its imports and registry)")
+    else:
+        print(f"  Feast skipped: no {FEAST_PYTHON} (see feast_historical.py)")
     for kind, figures in results.items():
         print(
-            f"  {kind:<6} {figures['seconds']:6.2f} s  peak {figures['peak_mb']:6.0f} MB  "
-            f"rows {figures['rows']}  with features {figures['non_null']}"
+            f"  {kind:<12} {figures['seconds']:7.2f} s  peak {figures['peak_mb']:6.0f} MB  rows {figures['rows']}  "
+            f"with features {figures['non_null']}  sum(f4) {figures['sum_f4']}"
         )
     print(f"  fduck / floor: {results['fduck']['seconds'] / results['floor']['seconds']:.2f}x time, "
           f"{results['fduck']['peak_mb'] / results['floor']['peak_mb']:.2f}x memory")

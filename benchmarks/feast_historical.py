@@ -32,7 +32,7 @@ def main() -> None:
     from feast.repo_config import RepoConfig
     from feast.types import Float64, Int64
 
-    repo = args.project / "feast" / args.offline_store
+    repo = (args.project / "feast" / args.offline_store).resolve()
     repo.mkdir(parents=True, exist_ok=True)
     config = RepoConfig(
         project="pit_bench",
@@ -45,7 +45,7 @@ def main() -> None:
     )
     store = FeatureStore(config=config)
     user = Entity(name="user", join_keys=["user_id"], value_type=ValueType.INT64)
-    source = FileSource(path=str(args.project / "data" / "activity.parquet"), timestamp_field="feature_ts")
+    source = FileSource(path=str((args.project / "data" / "activity.parquet").resolve()), timestamp_field="feature_ts")
     schema = [Field(name=f"f{i}", dtype=Int64 if i == 4 else Float64) for i in range(1, 6)]
     view = FeatureView(name="activity", entities=[user], ttl=timedelta(days=7), schema=schema, source=source, online=False)
     store.apply([user, view])

@@ -100,6 +100,7 @@ def training_set_query(
         if request.view.model not in compiled.models:
             raise UsageError(f"model '{request.view.model}' of feature view '{request.view.name}' did not compile")
     relations = {r.view.key: compiled.models[r.view.model].relation.to_table() for r in requests}
-    # only DuckDB's ASOF join needs tied rows ranked beforehand (store.ties)
-    untied = untied_views(adapter, definition) if adapter.DIALECT == "duckdb" else set()
+    # DuckDB's ASOF join and Postgres' join back at the newest instant take one row
+    # per instant, so tied rows are ranked first unless the view is known to have none (store.ties)
+    untied = untied_views(adapter, definition) if adapter.DIALECT in ("duckdb", "postgres") else set()
     return point_in_time_query(exp.to_table(ENTITY_TABLE), entity_columns, requests, relations, join_keys, adapter.DIALECT, untied)

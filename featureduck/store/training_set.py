@@ -9,14 +9,18 @@ with the same keys and timestamp: the one whose features are greatest, in
 the order the view declares them, NULL below any value. Entity columns pass through
 unchanged and the output keeps the input's row order.
 
-The join is one sqlglot tree per engine family: on DuckDB an ASOF LEFT JOIN
-per view; on Postgres a LEFT JOIN LATERAL per view picking the newest
-qualifying row through an index-friendly ORDER BY ... LIMIT 1 (the form
-that matched DuckDB's answers when both were executed, FIELD-NOTES.md). On
-Spark, which has neither, each view's rows and the entity rows are stacked
-(UNION ALL) and ordered per key by time, feature rows before entity rows at
-the same instant; LAST_VALUE(... IGNORE NULLS) carries the newest feature
-struct forward onto each entity row. A struct keeps real NULL features.
+The join is one sqlglot tree per engine family, the fastest correct form
+measured on each (benchmarks/README.md). On DuckDB an ASOF LEFT JOIN per
+view. On Postgres and Spark each view's rows and the entity rows are
+stacked (UNION ALL) and ordered per key by time, feature rows before entity
+rows at the same instant, so a window carries the newest feature forward
+onto each entity row: on Postgres the newest feature instant (a running
+MAX), joined back to the view's row at that instant; on Spark the feature
+row itself, as a struct, by LAST_VALUE(... IGNORE NULLS) (a struct keeps
+real NULL features). Both cost a sort of the two sides, whatever the
+history per key; Postgres' LEFT JOIN LATERAL ... ORDER BY ts DESC LIMIT 1
+probes the view once per entity row and, without an index on the view's
+keys and time, scans it each time (over 15 minutes at 100k x 1M rows).
 """
 
 from __future__ import annotations
@@ -123,30 +127,69 @@ def point_in_time_query(
             exp.alias_(feature_ts, FEATURE_TS),
             *[exp.column(f, quoted=True) for f in request.features],
         ).from_(relations[view.key].copy())
+        rows = features if view.key in (untied or set()) else _one_row_per_instant(features, keys, request.features)
+        same_keys = [exp.column(k, "e", quoted=True).eq(exp.column(k, alias, quoted=True)) for k in keys]
         if dialect == "duckdb":
-            on = exp.and_(
-                *[exp.column(k, "e", quoted=True).eq(exp.column(k, alias, quoted=True)) for k in keys],
-                exp.GTE(this=exp.column(EVENT_TS, "e"), expression=exp.column(FEATURE_TS, alias)),
-            )
-            ranked = features if view.key in (untied or set()) else _one_row_per_instant(features, keys, request.features)
-            join = exp.Join(this=ranked.subquery(alias), on=on, side="LEFT", method="ASOF")
+            on = exp.and_(*same_keys, exp.GTE(this=exp.column(EVENT_TS, "e"), expression=exp.column(FEATURE_TS, alias)))
+            select = select.join(exp.Join(this=rows.subquery(alias), on=on, side="LEFT", method="ASOF"))
         else:
-            newest = features.where(
-                exp.and_(
-                    *[exp.column(k, quoted=True).eq(exp.column(k, "e", quoted=True)) for k in keys],
-                    exp.LTE(this=feature_ts.copy(), expression=exp.column(EVENT_TS, "e")),
-                )
-            ).order_by(
-                exp.Ordered(this=feature_ts.copy(), desc=True),
-                *[exp.Ordered(this=exp.column(f, quoted=True), desc=True, nulls_first=False) for f in request.features],
-            ).limit(1)
-            join = exp.Join(this=exp.Lateral(this=newest.subquery(), alias=exp.TableAlias(this=exp.to_identifier(alias))),
-                            on=exp.true(), side="LEFT")
-        select = select.join(join)
+            instants = f"{alias}_at"
+            newest = _newest_instants(entities, relations[view.key], keys, feature_ts)
+            select = select.join(
+                newest.subquery(instants), on=exp.column(ROW_ID, instants).eq(exp.column(ROW_ID, "e")), join_type="LEFT"
+            ).join(
+                rows.subquery(alias),
+                on=exp.and_(*same_keys, exp.column(FEATURE_TS, alias).eq(exp.column(FEATURE_TS, instants))),
+                join_type="LEFT",
+            )
         for feature, column in zip(request.features, request.columns, strict=True):
             value = _within_ttl(view, exp.column(FEATURE_TS, alias), exp.column(feature, alias, quoted=True))
             select = select.select(exp.alias_(value, column, quoted=True))
     return select.order_by(exp.column(ROW_ID, "e"))
+
+
+def _stacked(entities: exp.Table, relation: exp.Table, keys: list[str], feature_ts: exp.Expr, feature_value: exp.Expr) -> exp.Union:
+    """Entity rows and feature rows in one relation: keys, `__fd_at`, `__fd_is_entity`,
+    ROW_ID (NULL on feature rows) and `__fd_fv` (`feature_value` on feature rows)."""
+    feature_rows = exp.select(
+        *[exp.column(k, quoted=True) for k in keys],
+        exp.alias_(feature_ts.copy(), "__fd_at"),
+        exp.alias_(exp.Literal.number(0), "__fd_is_entity"),
+        exp.alias_(exp.cast(exp.null(), "BIGINT"), ROW_ID),
+        exp.alias_(feature_value, "__fd_fv"),
+    ).from_(relation.copy()).where(exp.and_(*[exp.column(k, quoted=True).is_(exp.null()).not_() for k in keys]))
+    entity_rows = exp.select(
+        *[exp.column(k, quoted=True) for k in keys],
+        exp.alias_(exp.column(EVENT_TS), "__fd_at"),
+        exp.alias_(exp.Literal.number(1), "__fd_is_entity"),
+        exp.column(ROW_ID),
+        # a NULL of the feature branch's type (Spark widens an untyped NULL to a struct; Postgres needs the cast)
+        exp.alias_(exp.null() if isinstance(feature_value, exp.Struct) else exp.cast(exp.null(), "TIMESTAMP"), "__fd_fv"),
+    ).from_(entities.copy())
+    return exp.union(entity_rows, feature_rows, distinct=False)
+
+
+def _carried(value: exp.Expr, keys: list[str], extra_order: list[exp.Ordered]) -> exp.Window:
+    """`value` over the stacked rows of each key in time order, feature rows
+    before entity rows at the same instant, up to the current row."""
+    return exp.Window(
+        this=value,
+        partition_by=[exp.column(k, quoted=True) for k in keys],
+        order=exp.Order(expressions=[exp.Ordered(this=exp.column("__fd_at")), exp.Ordered(this=exp.column("__fd_is_entity")),
+                                     *extra_order]),
+        spec=exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW"),
+    )
+
+
+def _newest_instants(entities: exp.Table, relation: exp.Table, keys: list[str], feature_ts: exp.Expr) -> exp.Select:
+    """Per entity row (ROW_ID), the newest feature instant at or before its event:
+    a running MAX over the stacked rows (Postgres has no IGNORE NULLS)."""
+    newest = _carried(exp.Max(this=exp.column("__fd_fv")), keys, [])
+    picked = (
+        exp.select(exp.column(ROW_ID), exp.column("__fd_is_entity"), exp.alias_(newest, FEATURE_TS))
+        .from_(_stacked(entities, relation, keys, feature_ts, feature_ts.copy()).subquery("stacked"))
+    )
+    return exp.select(ROW_ID, FEATURE_TS).from_(picked.subquery("picked")).where(exp.column("__fd_is_entity").eq(1))
 
 
 def _one_row_per_instant(features: exp.Select, keys: list[str], names: list[str]) -> exp.Select:
@@ -156,7 +199,7 @@ def _one_row_per_instant(features: exp.Select, keys: list[str], names: list[str]
         partition_by=[*[exp.column(k, quoted=True) for k in keys], exp.column(FEATURE_TS)],
         order=exp.Order(expressions=[exp.Ordered(this=exp.column(f, quoted=True), desc=True, nulls_first=False) for f in names]),
     )
-    ranked = features.select(exp.alias_(rank, "__fd_rank"))
+    ranked = exp.select("*", exp.alias_(rank, "__fd_rank")).from_(features.subquery("features"))  # FEATURE_TS is an alias
     return (
         exp.select(*[exp.column(k, quoted=True) for k in keys], exp.column(FEATURE_TS), *[exp.column(f, quoted=True) for f in names])
         .from_(ranked.subquery("ranked"))
@@ -181,51 +224,29 @@ def _stacked_query(
     relations: dict[str, exp.Table],
     join_keys: dict[str, list[str]],
 ) -> exp.Select:
-    """The point-in-time join without ASOF or LATERAL (Spark)."""
+    """The point-in-time join without ASOF (Spark): the newest feature row carried as a struct."""
     select = exp.select(*[exp.column(c, "e", quoted=True) for c in entity_columns]).from_(entities.copy().as_("e"))
     for index, request in enumerate(requests):
         view, alias = request.view, f"fv{index}"
         keys = join_keys[view.entity]
+        feature_ts = exp.cast(exp.column(view.timestamp_field, quoted=True), "TIMESTAMP")
         struct = exp.Struct(expressions=[
-            exp.alias_(exp.cast(exp.column(view.timestamp_field, quoted=True), "TIMESTAMP"), FEATURE_TS),
+            exp.alias_(feature_ts.copy(), FEATURE_TS),
             *[exp.alias_(exp.column(f, quoted=True), f"f{i}") for i, f in enumerate(request.features)],
         ])
-        feature_rows = exp.select(
-            *[exp.column(k, quoted=True) for k in keys],
-            exp.alias_(exp.cast(exp.column(view.timestamp_field, quoted=True), "TIMESTAMP"), "__fd_at"),
-            exp.alias_(exp.Literal.number(0), "__fd_is_entity"),
-            exp.alias_(exp.cast(exp.null(), "BIGINT"), ROW_ID),
-            exp.alias_(struct, "__fd_fv"),
-        ).from_(relations[view.key].copy()).where(exp.and_(*[exp.column(k, quoted=True).is_(exp.null()).not_() for k in keys]))
-        entity_rows = exp.select(
-            *[exp.column(k, quoted=True) for k in keys],
-            exp.alias_(exp.column(EVENT_TS), "__fd_at"),
-            exp.alias_(exp.Literal.number(1), "__fd_is_entity"),
-            exp.column(ROW_ID),
-            exp.alias_(exp.null(), "__fd_fv"),  # Spark widens a NULL to the other branch's struct
-        ).from_(entities.copy())
-        carried = exp.Window(
-            this=exp.IgnoreNulls(this=exp.LastValue(this=exp.column("__fd_fv"))),
-            partition_by=[exp.column(k, quoted=True) for k in keys],
-            # feature rows before entity rows at the same instant; among tied feature
-            # rows the greatest (NULL lowest) comes last, so it is the one carried
-            order=exp.Order(expressions=[
-                exp.Ordered(this=exp.column("__fd_at")),
-                exp.Ordered(this=exp.column("__fd_is_entity")),
-                *[exp.Ordered(this=exp.Dot(this=exp.column("__fd_fv"), expression=exp.to_identifier(f"f{i}")), nulls_first=True)
-                  for i in range(len(request.features))],
-            ]),
-            spec=exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW"),
-        )
+        # among tied feature rows the greatest (NULL lowest) comes last, so it is the one carried
+        carried = _carried(exp.IgnoreNulls(this=exp.LastValue(this=exp.column("__fd_fv"))), keys, [
+            exp.Ordered(this=exp.Dot(this=exp.column("__fd_fv"), expression=exp.to_identifier(f"f{i}")), nulls_first=True)
+            for i in range(len(request.features))
+        ])
         picked = (
             exp.select(exp.column(ROW_ID), exp.column("__fd_is_entity"), exp.alias_(carried, "__fd_fv"))
-            .from_(exp.union(entity_rows, feature_rows, distinct=False).subquery("stacked"))
+            .from_(_stacked(entities, relations[view.key], keys, feature_ts, struct).subquery("stacked"))
         )
         latest = exp.select(ROW_ID, "__fd_fv").from_(picked.subquery("picked")).where(exp.column("__fd_is_entity").eq(1))
         select = select.join(latest.subquery(alias), on=exp.column(ROW_ID, alias).eq(exp.column(ROW_ID, "e")), join_type="LEFT")
-        feature_ts = exp.Dot(this=exp.column("__fd_fv", alias), expression=exp.to_identifier(FEATURE_TS))
+        struct_ts = exp.Dot(this=exp.column("__fd_fv", alias), expression=exp.to_identifier(FEATURE_TS))
         for i, column in enumerate(request.columns):
             value = exp.Dot(this=exp.column("__fd_fv", alias), expression=exp.to_identifier(f"f{i}"))
-            select = select.select(exp.alias_(_within_ttl(view, feature_ts.copy(), value), column, quoted=True))
+            select = select.select(exp.alias_(_within_ttl(view, struct_ts.copy(), value), column, quoted=True))
     return select.order_by(exp.column(ROW_ID, "e"))
-
