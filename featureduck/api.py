@@ -196,13 +196,13 @@ class Project:
             staged = stage_file_sources(adapter, file_sources, self.config.root, self.target.schema, {} if full_refresh else checksums)
             for item in staged:
                 reporter.source_staged(f"{item.source.source_name}.{item.source.name}", item.relation, item.rows)
-            preflight = {}
+            dtype_checks = {}
             if self.definition.feature_views:
                 from featureduck.store.validation import build_checks
 
-                preflight = build_checks(self.definition)  # declared dtypes against what the engine will build
+                dtype_checks = build_checks(self.definition, adapter)  # declared dtypes against what the engine built
             runner = Runner(
-                self.compiler, compiled, adapter, selection.selected, threads, full_refresh, reporter, checksums, preflight,
+                self.compiler, compiled, adapter, selection.selected, threads, full_refresh, reporter, checksums, dtype_checks,
             )
             results = runner.run()
             now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
@@ -216,12 +216,12 @@ class Project:
                 BuildRecord(item.source.unique_id, item.relation, "staged", item.fingerprint, now, item.rows)
                 for item in staged if item.rows is not None
             ]
-            checks = []
+            tie_checks = []
             if self.definition.feature_views:
                 from featureduck.store.ties import checks_of_built_views
 
-                checks = checks_of_built_views(self.definition, compiled, built, now)
-            record_run(adapter, records, checks)
+                tie_checks = checks_of_built_views(self.definition, compiled, built, now)
+            record_run(adapter, records, tie_checks)
         finally:
             adapter.close()
         target_dir = self.config.target_dir

@@ -9,13 +9,17 @@ statement head rather than parsed a second time on the run's hot path.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, ClassVar
 
 from sqlglot import exp
 
 from featureduck.config.profiles import TargetConfig
+
+# Called with a freshly built relation's (name, type) columns before it replaces the
+# previous one; raises (a FeatureDuckError) to keep the previous relation.
+ColumnCheck = Callable[[list[tuple[str, str]]], None]
 
 RelationKind = str  # "table" | "view" | "materialized_view"
 TEMP_SUFFIX = "__fduck_tmp"
@@ -135,9 +139,10 @@ class EngineAdapter(ABC):
     def columns(self, table: exp.Table) -> list[tuple[str, str]]:
         """(name, type) of a relation's columns, in order."""
 
-    @abstractmethod
     def query_columns(self, query_sql: str) -> list[tuple[str, str]]:
-        """(name, type) of a query's output, in order, without running it."""
+        """(name, type) of a query's output, in order, without running it. Engines
+        without transactions implement it: they check a view's query before creating it."""
+        raise NotImplementedError(f"{self.TYPE} checks relations after building them, in a transaction")
 
     # --- DDL and DML built from sqlglot expressions ------------------------------------
 
@@ -165,18 +170,25 @@ class EngineAdapter(ABC):
         return _count(rows)
 
     @abstractmethod
-    def replace_table(self, table: exp.Table, query_sql: str) -> int | None:
-        """Rebuild a table atomically: a failure leaves the previous relation in place."""
+    def replace_table(self, table: exp.Table, query_sql: str, check: ColumnCheck | None = None) -> int | None:
+        """Rebuild a table atomically: a failure, or a `check` of the new table's
+        columns that raises, leaves the previous relation in place."""
 
-    def replace_view(self, table: exp.Table, query_sql: str) -> None:
-        """Make `table` a view of `query_sql`, whatever it was before."""
+    def replace_view(self, table: exp.Table, query_sql: str, check: ColumnCheck | None = None) -> None:
+        """Make `table` a view of `query_sql`, whatever it was before. Without
+        transactions the query's columns are checked before, else the view's after."""
         existing = self.relation_kind(table)
-        if existing in (None, "view"):
+        if existing in (None, "view") and check is None:
             self.create_view(table, query_sql)
             return
+        if check is not None and not self.SUPPORTS_TRANSACTIONS:
+            check(self.query_columns(query_sql))
         with self.transaction():
-            self.drop(table, existing)
+            if existing not in (None, "view"):
+                self.drop(table, existing)
             self.create_view(table, query_sql)
+            if check is not None and self.SUPPORTS_TRANSACTIONS:
+                check(self.columns(table))
 
     def load_rows(self, table: exp.Table, columns: list[tuple[str, str]], batches: Iterator[list[tuple[Any, ...]]]) -> int:
         """Replace `table` with these rows; columns are (name, DuckDB type). Engines
@@ -192,7 +204,9 @@ class EngineAdapter(ABC):
     def fetch(self, sql: str | exp.Expr, form: str) -> Any:
         """A query's result as a pandas DataFrame (`form` "pandas") or an Arrow table ("arrow")."""
 
-    def create_materialized_view(self, table: exp.Table, query_sql: str, unique_key: list[str]) -> int | None:
+    def create_materialized_view(
+        self, table: exp.Table, query_sql: str, unique_key: list[str], check: ColumnCheck | None = None
+    ) -> int | None:
         """Build (or rebuild) a native materialized view; see SUPPORTS_MATERIALIZED_VIEWS."""
         raise NotImplementedError(f"{self.TYPE} has no materialized views")
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
-from featureduck.engines.base import EngineAdapter, RelationKind
+from featureduck.engines.base import ColumnCheck, EngineAdapter, RelationKind
 from featureduck.errors import ConnectionFailure, DatabaseError
 
 if TYPE_CHECKING:
@@ -140,25 +140,26 @@ class DuckDBAdapter(EngineAdapter):
             found[schema][name] = "view" if kind == "VIEW" else "table"
         return found
 
-    def query_columns(self, query_sql: str) -> list[tuple[str, str]]:
-        rows = self.execute(f"DESCRIBE SELECT * FROM (\n{query_sql}\n) AS q")
-        return [(str(row[0]), str(row[1])) for row in rows]
-
     def execute_script(self, statements: Sequence[exp.Expr]) -> None:
         if statements:
             self.execute(";\n".join(self.sql(statement) for statement in statements))
 
-    def replace_table(self, table: exp.Table, query_sql: str) -> int | None:
+    def replace_table(self, table: exp.Table, query_sql: str, check: ColumnCheck | None = None) -> int | None:
         """DuckDB's DDL is transactional: CREATE OR REPLACE swaps the new table in
         atomically, and a failed build leaves the previous one. It saves the
         temporary table's drop and rename per model. Replacing a view takes a
-        drop first, so the two run in one transaction."""
+        drop first, and a check reads the new table's columns before the commit,
+        so those run in one transaction."""
         existing = self.relation_kind(table)
-        if existing in (None, "table"):
+        if existing in (None, "table") and check is None:
             return self.create_table_as(table, query_sql, replace=True)
         with self.transaction():
-            self.drop(table, existing)
-            return self.create_table_as(table, query_sql, replace=True)
+            if existing not in (None, "table"):
+                self.drop(table, existing)
+            rows = self.create_table_as(table, query_sql, replace=True)
+            if check is not None:
+                check(self.columns(table))
+            return rows
 
     def columns(self, table: exp.Table) -> list[tuple[str, str]]:
         # Catalog queries carry their values as literals: binding parameters makes

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
-from featureduck.engines.base import EngineAdapter, RelationKind, temp_name
+from featureduck.engines.base import ColumnCheck, EngineAdapter, RelationKind, temp_name
 from featureduck.errors import ConnectionFailure, DatabaseError
 
 if TYPE_CHECKING:
@@ -194,17 +194,6 @@ class PostgresAdapter(EngineAdapter):
             found[schema][name] = _KINDS[kind]
         return found
 
-    def query_columns(self, query_sql: str) -> list[tuple[str, str]]:
-        """Planned, not run (LIMIT 0); the types as Postgres names them."""
-        import psycopg
-
-        try:
-            with self._connection().cursor() as cursor:
-                cursor.execute(f"SELECT * FROM (\n{query_sql}\n) AS q LIMIT 0")
-                return [(column.name, column.type_display) for column in cursor.description or []]
-        except psycopg.Error as err:
-            raise DatabaseError(str(err).strip()) from None
-
     def execute_script(self, statements: Sequence[exp.Expr]) -> None:
         """One simple-query round trip (psycopg sends several statements when there are no parameters)."""
         if statements:
@@ -254,41 +243,50 @@ class PostgresAdapter(EngineAdapter):
         self._remember(table, kind)
         self._recreate(dependents)
 
-    def replace_table(self, table: exp.Table, query_sql: str) -> int | None:
+    def replace_table(self, table: exp.Table, query_sql: str, check: ColumnCheck | None = None) -> int | None:
         temp = temp_name(table)
         with self.transaction():
             self.drop(temp, "table")
             rows = self.create_table_as(temp, query_sql)
+            if check is not None:
+                check(self.columns(temp))
             self.swap_in(temp, table, "table")
         return rows
 
-    def replace_view(self, table: exp.Table, query_sql: str) -> None:
+    def replace_view(self, table: exp.Table, query_sql: str, check: ColumnCheck | None = None) -> None:
         """CREATE OR REPLACE VIEW when Postgres allows it (same leading columns),
-        else build the view under a temporary name and swap it in, keeping dependents."""
+        else build the view under a temporary name and swap it in, keeping dependents.
+        A check reads the new view's columns inside the transaction."""
         existing = self.relation_kind(table)
-        if existing is None:
-            self.create_view(table, query_sql)
-            return
-        if existing == "view":
+        if existing in (None, "view"):
             try:
                 with self.transaction():
                     self.create_view(table, query_sql)
+                    if check is not None:
+                        check(self.columns(table))
                 return
             except DatabaseError:  # columns removed or retyped: not replaceable in place
-                pass
+                if existing is None:
+                    raise
         temp = temp_name(table)
         with self.transaction():
             self.drop(temp, "view")
             self.create_view(temp, query_sql)
+            if check is not None:
+                check(self.columns(temp))
             self.swap_in(temp, table, "view")
 
-    def create_materialized_view(self, table: exp.Table, query_sql: str, unique_key: list[str]) -> int | None:
+    def create_materialized_view(
+        self, table: exp.Table, query_sql: str, unique_key: list[str], check: ColumnCheck | None = None
+    ) -> int | None:
         """Build a new materialized view (populated) and swap it in."""
         temp = temp_name(table)
         with self.transaction():
             self.drop(temp, "materialized_view")
             head = exp.Create(this=temp, kind="MATERIALIZED VIEW")
             rows = self.execute(f"{self.sql(head)} AS\n{query_sql}")
+            if check is not None:
+                check(self.columns(temp))
             self.swap_in(temp, table, "materialized_view")
             if unique_key:  # REFRESH ... CONCURRENTLY needs a unique index
                 index = exp.to_identifier(f"{table.name}__fduck_key")

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlglot import exp
 
-from featureduck.engines.base import EngineAdapter, RelationKind, temp_name
+from featureduck.engines.base import ColumnCheck, EngineAdapter, RelationKind, temp_name
 from featureduck.errors import ConnectionFailure, DatabaseError
 
 if TYPE_CHECKING:
@@ -184,10 +184,17 @@ class SparkAdapter(EngineAdapter):
         self._remember(table, None)
         self._remember(renamed, "table")
 
-    def replace_table(self, table: exp.Table, query_sql: str) -> int | None:
+    def replace_table(self, table: exp.Table, query_sql: str, check: ColumnCheck | None = None) -> int | None:
+        """Built under a temporary name, checked, then swapped in (no transactions)."""
         temp = temp_name(table)
         self.drop(temp, "table")
         self.create_table_as(temp, query_sql)
+        if check is not None:
+            try:
+                check(self.columns(temp))
+            except BaseException:
+                self.drop(temp, "table")
+                raise
         existing = self.relation_kind(table)
         if existing is not None:
             self.drop(table, existing)

@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from featureduck.compiler.compile import CompiledModel
 from featureduck.compiler.relations import Relation
-from featureduck.engines.base import EngineAdapter
+from featureduck.engines.base import ColumnCheck, EngineAdapter
 
 
 @dataclass
@@ -20,6 +20,8 @@ class BuildContext:
     recompile: Callable[[bool], CompiledModel]
     # Checksum of the SQL the model was last built from (state store), if any.
     previous_checksum: str | None = None
+    # Checks the new relation's columns before it replaces the previous one (feature dtypes).
+    check: ColumnCheck | None = None
 
 
 @dataclass
@@ -36,7 +38,7 @@ class Materialization(ABC):
     def build(self, model: CompiledModel, ctx: BuildContext) -> BuildOutcome: ...
 
 
-def replace_table(adapter: EngineAdapter, relation: Relation, query_sql: str) -> int | None:
+def replace_table(adapter: EngineAdapter, relation: Relation, query_sql: str, check: ColumnCheck | None) -> int | None:
     """Rebuild a table atomically; a failure leaves the previous relation in place."""
     adapter.create_schema(relation.schema, relation.database)
-    return adapter.replace_table(relation.to_table(), query_sql)
+    return adapter.replace_table(relation.to_table(), query_sql, check)

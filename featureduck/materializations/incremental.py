@@ -51,14 +51,17 @@ class IncrementalMaterialization(Materialization):
         table = model.relation.to_table()
         full_refresh = ctx.full_refresh and model.config.get("full_refresh") is not False
         if full_refresh or adapter.relation_kind(table) != "table":
-            rows = replace_table(adapter, model.relation, model.sql)
+            rows = replace_table(adapter, model.relation, model.sql, ctx.check)
             return BuildOutcome(rows, "created incremental table", model.sql)
         increment = ctx.recompile(True)
         temp = exp.Table(this=exp.to_identifier(model.relation.identifier + "__fduck_new"))
         adapter.drop(temp, "table")
         adapter.create_table_as(temp, increment.sql, temporary=True)
         try:
-            columns = [name for name, _ in adapter.columns(temp)]
+            described = adapter.columns(temp)
+            if ctx.check is not None:  # the new rows, before they reach the table
+                ctx.check(described)
+            columns = [name for name, _ in described]
             keys = unique_key_columns(model.config)
             with adapter.transaction():
                 if strategy == "append":

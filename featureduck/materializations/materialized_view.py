@@ -21,7 +21,7 @@ class MaterializedViewMaterialization(Materialization):
     def build(self, model: CompiledModel, ctx: BuildContext) -> BuildOutcome:
         adapter = ctx.adapter
         if not adapter.SUPPORTS_MATERIALIZED_VIEWS:
-            rows = replace_table(adapter, model.relation, model.sql)
+            rows = replace_table(adapter, model.relation, model.sql, ctx.check)
             return BuildOutcome(rows, f"refreshed materialized view (a table on {adapter.TYPE})", model.sql)
         table = model.relation.to_table()
         adapter.create_schema(model.relation.schema, model.relation.database)
@@ -30,5 +30,5 @@ class MaterializedViewMaterialization(Materialization):
         if unchanged and not ctx.full_refresh and adapter.relation_kind(table) == "materialized_view":
             adapter.refresh_materialized_view(table, concurrently=bool(keys))
             return BuildOutcome(None, "refreshed materialized view", model.sql)
-        rows = adapter.create_materialized_view(table, model.sql, keys)
+        rows = adapter.create_materialized_view(table, model.sql, keys, ctx.check)
         return BuildOutcome(rows, "created materialized view", model.sql)

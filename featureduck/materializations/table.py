@@ -10,5 +10,5 @@ class TableMaterialization(Materialization):
     name = "table"
 
     def build(self, model: CompiledModel, ctx: BuildContext) -> BuildOutcome:
-        rows = replace_table(ctx.adapter, model.relation, model.sql)
+        rows = replace_table(ctx.adapter, model.relation, model.sql, ctx.check)
         return BuildOutcome(rows, "created table", model.sql)

@@ -12,5 +12,5 @@ class ViewMaterialization(Materialization):
     def build(self, model: CompiledModel, ctx: BuildContext) -> BuildOutcome:
         adapter = ctx.adapter
         adapter.create_schema(model.relation.schema, model.relation.database)
-        adapter.replace_view(model.relation.to_table(), model.sql)
+        adapter.replace_view(model.relation.to_table(), model.sql, ctx.check)
         return BuildOutcome(None, "created view", model.sql)

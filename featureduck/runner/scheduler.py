@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from featureduck.compiler.compile import CompiledProject, Compiler
-from featureduck.engines.base import EngineAdapter
+from featureduck.engines.base import ColumnCheck, EngineAdapter
 from featureduck.errors import FeatureDuckError
 from featureduck.materializations.base import BuildContext
 from featureduck.materializations.registry import strategy_for
@@ -89,7 +89,7 @@ class Runner:
         full_refresh: bool = False,
         reporter: RunReporter | None = None,
         previous_checksums: dict[str, str] | None = None,
-        preflight: dict[str, Callable[[EngineAdapter, str], str | None]] | None = None,
+        checks: dict[str, ColumnCheck] | None = None,
     ) -> None:
         self.compiler = compiler
         self.project = project
@@ -98,8 +98,8 @@ class Runner:
         self.full_refresh = full_refresh
         self.reporter = reporter or SilentReporter()
         self.previous_checksums = previous_checksums or {}
-        # per model name: a check made just before it builds, saying why it must not (or None)
-        self.preflight = preflight or {}
+        # per model name: a check of the new relation's columns before it replaces the old one
+        self.checks = checks or {}
         self.names = {m.unique_id: name for name, m in compiler.definition.models.items()}
         self.plan = plan_run(project, selected, self.names)
         self.executed_sql: dict[str, str] = {}
@@ -171,15 +171,12 @@ class Runner:
             if model is None:
                 raise self.project.errors[name]
             strategy = strategy_for(model.materialized, model.path)
-            check = self.preflight.get(name)
-            problem = check(self.adapter, model.sql) if check else None
-            if problem:
-                return NodeResult(uid, name, materialized, relation, "error", started, time.time(), message=problem)
             context = BuildContext(
                 self.adapter,
                 self.full_refresh,
                 lambda incremental: self.compiler.recompile(name, self.project, incremental),
                 self.previous_checksums.get(uid),
+                self.checks.get(name),
             )
             outcome = strategy.build(model, context)
             self.executed_sql[name] = outcome.sql

@@ -5,31 +5,28 @@ read from the sqlglot tree, and a feature's declared dtype is compared with
 the type the model fixes for that column (a cast, a count, or the model's
 declared `data_type`); a column whose type depends on the data it reads is
 left to the build. A model selecting `*` hides its columns; its view is
-checked when it builds (`build_check`) and when a training set runs.
+checked when it builds and when a training set runs.
 
-At build time, before a feature view's model replaces its relation, the
-engine describes the query's output and every declared dtype is compared
-with it, so a model whose types drifted fails and the relation serving
-training sets stays as it was (a dbt model contract, for feature views).
+At build time, the new relation's columns (as the engine's catalog types
+them) are compared with every declared dtype before it replaces the previous
+relation, inside the swap's transaction where the engine has them (on Spark
+against the table built under a temporary name, and a view's query before
+it is created). A model whose types drifted fails and the relation serving
+training sets stays as it was: a dbt model contract, for feature views.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 from sqlglot import exp
 
 from featureduck.compiler.compile import CompiledProject
 from featureduck.compiler.parse import parse_model_sql
-from featureduck.engines.base import EngineAdapter
+from featureduck.engines.base import ColumnCheck, EngineAdapter
 from featureduck.errors import CompilationError, FeatureDuckError
 from featureduck.project.loader import ProjectDefinition
 from featureduck.project.nodes import Feature, FeatureView, Model
 from featureduck.store.dtypes import family, is_known, parse_dtype
 from featureduck.utils.suggest import did_you_mean
-
-# Called with the adapter and the model's SQL just before it builds; returns why it must not, or None.
-BuildCheck = Callable[[EngineAdapter, str], str | None]
 
 
 def check_feature_views(definition: ProjectDefinition, compiled: CompiledProject) -> list[FeatureDuckError]:
@@ -64,8 +61,9 @@ def check_feature_views(definition: ProjectDefinition, compiled: CompiledProject
     return errors
 
 
-def build_checks(definition: ProjectDefinition) -> dict[str, BuildCheck]:
-    """Per model name, the check its feature views' declared dtypes make before it builds."""
+def build_checks(definition: ProjectDefinition, adapter: EngineAdapter) -> dict[str, ColumnCheck]:
+    """Per model name, the check its feature views' declared dtypes make of the
+    relation it builds, before that relation replaces the previous one."""
     dialect = definition.config.dialect
     typed: dict[str, list[tuple[FeatureView, Feature, exp.DataType]]] = {}
     for view in definition.feature_views.values():
@@ -74,20 +72,19 @@ def build_checks(definition: ProjectDefinition) -> dict[str, BuildCheck]:
             if declared is not None:
                 typed.setdefault(view.model, []).append((view, feature, declared))
 
-    def checker(features: list[tuple[FeatureView, Feature, exp.DataType]], path: str) -> BuildCheck:
-        def check(adapter: EngineAdapter, sql: str) -> str | None:
-            columns = {name.lower(): kind for name, kind in adapter.query_columns(sql)}
-            problems = []
+    def checker(features: list[tuple[FeatureView, Feature, exp.DataType]], path: str) -> ColumnCheck:
+        def check(described: list[tuple[str, str]]) -> None:
+            columns = {name.lower(): kind for name, kind in described}
             for view, feature, declared in features:
                 kind = columns.get(feature.name.lower())
                 if kind is None:
-                    problems.append(f"feature view '{view.name}' ({view.location}) needs column '{feature.name}', "
-                                    f"which the model does not output")
-                    continue
+                    raise CompilationError(
+                        f"feature view '{view.name}' needs column '{feature.name}', which model {path} does not output",
+                        view.location,
+                    )
                 actual = parse_dtype(kind, adapter.DIALECT) if _parses(kind, adapter.DIALECT) else None
                 if actual is not None and family(declared) != family(actual):
-                    problems.append(str(_mismatch(view, feature, f"{kind} on {adapter.TYPE}", path)))
-            return "; ".join(problems) or None
+                    raise _mismatch(view, feature, f"{kind} on {adapter.TYPE}", path)
 
         return check
 
