@@ -162,27 +162,9 @@ class DuckDBAdapter(EngineAdapter):
             return rows
 
     def columns(self, table: exp.Table) -> list[tuple[str, str]]:
-        # Catalog queries carry their values as literals: binding parameters makes
-        # the duckdb module import pandas when it is installed (0.25 s per process).
-        if not table.db:  # temporary tables are created unqualified
-            query = (
-                exp.select("column_name", "data_type")
-                .from_("duckdb_columns()")
-                .where("database_name = 'temp'")
-                .where(exp.column("table_name").eq(exp.Literal.string(table.name)))
-                .order_by("column_index")
-            )
-        else:
-            query = (
-                exp.select("column_name", "data_type")
-                .from_("information_schema.columns")
-                .where(exp.column("table_schema").eq(exp.Literal.string(table.db)))
-                .where(exp.column("table_name").eq(exp.Literal.string(table.name)))
-                .order_by("ordinal_position")
-            )
-            if table.catalog:
-                query = query.where(exp.column("table_catalog").eq(exp.Literal.string(table.catalog)))
-        return [(str(n), str(t)) for n, t in self.execute(query)]
+        """DESCRIBE: a tenth of the time of information_schema.columns, and it
+        finds unqualified temporary tables through the search path."""
+        return [(str(row[0]), str(row[1])) for row in self.execute(f"DESCRIBE {self.sql(table)}")]
 
 
 def _lock_message(path: str, error: str) -> str:
