@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,8 @@ from featureduck.utils.yaml_loader import load_yaml_text
 
 if TYPE_CHECKING:
     from featureduck.engines.base import EngineAdapter
+    from featureduck.online.base import OnlineStore
+    from featureduck.online.materialize import Materialized
     from featureduck.project.nodes import SourceTable
     from featureduck.runner.results import RunReporter, RunResults
     from featureduck.runner.state import BuildRecord
@@ -346,6 +349,43 @@ class Project:
                 return finish(adapter, training_set_query(adapter, self.definition, compiled, requests, columns))
         finally:
             adapter.close()
+
+    # --- online store ---------------------------------------------------------------------
+
+    def online_store(self) -> OnlineStore:
+        """The target's online store (`online_store:` in the profile; embedded by default), opened."""
+        from featureduck.online.registry import create_store
+
+        store = create_store(self.target, self.config.root)
+        store.open()
+        return store
+
+    def materialize(
+        self, views: list[str] | None = None, full: bool = False, on_view: Callable[[Materialized], None] | None = None
+    ) -> list[Materialized]:
+        """Load the latest values of the online feature views (all, or those named) into the online store."""
+        from featureduck.online.materialize import materialize, online_views
+
+        chosen = online_views(self.definition, views)
+        compiled = self.compile()
+        adapter = self.connect(threads=1)
+        store = self.online_store()
+        try:
+            return materialize(adapter, store, self.definition, compiled, chosen, full, on_view)
+        finally:
+            store.close()
+            adapter.close()
+
+    def get_online_features(self, view: str, entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The online values of `view` (`name` for its newest version, or `name@2`) for
+        each entity, given as {join key: value}; what `fduck serve` answers, in process."""
+        from featureduck.online.lookup import OnlineIndex
+
+        store = self.online_store()
+        try:
+            return OnlineIndex(self.definition, store).lookup_dicts(view, entities)
+        finally:
+            store.close()
 
     # --- housekeeping --------------------------------------------------------------------
 

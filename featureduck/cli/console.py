@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
@@ -87,6 +89,35 @@ def print_freshness(results: list[Any]) -> None:
             f"[{styles[r.status]}]{r.status}[/{styles[r.status]}]",
         )
     console.print(table)
+
+
+@contextmanager
+def materialize_progress(project: Any, names: list[str]) -> Iterator[Callable[[Any], None]]:
+    """A progress bar over the views being materialized; yields the per-view callback."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from featureduck.online.materialize import online_views
+
+    total = len(online_views(project.definition, names or None))
+    columns = (TextColumn("materializing"), BarColumn(), MofNCompleteColumn(), TextColumn("views"), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("views", total=total)
+        yield lambda _done: progress.advance(task)
+
+
+def print_materialized(done: list[Any]) -> None:
+    """One line per view, then the total rows and rows per second."""
+    if not done:
+        console.print("No online feature views (mark one `online: true`)")
+        return
+    for d in done:
+        rate = d.rows / d.seconds if d.seconds else 0.0
+        kind = "full" if d.full else f"since {d.watermark_before}" if d.watermark_before else "incremental"
+        console.print(f"{d.view}: {d.rows:,} rows ({kind}) in {d.seconds:.2f}s, {rate:,.0f} rows/s; up to {d.watermark or '-'}")
+    rows = sum(d.rows for d in done)
+    seconds = sum(d.seconds for d in done)
+    console.print(f"[green]Materialized {rows:,} rows of {len(done)} views in {seconds:.2f}s "
+                  f"({rows / seconds if seconds else 0:,.0f} rows/s)[/green]")
 
 
 def _age(seconds: float | None) -> str:

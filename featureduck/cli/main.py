@@ -293,6 +293,42 @@ def training_set(
 
 @cli.command()
 @common_options
+@click.option("--select", "-s", "select", multiple=True, help="Online feature views (name or name@version); default: all")
+@click.option("--full", is_flag=True, help="Recompute from every row and replace each view's online values")
+@handles_errors
+def materialize(
+    project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None, debug: bool,
+    select: tuple[str, ...], full: bool,
+) -> None:
+    """Load the latest feature values of online views into the online store."""
+    from featureduck.cli.console import materialize_progress, print_materialized
+
+    project = _load(project_dir, profiles_dir, target, vars_)
+    names = [part for value in select for part in value.split(",") if part.strip()]
+    with materialize_progress(project, names) as on_view:
+        done = project.materialize(names or None, full, on_view)
+    print_materialized(done)
+
+
+@cli.command()
+@common_options
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="Server processes")
+@handles_errors
+def serve(
+    project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None, debug: bool,
+    host: str, port: int, workers: int,
+) -> None:
+    """Serve online features over HTTP (SPEC section 7)."""
+    from featureduck.cli.serve import run_server
+
+    project = _load(project_dir, profiles_dir, target, vars_)
+    run_server(project, host, port, workers)
+
+
+@cli.command()
+@common_options
 @click.option("--all", "everything", is_flag=True, help="Also remove databases and state under target/")
 @handles_errors
 def clean(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None, debug: bool, everything: bool) -> None:

@@ -111,7 +111,7 @@ def load_target(
     if not isinstance(profile, LineDict) or not isinstance(profile.get("outputs"), dict):
         raise ProfileError(f"profile '{name}' has no 'outputs' mapping", location)
     outputs: LineDict = profile["outputs"]
-    chosen = target_name or _render(profile.get("target", DEFAULT_TARGET), shown, profile.line_of("target"))
+    chosen = target_name or render_env_vars(profile.get("target", DEFAULT_TARGET), shown, profile.line_of("target"))
     if chosen not in outputs:
         raise ProfileError(
             f"profile '{name}' has no target '{chosen}'",
@@ -121,7 +121,7 @@ def load_target(
     output = outputs[chosen]
     if not isinstance(output, LineDict) or "type" not in output:
         raise ProfileError(f"target '{chosen}' must be a mapping with a 'type'", SourceLocation(shown, outputs.line_of(chosen)))
-    settings = {k: _render(v, shown, output.line_of(k)) for k, v in output.items()}
+    settings = {k: render_env_vars(v, shown, output.line_of(k)) for k, v in output.items()}
     engine_type = str(settings.pop("type"))
     if engine_type == "duckdb":
         settings["path"] = _database_path(project_root, str(settings.get("path", "target/dev.duckdb")))
@@ -152,7 +152,7 @@ def _choose_profile(profiles: LineDict, names: list[str], wanted: str | None, sh
     )
 
 
-def _render(value: Any, file: str, line: int) -> Any:
+def render_env_vars(value: Any, file: str, line: int) -> Any:
     """Render env_var() in strings, recursively; line numbers make errors precise."""
     if isinstance(value, str) and "{{" in value:
         import jinja2  # only profiles with templates pay for it
@@ -167,12 +167,12 @@ def _render(value: Any, file: str, line: int) -> Any:
                 f"export {missing.name}=... or give env_var() a default",
             ) from None
         except jinja2.TemplateError as err:
-            raise ProfileError(f"bad template in profiles.yml: {err}", SourceLocation(file, line)) from None
+            raise ProfileError(f"bad template: {err}", SourceLocation(file, line)) from None
         return rendered
     if isinstance(value, LineDict):
-        return {k: _render(v, file, value.line_of(k)) for k, v in value.items()}
+        return {k: render_env_vars(v, file, value.line_of(k)) for k, v in value.items()}
     if isinstance(value, LineList):
-        return [_render(v, file, value.item_lines[i]) for i, v in enumerate(value)]
+        return [render_env_vars(v, file, value.item_lines[i]) for i, v in enumerate(value)]
     return value
 
 

@@ -1,0 +1,42 @@
+"""`fduck serve`: loads the project, then runs the serving app (several workers alike)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+
+from featureduck.api import Project
+
+_ENV = "FDUCK_SERVE_PROJECT"
+
+
+def _app(project: Project) -> Starlette:
+    from featureduck.serving.server import create_app
+
+    return create_app(project.definition, project.config, project.online_store())
+
+
+def app_from_environment() -> Starlette:
+    """uvicorn's factory in each worker process: the project travels in an environment variable."""
+    spec = orjson.loads(os.environ[_ENV])
+    return _app(Project.load(spec["project_dir"], target=spec["target"], vars=spec["vars"], profiles_dir=spec["profiles_dir"]))
+
+
+def run_server(project: Project, host: str, port: int, workers: int) -> None:
+    from featureduck.serving.server import serve
+
+    print(f"Serving {project.config.name} (target {project.target.name}) on http://{host}:{port} "
+          f"with {workers} worker{'s' if workers > 1 else ''}; docs at /docs", flush=True)
+    if workers == 1:
+        serve(_app(project), host, port)
+        return
+    profiles = project.target.profiles_file
+    spec: dict[str, Any] = {
+        "project_dir": str(project.config.root), "target": project.target.name,
+        "vars": project.vars, "profiles_dir": str(profiles.parent) if profiles else None,
+    }
+    os.environ[_ENV] = orjson.dumps(spec).decode()
+    serve("featureduck.cli.serve:app_from_environment", host, port, workers, factory=True)

@@ -1,0 +1,136 @@
+"""The online store: the latest feature values of each entity, for serving.
+
+A store keeps, per online feature view version, one row per entity: its
+entity key (text), the feature timestamp of the values and the values.
+`fduck materialize` writes a view in one transaction, so a reader sees the
+view's old values or its new ones, never a mix, and a writer killed midway
+leaves the previous state. Entity keys are text: a single join key as its
+value's text (`42`, `ios`), several as a JSON array (`[42,"ios"]`); the
+types the keys had offline are recorded, so a request's keys are coerced to
+them before lookup (`"42"` finds the integer key 42).
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import orjson
+
+from featureduck.errors import UsageError
+from featureduck.project.nodes import Entity, FeatureView
+
+if TYPE_CHECKING:
+    import pyarrow
+
+FEATURE_TS = "__fd_feature_ts"
+INTEGER, TEXT = "integer", "text"
+_INTEGER_TEXT = re.compile(r"-?\d+")
+
+
+@dataclass(frozen=True)
+class OnlineView:
+    """A feature view version as the online store holds it."""
+
+    key: str  # name@version
+    name: str
+    version: int
+    join_keys: tuple[str, ...]
+    features: tuple[str, ...]
+    dtypes: tuple[str | None, ...]
+
+    @classmethod
+    def of(cls, view: FeatureView, entity: Entity) -> OnlineView:
+        return cls(
+            view.key, view.name, view.version, tuple(entity.join_keys),
+            tuple(f.name for f in view.features), tuple(f.dtype for f in view.features),
+        )
+
+    @property
+    def table(self) -> str:
+        """`online_<view>`; versions after the first apart, as `online_<view>_v<n>`."""
+        return f"online_{self.name}" if self.version == 1 else f"online_{self.name}_v{self.version}"
+
+
+@dataclass(frozen=True)
+class ViewState:
+    """What the store holds of a view: up to which feature time, keyed how."""
+
+    watermark: str | None  # the newest feature timestamp written (ISO text)
+    key_types: tuple[str, ...]  # INTEGER or TEXT, per join key
+    rows: int
+    materialized_at: str
+
+
+@dataclass(frozen=True)
+class OnlineRow:
+    feature_ts: str  # ISO text, UTC
+    features: str  # a JSON object of the view's features
+
+
+def key_type(arrow_type: Any) -> str:
+    """How a join key's offline type is matched: integers as integers, the rest as text."""
+    import pyarrow
+
+    return INTEGER if pyarrow.types.is_integer(arrow_type) else TEXT
+
+
+def coerce_key(values: Sequence[Any], key_types: Sequence[str], join_keys: Sequence[str]) -> str:
+    """The entity key text for one entity's join-key values; UsageError when a
+    value cannot be the key's type (a string of letters for an integer key)."""
+    parts: list[Any] = []
+    for value, kind, name in zip(values, key_types, join_keys, strict=True):
+        if value is None or isinstance(value, (dict, list, float)) or isinstance(value, bool):
+            raise UsageError(f"join key '{name}' must be {'an integer' if kind == INTEGER else 'a string or integer'}, "
+                             f"got {orjson.dumps(value).decode()}")
+        if kind == INTEGER:
+            if isinstance(value, str) and not _INTEGER_TEXT.fullmatch(value):
+                raise UsageError(f"join key '{name}' is an integer, got {value!r}")
+            parts.append(int(value))
+        else:
+            parts.append(str(value))
+    if len(parts) == 1:
+        return str(parts[0])
+    return orjson.dumps(parts).decode()
+
+
+def utc_text(moment: datetime.datetime) -> str:
+    """The ISO text watermarks and feature timestamps are kept as (naive UTC)."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(datetime.UTC).replace(tzinfo=None)
+    return moment.isoformat(sep="T", timespec="microseconds")
+
+
+class OnlineStore(ABC):
+    """One store per process; `read` may be called from any thread."""
+
+    TYPE: ClassVar[str]
+
+    def __init__(self, settings: dict[str, Any], project_root: Path) -> None:
+        self.settings = settings
+        self.project_root = project_root
+
+    @abstractmethod
+    def open(self) -> None: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @abstractmethod
+    def state(self, view: OnlineView) -> ViewState | None:
+        """None before the view's first materialization."""
+
+    @abstractmethod
+    def write(self, view: OnlineView, rows: pyarrow.Table, full: bool) -> int:
+        """Upsert the latest row per entity (join keys, FEATURE_TS, features, typed)
+        in one transaction; with `full`, the view holds exactly these rows after.
+        A row older than the one stored for its entity does not replace it."""
+
+    @abstractmethod
+    def read(self, view: OnlineView, entity_keys: Sequence[str]) -> list[OnlineRow | None]:
+        """The stored row of each entity key, in order; None for unknown keys."""

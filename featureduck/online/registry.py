@@ -1,0 +1,34 @@
+"""Online stores by name; the profile's `online_store: {type: ...}` picks one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from featureduck.config.profiles import TargetConfig
+from featureduck.errors import ProfileError
+from featureduck.online.base import OnlineStore
+from featureduck.online.embedded import EmbeddedStore
+from featureduck.utils.suggest import did_you_mean
+
+STORES: dict[str, type[OnlineStore]] = {EmbeddedStore.TYPE: EmbeddedStore}
+
+
+def online_settings(target: TargetConfig) -> dict[str, Any]:
+    """The target's `online_store:` block; the embedded store when there is none."""
+    settings = target.settings.get("online_store") or {"type": EmbeddedStore.TYPE}
+    if not isinstance(settings, dict):
+        raise ProfileError(f"online_store of target '{target.name}' must be a mapping such as {{type: embedded}}")
+    return dict(settings)
+
+
+def create_store(target: TargetConfig, project_root: Path) -> OnlineStore:
+    settings = online_settings(target)
+    kind = str(settings.get("type", EmbeddedStore.TYPE))
+    store = STORES.get(kind)
+    if store is None:
+        raise ProfileError(
+            f"unknown online_store type '{kind}' in target '{target.name}'",
+            hint=did_you_mean(kind, list(STORES)) or f"choose one of: {', '.join(STORES)}",
+        )
+    return store(settings, project_root)

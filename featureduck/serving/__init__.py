@@ -1,0 +1,1 @@
+"""The REST feature-serving API."""

@@ -1,0 +1,266 @@
+"""The serving API (SPEC section 7): plain handlers, wired into a Starlette app.
+
+The hot path is short on purpose: the route's view entry is looked up in a
+dict built at startup, the key coerced, one indexed read of the online
+store, and the response assembled from the stored JSON of the features with
+no re-encoding. No middleware: auth, the rate limit and metrics are a few
+dict lookups inside `_guarded`, since each Starlette middleware layer costs
+more per request than the read itself.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from featureduck.errors import FeatureDuckError, UsageError
+from featureduck.online.base import INTEGER, OnlineRow
+from featureduck.online.lookup import OnlineIndex, UnknownView, ViewEntry
+from featureduck.project.loader import ProjectDefinition
+from featureduck.serving.config import ServeConfig
+from featureduck.serving.metrics import Metrics
+from featureduck.serving.openapi import DOCS_HTML, openapi_document
+
+JSON = "application/json"
+
+
+class HttpError(Exception):
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps({"error": message}), status, headers=headers, media_type=JSON)
+
+
+@dataclass
+class TokenBucket:
+    """Requests allowed per second, with bursts up to `capacity`."""
+
+    rate: float
+    capacity: float
+    tokens: float = 0.0
+    stamp: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        self.tokens = self.capacity
+
+    def take(self) -> float:
+        """0 when the request may go ahead, else the seconds until it may."""
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
+
+
+class Handlers:
+    """The routes' logic, over an online index; no HTTP types beyond bytes in and out."""
+
+    def __init__(self, definition: ProjectDefinition, index: OnlineIndex, config: ServeConfig) -> None:
+        self.definition = definition
+        self.index = index
+        self.config = config
+
+    def health(self) -> bytes:
+        return b'{"status":"ok"}'
+
+    def views(self) -> bytes:
+        listed = []
+        for view in self.index.views():
+            declared = self.definition.feature_views[view.key]
+            state = self.index.store.state(view)
+            listed.append({
+                "name": view.name,
+                "version": view.version,
+                "entity": declared.entity,
+                "join_keys": list(view.join_keys),
+                "features": [{"name": f.name, "dtype": f.dtype, "description": f.description} for f in declared.features],
+                "ttl_seconds": declared.ttl_seconds,
+                "materialized": None if state is None else {
+                    "rows": state.rows, "up_to": state.watermark, "at": state.materialized_at,
+                },
+            })
+        return orjson.dumps({"views": listed})
+
+    def one(self, view: str, key_text: str) -> bytes:
+        entry = self._entry(view)
+        entity = self._path_entity(entry, key_text)
+        keys = [self._key(entry, entity)]
+        row = self.index.store.read(entry.view, keys)[0]
+        if row is None:
+            raise HttpError(404, f"no online features for {entry.view.name} entity {key_text}")
+        return _answer(entry, keys[0], row, with_view=True)
+
+    def batch(self, view: str, body: bytes) -> bytes:
+        entry = self._entry(view)
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError as err:
+            raise HttpError(400, f"malformed JSON: {err}") from None
+        entities = payload.get("entities") if isinstance(payload, dict) else None
+        if not isinstance(entities, list):
+            raise HttpError(422, 'the body must be {"entities": [key, ...]}')
+        if len(entities) > self.config.max_batch:
+            raise HttpError(413, f"{len(entities)} entities in one request; at most {self.config.max_batch}")
+        keys = [self._key(entry, entity) for entity in entities]
+        rows = self.index.store.read(entry.view, keys) if keys else []
+        parts = [_answer(entry, key, row, with_view=False) for key, row in zip(keys, rows, strict=True)]
+        return b'{"view":' + orjson.dumps(entry.view.name) + b',"results":[' + b",".join(parts) + b"]}"
+
+    def _entry(self, view: str) -> ViewEntry:
+        try:
+            return self.index.entry(view)
+        except UnknownView as err:
+            raise HttpError(404, err.message) from None
+
+    def _key(self, entry: ViewEntry, entity: Any) -> str:
+        try:
+            return self.index.entity_key(entry, entity)
+        except UsageError as err:
+            raise HttpError(422, err.message) from None
+
+    @staticmethod
+    def _path_entity(entry: ViewEntry, text: str) -> Any:
+        """A single key as it is; several as a JSON array or object in the path."""
+        if len(entry.view.join_keys) == 1:
+            return text
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            raise HttpError(422, f"view '{entry.view.name}' is keyed by {', '.join(entry.view.join_keys)}: "
+                                 'give them as a JSON array, e.g. [42,"ios"]') from None
+
+
+def _answer(entry: ViewEntry, key: str, row: OnlineRow | None, with_view: bool) -> bytes:
+    """One entity's answer, with the stored features spliced in as they are."""
+    entity = _entity_object(entry, key)
+    head = (b'{"view":' + orjson.dumps(entry.view.name) + b',"entity":') if with_view else b'{"entity":'
+    if row is None:
+        return head + entity + b',"features":null,"feature_ts":null}'
+    return head + entity + b',"features":' + row.features.encode() + b',"feature_ts":"' + row.feature_ts.encode() + b'"}'
+
+
+def _entity_object(entry: ViewEntry, key: str) -> bytes:
+    keys = entry.view.join_keys
+    types = entry.key_types or ()
+    if len(keys) == 1:
+        value: Any = int(key) if types and types[0] == INTEGER else key
+        return orjson.dumps({keys[0]: value})
+    return orjson.dumps(dict(zip(keys, orjson.loads(key), strict=True)))
+
+
+class Guard:
+    """Bearer tokens (401 without one, 403 with a wrong one) and a per-client rate limit (429)."""
+
+    def __init__(self, config: ServeConfig) -> None:
+        self.config = config
+        self.buckets: dict[str, TokenBucket] = {}
+        self.lock = threading.Lock()
+
+    def check(self, request: Request) -> Response | None:
+        client = request.client.host if request.client else "-"
+        if self.config.tokens:
+            header = request.headers.get("authorization", "")
+            if not header.startswith("Bearer "):
+                return _error(401, "a bearer token is required", {"WWW-Authenticate": "Bearer"})
+            token = header[7:].strip()
+            if token not in self.config.tokens:
+                return _error(403, "the bearer token is not accepted")
+            client = "token:" + token
+        if self.config.rate_per_second is not None:
+            with self.lock:
+                bucket = self.buckets.get(client)
+                if bucket is None:
+                    bucket = self.buckets[client] = TokenBucket(self.config.rate_per_second, self.config.burst)
+                wait = bucket.take()
+            if wait:
+                return _error(429, "rate limit exceeded", {"Retry-After": str(max(1, round(wait)))})
+        return None
+
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def build_app(
+    definition: ProjectDefinition, index: OnlineIndex, config: ServeConfig, on_shutdown: Callable[[], None] | None = None
+) -> Starlette:
+    handlers = Handlers(definition, index, config)
+    guard = Guard(config)
+    metrics = Metrics()
+
+    def guarded(route: str, produce: Callable[[Request], Awaitable[bytes]], protected: bool = True) -> Endpoint:
+        observe = metrics.observer(route)
+
+        async def endpoint(request: Request) -> Response:
+            started = time.perf_counter()
+            response = guard.check(request) if protected else None
+            if response is None:
+                try:
+                    response = Response(await produce(request), media_type=JSON)
+                except HttpError as err:
+                    response = _error(err.status, err.message, err.headers)
+                except FeatureDuckError as err:
+                    response = _error(503, err.message)  # the store failed, not the request
+            observe(response.status_code, time.perf_counter() - started)
+            return response
+
+        return endpoint
+
+    async def health(_: Request) -> bytes:
+        return handlers.health()
+
+    async def views(_: Request) -> bytes:
+        return handlers.views()
+
+    async def one(request: Request) -> bytes:
+        return handlers.one(request.path_params["view"], request.path_params["entity_key"])
+
+    async def batch(request: Request) -> bytes:
+        return handlers.batch(request.path_params["view"], await request.body())
+
+    async def metrics_text(_: Request) -> Response:
+        return Response(metrics.render(), media_type=metrics.CONTENT_TYPE)
+
+    async def openapi(_: Request) -> Response:
+        return Response(orjson.dumps(openapi_document(definition)), media_type=JSON)
+
+    async def docs(_: Request) -> Response:
+        return HTMLResponse(DOCS_HTML)
+
+    routes = [
+        Route("/health", guarded("/health", health, protected=False), methods=["GET"]),
+        Route("/views", guarded("/views", views), methods=["GET"]),
+        Route("/features/{view}/batch", guarded("/features/{view}/batch", batch), methods=["POST"]),
+        Route("/features/{view}/{entity_key}", guarded("/features/{view}/{entity_key}", one), methods=["GET"]),
+        Route("/metrics", metrics_text, methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/docs", docs, methods=["GET"]),
+    ]
+
+    async def not_found(_: Request, exc: Exception) -> Response:
+        status = getattr(exc, "status_code", 500)
+        return _error(status, "no such route" if status == 404 else str(getattr(exc, "detail", "error")))
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        if on_shutdown is not None:
+            on_shutdown()
+
+    return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found}, lifespan=lifespan)

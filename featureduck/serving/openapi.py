@@ -1,0 +1,65 @@
+"""The API's OpenAPI document (`/openapi.json`) and its documentation page (`/docs`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from featureduck import __version__
+from featureduck.project.loader import ProjectDefinition
+
+_ERROR = {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+_VIEW = {"name": "view", "in": "path", "required": True, "schema": {"type": "string"},
+         "description": "feature view name (its newest version) or name@version"}
+
+
+def openapi_document(definition: ProjectDefinition) -> dict[str, Any]:
+    views = sorted({v.name for v in definition.feature_views.values() if v.online})
+    view = {**_VIEW, "schema": {"type": "string", "examples": views}} if views else _VIEW
+    answer = {"type": "object", "properties": {
+        "entity": {"type": "object"}, "features": {"type": ["object", "null"]}, "feature_ts": {"type": ["string", "null"]},
+    }}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": f"featureduck serving: {definition.config.name}", "version": __version__},
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"Error": {"type": "object", "properties": {"error": {"type": "string"}}}, "Answer": answer},
+        },
+        "paths": {
+            "/health": {"get": {"summary": "Liveness", "responses": {"200": {"description": '{"status": "ok"}'}}}},
+            "/views": {"get": {"summary": "Online feature views, their features and dtypes", "security": [{"bearer": []}],
+                               "responses": {"200": {"description": "the views"}, "401": _ERROR, "403": _ERROR}}},
+            "/features/{view}/{entity_key}": {"get": {
+                "summary": "The latest features of one entity",
+                "description": "A single join key as its value; several as a JSON array in join-key order.",
+                "security": [{"bearer": []}],
+                "parameters": [view, {"name": "entity_key", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "the entity's features", "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Answer"}}}},
+                              "404": _ERROR, "422": _ERROR, "401": _ERROR, "403": _ERROR, "429": _ERROR},
+            }},
+            "/features/{view}/batch": {"post": {
+                "summary": "The latest features of many entities, in request order (null for unknown keys)",
+                "security": [{"bearer": []}],
+                "parameters": [view],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["entities"],
+                    "properties": {"entities": {"type": "array", "items": {}, "description": "keys, or objects of join keys"}},
+                }}}},
+                "responses": {"200": {"description": '{"view", "results": [...]}'}, "400": _ERROR, "404": _ERROR,
+                              "413": _ERROR, "422": _ERROR, "401": _ERROR, "403": _ERROR, "429": _ERROR},
+            }},
+            "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "text format"}}}},
+        },
+    }
+
+
+DOCS_HTML = """<!doctype html>
+<html><head><meta charset="utf-8"><title>featureduck serving API</title>
+<link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css"></head>
+<body><div id="ui"></div>
+<script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
+<script>SwaggerUIBundle({url: "/openapi.json", dom_id: "#ui"});</script>
+<noscript>The OpenAPI document is at <a href="/openapi.json">/openapi.json</a>.</noscript>
+</body></html>
+"""
