@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import orjson
+from sqlglot import exp
 
 from featureduck.errors import UsageError
 from featureduck.project.nodes import Entity, FeatureView
@@ -124,6 +125,11 @@ class OnlineStore(ABC):
     @abstractmethod
     def state(self, view: OnlineView) -> ViewState | None:
         """None before the view's first materialization."""
+
+    def encoding(self, view: OnlineView, source: exp.Select) -> exp.Select | None:
+        """A DuckDB query over `source` (the latest rows) giving the rows as `write`
+        takes them, which a DuckDB offline engine runs itself; None: typed rows."""
+        return None
 
     @abstractmethod
     def write(self, view: OnlineView, rows: pyarrow.Table, full: bool) -> int:

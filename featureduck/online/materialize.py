@@ -93,6 +93,9 @@ def materialize(
         state = None if full else store.state(online)
         query = latest_rows(view, list(online.join_keys), compiled.models[view.model].relation.to_table(),
                             state.watermark if state else None)
+        encoded = store.encoding(online, query) if adapter.DIALECT == "duckdb" else None
+        if encoded is not None:  # the engine encodes the rows as the store keeps them, in the same pass
+            query = encoded
         with adapter.in_time_zone("UTC"):  # naive timestamps are UTC, as in training sets
             rows = adapter.fetch(query, "arrow")
         written = store.write(online, rows, full=state is None)
