@@ -1,0 +1,56 @@
+"""Feast's online path on bench_online.py's data; run by that script in Feast's own venv.
+
+    feast_online.py materialize --data DIR      # SQLite online store, prints {"seconds", "rows"}
+    feast_online.py serve --data DIR --port P   # `feast serve` on the same repo (runs until killed)
+
+The feature view matches the fduck project: entity user (user_id), five
+features, the Parquet file bench_online.py wrote.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import time
+from pathlib import Path
+
+
+def store(data: Path) -> object:
+    from feast import Entity, FeatureStore, FeatureView, Field, FileSource, ValueType
+    from feast.repo_config import RepoConfig
+    from feast.types import Float64, Int64
+
+    repo = (data / "feast").resolve()
+    repo.mkdir(parents=True, exist_ok=True)
+    config = RepoConfig(
+        project="online_bench", registry=str(repo / "registry.db"), provider="local",
+        offline_store={"type": "duckdb"}, online_store={"type": "sqlite", "path": str(repo / "online.db")},
+        entity_key_serialization_version=3, repo_path=str(repo),
+    )
+    feature_store = FeatureStore(config=config)
+    user = Entity(name="user", join_keys=["user_id"], value_type=ValueType.INT64)
+    source = FileSource(path=str((data / "activity.parquet").resolve()), timestamp_field="feature_ts")
+    schema = [Field(name=f"f{i}", dtype=Int64 if i == 4 else Float64) for i in range(1, 6)]
+    view = FeatureView(name="activity", entities=[user], ttl=datetime.timedelta(days=3650), schema=schema, source=source, online=True)
+    feature_store.apply([user, view])
+    return feature_store
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("action", choices=["materialize", "serve"])
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--port", type=int, default=6566)
+    args = parser.parse_args()
+    feature_store = store(args.data)
+    if args.action == "materialize":
+        started = time.perf_counter()
+        feature_store.materialize(datetime.datetime(2023, 1, 1), datetime.datetime(2025, 1, 1))  # type: ignore[attr-defined]
+        print(json.dumps({"seconds": time.perf_counter() - started}))
+    else:
+        feature_store.serve(host="127.0.0.1", port=args.port, type_="http", no_access_log=True, workers=1)  # type: ignore[attr-defined]
+
+
+if __name__ == "__main__":
+    main()
