@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from featureduck.engines.base import EngineAdapter
     from featureduck.online.base import OnlineStore
     from featureduck.online.materialize import Materialized
+    from featureduck.online.postgres import Migrated
     from featureduck.project.nodes import SourceTable
     from featureduck.runner.results import RunReporter, RunResults
     from featureduck.runner.state import BuildRecord
@@ -375,6 +376,20 @@ class Project:
         finally:
             store.close()
             adapter.close()
+
+    def migrate_online_store(self, old_table: str = "online_features") -> list[Migrated]:
+        """Move the older single-table layout of a Postgres online store into per-view tables."""
+        from featureduck.online.base import OnlineView
+        from featureduck.online.postgres import PostgresStore
+
+        store = self.online_store()
+        try:
+            if not isinstance(store, PostgresStore):
+                raise UsageError(f"`online migrate` moves a Postgres online store; target '{self.target.name}' uses the {store.TYPE} store")
+            views = [OnlineView.of(v, self.definition.entities[v.entity]) for v in self.definition.feature_views.values() if v.online]
+            return store.migrate_single_table(views, self.config.dialect, old_table)
+        finally:
+            store.close()
 
     def get_online_features(self, view: str, entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The online values of `view` (`name` for its newest version, or `name@2`) for

@@ -310,6 +310,34 @@ def materialize(
     print_materialized(done)
 
 
+@cli.group()
+def online() -> None:
+    """Online store maintenance."""
+
+
+@online.command("migrate")
+@common_options
+@click.option("--from-table", "old_table", default="online_features", show_default=True,
+              help="The single table (feature_view, entity_key, features jsonb); schema-qualified or in the store's schema")
+@handles_errors
+def online_migrate(
+    project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None, debug: bool, old_table: str,
+) -> None:
+    """Move a single-table Postgres online store into one typed table per view (safe to run twice)."""
+    project = _load(project_dir, profiles_dir, target, vars_)
+    done = project.migrate_online_store(old_table)
+    for d in done:
+        lost = d.old_rows - d.present
+        console.print(f"{d.view}: {d.old_rows:,} rows in {old_table}, {d.present:,} of their entities in the view's table"
+                      + (f" [red]({lost:,} missing)[/red]" if lost else ""))
+    if not done:
+        console.print(f"No rows of online feature views in {old_table}")
+    elif all(d.present == d.old_rows for d in done):
+        console.print(f"[green]Every row is in its view's table; {old_table} is left in place: drop it when you are satisfied[/green]")
+    else:
+        sys.exit(1)
+
+
 @cli.command()
 @common_options
 @click.option("--host", default="127.0.0.1", show_default=True)

@@ -100,6 +100,13 @@ def coerce_key(values: Sequence[Any], key_types: Sequence[str], join_keys: Seque
     return orjson.dumps(parts).decode()
 
 
+def entity_key_expression(join_keys: list[str]) -> exp.Expr:
+    """DuckDB SQL giving the key text `coerce_key` gives for the same values:
+    one key's value as text, several as a JSON array."""
+    keys = [exp.column(k, quoted=True) for k in join_keys]
+    return exp.cast(keys[0] if len(keys) == 1 else exp.func("json_array", *keys), "VARCHAR")
+
+
 def utc_text(moment: datetime.datetime) -> str:
     """The ISO text watermarks and feature timestamps are kept as (naive UTC)."""
     if moment.tzinfo is not None:

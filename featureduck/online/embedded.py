@@ -30,7 +30,16 @@ import orjson
 from sqlglot import exp
 
 from featureduck.errors import DatabaseError
-from featureduck.online.base import FEATURE_TS, OnlineRow, OnlineStore, OnlineView, ViewState, key_type, utc_text
+from featureduck.online.base import (
+    FEATURE_TS,
+    OnlineRow,
+    OnlineStore,
+    OnlineView,
+    ViewState,
+    entity_key_expression,
+    key_type,
+    utc_text,
+)
 
 if TYPE_CHECKING:
     import lmdb
@@ -122,7 +131,6 @@ class EmbeddedStore(OnlineStore):
         """`source`'s rows with the key and value bytes this store keeps, sorted by key
         (so a full write appends): `<feature_ts>|<features as JSON>`, encoded by DuckDB."""
         keys = [exp.column(k, quoted=True) for k in view.join_keys]
-        key_text = keys[0] if len(keys) == 1 else exp.func("json_array", *keys)
         struct = exp.func("struct_pack", *[
             exp.PropertyEQ(this=exp.to_identifier(f, quoted=True), expression=exp.column(f, quoted=True)) for f in view.features
         ])
@@ -133,7 +141,7 @@ class EmbeddedStore(OnlineStore):
         return (
             exp.select(
                 *[k.copy() for k in keys], exp.column(FEATURE_TS),
-                exp.alias_(_utf8_bytes(exp.cast(key_text, "VARCHAR")), ENCODED_KEY),
+                exp.alias_(_utf8_bytes(entity_key_expression(list(view.join_keys))), ENCODED_KEY),
                 exp.alias_(_utf8_bytes(value), ENCODED_VALUE),
             )
             .from_(source.subquery("latest"))

@@ -9,9 +9,11 @@ from featureduck.config.profiles import TargetConfig
 from featureduck.errors import ProfileError
 from featureduck.online.base import OnlineStore
 from featureduck.online.embedded import EmbeddedStore
+from featureduck.online.postgres import PostgresStore
 from featureduck.utils.suggest import did_you_mean
 
-STORES: dict[str, type[OnlineStore]] = {EmbeddedStore.TYPE: EmbeddedStore}
+STORES: dict[str, type[OnlineStore]] = {EmbeddedStore.TYPE: EmbeddedStore, PostgresStore.TYPE: PostgresStore}
+_CONNECTION_KEYS = ("dsn", "host", "port", "user", "password", "dbname", "database", "sslmode")
 
 
 def online_settings(target: TargetConfig) -> dict[str, Any]:
@@ -31,4 +33,9 @@ def create_store(target: TargetConfig, project_root: Path) -> OnlineStore:
             f"unknown online_store type '{kind}' in target '{target.name}'",
             hint=did_you_mean(kind, list(STORES)) or f"choose one of: {', '.join(STORES)}",
         )
+    if kind == PostgresStore.TYPE and target.type == "postgres" and not any(k in settings for k in _CONNECTION_KEYS):
+        # no connection of its own: the target's database
+        settings = {**{k: v for k, v in target.settings.items() if k in _CONNECTION_KEYS}, **settings}
+        if "database" in settings:
+            settings.setdefault("dbname", settings.pop("database"))
     return store(settings, project_root)

@@ -1,0 +1,333 @@
+"""The Postgres online store: one typed table per feature view version.
+
+`<schema>.online_<view>` (versions after the first `online_<view>_v<n>`)
+holds `entity_key` (the primary key), one native column per feature,
+`feature_ts` and `updated_at`; `fduck_online_views` holds each view's
+watermark and key types. Columns follow the view: a new feature is added, a
+retyped one altered, a removed one dropped.
+
+Rows are written as CSV by DuckDB (keys, typed values, lists as JSON) and
+streamed into COPY, so no Python loop touches a row. A full materialization
+loads a new table, indexes it, and swaps it in (a rename) inside one
+transaction; an incremental one COPYs into a temporary table and upserts
+from it in one statement, keeping a stored row stamped later than the
+incoming one. Readers see the old or the new state of a view, never a mix.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from sqlglot import exp
+
+from featureduck.errors import ConnectionFailure, DatabaseError
+from featureduck.online.base import (
+    FEATURE_TS,
+    OnlineRow,
+    OnlineStore,
+    OnlineView,
+    ViewState,
+    entity_key_expression,
+    key_type,
+    utc_text,
+)
+
+if TYPE_CHECKING:
+    import psycopg
+    import pyarrow
+
+DEFAULT_SCHEMA = "featureduck_online"
+_VIEWS = "fduck_online_views"
+_CONNECT_KEYS = ("host", "port", "user", "password", "dbname", "sslmode", "connect_timeout")
+
+
+def postgres_type(arrow_type: Any) -> str:
+    """The native column type for an Arrow type (lists and structs as jsonb)."""
+    import pyarrow
+
+    if pyarrow.types.is_boolean(arrow_type):
+        return "boolean"
+    if pyarrow.types.is_integer(arrow_type):
+        return "bigint" if arrow_type.bit_width > 32 or pyarrow.types.is_unsigned_integer(arrow_type) else "integer"
+    if pyarrow.types.is_floating(arrow_type):
+        return "double precision" if arrow_type.bit_width == 64 else "real"
+    if pyarrow.types.is_decimal(arrow_type):
+        return f"numeric({arrow_type.precision}, {arrow_type.scale})"
+    if pyarrow.types.is_timestamp(arrow_type):
+        return "timestamp with time zone" if arrow_type.tz else "timestamp without time zone"
+    if pyarrow.types.is_date(arrow_type):
+        return "date"
+    if pyarrow.types.is_binary(arrow_type) or pyarrow.types.is_large_binary(arrow_type):
+        return "bytea"
+    if pyarrow.types.is_string(arrow_type) or pyarrow.types.is_large_string(arrow_type):
+        return "text"
+    return "jsonb"
+
+
+@dataclass(frozen=True)
+class Migrated:
+    view: str  # name@version
+    old_rows: int  # rows of the view in the single table
+    present: int  # of those entity keys, how many the view's table holds now
+
+
+class PostgresStore(OnlineStore):
+    TYPE = "postgres"
+
+    def __init__(self, settings: dict[str, Any], project_root: Path) -> None:
+        super().__init__(settings, project_root)
+        self.schema = str(settings.get("schema") or DEFAULT_SCHEMA)
+        self._local = threading.local()
+        self._connections: list[psycopg.Connection[Any]] = []
+        self._lock = threading.Lock()
+
+    def conninfo(self) -> str:
+        from psycopg.conninfo import make_conninfo
+
+        parts = {k: str(self.settings[k]) for k in _CONNECT_KEYS if self.settings.get(k) is not None}
+        return str(make_conninfo(str(self.settings.get("dsn") or ""), **parts))
+
+    def _ident(self, name: str) -> str:
+        return exp.to_identifier(name, quoted=True).sql("postgres")
+
+    def _table(self, name: str) -> str:
+        return f"{self._ident(self.schema)}.{self._ident(name)}"
+
+    def open(self) -> None:
+        connection = self._connection()
+        connection.execute(f"CREATE SCHEMA IF NOT EXISTS {self._ident(self.schema)}")
+        connection.execute(
+            f"CREATE TABLE IF NOT EXISTS {self._table(_VIEWS)} (view_key text PRIMARY KEY, table_name text NOT NULL, "
+            "key_types jsonb NOT NULL, watermark text, row_count bigint NOT NULL, materialized_at timestamptz NOT NULL)"
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            for connection in self._connections:
+                connection.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        import psycopg
+
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            try:
+                connection = psycopg.connect(self.conninfo(), autocommit=True, connect_timeout=10)
+            except psycopg.Error as err:
+                raise ConnectionFailure(f"cannot connect to the Postgres online store: {str(err).strip()}") from None
+            self._local.connection = connection
+            with self._lock:
+                self._connections.append(connection)
+        return connection
+
+    def state(self, view: OnlineView) -> ViewState | None:
+        row = self._connection().execute(
+            f"SELECT watermark, key_types, row_count, materialized_at FROM {self._table(_VIEWS)} WHERE view_key = %s", [view.key]
+        ).fetchone()
+        if row is None:
+            return None
+        return ViewState(row[0], tuple(row[1]), int(row[2]), row[3].replace(tzinfo=None).isoformat(timespec="seconds"))
+
+    def columns(self, table: str) -> dict[str, str]:
+        rows = self._connection().execute(
+            "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+            "WHERE attrelid = to_regclass(%s) AND attnum > 0 AND NOT attisdropped ORDER BY attnum", [self._table(table)]
+        ).fetchall()
+        return {str(name): str(kind) for name, kind in rows}
+
+    def write(self, view: OnlineView, rows: pyarrow.Table, full: bool) -> int:
+        import psycopg
+        import pyarrow.compute
+
+        wanted = {f: postgres_type(rows.schema.field(f).type) for f in view.features}
+        key_types = [key_type(rows.schema.field(k).type) for k in view.join_keys]
+        newest = pyarrow.compute.max(rows.column(FEATURE_TS)).as_py() if rows.num_rows else None
+        watermark = utc_text(newest) if newest is not None else None
+        previous = None if full else self.state(view)
+        existing = self.columns(view.table)
+        names = ["entity_key", *view.features, "feature_ts"]
+        with tempfile.TemporaryDirectory() as folder:
+            csv = Path(folder) / "rows.csv"
+            _write_csv(view, rows, csv)
+            connection = self._connection()
+            try:
+                with connection.transaction():
+                    if previous is None or not existing:
+                        self._load_and_swap(view, wanted, names, csv)
+                    else:
+                        self._align(view.table, existing, wanted)
+                        self._upsert(view, names, csv)
+                        if previous.watermark and (watermark is None or previous.watermark > watermark):
+                            watermark = previous.watermark
+                    count = connection.execute(f"SELECT count(*) FROM {self._table(view.table)}").fetchone()
+                    connection.execute(
+                        f"INSERT INTO {self._table(_VIEWS)} VALUES (%s, %s, %s, %s, %s, now()) ON CONFLICT (view_key) DO UPDATE SET "
+                        "table_name = EXCLUDED.table_name, key_types = EXCLUDED.key_types, watermark = EXCLUDED.watermark, "
+                        "row_count = EXCLUDED.row_count, materialized_at = EXCLUDED.materialized_at",
+                        [view.key, view.table, orjson.dumps(key_types).decode(), watermark, count[0] if count else 0],
+                    )
+            except psycopg.Error as err:
+                raise DatabaseError(f"online store {self.schema}.{view.table}: {str(err).strip()}") from None
+        return rows.num_rows
+
+    def _definition(self, wanted: dict[str, str]) -> str:
+        features = "".join(f", {self._ident(name)} {kind}" for name, kind in wanted.items())
+        return f"(entity_key text NOT NULL{features}, feature_ts timestamp NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())"
+
+    def _load_and_swap(self, view: OnlineView, wanted: dict[str, str], names: list[str], csv: Path) -> None:
+        """A new table, loaded, then indexed (faster than loading into an index), renamed in."""
+        connection = self._connection()
+        fresh = view.table + "__fduck_new"
+        connection.execute(f"DROP TABLE IF EXISTS {self._table(fresh)}")
+        connection.execute(f"CREATE TABLE {self._table(fresh)} {self._definition(wanted)}")
+        self._copy(fresh, names, csv)
+        connection.execute(f"DROP TABLE IF EXISTS {self._table(view.table)}")
+        connection.execute(f"ALTER TABLE {self._table(fresh)} RENAME TO {self._ident(view.table)}")
+        self._add_primary_key(view.table)
+
+    def _add_primary_key(self, table: str) -> None:
+        self._connection().execute(
+            f"ALTER TABLE {self._table(table)} ADD CONSTRAINT {self._ident(table + '_pkey')} PRIMARY KEY (entity_key)"
+        )
+
+    def _align(self, table: str, existing: dict[str, str], wanted: dict[str, str]) -> None:
+        """The table's feature columns made the view's: added, retyped, dropped."""
+        connection = self._connection()
+        fixed = {"entity_key", "feature_ts", "updated_at"}
+        for name, kind in wanted.items():
+            if name not in existing:
+                connection.execute(f"ALTER TABLE {self._table(table)} ADD COLUMN {self._ident(name)} {kind}")
+            elif existing[name] != kind:
+                column = self._ident(name)
+                connection.execute(f"ALTER TABLE {self._table(table)} ALTER COLUMN {column} TYPE {kind} USING {column}::text::{kind}")
+        for name in existing:
+            if name not in wanted and name not in fixed:
+                connection.execute(f"ALTER TABLE {self._table(table)} DROP COLUMN {self._ident(name)}")
+
+    def _upsert(self, view: OnlineView, names: list[str], csv: Path) -> None:
+        connection = self._connection()
+        stage = self._ident(view.table + "__fduck_stage")
+        connection.execute(f"CREATE TEMPORARY TABLE {stage} (LIKE {self._table(view.table)} INCLUDING DEFAULTS) ON COMMIT DROP")
+        self._copy(view.table + "__fduck_stage", names, csv, temporary=True)
+        columns = ", ".join(self._ident(n) for n in names)
+        updates = ", ".join(f"{self._ident(n)} = EXCLUDED.{self._ident(n)}" for n in names[1:])
+        target = self._table(view.table)
+        connection.execute(
+            f"INSERT INTO {target} AS t ({columns}) SELECT {columns} FROM {stage} ON CONFLICT (entity_key) DO UPDATE "
+            f"SET {updates}, updated_at = now() WHERE t.feature_ts <= EXCLUDED.feature_ts"
+        )
+
+    def _copy(self, table: str, names: list[str], csv: Path, temporary: bool = False) -> None:
+        target = self._ident(table) if temporary else self._table(table)
+        columns = ", ".join(self._ident(n) for n in names)
+        with self._connection().cursor() as cursor, cursor.copy(f"COPY {target} ({columns}) FROM STDIN (FORMAT csv)") as copy:
+            with csv.open("rb") as source:
+                while chunk := source.read(1 << 20):
+                    copy.write(chunk)
+
+    def migrate_single_table(self, views: list[OnlineView], project_dialect: str, old_table: str) -> list[Migrated]:
+        """Copy the older one-table layout, `online_features(feature_view, entity_key,
+        features jsonb)`, into per-view tables, in one transaction.
+
+        A row's `feature_view` is a view's name (its version 1) or `name@version`.
+        Columns of a table that does not exist yet take the view's declared dtypes
+        (jsonb where none is declared). Rows already in a view's table win (ON
+        CONFLICT DO NOTHING), so running it twice changes nothing; the old table is
+        left in place for the user to drop.
+        """
+        import psycopg
+
+        connection = self._connection()
+        source = old_table if "." in old_table else f"{self._ident(self.schema)}.{self._ident(old_table)}"
+        done = []
+        try:
+            with connection.transaction():
+                for view in views:
+                    names = [view.key] + ([view.name] if view.version == 1 else [])
+                    old = connection.execute(f"SELECT count(*) FROM {source} WHERE feature_view = ANY(%s)", [names]).fetchone()
+                    if not old or not old[0]:
+                        continue
+                    existing = self.columns(view.table)
+                    if not existing:
+                        wanted = {f: _declared_type(d, project_dialect) for f, d in zip(view.features, view.dtypes, strict=True)}
+                        connection.execute(f"CREATE TABLE {self._table(view.table)} {self._definition(wanted)}")
+                        self._add_primary_key(view.table)
+                        existing = self.columns(view.table)
+                    values = [
+                        f"features -> {exp.Literal.string(f).sql('postgres')}" if existing.get(f) == "jsonb"
+                        else f"(features ->> {exp.Literal.string(f).sql('postgres')})::{existing.get(f, 'text')}"
+                        for f in view.features
+                    ]
+                    columns = ", ".join(self._ident(n) for n in ["entity_key", *view.features, "feature_ts"])
+                    connection.execute(
+                        f"INSERT INTO {self._table(view.table)} ({columns}) SELECT entity_key, {', '.join(values)}, "
+                        "coalesce((features ->> 'feature_ts')::timestamp, '-infinity') "
+                        f"FROM {source} WHERE feature_view = ANY(%s) ON CONFLICT (entity_key) DO NOTHING", [names],
+                    )
+                    connection.execute(
+                        f"INSERT INTO {self._table(_VIEWS)} SELECT %s, %s, %s, NULL, count(*), now() FROM {self._table(view.table)} "
+                        "ON CONFLICT (view_key) DO NOTHING",
+                        [view.key, view.table, orjson.dumps(["text"] * len(view.join_keys)).decode()],
+                    )
+                    present = connection.execute(
+                        f"SELECT count(*) FROM {source} AS o JOIN {self._table(view.table)} AS n USING (entity_key) "
+                        "WHERE o.feature_view = ANY(%s)", [names],
+                    ).fetchone()
+                    done.append(Migrated(view.key, int(old[0]), int(present[0]) if present else 0))
+        except psycopg.Error as err:
+            raise DatabaseError(f"migrating {source}: {str(err).strip()}") from None
+        return done
+
+    def read(self, view: OnlineView, entity_keys: Sequence[str]) -> list[OnlineRow | None]:
+        import psycopg
+
+        pairs = ", ".join(f"{exp.Literal.string(f).sql('postgres')}, {self._ident(f)}" for f in view.features)
+        try:
+            rows = self._connection().execute(
+                f"SELECT entity_key, feature_ts::text, json_build_object({pairs})::text FROM {self._table(view.table)} "
+                "WHERE entity_key = ANY(%s)", [list(entity_keys)],
+            ).fetchall()
+        except psycopg.errors.UndefinedTable:
+            return [None] * len(entity_keys)  # not materialized yet
+        except psycopg.Error as err:
+            raise DatabaseError(f"online store {self.schema}.{view.table}: {str(err).strip()}") from None
+        by_key = {key: OnlineRow(stamp, features) for key, stamp, features in rows}
+        return [by_key.get(key) for key in entity_keys]
+
+
+def _declared_type(dtype: str | None, dialect: str) -> str:
+    if dtype is None:
+        return "jsonb"
+    return exp.DataType.build(dtype, dialect=dialect).sql("postgres")
+
+
+def _write_csv(view: OnlineView, rows: pyarrow.Table, path: Path) -> None:
+    """entity_key, the features (lists and structs as JSON), feature_ts: DuckDB writes the CSV."""
+    import duckdb
+    import pyarrow
+
+    def value(name: str) -> exp.Expr:
+        column = exp.column(name, quoted=True)
+        kind = rows.schema.field(name).type
+        nested = pyarrow.types.is_nested(kind)
+        return exp.alias_(exp.func("to_json", column) if nested else column, name, quoted=True)
+
+    query = exp.select(
+        exp.alias_(entity_key_expression(list(view.join_keys)), "entity_key"),
+        *[value(f) for f in view.features],
+        exp.alias_(exp.cast(exp.column(FEATURE_TS), "TIMESTAMP"), "feature_ts"),
+    ).from_("offline_rows")
+    with duckdb.connect() as writer:
+        writer.execute("SET TimeZone = 'UTC'")
+        writer.register("offline_rows", rows)
+        target = exp.Literal.string(str(path)).sql("duckdb")
+        writer.execute(f"COPY ({query.sql(dialect='duckdb')}) TO {target} (FORMAT csv, HEADER false)")
+
