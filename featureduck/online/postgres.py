@@ -6,17 +6,17 @@ holds `entity_key` (the primary key), one native column per feature,
 watermark and key types. Columns follow the view: a new feature is added, a
 retyped one altered, a removed one dropped.
 
-Rows are written as CSV by DuckDB (keys, typed values, lists as JSON) and
-streamed into COPY, so no Python loop touches a row. A full materialization
-loads a new table, indexes it, and swaps it in (a rename) inside one
-transaction; an incremental one COPYs into a temporary table and upserts
-from it in one statement, keeping a stored row stamped later than the
-incoming one. Readers see the old or the new state of a view, never a mix.
+Rows are written by DuckDB's postgres extension (a binary COPY from the
+Arrow rows), so no Python loop touches a row. A full materialization loads a
+new table, then builds its key and swaps it in (a rename) inside one
+transaction; an incremental one loads a staging table and upserts from it
+in one statement, keeping a stored row stamped later than the incoming one.
+Readers see the old or the new state of a view, never a mix; a writer killed
+midway leaves a loaded table no reader uses, dropped by the next run.
 """
 
 from __future__ import annotations
 
-import tempfile
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -153,45 +153,65 @@ class PostgresStore(OnlineStore):
         watermark = utc_text(newest) if newest is not None else None
         previous = None if full else self.state(view)
         existing = self.columns(view.table)
-        names = ["entity_key", *view.features, "feature_ts"]
-        with tempfile.TemporaryDirectory() as folder:
-            csv = Path(folder) / "rows.csv"
-            _write_csv(view, rows, csv)
-            connection = self._connection()
-            try:
-                with connection.transaction():
-                    if previous is None or not existing:
-                        self._load_and_swap(view, wanted, names, csv)
-                    else:
-                        self._align(view.table, existing, wanted)
-                        self._upsert(view, names, csv)
-                        if previous.watermark and (watermark is None or previous.watermark > watermark):
-                            watermark = previous.watermark
-                    count = connection.execute(f"SELECT count(*) FROM {self._table(view.table)}").fetchone()
-                    connection.execute(
-                        f"INSERT INTO {self._table(_VIEWS)} VALUES (%s, %s, %s, %s, %s, now()) ON CONFLICT (view_key) DO UPDATE SET "
-                        "table_name = EXCLUDED.table_name, key_types = EXCLUDED.key_types, watermark = EXCLUDED.watermark, "
-                        "row_count = EXCLUDED.row_count, materialized_at = EXCLUDED.materialized_at",
-                        [view.key, view.table, orjson.dumps(key_types).decode(), watermark, count[0] if count else 0],
-                    )
-            except psycopg.Error as err:
-                raise DatabaseError(f"online store {self.schema}.{view.table}: {str(err).strip()}") from None
+        replace = previous is None or not existing
+        connection = self._connection()
+        # loaded first, outside the transaction: DuckDB writes through its own connection
+        loaded = view.table + ("__fduck_new" if replace else "__fduck_stage")
+        try:
+            connection.execute(f"DROP TABLE IF EXISTS {self._table(loaded)}")
+            unlogged = "" if replace else "UNLOGGED "
+            connection.execute(f"CREATE {unlogged}TABLE {self._table(loaded)} {self._definition(wanted)}")
+            self._bulk_load(view, rows, loaded)
+            with connection.transaction():
+                if replace:
+                    connection.execute("SET LOCAL maintenance_work_mem = '512MB'")  # the key's index is built in memory
+                    connection.execute(f"DROP TABLE IF EXISTS {self._table(view.table)}")
+                    connection.execute(f"ALTER TABLE {self._table(loaded)} RENAME TO {self._ident(view.table)}")
+                    self._add_primary_key(view.table)
+                else:
+                    self._align(view.table, existing, wanted)
+                    self._upsert(view, loaded)
+                    if previous is not None and previous.watermark and (watermark is None or previous.watermark > watermark):
+                        watermark = previous.watermark
+                count = connection.execute(f"SELECT count(*) FROM {self._table(view.table)}").fetchone()
+                connection.execute(
+                    f"INSERT INTO {self._table(_VIEWS)} VALUES (%s, %s, %s, %s, %s, now()) ON CONFLICT (view_key) DO UPDATE SET "
+                    "table_name = EXCLUDED.table_name, key_types = EXCLUDED.key_types, watermark = EXCLUDED.watermark, "
+                    "row_count = EXCLUDED.row_count, materialized_at = EXCLUDED.materialized_at",
+                    [view.key, view.table, orjson.dumps(key_types).decode(), watermark, count[0] if count else 0],
+                )
+        except psycopg.Error as err:
+            raise DatabaseError(f"online store {self.schema}.{view.table}: {str(err).strip()}") from None
         return rows.num_rows
 
     def _definition(self, wanted: dict[str, str]) -> str:
+        # the key in the "C" collation: bytewise comparisons build its index several times faster
         features = "".join(f", {self._ident(name)} {kind}" for name, kind in wanted.items())
-        return f"(entity_key text NOT NULL{features}, feature_ts timestamp NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())"
+        key = 'entity_key text COLLATE "C" NOT NULL'
+        return f"({key}{features}, feature_ts timestamp NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())"
 
-    def _load_and_swap(self, view: OnlineView, wanted: dict[str, str], names: list[str], csv: Path) -> None:
-        """A new table, loaded, then indexed (faster than loading into an index), renamed in."""
-        connection = self._connection()
-        fresh = view.table + "__fduck_new"
-        connection.execute(f"DROP TABLE IF EXISTS {self._table(fresh)}")
-        connection.execute(f"CREATE TABLE {self._table(fresh)} {self._definition(wanted)}")
-        self._copy(fresh, names, csv)
-        connection.execute(f"DROP TABLE IF EXISTS {self._table(view.table)}")
-        connection.execute(f"ALTER TABLE {self._table(fresh)} RENAME TO {self._ident(view.table)}")
-        self._add_primary_key(view.table)
+    def _bulk_load(self, view: OnlineView, rows: pyarrow.Table, table: str) -> None:
+        """DuckDB's postgres extension writes the rows with a binary COPY, no Python per row."""
+        import duckdb
+
+        from featureduck.engines.extensions import load_extension
+
+        query = exp.select(
+            exp.alias_(entity_key_expression(list(view.join_keys)), "entity_key"),
+            *[exp.column(f, quoted=True) for f in view.features],
+            exp.alias_(exp.cast(exp.column(FEATURE_TS), "TIMESTAMP"), "feature_ts"),
+        ).from_("offline_rows")
+        columns = ", ".join(exp.to_identifier(n, quoted=True).sql("duckdb") for n in ["entity_key", *view.features, "feature_ts"])
+        target = ".".join(exp.to_identifier(n, quoted=True).sql("duckdb") for n in ("online_store", self.schema, table))
+        with duckdb.connect() as writer:
+            load_extension(writer, "postgres")
+            writer.execute("SET TimeZone = 'UTC'")
+            writer.register("offline_rows", rows)
+            try:
+                writer.execute(f"ATTACH {exp.Literal.string(self.conninfo()).sql('duckdb')} AS online_store (TYPE postgres)")
+                writer.execute(f"INSERT INTO {target} ({columns}) {query.sql(dialect='duckdb')}")
+            except duckdb.Error as err:
+                raise DatabaseError(f"loading the online store {self.schema}.{table}: {str(err).strip()}") from None
 
     def _add_primary_key(self, table: str) -> None:
         self._connection().execute(
@@ -212,26 +232,17 @@ class PostgresStore(OnlineStore):
             if name not in wanted and name not in fixed:
                 connection.execute(f"ALTER TABLE {self._table(table)} DROP COLUMN {self._ident(name)}")
 
-    def _upsert(self, view: OnlineView, names: list[str], csv: Path) -> None:
-        connection = self._connection()
-        stage = self._ident(view.table + "__fduck_stage")
-        connection.execute(f"CREATE TEMPORARY TABLE {stage} (LIKE {self._table(view.table)} INCLUDING DEFAULTS) ON COMMIT DROP")
-        self._copy(view.table + "__fduck_stage", names, csv, temporary=True)
+    def _upsert(self, view: OnlineView, stage: str) -> None:
+        """One statement from the loaded rows; a stored row stamped later than the incoming one stays."""
+        names = ["entity_key", *view.features, "feature_ts"]
         columns = ", ".join(self._ident(n) for n in names)
         updates = ", ".join(f"{self._ident(n)} = EXCLUDED.{self._ident(n)}" for n in names[1:])
-        target = self._table(view.table)
+        connection = self._connection()
         connection.execute(
-            f"INSERT INTO {target} AS t ({columns}) SELECT {columns} FROM {stage} ON CONFLICT (entity_key) DO UPDATE "
-            f"SET {updates}, updated_at = now() WHERE t.feature_ts <= EXCLUDED.feature_ts"
+            f"INSERT INTO {self._table(view.table)} AS t ({columns}) SELECT {columns} FROM {self._table(stage)} "
+            f"ON CONFLICT (entity_key) DO UPDATE SET {updates}, updated_at = now() WHERE t.feature_ts <= EXCLUDED.feature_ts"
         )
-
-    def _copy(self, table: str, names: list[str], csv: Path, temporary: bool = False) -> None:
-        target = self._ident(table) if temporary else self._table(table)
-        columns = ", ".join(self._ident(n) for n in names)
-        with self._connection().cursor() as cursor, cursor.copy(f"COPY {target} ({columns}) FROM STDIN (FORMAT csv)") as copy:
-            with csv.open("rb") as source:
-                while chunk := source.read(1 << 20):
-                    copy.write(chunk)
+        connection.execute(f"DROP TABLE {self._table(stage)}")
 
     def migrate_single_table(self, views: list[OnlineView], project_dialect: str, old_table: str) -> list[Migrated]:
         """Copy the older one-table layout, `online_features(feature_view, entity_key,
@@ -307,27 +318,4 @@ def _declared_type(dtype: str | None, dialect: str) -> str:
     if dtype is None:
         return "jsonb"
     return exp.DataType.build(dtype, dialect=dialect).sql("postgres")
-
-
-def _write_csv(view: OnlineView, rows: pyarrow.Table, path: Path) -> None:
-    """entity_key, the features (lists and structs as JSON), feature_ts: DuckDB writes the CSV."""
-    import duckdb
-    import pyarrow
-
-    def value(name: str) -> exp.Expr:
-        column = exp.column(name, quoted=True)
-        kind = rows.schema.field(name).type
-        nested = pyarrow.types.is_nested(kind)
-        return exp.alias_(exp.func("to_json", column) if nested else column, name, quoted=True)
-
-    query = exp.select(
-        exp.alias_(entity_key_expression(list(view.join_keys)), "entity_key"),
-        *[value(f) for f in view.features],
-        exp.alias_(exp.cast(exp.column(FEATURE_TS), "TIMESTAMP"), "feature_ts"),
-    ).from_("offline_rows")
-    with duckdb.connect() as writer:
-        writer.execute("SET TimeZone = 'UTC'")
-        writer.register("offline_rows", rows)
-        target = exp.Literal.string(str(path)).sql("duckdb")
-        writer.execute(f"COPY ({query.sql(dialect='duckdb')}) TO {target} (FORMAT csv, HEADER false)")
 
