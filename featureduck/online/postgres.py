@@ -173,7 +173,8 @@ class PostgresStore(OnlineStore):
                     self._upsert(view, loaded)
                     if previous is not None and previous.watermark and (watermark is None or previous.watermark > watermark):
                         watermark = previous.watermark
-                count = connection.execute(f"SELECT count(*) FROM {self._table(view.table)}").fetchone()
+                # a full load holds one row per entity: no need to count them
+                count = (rows.num_rows,) if replace else connection.execute(f"SELECT count(*) FROM {self._table(view.table)}").fetchone()
                 connection.execute(
                     f"INSERT INTO {self._table(_VIEWS)} VALUES (%s, %s, %s, %s, %s, now()) ON CONFLICT (view_key) DO UPDATE SET "
                     "table_name = EXCLUDED.table_name, key_types = EXCLUDED.key_types, watermark = EXCLUDED.watermark, "
