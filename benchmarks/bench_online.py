@@ -54,6 +54,17 @@ select u as user_id, timestamp '2024-01-01' + to_seconds(u % 86400) as feature_t
        random() as f1, random() as f2, random() as f3, (u % 100)::bigint as f4, random() as f5
 from range({{ var('entities') }}) as a(u)
 """
+EMPTY_APP = """
+from starlette.applications import Starlette
+from starlette.responses import Response
+from starlette.routing import Route
+from featureduck.serving.server import serve
+
+async def empty(request):
+    return Response(b'{{"status":"ok"}}', media_type="application/json")
+
+serve(Starlette(routes=[Route("/", empty)]), "127.0.0.1", {port})
+"""
 FDUCK_ONE = 'request = function() return wrk.format("GET", "/features/activity/" .. math.random(0, {top})) end'
 FDUCK_BATCH = """request = function()
   local keys = {{}}
@@ -169,6 +180,17 @@ def main() -> None:
         print(f"fduck materialize --full, Postgres store: best {min(runs):.2f} s of {[round(r, 2) for r in runs]}, "
               f"{done[0].rows / min(runs):,.0f} rows/s")
 
+    # the framework alone: the same server settings, one route answering constant bytes
+    port = free_port()
+    empty = serve_and_measure(
+        [sys.executable, "-c", EMPTY_APP.format(port=port)], f"http://127.0.0.1:{port}", ("/", None),
+        {"one, c1": ('request = function() return wrk.format("GET", "/") end', 1),
+         "one, c16": ('request = function() return wrk.format("GET", "/") end', 16)},
+    )
+    for name, figures in empty.items():
+        print(f"starlette+uvicorn, empty route  {name:<8} {figures['rps']:>9,.0f} req/s  p50 {figures['p50_ms']:6.2f} ms  "
+              f"p99 {figures['p99_ms']:6.2f} ms")
+
     port = free_port()
     fduck = serve_and_measure(
         [sys.executable, "-m", "featureduck.cli", "serve", "--project-dir", str(project), "--port", str(port)],
@@ -189,6 +211,11 @@ def main() -> None:
                          check=True, capture_output=True, text=True).stdout
     seconds = json.loads(out.strip().splitlines()[-1])["seconds"]
     print(f"feast materialize, SQLite store: {seconds:.2f} s, {args.entities / seconds:,.0f} rows/s")
+    if args.dsn:
+        out = subprocess.run([str(FEAST_PYTHON), str(script), "materialize", "--data", str(project / "data"),
+                              "--online-store", "postgres", "--dsn", args.dsn], check=True, capture_output=True, text=True).stdout
+        seconds = json.loads(out.strip().splitlines()[-1])["seconds"]
+        print(f"feast materialize, Postgres store: {seconds:.2f} s, {args.entities / seconds:,.0f} rows/s")
     port = free_port()
     body = json.dumps({"features": ["activity:f1"], "entities": {"user_id": [1]}}).encode()
     feast = serve_and_measure(

@@ -1,6 +1,6 @@
 """Feast's online path on bench_online.py's data; run by that script in Feast's own venv.
 
-    feast_online.py materialize --data DIR      # SQLite online store, prints {"seconds", "rows"}
+    feast_online.py materialize --data DIR [--online-store postgres --dsn DSN]   # prints {"seconds"}
     feast_online.py serve --data DIR --port P   # `feast serve` on the same repo (runs until killed)
 
 The feature view matches the fduck project: entity user (user_id), five
@@ -16,16 +16,24 @@ import time
 from pathlib import Path
 
 
-def store(data: Path) -> object:
+def store(data: Path, online: str, dsn: str | None) -> object:
     from feast import Entity, FeatureStore, FeatureView, Field, FileSource, ValueType
     from feast.repo_config import RepoConfig
     from feast.types import Float64, Int64
 
-    repo = (data / "feast").resolve()
+    repo = (data / "feast" / online).resolve()
     repo.mkdir(parents=True, exist_ok=True)
+    online_store: dict[str, object] = {"type": "sqlite", "path": str(repo / "online.db")}
+    if online == "postgres":
+        from psycopg.conninfo import conninfo_to_dict
+
+        parts = conninfo_to_dict(dsn or "")
+        online_store = {"type": "postgres", "host": parts.get("host", "127.0.0.1"), "port": int(parts.get("port", 5432)),
+                        "database": parts.get("dbname", "postgres"), "db_schema": "feast_online_bench",
+                        "user": parts.get("user", "postgres"), "password": parts.get("password", ""), "sslmode": "disable"}
     config = RepoConfig(
         project="online_bench", registry=str(repo / "registry.db"), provider="local",
-        offline_store={"type": "duckdb"}, online_store={"type": "sqlite", "path": str(repo / "online.db")},
+        offline_store={"type": "duckdb"}, online_store=online_store,
         entity_key_serialization_version=3, repo_path=str(repo),
     )
     feature_store = FeatureStore(config=config)
@@ -42,8 +50,10 @@ def main() -> None:
     parser.add_argument("action", choices=["materialize", "serve"])
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--port", type=int, default=6566)
+    parser.add_argument("--online-store", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--dsn", default=None, help="for the postgres online store")
     args = parser.parse_args()
-    feature_store = store(args.data)
+    feature_store = store(args.data, args.online_store, args.dsn)
     if args.action == "materialize":
         started = time.perf_counter()
         feature_store.materialize(datetime.datetime(2023, 1, 1), datetime.datetime(2025, 1, 1))  # type: ignore[attr-defined]
