@@ -8,6 +8,7 @@ statement head rather than parsed a second time on the run's hot path.
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -50,6 +51,7 @@ class EngineAdapter(ABC):
         # rolls back, since the DDL inside it did not happen.
         self._relations: dict[tuple[str, str], dict[str, RelationKind]] = {}
         self._schemas: set[tuple[str, str]] = set()
+        self._schema_lock = threading.Lock()
 
     # --- connection --------------------------------------------------------------------
 
@@ -150,11 +152,17 @@ class EngineAdapter(ABC):
         return expression.sql(dialect=self.DIALECT)
 
     def create_schema(self, schema: str, database: str | None = None) -> None:
-        if (database or "", schema) in self._schemas:
+        """Once per schema and run. Threads take turns: two concurrent CREATE SCHEMA
+        IF NOT EXISTS of one name can fail on Postgres (a unique-index race)."""
+        key = (database or "", schema)
+        if key in self._schemas:
             return
-        target = exp.Table(db=exp.to_identifier(schema), catalog=exp.to_identifier(database) if database else None)
-        self.execute(exp.Create(this=target, kind="SCHEMA", exists=True))
-        self._schemas.add((database or "", schema))
+        with self._schema_lock:
+            if key in self._schemas:
+                return
+            target = exp.Table(db=exp.to_identifier(schema), catalog=exp.to_identifier(database) if database else None)
+            self.execute(exp.Create(this=target, kind="SCHEMA", exists=True))
+            self._schemas.add(key)
 
     def create_view(self, table: exp.Table, query_sql: str) -> None:
         head = exp.Create(this=table, kind="VIEW", replace=True)
