@@ -99,3 +99,24 @@ def test_migrate_from_the_single_table_layout(pg_online: Path, pg_dsn: str, pg_s
     assert fduck("materialize", "--project-dir", str(pg_online), "--select", "stats", "--full").returncode == 0
     answers = Project.load(pg_online).get_online_features("stats", [7, 300])
     assert answers[0]["features"]["gen"] == 1 and answers[1]["features"] is None
+
+
+def test_versions_live_in_separate_tables(pg_online: Path, pg_dsn: str, pg_schema: str) -> None:
+    """stats@2 beside stats@1: its own table; the plain name serves the newest version."""
+    features = pg_online / "features" / "f.yml"
+    features.write_text(features.read_text() + (
+        "  - name: stats\n    version: 2\n    entity: user\n    model: stats_v2\n    timestamp_field: ts\n    online: true\n"
+        "    features: [{name: clicks, dtype: bigint}]\n"
+    ))
+    (pg_online / "models" / "stats_v2.sql").write_text(
+        "{{ config(materialized='table') }} select user_id, ts, clicks * 100 as clicks from {{ ref('stats') }}"
+    )
+    assert fduck("run", "--project-dir", str(pg_online)).returncode == 0
+    result = fduck("materialize", "--project-dir", str(pg_online), "--select", "stats")
+    assert "stats@1: 0 rows" in result.stdout and "stats@2: 50 rows (full)" in result.stdout, result.stdout
+    tables = _sql(pg_dsn, "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename LIKE 'online_stats%%' ORDER BY 1",
+                  [pg_schema])
+    assert tables == [("online_stats",), ("online_stats_v2",)]
+    project = Project.load(pg_online)
+    assert project.get_online_features("stats", [7])[0]["features"] == {"clicks": 7200}
+    assert project.get_online_features("stats@1", [7])[0]["features"] == {"clicks": 72, "score": 2.25, "gen": 1}
