@@ -150,3 +150,14 @@ def _unavailable(reason: str) -> None:
 def spark_output(warehouse: Path, schema: str) -> str:
     """A profiles.yml output line for a spark target in the shared test warehouse."""
     return f"    spark: {{type: spark, master: 'local[2]', warehouse: '{warehouse}', schema: {schema}}}\n"
+
+
+def write_engine_profile(target: str, root: Path, request: pytest.FixtureRequest, prefix: str) -> None:
+    """A profiles.yml for `target` ("dev" keeps the default DuckDB): Postgres in the
+    test's schema, Spark in the session's warehouse under a schema named from `prefix`."""
+    if target == "pg":
+        (root / "profiles.yml").write_text(pg_profile(request.getfixturevalue("pg_schema")))
+    if target == "spark":
+        schema = f"{prefix}_{root.parent.name[-6:]}".replace("-", "_").lower()
+        warehouse = request.getfixturevalue("spark_warehouse")
+        (root / "profiles.yml").write_text("default:\n  target: spark\n  outputs:\n" + spark_output(warehouse, schema))

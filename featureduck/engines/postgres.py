@@ -70,6 +70,16 @@ class Dependent:
     indexes: tuple[str, ...]
 
 
+def conninfo(settings: dict[str, Any]) -> str:
+    """The DSN from `dsn`, else built from host/port/user/password/dbname (or database)."""
+    from psycopg.conninfo import make_conninfo
+
+    parts = {key: settings[key] for key in _CONNECT_KEYS if settings.get(key) is not None}
+    if settings.get("database") is not None and "dbname" not in parts:
+        parts["dbname"] = settings["database"]
+    return str(make_conninfo(str(settings.get("dsn") or ""), **{k: str(v) for k, v in parts.items()}))
+
+
 class PostgresAdapter(EngineAdapter):
     TYPE = "postgres"
     DIALECT = "postgres"
@@ -86,14 +96,7 @@ class PostgresAdapter(EngineAdapter):
         self._own: psycopg.Connection[Any] | None = None
 
     def conninfo(self) -> str:
-        """The DSN from `dsn`, else built from host/port/user/password/dbname."""
-        from psycopg.conninfo import make_conninfo
-
-        settings = self.target.settings
-        parts = {key: settings[key] for key in _CONNECT_KEYS if settings.get(key) is not None}
-        if settings.get("database") is not None and "dbname" not in parts:
-            parts["dbname"] = settings["database"]
-        return str(make_conninfo(str(settings.get("dsn") or ""), **{k: str(v) for k, v in parts.items()}))
+        return conninfo(self.target.settings)
 
     def open(self) -> None:
         try:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from sqlglot import exp
 
+from featureduck.engines.postgres import conninfo
 from featureduck.errors import ConnectionFailure, DatabaseError
 from featureduck.online.base import (
     FEATURE_TS,
@@ -44,7 +45,6 @@ if TYPE_CHECKING:
 
 DEFAULT_SCHEMA = "featureduck_online"
 _VIEWS = "fduck_online_views"
-_CONNECT_KEYS = ("host", "port", "user", "password", "dbname", "sslmode", "connect_timeout")
 
 
 def postgres_type(arrow_type: Any) -> str:
@@ -88,10 +88,7 @@ class PostgresStore(OnlineStore):
         self._lock = threading.Lock()
 
     def conninfo(self) -> str:
-        from psycopg.conninfo import make_conninfo
-
-        parts = {k: str(self.settings[k]) for k in _CONNECT_KEYS if self.settings.get(k) is not None}
-        return str(make_conninfo(str(self.settings.get("dsn") or ""), **parts))
+        return conninfo(self.settings)
 
     def _ident(self, name: str) -> str:
         return exp.to_identifier(name, quoted=True).sql("postgres")

@@ -36,6 +36,4 @@ def create_store(target: TargetConfig, project_root: Path) -> OnlineStore:
     if kind == PostgresStore.TYPE and target.type == "postgres" and not any(k in settings for k in _CONNECTION_KEYS):
         # no connection of its own: the target's database
         settings = {**{k: v for k, v in target.settings.items() if k in _CONNECTION_KEYS}, **settings}
-        if "database" in settings:
-            settings.setdefault("dbname", settings.pop("database"))
     return store(settings, project_root)

@@ -3,12 +3,10 @@ the type, and before every build against what the engine describes."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from featureduck.api import Project
-from tests.conftest import ProjectFactory, fduck, pg_profile, spark_output
+from tests.conftest import ProjectFactory, fduck, write_engine_profile
 
 VIEW = """entities:
   - {name: user, join_keys: [user_id]}
@@ -51,15 +49,6 @@ def test_dtypes_checked_at_compile_time(make_project: ProjectFactory) -> None:
     assert fduck("compile", "--project-dir", str(root)).returncode == 0
 
 
-def _profile(target: str, root: Path, request: pytest.FixtureRequest) -> None:
-    if target == "pg":
-        (root / "profiles.yml").write_text(pg_profile(request.getfixturevalue("pg_schema")))
-    if target == "spark":
-        schema = f"fd_types_{root.parent.name[-6:]}".replace("-", "_").lower()
-        warehouse = request.getfixturevalue("spark_warehouse")
-        (root / "profiles.yml").write_text("default:\n  target: spark\n  outputs:\n" + spark_output(warehouse, schema))
-
-
 @pytest.mark.parametrize("target", ["dev", "pg", "spark"])
 def test_built_types_checked_before_the_relation_is_replaced(
     make_project: ProjectFactory, request: pytest.FixtureRequest, target: str
@@ -72,7 +61,7 @@ def test_built_types_checked_before_the_relation_is_replaced(
         "models/raw.sql": raw,
         "models/feats.sql": "{{ config(materialized='table') }} select user_id, ts, clicks, clicks / views as ratio from {{ ref('raw') }}",
     })
-    _profile(target, root, request)
+    write_engine_profile(target, root, request, "fd_types")
     assert not Project.load(root, target=target).run().failed
 
     (root / "models" / "raw.sql").write_text(raw.replace("3 as clicks", "3.5 as clicks"))

@@ -13,7 +13,7 @@ import pytest
 
 from featureduck.api import Project
 from featureduck.errors import ProjectError, UsageError
-from tests.conftest import ProjectFactory, fduck, pg_profile, spark_output
+from tests.conftest import ProjectFactory, fduck, pg_profile, spark_output, write_engine_profile
 
 FEATURES_YML = """
 entities:
@@ -284,15 +284,6 @@ feature_views:
     assert "stale@1" in table.stdout and "error" in table.stdout
 
 
-def _profile_for(target: str, root: Path, request: pytest.FixtureRequest) -> None:
-    if target == "pg":
-        (root / "profiles.yml").write_text(pg_profile(request.getfixturevalue("pg_schema")))
-    if target == "spark":
-        schema = f"fd_ties_{root.parent.name[-6:]}".replace("-", "_").lower()
-        warehouse = request.getfixturevalue("spark_warehouse")
-        (root / "profiles.yml").write_text("default:\n  target: spark\n  outputs:\n" + spark_output(warehouse, schema))
-
-
 @pytest.mark.parametrize("target", ["dev", "pg", "spark"])
 def test_ties_follow_one_rule_on_every_engine(make_project: ProjectFactory, request: pytest.FixtureRequest, target: str) -> None:
     """Tied rows (same key, same timestamp): the greatest features in declared order, NULL lowest."""
@@ -305,7 +296,7 @@ def test_ties_follow_one_rule_on_every_engine(make_project: ProjectFactory, requ
         "features/f.yml": views,
         "models/feats.sql": f"{{{{ config(materialized='table') }}}} select user_id, timestamp '2024-01-01' as ts, x, y from ({rows}) as r",
     })
-    _profile_for(target, root, request)
+    write_engine_profile(target, root, request, "fd_ties")
     project = Project.load(root, target=target)
     assert not project.run().failed
     entities = root / "entities.csv"
@@ -334,7 +325,7 @@ def test_tie_checks_recorded_at_build_time(make_project: ProjectFactory, request
         "models/clean.sql": f"{table} select i as user_id, timestamp '2024-01-01' as ts, 1 as x from {three}",
         "models/tied.sql": f"{table} select 1 as user_id, timestamp '2024-01-01' as ts, i as x from {three}",
     })
-    _profile_for(target, root, request)
+    write_engine_profile(target, root, request, "fd_ties")
     project = Project.load(root, target=target)
     assert not project.run().failed
     adapter = project.connect()
@@ -396,7 +387,7 @@ def test_time_zones_compare_instants(make_project: ProjectFactory, tmp_path: Pat
     entities_file = tmp_path / "entities.csv"
     _write_csv(entities_file, ["user_id", "event_timestamp", "label"], [(u, text, label) for u, _, text, label in entity_rows])
     out = tmp_path / "train.csv"
-    _profile_for(target, root, request)
+    write_engine_profile(target, root, request, "fd_ties")
     if target == "spark":
         project = Project.load(root, target="spark")
         adapter = project.connect()
