@@ -7,7 +7,8 @@ a DuckDB table by `fduck run`, and the same rows as Parquet for Feast.
   into the Postgres store (timed in process, interpreter start excluded,
   best of five), rows per second; Feast's `materialize` into its SQLite
   online store (its default), the same way.
-- serving: `fduck serve` (1 worker) and `feast serve` (1 worker), each alone
+- serving: `fduck serve` (1 worker; the embedded store, then the Postgres
+  store) and `feast serve` (1 worker), each alone
   on the machine's 2 cores with wrk beside it, random keys: one entity per
   GET at concurrency 1 and 16, and 100-entity batches at 16 (Feast's
   /get-online-features takes both as POSTs).
@@ -191,16 +192,18 @@ def main() -> None:
         print(f"starlette+uvicorn, empty route  {name:<8} {figures['rps']:>9,.0f} req/s  p50 {figures['p50_ms']:6.2f} ms  "
               f"p99 {figures['p99_ms']:6.2f} ms")
 
-    port = free_port()
-    fduck = serve_and_measure(
-        [sys.executable, "-m", "featureduck.cli", "serve", "--project-dir", str(project), "--port", str(port)],
-        f"http://127.0.0.1:{port}", ("/health", None),
-        {"one, c1": (FDUCK_ONE.format(top=top), 1), "one, c16": (FDUCK_ONE.format(top=top), 16),
-         "batch 100, c16": (FDUCK_BATCH.format(top=top), 16)},
-    )
-    for name, figures in fduck.items():
-        print(f"fduck serve  {name:<15} {figures['rps']:>9,.0f} req/s  p50 {figures['p50_ms']:6.2f} ms  "
-              f"p99 {figures['p99_ms']:6.2f} ms  non-2xx {figures['errors']:.0f}")
+    for target in ["dev"] + (["pgstore"] if args.dsn else []):
+        port = free_port()
+        fduck = serve_and_measure(
+            [sys.executable, "-m", "featureduck.cli", "serve", "--project-dir", str(project), "--target", target, "--port", str(port)],
+            f"http://127.0.0.1:{port}", ("/health", None),
+            {"one, c1": (FDUCK_ONE.format(top=top), 1), "one, c16": (FDUCK_ONE.format(top=top), 16),
+             "batch 100, c16": (FDUCK_BATCH.format(top=top), 16)},
+        )
+        store = "embedded" if target == "dev" else "Postgres"
+        for name, figures in fduck.items():
+            print(f"fduck serve, {store + ' store,':<16} {name:<15} {figures['rps']:>9,.0f} req/s  p50 {figures['p50_ms']:6.2f} ms  "
+                  f"p99 {figures['p99_ms']:6.2f} ms  non-2xx {figures['errors']:.0f}")
 
     if args.skip_feast or not FEAST_PYTHON.exists():
         print("Feast skipped" + ("" if args.skip_feast else f": no {FEAST_PYTHON} (see feast_online.py)"))

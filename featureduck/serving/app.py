@@ -98,16 +98,16 @@ class Handlers:
             })
         return orjson.dumps({"views": listed})
 
-    def one(self, view: str, key_text: str) -> bytes:
+    async def one(self, view: str, key_text: str) -> bytes:
         entry = self._entry(view)
         entity = self._path_entity(entry, key_text)
         keys = [self._key(entry, entity)]
-        row = self.index.store.read(entry.view, keys)[0]
+        row = (await self.index.store.read_async(entry.view, keys))[0]
         if row is None:
             raise HttpError(404, f"no online features for {entry.view.name} entity {key_text}")
         return _answer(entry, keys[0], row, with_view=True)
 
-    def batch(self, view: str, body: bytes) -> bytes:
+    async def batch(self, view: str, body: bytes) -> bytes:
         entry = self._entry(view)
         try:
             payload = orjson.loads(body)
@@ -119,7 +119,7 @@ class Handlers:
         if len(entities) > self.config.max_batch:
             raise HttpError(413, f"{len(entities)} entities in one request; at most {self.config.max_batch}")
         keys = [self._key(entry, entity) for entity in entities]
-        rows = self.index.store.read(entry.view, keys) if keys else []
+        rows = await self.index.store.read_async(entry.view, keys) if keys else []
         parts = [_answer(entry, key, row, with_view=False) for key, row in zip(keys, rows, strict=True)]
         return b'{"view":' + orjson.dumps(entry.view.name) + b',"results":[' + b",".join(parts) + b"]}"
 
@@ -197,9 +197,8 @@ class Guard:
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def build_app(
-    definition: ProjectDefinition, index: OnlineIndex, config: ServeConfig, on_shutdown: Callable[[], None] | None = None
-) -> Starlette:
+def build_app(definition: ProjectDefinition, index: OnlineIndex, config: ServeConfig) -> Starlette:
+    """The app over an opened online store, which it closes on shutdown."""
     handlers = Handlers(definition, index, config)
     guard = Guard(config)
     metrics = Metrics()
@@ -229,10 +228,10 @@ def build_app(
         return handlers.views()
 
     async def one(request: Request) -> bytes:
-        return handlers.one(request.path_params["view"], request.path_params["entity_key"])
+        return await handlers.one(request.path_params["view"], request.path_params["entity_key"])
 
     async def batch(request: Request) -> bytes:
-        return handlers.batch(request.path_params["view"], await request.body())
+        return await handlers.batch(request.path_params["view"], await request.body())
 
     async def metrics_text(_: Request) -> Response:
         return Response(metrics.render(), media_type=metrics.CONTENT_TYPE)
@@ -259,8 +258,10 @@ def build_app(
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        yield
-        if on_shutdown is not None:
-            on_shutdown()
+        try:
+            yield
+        finally:
+            await index.store.close_async()
+            index.store.close()
 
     return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found}, lifespan=lifespan)

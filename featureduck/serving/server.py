@@ -20,7 +20,7 @@ from featureduck.serving.config import ServeConfig
 
 def create_app(definition: ProjectDefinition, config: ProjectConfig, store: OnlineStore) -> Starlette:
     """The app over an opened online store, which it closes on shutdown."""
-    return build_app(definition, OnlineIndex(definition, store), ServeConfig.from_project(config), store.close)
+    return build_app(definition, OnlineIndex(definition, store), ServeConfig.from_project(config))
 
 
 def serve(app: Starlette | str, host: str, port: int, workers: int = 1, factory: bool = False) -> None:

@@ -9,8 +9,8 @@ import psycopg
 import pytest
 
 from featureduck.api import Project
-from tests.conftest import DEFAULT_PG_DSN, ProjectFactory, fduck
-from tests.integration.online.test_serving import DEVICES, FEATURES, STATS, _request, _server
+from tests.conftest import ProjectFactory, fduck
+from tests.integration.online.test_serving import DEVICES, FEATURES, STATS, _postgres_store_profile, _request, _server
 
 
 def _sql(dsn: str, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
@@ -21,12 +21,7 @@ def _sql(dsn: str, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
 
 @pytest.fixture
 def pg_online(make_project: ProjectFactory, pg_dsn: str, pg_schema: str) -> Path:
-    dsn = f"{{{{ env_var('FDUCK_TEST_PG_DSN', '{DEFAULT_PG_DSN}') }}}}"
-    profile = (
-        "default:\n  target: dev\n  outputs:\n"
-        "    dev:\n      type: duckdb\n      path: target/dev.duckdb\n"
-        f"      online_store: {{type: postgres, dsn: \"{dsn}\", schema: {pg_schema}}}\n"
-    )
+    profile = _postgres_store_profile(pg_schema)
     root = make_project({"features/f.yml": FEATURES, "models/stats.sql": STATS, "models/devices.sql": DEVICES, "profiles.yml": profile})
     assert fduck("run", "--project-dir", str(root)).returncode == 0
     result = fduck("materialize", "--project-dir", str(root))

@@ -21,7 +21,7 @@ import duckdb
 import pytest
 
 from featureduck.api import Project
-from tests.conftest import ProjectFactory, fduck
+from tests.conftest import DEFAULT_PG_DSN, ProjectFactory, fduck
 
 FEATURES = """
 entities:
@@ -97,9 +97,29 @@ def _server(root: Path, env: dict[str, str] | None = None) -> Iterator[str]:
         process.wait(timeout=10)
 
 
+def _postgres_store_profile(schema: str) -> str:
+    dsn = f"{{{{ env_var('FDUCK_TEST_PG_DSN', '{DEFAULT_PG_DSN}') }}}}"
+    return (
+        "default:\n  target: dev\n  outputs:\n"
+        "    dev:\n      type: duckdb\n      path: target/dev.duckdb\n"
+        f"      online_store: {{type: postgres, dsn: \"{dsn}\", schema: {schema}}}\n"
+    )
+
+
 @pytest.fixture
 def served(make_project: ProjectFactory) -> Path:
-    root = make_project({"features/f.yml": FEATURES, "models/stats.sql": STATS, "models/devices.sql": DEVICES})
+    return _materialized(make_project({"features/f.yml": FEATURES, "models/stats.sql": STATS, "models/devices.sql": DEVICES}))
+
+
+@pytest.fixture(params=["embedded", "postgres"])
+def served_by_each_store(request: pytest.FixtureRequest, make_project: ProjectFactory) -> Path:
+    files = {"features/f.yml": FEATURES, "models/stats.sql": STATS, "models/devices.sql": DEVICES}
+    if request.param == "postgres":
+        files["profiles.yml"] = _postgres_store_profile(request.getfixturevalue("pg_schema"))
+    return _materialized(make_project(files))
+
+
+def _materialized(root: Path) -> Path:
     assert fduck("run", "--project-dir", str(root)).returncode == 0
     result = fduck("materialize", "--project-dir", str(root))
     assert result.returncode == 0, result.stderr
@@ -189,8 +209,9 @@ def _generation(root: Path, users: int, gen: int) -> None:
     assert fduck("run", "--project-dir", str(root), "--vars", f"{{gen: {gen}, users: {users}}}").returncode == 0
 
 
-def test_serving_during_materialization_never_mixes_values(served: Path) -> None:
+def test_serving_during_materialization_never_mixes_values(served_by_each_store: Path) -> None:
     """Readers see a view's old or new values, never a mix, while materialize rewrites it."""
+    served = served_by_each_store
     users = 20_000
     _generation(served, users, 1)
     assert fduck("materialize", "--project-dir", str(served), "--full").returncode == 0
@@ -220,9 +241,10 @@ def test_serving_during_materialization_never_mixes_values(served: Path) -> None
     assert seen >= {1, 3}
 
 
-def test_a_killed_materialization_leaves_a_consistent_state(served: Path) -> None:
+def test_a_killed_materialization_leaves_a_consistent_state(served_by_each_store: Path) -> None:
     """kill -9 at several moments of a full materialization: the store is always
     whole, at the previous generation or (if the commit got through) the new one."""
+    served = served_by_each_store
     users = 300_000
     _generation(served, users, 1)
     assert fduck("materialize", "--project-dir", str(served), "--full").returncode == 0
