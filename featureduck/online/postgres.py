@@ -28,7 +28,7 @@ import orjson
 from sqlglot import exp
 
 from featureduck.engines.postgres import conninfo
-from featureduck.errors import ConnectionFailure, DatabaseError
+from featureduck.errors import ConnectionFailure, DatabaseError, ProfileError
 from featureduck.online.base import (
     FEATURE_TS,
     OnlineRow,
@@ -87,6 +87,9 @@ class PostgresStore(OnlineStore):
     def __init__(self, settings: dict[str, Any], project_root: Path) -> None:
         super().__init__(settings, project_root)
         self.schema = str(settings.get("schema") or DEFAULT_SCHEMA)
+        self.pool_size = settings.get("pool_size", POOL_SIZE)
+        if not isinstance(self.pool_size, int) or isinstance(self.pool_size, bool) or self.pool_size < 1:
+            raise ProfileError(f"online_store pool_size must be a positive integer, got {self.pool_size!r}")
         self._local = threading.local()
         self._connections: list[psycopg.Connection[Any]] = []
         self._duckdb: duckdb.DuckDBPyConnection | None = None
@@ -369,9 +372,8 @@ class PostgresStore(OnlineStore):
     async def _open_pool(self) -> psycopg_pool.AsyncConnectionPool[Any]:
         import psycopg_pool
 
-        size = int(self.settings.get("pool_size", POOL_SIZE))
         pool: psycopg_pool.AsyncConnectionPool[Any] = psycopg_pool.AsyncConnectionPool(
-            self.conninfo(), min_size=1, max_size=size, open=False, timeout=10, kwargs={"autocommit": True},
+            self.conninfo(), min_size=1, max_size=self.pool_size, open=False, timeout=10, kwargs={"autocommit": True},
         )
         await pool.open()
         return pool

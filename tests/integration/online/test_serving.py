@@ -263,3 +263,11 @@ def test_a_killed_materialization_leaves_a_consistent_state(served_by_each_store
         stored = generations.pop()
     assert kept > 0  # at least one kill landed before the commit
     assert fduck("materialize", "--project-dir", str(served), "--full").returncode == 0
+
+
+def test_a_bad_online_store_setting_is_a_profile_error(make_project: ProjectFactory) -> None:
+    profile = _postgres_store_profile("fd_unused").replace("schema: fd_unused", "schema: fd_unused, pool_size: 0")
+    root = make_project({"features/f.yml": FEATURES, "models/stats.sql": STATS, "models/devices.sql": DEVICES, "profiles.yml": profile})
+    result = fduck("materialize", "--project-dir", str(root))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "profiles.yml: target 'dev': online_store pool_size must be a positive integer, got 0" in result.stderr
