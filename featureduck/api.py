@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from featureduck.project.nodes import SourceTable
     from featureduck.runner.results import RunReporter, RunResults
     from featureduck.runner.state import BuildRecord
+    from featureduck.sources.watermarks import Watermark
     from featureduck.store.freshness import Freshness
 
 # Engines, materializations and the runner (and with them sqlglot) are imported
@@ -176,11 +177,15 @@ class Project:
         reporter: RunReporter | None = None,
     ) -> RunResults:
         """Build the selected models in DAG order; failures skip their dependents."""
-        from featureduck.compiler.relations import staged_relation
+        from featureduck.compiler.relations import is_staged, staged_relation
         from featureduck.runner.results import SilentReporter
         from featureduck.runner.scheduler import Runner
         from featureduck.runner.state import BuildRecord, builds_table, read_builds, record_run
+        from featureduck.sources.databases import connect_database_sources
         from featureduck.sources.staging import stage_file_sources
+        from featureduck.sources.watermarks import create_state_tables as create_watermark_tables
+        from featureduck.sources.watermarks import read_watermarks, source_increments
+        from featureduck.sources.watermarks import state_tables as watermark_tables
 
         selection = self.select(select, exclude, state)
         compiled = selection.compiled
@@ -188,10 +193,11 @@ class Project:
         reporter = reporter or SilentReporter()
         adapter = self.connect(threads)
         try:
-            file_sources = self._file_sources(selection, adapter.DIALECT)
+            read = self._read_sources(selection)
+            file_sources = [table for table in read if is_staged(table, adapter.DIALECT)]
             # one catalog query for the state store, the models' schemas and the staged sources'
             adapter.preload_catalog(
-                [builds_table(adapter)]
+                [builds_table(adapter), *watermark_tables(adapter)]
                 + [m.relation.to_table() for m in compiled.models.values() if m.unique_id in selection.selected]
                 + [staged_relation(table, self.target.schema).to_table() for table in file_sources]
             )
@@ -200,6 +206,11 @@ class Project:
             staged = stage_file_sources(adapter, file_sources, self.config.root, self.target.schema, {} if full_refresh else checksums)
             for item in staged:
                 reporter.source_staged(f"{item.source.source_name}.{item.source.name}", item.relation, item.rows)
+            connect_database_sources(adapter, read)
+            watermarks = {}
+            if any(table.incremental for table in read):
+                create_watermark_tables(adapter)
+                watermarks = read_watermarks(adapter)
             dtype_checks = {}
             if self.definition.feature_views:
                 from featureduck.store.validation import build_checks
@@ -207,6 +218,7 @@ class Project:
                 dtype_checks = build_checks(self.definition, adapter)  # declared dtypes against what the engine built
             runner = Runner(
                 self.compiler, compiled, adapter, selection.selected, threads, full_refresh, reporter, checksums, dtype_checks,
+                lambda model, full: source_increments(adapter, self.definition, model, watermarks, full),
             )
             results = runner.run()
             now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
@@ -234,16 +246,12 @@ class Project:
         artifacts.write_run_results(target_dir, self.target.name, "run", results)
         return results
 
-    def _file_sources(self, selection: Selection, dialect: str) -> list[SourceTable]:
-        """The file sources the selected models read (ephemerals inlined into
-        them included) that a target of `dialect` cannot read in place."""
-        from featureduck.compiler.relations import is_staged
-
+    def _read_sources(self, selection: Selection) -> list[SourceTable]:
+        """The sources the selected models read (ephemerals inlined into them included)."""
         compiled = selection.compiled
         readers = [m for m in compiled.models.values() if m.unique_id in selection.selected or m.materialized == "ephemeral"]
         keys = sorted({tuple(key) for model in readers for key in model.sources})
-        tables = [self.definition.sources[(key[0], key[1])] for key in keys]
-        return [table for table in tables if is_staged(table, dialect)]
+        return [self.definition.sources[(key[0], key[1])] for key in keys]
 
     def last_builds(self) -> dict[str, BuildRecord]:
         """What the state store says was last built, per model id."""
@@ -280,6 +288,23 @@ class Project:
                 compiled.dag.parents(model.unique_id), record.built_at if record else None, state,
             ))
         return states
+
+    def source_watermarks(self, selection: Selection) -> list[tuple[SourceTable, list[Watermark]]]:
+        """The selected sources, each with the watermarks models keep of it (incremental ones)."""
+        from featureduck.sources.watermarks import read_watermarks
+
+        tables = [t for t in self.definition.sources.values() if t.unique_id in selection.selected]
+        marks: dict[tuple[str, str], Watermark] = {}
+        if any(t.incremental for t in tables):
+            adapter = self.connect(threads=1)
+            try:
+                marks = read_watermarks(adapter)
+            finally:
+                adapter.close()
+        return [
+            (table, sorted((m for (_, source), m in marks.items() if source == table.unique_id), key=lambda m: m.model_id))
+            for table in sorted(tables, key=lambda t: t.unique_id)
+        ]
 
     # --- feature store -------------------------------------------------------------------
 

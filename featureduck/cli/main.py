@@ -133,7 +133,8 @@ def debug(project_dir: str, profiles_dir: str | None, target: str | None, vars_:
     "--resource-type",
     type=click.Choice(["model", "source", "view", "materialized_view", "entity", "feature_view", "all"]),
     default="all",
-    help="view and materialized_view also show when each was last built and whether its SQL changed since",
+    help="view and materialized_view also show when each was last built and whether its SQL changed since; "
+    "source shows the watermark of each incremental source",
 )
 @click.option("--output", type=click.Choice(["text", "json"]), default="text")
 @handles_errors
@@ -146,6 +147,9 @@ def ls_command(
     selection = project.select(list(select), list(exclude), state)
     if resource_type in ("view", "materialized_view"):
         _list_relation_states(project.relation_states(selection, {resource_type}), output)
+        return
+    if resource_type == "source":
+        _list_sources(project.source_watermarks(selection), output)
         return
     if resource_type in ("entity", "feature_view") or (resource_type == "all" and not select):
         _list_feature_store(project, resource_type, output)
@@ -186,6 +190,27 @@ def _list_feature_store(project: Any, resource_type: str, output: str) -> None:
         ]
     for uid, record in sorted(items):
         click.echo(json.dumps({"unique_id": uid, **record}) if output == "json" else uid)
+
+
+def _list_sources(sources: list[tuple[Any, list[Any]]], output: str) -> None:
+    """Each source table, and for an incremental one the watermark each model reading it keeps."""
+    for table, marks in sources:
+        watermarks = {
+            m.model_id.split(".", 2)[2]: {"watermark": m.watermark, "recorded_at": m.recorded_at.isoformat(sep=" ", timespec="seconds")}
+            for m in marks
+        }
+        if output == "json":
+            click.echo(json.dumps({
+                "unique_id": table.unique_id, "resource_type": "source", "name": f"{table.source_name}.{table.name}",
+                "type": table.source_type, "timestamp_field": table.timestamp_field, "incremental": table.incremental,
+                "watermarks": watermarks,
+            }))
+            continue
+        line = f"{table.unique_id:<48} {table.source_type:<9}"
+        if table.incremental:
+            marked = ", ".join(f"{model} {mark['watermark'] or '-'}" for model, mark in watermarks.items()) or "not read yet"
+            line += f" incremental on {table.timestamp_field}: {marked}"
+        click.echo(line.rstrip())
 
 
 def _list_relation_states(states: list[Any], output: str) -> None:

@@ -21,6 +21,8 @@ from featureduck.templating.context import REF_PREFIX, SOURCE_PREFIX, THIS_PLACE
 from featureduck.utils.memory import fewer_collections
 
 if TYPE_CHECKING:
+    from sqlglot import exp
+
     from featureduck.templating.renderer import ModelRenderer, RenderedModel
 
 
@@ -166,13 +168,16 @@ class Compiler:
                 result.errors[name] = outcome
         return result
 
-    def recompile(self, name: str, project: CompiledProject, incremental: bool) -> CompiledModel:
-        """Render and compile one model again, e.g. with is_incremental() true."""
+    def recompile(
+        self, name: str, project: CompiledProject, incremental: bool, sources: dict[tuple[str, str], exp.Table] | None = None
+    ) -> CompiledModel:
+        """Render and compile one model again, e.g. with is_incremental() true, or
+        reading some sources (by key) from other relations (their snapshots)."""
         model = self.definition.models[name]
         rendered = self.renderer.render(model, incremental=incremental)
         relations = {n: m.relation for n, m in project.models.items()}
         configs = {n: m.config for n, m in project.models.items()}
-        return self._compile_rendered(model, rendered, relations, configs, project)
+        return self._compile_rendered(model, rendered, relations, configs, project, sources or {})
 
     def build_dag(self, dependencies: dict[str, tuple[list[str], list[tuple[str, str]]]]) -> Dag:
         """Models and the sources they read, from each model's (refs, sources)."""
@@ -195,6 +200,7 @@ class Compiler:
         relations: dict[str, Relation],
         configs: dict[str, dict[str, Any]],
         project: CompiledProject,
+        source_overrides: dict[tuple[str, str], exp.Table] | None = None,
     ) -> CompiledModel:
         # sqlglot is imported here, not at module level: a cached compile never needs it
         from featureduck.compiler.parse import generate_sql, parse_model_sql
@@ -214,8 +220,11 @@ class Compiler:
                 replacements[REF_PREFIX + ref] = (relations[ref].to_table(), relations[ref].identifier)
         for key in rendered.sources:
             source = self.definition.sources[key]
+            override = (source_overrides or {}).get((key[0], key[1]))
             try:
-                expression = source_expression(source, self.definition.config.root, self.target_dialect, self.target.schema)
+                expression = override.copy() if override is not None else source_expression(
+                    source, self.definition.config.root, self.target_dialect, self.target.schema
+                )
             except CompilationError as err:
                 err.location = SourceLocation(model.path)
                 raise

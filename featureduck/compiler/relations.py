@@ -86,11 +86,31 @@ def file_reader(table: SourceTable, project_root: Path) -> exp.Table:
 
 def source_expression(table: SourceTable, project_root: Path, target_dialect: str, target_schema: str) -> exp.Expr:
     """What `source()` becomes: the table, a reader call for files, or the staged table."""
+    if table.is_database:
+        return database_source_relation(table, target_dialect).to_table()
     if not table.is_file:
         return Relation(table.schema, table.identifier, table.database).to_table()
     if is_staged(table, target_dialect):
         return staged_relation(table, target_schema).to_table()
     return file_reader(table, project_root)
+
+
+def database_source_relation(table: SourceTable, target_dialect: str) -> Relation:
+    """A table of a postgres or mysql source. DuckDB reads it through the database
+    ATTACHed under the source's name at the start of a run, so the compiled SQL
+    names `<source>.<schema>.<table>` and never holds the connection's secrets; a
+    Postgres target reads a postgres source as a table of its own database."""
+    if target_dialect == "duckdb":
+        return Relation(table.schema, table.identifier, table.source_name)
+    if target_dialect == "postgres" and table.source_type == "postgres":
+        return Relation(table.schema, table.identifier)
+    hint = "build the models that read it on a duckdb target"
+    if table.source_type == "postgres":
+        hint += ", or on a postgres target in that database"
+    raise UnsupportedSqlError(
+        f"source '{table.source_name}.{table.name}' is in a {table.source_type} database, which a {target_dialect} target cannot read",
+        table.location, hint,
+    )
 
 
 def ephemeral_cte_name(model_name: str) -> str:

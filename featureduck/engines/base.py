@@ -124,7 +124,8 @@ class EngineAdapter(ABC):
             self._relations[key] = known
         return known.get(table.name.lower())
 
-    def _remember(self, table: exp.Table, kind: RelationKind | None) -> None:
+    def remember(self, table: exp.Table, kind: RelationKind | None) -> None:
+        """Note a relation made (or dropped) outside the adapter's own DDL methods."""
         known = self._relations.get((table.catalog, table.db))
         if known is not None:
             if kind is None:
@@ -167,14 +168,14 @@ class EngineAdapter(ABC):
     def create_view(self, table: exp.Table, query_sql: str) -> None:
         head = exp.Create(this=table, kind="VIEW", replace=True)
         self.execute(f"{self.sql(head)} AS\n{query_sql}")
-        self._remember(table, "view")
+        self.remember(table, "view")
 
     def create_table_as(self, table: exp.Table, query_sql: str, temporary: bool = False, replace: bool = False) -> int | None:
         properties = exp.Properties(expressions=[exp.TemporaryProperty()]) if temporary else None
         head = exp.Create(this=table, kind="TABLE", properties=properties, replace=replace)
         rows = self.execute(f"{self.sql(head)} AS\n{query_sql}")
         if not temporary:
-            self._remember(table, "table")
+            self.remember(table, "table")
         return _count(rows)
 
     @abstractmethod
@@ -224,16 +225,16 @@ class EngineAdapter(ABC):
     def drop(self, table: exp.Table, kind: RelationKind) -> None:
         materialized = kind == "materialized_view"
         self.execute(exp.Drop(tables=[table], kind="VIEW" if materialized else kind.upper(), materialized=materialized, exists=True))
-        self._remember(table, None)
+        self.remember(table, None)
 
     def rename(self, table: exp.Table, new_identifier: str) -> None:
         action = exp.AlterRename(this=exp.Table(this=exp.to_identifier(new_identifier)))
         self.execute(exp.Alter(this=table, kind="TABLE", actions=[action]))
         kind = self.relation_kind(table) or "table"
-        self._remember(table, None)
+        self.remember(table, None)
         renamed = table.copy()
         renamed.set("this", exp.to_identifier(new_identifier))
-        self._remember(renamed, kind)
+        self.remember(renamed, kind)
 
     def insert_by_name(self, target: exp.Table, source: exp.Table, columns: list[str]) -> int | None:
         select = exp.select(*[exp.column(c, quoted=True) for c in columns]).from_(source)

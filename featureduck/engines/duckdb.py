@@ -161,6 +161,28 @@ class DuckDBAdapter(EngineAdapter):
                 check(self.columns(table))
             return rows
 
+    def attach(self, alias: str, kind: str, connection: str) -> None:
+        """Attach another database (postgres, mysql) read-only under `alias`, once per
+        process: every thread's cursor sees it, and its scans push filters down."""
+        import duckdb
+
+        from featureduck.engines.extensions import load_extension
+
+        self._cursor()  # opens the database
+        assert self._connection is not None
+        with self._lock:
+            load_extension(self._connection, kind)
+            attached = self._connection.execute("SELECT 1 FROM duckdb_databases() WHERE database_name = ?", [alias]).fetchall()
+            if attached:
+                return
+            try:
+                self._connection.execute(
+                    f"ATTACH {self.sql(exp.Literal.string(connection))} AS {self.sql(exp.to_identifier(alias, quoted=True))} "
+                    f"(TYPE {kind}, READ_ONLY)"
+                )
+            except duckdb.Error as err:  # the message may quote the connection string: keep its first line only
+                raise ConnectionFailure(f"cannot attach the {kind} database: {str(err).strip().splitlines()[0]}") from None
+
     def columns(self, table: exp.Table) -> list[tuple[str, str]]:
         """DESCRIBE: a tenth of the time of information_schema.columns, and it
         finds unqualified temporary tables through the search path."""

@@ -227,7 +227,7 @@ class PostgresAdapter(EngineAdapter):
             self.execute(f"CREATE {kind} {self.sql(relation)} AS\n{dependent.definition}")
             for index in dependent.indexes:
                 self.execute(index)
-            self._remember(relation, dependent.kind)
+            self.remember(relation, dependent.kind)
 
     def swap_in(self, temp: exp.Table, table: exp.Table, kind: RelationKind) -> None:
         """Replace `table` by `temp` (already built), keeping what depends on it.
@@ -238,12 +238,12 @@ class PostgresAdapter(EngineAdapter):
         dependents = self.dependents(table) if existing is not None else []
         if existing is not None:
             self.execute(_drop(table, existing, cascade=bool(dependents)))
-            self._remember(table, None)
+            self.remember(table, None)
         action = exp.AlterRename(this=exp.Table(this=exp.to_identifier(table.name)))
         alter_kind = "MATERIALIZED VIEW" if kind == "materialized_view" else kind.upper()
         self.execute(exp.Alter(this=temp, kind=alter_kind, actions=[action]))
-        self._remember(temp, None)
-        self._remember(table, kind)
+        self.remember(temp, None)
+        self.remember(table, kind)
         self._recreate(dependents)
 
     def replace_table(self, table: exp.Table, query_sql: str, check: ColumnCheck | None = None) -> int | None:

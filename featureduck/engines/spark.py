@@ -167,7 +167,7 @@ class SparkAdapter(EngineAdapter):
             return None
         head = exp.Create(this=table, kind="TABLE", properties=_PARQUET.copy(), replace=replace)
         self.execute(f"{self.sql(head)} AS\n{query_sql}")
-        self._remember(table, "table")
+        self.remember(table, "table")
         return None
 
     def drop(self, table: exp.Table, kind: RelationKind) -> None:
@@ -181,8 +181,8 @@ class SparkAdapter(EngineAdapter):
         renamed = table.copy()  # Spark needs the new name qualified, or it moves the table
         renamed.set("this", exp.to_identifier(new_identifier))
         self.execute(exp.Alter(this=table, kind="TABLE", actions=[exp.AlterRename(this=renamed)]))
-        self._remember(table, None)
-        self._remember(renamed, "table")
+        self.remember(table, None)
+        self.remember(renamed, "table")
 
     def replace_table(self, table: exp.Table, query_sql: str, check: ColumnCheck | None = None) -> int | None:
         """Built under a temporary name, checked, then swapped in (no transactions)."""

@@ -47,16 +47,37 @@ class IncrementalMaterialization(Materialization):
 
     def build(self, model: CompiledModel, ctx: BuildContext) -> BuildOutcome:
         adapter = ctx.adapter
+        full_refresh = ctx.full_refresh and model.config.get("full_refresh") is not False
+        full = full_refresh or adapter.relation_kind(model.relation.to_table()) != "table"
+        increments = ctx.source_increments(full)
+        if not increments:
+            return self._build(model, ctx, full, model.sql if full else ctx.recompile(True, None).sql, [])
+        try:  # the incremental sources' new rows, snapshotted: the model reads them, the watermarks move by them
+            snapshots = {(i.table.source_name, i.table.name): i.take() for i in increments}
+            advance = [statement for increment in increments for statement in increment.advance()]
+            return self._build(model, ctx, full, ctx.recompile(not full, snapshots).sql, advance)
+        finally:
+            for increment in increments:
+                increment.discard()
+
+    def _build(self, model: CompiledModel, ctx: BuildContext, full: bool, sql: str, on_commit: list[exp.Expr]) -> BuildOutcome:
+        """Build from `sql`, running the `on_commit` statements in the transaction that commits it."""
+        adapter = ctx.adapter
         strategy = incremental_strategy(model)
         table = model.relation.to_table()
-        full_refresh = ctx.full_refresh and model.config.get("full_refresh") is not False
-        if full_refresh or adapter.relation_kind(table) != "table":
-            rows = replace_table(adapter, model.relation, model.sql, ctx.check)
-            return BuildOutcome(rows, "created incremental table", model.sql)
-        increment = ctx.recompile(True)
+        if full:
+            check = ctx.check
+            if on_commit:
+                def check_and_record(columns: list[tuple[str, str]]) -> None:
+                    if ctx.check is not None:
+                        ctx.check(columns)
+                    adapter.execute_script(on_commit)
+                check = check_and_record
+            rows = replace_table(adapter, model.relation, sql, check)
+            return BuildOutcome(rows, "created incremental table", sql)
         temp = exp.Table(this=exp.to_identifier(model.relation.identifier + "__fduck_new"))
         adapter.drop(temp, "table")
-        adapter.create_table_as(temp, increment.sql, temporary=True)
+        adapter.create_table_as(temp, sql, temporary=True)
         try:
             described = adapter.columns(temp)
             if ctx.check is not None:  # the new rows, before they reach the table
@@ -68,6 +89,7 @@ class IncrementalMaterialization(Materialization):
                     rows = adapter.insert_by_name(table, temp, columns)
                 else:
                     rows = adapter.upsert(table, temp, keys, columns, use_merge=strategy == "merge")
+                adapter.execute_script(on_commit)
         finally:
             adapter.drop(temp, "table")
-        return BuildOutcome(rows, f"{strategy} into incremental table", increment.sql)
+        return BuildOutcome(rows, f"{strategy} into incremental table", sql)

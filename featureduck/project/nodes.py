@@ -9,6 +9,7 @@ from featureduck.errors import SourceLocation
 
 FILE_FORMATS = ("parquet", "csv", "json")
 # Reader table functions per file format, in DuckDB SQL.
+DATABASE_SOURCES = ("postgres", "mysql")
 FILE_READERS = {"parquet": "read_parquet", "csv": "read_csv", "json": "read_json"}
 
 
@@ -42,6 +43,8 @@ class SourceTable:
     schema: str
     database: str | None = None
     source_type: str = "files"
+    connection: str | None = None  # postgres and mysql sources: as written, env_var() unrendered
+    connection_location: SourceLocation | None = None
     format: str | None = None
     path: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
@@ -61,6 +64,11 @@ class SourceTable:
     @property
     def is_file(self) -> bool:
         return self.path is not None
+
+    @property
+    def is_database(self) -> bool:
+        """A table in another database server, read through a DuckDB scanner."""
+        return self.source_type in DATABASE_SOURCES
 
     def to_dict(self) -> dict[str, Any]:
         return {

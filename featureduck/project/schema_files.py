@@ -12,7 +12,7 @@ from typing import Any, Literal
 import pydantic
 
 from featureduck.errors import SourceLocation, YamlError
-from featureduck.project.nodes import FILE_FORMATS, ColumnDef, Entity, Feature, FeatureView, SourceTable
+from featureduck.project.nodes import DATABASE_SOURCES, FILE_FORMATS, ColumnDef, Entity, Feature, FeatureView, SourceTable
 from featureduck.utils.durations import parse_duration
 from featureduck.utils.validation import validate_shape
 from featureduck.utils.yaml_loader import LineDict, LineList
@@ -186,6 +186,9 @@ def parse_schema_file(data: Any, file: str, project: str, root_dir: str) -> Sche
 
 
 def _source_tables(source: SourceShape, raw: LineDict, file: str, project: str) -> list[SourceTable]:
+    if source.type in DATABASE_SOURCES and not source.connection:
+        raise YamlError(f"source '{source.name}' of type {source.type} has no connection", SourceLocation(file, _line(raw)),
+                        "add `connection: \"{{ env_var('APP_DSN') }}\"`")
     tables = []
     raw_tables: LineList = raw.get("tables", LineList())
     for index, table in enumerate(source.tables):
@@ -196,6 +199,13 @@ def _source_tables(source: SourceShape, raw: LineDict, file: str, project: str) 
             fmt = _format_from_path(table.path, location)
         if fmt in FILE_FORMATS and table.path is None:
             raise YamlError(f"source table '{source.name}.{table.name}' has format '{fmt}' but no path", location)
+        if source.type in DATABASE_SOURCES and (table.path is not None or fmt is not None):
+            raise YamlError(f"source table '{source.name}.{table.name}' is in a {source.type} database: it takes no path or format",
+                            location)
+        timestamp_field = table.timestamp_field or table.loaded_at_field or source.loaded_at_field
+        if table.incremental and not timestamp_field:
+            raise YamlError(f"source table '{source.name}.{table.name}' is incremental but has no timestamp_field", location,
+                            "name the column that stamps each row, e.g. `timestamp_field: updated_at`")
         tables.append(
             SourceTable(
                 source_name=source.name,
@@ -206,12 +216,14 @@ def _source_tables(source: SourceShape, raw: LineDict, file: str, project: str) 
                 schema=source.schema_ or source.name,
                 database=source.database,
                 source_type=source.type or "files",
+                connection=source.connection,
+                connection_location=SourceLocation(file, raw.line_of("connection")) if source.connection else None,
                 format=fmt,
                 path=table.path,
                 options=table.options,
                 description=table.description,
                 columns={c.name: c.to_column() for c in table.columns},
-                timestamp_field=table.timestamp_field or table.loaded_at_field or source.loaded_at_field,
+                timestamp_field=timestamp_field,
                 incremental=table.incremental,
                 freshness=table.freshness if table.freshness is not None else source.freshness,
                 tests=[*table.tests, *table.data_tests],

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from featureduck.compiler.compile import CompiledProject, Compiler
+from featureduck.compiler.compile import CompiledModel, CompiledProject, Compiler
 from featureduck.engines.base import ColumnCheck, EngineAdapter
 from featureduck.errors import FeatureDuckError
-from featureduck.materializations.base import BuildContext
+from featureduck.materializations.base import BuildContext, SourceIncrement
 from featureduck.materializations.registry import strategy_for
 from featureduck.runner.results import NodeResult, RunReporter, RunResults, SilentReporter
 
@@ -90,6 +90,7 @@ class Runner:
         reporter: RunReporter | None = None,
         previous_checksums: dict[str, str] | None = None,
         checks: dict[str, ColumnCheck] | None = None,
+        increments: Callable[[CompiledModel, bool], Sequence[SourceIncrement]] | None = None,
     ) -> None:
         self.compiler = compiler
         self.project = project
@@ -100,6 +101,8 @@ class Runner:
         self.previous_checksums = previous_checksums or {}
         # per model name: a check of the new relation's columns before it replaces the old one
         self.checks = checks or {}
+        # the incremental sources a model reads, for a full build (True) or not
+        self.increments = increments or (lambda model, full: [])
         self.names = {m.unique_id: name for name, m in compiler.definition.models.items()}
         self.plan = plan_run(project, selected, self.names)
         self.executed_sql: dict[str, str] = {}
@@ -174,9 +177,10 @@ class Runner:
             context = BuildContext(
                 self.adapter,
                 self.full_refresh,
-                lambda incremental: self.compiler.recompile(name, self.project, incremental),
+                lambda incremental, sources: self.compiler.recompile(name, self.project, incremental, sources),
                 self.previous_checksums.get(uid),
                 self.checks.get(name),
+                lambda full: self.increments(model, full),
             )
             outcome = strategy.build(model, context)
             self.executed_sql[name] = outcome.sql

@@ -7,7 +7,7 @@ import pytest
 import sqlglot
 
 from featureduck.api import Project
-from featureduck.errors import CycleError, ProjectError, SqlSyntaxError, TemplateError
+from featureduck.errors import CycleError, FeatureDuckError, ProjectError, SqlSyntaxError, TemplateError
 from tests.conftest import OFFLINE_PROFILES, ProjectFactory
 
 BASIC = {
@@ -219,3 +219,48 @@ def test_unknown_materialization_is_a_compile_error(make_project: ProjectFactory
     root = make_project({"models/a.sql": "{{ config(materialized='tabel') }}select 1"})
     error = Project.load(root).compile().errors["a"]
     assert "unknown materialization 'tabel'" in str(error) and "did you mean 'table'" in str(error)
+
+
+DATABASE_SOURCES = """
+sources:
+  - name: app
+    type: postgres
+    connection: "{{ env_var('APP_DSN') }}"
+    schema: public
+    tables: [{name: events}]
+  - name: shop
+    type: mysql
+    connection: "host=127.0.0.1 user=root database=shop"
+    tables: [{name: orders}]
+"""
+
+
+def test_database_sources_compile_per_target_without_their_connection(make_project: ProjectFactory) -> None:
+    root = make_project({
+        "sources/db.yml": DATABASE_SOURCES, "profiles.yml": OFFLINE_PROFILES,
+        "models/events.sql": "select * from {{ source('app', 'events') }}",
+        "models/orders.sql": "select * from {{ source('shop', 'orders') }}",
+    })
+    duck = _compile(root, "dev")  # APP_DSN is unset: compiling never reads the connection
+    assert "FROM app.public.events" in duck["events"] and "FROM shop.shop.orders" in duck["orders"]
+    on_pg = Project.load(root, target="pg").compile()
+    assert "FROM public.events" in " ".join(on_pg.models["events"].sql.split())
+    errors = on_pg.errors
+    assert str(errors["orders"]).startswith("models/orders.sql: source 'shop.orders' is in a mysql database, which a postgres target")
+    spark_errors = Project.load(root, target="spark").compile().errors
+    assert "source 'app.events' is in a postgres database, which a spark target cannot read" in str(spark_errors["events"])
+
+
+@pytest.mark.parametrize(("yaml_text", "message"), [
+    ("sources:\n  - name: app\n    type: postgres\n    tables: [{name: events}]\n",
+     "sources/db.yml:2: source 'app' of type postgres has no connection"),
+    ("sources:\n  - name: app\n    type: postgres\n    connection: x\n    tables:\n      - name: events\n        path: data/e.parquet\n",
+     "sources/db.yml:6: source table 'app.events' is in a postgres database: it takes no path or format"),
+    ("sources:\n  - name: raw\n    tables:\n      - name: events\n        path: data/e.parquet\n        incremental: true\n",
+     "sources/db.yml:4: source table 'raw.events' is incremental but has no timestamp_field"),
+])
+def test_database_and_incremental_source_mistakes_name_the_line(make_project: ProjectFactory, yaml_text: str, message: str) -> None:
+    root = make_project({"sources/db.yml": yaml_text, "models/m.sql": "select 1 as x"})
+    with pytest.raises(FeatureDuckError) as err:
+        Project.load(root)
+    assert str(err.value).startswith(message)

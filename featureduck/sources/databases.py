@@ -1,0 +1,68 @@
+"""Postgres and MySQL sources: their databases made readable to the run's engine.
+
+On DuckDB each source's database is ATTACHed, read-only, under the source's
+name before the models that read it build, and `source()` compiles to
+`<source>.<schema>.<table>`. ATTACH, not a `postgres_scan(dsn, ...)` call per
+reference: the compiled SQL (written to target/ and the manifest) then holds
+no password, MySQL (which has no scan function in DuckDB 1.5.5) works the same
+way, and both push filters down, so a watermark filter is applied by the
+source server. On Postgres a postgres source is a table of the target's own
+database; a connection naming another database is an error, never a read of
+a same-named table elsewhere.
+"""
+
+from __future__ import annotations
+
+from featureduck.config.profiles import render_env_vars
+from featureduck.engines.base import EngineAdapter
+from featureduck.errors import ConnectionFailure, ProfileError
+from featureduck.project.nodes import SourceTable
+
+_LOCAL = ("localhost", "127.0.0.1", "::1")
+
+
+def connection_text(table: SourceTable) -> str:
+    """The source's connection with env_var() rendered (errors name the YAML line)."""
+    assert table.connection is not None
+    location = table.connection_location or table.location
+    return str(render_env_vars(table.connection, location.file, location.line or 0))
+
+
+def connect_database_sources(adapter: EngineAdapter, tables: list[SourceTable]) -> None:
+    """Make every database source in `tables` readable by `adapter`'s SQL."""
+    from featureduck.engines.duckdb import DuckDBAdapter
+
+    for source_name, table in {t.source_name: t for t in tables if t.is_database}.items():
+        connection = connection_text(table)
+        if isinstance(adapter, DuckDBAdapter):
+            try:
+                adapter.attach(source_name, table.source_type, connection)
+            except ConnectionFailure as err:
+                raise ConnectionFailure(f"source '{source_name}': {err.message}", table.connection_location) from None
+        elif adapter.DIALECT == "postgres":
+            _check_same_database(adapter, table, connection)
+
+
+def _check_same_database(adapter: EngineAdapter, table: SourceTable, connection: str) -> None:
+    from psycopg.conninfo import conninfo_to_dict
+
+    from featureduck.engines.postgres import conninfo
+
+    def where(text: str) -> tuple[str, str, str]:
+        parts = conninfo_to_dict(text)
+        host = str(parts.get("host") or "localhost")
+        if host in _LOCAL or host.startswith("/"):  # one server, however it is reached locally
+            host = "localhost"
+        return (host, str(parts.get("port") or "5432"), str(parts.get("dbname") or parts.get("user") or ""))
+
+    try:
+        source, target = where(connection), where(conninfo(adapter.target.settings))
+    except Exception as err:  # psycopg.ProgrammingError for a malformed string
+        raise ProfileError(f"source '{table.source_name}': connection is not a Postgres connection string: {err}",
+                           table.connection_location) from None
+    if source != target:
+        raise ProfileError(
+            f"source '{table.source_name}' is in database {source[2]} at {source[0]}:{source[1]}, not in the target's "
+            f"({target[2]} at {target[0]}:{target[1]}); a postgres target reads postgres sources of its own database",
+            table.connection_location, "build its models on a duckdb target, which reads any Postgres database",
+        )

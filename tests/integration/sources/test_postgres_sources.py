@@ -1,0 +1,173 @@
+"""Postgres sources on a real server: read in place by DuckDB (ATTACH), or as tables of a
+Postgres target's own database; incremental sources read past their watermark."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import psycopg
+import pytest
+
+from tests.conftest import DEFAULT_PG_DSN, ProjectFactory, fduck
+
+SOURCES = """
+sources:
+  - name: app
+    type: postgres
+    connection: "{{{{ env_var('FDUCK_TEST_PG_DSN', '{dsn}') }}}}"
+    schema: {schema}
+    tables:
+      - name: events
+        timestamp_field: updated_at
+        incremental: true
+      - name: users
+"""
+# every row read lands once: duplicates or losses show in the count and the ids
+COPY = "{{ config(materialized='incremental') }}\nselect id, user_id, amount, updated_at from {{ source('app', 'events') }}\n"
+PER_USER = """{{ config(materialized='incremental', unique_key='user_id') }}
+select e.user_id, u.name, count(*) as events, max(e.updated_at) as last_at
+from {{ source('app', 'events') }} as e join {{ source('app', 'users') }} as u using (user_id)
+group by e.user_id, u.name
+"""
+# fails while a row with amount -1 is among the rows read
+GUARDED = """{{ config(materialized='incremental') }}
+select id, case when amount < 0 then error('negative amount in event ' || id) else amount end as amount
+from {{ source('app', 'events') }}
+"""
+
+
+def _pg(dsn: str, sql: str, params: Any = None) -> None:
+    with psycopg.connect(dsn, autocommit=True) as con:
+        con.execute(sql, params)
+
+
+def _insert(dsn: str, schema: str, rows: list[tuple[int, int, float, str]]) -> None:
+    with psycopg.connect(dsn, autocommit=True) as con, con.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {schema}.events VALUES (%s, %s, %s, %s)", rows)
+
+
+def _duck(root: Path, sql: str) -> list[tuple[Any, ...]]:
+    with duckdb.connect(str(root / "target" / "dev.duckdb"), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+@pytest.fixture
+def source_schema(pg_dsn: str, pg_schema: str) -> Iterator[str]:
+    """`<pg_schema>_src` holding events (ids 1-100, two stamps per minute) and users."""
+    schema = pg_schema + "_src"
+    _pg(pg_dsn, f"CREATE SCHEMA {schema}")
+    _pg(pg_dsn, f"CREATE TABLE {schema}.events (id int, user_id int, amount double precision, updated_at timestamp)")
+    _pg(pg_dsn, f"CREATE TABLE {schema}.users AS SELECT g AS user_id, 'user ' || g AS name FROM generate_series(0, 9) AS g")
+    _insert(pg_dsn, schema, [(i, i % 10, float(i), f"2024-01-01 00:{i // 2:02d}:00") for i in range(1, 101)])
+    yield schema
+
+
+@pytest.fixture
+def project(make_project: ProjectFactory, source_schema: str) -> Path:
+    return make_project({
+        "sources/app.yml": SOURCES.format(dsn=DEFAULT_PG_DSN, schema=source_schema),
+        "models/copy.sql": COPY,
+        "models/per_user.sql": PER_USER,
+    })
+
+
+def _run(root: Path, *args: str) -> str:
+    result = fduck("run", "--project-dir", str(root), *args)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def _ids(root: Path) -> list[int]:
+    return [row[0] for row in _duck(root, "SELECT id FROM main.copy ORDER BY id")]
+
+
+def test_duckdb_reads_the_source_in_place_without_secrets_in_compiled_sql(project: Path, source_schema: str) -> None:
+    _run(project)
+    assert _ids(project) == list(range(1, 101))
+    assert _duck(project, "SELECT name, events FROM main.per_user WHERE user_id = 3") == [("user 3", 10)]
+    compiled = (project / "target" / "compiled" / "dev" / "models" / "per_user.sql").read_text()
+    assert f"app.{source_schema}.users" in compiled
+    manifest = (project / "target" / "manifest.json").read_text()
+    assert "fduck" not in compiled and "password" not in manifest and ":fduck@" not in manifest
+
+
+def test_incremental_runs_read_exactly_the_new_rows(project: Path, pg_dsn: str, source_schema: str) -> None:
+    _run(project)
+    # a late row stamped exactly at the watermark, rows past it, and one stamped before it
+    _insert(pg_dsn, source_schema, [(101, 1, 1.0, "2024-01-01 00:50:00"), (102, 2, 2.0, "2024-01-01 01:00:00"),
+                                    (103, 3, 3.0, "2024-01-01 01:00:00"), (104, 4, 4.0, "2023-12-31 00:00:00")])
+    out = _run(project)
+    assert "append into incremental table" in out and "[OK 3 rows" in out, out
+    assert _ids(project) == list(range(1, 104))  # 104 is older than the watermark: left for a full refresh
+    # what the merge model saw: only the new rows of users 1, 2 and 3
+    assert _duck(project, "SELECT user_id, events FROM main.per_user WHERE user_id IN (1, 2, 3, 4) ORDER BY 1") == [
+        (1, 1), (2, 1), (3, 1), (4, 10)]
+    _run(project)  # nothing new: nothing read, the watermark stays
+    assert _ids(project) == list(range(1, 104))
+    _insert(pg_dsn, source_schema, [(105, 5, 5.0, "2024-01-01 01:00:00")])  # again at the watermark
+    _run(project)
+    assert _ids(project) == [*range(1, 104), 105]
+
+    listed = fduck("ls", "--project-dir", str(project), "--resource-type", "source", "--output", "json")
+    records = {r["name"]: r for r in map(json.loads, listed.stdout.splitlines())}
+    assert records["app.events"]["watermarks"]["copy"]["watermark"] == "2024-01-01 01:00:00"
+    assert records["app.events"]["watermarks"]["per_user"]["watermark"] == "2024-01-01 01:00:00"
+    assert records["app.users"]["incremental"] is False and records["app.users"]["watermarks"] == {}
+    text = fduck("ls", "--project-dir", str(project), "--resource-type", "source").stdout
+    assert "incremental on updated_at: copy 2024-01-01 01:00:00, per_user 2024-01-01 01:00:00" in text
+
+    _run(project, "--full-refresh")  # reads everything again, the older row included
+    assert _ids(project) == [*range(1, 106)]
+    _run(project)
+    assert _ids(project) == [*range(1, 106)]
+
+
+def test_a_failed_run_leaves_the_watermark_and_the_rows_are_read_again(
+    make_project: ProjectFactory, pg_dsn: str, source_schema: str
+) -> None:
+    root = make_project({"sources/app.yml": SOURCES.format(dsn=DEFAULT_PG_DSN, schema=source_schema), "models/guarded.sql": GUARDED})
+    _run(root)
+    _insert(pg_dsn, source_schema, [(101, 1, 1.0, "2024-01-01 02:00:00"), (102, 1, -1.0, "2024-01-01 02:00:00")])
+    failed = fduck("run", "--project-dir", str(root))
+    assert failed.returncode == 1 and "negative amount in event 102" in failed.stdout + failed.stderr
+    marks = _duck(root, "SELECT watermark FROM main_featureduck.source_watermarks ORDER BY recorded_at")
+    assert marks == [("2024-01-01 00:50:00",)]
+    _pg(pg_dsn, f"UPDATE {source_schema}.events SET amount = 2 WHERE id = 102")
+    _run(root)
+    assert [r[0] for r in _duck(root, "SELECT id FROM main.guarded ORDER BY id")] == list(range(1, 103))
+
+
+def test_postgres_target_reads_a_source_of_its_own_database(project: Path, pg_dsn: str, pg_schema: str, source_schema: str) -> None:
+    (project / "profiles.yml").write_text(
+        "default:\n  target: pg\n  outputs:\n"
+        f"    pg: {{type: postgres, dsn: \"{{{{ env_var('FDUCK_TEST_PG_DSN', '{DEFAULT_PG_DSN}') }}}}\", schema: {pg_schema}}}\n"
+        f"    elsewhere: {{type: postgres, dsn: \"{DEFAULT_PG_DSN.rsplit('/', 1)[0]}/template1\", schema: {pg_schema}}}\n"
+    )
+    assert fduck("compile", "--project-dir", str(project)).returncode == 0
+    compiled = (project / "target" / "compiled" / "pg" / "models" / "copy.sql").read_text()
+    assert f"FROM {source_schema}.events" in compiled
+    _run(project, "--select", "copy")
+    # the run read a snapshot of the source's rows, which the watermark moved by
+    executed = (project / "target" / "compiled" / "pg" / "models" / "copy.sql").read_text()
+    assert f"FROM {pg_schema}_featureduck.increment__copy__app__events" in executed
+    _insert(pg_dsn, source_schema, [(101, 1, 1.0, "2024-01-01 00:50:00"), (102, 2, 2.0, "2024-01-01 03:00:00")])
+    _run(project, "--select", "copy")
+    with psycopg.connect(pg_dsn) as con:
+        ids = [r[0] for r in con.execute(f"SELECT id FROM {pg_schema}.copy ORDER BY id").fetchall()]
+    assert ids == list(range(1, 103))
+    other = fduck("run", "--project-dir", str(project), "--target", "elsewhere", "--select", "copy")
+    assert other.returncode == 2
+    assert "sources/app.yml:4: source 'app' is in database postgres at localhost:5432, not in the target's (template1" in other.stderr
+
+
+def test_a_source_server_that_is_down_is_a_clear_error(make_project: ProjectFactory) -> None:
+    sources = SOURCES.format(dsn="postgresql://nobody@127.0.0.1:1/none", schema="public").replace("FDUCK_TEST_PG_DSN", "FDUCK_NO_SUCH_DSN")
+    root = make_project({"sources/app.yml": sources, "models/copy.sql": COPY})
+    result = fduck("run", "--project-dir", str(root))
+    assert result.returncode != 0
+    assert "sources/app.yml:4: source 'app': cannot attach the postgres database" in result.stderr
+    assert fduck("compile", "--project-dir", str(root)).returncode == 0  # compiling needs no server
