@@ -107,6 +107,30 @@ def pg_dsn() -> str:
     return dsn
 
 
+DEFAULT_MYSQL_DSN = "host=127.0.0.1 port=3306 user=fduck password=fduck"
+
+
+@pytest.fixture(scope="session")
+def mysql_dsn() -> str:
+    """A reachable MySQL or MariaDB server (reached through DuckDB's mysql extension, as
+    sources are): skipped locally when absent, a failure under CI."""
+    import duckdb
+
+    from featureduck.engines.extensions import load_extension
+
+    dsn = os.environ.get("FDUCK_TEST_MYSQL_DSN", DEFAULT_MYSQL_DSN)
+    with duckdb.connect() as con:
+        load_extension(con, "mysql")
+        try:
+            con.execute(f"ATTACH '{dsn}' AS probe (TYPE mysql, READ_ONLY)")
+        except duckdb.Error as err:
+            reason = f"no MySQL server at {dsn}: {str(err).strip().splitlines()[0]}"
+            if os.environ.get("CI") == "true":
+                pytest.fail(f"{reason} (CI must provide one: see .ci/run)")
+            pytest.skip(reason)
+    return dsn
+
+
 @pytest.fixture
 def pg_schema(pg_dsn: str) -> Iterator[str]:
     """A fresh schema name; it and the schemas derived from it are dropped afterwards."""

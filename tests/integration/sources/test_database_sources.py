@@ -1,10 +1,13 @@
-"""Postgres sources on a real server: read in place by DuckDB (ATTACH), or as tables of a
-Postgres target's own database; incremental sources read past their watermark."""
+"""Postgres and MySQL sources on real servers: read in place by DuckDB (ATTACH), a
+postgres source as a table of a Postgres target's own database; incremental sources
+read past their watermark."""
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,13 +15,14 @@ import duckdb
 import psycopg
 import pytest
 
+from featureduck.engines.extensions import load_extension
 from tests.conftest import DEFAULT_PG_DSN, ProjectFactory, fduck
 
 SOURCES = """
 sources:
   - name: app
-    type: postgres
-    connection: "{{{{ env_var('FDUCK_TEST_PG_DSN', '{dsn}') }}}}"
+    type: {kind}
+    connection: "{{{{ env_var('{env}', '{dsn}') }}}}"
     schema: {schema}
     tables:
       - name: events
@@ -40,14 +44,9 @@ from {{ source('app', 'events') }}
 """
 
 
-def _pg(dsn: str, sql: str, params: Any = None) -> None:
+def _pg(dsn: str, sql: str) -> None:
     with psycopg.connect(dsn, autocommit=True) as con:
-        con.execute(sql, params)
-
-
-def _insert(dsn: str, schema: str, rows: list[tuple[int, int, float, str]]) -> None:
-    with psycopg.connect(dsn, autocommit=True) as con, con.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {schema}.events VALUES (%s, %s, %s, %s)", rows)
+        con.execute(sql.encode())
 
 
 def _duck(root: Path, sql: str) -> list[tuple[Any, ...]]:
@@ -55,24 +54,54 @@ def _duck(root: Path, sql: str) -> list[tuple[Any, ...]]:
         return con.execute(sql).fetchall()
 
 
-@pytest.fixture
-def source_schema(pg_dsn: str, pg_schema: str) -> Iterator[str]:
-    """`<pg_schema>_src` holding events (ids 1-100, two stamps per minute) and users."""
-    schema = pg_schema + "_src"
-    _pg(pg_dsn, f"CREATE SCHEMA {schema}")
-    _pg(pg_dsn, f"CREATE TABLE {schema}.events (id int, user_id int, amount double precision, updated_at timestamp)")
-    _pg(pg_dsn, f"CREATE TABLE {schema}.users AS SELECT g AS user_id, 'user ' || g AS name FROM generate_series(0, 9) AS g")
-    _insert(pg_dsn, schema, [(i, i % 10, float(i), f"2024-01-01 00:{i // 2:02d}:00") for i in range(1, 101)])
-    yield schema
+@dataclass
+class SourceServer:
+    """A database holding the source tables, written to as an application would."""
+
+    kind: str  # postgres | mysql
+    dsn: str
+    schema: str
+
+    def execute(self, sql: str) -> None:
+        if self.kind == "postgres":
+            _pg(self.dsn, sql)
+            return
+        with duckdb.connect() as con:  # MySQL through DuckDB's own mysql extension: no client library to add
+            load_extension(con, "mysql")
+            con.execute(f"ATTACH '{self.dsn}' AS server (TYPE mysql)")
+            con.execute("CALL mysql_execute('server', ?)", [sql])
+
+    def insert(self, rows: list[tuple[int, int, float, str]]) -> None:
+        values = ", ".join(f"({i}, {u}, {a}, '{ts}')" for i, u, a, ts in rows)
+        self.execute(f"INSERT INTO {self.schema}.events VALUES {values}")
+
+    def sources_yml(self) -> str:
+        env = "FDUCK_TEST_PG_DSN" if self.kind == "postgres" else "FDUCK_TEST_MYSQL_DSN"
+        return SOURCES.format(kind=self.kind, env=env, dsn=self.dsn, schema=self.schema)
+
+
+@pytest.fixture(params=["postgres", "mysql"])
+def server(request: pytest.FixtureRequest) -> Iterator[SourceServer]:
+    """events (ids 1-100, two stamps per minute) and users in a fresh schema (a database, on MySQL)."""
+    if request.param == "postgres":
+        source = SourceServer("postgres", request.getfixturevalue("pg_dsn"), request.getfixturevalue("pg_schema") + "_src")
+        source.execute(f"CREATE SCHEMA {source.schema}")
+    else:
+        source = SourceServer("mysql", request.getfixturevalue("mysql_dsn"), f"fd_{uuid.uuid4().hex[:10]}")
+        source.execute(f"CREATE DATABASE {source.schema}")
+    stamp = "timestamp" if source.kind == "postgres" else "datetime(6)"
+    source.execute(f"CREATE TABLE {source.schema}.events (id int, user_id int, amount double precision, updated_at {stamp})")
+    source.execute(f"CREATE TABLE {source.schema}.users (user_id int, name varchar(20))")
+    source.execute(f"INSERT INTO {source.schema}.users VALUES " + ", ".join(f"({u}, 'user {u}')" for u in range(10)))
+    source.insert([(i, i % 10, float(i), f"2024-01-01 00:{i // 2:02d}:00") for i in range(1, 101)])
+    yield source
+    if source.kind == "mysql":
+        source.execute(f"DROP DATABASE {source.schema}")
 
 
 @pytest.fixture
-def project(make_project: ProjectFactory, source_schema: str) -> Path:
-    return make_project({
-        "sources/app.yml": SOURCES.format(dsn=DEFAULT_PG_DSN, schema=source_schema),
-        "models/copy.sql": COPY,
-        "models/per_user.sql": PER_USER,
-    })
+def project(make_project: ProjectFactory, server: SourceServer) -> Path:
+    return make_project({"sources/app.yml": server.sources_yml(), "models/copy.sql": COPY, "models/per_user.sql": PER_USER})
 
 
 def _run(root: Path, *args: str) -> str:
@@ -85,20 +114,20 @@ def _ids(root: Path) -> list[int]:
     return [row[0] for row in _duck(root, "SELECT id FROM main.copy ORDER BY id")]
 
 
-def test_duckdb_reads_the_source_in_place_without_secrets_in_compiled_sql(project: Path, source_schema: str) -> None:
+def test_duckdb_reads_the_source_in_place_without_secrets_in_compiled_sql(project: Path, server: SourceServer) -> None:
     _run(project)
     assert _ids(project) == list(range(1, 101))
     assert _duck(project, "SELECT name, events FROM main.per_user WHERE user_id = 3") == [("user 3", 10)]
     compiled = (project / "target" / "compiled" / "dev" / "models" / "per_user.sql").read_text()
-    assert f"app.{source_schema}.users" in compiled
+    assert f"app.{server.schema}.users" in compiled
     manifest = (project / "target" / "manifest.json").read_text()
     assert "fduck" not in compiled and "password" not in manifest and ":fduck@" not in manifest
 
 
-def test_incremental_runs_read_exactly_the_new_rows(project: Path, pg_dsn: str, source_schema: str) -> None:
+def test_incremental_runs_read_exactly_the_new_rows(project: Path, server: SourceServer) -> None:
     _run(project)
     # a late row stamped exactly at the watermark, rows past it, and one stamped before it
-    _insert(pg_dsn, source_schema, [(101, 1, 1.0, "2024-01-01 00:50:00"), (102, 2, 2.0, "2024-01-01 01:00:00"),
+    server.insert([(101, 1, 1.0, "2024-01-01 00:50:00"), (102, 2, 2.0, "2024-01-01 01:00:00"),
                                     (103, 3, 3.0, "2024-01-01 01:00:00"), (104, 4, 4.0, "2023-12-31 00:00:00")])
     out = _run(project)
     assert "append into incremental table" in out and "[OK 3 rows" in out, out
@@ -108,7 +137,7 @@ def test_incremental_runs_read_exactly_the_new_rows(project: Path, pg_dsn: str, 
         (1, 1), (2, 1), (3, 1), (4, 10)]
     _run(project)  # nothing new: nothing read, the watermark stays
     assert _ids(project) == list(range(1, 104))
-    _insert(pg_dsn, source_schema, [(105, 5, 5.0, "2024-01-01 01:00:00")])  # again at the watermark
+    server.insert([(105, 5, 5.0, "2024-01-01 01:00:00")])  # again at the watermark
     _run(project)
     assert _ids(project) == [*range(1, 104), 105]
 
@@ -126,22 +155,21 @@ def test_incremental_runs_read_exactly_the_new_rows(project: Path, pg_dsn: str, 
     assert _ids(project) == [*range(1, 106)]
 
 
-def test_a_failed_run_leaves_the_watermark_and_the_rows_are_read_again(
-    make_project: ProjectFactory, pg_dsn: str, source_schema: str
-) -> None:
-    root = make_project({"sources/app.yml": SOURCES.format(dsn=DEFAULT_PG_DSN, schema=source_schema), "models/guarded.sql": GUARDED})
+def test_a_failed_run_leaves_the_watermark_and_the_rows_are_read_again(make_project: ProjectFactory, server: SourceServer) -> None:
+    root = make_project({"sources/app.yml": server.sources_yml(), "models/guarded.sql": GUARDED})
     _run(root)
-    _insert(pg_dsn, source_schema, [(101, 1, 1.0, "2024-01-01 02:00:00"), (102, 1, -1.0, "2024-01-01 02:00:00")])
+    server.insert([(101, 1, 1.0, "2024-01-01 02:00:00"), (102, 1, -1.0, "2024-01-01 02:00:00")])
     failed = fduck("run", "--project-dir", str(root))
     assert failed.returncode == 1 and "negative amount in event 102" in failed.stdout + failed.stderr
     marks = _duck(root, "SELECT watermark FROM main_featureduck.source_watermarks ORDER BY recorded_at")
     assert marks == [("2024-01-01 00:50:00",)]
-    _pg(pg_dsn, f"UPDATE {source_schema}.events SET amount = 2 WHERE id = 102")
+    server.execute(f"UPDATE {server.schema}.events SET amount = 2 WHERE id = 102")
     _run(root)
     assert [r[0] for r in _duck(root, "SELECT id FROM main.guarded ORDER BY id")] == list(range(1, 103))
 
 
-def test_postgres_target_reads_a_source_of_its_own_database(project: Path, pg_dsn: str, pg_schema: str, source_schema: str) -> None:
+@pytest.mark.parametrize("server", ["postgres"], indirect=True)
+def test_postgres_target_reads_a_source_of_its_own_database(project: Path, server: SourceServer, pg_schema: str) -> None:
     (project / "profiles.yml").write_text(
         "default:\n  target: pg\n  outputs:\n"
         f"    pg: {{type: postgres, dsn: \"{{{{ env_var('FDUCK_TEST_PG_DSN', '{DEFAULT_PG_DSN}') }}}}\", schema: {pg_schema}}}\n"
@@ -149,14 +177,14 @@ def test_postgres_target_reads_a_source_of_its_own_database(project: Path, pg_ds
     )
     assert fduck("compile", "--project-dir", str(project)).returncode == 0
     compiled = (project / "target" / "compiled" / "pg" / "models" / "copy.sql").read_text()
-    assert f"FROM {source_schema}.events" in compiled
+    assert f"FROM {server.schema}.events" in compiled
     _run(project, "--select", "copy")
     # the run read a snapshot of the source's rows, which the watermark moved by
     executed = (project / "target" / "compiled" / "pg" / "models" / "copy.sql").read_text()
     assert f"FROM {pg_schema}_featureduck.increment__copy__app__events" in executed
-    _insert(pg_dsn, source_schema, [(101, 1, 1.0, "2024-01-01 00:50:00"), (102, 2, 2.0, "2024-01-01 03:00:00")])
+    server.insert([(101, 1, 1.0, "2024-01-01 00:50:00"), (102, 2, 2.0, "2024-01-01 03:00:00")])
     _run(project, "--select", "copy")
-    with psycopg.connect(pg_dsn) as con:
+    with psycopg.connect(server.dsn) as con:
         ids = [r[0] for r in con.execute(f"SELECT id FROM {pg_schema}.copy ORDER BY id").fetchall()]
     assert ids == list(range(1, 103))
     other = fduck("run", "--project-dir", str(project), "--target", "elsewhere", "--select", "copy")
@@ -165,7 +193,7 @@ def test_postgres_target_reads_a_source_of_its_own_database(project: Path, pg_ds
 
 
 def test_a_source_server_that_is_down_is_a_clear_error(make_project: ProjectFactory) -> None:
-    sources = SOURCES.format(dsn="postgresql://nobody@127.0.0.1:1/none", schema="public").replace("FDUCK_TEST_PG_DSN", "FDUCK_NO_SUCH_DSN")
+    sources = SOURCES.format(kind="postgres", env="FDUCK_NO_SUCH_DSN", dsn="postgresql://nobody@127.0.0.1:1/none", schema="public")
     root = make_project({"sources/app.yml": sources, "models/copy.sql": COPY})
     result = fduck("run", "--project-dir", str(root))
     assert result.returncode != 0
