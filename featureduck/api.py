@@ -181,7 +181,7 @@ class Project:
         from featureduck.runner.results import SilentReporter
         from featureduck.runner.scheduler import Runner
         from featureduck.runner.state import BuildRecord, builds_table, read_builds, record_run
-        from featureduck.sources.databases import connect_database_sources
+        from featureduck.sources.databases import prepare_sources
         from featureduck.sources.staging import stage_file_sources
         from featureduck.sources.watermarks import create_state_tables as create_watermark_tables
         from featureduck.sources.watermarks import read_watermarks, source_increments
@@ -206,7 +206,7 @@ class Project:
             staged = stage_file_sources(adapter, file_sources, self.config.root, self.target.schema, {} if full_refresh else checksums)
             for item in staged:
                 reporter.source_staged(f"{item.source.source_name}.{item.source.name}", item.relation, item.rows)
-            connect_database_sources(adapter, read)
+            prepare_sources(adapter, [t for t in read if not is_staged(t, adapter.DIALECT)])
             watermarks = {}
             if any(table.incremental for table in read):
                 create_watermark_tables(adapter)

@@ -6,6 +6,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, TokenError, UnsupportedError
 
+import featureduck.compiler.dialects  # noqa: F401 - sqlglot's Postgres generator quotes reserved words
 from featureduck.errors import SourceLocation, SqlSyntaxError, UnsupportedSqlError
 
 

@@ -78,10 +78,49 @@ def file_reader(table: SourceTable, project_root: Path) -> exp.Table:
     assert table.format is not None
     if table.format not in FILE_READERS:
         raise UnsupportedSqlError(f"source format '{table.format}' of '{table.source_name}.{table.name}' is not supported yet")
-    args: list[exp.Expr] = [exp.Literal.string(file_location(table, project_root))]
+    location = file_location(table, project_root)
+    args: list[exp.Expr] = [exp.Literal.string(location)]
     args += [exp.EQ(this=exp.column(key), expression=exp.convert(value)) for key, value in table.options.items()]
+    args += [exp.EQ(this=exp.column(key), expression=value) for key, value in _version_arguments(table, location).items()]
     reader = exp.func(FILE_READERS[table.format], *args, dialect="duckdb")
     return exp.Table(this=reader, alias=exp.TableAlias(this=exp.to_identifier(table.name)))
+
+
+def _version_arguments(table: SourceTable, location: str) -> dict[str, exp.Expr]:
+    """The reader's arguments choosing a table version: delta_scan's `version`
+    (an `as_of` time is resolved to the version then current through the
+    deltalake package, as delta_scan takes no time); iceberg_scan's snapshot."""
+    from sqlglot import exp
+
+    if table.format == "delta":
+        if table.version is not None:
+            return {"version": exp.convert(table.version)}
+        if table.as_of is not None:
+            return {"version": exp.convert(_delta_version_at(table, location))}
+    if table.format == "iceberg":
+        if table.version is not None:
+            return {"snapshot_from_id": exp.convert(table.version)}
+        if table.as_of is not None:
+            return {"snapshot_from_timestamp": exp.cast(exp.Literal.string(table.as_of), "TIMESTAMP")}
+    return {}
+
+
+def _delta_version_at(table: SourceTable, location: str) -> int:
+    import datetime
+
+    try:
+        from deltalake import DeltaTable
+    except ImportError:
+        raise UnsupportedSqlError(f"source '{table.source_name}.{table.name}': as_of on a delta table needs the deltalake package",
+                                  table.location, "pip install 'featureduck[delta]'") from None
+    moment = datetime.datetime.fromisoformat(str(table.as_of))
+    try:
+        delta = DeltaTable(location)
+        delta.load_as_version(moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC))
+    except Exception as err:  # deltalake's errors: no table there, or no version that old
+        raise UnsupportedSqlError(f"source '{table.source_name}.{table.name}': no version of {location} as of {table.as_of}: {err}",
+                                  table.location) from None
+    return int(delta.version())
 
 
 def source_expression(table: SourceTable, project_root: Path, target_dialect: str, target_schema: str) -> exp.Expr:

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from sqlglot import exp
 
+import featureduck.compiler.dialects  # noqa: F401 - sqlglot's Postgres generator quotes reserved words
 from featureduck.config.profiles import TargetConfig
 
 # Called with a freshly built relation's (name, type) columns before it replaces the
@@ -41,6 +42,7 @@ class EngineAdapter(ABC):
     SUPPORTS_MATERIALIZED_VIEWS: ClassVar[bool] = False
     SUPPORTS_MERGE: ClassVar[bool] = False
     SUPPORTS_TRANSACTIONS: ClassVar[bool] = False
+    SUPPORTS_NESTED_TYPES: ClassVar[bool] = True  # structs, lists, maps as column types; else staged as JSON
 
     def __init__(self, target: TargetConfig, threads: int | None = None) -> None:
         self.target = target

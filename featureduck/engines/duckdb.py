@@ -161,17 +161,34 @@ class DuckDBAdapter(EngineAdapter):
                 check(self.columns(table))
             return rows
 
-    def attach(self, alias: str, kind: str, connection: str) -> None:
-        """Attach another database (postgres, mysql) read-only under `alias`, once per
-        process: every thread's cursor sees it, and its scans push filters down."""
-        import duckdb
+    def load_arrow(self, table: exp.Table, data: Any) -> int:
+        """Replace `table` with an Arrow table's rows (a source read in Python: Hudi)."""
+        name = f"__fd_arrow_{table.name}"
+        cursor = self._cursor()
+        cursor.register(name, data)
+        try:
+            self.replace_table(table, f"SELECT * FROM {self.sql(exp.to_identifier(name, quoted=True))}")
+        finally:
+            cursor.unregister(name)
+        return int(data.num_rows)
 
+    def load_extension(self, name: str) -> None:
+        """Load an extension into the database: every thread's cursor has it."""
         from featureduck.engines.extensions import load_extension
 
         self._cursor()  # opens the database
         assert self._connection is not None
         with self._lock:
-            load_extension(self._connection, kind)
+            load_extension(self._connection, name)
+
+    def attach(self, alias: str, kind: str, connection: str) -> None:
+        """Attach another database (postgres, mysql) read-only under `alias`, once per
+        process: every thread's cursor sees it, and its scans push filters down."""
+        import duckdb
+
+        self.load_extension(kind)
+        assert self._connection is not None
+        with self._lock:
             attached = self._connection.execute("SELECT 1 FROM duckdb_databases() WHERE database_name = ?", [alias]).fetchall()
             if attached:
                 return

@@ -86,6 +86,7 @@ class PostgresAdapter(EngineAdapter):
     SUPPORTS_MATERIALIZED_VIEWS = True
     SUPPORTS_MERGE = True  # MERGE arrived in PostgreSQL 15
     SUPPORTS_TRANSACTIONS = True
+    SUPPORTS_NESTED_TYPES = False  # composite types must be declared first: nested values are staged as json
 
     def __init__(self, target: Any, threads: int | None = None) -> None:
         super().__init__(target, threads)

@@ -7,10 +7,16 @@ from typing import Any
 
 from featureduck.errors import SourceLocation
 
-FILE_FORMATS = ("parquet", "csv", "json")
-# Reader table functions per file format, in DuckDB SQL.
+FILE_FORMATS = ("parquet", "csv", "json", "delta", "iceberg", "hudi")
+# Reader table functions per file format, in DuckDB SQL; hudi has none (the hudi package reads it).
+FILE_READERS = {
+    "parquet": "read_parquet", "csv": "read_csv", "json": "read_json", "delta": "delta_scan", "iceberg": "iceberg_scan",
+}
+# The DuckDB extensions a reader needs (their pip wheels: featureduck[delta], [iceberg]).
+READER_EXTENSIONS = {"delta": ("delta",), "iceberg": ("avro", "iceberg")}
+# Formats whose table versions can be chosen: `version:` or `as_of:`.
+TIME_TRAVEL_FORMATS = ("delta", "iceberg", "hudi")
 DATABASE_SOURCES = ("postgres", "mysql")
-FILE_READERS = {"parquet": "read_parquet", "csv": "read_csv", "json": "read_json"}
 
 
 @dataclass
@@ -48,6 +54,8 @@ class SourceTable:
     format: str | None = None
     path: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    version: int | None = None  # a table version (delta) or snapshot id (iceberg) to read
+    as_of: str | None = None  # or the version current at this time (ISO text)
     description: str = ""
     columns: dict[str, ColumnDef] = field(default_factory=dict)
     timestamp_field: str | None = None

@@ -6,13 +6,23 @@ the key decides what it declares (SPEC §2).
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pydantic
 
 from featureduck.errors import SourceLocation, YamlError
-from featureduck.project.nodes import DATABASE_SOURCES, FILE_FORMATS, ColumnDef, Entity, Feature, FeatureView, SourceTable
+from featureduck.project.nodes import (
+    DATABASE_SOURCES,
+    FILE_FORMATS,
+    TIME_TRAVEL_FORMATS,
+    ColumnDef,
+    Entity,
+    Feature,
+    FeatureView,
+    SourceTable,
+)
 from featureduck.utils.durations import parse_duration
 from featureduck.utils.validation import validate_shape
 from featureduck.utils.yaml_loader import LineDict, LineList
@@ -42,9 +52,11 @@ class SourceTableShape(_Shape):
     name: str
     identifier: str | None = None
     description: str = ""
-    format: Literal["parquet", "csv", "json", "delta", "iceberg", "duckdb"] | None = None
+    format: Literal["parquet", "csv", "json", "delta", "iceberg", "hudi", "duckdb"] | None = None
     path: str | None = None
     options: dict[str, Any] = {}
+    version: int | None = None
+    as_of: datetime.datetime | None = None
     columns: list[ColumnShape] = []
     timestamp_field: str | None = None
     loaded_at_field: str | None = None
@@ -202,6 +214,11 @@ def _source_tables(source: SourceShape, raw: LineDict, file: str, project: str) 
         if source.type in DATABASE_SOURCES and (table.path is not None or fmt is not None):
             raise YamlError(f"source table '{source.name}.{table.name}' is in a {source.type} database: it takes no path or format",
                             location)
+        if (table.version is not None or table.as_of is not None) and fmt not in TIME_TRAVEL_FORMATS:
+            raise YamlError(f"source table '{source.name}.{table.name}': version and as_of choose a version of a "
+                            f"{', '.join(TIME_TRAVEL_FORMATS)} table, not of {fmt or 'a database table'}", location)
+        if table.version is not None and table.as_of is not None:
+            raise YamlError(f"source table '{source.name}.{table.name}' gives both version and as_of: choose one", location)
         timestamp_field = table.timestamp_field or table.loaded_at_field or source.loaded_at_field
         if table.incremental and not timestamp_field:
             raise YamlError(f"source table '{source.name}.{table.name}' is incremental but has no timestamp_field", location,
@@ -221,6 +238,8 @@ def _source_tables(source: SourceShape, raw: LineDict, file: str, project: str) 
                 format=fmt,
                 path=table.path,
                 options=table.options,
+                version=table.version,
+                as_of=table.as_of.isoformat(sep=" ") if table.as_of else None,
                 description=table.description,
                 columns={c.name: c.to_column() for c in table.columns},
                 timestamp_field=timestamp_field,

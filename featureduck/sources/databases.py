@@ -1,4 +1,5 @@
-"""Postgres and MySQL sources: their databases made readable to the run's engine.
+"""Sources made readable to the run's engine: DuckDB's lakehouse readers, and the
+databases of Postgres and MySQL sources.
 
 On DuckDB each source's database is ATTACHed, read-only, under the source's
 name before the models that read it build, and `source()` compiles to
@@ -16,7 +17,7 @@ from __future__ import annotations
 from featureduck.config.profiles import render_env_vars
 from featureduck.engines.base import EngineAdapter
 from featureduck.errors import ConnectionFailure, ProfileError
-from featureduck.project.nodes import SourceTable
+from featureduck.project.nodes import READER_EXTENSIONS, SourceTable
 
 _LOCAL = ("localhost", "127.0.0.1", "::1")
 
@@ -28,10 +29,14 @@ def connection_text(table: SourceTable) -> str:
     return str(render_env_vars(table.connection, location.file, location.line or 0))
 
 
-def connect_database_sources(adapter: EngineAdapter, tables: list[SourceTable]) -> None:
-    """Make every database source in `tables` readable by `adapter`'s SQL."""
+def prepare_sources(adapter: EngineAdapter, tables: list[SourceTable]) -> None:
+    """Make every source in `tables` readable by `adapter`'s SQL: the extensions of
+    DuckDB's lakehouse readers loaded, database sources attached (or checked)."""
     from featureduck.engines.duckdb import DuckDBAdapter
 
+    if isinstance(adapter, DuckDBAdapter):
+        for name in sorted({n for t in tables if t.is_file for n in READER_EXTENSIONS.get(str(t.format), ())}):
+            adapter.load_extension(name)
     for source_name, table in {t.source_name: t for t in tables if t.is_database}.items():
         connection = connection_text(table)
         if isinstance(adapter, DuckDBAdapter):

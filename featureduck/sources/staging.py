@@ -1,4 +1,5 @@
-"""Load file sources into a target that cannot read them in place (Postgres).
+"""Load file sources into a target that cannot read them in place (Postgres; Hudi
+tables on every target, since only the hudi package reads them right).
 
 DuckDB reads the file (any format and option its readers take, so a file
 source means the same on every engine) and the rows stream in batches into
@@ -22,12 +23,14 @@ from sqlglot import exp
 
 from featureduck.compiler.relations import file_location, file_reader, staged_relation
 from featureduck.engines.base import EngineAdapter
+from featureduck.engines.extensions import load_extension
 from featureduck.errors import DatabaseError
-from featureduck.project.nodes import SourceTable
+from featureduck.project.nodes import READER_EXTENSIONS, SourceTable
 from featureduck.utils.hashing import sha256_json
 
 if TYPE_CHECKING:
     import duckdb
+    import pyarrow
 
 BATCH_ROWS = 50_000
 
@@ -41,13 +44,43 @@ class StagedSource:
 
 
 def fingerprint(table: SourceTable, project_root: Path) -> str:
-    """Changes whenever what the reader would return may have changed."""
-    reader = exp.select("*").from_(file_reader(table, project_root)).sql(dialect="duckdb")
+    """Changes whenever what the reader would return may have changed: a table
+    folder (delta, iceberg, hudi) counts every file under it, its log included."""
+    if table.format == "hudi":
+        reader = f"hudi {table.as_of}"
+    else:
+        reader = exp.select("*").from_(file_reader(table, project_root)).sql(dialect="duckdb")
     files = []
     for name in sorted(glob.glob(file_location(table, project_root), recursive=True)):
-        stat = os.stat(name)
-        files.append((name, stat.st_size, stat.st_mtime_ns))
+        found = [name] if not os.path.isdir(name) else sorted(
+            os.path.join(folder, file) for folder, _, names in os.walk(name) for file in names
+        )
+        for path in found:
+            stat = os.stat(path)
+            files.append((path, stat.st_size, stat.st_mtime_ns))
     return sha256_json({"reader": reader, "files": files})
+
+
+def read_hudi(table: SourceTable, project_root: Path) -> pyarrow.Table:
+    """A Hudi table's snapshot (the latest, or as of `as_of`) through the hudi package,
+    which merges its file slices and logs: its parquet files alone hold stale rows."""
+    import pyarrow
+
+    try:
+        from hudi import HudiReadOptions, HudiTableBuilder
+    except ImportError:
+        raise DatabaseError(f"source '{table.source_name}.{table.name}' is a hudi table, read through the hudi package",
+                            table.location, "pip install 'featureduck[hudi]'") from None
+    options = HudiReadOptions()
+    if table.as_of is not None:
+        options = options.with_as_of_timestamp(table.as_of)
+    try:
+        hudi = HudiTableBuilder.from_base_uri(str(Path(file_location(table, project_root)).resolve())).build()
+        batches = hudi.read(options)
+        schema = hudi.get_schema_with_meta_fields() if not batches else batches[0].schema
+    except Exception as err:  # the hudi package's own errors (HudiCoreError)
+        raise DatabaseError(f"cannot read hudi source '{table.source_name}.{table.name}': {err}", table.location) from None
+    return pyarrow.Table.from_batches(batches, schema=schema)
 
 
 def stage_file_sources(
@@ -61,6 +94,8 @@ def stage_file_sources(
     `previous` maps a source's unique id to the fingerprint it was last staged with."""
     import duckdb
 
+    from featureduck.engines.duckdb import DuckDBAdapter
+
     staged: list[StagedSource] = []
     to_stage = []
     for table in tables:
@@ -73,10 +108,24 @@ def stage_file_sources(
     if not to_stage:
         return staged
     with duckdb.connect() as reader:
+        for name in sorted({n for table, _ in to_stage for n in READER_EXTENSIONS.get(str(table.format), ())}):
+            load_extension(reader, name)
         for table, current in to_stage:
             relation = staged_relation(table, target_schema)
-            query = exp.select("*").from_(file_reader(table, project_root)).sql(dialect="duckdb")
+            if table.format == "hudi":
+                snapshot = read_hudi(table, project_root)
+                if isinstance(adapter, DuckDBAdapter):  # the Arrow rows straight into the target
+                    adapter.create_schema(relation.schema, relation.database)
+                    rows = adapter.load_arrow(relation.to_table(), snapshot)
+                    staged.append(StagedSource(table, relation.sql(adapter.DIALECT), current, rows))
+                    continue
+                reader.register("hudi_snapshot", snapshot)
+                query = "SELECT * FROM hudi_snapshot"
+            else:
+                query = exp.select("*").from_(file_reader(table, project_root)).sql(dialect="duckdb")
             try:
+                if not adapter.SUPPORTS_NESTED_TYPES:
+                    query = _nested_as_json(reader, query)
                 result = reader.execute(query)
             except duckdb.Error as err:
                 raise DatabaseError(
@@ -87,6 +136,22 @@ def stage_file_sources(
             rows = adapter.load_rows(relation.to_table(), columns, fetch_batches(result))
             staged.append(StagedSource(table, relation.sql(adapter.DIALECT), current, rows))
     return staged
+
+
+def _nested_as_json(reader: duckdb.DuckDBPyConnection, query: str) -> str:
+    """The query with its struct, list and map columns as JSON, for targets without nested types."""
+    described = reader.execute(f"DESCRIBE {query}").fetchall()
+    nested = ("STRUCT", "MAP", "UNION")
+    if not any(str(kind).startswith(nested) or str(kind).endswith("]") for _, kind, *_ in described):
+        return query
+    columns = []
+    for name, kind, *_ in described:
+        column = exp.column(str(name), quoted=True)
+        if str(kind).startswith(nested) or str(kind).endswith("]"):
+            columns.append(exp.alias_(exp.cast(exp.func("to_json", column), "JSON"), str(name), quoted=True))
+        else:
+            columns.append(column)
+    return exp.select(*columns).from_(exp.maybe_parse(query, dialect="duckdb").subquery("staged")).sql(dialect="duckdb")
 
 
 def fetch_batches(result: duckdb.DuckDBPyConnection) -> Iterator[list[tuple[Any, ...]]]:

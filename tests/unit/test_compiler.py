@@ -264,3 +264,16 @@ def test_database_and_incremental_source_mistakes_name_the_line(make_project: Pr
     with pytest.raises(FeatureDuckError) as err:
         Project.load(root)
     assert str(err.value).startswith(message)
+
+
+def test_reserved_words_are_quoted_for_postgres(make_project: ProjectFactory) -> None:
+    """sqlglot leaves Postgres identifiers bare; `user`, `order` and `then` must be quoted."""
+    root = make_project({
+        "profiles.yml": OFFLINE_PROFILES,
+        "sources/raw.yml": "sources:\n  - name: raw\n    tables: [{name: order}]\n",
+        "models/user.sql": "select 1 as then, * from {{ source('raw', 'order') }}",
+        "models/totals.sql": "select count(*) as n from {{ ref('user') }}",
+    })
+    pg = _compile(root, "pg")
+    assert 'SELECT 1 AS "then", * FROM raw."order"' in pg["user"]
+    assert 'FROM analytics."user"' in pg["totals"]
