@@ -38,12 +38,12 @@ sources:
   - name: app
     type: postgres
     connection: "{dsn}"
-    schema: %s
+    schema: {schema}
     tables:
       - name: events
         timestamp_field: updated_at
         incremental: true
-""" % SCHEMA
+"""
 FULL = "{{ config(materialized='table') }}\nselect * from {{ source('app', 'events') }}\n"
 INCREMENTAL = "{{ config(materialized='incremental') }}\nselect * from {{ source('app', 'events') }}\n"
 
@@ -70,7 +70,7 @@ def project(dsn: str, name: str, model: str) -> Path:
     (root / "models").mkdir(parents=True)
     (root / "sources").mkdir()
     (root / "featureduck_project.yml").write_text(f"name: {name}\n")
-    (root / "sources" / "app.yml").write_text(SOURCES.format(dsn=dsn))
+    (root / "sources" / "app.yml").write_text(SOURCES.format(dsn=dsn, schema=SCHEMA))
     (root / "models" / "events_copy.sql").write_text(model)
     return root
 

@@ -206,7 +206,7 @@ class Project:
             staged = stage_file_sources(adapter, file_sources, self.config.root, self.target.schema, {} if full_refresh else checksums)
             for item in staged:
                 reporter.source_staged(f"{item.source.source_name}.{item.source.name}", item.relation, item.rows)
-            prepare_sources(adapter, [t for t in read if not is_staged(t, adapter.DIALECT)])
+            prepare_sources(adapter, [t for t in read if not is_staged(t, adapter.DIALECT)], self.config.root)
             watermarks = {}
             if any(table.incremental for table in read):
                 create_watermark_tables(adapter)
@@ -345,7 +345,7 @@ class Project:
             from sqlglot import exp
 
             target = exp.Literal.string(str(path.resolve())).sql(dialect="duckdb")
-            if adapter.TYPE == "duckdb":
+            if adapter.DIALECT == "duckdb":  # DuckDB and DuckLake write the file themselves
                 rows = adapter.execute(f"COPY ({adapter.sql(query)}) TO {target} {options}")
                 return int(rows[0][0]) if rows else 0
             result = adapter.fetch(query, "arrow")

@@ -126,7 +126,15 @@ def _delta_version_at(table: SourceTable, location: str) -> int:
 def source_expression(table: SourceTable, project_root: Path, target_dialect: str, target_schema: str) -> exp.Expr:
     """What `source()` becomes: the table, a reader call for files, or the staged table."""
     if table.is_database:
-        return database_source_relation(table, target_dialect).to_table()
+        relation = database_source_relation(table, target_dialect).to_table()
+        if table.version is not None or table.as_of is not None:  # a DuckLake snapshot: t AT (VERSION => n)
+            from sqlglot import exp
+
+            moment = exp.cast(exp.Literal.string(str(table.as_of)), "TIMESTAMP")
+            chosen = exp.convert(table.version) if table.version is not None else moment
+            relation.set("when", exp.HistoricalData(this="AT", kind="VERSION" if table.version is not None else "TIMESTAMP",
+                                                    expression=chosen))
+        return relation
     if not table.is_file:
         return Relation(table.schema, table.identifier, table.database).to_table()
     if is_staged(table, target_dialect):

@@ -125,6 +125,9 @@ def load_target(
     engine_type = str(settings.pop("type"))
     if engine_type == "duckdb":
         settings["path"] = _database_path(project_root, str(settings.get("path", "target/dev.duckdb")))
+    if engine_type == "ducklake":
+        settings["catalog"] = ducklake_catalog(project_root, str(settings.get("catalog", "target/dev.ducklake")))
+        settings["data_path"] = _database_path(project_root, str(settings.get("data_path", "target/ducklake_data"))) + os.sep
     if engine_type == "spark":
         settings["warehouse"] = _database_path(project_root, str(settings.get("warehouse", "target/spark-warehouse")))
     target = TargetConfig(str(chosen), engine_type, settings, name, path)
@@ -183,11 +186,21 @@ def _database_path(project_root: Path, path: str) -> str:
     return str(candidate if candidate.is_absolute() else project_root / candidate)
 
 
+def ducklake_catalog(project_root: Path, catalog: str) -> str:
+    """A DuckLake catalog: a DuckDB or SQLite file (relative to the project), or a
+    `postgres:` / `mysql:` connection, as ATTACH 'ducklake:<catalog>' takes it."""
+    catalog = catalog.removeprefix("ducklake:")
+    if catalog.startswith(("postgres:", "mysql:", "sqlite:")):
+        return catalog
+    return _database_path(project_root, catalog)
+
+
 # Engine type -> (sqlglot dialect, schema used when the profile names none).
 # The engine adapters live above this layer; keeping the table here lets the
 # compiler target an engine without importing it. A new engine adds a row.
 ENGINE_DEFAULTS: dict[str, tuple[str, str]] = {
     "duckdb": ("duckdb", "main"),
+    "ducklake": ("duckdb", "main"),
     "postgres": ("postgres", "public"),
     "spark": ("spark", "default"),
 }

@@ -64,6 +64,9 @@ class DuckDBAdapter(EngineAdapter):
             self._connection.close()
             self._connection = None
 
+    def _prepare_cursor(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        """Session state each thread's cursor needs (a DuckLake target's USE)."""
+
     def version(self) -> str:
         import duckdb
 
@@ -76,6 +79,7 @@ class DuckDBAdapter(EngineAdapter):
                 self.open()
             assert self._connection is not None
             cursor = self._connection.cursor()
+            self._prepare_cursor(cursor)
             with self._lock:
                 self._cursors.append(cursor)
             self._local.cursor = cursor

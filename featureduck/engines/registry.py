@@ -13,6 +13,7 @@ from featureduck.utils.suggest import did_you_mean
 # row in config.profiles.ENGINE_DEFAULTS for its dialect).
 ADAPTERS = {
     "duckdb": "featureduck.engines.duckdb:DuckDBAdapter",
+    "ducklake": "featureduck.engines.ducklake:DuckLakeAdapter",
     "postgres": "featureduck.engines.postgres:PostgresAdapter",
     "spark": "featureduck.engines.spark:SparkAdapter",
 }

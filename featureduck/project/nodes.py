@@ -16,7 +16,7 @@ FILE_READERS = {
 READER_EXTENSIONS = {"delta": ("delta",), "iceberg": ("avro", "iceberg")}
 # Formats whose table versions can be chosen: `version:` or `as_of:`.
 TIME_TRAVEL_FORMATS = ("delta", "iceberg", "hudi")
-DATABASE_SOURCES = ("postgres", "mysql")
+DATABASE_SOURCES = ("postgres", "mysql", "ducklake")
 
 
 @dataclass

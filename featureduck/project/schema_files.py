@@ -214,9 +214,10 @@ def _source_tables(source: SourceShape, raw: LineDict, file: str, project: str) 
         if source.type in DATABASE_SOURCES and (table.path is not None or fmt is not None):
             raise YamlError(f"source table '{source.name}.{table.name}' is in a {source.type} database: it takes no path or format",
                             location)
-        if (table.version is not None or table.as_of is not None) and fmt not in TIME_TRAVEL_FORMATS:
+        versioned = fmt in TIME_TRAVEL_FORMATS or source.type == "ducklake"
+        if (table.version is not None or table.as_of is not None) and not versioned:
             raise YamlError(f"source table '{source.name}.{table.name}': version and as_of choose a version of a "
-                            f"{', '.join(TIME_TRAVEL_FORMATS)} table, not of {fmt or 'a database table'}", location)
+                            f"{', '.join(TIME_TRAVEL_FORMATS)} or ducklake table, not of {fmt or 'a database table'}", location)
         if table.version is not None and table.as_of is not None:
             raise YamlError(f"source table '{source.name}.{table.name}' gives both version and as_of: choose one", location)
         timestamp_field = table.timestamp_field or table.loaded_at_field or source.loaded_at_field

@@ -14,7 +14,9 @@ a same-named table elsewhere.
 
 from __future__ import annotations
 
-from featureduck.config.profiles import render_env_vars
+from pathlib import Path
+
+from featureduck.config.profiles import ducklake_catalog, render_env_vars
 from featureduck.engines.base import EngineAdapter
 from featureduck.errors import ConnectionFailure, ProfileError
 from featureduck.project.nodes import READER_EXTENSIONS, SourceTable
@@ -29,7 +31,7 @@ def connection_text(table: SourceTable) -> str:
     return str(render_env_vars(table.connection, location.file, location.line or 0))
 
 
-def prepare_sources(adapter: EngineAdapter, tables: list[SourceTable]) -> None:
+def prepare_sources(adapter: EngineAdapter, tables: list[SourceTable], project_root: Path) -> None:
     """Make every source in `tables` readable by `adapter`'s SQL: the extensions of
     DuckDB's lakehouse readers loaded, database sources attached (or checked)."""
     from featureduck.engines.duckdb import DuckDBAdapter
@@ -39,6 +41,8 @@ def prepare_sources(adapter: EngineAdapter, tables: list[SourceTable]) -> None:
             adapter.load_extension(name)
     for source_name, table in {t.source_name: t for t in tables if t.is_database}.items():
         connection = connection_text(table)
+        if table.source_type == "ducklake":  # a catalog file is relative to the project
+            connection = ducklake_catalog(project_root, connection)
         if isinstance(adapter, DuckDBAdapter):
             try:
                 adapter.attach(source_name, table.source_type, connection)

@@ -134,7 +134,10 @@ def hudi_tables(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return tables
 
 
-HUDI_COUNT = "{{{{ config(materialized='table') }}}}\nselect count(*) as n, count(distinct {key}) as keys from {{{{ source('lake', '{table}') }}}}\n"
+HUDI_COUNT = (
+    "{{{{ config(materialized='table') }}}}\n"
+    "select count(*) as n, count(distinct {key}) as keys from {{{{ source('lake', '{table}') }}}}\n"
+)
 
 
 def test_hudi_tables_read_their_latest_snapshot_not_their_files(
