@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 # pip wheel suffix -> the file name DuckDB loads (its entry point is named after it)
 _LOADED_AS = {"postgres": "postgres_scanner", "mysql": "mysql_scanner"}
+# extensions that load another one as they start (which would try to download it)
+_REQUIRES = {"iceberg": ("avro",)}
 
 
 def _cache_dir() -> Path:
@@ -35,6 +37,8 @@ def _cache_dir() -> Path:
 def load_extension(connection: duckdb.DuckDBPyConnection, name: str) -> None:
     import duckdb
 
+    for required in _REQUIRES.get(name, ()):
+        load_extension(connection, required)
     loaded_as = _LOADED_AS.get(name, name)
     version = "v" + duckdb.__version__
     spec = importlib.util.find_spec(f"duckdb_extension_{name}")

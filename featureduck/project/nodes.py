@@ -12,8 +12,8 @@ FILE_FORMATS = ("parquet", "csv", "json", "delta", "iceberg", "hudi")
 FILE_READERS = {
     "parquet": "read_parquet", "csv": "read_csv", "json": "read_json", "delta": "delta_scan", "iceberg": "iceberg_scan",
 }
-# The DuckDB extensions a reader needs (their pip wheels: featureduck[delta], [iceberg]).
-READER_EXTENSIONS = {"delta": ("delta",), "iceberg": ("avro", "iceberg")}
+# The DuckDB extension a reader needs (its pip wheel: featureduck[delta], [iceberg]).
+READER_EXTENSIONS = {"delta": "delta", "iceberg": "iceberg"}
 # Formats whose table versions can be chosen: `version:` or `as_of:`.
 TIME_TRAVEL_FORMATS = ("delta", "iceberg", "hudi")
 DATABASE_SOURCES = ("postgres", "mysql", "ducklake")

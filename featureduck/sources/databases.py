@@ -37,7 +37,7 @@ def prepare_sources(adapter: EngineAdapter, tables: list[SourceTable], project_r
     from featureduck.engines.duckdb import DuckDBAdapter
 
     if isinstance(adapter, DuckDBAdapter):
-        for name in sorted({n for t in tables if t.is_file for n in READER_EXTENSIONS.get(str(t.format), ())}):
+        for name in sorted({READER_EXTENSIONS[str(t.format)] for t in tables if t.is_file and t.format in READER_EXTENSIONS}):
             adapter.load_extension(name)
     for source_name, table in {t.source_name: t for t in tables if t.is_database}.items():
         connection = connection_text(table)

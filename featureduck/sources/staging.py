@@ -12,6 +12,7 @@ state store holds for its last staging, or its table is gone.
 
 from __future__ import annotations
 
+import datetime
 import glob
 import os
 from collections.abc import Iterator
@@ -72,8 +73,10 @@ def read_hudi(table: SourceTable, project_root: Path) -> pyarrow.Table:
         raise DatabaseError(f"source '{table.source_name}.{table.name}' is a hudi table, read through the hudi package",
                             table.location, "pip install 'featureduck[hudi]'") from None
     options = HudiReadOptions()
-    if table.as_of is not None:
-        options = options.with_as_of_timestamp(table.as_of)
+    if table.as_of is not None:  # RFC 3339 in UTC, which hudi-rs parses (a naive time is UTC)
+        moment = datetime.datetime.fromisoformat(table.as_of)
+        moment = moment.astimezone(datetime.UTC) if moment.tzinfo else moment
+        options = options.with_as_of_timestamp(moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z")
     try:
         hudi = HudiTableBuilder.from_base_uri(str(Path(file_location(table, project_root)).resolve())).build()
         batches = hudi.read(options)
@@ -108,7 +111,7 @@ def stage_file_sources(
     if not to_stage:
         return staged
     with duckdb.connect() as reader:
-        for name in sorted({n for table, _ in to_stage for n in READER_EXTENSIONS.get(str(table.format), ())}):
+        for name in sorted({READER_EXTENSIONS[str(t.format)] for t, _ in to_stage if t.format in READER_EXTENSIONS}):
             load_extension(reader, name)
         for table, current in to_stage:
             relation = staged_relation(table, target_schema)

@@ -147,11 +147,13 @@ def test_hudi_tables_read_their_latest_snapshot_not_their_files(
         {"name": "cow_v8", "format": "hudi", "path": str(hudi_tables["cow_v8_nonpartitioned"])},
         {"name": "cow_v9", "format": "hudi", "path": str(hudi_tables["cow_v9_txns_simple_meta"])},
         {"name": "mor_v9", "format": "hudi", "path": str(hudi_tables["mor_avro_v9_txns_simple_meta"])},
+        # between its two commits, 2025-07-13 01:05:35.797 and 01:05:36.861 (UTC)
+        {"name": "cow_v8_then", "format": "hudi", "path": str(hudi_tables["cow_v8_nonpartitioned"]), "as_of": "'2025-07-13T01:05:36'"},
     ]
     models = {f"models/{t['name']}_count.sql": HUDI_COUNT.format(table=t["name"], key="_hoodie_record_key") for t in tables}
     root = make_project({"sources/lake.yml": _sources(tables), **models, **_profile(pg_schema_or_none)})
-    found = _results(root, pg_schema_or_none, ["cow_v8_count", "cow_v9_count", "mor_v9_count"])
-    # the v8 table's parquet files hold 7 rows; its latest snapshot 4
-    assert found == {"cow_v8_count": (4, 4), "cow_v9_count": (12, 12), "mor_v9_count": (12, 12)}
+    found = _results(root, pg_schema_or_none, ["cow_v8_count", "cow_v9_count", "mor_v9_count", "cow_v8_then_count"])
+    # the v8 table's parquet files hold 7 rows; its latest snapshot 4, its first 3
+    assert found == {"cow_v8_count": (4, 4), "cow_v9_count": (12, 12), "mor_v9_count": (12, 12), "cow_v8_then_count": (3, 3)}
     glob = duckdb.sql(f"SELECT count(*) FROM read_parquet('{hudi_tables['cow_v8_nonpartitioned']}/*.parquet')").fetchone()
     assert glob == (7,)
