@@ -194,8 +194,8 @@ def source_increments(
     full: bool,
 ) -> list[Increment]:
     """The increments of the incremental sources `model` reads (itself: not through an ephemeral)."""
-    tables = [definition.sources[(key[0], key[1])] for key in model.sources]
-    tables = [table for table in tables if table.incremental]
+    keys = dict.fromkeys((key[0], key[1]) for key in model.sources)  # a source read twice is snapshotted once
+    tables = [table for table in (definition.sources[key] for key in keys) if table.incremental]
     if tables and adapter.DIALECT not in ENGINES:
         raise CompilationError(
             f"model '{model.name}' reads incremental source '{tables[0].source_name}.{tables[0].name}': "
