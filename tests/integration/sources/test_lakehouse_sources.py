@@ -104,16 +104,20 @@ def test_iceberg_tables_latest_and_by_snapshot(make_project: ProjectFactory, tmp
     table = catalog.load_table("shop.events")
     first = table.snapshots()[0]
     metadata = table.metadata_location.removeprefix("file://")
+    # a table folder is read through its version hint, as Hadoop-style writers leave one
+    folder = Path(metadata).parent.parent
+    (folder / "metadata" / "version-hint.text").write_text(Path(metadata).name.removesuffix(".metadata.json"))
     tables = [
         {"name": "latest", "format": "iceberg", "path": metadata},
+        {"name": "folder", "format": "iceberg", "path": str(folder)},
         {"name": "first", "format": "iceberg", "path": metadata, "version": first.snapshot_id},
         {"name": "then", "format": "iceberg", "path": metadata,
          "as_of": f"'{datetime.datetime.fromtimestamp(first.timestamp_ms / 1000, datetime.UTC).replace(tzinfo=None).isoformat()}'"},
     ]
     models = {f"models/{t['name']}_count.sql": COUNT.format(table=t["name"]) for t in tables}
     root = make_project({"sources/lake.yml": _sources(tables), **models, **_profile(pg_schema_or_none)})
-    found = _results(root, pg_schema_or_none, ["latest_count", "first_count", "then_count"])
-    assert found == {"latest_count": (3, 6.0), "first_count": (2, 3.0), "then_count": (2, 3.0)}
+    found = _results(root, pg_schema_or_none, ["latest_count", "folder_count", "first_count", "then_count"])
+    assert found == {"latest_count": (3, 6.0), "folder_count": (3, 6.0), "first_count": (2, 3.0), "then_count": (2, 3.0)}
 
 
 @pytest.fixture(scope="session")
