@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
     from featureduck.runner.state import BuildRecord
     from featureduck.sources.watermarks import Watermark
     from featureduck.store.freshness import Freshness
+    from featureduck.testing.definitions import DataTest
+    from featureduck.testing.execute import TestResult
 
 # Engines, materializations and the runner (and with them sqlglot) are imported
 # in the methods that build, so a cached `fduck compile` or `fduck ls` stays fast.
@@ -244,6 +247,49 @@ class Project:
         executed = {compiled.models[n].path: sql for n, sql in runner.executed_sql.items() if sql != compiled.models[n].sql}
         artifacts.write_compiled(target_dir, self.target.name, executed)
         artifacts.write_run_results(target_dir, self.target.name, "run", results)
+        return results
+
+    def test(
+        self,
+        select: str | list[str] | None = None,
+        exclude: str | list[str] | None = None,
+        threads: int | None = None,
+        state: str | Path | None = None,
+        on_start: Callable[[int, int, DataTest], None] | None = None,
+        on_finish: Callable[[int, int, TestResult], None] | None = None,
+    ) -> list[TestResult]:
+        """Run the data tests of the selected models and sources (all without a selection)."""
+        from featureduck.runner.results import RunResults
+        from featureduck.sources.databases import prepare_sources
+        from featureduck.testing.definitions import collect_tests
+        from featureduck.testing.execute import compile_tests, run_tests
+
+        selection = self.select(select, exclude, state)
+        compiled = compile_tests(self.compiler, selection.compiled, list(collect_tests(self.definition).values()))
+        if select or exclude or state:
+            project = self.config.name
+            compiled = [
+                t for t in compiled
+                if (t.test.attached_to in selection.selected) or any(
+                    f"model.{project}.{ref}" in selection.selected for ref in t.refs
+                ) or any(f"source.{project}.{s}.{n}" in selection.selected for s, n in t.sources)
+            ]
+        started = time.perf_counter()
+        threads = threads or self.target.threads
+        adapter = self.connect(threads)
+        try:
+            read = sorted({key for t in compiled for key in t.sources})
+            prepare_sources(adapter, [self.definition.sources[key] for key in read], self.config.root)
+            total = len(compiled)
+            results = run_tests(
+                adapter, compiled, threads,
+                lambda index, test: on_start(index, total, test) if on_start else None,
+                lambda index, result: on_finish(index, total, result) if on_finish else None,
+            )
+        finally:
+            adapter.close()
+        run = RunResults([r.to_node_result() for r in results], time.perf_counter() - started)
+        artifacts.write_run_results(self.config.target_dir, self.target.name, "test", run)
         return results
 
     def _read_sources(self, selection: Selection) -> list[SourceTable]:

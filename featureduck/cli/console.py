@@ -58,6 +58,53 @@ class ConsoleReporter:
             console.print(f"[{style}]{escape(_dots(text))}{escape(tail)}[/{style}]")
 
 
+_TEST_STYLE = {"pass": ("PASS", "green"), "warn": ("WARN", "yellow"), "fail": ("FAIL", "red"), "error": ("ERROR", "red")}
+
+
+class TestReporter:
+    """dbt's test lines: START, then PASS, WARN n, FAIL n or ERROR."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def started(self, index: int, total: int, test: Any) -> None:
+        with self._lock:
+            console.print(escape(_dots(f"{index} of {total} START test {test.name}")) + "[RUN]")
+
+    def finished(self, index: int, total: int, result: Any) -> None:
+        label, style = _TEST_STYLE[result.status]
+        count = f" {result.failures}" if result.status in ("warn", "fail") else ""
+        text = f"{index} of {total} {label}{count} {result.test.name}"
+        tail = f"[{label}{count} in {result.execution_time:.2f}s]"
+        with self._lock:
+            console.print(f"[{style}]{escape(_dots(text))}{escape(tail)}[/{style}]")
+
+
+def print_test_summary(results: list[Any], elapsed: float) -> None:
+    counts = {status: sum(1 for r in results if r.status == status) for status in ("pass", "warn", "fail", "error")}
+    console.print()
+    style = "red" if counts["fail"] or counts["error"] else ("yellow" if counts["warn"] else "green")
+    console.print(
+        f"[{style}]Finished running {len(results)} tests in {elapsed:.2f}s: {counts['pass']} pass, {counts['warn']} warn, "
+        f"{counts['fail']} fail, {counts['error']} error[/{style}]"
+    )
+    for result in results:
+        if result.status == "pass":
+            continue
+        test = result.test
+        console.print()
+        label = {"warn": "Warning", "fail": "Failure", "error": "Error"}[result.status]
+        console.print(f"[{_TEST_STYLE[result.status][1]}]{label} in test {escape(test.name)} ({escape(str(test.location))})[/]")
+        if result.status == "error":
+            console.print(escape(result.message))
+            continue
+        subject = f"{'model' if str(test.attached_to).startswith('model.') else 'source'} {test.attached_label}" if test.attached_to else ""
+        column = f", column {test.column}" if test.column else ""
+        console.print(escape(f"{subject}{column}: {result.failures} failing rows" if subject else f"{result.failures} failing rows"))
+        if result.stored_in:
+            console.print(escape(f"  failing rows stored in {result.stored_in}"))
+
+
 def print_run_summary(results: RunResults) -> None:
     ok, errors, skipped = results.count("success"), results.count("error"), results.count("skipped")
     console.print()

@@ -17,11 +17,13 @@ import click
 from featureduck import __version__
 from featureduck.cli.console import (
     ConsoleReporter,
+    TestReporter,
     console,
     print_error,
     print_freshness,
     print_internal_error,
     print_run_summary,
+    print_test_summary,
 )
 from featureduck.errors import FeatureDuckError
 
@@ -276,6 +278,25 @@ def run(
     results = project.run(list(select), list(exclude), threads, full_refresh, state, ConsoleReporter())
     print_run_summary(results)
     if results.failed:
+        sys.exit(1)
+
+
+@cli.command("test")
+@common_options
+@selection_options
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="Tests run at once")
+@handles_errors
+def test_command(
+    project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None, debug: bool,
+    select: tuple[str, ...], exclude: tuple[str, ...], state: str | None, threads: int | None,
+) -> None:
+    """Run data tests: generic tests from YAML and singular tests; exit 1 on a failure."""
+    started = time.perf_counter()
+    project = _load(project_dir, profiles_dir, target, vars_)
+    reporter = TestReporter()
+    results = project.test(list(select), list(exclude), threads, state, reporter.started, reporter.finished)
+    print_test_summary(results, time.perf_counter() - started)
+    if any(r.status in ("fail", "error") for r in results):
         sys.exit(1)
 
 

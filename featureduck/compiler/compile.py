@@ -18,6 +18,7 @@ from featureduck.graph.dag import Dag
 from featureduck.project.loader import ProjectDefinition
 from featureduck.project.nodes import Model
 from featureduck.templating.context import REF_PREFIX, SOURCE_PREFIX, THIS_PLACEHOLDER, RenderScope, TargetInfo
+from featureduck.utils.hashing import sha256_text
 from featureduck.utils.memory import fewer_collections
 
 if TYPE_CHECKING:
@@ -178,6 +179,15 @@ class Compiler:
         relations = {n: m.relation for n, m in project.models.items()}
         configs = {n: m.config for n, m in project.models.items()}
         return self._compile_rendered(model, rendered, relations, configs, project, sources or {})
+
+    def compile_query(self, name: str, path: str, raw_sql: str, project: CompiledProject) -> CompiledModel:
+        """Render and compile a query that is not a model (a data test) against the
+        project's models, for the target: refs, sources and ephemerals resolve as in models."""
+        model = Model(name=name, project=self.definition.config.name, path=path, raw_sql=raw_sql, checksum=sha256_text(raw_sql))
+        rendered = self.renderer.render(model)
+        relations = {n: m.relation for n, m in project.models.items()}
+        configs = {n: m.config for n, m in project.models.items()}
+        return self._compile_rendered(model, rendered, relations, configs, project)
 
     def build_dag(self, dependencies: dict[str, tuple[list[str], list[tuple[str, str]]]]) -> Dag:
         """Models and the sources they read, from each model's (refs, sources)."""

@@ -23,6 +23,15 @@ class MacroFile:
 
 
 @dataclass
+class SingularTest:
+    """A query in the test paths whose rows are failures."""
+
+    name: str
+    path: str
+    text: str
+
+
+@dataclass
 class ProjectDefinition:
     """Everything a project declares, plus a digest of every file read."""
 
@@ -30,6 +39,7 @@ class ProjectDefinition:
     models: dict[str, Model] = field(default_factory=dict)
     sources: dict[tuple[str, str], SourceTable] = field(default_factory=dict)
     macro_files: list[MacroFile] = field(default_factory=list)
+    singular_tests: dict[str, SingularTest] = field(default_factory=dict)
     entities: dict[str, Entity] = field(default_factory=dict)
     feature_views: dict[str, FeatureView] = field(default_factory=dict)  # by name@version
     file_hashes: dict[str, str] = field(default_factory=dict)
@@ -50,6 +60,9 @@ def load_definition(config: ProjectConfig) -> ProjectDefinition:
             text = path.read_text(encoding="utf-8")
             definition.file_hashes[rel] = sha256_text(text)
             definition.macro_files.append(MacroFile(rel, text))
+    for folder in config.paths("test"):
+        for path in _walk(folder, (".sql",)):
+            _add_test_file(definition, path, folder)
     yaml_folders = [*config.paths("model"), *config.paths("source"), *config.paths("feature"), *config.paths("seed")]
     seen: set[Path] = set()
     for folder in yaml_folders:
@@ -110,6 +123,21 @@ def _add_model(definition: ProjectDefinition, path: Path, model_root: Path) -> N
         checksum=checksum,
         folder_config=config.folder_config(folder_parts),
     )
+
+
+def _add_test_file(definition: ProjectDefinition, path: Path, test_root: Path) -> None:
+    """tests/generic/*.sql define generic tests (`{% test %}` blocks, like macros); the
+    other .sql files are singular tests, as in dbt."""
+    rel = _relative(path, definition.config.root)
+    text = path.read_text(encoding="utf-8")
+    definition.file_hashes[rel] = sha256_text(text)
+    if path.relative_to(test_root).parts[0] == "generic":
+        definition.macro_files.append(MacroFile(rel, text))
+        return
+    if path.stem in definition.singular_tests:
+        other = definition.singular_tests[path.stem].path
+        raise ProjectError(f"two tests are named '{path.stem}': {other} and {rel}", SourceLocation(rel, 1), "rename one file")
+    definition.singular_tests[path.stem] = SingularTest(path.stem, rel, text)
 
 
 def _add_schema_file(definition: ProjectDefinition, path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
 import traceback
 from dataclasses import dataclass
 from importlib import resources
@@ -70,7 +71,7 @@ class ModelRenderer:
             run_started_at=datetime.datetime.now(datetime.UTC),
             execute=False,
         )
-        self._templates: dict[str, jinja2.Template] = {}
+        self._templates: dict[tuple[str, str], jinja2.Template] = {}
         # env vars models read, with their values: part of the compile cache key
         self.env_vars_read: dict[str, str | None] = {}
         self.macro_names: dict[str, str] = {}
@@ -94,7 +95,7 @@ class ModelRenderer:
         raise self.scope._error(f"env var '{name}' is not set", f"export {name}=... or give env_var() a default")
 
     def _load_macros(self, path: str, text: str) -> None:
-        template = self._compile(path, text)
+        template = self._compile(path, _test_blocks_as_macros(text))
         try:
             module = template.make_module()
         except Exception as err:  # noqa: BLE001 - reported with file and line
@@ -106,10 +107,11 @@ class ModelRenderer:
                 self.macro_names[name] = path
 
     def _template(self, model: Model) -> jinja2.Template:
-        template = self._templates.get(model.path)
+        key = (model.path, model.checksum)  # one YAML file declares many tests: the path alone is not enough
+        template = self._templates.get(key)
         if template is None:
             template = self._compile(model.path, model.raw_sql)
-            self._templates[model.path] = template
+            self._templates[key] = template
         return template
 
     def _compile(self, path: str, text: str) -> jinja2.Template:
@@ -135,6 +137,19 @@ class ModelRenderer:
             self.scope.end()
         config = merged_config(model, state.config)
         return RenderedModel(sql, config, state.refs, state.sources, state.uses_this)
+
+
+_TEST_BLOCK = re.compile(r"{%(-?)\s*test\s+(\w+)\s*\(")
+_END_TEST = re.compile(r"{%(-?)\s*endtest\s*(-?)%}")
+
+
+def _test_blocks_as_macros(text: str) -> str:
+    """dbt's generic tests, `{% test name(model, column_name) %}...{% endtest %}`, as the
+    macros `test_<name>` (line numbers kept, so errors point at the right line)."""
+    if "endtest" not in text:
+        return text
+    text = _TEST_BLOCK.sub(lambda m: f"{{%{m.group(1)} macro test_{m.group(2)}(", text)
+    return _END_TEST.sub(lambda m: f"{{%{m.group(1)} endmacro {m.group(2)}%}}", text)
 
 
 def merged_config(model: Model, file_config: dict[str, Any]) -> dict[str, Any]:

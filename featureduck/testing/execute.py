@@ -1,0 +1,112 @@
+"""Run data tests: each compiled query counted in the engine, its failing rows kept
+in a table when `store_failures` is set, on a pool of the adapter's threads."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from featureduck.compiler.compile import CompiledProject, Compiler
+from featureduck.engines.base import EngineAdapter
+from featureduck.errors import FeatureDuckError
+from featureduck.runner.results import NodeResult
+from featureduck.testing.definitions import DataTest
+
+AUDIT_SUFFIX = "_dbt_test__audit"  # where dbt keeps stored failures, so its users find them
+
+
+@dataclass
+class TestResult:
+    test: DataTest
+    status: str  # pass | warn | fail | error
+    failures: int | None
+    started_at: float
+    completed_at: float
+    message: str = ""
+    sql: str = ""
+    stored_in: str | None = None
+
+    @property
+    def execution_time(self) -> float:
+        return self.completed_at - self.started_at
+
+    def to_node_result(self) -> NodeResult:
+        """As run_results.json records it: status pass, warn, fail or error; the failures in the message."""
+        message = self.message or (f"{self.failures} failing rows" if self.failures else "")
+        return NodeResult(self.test.unique_id, self.test.name, "test", self.stored_in or "", self.status,
+                          self.started_at, self.completed_at, self.failures, message)
+
+
+def failures_table(adapter: EngineAdapter, test: DataTest) -> exp.Table:
+    return exp.Table(this=exp.to_identifier(test.name), db=exp.to_identifier(adapter.target.schema + AUDIT_SUFFIX))
+
+
+@dataclass(frozen=True)
+class CompiledTest:
+    test: DataTest
+    sql: str | None  # None: it failed to compile
+    config: dict[str, object]
+    error: str = ""
+    refs: tuple[str, ...] = ()
+    sources: tuple[tuple[str, str], ...] = ()
+
+
+def compile_tests(compiler: Compiler, project: CompiledProject, tests: list[DataTest]) -> list[CompiledTest]:
+    """Each test's query for the target, on the calling thread (rendering is not thread-safe).
+    A singular test's own `{{ config(severity='warn') }}` joins its config."""
+    compiled = []
+    for test in tests:
+        try:
+            query = compiler.compile_query(test.name, test.location.file, test.raw_sql, project)
+        except FeatureDuckError as err:
+            compiled.append(CompiledTest(test, None, test.config, str(err) if err.location else f"{test.location}: {err}"))
+            continue
+        own = {k: v for k, v in query.config.items() if k in ("severity", "store_failures")} if test.test_type == "singular" else {}
+        compiled.append(CompiledTest(
+            test, query.sql, {**test.config, **own}, "", tuple(query.refs), tuple((k[0], k[1]) for k in query.sources),
+        ))
+    return compiled
+
+
+def run_test(adapter: EngineAdapter, compiled: CompiledTest) -> TestResult:
+    started = time.time()
+    test, sql = compiled.test, compiled.sql
+    if sql is None:
+        return TestResult(test, "error", None, started, time.time(), compiled.error)
+    stored_in = None
+    try:
+        if compiled.config.get("store_failures"):
+            table = failures_table(adapter, test)
+            adapter.create_schema(str(table.db))
+            adapter.replace_table(table, sql)
+            counted: exp.Expr = exp.select(exp.func("count", exp.Star())).from_(table)
+            stored_in = adapter.sql(table)
+        else:
+            counted = exp.select(exp.func("count", exp.Star())).from_(exp.maybe_parse(sql, dialect=adapter.DIALECT).subquery("failures"))
+        failures = int(adapter.execute(counted)[0][0])
+    except FeatureDuckError as err:
+        return TestResult(test, "error", None, started, time.time(), f"{test.location}: {err}", sql)
+    severity = str(compiled.config.get("severity", "error")).lower()
+    status = "pass" if failures == 0 else ("warn" if severity == "warn" else "fail")
+    return TestResult(test, status, failures, started, time.time(), "", sql, stored_in)
+
+
+def run_tests(
+    adapter: EngineAdapter, tests: list[CompiledTest], threads: int,
+    on_start: Callable[[int, DataTest], None], on_finish: Callable[[int, TestResult], None],
+) -> list[TestResult]:
+    """Every test, `threads` at a time; results in the order of `tests`."""
+
+    def one(index: int, compiled: CompiledTest) -> TestResult:
+        on_start(index, compiled.test)
+        result = run_test(adapter, compiled)
+        on_finish(index, result)
+        return result
+
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        futures = [pool.submit(one, index, compiled) for index, compiled in enumerate(tests, start=1)]
+        return [future.result() for future in futures]
