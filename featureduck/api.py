@@ -30,12 +30,12 @@ if TYPE_CHECKING:
     from featureduck.online.materialize import Materialized
     from featureduck.online.postgres import Migrated
     from featureduck.project.nodes import SourceTable
-    from featureduck.runner.results import RunReporter, RunResults
+    from featureduck.runner.results import NodeResult, RunReporter, RunResults
     from featureduck.runner.state import BuildRecord
     from featureduck.sources.watermarks import Watermark
     from featureduck.store.freshness import Freshness
     from featureduck.testing.definitions import DataTest
-    from featureduck.testing.execute import TestResult
+    from featureduck.testing.execute import CompiledTest, TestResult
 
 # Engines, materializations and the runner (and with them sqlglot) are imported
 # in the methods that build, so a cached `fduck compile` or `fduck ls` stays fast.
@@ -146,6 +146,8 @@ class Project:
         for key, table in self.definition.sources.items():
             uid = source_unique_id(self.config.name, key)
             nodes[uid] = SelectableNode(uid, f"{key[0]}.{key[1]}", table.location.file, tuple(table.tags), "source")
+        for seed in self.definition.seeds.values():
+            nodes[seed.unique_id] = SelectableNode(seed.unique_id, seed.name, seed.path, tuple(seed.config.get("tags", [])), "seed")
         return nodes
 
     def _modified_since(self, state_dir: Path, compiled: CompiledProject) -> set[str]:
@@ -178,8 +180,10 @@ class Project:
         full_refresh: bool = False,
         state: str | Path | None = None,
         reporter: RunReporter | None = None,
+        after_build: Callable[[str], bool] | None = None,
     ) -> RunResults:
-        """Build the selected models in DAG order; failures skip their dependents."""
+        """Build the selected models in DAG order; failures skip their dependents.
+        `after_build(model id)` runs after each model builds; False skips its dependents."""
         from featureduck.compiler.relations import is_staged, staged_relation
         from featureduck.runner.results import SilentReporter
         from featureduck.runner.scheduler import Runner
@@ -222,6 +226,7 @@ class Project:
             runner = Runner(
                 self.compiler, compiled, adapter, selection.selected, threads, full_refresh, reporter, checksums, dtype_checks,
                 lambda model, full: source_increments(adapter, self.definition, model, watermarks, full),
+                after_build,
             )
             results = runner.run()
             now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
@@ -249,6 +254,57 @@ class Project:
         artifacts.write_run_results(target_dir, self.target.name, "run", results)
         return results
 
+    def seed(
+        self,
+        select: str | list[str] | None = None,
+        exclude: str | list[str] | None = None,
+        state: str | Path | None = None,
+        on_start: Callable[[int, int, str, str], None] | None = None,
+        on_finish: Callable[[int, int, NodeResult], None] | None = None,
+    ) -> list[NodeResult]:
+        """Load the selected seeds (all without a selection) into tables, each replaced whole."""
+        from featureduck.runner.results import NodeResult, RunResults
+        from featureduck.sources.seeds import load_seed
+
+        selection = self.select(select, exclude, state)
+        seeds = [s for s in self.definition.seeds.values() if s.unique_id in selection.selected and s.config.get("enabled", True)]
+        relations = self.compiler.seed_relations()
+        results: list[NodeResult] = []
+        started = time.perf_counter()
+        adapter = self.connect(threads=1)
+        try:
+            for index, seed in enumerate(seeds, start=1):
+                relation = relations[seed.name].sql(adapter.DIALECT)
+                if on_start:
+                    on_start(index, len(seeds), seed.name, relation)
+                began = time.time()
+                try:
+                    rows = load_seed(adapter, seed, relations[seed.name].to_table(), self.config.root, self.config.dialect)
+                    result = NodeResult(seed.unique_id, seed.name, "seed", relation, "success", began, time.time(), rows, "loaded seed")
+                except FeatureDuckError as err:
+                    result = NodeResult(seed.unique_id, seed.name, "seed", relation, "error", began, time.time(), message=str(err))
+                results.append(result)
+                if on_finish:
+                    on_finish(index, len(seeds), result)
+        finally:
+            adapter.close()
+        artifacts.write_run_results(self.config.target_dir, self.target.name, "seed", RunResults(results, time.perf_counter() - started))
+        return results
+
+    def load_table(self, name: str, data: Any, schema: str | None = None) -> int:
+        """Replace table `name` (in `schema`, default the target's) with a pandas DataFrame,
+        an Arrow table or a file's rows (csv, tsv, parquet, json), in bulk; the row count."""
+        from sqlglot import exp
+
+        from featureduck.sources.seeds import load_data
+
+        table = exp.Table(this=exp.to_identifier(name), db=exp.to_identifier(schema or self.target.schema))
+        adapter = self.connect(threads=1)
+        try:
+            return load_data(adapter, table, data)
+        finally:
+            adapter.close()
+
     def test(
         self,
         select: str | list[str] | None = None,
@@ -261,19 +317,9 @@ class Project:
         """Run the data tests of the selected models and sources (all without a selection)."""
         from featureduck.runner.results import RunResults
         from featureduck.sources.databases import prepare_sources
-        from featureduck.testing.definitions import collect_tests
-        from featureduck.testing.execute import compile_tests, run_tests
+        from featureduck.testing.execute import run_tests
 
-        selection = self.select(select, exclude, state)
-        compiled = compile_tests(self.compiler, selection.compiled, list(collect_tests(self.definition).values()))
-        if select or exclude or state:
-            project = self.config.name
-            compiled = [
-                t for t in compiled
-                if (t.test.attached_to in selection.selected) or any(
-                    f"model.{project}.{ref}" in selection.selected for ref in t.refs
-                ) or any(f"source.{project}.{s}.{n}" in selection.selected for s, n in t.sources)
-            ]
+        compiled = self._selected_tests(select, exclude, state)
         started = time.perf_counter()
         threads = threads or self.target.threads
         adapter = self.connect(threads)
@@ -291,6 +337,90 @@ class Project:
         run = RunResults([r.to_node_result() for r in results], time.perf_counter() - started)
         artifacts.write_run_results(self.config.target_dir, self.target.name, "test", run)
         return results
+
+    def _selected_tests(
+        self, select: str | list[str] | None, exclude: str | list[str] | None, state: str | Path | None,
+    ) -> list[CompiledTest]:
+        """The tests of the selected nodes and those reading them (all without a selection), compiled."""
+        from featureduck.testing.definitions import collect_tests
+        from featureduck.testing.execute import compile_tests
+
+        selection = self.select(select, exclude, state)
+        compiled = compile_tests(self.compiler, selection.compiled, list(collect_tests(self.definition).values()))
+        if not (select or exclude or state):
+            return compiled
+        project = self.config.name
+
+        def reads_selected(test: CompiledTest) -> bool:
+            kinds = ("seed" if ref in self.definition.seeds else "model" for ref in test.refs)
+            return (test.test.attached_to in selection.selected or any(
+                f"{kind}.{project}.{ref}" in selection.selected for kind, ref in zip(kinds, test.refs, strict=True)
+            ) or any(f"source.{project}.{s}.{n}" in selection.selected for s, n in test.sources))
+
+        return [test for test in compiled if reads_selected(test)]
+
+    def build(
+        self,
+        select: str | list[str] | None = None,
+        exclude: str | list[str] | None = None,
+        threads: int | None = None,
+        full_refresh: bool = False,
+        state: str | Path | None = None,
+        reporter: RunReporter | None = None,
+        on_test_start: Callable[[int, int, DataTest], None] | None = None,
+        on_test_finish: Callable[[int, int, TestResult], None] | None = None,
+    ) -> tuple[RunResults, list[TestResult]]:
+        """Seeds, models and tests in DAG order: a test runs once what it reads is built;
+        a node whose error-severity test fails holds back its dependents."""
+        from featureduck.runner.results import NodeResult, RunResults, SilentReporter
+        from featureduck.sources.databases import prepare_sources
+        from featureduck.testing.execute import TestsAfterBuilds
+
+        started = time.perf_counter()
+        reporter = reporter or SilentReporter()
+        selection = self.select(select, exclude, state)
+        tests = self._selected_tests(select, exclude, state)
+        threads = threads or self.target.threads
+        building = {uid for uid in selection.selected if uid.startswith(("model.", "seed."))}
+        adapter = self.connect(threads)
+        try:
+            prepare_sources(adapter, [self.definition.sources[key] for key in sorted({k for t in tests for k in t.sources})],
+                            self.config.root)
+            total = len(tests)
+            checker = TestsAfterBuilds(
+                adapter, tests, self.config.name, set(self.definition.seeds), set(self._selectable_nodes(selection.compiled)) - building,
+                lambda index, test: on_test_start(index, total, test) if on_test_start else None,
+                lambda index, result: on_test_finish(index, total, result) if on_test_finish else None,
+            )
+            checker.after(None)  # tests of sources and of nodes this command does not build
+            seeds = self.seed(
+                select, exclude, state, lambda index, count, name, relation: reporter.node_started(index, count, name, "seed", relation),
+                reporter.node_finished,
+            ) if any(u.startswith("seed.") for u in building) else []
+            held: list[str] = []
+            for result in seeds:
+                if result.status != "success" or not checker.after(result.unique_id):
+                    held.append(result.unique_id)
+            skipped = sorted({d for uid in held for d in selection.compiled.dag.descendants(uid)} & building)
+            names = [uid.split(".", 2)[2] for uid in skipped]
+            now = time.time()
+            held_names = ", ".join(uid.split(".", 2)[2] for uid in held)
+            skips = [NodeResult(uid, name, "model", name, "skipped", now, now,
+                                message=f"skipped: upstream seed {held_names} did not load or failed its tests")
+                     for uid, name in zip(skipped, names, strict=True)]
+            for position, skip in enumerate(skips, start=1):
+                reporter.node_finished(position, len(skips), skip)
+            models = [uid for uid in building if uid.startswith("model.") and uid not in skipped]
+            if models:
+                excluded = ([exclude] if isinstance(exclude, str) else list(exclude or [])) + names
+                ran = self.run(select, excluded, threads, full_refresh, state, reporter, checker.after)
+            else:
+                ran = RunResults([], 0.0)
+        finally:
+            adapter.close()
+        results = RunResults([*seeds, *ran.results, *skips], time.perf_counter() - started)
+        artifacts.write_run_results(self.config.target_dir, self.target.name, "build", results)
+        return results, [checker.results[i] for i in sorted(checker.results)]
 
     def _read_sources(self, selection: Selection) -> list[SourceTable]:
         """The sources the selected models read (ephemerals inlined into them included)."""

@@ -38,7 +38,9 @@ class ConsoleReporter:
             console.print(escape(text))
 
     def node_started(self, index: int, total: int, name: str, materialized: str, relation: str) -> None:
-        text = f"{index} of {total} START {materialized} model {relation}"
+        text = f"{index} of {total} START {materialized} {relation}" if materialized == "seed" else (
+            f"{index} of {total} START {materialized} model {relation}"
+        )
         with self._lock:
             console.print(escape(_dots(text)) + "[RUN]")
 
@@ -49,7 +51,8 @@ class ConsoleReporter:
             text = f"{index} of {total} {label} {result.message} {result.relation}"
             tail = f"[{label} {rows}in {result.execution_time:.2f}s]"
         elif result.status == "error":
-            text = f"{index} of {total} {label} building {result.materialized} model {result.relation}"
+            what = "seed" if result.materialized == "seed" else f"{result.materialized} model"
+            text = f"{index} of {total} {label} building {what} {result.relation}"
             tail = f"[{label} in {result.execution_time:.2f}s]"
         else:
             text = f"{index} of {total} {label} {result.relation}"
@@ -98,25 +101,25 @@ def print_test_summary(results: list[Any], elapsed: float) -> None:
         if result.status == "error":
             console.print(escape(result.message))
             continue
-        subject = f"{'model' if str(test.attached_to).startswith('model.') else 'source'} {test.attached_label}" if test.attached_to else ""
+        subject = f"{str(test.attached_to).split('.')[0]} {test.attached_label}" if test.attached_to else ""
         column = f", column {test.column}" if test.column else ""
         console.print(escape(f"{subject}{column}: {result.failures} failing rows" if subject else f"{result.failures} failing rows"))
         if result.stored_in:
             console.print(escape(f"  failing rows stored in {result.stored_in}"))
 
 
-def print_run_summary(results: RunResults) -> None:
+def print_run_summary(results: RunResults, kind: str = "models") -> None:
     ok, errors, skipped = results.count("success"), results.count("error"), results.count("skipped")
     console.print()
     style = "red" if errors else "green"
     console.print(
-        f"[{style}]Finished running {len(results.results)} models in {results.elapsed:.2f}s: "
+        f"[{style}]Finished running {len(results.results)} {kind} in {results.elapsed:.2f}s: "
         f"{ok} ok, {errors} error, {skipped} skipped[/{style}]"
     )
     for result in results.results:
         if result.status == "error":
             console.print()
-            console.print(f"[red]Failure in model {escape(result.name)}[/red]")
+            console.print(f"[red]Failure in {escape(kind.rstrip('s'))} {escape(result.name)}[/red]")
             console.print(escape(result.message))
 
 

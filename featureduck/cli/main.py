@@ -26,6 +26,7 @@ from featureduck.cli.console import (
     print_test_summary,
 )
 from featureduck.errors import FeatureDuckError
+from featureduck.runner.results import RunResults
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -133,7 +134,7 @@ def debug(project_dir: str, profiles_dir: str | None, target: str | None, vars_:
 @selection_options
 @click.option(
     "--resource-type",
-    type=click.Choice(["model", "source", "view", "materialized_view", "entity", "feature_view", "all"]),
+    type=click.Choice(["model", "seed", "source", "view", "materialized_view", "entity", "feature_view", "all"]),
     default="all",
     help="view and materialized_view also show when each was last built and whether its SQL changed since; "
     "source shows the watermark of each incremental source",
@@ -278,6 +279,53 @@ def run(
     results = project.run(list(select), list(exclude), threads, full_refresh, state, ConsoleReporter())
     print_run_summary(results)
     if results.failed:
+        sys.exit(1)
+
+
+@cli.command()
+@common_options
+@selection_options
+@click.option("--full-refresh", is_flag=True, help="Accepted for dbt parity: every load replaces its table whole")
+@handles_errors
+def seed(
+    project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None, debug: bool,
+    select: tuple[str, ...], exclude: tuple[str, ...], state: str | None, full_refresh: bool,
+) -> None:
+    """Load the CSV files in the seed paths into tables, in bulk."""
+    project = _load(project_dir, profiles_dir, target, vars_)
+    reporter = ConsoleReporter()
+    started = time.perf_counter()
+    results = project.seed(
+        list(select), list(exclude), state,
+        lambda index, total, name, relation: reporter.node_started(index, total, name, "seed", relation),
+        reporter.node_finished,
+    )
+    print_run_summary(RunResults(results, time.perf_counter() - started), "seeds")
+    if any(r.status == "error" for r in results):
+        sys.exit(1)
+
+
+@cli.command()
+@common_options
+@selection_options
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="Models built at once")
+@click.option("--full-refresh", is_flag=True, help="Rebuild incremental models from scratch")
+@handles_errors
+def build(
+    project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None, debug: bool,
+    select: tuple[str, ...], exclude: tuple[str, ...], state: str | None, threads: int | None, full_refresh: bool,
+) -> None:
+    """Seed, run and test in DAG order; a failing test skips the dependents of what it tests."""
+    started = time.perf_counter()
+    project = _load(project_dir, profiles_dir, target, vars_)
+    console.print(f"Building on target {project.target.name} ({project.target.type}, {threads or project.target.threads} threads)")
+    tests = TestReporter()
+    results, test_results = project.build(
+        list(select), list(exclude), threads, full_refresh, state, ConsoleReporter(), tests.started, tests.finished,
+    )
+    print_run_summary(results, "seeds and models")
+    print_test_summary(test_results, time.perf_counter() - started)
+    if results.failed or any(r.status in ("fail", "error") for r in test_results):
         sys.exit(1)
 
 

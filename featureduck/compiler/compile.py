@@ -101,7 +101,8 @@ class Compiler:
             from featureduck.templating.renderer import ModelRenderer  # jinja2 only when rendering
 
             definition = self.definition
-            scope = RenderScope(definition.config.name, set(definition.models), definition.sources, self.target.schema)
+            refs = set(definition.models) | set(definition.seeds)  # a ref names a model or a seed
+            scope = RenderScope(definition.config.name, refs, definition.sources, self.target.schema)
             info = TargetInfo(
                 self.target.name, self.target.type, self.target.schema, self.target.threads,
                 self.target.profile_name, self.target.public_settings(),
@@ -143,7 +144,7 @@ class Compiler:
         configs = {name: r.config for name, r in rendered.items()}
         relations = {
             name: model_relation(name, configs.get(name, {}), self.target.schema) for name in self.definition.models
-        }
+        } | self.seed_relations()
         order = [uid.split(".", 2)[2] for uid in result.dag.topological_order() if uid.startswith("model.")]
         order = [name for name in order if name in rendered]
 
@@ -176,7 +177,7 @@ class Compiler:
         reading some sources (by key) from other relations (their snapshots)."""
         model = self.definition.models[name]
         rendered = self.renderer.render(model, incremental=incremental)
-        relations = {n: m.relation for n, m in project.models.items()}
+        relations = {n: m.relation for n, m in project.models.items()} | self.seed_relations()
         configs = {n: m.config for n, m in project.models.items()}
         return self._compile_rendered(model, rendered, relations, configs, project, sources or {})
 
@@ -185,9 +186,13 @@ class Compiler:
         project's models, for the target: refs, sources and ephemerals resolve as in models."""
         model = Model(name=name, project=self.definition.config.name, path=path, raw_sql=raw_sql, checksum=sha256_text(raw_sql))
         rendered = self.renderer.render(model)
-        relations = {n: m.relation for n, m in project.models.items()}
+        relations = {n: m.relation for n, m in project.models.items()} | self.seed_relations()
         configs = {n: m.config for n, m in project.models.items()}
         return self._compile_rendered(model, rendered, relations, configs, project)
+
+    def seed_relations(self) -> dict[str, Relation]:
+        """Where each seed is loaded: named as a model of the same config would be."""
+        return {name: model_relation(name, seed.config, self.target.schema) for name, seed in self.definition.seeds.items()}
 
     def build_dag(self, dependencies: dict[str, tuple[list[str], list[tuple[str, str]]]]) -> Dag:
         """Models and the sources they read, from each model's (refs, sources)."""
@@ -195,10 +200,13 @@ class Compiler:
         project = self.definition.config.name
         for model in self.definition.models.values():
             dag.add_node(model.unique_id)
+        for seed in self.definition.seeds.values():
+            dag.add_node(seed.unique_id)
         for name, (refs, sources) in dependencies.items():
             child = self.definition.models[name].unique_id
             for ref in refs:
-                dag.add_edge(self.definition.models[ref].unique_id, child)
+                parent = self.definition.models.get(ref) or self.definition.seeds[ref]
+                dag.add_edge(parent.unique_id, child)
             for key in sources:
                 dag.add_edge(source_unique_id(project, key), child)
         return dag

@@ -7,6 +7,7 @@ DuckDB connection must not be shared between threads.
 from __future__ import annotations
 
 import re
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -164,6 +165,19 @@ class DuckDBAdapter(EngineAdapter):
             if check is not None:
                 check(self.columns(table))
             return rows
+
+    @contextmanager
+    def progress_bar(self, enabled: bool) -> Iterator[None]:
+        """DuckDB's own progress bar on the terminal, for a load long enough to want one."""
+        if not enabled or not sys.stdout.isatty():
+            yield
+            return
+        cursor = self._cursor()
+        cursor.execute("SET enable_progress_bar = true")
+        try:
+            yield
+        finally:
+            cursor.execute("RESET enable_progress_bar")
 
     def load_arrow(self, table: exp.Table, data: Any) -> int:
         """Replace `table` with an Arrow table's rows (a source read in Python: Hudi)."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from featureduck.config.project_config import ProjectConfig
 from featureduck.errors import ProjectError, SourceLocation
-from featureduck.project.nodes import Entity, FeatureView, Model, SourceTable
+from featureduck.project.nodes import Entity, FeatureView, Model, Seed, SourceTable
 from featureduck.project.schema_files import SchemaFile, parse_schema_file
 from featureduck.utils.hashing import sha256_text
 from featureduck.utils.suggest import did_you_mean
@@ -40,6 +40,7 @@ class ProjectDefinition:
     sources: dict[tuple[str, str], SourceTable] = field(default_factory=dict)
     macro_files: list[MacroFile] = field(default_factory=list)
     singular_tests: dict[str, SingularTest] = field(default_factory=dict)
+    seeds: dict[str, Seed] = field(default_factory=dict)
     entities: dict[str, Entity] = field(default_factory=dict)
     feature_views: dict[str, FeatureView] = field(default_factory=dict)  # by name@version
     file_hashes: dict[str, str] = field(default_factory=dict)
@@ -60,6 +61,9 @@ def load_definition(config: ProjectConfig) -> ProjectDefinition:
             text = path.read_text(encoding="utf-8")
             definition.file_hashes[rel] = sha256_text(text)
             definition.macro_files.append(MacroFile(rel, text))
+    for folder in config.paths("seed"):
+        for path in _walk(folder, (".csv", ".tsv")):
+            _add_seed(definition, path)
     for folder in config.paths("test"):
         for path in _walk(folder, (".sql",)):
             _add_test_file(definition, path, folder)
@@ -125,6 +129,16 @@ def _add_model(definition: ProjectDefinition, path: Path, model_root: Path) -> N
     )
 
 
+def _add_seed(definition: ProjectDefinition, path: Path) -> None:
+    rel = _relative(path, definition.config.root)
+    name = path.stem
+    if name in definition.models or name in definition.seeds:
+        other = definition.models[name].path if name in definition.models else definition.seeds[name].path
+        raise ProjectError(f"a seed and a model (or two seeds) are named '{name}': {other} and {rel}", SourceLocation(rel, 1),
+                           "ref() names one relation: rename one file")
+    definition.seeds[name] = Seed(name, definition.config.name, rel)
+
+
 def _add_test_file(definition: ProjectDefinition, path: Path, test_root: Path) -> None:
     """tests/generic/*.sql define generic tests (`{% test %}` blocks, like macros); the
     other .sql files are singular tests, as in dbt."""
@@ -178,6 +192,15 @@ def _merge_schema_file(definition: ProjectDefinition, schema: SchemaFile) -> Non
         model.columns = {c.name: c.to_column() for c in shape.columns}
         model.tests = [*shape.tests, *shape.data_tests]
         model.meta = shape.meta
+    for seed_shape, location in schema.seed_patches:
+        seed = definition.seeds.get(seed_shape.name)
+        if seed is None:
+            raise ProjectError(f"YAML describes seed '{seed_shape.name}' but the seed paths hold no {seed_shape.name}.csv", location,
+                               did_you_mean(seed_shape.name, definition.seeds))
+        seed.config = {**seed_shape.config}
+        seed.columns = {c.name: c.to_column() for c in seed_shape.columns}
+        seed.description = seed_shape.description
+        seed.patch_file = location.file
     for entity in schema.entities:
         if entity.name in definition.entities:
             other = definition.entities[entity.name].location

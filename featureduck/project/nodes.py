@@ -125,6 +125,23 @@ class Model:
 
 
 @dataclass
+class Seed:
+    """A CSV file in the seed paths, loaded into a table by `fduck seed`; models ref it."""
+
+    name: str
+    project: str
+    path: str  # relative to the project root
+    config: dict[str, Any] = field(default_factory=dict)  # column_types, schema, alias, delimiter, enabled
+    columns: dict[str, ColumnDef] = field(default_factory=dict)
+    description: str = ""
+    patch_file: str | None = None
+
+    @property
+    def unique_id(self) -> str:
+        return f"seed.{self.project}.{self.name}"
+
+
+@dataclass
 class Entity:
     """What features describe: a user, a merchant; identified by its join keys."""
 

@@ -106,6 +106,15 @@ class ModelShape(_Shape):
     tags: list[str] = []
 
 
+class SeedShape(_Shape):
+    name: str
+    description: str = ""
+    config: dict[str, Any] = {}
+    columns: list[ColumnShape] = []
+    meta: dict[str, Any] = {}
+    docs: dict[str, Any] = {}
+
+
 class EntityShape(_Shape):
     name: str
     join_keys: list[str] = pydantic.Field(min_length=1)
@@ -159,6 +168,7 @@ class SchemaFile:
     file: str
     sources: list[SourceTable] = field(default_factory=list)
     model_patches: list[ModelPatch] = field(default_factory=list)
+    seed_patches: list[tuple[SeedShape, SourceLocation]] = field(default_factory=list)
     entities: list[Entity] = field(default_factory=list)
     feature_views: list[FeatureView] = field(default_factory=list)
 
@@ -175,6 +185,9 @@ def parse_schema_file(data: Any, file: str, project: str, root_dir: str) -> Sche
     for index, raw in enumerate(data.get("models", [])):
         shape = validate_shape(ModelShape, raw, file, ("models", index))
         result.model_patches.append(ModelPatch(shape, SourceLocation(file, _line(raw))))
+    for index, raw in enumerate(data.get("seeds", [])):
+        seed = validate_shape(SeedShape, raw, file, ("seeds", index))
+        result.seed_patches.append((seed, SourceLocation(file, _line(raw))))
     for index, raw in enumerate(data.get("entities", [])):
         entity = validate_shape(EntityShape, raw, file, ("entities", index))
         result.entities.append(Entity(entity.name, entity.join_keys, SourceLocation(file, _line(raw)), entity.description))

@@ -91,6 +91,7 @@ class Runner:
         previous_checksums: dict[str, str] | None = None,
         checks: dict[str, ColumnCheck] | None = None,
         increments: Callable[[CompiledModel, bool], Sequence[SourceIncrement]] | None = None,
+        after_build: Callable[[str], bool] | None = None,
     ) -> None:
         self.compiler = compiler
         self.project = project
@@ -103,8 +104,11 @@ class Runner:
         self.checks = checks or {}
         # the incremental sources a model reads, for a full build (True) or not
         self.increments = increments or (lambda model, full: [])
+        # `fduck build`: a built model's tests; False holds its dependents back
+        self.after_build = after_build
         self.names = {m.unique_id: name for name, m in compiler.definition.models.items()}
         self.plan = plan_run(project, selected, self.names)
+        self._position = {uid: i + 1 for i, uid in enumerate(self.plan.order)}
         self.executed_sql: dict[str, str] = {}
 
     def run(self) -> RunResults:
@@ -117,25 +121,26 @@ class Runner:
         results: dict[str, NodeResult] = {}
         executor = CallingThreadExecutor() if self.threads == 1 else ThreadPoolExecutor(self.threads, "fduck")
         with executor as pool:
-            running: dict[Future[NodeResult], str] = {}
+            running: dict[Future[tuple[NodeResult, bool]], str] = {}
             while ready or running:
                 while ready and len(running) < self.threads:
                     uid = ready.popleft()
                     self._report_start(uid, index[uid], total)
-                    running[pool.submit(self._build, uid)] = uid
+                    running[pool.submit(self._build_and_check, uid)] = uid
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
                     uid = running.pop(future)
-                    result = future.result()
+                    result, checked = future.result()
                     results[uid] = result
-                    self.reporter.node_finished(index[uid], total, result)
-                    if result.status == "success":
+                    if result.status == "success" and not checked:
+                        self._skip_descendants(uid, results, index, total, "its tests failed")
+                    elif result.status == "success":
                         for child in sorted(plan.dependents[uid], key=index.__getitem__):
                             waiting[child] -= 1
                             if waiting[child] == 0 and child not in results:
                                 ready.append(child)
                     else:
-                        self._skip_descendants(uid, results, index, total)
+                        self._skip_descendants(uid, results, index, total, "did not build")
         ordered = [results[uid] for uid in plan.order if uid in results]
         return RunResults(ordered, time.time() - started)
 
@@ -146,7 +151,7 @@ class Runner:
         relation = model.relation.sql(self.adapter.DIALECT) if model else name
         self.reporter.node_started(position, total, name, materialized, relation)
 
-    def _skip_descendants(self, failed: str, results: dict[str, NodeResult], index: dict[str, int], total: int) -> None:
+    def _skip_descendants(self, failed: str, results: dict[str, NodeResult], index: dict[str, int], total: int, why: str) -> None:
         stack = list(self.plan.dependents[failed])
         now = time.time()
         failed_name = self.names[failed]
@@ -158,11 +163,19 @@ class Runner:
             model = self.project.models.get(name)
             result = NodeResult(
                 uid, name, model.materialized if model else "?", model.relation.sql(self.adapter.DIALECT) if model else name,
-                "skipped", now, now, message=f"skipped: upstream model '{failed_name}' did not build",
+                "skipped", now, now, message=f"skipped: upstream model '{failed_name}' {why}",
             )
             results[uid] = result
             self.reporter.node_finished(index[uid], total, result)
             stack.extend(self.plan.dependents[uid])
+
+    def _build_and_check(self, uid: str) -> tuple[NodeResult, bool]:
+        """The build, reported as it ends, then (for `fduck build`) the tests it completes."""
+        result = self._build(uid)
+        self.reporter.node_finished(self._position[uid], len(self.plan.order), result)
+        if result.status != "success" or self.after_build is None:
+            return result, True
+        return result, self.after_build(uid)
 
     def _build(self, uid: str) -> NodeResult:
         name = self.names[uid]

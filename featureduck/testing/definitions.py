@@ -73,6 +73,11 @@ def collect_tests(definition: ProjectDefinition) -> dict[str, DataTest]:
                 add(_generic(spec, target, column.name, where, project))
         for spec in model.tests:
             add(_generic(spec, target, None, where, project))
+    for seed in definition.seeds.values():
+        target = ("seed", seed.unique_id, seed.name, f"ref('{seed.name}')", seed.name)
+        for column in seed.columns.values():
+            for spec in column.tests:
+                add(_generic(spec, target, column.name, SourceLocation(seed.patch_file or seed.path), project))
     for table in definition.sources.values():
         label = f"{table.source_name}.{table.name}"
         target = ("source", table.unique_id, label, f"source('{table.source_name}', '{table.name}')",

@@ -3,6 +3,7 @@ in a table when `store_failures` is set, on a pool of the adapter's threads."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -110,3 +111,49 @@ def run_tests(
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         futures = [pool.submit(one, index, compiled) for index, compiled in enumerate(tests, start=1)]
         return [future.result() for future in futures]
+
+
+class TestsAfterBuilds:
+    """`fduck build`: each test runs once every node it reads is built (or loaded),
+    right after the last of them; an error-severity failure holds back the
+    dependents of the node it is attached to."""
+
+    def __init__(
+        self, adapter: EngineAdapter, tests: list[CompiledTest], project_name: str, seeds: set[str], built: set[str],
+        on_start: Callable[[int, DataTest], None], on_finish: Callable[[int, TestResult], None],
+    ) -> None:
+        self.adapter = adapter
+        self.on_start = on_start
+        self.on_finish = on_finish
+        self.done = set(built)  # sources and nodes not built by this command count as there
+        self.pending: dict[int, tuple[CompiledTest, set[str]]] = {}
+        for index, compiled in enumerate(tests, start=1):
+            parents = {f"{'seed' if ref in seeds else 'model'}.{project_name}.{ref}" for ref in compiled.refs}
+            parents |= {f"source.{project_name}.{s}.{t}" for s, t in compiled.sources}
+            if compiled.test.attached_to:
+                parents.add(compiled.test.attached_to)
+            self.pending[index] = (compiled, parents)
+        self.results: dict[int, TestResult] = {}
+        self._lock = threading.Lock()
+
+    def after(self, uid: str | None) -> bool:
+        """Run the tests `uid` completes (None: those ready before anything is built); False
+        when one attached to it failed at error severity."""
+        with self._lock:
+            if uid is not None:
+                self.done.add(uid)
+            ready = [(i, c) for i, (c, parents) in self.pending.items() if parents <= self.done]
+            for index, _ in ready:
+                del self.pending[index]
+        passed = True
+        for index, compiled in ready:
+            self.on_start(index, compiled.test)
+            result = run_test(self.adapter, compiled)
+            self.on_finish(index, result)
+            with self._lock:
+                self.results[index] = result
+            if compiled.test.attached_to == uid and (result.status == "error" or (
+                result.status == "fail" and str(compiled.config.get("severity", "error")).lower() == "error"
+            )):
+                passed = False
+        return passed
