@@ -405,7 +405,8 @@ class Project:
             names = [uid.split(".", 2)[2] for uid in skipped]
             now = time.time()
             held_names = ", ".join(uid.split(".", 2)[2] for uid in held)
-            skips = [NodeResult(uid, name, "model", name, "skipped", now, now,
+            relation = {name: model.relation.sql(self.target.dialect) for name, model in selection.compiled.models.items()}
+            skips = [NodeResult(uid, name, "model", relation.get(name, name), "skipped", now, now,
                                 message=f"skipped: upstream seed {held_names} did not load or failed its tests")
                      for uid, name in zip(skipped, names, strict=True)]
             for position, skip in enumerate(skips, start=1):
