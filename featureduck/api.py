@@ -492,14 +492,20 @@ class Project:
         return check_feature_views(self.definition, self.compile())
 
     def freshness(self, now: datetime.datetime | None = None) -> list[Freshness]:
-        """The newest feature timestamp of every feature view against its SLA (UTC)."""
-        from featureduck.store.freshness import check_freshness
+        """The newest timestamp of every source with a freshness SLA (and a timestamp_field)
+        and of every feature view, against its SLA (UTC)."""
+        from featureduck.compiler.relations import is_staged
+        from featureduck.sources.databases import prepare_sources
+        from featureduck.store.freshness import check_freshness, check_source_freshness
 
         moment = now or datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
         compiled = self.compile()
+        tables = [t for _, t in sorted(self.definition.sources.items()) if t.freshness and t.timestamp_field]
         adapter = self.connect(threads=1)
         try:
-            return check_freshness(adapter, self.definition, compiled, moment)
+            prepare_sources(adapter, [t for t in tables if not is_staged(t, adapter.DIALECT)], self.config.root)
+            sources = check_source_freshness(adapter, self.definition, tables, moment)
+            return sources + check_freshness(adapter, self.definition, compiled, moment)
         finally:
             adapter.close()
 

@@ -127,11 +127,11 @@ def print_freshness(results: list[Any]) -> None:
     """A table: view, newest timestamp, age, SLA, status."""
     from rich.table import Table
 
-    table = Table("feature view", "newest", "age", "warn after", "error after", "status")
+    table = Table("source or feature view", "newest", "age", "warn after", "error after", "status")
     styles = {"pass": "green", "warn": "yellow", "error": "red", "no sla": "dim"}
     for r in results:
         table.add_row(
-            r.view,
+            f"{'source' if r.resource_type == 'source' else 'view'} {r.view}",
             r.newest.isoformat(sep=" ", timespec="seconds") if r.newest else "-",
             _age(r.age_seconds),
             _age(r.warn_after),

@@ -353,7 +353,7 @@ def test_command(
 @click.option("--output", type=click.Choice(["text", "json"]), default="text")
 @handles_errors
 def freshness(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None, debug: bool, output: str) -> None:
-    """Check feature-view freshness against their SLAs; exit 1 on an error."""
+    """Check source and feature-view freshness against their SLAs; exit 1 on an error."""
     project = _load(project_dir, profiles_dir, target, vars_)
     results = project.freshness()
     if output == "json":

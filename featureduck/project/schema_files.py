@@ -258,7 +258,8 @@ def _source_tables(source: SourceShape, raw: LineDict, file: str, project: str) 
                 columns={c.name: c.to_column() for c in table.columns},
                 timestamp_field=timestamp_field,
                 incremental=table.incremental,
-                freshness=table.freshness if table.freshness is not None else source.freshness,
+                # a table's own `freshness: null` turns its source's SLA off, as in dbt
+                freshness=table.freshness if "freshness" in table.model_fields_set else source.freshness,
                 tests=[*table.tests, *table.data_tests],
                 meta={**source.meta, **table.meta},
                 tags=[*source.tags, *table.tags],

@@ -1,9 +1,10 @@
-"""How old the newest features are, against each view's SLA.
+"""How old the newest rows are, against each SLA: feature views and sources.
 
-`freshness: {warn_after: 26h, error_after: 48h}` on a feature view (dbt's
-`{count: 26, period: hour}` form works too). The newest feature timestamp is
-read from the relation the view's model built; an empty or missing relation
-is an error, since nothing fresh can be served from it.
+`freshness: {warn_after: 26h, error_after: 48h}` on a feature view, or on a
+source (or one of its tables) with a `timestamp_field` (dbt's `{count: 26,
+period: hour}` form works too). The newest timestamp is read from the
+relation the view's model built, or from the source where the run reads it;
+an empty or missing relation is an error, since nothing fresh comes from it.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from sqlglot import exp
 
 from featureduck.compiler.compile import CompiledProject
 from featureduck.engines.base import EngineAdapter
-from featureduck.errors import DatabaseError, ProjectError
+from featureduck.errors import DatabaseError, ProjectError, SourceLocation
 from featureduck.project.loader import ProjectDefinition
-from featureduck.project.nodes import FeatureView
+from featureduck.project.nodes import SourceTable
 from featureduck.utils.durations import parse_duration
 
 _PERIODS = {"second": "s", "minute": "m", "hour": "h", "day": "d", "week": "w"}
@@ -26,15 +27,18 @@ _PERIODS = {"second": "s", "minute": "m", "hour": "h", "day": "d", "week": "w"}
 
 @dataclass(frozen=True)
 class Freshness:
-    view: str
+    view: str  # the feature view (name@version) or source table (source.table)
     newest: datetime.datetime | None
     age_seconds: float | None
     warn_after: int | None
     error_after: int | None
     status: str  # pass | warn | error | no sla
+    resource_type: str = "feature_view"  # or source
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "resource_type": self.resource_type,
+            "name": self.view,
             "view": self.view,
             "newest": self.newest.isoformat(sep=" ") if self.newest else None,
             "age_seconds": self.age_seconds,
@@ -44,8 +48,8 @@ class Freshness:
         }
 
 
-def sla_seconds(view: FeatureView, key: str) -> int | None:
-    value = (view.freshness or {}).get(key)
+def sla_seconds(freshness: Any, key: str, what: str, location: SourceLocation) -> int | None:
+    value = (freshness or {}).get(key)
     if value is None:
         return None
     try:
@@ -53,7 +57,51 @@ def sla_seconds(view: FeatureView, key: str) -> int | None:
             return parse_duration(f"{int(value['count'])}{_PERIODS[str(value['period']).rstrip('s')]}")
         return parse_duration(value)
     except (KeyError, ValueError, TypeError):
-        raise ProjectError(f"feature view '{view.name}': freshness.{key} {value!r} is not a duration", view.location) from None
+        raise ProjectError(f"{what}: freshness.{key} {value!r} is not a duration", location) from None
+
+
+def _newest(adapter: EngineAdapter, relation: exp.Expr, column: str) -> datetime.datetime | None:
+    query = exp.select(exp.func("max", exp.column(column, quoted=True))).from_(relation)
+    try:
+        newest = adapter.execute(query)[0][0]
+    except DatabaseError:
+        return None  # not built (or not reachable) yet
+    if isinstance(newest, datetime.datetime) and newest.tzinfo is not None:
+        return newest.astimezone(datetime.UTC).replace(tzinfo=None)
+    if isinstance(newest, datetime.date) and not isinstance(newest, datetime.datetime):
+        return datetime.datetime.combine(newest, datetime.time())
+    return newest if isinstance(newest, datetime.datetime) else None
+
+
+def _judge(name: str, kind: str, newest: datetime.datetime | None, warn: int | None, error: int | None,
+           now: datetime.datetime) -> Freshness:
+    age = (now - newest).total_seconds() if newest is not None else None
+    if warn is None and error is None:
+        status = "no sla"
+    elif age is None or (error is not None and age > error):
+        status = "error"
+    elif warn is not None and age > warn:
+        status = "warn"
+    else:
+        status = "pass"
+    return Freshness(name, newest, age, warn, error, status, kind)
+
+
+def check_source_freshness(
+    adapter: EngineAdapter, definition: ProjectDefinition, tables: list[SourceTable], now: datetime.datetime
+) -> list[Freshness]:
+    """Sources with a timestamp_field and a freshness SLA, read where a run reads them."""
+    from featureduck.compiler.relations import source_expression
+
+    results = []
+    for table in tables:
+        what = f"source '{table.source_name}.{table.name}'"
+        warn = sla_seconds(table.freshness, "warn_after", what, table.location)
+        error = sla_seconds(table.freshness, "error_after", what, table.location)
+        relation = source_expression(table, definition.config.root, adapter.DIALECT, adapter.target.schema)
+        newest = _newest(adapter, relation, str(table.timestamp_field))
+        results.append(_judge(f"{table.source_name}.{table.name}", "source", newest, warn, error, now))
+    return results
 
 
 def check_freshness(
@@ -61,27 +109,10 @@ def check_freshness(
 ) -> list[Freshness]:
     results = []
     for key, view in sorted(definition.feature_views.items()):
-        warn, error = sla_seconds(view, "warn_after"), sla_seconds(view, "error_after")
-        newest = None
+        what = f"feature view '{view.name}'"
+        warn = sla_seconds(view.freshness, "warn_after", what, view.location)
+        error = sla_seconds(view.freshness, "error_after", what, view.location)
         model = compiled.models.get(view.model)
-        if model is not None:
-            query = exp.select(exp.func("max", exp.column(view.timestamp_field, quoted=True))).from_(model.relation.to_table())
-            try:
-                newest = adapter.execute(query)[0][0]
-            except DatabaseError:
-                newest = None  # not built yet
-        if isinstance(newest, datetime.datetime) and newest.tzinfo is not None:
-            newest = newest.astimezone(datetime.UTC).replace(tzinfo=None)
-        elif isinstance(newest, datetime.date) and not isinstance(newest, datetime.datetime):
-            newest = datetime.datetime.combine(newest, datetime.time())
-        age = (now - newest).total_seconds() if newest is not None else None
-        if warn is None and error is None:
-            status = "no sla"
-        elif age is None or (error is not None and age > error):
-            status = "error"
-        elif warn is not None and age > warn:
-            status = "warn"
-        else:
-            status = "pass"
-        results.append(Freshness(key, newest, age, warn, error, status))
+        newest = _newest(adapter, model.relation.to_table(), view.timestamp_field) if model is not None else None
+        results.append(_judge(key, "feature_view", newest, warn, error, now))
     return results

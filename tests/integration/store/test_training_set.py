@@ -413,3 +413,32 @@ def test_time_zones_compare_instants(make_project: ProjectFactory, tmp_path: Pat
         assert row[3] == (str(expected[2]) if expected else ""), (user, instant, row)
         hits += expected is not None
     assert 0 < hits < len(entity_rows)
+
+
+def test_source_freshness_beside_feature_views(make_project: ProjectFactory, tmp_path: Path) -> None:
+    """Sources with a timestamp_field and a freshness SLA (on the table or the whole source)."""
+    import json
+
+    import duckdb
+
+    recent, old = tmp_path / "recent.parquet", tmp_path / "old.parquet"
+    duckdb.sql(f"COPY (SELECT 1 AS id, now()::timestamp - INTERVAL 3 HOUR AS loaded_at) TO '{recent}'")
+    duckdb.sql(f"COPY (SELECT 1 AS id, TIMESTAMP '2020-01-01' AS loaded_at) TO '{old}'")
+    sources = f"""
+sources:
+  - name: raw
+    freshness: {{warn_after: {{count: 2, period: hour}}, error_after: {{count: 1, period: day}}}}
+    loaded_at_field: loaded_at
+    tables:
+      - {{name: recent, path: '{recent}'}}
+      - {{name: old, path: '{old}'}}
+      - {{name: strict, path: '{recent}', freshness: {{error_after: 1h}}}}
+      - {{name: unstamped, path: '{old}', loaded_at_field: null, timestamp_field: null, freshness: null}}
+"""
+    root = make_project({"sources/raw.yml": sources, "models/m.sql": "select 1 as x"})
+    result = fduck("freshness", "--project-dir", str(root), "--output", "json")
+    assert result.returncode == 1, result.stdout + result.stderr
+    found = {(r["resource_type"], r["name"]): r["status"] for r in json.loads(result.stdout)}
+    assert found == {("source", "raw.recent"): "warn", ("source", "raw.old"): "error", ("source", "raw.strict"): "error"}
+    table = fduck("freshness", "--project-dir", str(root))
+    assert "source raw.old" in table.stdout and "error" in table.stdout
