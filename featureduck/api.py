@@ -185,6 +185,7 @@ class Project:
         """Build the selected models in DAG order; failures skip their dependents.
         `after_build(model id)` runs after each model builds; False skips its dependents."""
         from featureduck.compiler.relations import is_staged, staged_relation
+        from featureduck.runner.contracts import combine, contract_checks
         from featureduck.runner.results import SilentReporter
         from featureduck.runner.scheduler import Runner
         from featureduck.runner.state import BuildRecord, builds_table, read_builds, record_run
@@ -223,6 +224,9 @@ class Project:
                 from featureduck.store.validation import build_checks
 
                 dtype_checks = build_checks(self.definition, adapter)  # declared dtypes against what the engine built
+            contracts = contract_checks(self.definition, compiled, adapter)
+            for name, contract in contracts.items():  # a model's contract, then its feature views' dtypes
+                dtype_checks[name] = combine(contract, dtype_checks.get(name))
             runner = Runner(
                 self.compiler, compiled, adapter, selection.selected, threads, full_refresh, reporter, checksums, dtype_checks,
                 lambda model, full: source_increments(adapter, self.definition, model, watermarks, full),

@@ -238,6 +238,15 @@ class EngineAdapter(ABC):
         renamed.set("this", exp.to_identifier(new_identifier))
         self.remember(renamed, kind)
 
+    def add_column(self, table: exp.Table, name: str, kind: str) -> None:
+        """A new column of `kind` (the engine's own type text, as `columns` gives it)."""
+        column = exp.ColumnDef(this=exp.to_identifier(name, quoted=True), kind=exp.DataType.build(kind, dialect=self.DIALECT))
+        self.execute(exp.Alter(this=table, kind="TABLE", actions=[column]))
+
+    def drop_column(self, table: exp.Table, name: str) -> None:
+        drop = exp.Drop(tables=[exp.column(name, quoted=True)], kind="COLUMN")
+        self.execute(exp.Alter(this=table, kind="TABLE", actions=[drop]))
+
     def insert_by_name(self, target: exp.Table, source: exp.Table, columns: list[str]) -> int | None:
         select = exp.select(*[exp.column(c, quoted=True) for c in columns]).from_(source)
         schema = exp.Schema(this=target, expressions=[exp.to_identifier(c, quoted=True) for c in columns])

@@ -14,6 +14,7 @@ from typing import Any
 from sqlglot import exp
 
 from featureduck.compiler.compile import CompiledModel
+from featureduck.engines.base import EngineAdapter
 from featureduck.errors import CompilationError, SourceLocation
 from featureduck.materializations.base import BuildContext, BuildOutcome, Materialization, replace_table
 from featureduck.utils.suggest import did_you_mean
@@ -40,6 +41,41 @@ def incremental_strategy(model: CompiledModel) -> str:
     if strategy != "append" and not keys:
         raise CompilationError(f"incremental_strategy '{strategy}' needs a unique_key", SourceLocation(model.path))
     return strategy
+
+
+SCHEMA_CHANGES = ("ignore", "fail", "append_new_columns", "sync_all_columns")
+
+
+def apply_schema_change(model: CompiledModel, adapter: EngineAdapter, table: exp.Table, incoming: list[tuple[str, str]]) -> list[str]:
+    """Meet `on_schema_change` when the new rows' columns differ from the table's; the
+    columns to write. ignore: the table's columns the new rows have; fail: an error
+    naming the differences; append_new_columns: new columns added (old ones kept,
+    NULL in new rows); sync_all_columns: added, and removed ones dropped."""
+    mode = str(model.config.get("on_schema_change") or "ignore")
+    if mode not in SCHEMA_CHANGES:
+        raise CompilationError(f"unknown on_schema_change '{mode}'", SourceLocation(model.path),
+                               did_you_mean(mode, SCHEMA_CHANGES) or f"choose one of: {', '.join(SCHEMA_CHANGES)}")
+    existing = [name for name, _ in adapter.columns(table)]
+    known = {name.lower() for name in existing}
+    names = {name.lower() for name, _ in incoming}
+    added = [(name, kind) for name, kind in incoming if name.lower() not in known]
+    removed = [name for name in existing if name.lower() not in names]
+    if not added and not removed:
+        return [name for name, _ in incoming]
+    if mode == "fail":
+        changes = [f"added {', '.join(n for n, _ in added)}"] if added else []
+        changes += [f"removed {', '.join(removed)}"] if removed else []
+        raise CompilationError(f"the columns of incremental model '{model.name}' changed ({'; '.join(changes)}) "
+                               "and its on_schema_change is fail", SourceLocation(model.path),
+                               "run with --full-refresh, or set on_schema_change: append_new_columns or sync_all_columns")
+    if mode in ("append_new_columns", "sync_all_columns"):
+        for name, kind in added:
+            adapter.add_column(table, name, kind)
+    if mode == "sync_all_columns":
+        for name in removed:
+            adapter.drop_column(table, name)
+    written = [name for name, _ in incoming]
+    return written if mode != "ignore" else [name for name in written if name.lower() in known]
 
 
 class IncrementalMaterialization(Materialization):
@@ -82,9 +118,9 @@ class IncrementalMaterialization(Materialization):
             described = adapter.columns(temp)
             if ctx.check is not None:  # the new rows, before they reach the table
                 ctx.check(described)
-            columns = [name for name, _ in described]
             keys = unique_key_columns(model.config)
             with adapter.transaction():
+                columns = apply_schema_change(model, adapter, table, described)
                 if strategy == "append":
                     rows = adapter.insert_by_name(table, temp, columns)
                 else:

@@ -20,12 +20,12 @@ from __future__ import annotations
 from sqlglot import exp
 
 from featureduck.compiler.compile import CompiledProject
+from featureduck.compiler.dtypes import family, is_known, parse_dtype
 from featureduck.compiler.parse import parse_model_sql
 from featureduck.engines.base import ColumnCheck, EngineAdapter
 from featureduck.errors import CompilationError, FeatureDuckError
 from featureduck.project.loader import ProjectDefinition
 from featureduck.project.nodes import Feature, FeatureView, Model
-from featureduck.store.dtypes import family, is_known, parse_dtype
 from featureduck.utils.suggest import did_you_mean
 
 
