@@ -283,7 +283,8 @@ class Project:
                     on_start(index, len(seeds), seed.name, relation)
                 began = time.time()
                 try:
-                    rows = load_seed(adapter, seed, relations[seed.name].to_table(), self.config.root, self.config.dialect)
+                    rows = load_seed(adapter, seed, relations[seed.name].to_table(), self.config.root, self.config.dialect,
+                                     dbt_types=self.config.is_dbt)
                     result = NodeResult(seed.unique_id, seed.name, "seed", relation, "success", began, time.time(), rows, "loaded seed")
                 except FeatureDuckError as err:
                     result = NodeResult(seed.unique_id, seed.name, "seed", relation, "error", began, time.time(), message=str(err))

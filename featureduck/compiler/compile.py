@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from featureduck.compiler.parallel import run_each
 from featureduck.compiler.relations import Relation, ephemeral_cte_name, model_relation, source_expression
 from featureduck.config.profiles import TargetConfig
+from featureduck.config.project_config import UNSUPPORTED_MODEL_CONFIGS
 from featureduck.errors import CompilationError, FeatureDuckError, SourceLocation
 from featureduck.graph.dag import Dag
 from featureduck.project.loader import ProjectDefinition
@@ -225,6 +226,11 @@ class Compiler:
         from featureduck.compiler.portability import make_portable
         from featureduck.compiler.resolve import Replacements, ephemeral_reference, prepend_ctes, replace_placeholders
 
+        for option, feature in UNSUPPORTED_MODEL_CONFIGS.items():
+            if rendered.config.get(option):
+                shown = option.replace("_", "-") if "hook" in option else option
+                raise CompilationError(f"dbt's `{shown}` config ({feature}) is not supported by featureduck", SourceLocation(model.path),
+                                       f"remove {shown}: featureduck would not apply it")
         own_relation = model_relation(model.name, rendered.config, self.target.schema)
         replacements: Replacements = {THIS_PLACEHOLDER: (own_relation.to_table(), own_relation.identifier)}
         ephemerals = []

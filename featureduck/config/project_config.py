@@ -22,8 +22,15 @@ MODEL_CONFIG_KEYS = frozenset(
         "persist_docs", "pre-hook", "post-hook", "pre_hook", "post_hook", "contract",
         "grants", "indexes", "sql_header", "group", "access", "cluster_by", "partition_by",
         "file_format", "location_root", "packages", "refresh", "description",
+        "column_types", "delimiter", "quote_columns",  # seeds
     }
 )
+# Model configs dbt applies that featureduck does not: a model setting one fails to
+# compile, naming it, rather than building without it.
+UNSUPPORTED_MODEL_CONFIGS = {
+    "pre_hook": "hooks", "post_hook": "hooks", "grants": "grants", "indexes": "indexes",
+    "sql_header": "SQL headers", "persist_docs": "persisted docs",
+}
 # Configs that accumulate down the folder tree rather than being replaced.
 _ADDITIVE_KEYS = frozenset({"tags"})
 _MERGED_KEYS = frozenset({"meta"})
@@ -59,7 +66,7 @@ class ProjectShape(pydantic.BaseModel):
     clean_targets: list[str] | None = pydantic.Field(None, alias="clean-targets")
     analysis_paths: list[str] | None = pydantic.Field(None, alias="analysis-paths")
     snapshot_paths: list[str] | None = pydantic.Field(None, alias="snapshot-paths")
-    docs_paths: list[str] | None = pydantic.Field(None, alias="docs-paths")
+    docs_paths: list[str] = pydantic.Field([], alias="docs-paths")
     asset_paths: list[str] | None = pydantic.Field(None, alias="asset-paths")
     packages_install_path: str | None = pydantic.Field(None, alias="packages-install-path")
     snapshots: dict[str, Any] | None = None
@@ -103,6 +110,10 @@ class ProjectConfig:
     def folder_config(self, folder_parts: tuple[str, ...]) -> dict[str, Any]:
         """The merged `models:` config for a model in `folder_parts` (relative folders)."""
         return resolve_folder_config(self.shape.models, self.name, folder_parts)
+
+    def seed_config(self, folder_parts: tuple[str, ...], name: str) -> dict[str, Any]:
+        """The merged `seeds:` config for seed `name` in `folder_parts` (a seed's own key last)."""
+        return resolve_folder_config(self.shape.seeds, self.name, (*folder_parts, name))
 
 
 def resolve_folder_config(
@@ -167,4 +178,29 @@ def load_project_config(root: Path) -> ProjectConfig:
     if not isinstance(raw, LineDict):
         raise ProjectError("the project file must be a mapping", SourceLocation(path.name, 1))
     shape = validate_shape(ProjectShape, raw, path.name)
+    _refuse_unsupported(root, path.name, raw)
     return ProjectConfig(root, path.name, shape, raw)
+
+
+# dbt features that change what a run does: refused by name rather than ignored,
+# so a dbt project never builds differently without saying so.
+_UNSUPPORTED_PROJECT_KEYS = {
+    "on-run-start": "run hooks", "on-run-end": "run hooks", "dispatch": "macro dispatch",
+    "snapshots": "snapshots", "quoting": "quoting configs",
+}
+
+
+def _refuse_unsupported(root: Path, file_name: str, raw: LineDict) -> None:
+    for key, feature in _UNSUPPORTED_PROJECT_KEYS.items():
+        if raw.get(key):
+            raise ProjectError(f"dbt's `{key}` ({feature}) is not supported by featureduck", SourceLocation(file_name, raw.line_of(key)),
+                               f"remove `{key}`: featureduck would not apply it")
+    for name in ("packages.yml", "dependencies.yml"):
+        if (root / name).is_file():
+            raise ProjectError(f"dbt packages ({name}) are not supported by featureduck", SourceLocation(name, 1),
+                               "copy the macros and tests you use into macros/ and tests/generic/")
+    for folder in raw.get("snapshot-paths") or ["snapshots"]:
+        found = sorted((root / str(folder)).rglob("*.sql")) if (root / str(folder)).is_dir() else []
+        if found:
+            raise ProjectError("dbt snapshots are not supported by featureduck", SourceLocation(found[0].relative_to(root).as_posix(), 1),
+                               "an incremental model with a unique_key keeps the latest row per key")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +42,7 @@ class ProjectDefinition:
     macro_files: list[MacroFile] = field(default_factory=list)
     singular_tests: dict[str, SingularTest] = field(default_factory=dict)
     seeds: dict[str, Seed] = field(default_factory=dict)
+    docs: dict[str, str] = field(default_factory=dict)  # dbt's {% docs name %} blocks
     entities: dict[str, Entity] = field(default_factory=dict)
     feature_views: dict[str, FeatureView] = field(default_factory=dict)  # by name@version
     file_hashes: dict[str, str] = field(default_factory=dict)
@@ -63,7 +65,7 @@ def load_definition(config: ProjectConfig) -> ProjectDefinition:
             definition.macro_files.append(MacroFile(rel, text))
     for folder in config.paths("seed"):
         for path in _walk(folder, (".csv", ".tsv")):
-            _add_seed(definition, path)
+            _add_seed(definition, path, folder)
     for folder in config.paths("test"):
         for path in _walk(folder, (".sql",)):
             _add_test_file(definition, path, folder)
@@ -74,8 +76,55 @@ def load_definition(config: ProjectConfig) -> ProjectDefinition:
             if path not in seen:
                 seen.add(path)
                 _add_schema_file(definition, path)
+    for folder in [*config.paths("model"), *config.paths("docs")]:
+        for path in _walk(folder, (".md",)):
+            _add_docs(definition, path)
+    _resolve_docs(definition)
     _check_feature_views(definition)
     return definition
+
+
+_DOCS_BLOCK = re.compile(r"{%-?\s*docs\s+(\w+)\s*-?%}(.*?){%-?\s*enddocs\s*-?%}", re.DOTALL)
+
+
+def _add_docs(definition: ProjectDefinition, path: Path) -> None:
+    rel = _relative(path, definition.config.root)
+    text = path.read_text(encoding="utf-8")
+    definition.file_hashes[rel] = sha256_text(text)
+    for match in _DOCS_BLOCK.finditer(text):
+        definition.docs[match.group(1)] = match.group(2).strip()
+
+
+def _resolve_docs(definition: ProjectDefinition) -> None:
+    """`{{ doc('name') }}` in descriptions becomes the docs block's text, as dbt renders it."""
+
+    def render(text: str, where: str) -> str:
+        if "doc(" not in text:
+            return text
+
+        def block(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in definition.docs:
+                raise ProjectError(f"unknown doc '{name}'", SourceLocation(where), did_you_mean(name, definition.docs)
+                                   or "define it in a .md file: {% docs " + name + " %}...{% enddocs %}")
+            return definition.docs[name]
+
+        return _DOC_CALL.sub(block, text)
+
+    for model in definition.models.values():
+        where = model.patch_file or model.path
+        model.description = render(model.description, where)
+        for column in model.columns.values():
+            column.description = render(column.description, where)
+    for table in definition.sources.values():
+        table.description = render(table.description, table.location.file)
+        for column in table.columns.values():
+            column.description = render(column.description, table.location.file)
+    for seed in definition.seeds.values():
+        seed.description = render(seed.description, seed.patch_file or seed.path)
+
+
+_DOC_CALL = re.compile(r"{{\s*doc\(\s*['\"](\w+)['\"]\s*\)\s*}}")
 
 
 def _check_feature_views(definition: ProjectDefinition) -> None:
@@ -129,14 +178,15 @@ def _add_model(definition: ProjectDefinition, path: Path, model_root: Path) -> N
     )
 
 
-def _add_seed(definition: ProjectDefinition, path: Path) -> None:
+def _add_seed(definition: ProjectDefinition, path: Path, seed_root: Path) -> None:
     rel = _relative(path, definition.config.root)
     name = path.stem
     if name in definition.models or name in definition.seeds:
         other = definition.models[name].path if name in definition.models else definition.seeds[name].path
         raise ProjectError(f"a seed and a model (or two seeds) are named '{name}': {other} and {rel}", SourceLocation(rel, 1),
                            "ref() names one relation: rename one file")
-    definition.seeds[name] = Seed(name, definition.config.name, rel)
+    folder_config = definition.config.seed_config(path.parent.relative_to(seed_root).parts, name)
+    definition.seeds[name] = Seed(name, definition.config.name, rel, folder_config)
 
 
 def _add_test_file(definition: ProjectDefinition, path: Path, test_root: Path) -> None:
@@ -197,7 +247,7 @@ def _merge_schema_file(definition: ProjectDefinition, schema: SchemaFile) -> Non
         if seed is None:
             raise ProjectError(f"YAML describes seed '{seed_shape.name}' but the seed paths hold no {seed_shape.name}.csv", location,
                                did_you_mean(seed_shape.name, definition.seeds))
-        seed.config = {**seed_shape.config}
+        seed.config = {**seed.config, **seed_shape.config}
         seed.columns = {c.name: c.to_column() for c in seed_shape.columns}
         seed.description = seed_shape.description
         seed.patch_file = location.file

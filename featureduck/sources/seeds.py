@@ -26,28 +26,39 @@ READERS = {".csv": "read_csv", ".tsv": "read_csv", ".parquet": "read_parquet", "
 PROGRESS_BYTES = 64 * 1024 * 1024  # files this large show DuckDB's progress bar on a terminal
 
 
-def seed_reader(seed: Seed, project_root: Path, project_dialect: str) -> exp.Expr:
-    """read_csv of the seed's file, with the YAML's column_types and delimiter."""
+def seed_reader(seed: Seed, project_root: Path, project_dialect: str, dbt_types: bool) -> exp.Expr:
+    """read_csv of the seed's file, with the config's column_types (those of columns
+    the file has, as dbt applies a folder's types) and delimiter. `dbt_types`: whole
+    numbers load as INTEGER, as dbt's seed loader types them, not DuckDB's BIGINT."""
+    import duckdb
+
     path = project_root / seed.path
-    arguments: list[exp.Expr] = [exp.Literal.string(str(path)), exp.EQ(this=exp.column("header"), expression=exp.true())]
-    types = seed.config.get("column_types") or {}
-    if types:
-        pairs = [
-            exp.PropertyEQ(this=exp.Literal.string(str(name)), expression=exp.Literal.string(
-                exp.DataType.build(str(kind), dialect=project_dialect).sql("duckdb")
-            ))
-            for name, kind in types.items()
-        ]
-        arguments.append(exp.EQ(this=exp.column("types"), expression=exp.Struct(expressions=pairs)))
     delimiter = seed.config.get("delimiter") or ("\t" if path.suffix == ".tsv" else None)
+    arguments: list[exp.Expr] = [exp.Literal.string(str(path)), exp.EQ(this=exp.column("header"), expression=exp.true())]
     if delimiter:
         arguments.append(exp.EQ(this=exp.column("delim"), expression=exp.Literal.string(str(delimiter))))
+    sniffed = exp.func("read_csv", *[a.copy() for a in arguments], dialect="duckdb")
+    try:
+        detected = {str(name): str(kind) for name, kind, *_ in duckdb.sql(f"DESCRIBE SELECT * FROM {sniffed.sql('duckdb')}").fetchall()}
+    except duckdb.Error as err:
+        raise DatabaseError(f"seed '{seed.name}': {str(err).strip().splitlines()[0]}", SourceLocation(seed.path)) from None
+    types = {
+        name: exp.DataType.build(str(kind), dialect=project_dialect).sql("duckdb")
+        for name, kind in dict(seed.config.get("column_types") or {}).items() if name in detected
+    }
+    if dbt_types:
+        types.update({name: "INTEGER" for name, kind in detected.items() if kind == "BIGINT" and name not in types})
+    if types:
+        pairs = [exp.PropertyEQ(this=exp.Literal.string(name), expression=exp.Literal.string(kind)) for name, kind in types.items()]
+        arguments.append(exp.EQ(this=exp.column("types"), expression=exp.Struct(expressions=pairs)))
     return exp.func("read_csv", *arguments, dialect="duckdb")
 
 
-def load_seed(adapter: EngineAdapter, seed: Seed, table: exp.Table, project_root: Path, project_dialect: str) -> int:
+def load_seed(
+    adapter: EngineAdapter, seed: Seed, table: exp.Table, project_root: Path, project_dialect: str, dbt_types: bool = False,
+) -> int:
     """Replace `table` with the seed's rows; a bad row is an error naming its line."""
-    reader = exp.select("*").from_(seed_reader(seed, project_root, project_dialect)).sql("duckdb")
+    reader = exp.select("*").from_(seed_reader(seed, project_root, project_dialect, dbt_types)).sql("duckdb")
     large = (project_root / seed.path).stat().st_size >= PROGRESS_BYTES
     try:
         return _load(adapter, table, reader, large)
