@@ -190,3 +190,27 @@ def test_each_target_keeps_its_own_state(make_project: ProjectFactory, pg_dsn: s
     assert Project.load(root, target="prod").last_builds() == {}
     results = Project.load(root, target="prod").run()
     assert results.results[0].message == "created materialized view"  # not a refresh of the other target's view
+
+
+def test_seed_build_and_tests_on_postgres(make_project: ProjectFactory, pg_dsn: str, pg_schema: str) -> None:
+    """Seeds COPYed into Postgres, a model over one, tests compiled for Postgres; a bad row keeps the old table."""
+    from tests.conftest import fduck
+
+    root = make_project({
+        "profiles.yml": pg_profile(pg_schema),
+        "seeds/statuses.csv": "code,rank\nplaced,1\nshipped,2\n",
+        "seeds/seeds.yml": "seeds:\n  - name: statuses\n    columns:\n      - name: code\n        tests: [unique, not_null]\n",
+        "models/ranked.sql": "{{ config(materialized='table') }}\nselect code, rank * 10 as score from {{ ref('statuses') }}\n",
+        "models/ranked.yml": (
+            "models:\n  - name: ranked\n    columns:\n      - name: score\n        tests:\n          - expression: 'score > 0'\n"
+        ),
+    })
+    result = fduck("build", "--project-dir", str(root), "--target", "pg")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 pass, 0 warn, 0 fail, 0 error" in result.stdout
+    assert _sql(pg_dsn, f"SELECT code, score FROM {pg_schema}.ranked ORDER BY code") == [("placed", 10), ("shipped", 20)]
+    (root / "seeds" / "statuses.csv").write_text("code,rank\nplaced,1\nshipped,2\nlost,\"three\"\n")
+    (root / "seeds" / "seeds.yml").write_text("seeds:\n  - name: statuses\n    config: {column_types: {rank: integer}}\n")
+    failed = fduck("seed", "--project-dir", str(root), "--target", "pg")
+    assert failed.returncode == 1 and "seeds/statuses.csv:4: seed 'statuses'" in failed.stdout
+    assert _sql(pg_dsn, f"SELECT count(*) FROM {pg_schema}.statuses") == [(2,)]
