@@ -522,29 +522,44 @@ class Project:
 
     def write_training_set(self, entity_rows: Any, features: list[str], out: str | Path) -> int:
         """Write the training set to a .parquet or .csv file; returns its row count."""
+        from featureduck.exports.files import FileOptions, write_query
+
         path = Path(out)
-        options = {".parquet": "(FORMAT parquet)", ".csv": "(FORMAT csv, HEADER true)"}.get(path.suffix.lower())
-        if options is None:
+        if path.suffix.lower() not in (".parquet", ".csv"):
             raise UsageError(f"--out {path} must end in .parquet or .csv")
-        path.parent.mkdir(parents=True, exist_ok=True)
-
-        def copy(adapter: EngineAdapter, query: Any) -> int:
-            import duckdb
-            from sqlglot import exp
-
-            target = exp.Literal.string(str(path.resolve())).sql(dialect="duckdb")
-            if adapter.DIALECT == "duckdb":  # DuckDB and DuckLake write the file themselves
-                rows = adapter.execute(f"COPY ({adapter.sql(query)}) TO {target} {options}")
-                return int(rows[0][0]) if rows else 0
-            result = adapter.fetch(query, "arrow")
-            with duckdb.connect() as writer:  # DuckDB writes the file from the engine's rows
-                writer.execute("SET TimeZone = 'UTC'")  # zoned timestamps written in UTC, as on DuckDB targets
-                writer.register("training_set", result)
-                writer.execute(f"COPY training_set TO {target} {options}")
-            return int(result.num_rows)
-
-        result: int = self._training_set(entity_rows, features, copy)
+        options = FileOptions.for_path(path)
+        result: int = self._training_set(
+            entity_rows, features, lambda adapter, query: write_query(adapter, query, path, options, same_session=True),
+        )
         return result
+
+    def export(
+        self, out: str | Path, model: str | None = None, query: str | None = None, format: str | None = None, **options: Any,
+    ) -> int:
+        """Write a model's relation, or a query's rows (in the project's dialect, refs allowed),
+        to a file: csv, parquet, json or xlsx, as `FileOptions` takes them; the row count."""
+        from sqlglot import exp
+
+        from featureduck.exports.files import FileOptions, write_query
+
+        if (model is None) == (query is None):
+            raise UsageError("export a model or a --query, one of them")
+        path = Path(out)
+        file_options = FileOptions.for_path(path, format, **options)
+        compiled = self.compile()
+        if model is not None:
+            if model not in compiled.models:
+                raise UsageError(f"no model '{model}' to export" if model not in self.definition.models
+                                 else f"model '{model}' did not compile: {compiled.errors.get(model)}")
+            select: exp.Query = exp.select("*").from_(compiled.models[model].relation.to_table())
+        else:
+            sql = self.compiler.compile_query("export_query", "<--query>", str(query), compiled).sql
+            select = exp.maybe_parse(sql, dialect=self.target.dialect)  # type: ignore[assignment]
+        adapter = self.connect(threads=1)
+        try:
+            return write_query(adapter, select, path, file_options)
+        finally:
+            adapter.close()
 
     def _training_set(self, entity_rows: Any, features: list[str], finish: Any) -> Any:
         from featureduck.store.offline import prepare_entities, training_set_query

@@ -329,6 +329,32 @@ def build(
         sys.exit(1)
 
 
+@cli.command()
+@common_options
+@click.argument("model", required=False)
+@click.option("--query", default=None, help="A query to export instead of a model (refs and sources allowed)")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=True), help="The file (or, with --partition-by, folder)")
+@click.option("--format", "format_", type=click.Choice(["csv", "parquet", "json", "xlsx"]), default=None,
+              help="Default: from the file's suffix")
+@click.option("--compression", type=click.Choice(["gzip", "zstd", "snappy"]), default=None)
+@click.option("--partition-by", "partition_by", multiple=True, help="Write a hive-partitioned folder by these columns")
+@click.option("--delimiter", default=None, help="CSV field delimiter")
+@click.option("--no-header", is_flag=True, help="CSV and Excel: no header row")
+@click.option("--json-array", is_flag=True, help="JSON: one array instead of one object per line")
+@handles_errors
+def export(
+    project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None, debug: bool,
+    model: str | None, query: str | None, out: str, format_: str | None, compression: str | None,
+    partition_by: tuple[str, ...], delimiter: str | None, no_header: bool, json_array: bool,
+) -> None:
+    """Export a model (or --query) to CSV, Parquet, JSON or Excel; it streams."""
+    started = time.perf_counter()
+    project = _load(project_dir, profiles_dir, target, vars_)
+    rows = project.export(out, model, query, format_, compression=compression, partition_by=tuple(partition_by),
+                          delimiter=delimiter, header=not no_header, json_array=json_array)
+    console.print(f"Exported {rows} rows to {out} in {time.perf_counter() - started:.2f}s")
+
+
 @cli.command("test")
 @common_options
 @selection_options

@@ -1,0 +1,1 @@
+"""Files out of the engine: exports and training sets."""
