@@ -37,6 +37,9 @@ def seed_reader(seed: Seed, project_root: Path, project_dialect: str, dbt_types:
     arguments: list[exp.Expr] = [exp.Literal.string(str(path)), exp.EQ(this=exp.column("header"), expression=exp.true())]
     if delimiter:
         arguments.append(exp.EQ(this=exp.column("delim"), expression=exp.Literal.string(str(delimiter))))
+    column_types = dict(seed.config.get("column_types") or {})
+    if not column_types and not dbt_types:  # nothing to adjust: no need to sniff the file first
+        return exp.func("read_csv", *arguments, dialect="duckdb")
     sniffed = exp.func("read_csv", *[a.copy() for a in arguments], dialect="duckdb")
     try:
         detected = {str(name): str(kind) for name, kind, *_ in duckdb.sql(f"DESCRIBE SELECT * FROM {sniffed.sql('duckdb')}").fetchall()}
@@ -44,7 +47,7 @@ def seed_reader(seed: Seed, project_root: Path, project_dialect: str, dbt_types:
         raise DatabaseError(f"seed '{seed.name}': {str(err).strip().splitlines()[0]}", SourceLocation(seed.path)) from None
     types = {
         name: exp.DataType.build(str(kind), dialect=project_dialect).sql("duckdb")
-        for name, kind in dict(seed.config.get("column_types") or {}).items() if name in detected
+        for name, kind in column_types.items() if name in detected
     }
     if dbt_types:
         types.update({name: "INTEGER" for name, kind in detected.items() if kind == "BIGINT" and name not in types})
