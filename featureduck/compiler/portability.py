@@ -89,10 +89,29 @@ def make_portable(tree: exp.Expr, target_dialect: str, path: str) -> None:
     for node in list(tree.find_all(exp.Length)):
         if isinstance(node.this, _LISTS):
             node.replace(exp.ArraySize(this=node.this))
+    if target_dialect in (POSTGRES, SPARK):
+        _interval_constructors_are_products(tree)
     if target_dialect == SPARK:
         _date_plus_interval_is_a_timestamp(tree)
         _division_is_double(tree)
     check_portable(tree, target_dialect, path)
+
+
+# DuckDB's interval constructors (`to_days(n)`), which sqlglot passes through by name (some typed).
+_INTERVAL_UNITS = {f"TO_{unit}S": unit for unit in ("SECOND", "MINUTE", "HOUR", "DAY", "WEEK", "MONTH", "YEAR")}
+
+
+def _interval_constructors_are_products(tree: exp.Expr) -> None:
+    """`to_days(n)` is `n * INTERVAL '1' DAY`, which Postgres and Spark both have."""
+    for node in list(tree.find_all(exp.Func)):
+        anonymous = isinstance(node, exp.Anonymous)
+        unit = _INTERVAL_UNITS.get(str(node.this).upper() if anonymous else node.sql_name())
+        arguments = node.expressions if anonymous else [node.this]
+        if unit and len(arguments) == 1 and isinstance(arguments[0], exp.Expr):
+            interval = exp.Interval(this=exp.Literal.string("1"), unit=exp.var(unit))
+            count = arguments[0].copy()
+            count = count if isinstance(count, (exp.Column, exp.Literal)) else exp.paren(count)
+            node.replace(exp.paren(exp.Mul(this=count, expression=interval)))
 
 
 def _is_date(node: exp.Expr) -> bool:

@@ -12,12 +12,15 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlglot import exp
 
 import featureduck.compiler.dialects  # noqa: F401 - sqlglot's Postgres generator quotes reserved words
 from featureduck.config.profiles import TargetConfig
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 # Called with a freshly built relation's (name, type) columns before it replaces the
 # previous one; raises (a FeatureDuckError) to keep the previous relation.
@@ -214,6 +217,13 @@ class EngineAdapter(ABC):
     @abstractmethod
     def fetch(self, sql: str | exp.Expr, form: str) -> Any:
         """A query's result as a pandas DataFrame (`form` "pandas") or an Arrow table ("arrow")."""
+
+    def stream(self, sql: str | exp.Expr) -> pa.RecordBatchReader:
+        """A query's rows as Arrow batches for a consumer that writes them as they come.
+        Here the whole result, fetched first; engines that can hand rows over in
+        pieces (Spark, a partition at a time) override it."""
+        table: pa.Table = self.fetch(sql, "arrow")
+        return table.to_reader()
 
     def create_materialized_view(
         self, table: exp.Table, query_sql: str, unique_key: list[str], check: ColumnCheck | None = None

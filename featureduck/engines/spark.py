@@ -15,7 +15,10 @@ tables refreshed each run.
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -28,7 +31,8 @@ from featureduck.engines.base import ColumnCheck, EngineAdapter, RelationKind, t
 from featureduck.errors import ConnectionFailure, DatabaseError
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+    import pyarrow as pa
+    from pyspark.sql import DataFrame, SparkSession
 
 # Settings that start a small local session quickly (FIELD-NOTES.md).
 _FAST_LOCAL = {
@@ -77,6 +81,9 @@ class SparkAdapter(EngineAdapter):
                 self._spark = active
                 return
             self.warehouse.mkdir(parents=True, exist_ok=True)
+            # Python workers (Arrow streams, UDFs) run this interpreter, which has pyarrow and the
+            # project's functions' imports; pyspark reads the variable when the session starts
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
             builder = SparkSession.builder.master(str(self.target.settings.get("master", "local[2]"))).appName("featureduck")
             metastore = self.warehouse / "metastore_db"
             settings = {
@@ -231,6 +238,24 @@ class SparkAdapter(EngineAdapter):
         except Exception as err:  # noqa: BLE001 - pyspark raises Py4J and Spark exception types
             raise DatabaseError(_first_line(err)) from None
 
+    def stream(self, sql: str | exp.Expr) -> pa.RecordBatchReader:
+        """Partitions as they are computed: each is turned into Arrow IPC bytes on the
+        executors (mapInArrow) and fetched one at a time (toLocalIterator), so the
+        driver holds one partition's batches, never the whole result. (pyspark's own
+        DataFrame Arrow stream does this too, but fails on timestamp columns.)"""
+        import pyarrow
+
+        text = sql if isinstance(sql, str) else self.sql(sql)
+        try:
+            frame = self._session().sql(text)
+            batches = _partition_batches(frame)
+            first = next(batches, None)
+        except Exception as err:  # noqa: BLE001 - pyspark raises Py4J and Spark exception types
+            raise DatabaseError(_first_line(err)) from None
+        if first is None:
+            return self.fetch(text, "arrow").to_reader()  # no rows: the typed empty result
+        return pyarrow.RecordBatchReader.from_batches(first.schema, itertools.chain([first], batches))
+
     def load_rows(self, table: exp.Table, columns: list[tuple[str, str]], batches: Iterator[list[tuple[Any, ...]]]) -> int:
         """Rows (read by DuckDB, so typed as DuckDB types them) into a Parquet table."""
         rows = [row for batch in batches for row in batch]
@@ -242,6 +267,25 @@ class SparkAdapter(EngineAdapter):
         finally:
             self._session().catalog.dropTempView(view)
         return len(rows)
+
+
+def _partition_batches(frame: DataFrame) -> Iterator[pa.RecordBatch]:
+    import pyarrow
+    from pyspark.sql.types import BinaryType, StructField, StructType
+
+    def serialized(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        import pyarrow
+
+        for batch in batches:
+            sink = pyarrow.BufferOutputStream()
+            with pyarrow.ipc.new_stream(sink, batch.schema) as writer:
+                writer.write_batch(batch)
+            yield pyarrow.RecordBatch.from_pydict({"ipc": [sink.getvalue().to_pybytes()]})
+
+    schema = StructType([StructField("ipc", BinaryType(), nullable=False)])
+    for row in frame.mapInArrow(serialized, schema).toLocalIterator():
+        with pyarrow.ipc.open_stream(row.ipc) as reader:
+            yield from reader
 
 
 def _spark_schema(adapter: SparkAdapter, columns: list[tuple[str, str]]) -> str:

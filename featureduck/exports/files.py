@@ -10,7 +10,8 @@ hive-partitioned folder (`col=value/...`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import codecs
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,7 @@ from sqlglot import exp
 
 from featureduck.engines.base import EngineAdapter
 from featureduck.errors import UsageError
+from featureduck.exports.transcode import utf8_stage
 
 if TYPE_CHECKING:
     import duckdb
@@ -37,6 +39,7 @@ class FileOptions:
     delimiter: str | None = None  # csv
     header: bool = True  # csv, xlsx
     json_array: bool = False  # json: one array instead of one object per line
+    encoding: str | None = None  # csv, when not UTF-8: a Python codec name
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -56,12 +59,13 @@ class FileOptions:
         delimiter = options.pop("delimiter", None) or ("\t" if suffixes and suffixes[-1] == ".tsv" else None)
         if options.get("json_array") and chosen != "json":
             raise UsageError("--json-array is for JSON files")
+        options["encoding"] = _encoding(options.get("encoding"), chosen)
         return cls(chosen, str(compression) if compression else None, delimiter=str(delimiter) if delimiter else None,
                    **options)  # type: ignore[arg-type]
 
     def copy_options(self) -> str:
         parts = [f"FORMAT {self.format}"]
-        if self.compression:
+        if self.compression and not self.encoding:  # a transcoded file is compressed as it is transcoded
             parts.append(f"COMPRESSION {self.compression}")
         if self.partition_by:
             parts.append("PARTITION_BY (" + ", ".join(exp.to_identifier(c, quoted=True).sql("duckdb") for c in self.partition_by) + ")")
@@ -84,6 +88,9 @@ def write_query(adapter: EngineAdapter, query: exp.Query, path: Path, options: F
     from featureduck.engines.duckdb import DuckDBAdapter
 
     path.parent.mkdir(parents=True, exist_ok=True)
+    if options.encoding:
+        with utf8_stage(path, options) as staged:
+            return write_query(adapter, query, staged, replace(options, encoding=None, compression=None), same_session)
     target = exp.Literal.string(str(path.resolve())).sql("duckdb")
     if isinstance(adapter, DuckDBAdapter):  # DuckDB and DuckLake targets write the file themselves
         if options.format == "xlsx":
@@ -110,8 +117,21 @@ def _stream(adapter: EngineAdapter, writer: duckdb.DuckDBPyConnection, query: ex
         _load_extension(writer, "postgres")
         writer.execute(f"ATTACH {exp.Literal.string(conninfo(adapter.target.settings)).sql('duckdb')} AS engine (TYPE postgres, READ_ONLY)")
         return f"postgres_query('engine', {exp.Literal.string(adapter.sql(query)).sql('duckdb')})"
-    writer.register("engine_rows", adapter.fetch(query, "arrow"))  # Spark hands its rows over as Arrow
+    writer.register("engine_rows", adapter.stream(query))  # Spark hands its rows over as Arrow batches
     return "engine_rows"
+
+
+def _encoding(name: object, file_format: str) -> str | None:
+    """The codec to transcode to, None for UTF-8 (what DuckDB writes)."""
+    if name is None:
+        return None
+    if file_format != "csv":
+        raise UsageError("--encoding is for CSV files", hint=f"{file_format} files are written in UTF-8")
+    try:
+        codec = codecs.lookup(str(name)).name
+    except LookupError:
+        raise UsageError(f"unknown encoding '{name}'", hint="a Python codec name: latin-1, cp1252, utf-16, utf-8-sig, shift_jis") from None
+    return None if codec == "utf-8" else str(name)
 
 
 def _load_extension(connection: duckdb.DuckDBPyConnection, name: str) -> None:

@@ -47,7 +47,8 @@ def test_rejected_where_meaning_would_change(
 def test_list_length_and_date_arithmetic_are_rewritten_faithfully(make_project: ProjectFactory) -> None:
     root = make_project({
         "profiles.yml": OFFLINE_PROFILES,
-        "models/m.sql": "select len(array_agg(k)) as n, cast(ts as date) + interval 1 day as next_day from t group by ts",
+        "models/m.sql": "select len(array_agg(k)) as n, cast(ts as date) + interval 1 day as next_day, ts + to_days(2) as later\n"
+                       "from t group by ts",
     })
     sql = {}
     for target in ("dev", "pg", "spark"):
@@ -58,3 +59,6 @@ def test_list_length_and_date_arithmetic_are_rewritten_faithfully(make_project: 
     # DuckDB and Postgres give a timestamp for date + interval; Spark a date, unless cast
     assert "CAST(CAST(ts AS DATE) + INTERVAL '1' DAY AS TIMESTAMP_NTZ)" in sql["spark"]
     assert "CAST(CAST(ts AS DATE) + INTERVAL '1 DAY' AS" not in sql["pg"]
+    # DuckDB's interval constructors become products with a one-unit interval
+    assert "TO_DAYS(2)" in sql["dev"]
+    assert "ts + ( 2 * INTERVAL '1 DAY' )" in sql["pg"] and "ts + ( 2 * INTERVAL '1' DAY )" in sql["spark"]
