@@ -25,6 +25,8 @@ from featureduck.utils.hashing import sha256_text
 from featureduck.utils.yaml_loader import load_yaml_text
 
 if TYPE_CHECKING:
+    from featureduck.backups.operations import Restored
+    from featureduck.backups.snapshots import BackupStore, Snapshot
     from featureduck.engines.base import EngineAdapter
     from featureduck.online.base import OnlineStore
     from featureduck.online.materialize import Materialized
@@ -181,16 +183,22 @@ class Project:
         state: str | Path | None = None,
         reporter: RunReporter | None = None,
         after_build: Callable[[str], bool] | None = None,
+        use_cache: bool = True,
     ) -> RunResults:
         """Build the selected models in DAG order; failures skip their dependents.
+        A model whose fingerprint is unchanged since its last build is not built
+        again (runner.fingerprints) unless `use_cache` is False or on a full refresh.
         `after_build(model id)` runs after each model builds; False skips its dependents."""
+        from featureduck import __version__
         from featureduck.compiler.relations import is_staged, staged_relation
         from featureduck.runner.contracts import combine, contract_checks
+        from featureduck.runner.fingerprints import model_fingerprints, seed_versions
         from featureduck.runner.results import SilentReporter
         from featureduck.runner.scheduler import Runner
-        from featureduck.runner.state import BuildRecord, builds_table, read_builds, record_run
+        from featureduck.runner.state import BuildRecord, builds_table, fingerprints_table, read_builds, read_fingerprints, record_run
         from featureduck.sources.databases import prepare_sources
         from featureduck.sources.staging import stage_file_sources
+        from featureduck.sources.versions import source_versions
         from featureduck.sources.watermarks import create_state_tables as create_watermark_tables
         from featureduck.sources.watermarks import read_watermarks, source_increments
         from featureduck.sources.watermarks import state_tables as watermark_tables
@@ -205,11 +213,12 @@ class Project:
             file_sources = [table for table in read if is_staged(table, adapter.DIALECT)]
             # one catalog query for the state store, the models' schemas and the staged sources'
             adapter.preload_catalog(
-                [builds_table(adapter), *watermark_tables(adapter)]
+                [builds_table(adapter), fingerprints_table(adapter), *watermark_tables(adapter)]
                 + [m.relation.to_table() for m in compiled.models.values() if m.unique_id in selection.selected]
                 + [staged_relation(table, self.target.schema).to_table() for table in file_sources]
             )
-            checksums = {uid: record.sql_checksum for uid, record in read_builds(adapter).items()}
+            builds = read_builds(adapter)
+            checksums = {uid: record.sql_checksum for uid, record in builds.items()}
             # --full-refresh reloads staged file sources too
             staged = stage_file_sources(adapter, file_sources, self.config.root, self.target.schema, {} if full_refresh else checksums)
             for item in staged:
@@ -232,7 +241,20 @@ class Project:
                 lambda model, full: source_increments(adapter, self.definition, model, watermarks, full),
                 after_build,
             )
-            results = runner.run()
+            recorded = read_fingerprints(adapter)
+            fingerprints = model_fingerprints(
+                self.definition, compiled, set(runner.plan.order), recorded,
+                source_versions(adapter, read, self.config.root), seed_versions(self.definition, self.config.root), __version__,
+            )
+            cached = {}
+            if use_cache and not full_refresh:
+                relations = {m.unique_id: m.relation.to_table() for m in compiled.models.values()}
+                cached = {
+                    uid: f"unchanged since {builds[uid].built_at:%Y-%m-%d %H:%M:%S} UTC" for uid, fingerprint in fingerprints.items()
+                    if fingerprint is not None and recorded.get(uid) == fingerprint and uid in builds
+                    and adapter.relation_kind(relations[uid]) is not None
+                }
+            results = runner.run(cached)
             now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
             built = {r.name: sha256_text(runner.executed_sql[r.name]) for r in results.results if r.status == "success"}
             records = [
@@ -249,7 +271,7 @@ class Project:
                 from featureduck.store.ties import checks_of_built_views
 
                 tie_checks = checks_of_built_views(self.definition, compiled, built, now)
-            record_run(adapter, records, tie_checks)
+            record_run(adapter, records, tie_checks, fingerprints)
         finally:
             adapter.close()
         target_dir = self.config.target_dir
@@ -374,6 +396,7 @@ class Project:
         reporter: RunReporter | None = None,
         on_test_start: Callable[[int, int, DataTest], None] | None = None,
         on_test_finish: Callable[[int, int, TestResult], None] | None = None,
+        use_cache: bool = True,
     ) -> tuple[RunResults, list[TestResult]]:
         """Seeds, models and tests in DAG order: a test runs once what it reads is built;
         a node whose error-severity test fails holds back its dependents."""
@@ -419,7 +442,7 @@ class Project:
             models = [uid for uid in building if uid.startswith("model.") and uid not in skipped]
             if models:
                 excluded = ([exclude] if isinstance(exclude, str) else list(exclude or [])) + names
-                ran = self.run(select, excluded, threads, full_refresh, state, reporter, checker.after)
+                ran = self.run(select, excluded, threads, full_refresh, state, reporter, checker.after, use_cache)
             else:
                 ran = RunResults([], 0.0)
         finally:
@@ -560,6 +583,95 @@ class Project:
             return write_query(adapter, select, path, file_options)
         finally:
             adapter.close()
+
+    # --- backup and restore ----------------------------------------------------------------
+
+    def backup_store(self, directory: str | Path | None = None) -> BackupStore:
+        """The snapshot folder: `directory`, else `backups/` in the project."""
+        from featureduck.backups.snapshots import BackupStore
+
+        return BackupStore(Path(directory) if directory else self.config.root / "backups")
+
+    def backup(
+        self, select: str | list[str] | None = None, exclude: str | list[str] | None = None, directory: str | Path | None = None,
+    ) -> Snapshot:
+        """Snapshot the selected (default: all) built tables and seeds into the backup folder."""
+        from featureduck.backups.operations import TABLE_LIKE, Managed, take
+        from featureduck.runner.state import read_builds, read_fingerprints
+
+        selection = self.select(select, exclude)
+        compiled = selection.compiled
+        candidates = [(m.unique_id, m.name, "model", m.materialized, m.relation) for m in compiled.models.values()]
+        candidates += [(seed.unique_id, name, "seed", "seed", relation) for name, relation in self.compiler.seed_relations().items()
+                       for seed in [self.definition.seeds[name]]]
+        adapter = self.connect(threads=1)
+        try:
+            tables = {uid: relation.to_table() for uid, *_, relation in candidates}
+            adapter.preload_catalog(list(tables.values()))
+            fingerprints, builds = read_fingerprints(adapter), read_builds(adapter)
+            managed = [
+                Managed(uid, name, kind, materialized, tables[uid], fingerprints.get(uid),
+                        builds[uid].sql_checksum if uid in builds else None)
+                for uid, name, kind, materialized, _ in sorted(candidates, key=lambda c: c[1])
+                if uid in selection.selected and materialized in TABLE_LIKE and adapter.relation_kind(tables[uid]) is not None
+            ]
+            if not managed:
+                raise UsageError("nothing to back up: no selected table or seed is built", hint="run `fduck build` first")
+            now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+            return take(adapter, self.backup_store(directory), managed, self.config.name, self.target.name, now)
+        finally:
+            adapter.close()
+
+    def restore(
+        self,
+        snapshot: str | None = None,
+        at: datetime.datetime | None = None,
+        select: str | list[str] | None = None,
+        exclude: str | list[str] | None = None,
+        directory: str | Path | None = None,
+    ) -> tuple[Snapshot, list[Restored]]:
+        """Put a snapshot's relations (by id, else the newest at or before `at` (UTC),
+        else the newest; all, or the selected ones) back into this target."""
+        from featureduck.backups.operations import restore, verify
+        from featureduck.runner.state import BuildRecord, record_run
+
+        store = self.backup_store(directory)
+        chosen = store.resolve(snapshot, at)
+        compiled = self.compile()
+        seeds = self.compiler.seed_relations()
+        uids = {name: f"{entry.kind}.{self.config.name}.{name}" for name, entry in chosen.relations.items()}
+        names = sorted(chosen.relations)
+        if select or exclude:
+            selected = self.select(select, exclude).selected
+            names = [name for name in names if uids[name] in selected]
+        if not names:
+            raise UsageError(f"snapshot {chosen.id} holds none of the selected relations")
+        verify(store, chosen, names)
+
+        def placement(name: str) -> Any:
+            entry = chosen.relations[name]
+            if entry.kind == "seed" and name in seeds:
+                return seeds[name].to_table()
+            if entry.kind == "model" and name in compiled.models:
+                return compiled.models[name].relation.to_table()
+            from sqlglot import exp  # no longer in the project: its name in the target's schema
+
+            return exp.Table(this=exp.to_identifier(entry.identifier), db=exp.to_identifier(self.target.schema))
+
+        adapter = self.connect(threads=1)
+        try:
+            restored = restore(adapter, store, chosen, {name: placement(name) for name in names})
+            now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+            entries = [(chosen.relations[r.name], r) for r in restored if r.rows is not None and chosen.relations[r.name].kind == "model"]
+            record_run(
+                adapter,
+                [BuildRecord(uids[e.name], r.relation, e.materialized, e.sql_checksum or "", now, r.rows) for e, r in entries],
+                [],
+                {uids[e.name]: e.fingerprint for e, _ in entries},
+            )
+        finally:
+            adapter.close()
+        return chosen, restored
 
     def _training_set(self, entity_rows: Any, features: list[str], finish: Any) -> Any:
         from featureduck.store.offline import prepare_entities, training_set_query

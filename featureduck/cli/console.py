@@ -16,7 +16,7 @@ from featureduck.runner.results import NodeResult, RunResults
 console = Console(highlight=False, soft_wrap=True)
 error_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
-_STATUS_STYLE = {"success": ("OK", "green"), "error": ("ERROR", "red"), "skipped": ("SKIP", "yellow")}
+_STATUS_STYLE = {"success": ("OK", "green"), "cached": ("CACHED", "cyan"), "error": ("ERROR", "red"), "skipped": ("SKIP", "yellow")}
 _LINE_WIDTH = 72
 
 
@@ -50,6 +50,9 @@ class ConsoleReporter:
             rows = f"{result.rows_affected} rows " if result.rows_affected is not None else ""
             text = f"{index} of {total} {label} {result.message} {result.relation}"
             tail = f"[{label} {rows}in {result.execution_time:.2f}s]"
+        elif result.status == "cached":
+            text = f"{index} of {total} {label} {result.materialized} model {result.relation}"
+            tail = f"[{label}, {result.message}]"
         elif result.status == "error":
             what = "seed" if result.materialized == "seed" else f"{result.materialized} model"
             text = f"{index} of {total} {label} building {what} {result.relation}"
@@ -110,17 +113,39 @@ def print_test_summary(results: list[Any], elapsed: float) -> None:
 
 def print_run_summary(results: RunResults, kind: str = "models") -> None:
     ok, errors, skipped = results.count("success"), results.count("error"), results.count("skipped")
+    cached = results.count("cached")
     console.print()
     style = "red" if errors else "green"
+    unchanged = f"{cached} cached, " if cached else ""
     console.print(
         f"[{style}]Finished running {len(results.results)} {kind} in {results.elapsed:.2f}s: "
-        f"{ok} ok, {errors} error, {skipped} skipped[/{style}]"
+        f"{ok} ok, {unchanged}{errors} error, {skipped} skipped[/{style}]"
     )
     for result in results.results:
         if result.status == "error":
             console.print()
             console.print(f"[red]Failure in {escape(kind.rstrip('s'))} {escape(result.name)}[/red]")
             console.print(escape(result.message))
+
+
+def print_snapshots(snapshots: list[Any], folder: Any) -> None:
+    """A table: id, when, target and engine, relations, copied, size."""
+    from rich.table import Table
+
+    if not snapshots:
+        console.print(f"no snapshots in {escape(str(folder))}")
+        return
+    table = Table("snapshot", "taken (UTC)", "target", "relations", "copied", "size")
+    for column in table.columns[:3]:
+        column.no_wrap = True
+    for s in snapshots:
+        table.add_row(s.id, s.created_at.replace("T", " ")[:19], f"{s.target} ({s.engine})", str(len(s.relations)), str(s.copied),
+                      size_text(s.bytes))
+    console.print(table)
+
+
+def size_text(size: int) -> str:
+    return f"{size / 1e6:,.1f} MB" if size >= 1e6 else f"{size / 1e3:,.1f} kB"
 
 
 def print_freshness(results: list[Any]) -> None:

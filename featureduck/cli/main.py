@@ -23,9 +23,11 @@ from featureduck.cli.console import (
     print_freshness,
     print_internal_error,
     print_run_summary,
+    print_snapshots,
     print_test_summary,
+    size_text,
 )
-from featureduck.errors import FeatureDuckError
+from featureduck.errors import FeatureDuckError, UsageError
 from featureduck.runner.results import RunResults
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -267,16 +269,18 @@ def compile_command(
 @selection_options
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="Models built at once")
 @click.option("--full-refresh", is_flag=True, help="Rebuild incremental models from scratch")
+@click.option("--no-cache", is_flag=True, help="Build every selected model, even those unchanged since their last build")
 @handles_errors
 def run(
     project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None, debug: bool,
     select: tuple[str, ...], exclude: tuple[str, ...], state: str | None, threads: int | None, full_refresh: bool,
+    no_cache: bool,
 ) -> None:
-    """Build the selected models in DAG order."""
+    """Build the selected models in DAG order, skipping those unchanged since their last build."""
     project = _load(project_dir, profiles_dir, target, vars_)
     threads = threads or project.target.threads
     console.print(f"Running on target {project.target.name} ({project.target.type}, {threads} threads)")
-    results = project.run(list(select), list(exclude), threads, full_refresh, state, ConsoleReporter())
+    results = project.run(list(select), list(exclude), threads, full_refresh, state, ConsoleReporter(), use_cache=not no_cache)
     print_run_summary(results)
     if results.failed:
         sys.exit(1)
@@ -310,10 +314,12 @@ def seed(
 @selection_options
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="Models built at once")
 @click.option("--full-refresh", is_flag=True, help="Rebuild incremental models from scratch")
+@click.option("--no-cache", is_flag=True, help="Build every selected model, even those unchanged since their last build")
 @handles_errors
 def build(
     project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None, debug: bool,
     select: tuple[str, ...], exclude: tuple[str, ...], state: str | None, threads: int | None, full_refresh: bool,
+    no_cache: bool,
 ) -> None:
     """Seed, run and test in DAG order; a failing test skips the dependents of what it tests."""
     started = time.perf_counter()
@@ -322,6 +328,7 @@ def build(
     tests = TestReporter()
     results, test_results = project.build(
         list(select), list(exclude), threads, full_refresh, state, ConsoleReporter(), tests.started, tests.finished,
+        use_cache=not no_cache,
     )
     print_run_summary(results, "seeds and models")
     print_test_summary(test_results, time.perf_counter() - started)
@@ -341,18 +348,78 @@ def build(
 @click.option("--delimiter", default=None, help="CSV field delimiter")
 @click.option("--no-header", is_flag=True, help="CSV and Excel: no header row")
 @click.option("--json-array", is_flag=True, help="JSON: one array instead of one object per line")
+@click.option("--encoding", default=None, help="CSV: the file's encoding (latin-1, cp1252, utf-16, utf-8-sig...); default UTF-8")
 @handles_errors
 def export(
     project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None, debug: bool,
     model: str | None, query: str | None, out: str, format_: str | None, compression: str | None,
-    partition_by: tuple[str, ...], delimiter: str | None, no_header: bool, json_array: bool,
+    partition_by: tuple[str, ...], delimiter: str | None, no_header: bool, json_array: bool, encoding: str | None,
 ) -> None:
     """Export a model (or --query) to CSV, Parquet, JSON or Excel; it streams."""
     started = time.perf_counter()
     project = _load(project_dir, profiles_dir, target, vars_)
     rows = project.export(out, model, query, format_, compression=compression, partition_by=tuple(partition_by),
-                          delimiter=delimiter, header=not no_header, json_array=json_array)
+                          delimiter=delimiter, header=not no_header, json_array=json_array, encoding=encoding)
     console.print(f"Exported {rows} rows to {out} in {time.perf_counter() - started:.2f}s")
+
+
+@cli.command()
+@common_options
+@click.option("--select", "-s", "select", multiple=True, help="Tables and seeds to back up (default: all)")
+@click.option("--exclude", multiple=True, help="Selectors to leave out")
+@click.option("--dir", "directory", default=None, type=click.Path(file_okay=False), help="Backup folder (default: backups/)")
+@click.option("--list", "list_", is_flag=True, help="List the snapshots instead of taking one")
+@handles_errors
+def backup(
+    project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None, debug: bool,
+    select: tuple[str, ...], exclude: tuple[str, ...], directory: str | None, list_: bool,
+) -> None:
+    """Snapshot the built tables and seeds as Parquet, copying only what changed."""
+    started = time.perf_counter()
+    project = _load(project_dir, profiles_dir, target, vars_)
+    store = project.backup_store(directory)
+    if list_:
+        print_snapshots(store.list(), store.root)
+        return
+    snapshot = project.backup(list(select), list(exclude), directory)
+    reused = len(snapshot.relations) - snapshot.copied
+    console.print(
+        f"Snapshot {snapshot.id}: {len(snapshot.relations)} relations, {snapshot.copied} copied, {reused} unchanged "
+        f"({size_text(snapshot.bytes)}) in {store.root} in {time.perf_counter() - started:.2f}s"
+    )
+
+
+@cli.command()
+@common_options
+@click.argument("snapshot", required=False)
+@click.option("--at", "at", default=None, help="The newest snapshot taken at or before this UTC time (2026-11-22 14:00)")
+@click.option("--select", "-s", "select", multiple=True, help="Relations to restore (default: all in the snapshot)")
+@click.option("--exclude", multiple=True, help="Selectors to leave out")
+@click.option("--dir", "directory", default=None, type=click.Path(file_okay=False), help="Backup folder (default: backups/)")
+@handles_errors
+def restore(
+    project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None, debug: bool,
+    snapshot: str | None, at: str | None, select: tuple[str, ...], exclude: tuple[str, ...], directory: str | None,
+) -> None:
+    """Put a snapshot's relations back, into this target (any engine); checksums are verified first."""
+    import datetime
+
+    started = time.perf_counter()
+    moment = None
+    if at is not None:
+        try:
+            moment = datetime.datetime.fromisoformat(at)
+        except ValueError:
+            raise UsageError(f"--at {at!r} is not a time", hint="give it as 2026-11-22 14:00 (UTC)") from None
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(datetime.UTC).replace(tzinfo=None)
+    project = _load(project_dir, profiles_dir, target, vars_)
+    chosen, restored = project.restore(snapshot, moment, list(select), list(exclude), directory)
+    taken = chosen.created_at.replace("T", " ")[:19]
+    console.print(f"Restoring snapshot {chosen.id} (taken {taken} UTC on target {chosen.target}, {chosen.engine})")
+    for item in restored:
+        console.print(f"  {item.name} -> {item.relation}: " + (f"{item.rows} rows" if item.rows is not None else item.note))
+    console.print(f"Restored {sum(1 for r in restored if r.rows is not None)} relations in {time.perf_counter() - started:.2f}s")
 
 
 @cli.command("test")

@@ -7,6 +7,7 @@ algorithm runs, so commands that need none (a cached compile) skip its
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -80,8 +81,21 @@ class Dag:
         raise CycleError("dependency cycle: " + " -> ".join(path))
 
     def topological_order(self, subset: Iterable[str] | None = None) -> list[str]:
-        """Nodes in dependency order; ties broken by name so output is stable."""
-        import networkx as nx
-
-        graph = self._nx() if subset is None else self._nx().subgraph(subset)
-        return list(nx.lexicographical_topological_sort(graph))
+        """Nodes in dependency order; ties broken by name so output is stable (the order
+        networkx's lexicographical_topological_sort gives, without importing it)."""
+        nodes = set(self._parents) if subset is None else set(subset) & self._parents.keys()
+        waiting = {node: sum(1 for parent in self._parents[node] if parent in nodes) for node in nodes}
+        ready = [node for node, count in waiting.items() if count == 0]
+        heapq.heapify(ready)
+        order = []
+        while ready:
+            node = heapq.heappop(ready)
+            order.append(node)
+            for child in self._children[node]:
+                if child in nodes:
+                    waiting[child] -= 1
+                    if waiting[child] == 0:
+                        heapq.heappush(ready, child)
+        if len(order) != len(nodes):
+            self.check_acyclic()
+        return order

@@ -72,6 +72,7 @@ class ViewState:
 class OnlineRow:
     feature_ts: str  # ISO text, UTC
     features: str  # a JSON object of the view's features
+    version: str | None = None  # which materialization of the view wrote it, where a store says (VERSIONED_ROWS)
 
 
 def key_type(arrow_type: Any) -> str:
@@ -118,6 +119,8 @@ class OnlineStore(ABC):
     """One store per process; `read` may be called from any thread."""
 
     TYPE: ClassVar[str]
+    # rows carry the materialization they were read from, comparable as text (later is greater)
+    VERSIONED_ROWS: ClassVar[bool] = False
 
     def __init__(self, settings: dict[str, Any], project_root: Path) -> None:
         self.settings = settings
@@ -147,6 +150,12 @@ class OnlineStore(ABC):
     @abstractmethod
     def read(self, view: OnlineView, entity_keys: Sequence[str]) -> list[OnlineRow | None]:
         """The stored row of each entity key, in order; None for unknown keys."""
+
+    def generation(self) -> int | None:
+        """A number that moves whenever a materialization commits, read on every
+        served request (so cheap), which serving's hot-key cache (online.hot_keys) is
+        emptied on; None: the store cannot tell now, and nothing is cached."""
+        return None
 
     async def read_async(self, view: OnlineView, entity_keys: Sequence[str]) -> list[OnlineRow | None]:
         """`read` on the serving event loop. By default it reads in place: an embedded

@@ -104,6 +104,11 @@ class EmbeddedStore(OnlineStore):
         assert self._env is not None
         return self._env
 
+    def generation(self) -> int:
+        """LMDB's last committed transaction id, read from the shared meta page (~1 µs):
+        it moves with every write, from this process or another."""
+        return int(self.env.info()["last_txnid"])
+
     def _table(self, name: str, create: bool) -> Any:
         """The named database of a view (or the views' metadata); None if absent and not `create`."""
         import lmdb

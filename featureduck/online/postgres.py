@@ -83,6 +83,7 @@ class Migrated:
 
 class PostgresStore(OnlineStore):
     TYPE = "postgres"
+    VERSIONED_ROWS = True
 
     def __init__(self, settings: dict[str, Any], project_root: Path) -> None:
         super().__init__(settings, project_root)
@@ -96,6 +97,10 @@ class PostgresStore(OnlineStore):
         self._pool: asyncio.Future[psycopg_pool.AsyncConnectionPool[Any]] | None = None  # serving reads
         self._reads: dict[str, str] = {}
         self._lock = threading.Lock()
+        # serving: materializations NOTIFY this channel; a LISTENing task counts them
+        self.channel = f"featureduck_online_{self.schema}"[:63]
+        self._listener: asyncio.Task[None] | None = None
+        self._changes: int | None = None  # None while not listening
 
     def conninfo(self) -> str:
         return conninfo(self.settings)
@@ -185,6 +190,7 @@ class PostgresStore(OnlineStore):
                         watermark = previous.watermark
                 # a full load holds one row per entity: no need to count them
                 count = (rows.num_rows,) if replace else connection.execute(f"SELECT count(*) FROM {self._table(view.table)}").fetchone()
+                connection.execute("SELECT pg_notify(%s, %s)", [self.channel, view.key])  # delivered on commit
                 connection.execute(
                     f"INSERT INTO {self._table(_VIEWS)} VALUES (%s, %s, %s, %s, %s, now()) ON CONFLICT (view_key) DO UPDATE SET "
                     "table_name = EXCLUDED.table_name, key_types = EXCLUDED.key_types, watermark = EXCLUDED.watermark, "
@@ -318,6 +324,7 @@ class PostgresStore(OnlineStore):
                         "ON CONFLICT (view_key) DO NOTHING",
                         [view.key, view.table, orjson.dumps(["text"] * len(view.join_keys)).decode()],
                     )
+                    connection.execute("SELECT pg_notify(%s, %s)", [self.channel, view.key])
                     present = connection.execute(
                         f"SELECT count(*) FROM {source} AS o JOIN {self._table(view.table)} AS n USING (entity_key) "
                         "WHERE o.feature_view = ANY(%s)", [names],
@@ -329,12 +336,15 @@ class PostgresStore(OnlineStore):
 
     def _read_sql(self, view: OnlineView) -> str:
         """The lookup of a view's rows by key, the features as one JSON object: the
-        server builds the text the response splices in."""
+        server builds the text the response splices in. Each row carries the time its
+        view was materialized, read in the same snapshot (an InitPlan, run once)."""
         sql = self._reads.get(view.key)
         if sql is None:
             pairs = ", ".join(f"{exp.Literal.string(f).sql('postgres')}, {self._ident(f)}" for f in view.features)
+            version = (f"(SELECT to_char(materialized_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US') FROM {self._table(_VIEWS)} "
+                       f"WHERE view_key = {exp.Literal.string(view.key).sql('postgres')})")
             sql = self._reads[view.key] = (
-                f"SELECT entity_key, feature_ts::text, json_build_object({pairs})::text FROM {self._table(view.table)} "
+                f"SELECT entity_key, feature_ts::text, json_build_object({pairs})::text, {version} FROM {self._table(view.table)} "
                 "WHERE entity_key = ANY(%s)"
             )
         return sql
@@ -369,6 +379,32 @@ class PostgresStore(OnlineStore):
             raise DatabaseError(f"online store {self.schema}.{view.table}: {str(err).strip()}") from None
         return _in_order(entity_keys, rows)
 
+    def generation(self) -> int | None:
+        """How many materializations were notified since this process began listening;
+        None until LISTEN is in place (started here, on the serving loop) or once it broke."""
+        if self._listener is None:
+            try:
+                self._listener = asyncio.get_running_loop().create_task(self._listen())
+            except RuntimeError:  # no loop: a synchronous read, nothing to cache for
+                return None
+        return self._changes
+
+    async def _listen(self) -> None:
+        import psycopg
+
+        while True:
+            try:
+                connection = await psycopg.AsyncConnection.connect(self.conninfo(), autocommit=True, connect_timeout=10)
+                async with connection:
+                    await connection.execute(f"LISTEN {self._ident(self.channel)}")
+                    # whatever committed while no one listened: a new generation
+                    changes = self._changes = (self._changes or 0) + 1
+                    async for _ in connection.notifies():
+                        changes = self._changes = changes + 1
+            except psycopg.Error:
+                self._changes = None
+                await asyncio.sleep(1)
+
     async def _open_pool(self) -> psycopg_pool.AsyncConnectionPool[Any]:
         import psycopg_pool
 
@@ -379,13 +415,16 @@ class PostgresStore(OnlineStore):
         return pool
 
     async def close_async(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            self._listener, self._changes = None, None
         if self._pool is not None:
             pool, self._pool = self._pool, None
             await (await pool).close()
 
 
 def _in_order(entity_keys: Sequence[str], rows: list[tuple[Any, ...]]) -> list[OnlineRow | None]:
-    by_key = {key: OnlineRow(stamp, features) for key, stamp, features in rows}
+    by_key = {key: OnlineRow(stamp, features, version) for key, stamp, features, version in rows}
     return [by_key.get(key) for key in entity_keys]
 
 

@@ -12,11 +12,16 @@ class NodeResult:
     name: str
     materialized: str
     relation: str
-    status: str  # success | error | skipped
+    status: str  # success | cached (unchanged, not built again) | error | skipped
     started_at: float
     completed_at: float
     rows_affected: int | None = None
     message: str = ""
+
+    @property
+    def built(self) -> bool:
+        """The relation is there, as it should be: built now, or found unchanged."""
+        return self.status in ("success", "cached")
 
     @property
     def execution_time(self) -> float:

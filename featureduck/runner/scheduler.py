@@ -1,7 +1,8 @@
 """Build selected models on a thread pool, each as soon as its parents are built.
 
 A failed model marks every selected descendant skipped; the rest of the DAG
-keeps building. Ephemeral models are inlined by the compiler, so they are
+keeps building. A model the run cache found unchanged (runner.fingerprints)
+is reported `cached` and its dependents go on as if it had built. Ephemeral models are inlined by the compiler, so they are
 not built; ordering passes through them to their nearest built ancestors.
 """
 
@@ -106,13 +107,16 @@ class Runner:
         self.increments = increments or (lambda model, full: [])
         # `fduck build`: a built model's tests; False holds its dependents back
         self.after_build = after_build
+        self.cached: dict[str, str] = {}
         self.names = {m.unique_id: name for name, m in compiler.definition.models.items()}
         self.plan = plan_run(project, selected, self.names)
         self._position = {uid: i + 1 for i, uid in enumerate(self.plan.order)}
         self.executed_sql: dict[str, str] = {}
 
-    def run(self) -> RunResults:
+    def run(self, cached: dict[str, str] | None = None) -> RunResults:
+        """Build the plan; `cached` maps the models the run cache skips to what to say of each."""
         started = time.time()
+        self.cached = cached or {}
         plan = self.plan
         total = len(plan.order)
         index = {uid: i + 1 for i, uid in enumerate(plan.order)}
@@ -122,25 +126,31 @@ class Runner:
         executor = CallingThreadExecutor() if self.threads == 1 else ThreadPoolExecutor(self.threads, "fduck")
         with executor as pool:
             running: dict[Future[tuple[NodeResult, bool]], str] = {}
+
+            def settle(uid: str, result: NodeResult, checked: bool) -> None:
+                results[uid] = result
+                if result.built and not checked:
+                    self._skip_descendants(uid, results, index, total, "its tests failed")
+                elif result.built:
+                    for child in sorted(plan.dependents[uid], key=index.__getitem__):
+                        waiting[child] -= 1
+                        if waiting[child] == 0 and child not in results:
+                            ready.append(child)
+                else:
+                    self._skip_descendants(uid, results, index, total, "did not build")
+
             while ready or running:
                 while ready and len(running) < self.threads:
                     uid = ready.popleft()
+                    if uid in self.cached:  # settled here: a pool round trip costs more than the lookup
+                        settle(uid, *self._cached_and_check(uid))
+                        continue
                     self._report_start(uid, index[uid], total)
                     running[pool.submit(self._build_and_check, uid)] = uid
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in done:
-                    uid = running.pop(future)
-                    result, checked = future.result()
-                    results[uid] = result
-                    if result.status == "success" and not checked:
-                        self._skip_descendants(uid, results, index, total, "its tests failed")
-                    elif result.status == "success":
-                        for child in sorted(plan.dependents[uid], key=index.__getitem__):
-                            waiting[child] -= 1
-                            if waiting[child] == 0 and child not in results:
-                                ready.append(child)
-                    else:
-                        self._skip_descendants(uid, results, index, total, "did not build")
+                if running:
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        settle(running.pop(future), *future.result())
         ordered = [results[uid] for uid in plan.order if uid in results]
         return RunResults(ordered, time.time() - started)
 
@@ -169,11 +179,20 @@ class Runner:
             self.reporter.node_finished(index[uid], total, result)
             stack.extend(self.plan.dependents[uid])
 
+    def _cached_and_check(self, uid: str) -> tuple[NodeResult, bool]:
+        name = self.names[uid]
+        model = self.project.models[name]
+        now = time.time()
+        result = NodeResult(uid, name, model.materialized, model.relation.sql(self.adapter.DIALECT), "cached", now, now,
+                            message=self.cached[uid])
+        self.reporter.node_finished(self._position[uid], len(self.plan.order), result)
+        return result, self.after_build(uid) if self.after_build is not None else True
+
     def _build_and_check(self, uid: str) -> tuple[NodeResult, bool]:
         """The build, reported as it ends, then (for `fduck build`) the tests it completes."""
         result = self._build(uid)
         self.reporter.node_finished(self._position[uid], len(self.plan.order), result)
-        if result.status != "success" or self.after_build is None:
+        if not result.built or self.after_build is None:
             return result, True
         return result, self.after_build(uid)
 

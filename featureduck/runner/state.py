@@ -119,10 +119,42 @@ def _tie_row(c: TieCheck) -> exp.Select:
     )
 
 
-def record_run(adapter: EngineAdapter, builds: list[BuildRecord], checks: list[TieCheck]) -> None:
-    """Append one row per build and per tie check (made after the build it checks)."""
+_FINGERPRINT_COLUMNS = (("unique_id", "VARCHAR"), ("fingerprint", "VARCHAR"), ("built_at", "TIMESTAMP"))
+
+
+def fingerprints_table(adapter: EngineAdapter) -> exp.Table:
+    """What each model was last built from (runner.fingerprints); its own table, so
+    state stores written before run caching existed keep working."""
+    return _state_table(adapter, "fingerprints")
+
+
+def read_fingerprints(adapter: EngineAdapter) -> dict[str, str]:
+    """The fingerprint of every model's last successful build that had one."""
+    table = fingerprints_table(adapter)
+    if adapter.relation_kind(table) is None:
+        return {}
+    newest: dict[str, tuple[datetime.datetime, str]] = {}
+    for uid, fingerprint, built_at in adapter.execute(exp.select("unique_id", "fingerprint", "built_at").from_(table)):
+        if uid not in newest or built_at >= newest[uid][0]:
+            newest[uid] = (built_at, fingerprint)
+    return {uid: fingerprint for uid, (_, fingerprint) in newest.items() if fingerprint is not None}
+
+
+def record_run(
+    adapter: EngineAdapter, builds: list[BuildRecord], checks: list[TieCheck], fingerprints: dict[str, str | None] | None = None,
+) -> None:
+    """Append one row per build, per fingerprint of a built model and per tie check
+    (made after the build it checks)."""
     values = exp.Values(expressions=[_build_row(r) for r in builds]) if builds else None
     statements = _appending(adapter, builds_table(adapter), _COLUMNS, values)
+    built_at = {r.unique_id: r.built_at for r in builds}
+    stamps = [
+        exp.Tuple(expressions=[exp.Literal.string(uid), exp.convert(fingerprint),
+                               exp.cast(exp.Literal.string(built_at[uid].isoformat(sep=" ")), "TIMESTAMP")])
+        for uid, fingerprint in sorted((fingerprints or {}).items()) if uid in built_at
+    ]
+    statements += _appending(adapter, fingerprints_table(adapter), _FINGERPRINT_COLUMNS,
+                             exp.Values(expressions=stamps) if stamps else None)
     answers: exp.Query | None = None
     for check in checks:
         answers = _tie_row(check) if answers is None else exp.union(answers, _tie_row(check), distinct=False)

@@ -25,6 +25,7 @@ from starlette.routing import Route
 
 from featureduck.errors import FeatureDuckError, UsageError
 from featureduck.online.base import INTEGER, OnlineRow
+from featureduck.online.hot_keys import HotKeys
 from featureduck.online.lookup import OnlineIndex, UnknownView, ViewEntry
 from featureduck.project.loader import ProjectDefinition
 from featureduck.serving.config import ServeConfig
@@ -72,10 +73,11 @@ class TokenBucket:
 class Handlers:
     """The routes' logic, over an online index; no HTTP types beyond bytes in and out."""
 
-    def __init__(self, definition: ProjectDefinition, index: OnlineIndex, config: ServeConfig) -> None:
+    def __init__(self, definition: ProjectDefinition, index: OnlineIndex, config: ServeConfig, reads: HotKeys) -> None:
         self.definition = definition
         self.index = index
         self.config = config
+        self.reads = reads
 
     def health(self) -> bytes:
         return b'{"status":"ok"}'
@@ -102,7 +104,7 @@ class Handlers:
         entry = self._entry(view)
         entity = self._path_entity(entry, key_text)
         keys = [self._key(entry, entity)]
-        row = (await self.index.store.read_async(entry.view, keys))[0]
+        row = (await self.reads.read(entry.view, keys))[0]
         if row is None:
             raise HttpError(404, f"no online features for {entry.view.name} entity {key_text}")
         return _answer(entry, keys[0], row, with_view=True)
@@ -119,7 +121,7 @@ class Handlers:
         if len(entities) > self.config.max_batch:
             raise HttpError(413, f"{len(entities)} entities in one request; at most {self.config.max_batch}")
         keys = [self._key(entry, entity) for entity in entities]
-        rows = await self.index.store.read_async(entry.view, keys) if keys else []
+        rows = await self.reads.read(entry.view, keys) if keys else []
         parts = [_answer(entry, key, row, with_view=False) for key, row in zip(keys, rows, strict=True)]
         return b'{"view":' + orjson.dumps(entry.view.name) + b',"results":[' + b",".join(parts) + b"]}"
 
@@ -199,9 +201,9 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 def build_app(definition: ProjectDefinition, index: OnlineIndex, config: ServeConfig) -> Starlette:
     """The app over an opened online store, which it closes on shutdown."""
-    handlers = Handlers(definition, index, config)
     guard = Guard(config)
     metrics = Metrics()
+    handlers = Handlers(definition, index, config, HotKeys(index.store, config.cache_size, metrics.cache_lookups))
 
     def guarded(route: str, produce: Callable[[Request], Awaitable[bytes]], protected: bool = True) -> Endpoint:
         observe = metrics.observer(route)

@@ -5,6 +5,7 @@
         tokens: ["{{ env_var('FDUCK_SERVE_TOKEN') }}"]   # from the environment, never committed
       rate_limit: {per_second: 200, burst: 400}            # per token (per client address without auth)
       max_batch: 1000                                      # entities in one batch request
+      cache_size: 100000                                   # hot entities kept in process (0: none)
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class ServeShape(_Shape):
     auth: AuthShape | None = None
     rate_limit: RateLimitShape | None = None
     max_batch: int = pydantic.Field(1000, ge=1)
+    cache_size: int = pydantic.Field(100_000, ge=0)
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class ServeConfig:
     rate_per_second: float | None
     burst: int
     max_batch: int
+    cache_size: int  # entities the hot-key cache keeps; 0: none
 
     @classmethod
     def from_project(cls, config: ProjectConfig) -> ServeConfig:
@@ -60,4 +63,5 @@ class ServeConfig:
             limit.per_second if limit else None,
             (limit.burst or max(1, int(limit.per_second))) if limit else 0,
             shape.max_batch,
+            shape.cache_size,
         )

@@ -20,6 +20,8 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter("fduck_requests", "Requests served", ["route", "status"], registry=self.registry)
+        self.cache = Counter("fduck_cache_lookups", "Entities looked up in the hot-key cache", ["result"], registry=self.registry)
+        self._hits, self._misses = self.cache.labels("hit"), self.cache.labels("miss")
         self.latency = Histogram(
             "fduck_request_duration_seconds", "Time to answer a request", ["route"], buckets=_BUCKETS, registry=self.registry
         )
@@ -36,6 +38,12 @@ class Metrics:
             timer.observe(seconds)
 
         return observe
+
+    def cache_lookups(self, hits: int, misses: int) -> None:
+        if hits:
+            self._hits.inc(hits)
+        if misses:
+            self._misses.inc(misses)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -32,7 +32,9 @@ def test_repository_root_example_project_runs(tmp_path: Path) -> None:
     copy = copy_example_project(tmp_path / "example")
     ran = fduck("run", cwd=copy)
     assert ran.returncode == 0, ran.stdout + ran.stderr
-    again = fduck("run", "-s", "user_purchases", cwd=copy)
+    cached = fduck("run", "-s", "user_purchases", cwd=copy)
+    assert cached.returncode == 0 and "1 of 1 CACHED incremental model main.user_purchases" in cached.stdout
+    again = fduck("run", "-s", "user_purchases", "--no-cache", cwd=copy)
     assert again.returncode == 0 and "merge into incremental table" in again.stdout
     with duckdb.connect(str(copy / "target" / "dev.duckdb"), read_only=True) as con:
         purchases = con.execute("select count(*), count(distinct event_id) from user_purchases").fetchone()

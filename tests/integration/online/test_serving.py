@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -239,6 +240,35 @@ def test_serving_during_materialization_never_mixes_values(served_by_each_store:
             reader.join()
     assert failures == []
     assert seen >= {1, 3}
+
+
+def _cache_lookups(base: str) -> dict[str, float]:
+    with urllib.request.urlopen(base + "/metrics", timeout=10) as response:
+        text = response.read().decode()
+    return {kind: float(n) for kind, n in re.findall(r'fduck_cache_lookups_total\{result="(\w+)"\} ([\d.]+)', text)}
+
+
+def test_hot_keys_are_cached_until_a_materialization(served_by_each_store: Path) -> None:
+    """Repeated lookups come from the server's cache; the first request after a
+    materialization commits (from another process) gets the new values."""
+    served = served_by_each_store
+    with _server(served) as base:
+        for _ in range(3):
+            status, answer = _request(base + "/features/stats/7")
+            assert status == 200 and answer["features"]["gen"] == 1
+        assert _request(base + "/features/stats/batch", {"entities": [7, 8, 99999]})[0] == 200  # 8 and 99999: a miss
+        assert _request(base + "/features/stats/batch", {"entities": [7, 8, 99999]})[1]["results"][2]["features"] is None
+        lookups = _cache_lookups(base)
+        assert lookups["hit"] >= 3 and lookups["miss"] >= 2, lookups  # the repeated batch, whole from the cache
+        _generation(served, 50, 2)
+        assert fduck("materialize", "--project-dir", str(served), "--full").returncode == 0
+        attempts = 1  # the embedded store's generation moves with the commit; Postgres's NOTIFY comes a moment after
+        while _request(base + "/features/stats/7")[1]["features"]["gen"] != 2 and attempts < 50:
+            attempts += 1
+            time.sleep(0.01)
+        assert attempts == 1 if not (served / "profiles.yml").exists() else attempts < 50
+        assert _request(base + "/features/stats/7")[1]["features"]["gen"] == 2
+        assert _request(base + "/features/stats/batch", {"entities": [7, 8]})[1]["results"][1]["features"]["gen"] == 2
 
 
 def test_a_killed_materialization_leaves_a_consistent_state(served_by_each_store: Path) -> None:

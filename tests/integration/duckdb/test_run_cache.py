@@ -1,0 +1,97 @@
+"""Run caching: `fduck run` skips models whose fingerprint and inputs are unchanged."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import REPO_ROOT, ProjectFactory, fduck
+
+
+def _run(root: Path, *args: str) -> dict[str, str]:
+    """Each model's status (OK, CACHED, ERROR, SKIP) as `fduck run` printed it."""
+    result = fduck("run", "--project-dir", str(root), *args)
+    statuses = dict((name, status) for status, name in re.findall(r"\d+ of \d+ (OK|CACHED|ERROR|SKIP) .*?main\.(\w+) ", result.stdout))
+    assert statuses, result.stdout + result.stderr
+    return statuses
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Path:
+    """The project `fduck init` writes: two staging views over CSV files, two marts."""
+    root = tmp_path / "shop"
+    shutil.copytree(REPO_ROOT / "project_template", root)
+    return root
+
+
+def test_an_unchanged_project_is_not_built_again(shop: Path) -> None:
+    assert set(_run(shop).values()) == {"OK"}
+    second = fduck("run", "--project-dir", str(shop))
+    assert "0 ok, 4 cached, 0 error, 0 skipped" in second.stdout, second.stdout
+    stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC"
+    assert re.search(r"CACHED table model main\.customers \.+ \[CACHED, unchanged since " + stamp + r"\]", second.stdout)
+    assert "START" not in second.stdout  # nothing is started that is not built
+    assert set(_run(shop, "--no-cache").values()) == {"OK"}
+    assert set(_run(shop, "--full-refresh").values()) == {"OK"}
+    assert set(_run(shop).values()) == {"CACHED"}
+
+
+def _orders_counted(root: Path) -> int:
+    with duckdb.connect(str(root / "target" / "dev.duckdb"), read_only=True) as con:
+        return int(con.execute("SELECT sum(lifetime_orders) FROM main.customers").fetchone()[0])  # type: ignore[index]
+
+
+def test_changed_data_or_sql_rebuilds_what_depends_on_it(shop: Path) -> None:
+    _run(shop)
+    before = _orders_counted(shop)
+    with (shop / "data" / "orders.csv").open("a") as orders:
+        orders.write("9001,1,19.99,paid,2024-03-01 10:00:00\n")
+    assert _run(shop) == {"stg_customers": "CACHED", "stg_orders": "OK", "customer_order_features": "OK", "customers": "OK"}
+    assert _orders_counted(shop) == before + 1
+    customers = shop / "models" / "marts" / "customers.sql"
+    customers.write_text(customers.read_text().replace("c.country,", "c.country, 1 as version,"))
+    assert _run(shop) == {"stg_customers": "CACHED", "stg_orders": "CACHED", "customer_order_features": "CACHED", "customers": "OK"}
+
+
+def test_a_parent_changed_but_not_rebuilt_leaves_its_children_cached(shop: Path) -> None:
+    _run(shop)
+    staging = shop / "models" / "staging" / "stg_customers.sql"
+    staging.write_text(staging.read_text() + "\n-- a comment changes nothing\n")
+    assert _run(shop, "-s", "stg_customers") == {"stg_customers": "CACHED"}
+    staging.write_text(staging.read_text().replace("country,", "upper(country) as country,"))
+    assert _run(shop, "-s", "customers") == {"customers": "CACHED"}  # the relation it reads is unchanged
+    assert _run(shop, "-s", "stg_customers+") == {"stg_customers": "OK", "customer_order_features": "OK", "customers": "OK"}
+
+
+def test_a_dropped_relation_or_a_failed_build_is_built_again(shop: Path) -> None:
+    _run(shop)
+    with duckdb.connect(str(shop / "target" / "dev.duckdb")) as con:
+        con.execute("DROP TABLE main.customers")
+    assert _run(shop)["customers"] == "OK"
+    features = shop / "models" / "marts" / "customer_order_features.sql"
+    original = features.read_text()
+    features.write_text(original.replace("d.orders,", "d.no_such_column,"))
+    assert _run(shop)["customer_order_features"] == "ERROR"
+    features.write_text(original)  # back to what the table was built from: still its last good build
+    assert _run(shop)["customer_order_features"] == "CACHED"
+
+
+def test_volatile_sql_and_tables_in_the_database(make_project: ProjectFactory) -> None:
+    root = make_project({
+        "models/stamped.sql": "{{ config(materialized='table') }}\nselect now() as built_at\n",
+        "models/totals.sql": "{{ config(materialized='table') }}\nselect count(*) as n from {{ source('app', 'events') }}\n",
+        "sources/app.yml": "sources:\n  - name: app\n    schema: raw\n    tables:\n      - name: events\n",
+    })
+    (root / "target").mkdir()
+    with duckdb.connect(str(root / "target" / "dev.duckdb")) as con:
+        con.execute("CREATE SCHEMA raw; CREATE TABLE raw.events AS SELECT range AS id FROM range(3)")
+    assert _run(root) == {"stamped": "OK", "totals": "OK"}
+    assert _run(root) == {"stamped": "OK", "totals": "CACHED"}  # now() differs from run to run
+    with duckdb.connect(str(root / "target" / "dev.duckdb")) as con:
+        con.execute("UPDATE raw.events SET id = id + 10 WHERE id = 0")  # same row count, other rows
+    assert _run(root)["totals"] == "OK"
+    assert _run(root)["totals"] == "CACHED"
