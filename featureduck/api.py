@@ -26,6 +26,8 @@ from featureduck.utils.yaml_loader import load_yaml_text
 
 if TYPE_CHECKING:
     from featureduck.backups.operations import Restored
+    from featureduck.profiling.history import Anomaly
+    from featureduck.profiling.statistics import ModelProfile
     from featureduck.backups.snapshots import BackupStore, Snapshot
     from featureduck.engines.base import EngineAdapter
     from featureduck.online.base import OnlineStore
@@ -583,6 +585,40 @@ class Project:
             return write_query(adapter, select, path, file_options)
         finally:
             adapter.close()
+
+    # --- profiling ------------------------------------------------------------------------
+
+    def profile(
+        self, models: list[str], threshold: float = 0.25, keep: bool = True,
+    ) -> list[tuple[ModelProfile, list[Anomaly], dict[datetime.datetime, dict[tuple[str, str], float]]]]:
+        """Column statistics of built models, each with what moved more than `threshold`
+        against its earlier profiles (and those profiles); `keep` stores this one too."""
+        from featureduck.profiling.history import anomalies, history, record
+        from featureduck.profiling.statistics import profile_relation
+
+        compiled = self.compile()
+        for name in models:
+            if name not in compiled.models:
+                raise UsageError(f"no model '{name}' to profile" if name not in self.definition.models
+                                 else f"model '{name}' did not compile: {compiled.errors.get(name)}")
+            if compiled.models[name].materialized == "ephemeral":
+                raise UsageError(f"model '{name}' is ephemeral: it has no relation to profile")
+        adapter = self.connect(threads=1)
+        results = []
+        try:
+            for name in models:
+                table = compiled.models[name].relation.to_table()
+                if adapter.relation_kind(table) is None:
+                    raise UsageError(f"model '{name}' is not built ({table.sql(adapter.DIALECT)})", hint="run `fduck run` first")
+                now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+                profile = profile_relation(adapter, name, table, now)
+                past = history(adapter, name)
+                results.append((profile, anomalies(profile, past, threshold), past))
+                if keep:
+                    record(adapter, profile)
+        finally:
+            adapter.close()
+        return results
 
     # --- backup and restore ----------------------------------------------------------------
 

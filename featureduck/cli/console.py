@@ -128,6 +128,31 @@ def print_run_summary(results: RunResults, kind: str = "models") -> None:
             console.print(escape(result.message))
 
 
+def print_profile(profile: Any, anomalies: list[Any], earlier: int) -> None:
+    """A table per model: a row per column; then what moved against its history."""
+    from rich.table import Table
+
+    console.print(f"[bold]{escape(profile.model)}[/bold] {escape(profile.relation)}: {profile.rows:,} rows "
+                  f"[dim](compared with {earlier} earlier profiles)[/dim]")
+    table = Table("column", "type", "nulls", "distinct", "min", "max", "mean", "median", "most frequent")
+    for c in profile.columns:
+        top = f"{_short(c.top_values[0][0], 14)} ({c.top_values[0][1]:,})" if c.top_values else "-"
+        median = c.quantiles.get("p50")
+        table.add_row(
+            escape(c.name), escape(c.type), f"{c.null_rate:.1%}", "-" if c.distinct is None else f"{c.distinct:,}",
+            escape(_short(c.min, 19)), escape(_short(c.max, 19)), "-" if c.mean is None else f"{c.mean:.4g}",
+            "-" if median is None else f"{median:.4g}", escape(top),
+        )
+    console.print(table)
+    for anomaly in anomalies:
+        console.print(f"[yellow]anomaly: {escape(anomaly.describe())}[/yellow]")
+
+
+def _short(value: Any, width: int = 24) -> str:
+    text = "-" if value is None else str(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 def print_snapshots(snapshots: list[Any], folder: Any) -> None:
     """A table: id, when, target and engine, relations, copied, size."""
     from rich.table import Table

@@ -22,6 +22,7 @@ from featureduck.cli.console import (
     print_error,
     print_freshness,
     print_internal_error,
+    print_profile,
     print_run_summary,
     print_snapshots,
     print_test_summary,
@@ -420,6 +421,36 @@ def restore(
     for item in restored:
         console.print(f"  {item.name} -> {item.relation}: " + (f"{item.rows} rows" if item.rows is not None else item.note))
     console.print(f"Restored {sum(1 for r in restored if r.rows is not None)} relations in {time.perf_counter() - started:.2f}s")
+
+
+@cli.command()
+@common_options
+@click.argument("models", nargs=-1, required=True)
+@click.option("--threshold", type=click.FloatRange(min=0), default=0.25, show_default=True,
+              help="Flag a row count or mean moving by more than this fraction of its average, or a null rate by more than this")
+@click.option("--output", type=click.Choice(["text", "json"]), default="text")
+@click.option("--html", "html_path", default=None, type=click.Path(dir_okay=False), help="Also write an HTML report with charts")
+@click.option("--no-store", is_flag=True, help="Do not keep this profile in the history")
+@handles_errors
+def profile(
+    project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None, debug: bool,
+    models: tuple[str, ...], threshold: float, output: str, html_path: str | None, no_store: bool,
+) -> None:
+    """Column statistics of built models; flags what moved against their earlier profiles."""
+    project = _load(project_dir, profiles_dir, target, vars_)
+    results = project.profile(list(models), threshold, keep=not no_store)
+    if output == "json":
+        click.echo(json.dumps([{**p.to_dict(), "anomalies": [{**a.__dict__, "message": a.describe()} for a in found]}
+                               for p, found, _ in results], indent=1, default=str))
+    else:
+        for model_profile, found, past in results:
+            print_profile(model_profile, found, len(past))
+    if html_path:
+        from featureduck.profiling.report import render
+
+        Path(html_path).write_text(render(results))
+        if output == "text":
+            console.print(f"HTML report: {html_path}")
 
 
 @cli.command("test")

@@ -21,14 +21,14 @@ from featureduck.engines.base import EngineAdapter
 STATE_SUFFIX = "_featureduck"
 
 
-def _state_table(adapter: EngineAdapter, name: str) -> exp.Table:
+def state_table(adapter: EngineAdapter, name: str) -> exp.Table:
     """`<target schema>_featureduck.<name>`: one state per target, so a dev and a
     prod target in one database never read each other's records."""
     return exp.Table(this=exp.to_identifier(name), db=exp.to_identifier(adapter.target.schema + STATE_SUFFIX))
 
 
 def builds_table(adapter: EngineAdapter) -> exp.Table:
-    return _state_table(adapter, "relations")
+    return state_table(adapter, "relations")
 
 
 def _appending(
@@ -44,6 +44,11 @@ def _appending(
         statements.append(exp.Create(this=exp.Schema(this=table, expressions=definitions), kind="TABLE", exists=True))
     statements.append(exp.insert(rows, table))
     return statements
+
+
+def append_rows(adapter: EngineAdapter, table: exp.Table, columns: tuple[tuple[str, str], ...], rows: exp.Expr) -> None:
+    """Append to a state table, creating it on first use."""
+    adapter.execute_script(_appending(adapter, table, columns, rows))
 
 
 _COLUMNS = (
@@ -108,7 +113,7 @@ _TIE_COLUMNS = (("view_key", "VARCHAR"), ("sql_checksum", "VARCHAR"), ("has_ties
 
 
 def _ties_table(adapter: EngineAdapter) -> exp.Table:
-    return _state_table(adapter, "feature_view_ties")
+    return state_table(adapter, "feature_view_ties")
 
 
 def _tie_row(c: TieCheck) -> exp.Select:
@@ -125,7 +130,7 @@ _FINGERPRINT_COLUMNS = (("unique_id", "VARCHAR"), ("fingerprint", "VARCHAR"), ("
 def fingerprints_table(adapter: EngineAdapter) -> exp.Table:
     """What each model was last built from (runner.fingerprints); its own table, so
     state stores written before run caching existed keep working."""
-    return _state_table(adapter, "fingerprints")
+    return state_table(adapter, "fingerprints")
 
 
 def read_fingerprints(adapter: EngineAdapter) -> dict[str, str]:

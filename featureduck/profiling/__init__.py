@@ -1,0 +1,1 @@
+"""Column statistics of built models, kept per run so changes stand out."""
