@@ -25,7 +25,9 @@ from featureduck.utils.hashing import sha256_text
 from featureduck.utils.yaml_loader import load_yaml_text
 
 if TYPE_CHECKING:
+    from featureduck.advice.suggestions import Suggestion
     from featureduck.backups.operations import Restored
+    from featureduck.engines.plans import Plan
     from featureduck.profiling.history import Anomaly
     from featureduck.profiling.statistics import ModelProfile
     from featureduck.backups.snapshots import BackupStore, Snapshot
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
     from featureduck.online.postgres import Migrated
     from featureduck.project.nodes import SourceTable
     from featureduck.runner.results import NodeResult, RunReporter, RunResults
-    from featureduck.runner.state import BuildRecord
+    from featureduck.runner.state import BuildRecord, Timing
     from featureduck.sources.watermarks import Watermark
     from featureduck.store.freshness import Freshness
     from featureduck.testing.definitions import DataTest
@@ -197,7 +199,16 @@ class Project:
         from featureduck.runner.fingerprints import model_fingerprints, seed_versions
         from featureduck.runner.results import SilentReporter
         from featureduck.runner.scheduler import Runner
-        from featureduck.runner.state import BuildRecord, builds_table, fingerprints_table, read_builds, read_fingerprints, record_run
+        from featureduck.runner.state import (
+            BuildRecord,
+            Timing,
+            builds_table,
+            fingerprints_table,
+            read_builds,
+            read_fingerprints,
+            record_run,
+            timings_table,
+        )
         from featureduck.sources.databases import prepare_sources
         from featureduck.sources.staging import stage_file_sources
         from featureduck.sources.versions import source_versions
@@ -215,7 +226,7 @@ class Project:
             file_sources = [table for table in read if is_staged(table, adapter.DIALECT)]
             # one catalog query for the state store, the models' schemas and the staged sources'
             adapter.preload_catalog(
-                [builds_table(adapter), fingerprints_table(adapter), *watermark_tables(adapter)]
+                [builds_table(adapter), fingerprints_table(adapter), timings_table(adapter), *watermark_tables(adapter)]
                 + [m.relation.to_table() for m in compiled.models.values() if m.unique_id in selection.selected]
                 + [staged_relation(table, self.target.schema).to_table() for table in file_sources]
             )
@@ -273,7 +284,13 @@ class Project:
                 from featureduck.store.ties import checks_of_built_views
 
                 tie_checks = checks_of_built_views(self.definition, compiled, built, now)
-            record_run(adapter, records, tie_checks, fingerprints)
+            run_id = f"{now:%Y%m%dT%H%M%S%f}"[:-3]  # to the millisecond
+            timings = [
+                Timing(run_id, r.unique_id, r.name, r.materialized, r.status,
+                       datetime.datetime.fromtimestamp(r.started_at, datetime.UTC).replace(tzinfo=None), r.execution_time, r.rows_affected)
+                for r in results.results if r.status != "skipped"
+            ]
+            record_run(adapter, records, tie_checks, fingerprints, timings)
         finally:
             adapter.close()
         target_dir = self.config.target_dir
@@ -619,6 +636,38 @@ class Project:
         finally:
             adapter.close()
         return results
+
+    # --- query advice ---------------------------------------------------------------------
+
+    def explain(self, model: str) -> tuple[Plan, list[Suggestion]]:
+        """Run a model's query under the engine's analyzer (its rows discarded, nothing
+        built): the plan with each operator's time, and advice on the model."""
+        from featureduck.advice.suggestions import suggest
+        from featureduck.runner.state import read_timings
+        from featureduck.sources.databases import prepare_sources
+
+        compiled = self.compile()
+        if model not in compiled.models:
+            raise UsageError(f"no model '{model}' to explain" if model not in self.definition.models
+                             else f"model '{model}' did not compile: {compiled.errors.get(model)}")
+        chosen = compiled.models[model]
+        adapter = self.connect(threads=1)
+        try:
+            prepare_sources(adapter, [self.definition.sources[(s, t)] for s, t in chosen.sources], self.config.root)
+            plan = adapter.explain_analyze(chosen.sql)
+            return plan, suggest(compiled, model, adapter.DIALECT, plan, read_timings(adapter, 20))
+        finally:
+            adapter.close()
+
+    def run_timings(self, runs: int = 20) -> list[Timing]:
+        """Each model's time in the last `runs` runs, newest run first."""
+        from featureduck.runner.state import read_timings
+
+        adapter = self.connect(threads=1)
+        try:
+            return read_timings(adapter, runs)
+        finally:
+            adapter.close()
 
     # --- backup and restore ----------------------------------------------------------------
 

@@ -128,6 +128,52 @@ def print_run_summary(results: RunResults, kind: str = "models") -> None:
             console.print(escape(result.message))
 
 
+def print_explanation(model: str, plan: Any, suggestions: list[Any]) -> None:
+    """The plan tree, the slowest operators, then advice."""
+    console.print(f"[bold]{escape(model)}[/bold]: the query took {plan.seconds * 1000:,.1f} ms")
+    console.print()
+    for line in plan.lines():
+        console.print(escape(line))
+    slowest = plan.slowest()
+    if slowest:
+        console.print()
+        console.print("[bold]Slowest operators[/bold]")
+        for node in slowest:
+            share = f" ({(node.seconds or 0) / plan.seconds:.0%})" if plan.seconds else ""
+            console.print(escape(f"  {(node.seconds or 0) * 1000:,.1f} ms{share}  {node.operator}  {node.detail}"))
+    console.print()
+    if not suggestions:
+        console.print("[green]No suggestions.[/green]")
+    for suggestion in suggestions:
+        console.print(f"[yellow]suggestion ({suggestion.rule}):[/yellow] {escape(suggestion.message)}")
+
+
+def print_runs(summaries: list[Any]) -> None:
+    from rich.table import Table
+
+    if not summaries:
+        console.print("no runs recorded yet")
+        return
+    table = Table("run", "started (UTC)", "built", "cached", "errors", "model time")
+    for s in summaries:
+        table.add_row(s.run_id, f"{s.started_at:%Y-%m-%d %H:%M:%S}", str(s.built), str(s.cached), str(s.errors), f"{s.seconds:.2f}s")
+    console.print(table)
+
+
+def print_slowest(models: list[Any]) -> None:
+    from rich.table import Table
+
+    if not models:
+        console.print("no run has built a model yet")
+        return
+    table = Table("model", "materialized", "last run", "median before", "runs", "")
+    for m in models:
+        flag = "[red]regressed[/red]" if m.regressed else ""
+        table.add_row(escape(m.name), m.materialized, f"{m.seconds:.3f}s", "-" if m.median is None else f"{m.median:.3f}s",
+                      str(m.runs), flag)
+    console.print(table)
+
+
 def print_profile(profile: Any, anomalies: list[Any], earlier: int) -> None:
     """A table per model: a row per column; then what moved against its history."""
     from rich.table import Table

@@ -22,8 +22,11 @@ from featureduck.cli.console import (
     print_error,
     print_freshness,
     print_internal_error,
+    print_explanation,
     print_profile,
     print_run_summary,
+    print_runs,
+    print_slowest,
     print_snapshots,
     print_test_summary,
     size_text,
@@ -451,6 +454,59 @@ def profile(
         Path(html_path).write_text(render(results))
         if output == "text":
             console.print(f"HTML report: {html_path}")
+
+
+@cli.command()
+@common_options
+@click.argument("model")
+@click.option("--output", type=click.Choice(["text", "json"]), default="text")
+@handles_errors
+def explain(
+    project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None, debug: bool, model: str, output: str,
+) -> None:
+    """Run a model's query under the engine's analyzer: the plan with timings, the slowest operators, advice."""
+    project = _load(project_dir, profiles_dir, target, vars_)
+    plan, suggestions = project.explain(model)
+    if output == "json":
+        click.echo(json.dumps({
+            "model": model, "seconds": plan.seconds, "plan": plan.root.to_dict() if plan.root else plan.text,
+            "slowest": [{"operator": n.operator, "detail": n.detail, "seconds": n.seconds, "rows": n.rows} for n in plan.slowest()],
+            "suggestions": [{"rule": s.rule, "message": s.message} for s in suggestions],
+        }, indent=1))
+        return
+    print_explanation(model, plan, suggestions)
+
+
+@cli.command()
+@common_options
+@click.option("--slowest", type=click.IntRange(min=1), default=None, help="The N slowest models of the last run, against their history")
+@click.option("--last", type=click.IntRange(min=1), default=10, show_default=True, help="Runs of history to read")
+@click.option("--output", type=click.Choice(["text", "json"]), default="text")
+@handles_errors
+def runs(
+    project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None, debug: bool,
+    slowest: int | None, last: int, output: str,
+) -> None:
+    """Recent runs from the state store; with --slowest, the slowest models and their regressions."""
+    from dataclasses import asdict
+
+    from featureduck.advice.runs import slowest as slowest_models
+    from featureduck.advice.runs import summarize
+
+    project = _load(project_dir, profiles_dir, target, vars_)
+    timings = project.run_timings(max(last, 2))
+    if slowest is not None:
+        models = slowest_models(timings, slowest)
+        if output == "json":
+            click.echo(json.dumps([{**asdict(m), "regressed": m.regressed} for m in models], indent=1))
+        else:
+            print_slowest(models)
+        return
+    summaries = summarize(timings)
+    if output == "json":
+        click.echo(json.dumps([asdict(s) for s in summaries], indent=1, default=str))
+    else:
+        print_runs(summaries)
 
 
 @cli.command("test")

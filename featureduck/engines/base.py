@@ -22,6 +22,8 @@ from featureduck.config.profiles import TargetConfig
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from featureduck.engines.plans import Plan
+
 # Called with a freshly built relation's (name, type) columns before it replaces the
 # previous one; raises (a FeatureDuckError) to keep the previous relation.
 ColumnCheck = Callable[[list[tuple[str, str]]], None]
@@ -217,6 +219,10 @@ class EngineAdapter(ABC):
     @abstractmethod
     def fetch(self, sql: str | exp.Expr, form: str) -> Any:
         """A query's result as a pandas DataFrame (`form` "pandas") or an Arrow table ("arrow")."""
+
+    @abstractmethod
+    def explain_analyze(self, sql: str) -> Plan:
+        """Run a query for its plan with each operator's time (its rows are discarded)."""
 
     def stream(self, sql: str | exp.Expr) -> pa.RecordBatchReader:
         """A query's rows as Arrow batches for a consumer that writes them as they come.

@@ -7,6 +7,7 @@ DuckDB connection must not be shared between threads.
 from __future__ import annotations
 
 import re
+import json
 import sys
 import threading
 from collections.abc import Iterator, Sequence
@@ -21,6 +22,8 @@ from featureduck.errors import ConnectionFailure, DatabaseError
 
 if TYPE_CHECKING:
     import duckdb
+
+    from featureduck.engines.plans import Plan, PlanNode
 
 # Settings of a duckdb profile that are featureduck's, not DuckDB configuration.
 _PROFILE_KEYS = frozenset({"path", "threads", "schema", "database", "extensions", "settings"})
@@ -218,10 +221,37 @@ class DuckDBAdapter(EngineAdapter):
             except duckdb.Error as err:  # the message may quote the connection string: keep its first line only
                 raise ConnectionFailure(f"cannot attach the {kind} database: {str(err).strip().splitlines()[0]}") from None
 
+    def explain_analyze(self, sql: str) -> Plan:
+        """EXPLAIN ANALYZE with JSON profiling: the profile comes back as the plan's text."""
+        from featureduck.engines.plans import Plan
+
+        self.execute("SET enable_profiling = 'json'")
+        try:
+            profile = json.loads(self.execute(f"EXPLAIN ANALYZE {sql}")[0][1])
+        finally:
+            self.execute("RESET enable_profiling")
+        operators = [_plan_node(child) for child in profile.get("children", [])]
+        while len(operators) == 1 and operators[0].operator == "EXPLAIN_ANALYZE":
+            operators = operators[0].children
+        return Plan(operators[0] if len(operators) == 1 else None, float(profile.get("latency", 0.0)))
+
     def columns(self, table: exp.Table) -> list[tuple[str, str]]:
         """DESCRIBE: a tenth of the time of information_schema.columns, and it
         finds unqualified temporary tables through the search path."""
         return [(str(row[0]), str(row[1])) for row in self.execute(f"DESCRIBE {self.sql(table)}")]
+
+
+def _plan_node(profile: dict[str, Any]) -> PlanNode:
+    from featureduck.engines.plans import PlanNode
+
+    extra = profile.get("extra_info") or {}
+    shown = [f"{key}: {extra[key]}" for key in ("Table", "Function", "Conditions", "Filters", "Join Type", "Groups") if extra.get(key)]
+    return PlanNode(
+        str(profile.get("operator_name") or profile.get("operator_type")), "; ".join(str(part) for part in shown),
+        float(profile["operator_timing"]) if "operator_timing" in profile else None,
+        int(profile["operator_cardinality"]) if "operator_cardinality" in profile else None,
+        [_plan_node(child) for child in profile.get("children", [])],
+    )
 
 
 def _lock_message(path: str, error: str) -> str:

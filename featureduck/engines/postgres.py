@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     import psycopg
     import psycopg_pool
 
+    from featureduck.engines.plans import Plan, PlanNode
+
 _KINDS: dict[str, RelationKind] = {"r": "table", "p": "table", "f": "table", "v": "view", "m": "materialized_view"}
 _CONNECT_KEYS = ("host", "port", "user", "password", "dbname", "sslmode", "connect_timeout")
 
@@ -331,6 +333,21 @@ class PostgresAdapter(EngineAdapter):
             raise DatabaseError(f"loading {self.sql(table)}: {str(err).strip()}") from None
         return total
 
+    def explain_analyze(self, sql: str) -> Plan:
+        """EXPLAIN (ANALYZE, FORMAT JSON), run in a transaction that is rolled back."""
+        import psycopg
+
+        from featureduck.engines.plans import Plan
+
+        try:
+            with self._connection().transaction(force_rollback=True), self._connection().cursor() as cursor:
+                cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}")
+                row = cursor.fetchone()
+        except psycopg.Error as err:
+            raise DatabaseError(str(err).strip()) from None
+        document = row[0][0] if row else {}
+        return Plan(_plan_node(document["Plan"]), float(document.get("Execution Time", 0.0)) / 1000)
+
     def fetch(self, sql: str | exp.Expr, form: str) -> Any:
         """A query's result as a pandas DataFrame (`form` "pandas") or an Arrow table ("arrow")."""
         import psycopg
@@ -370,3 +387,18 @@ def _drop(table: exp.Table, kind: RelationKind, cascade: bool) -> exp.Drop:
 
 def _first_line(error: Exception) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+def _plan_node(node: dict[str, Any]) -> PlanNode:
+    """A plan node with its own time: Postgres reports a node's time per loop with its
+    children's included, so theirs (times their loops) is taken off."""
+    from featureduck.engines.plans import PlanNode
+
+    children = [_plan_node(child) for child in node.get("Plans", [])]
+    loops = int(node.get("Actual Loops", 1) or 1)
+    total = float(node.get("Actual Total Time", 0.0)) * loops / 1000
+    inner = sum(float(c.get("Actual Total Time", 0.0)) * int(c.get("Actual Loops", 1) or 1) / 1000 for c in node.get("Plans", []))
+    shown = [f"{key}: {node[key]}" for key in ("Relation Name", "Filter", "Hash Cond", "Merge Cond", "Join Filter", "Index Cond",
+                                               "Group Key", "Sort Key") if node.get(key)]
+    return PlanNode(str(node.get("Node Type")), "; ".join(str(part) for part in shown), max(total - inner, 0.0),
+                    int(node.get("Actual Rows", 0)) * loops, children)

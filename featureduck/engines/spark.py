@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from pyspark.sql import DataFrame, SparkSession
 
+    from featureduck.engines.plans import Plan
+
 # Settings that start a small local session quickly (FIELD-NOTES.md).
 _FAST_LOCAL = {
     "spark.ui.enabled": "false",
@@ -228,6 +230,22 @@ class SparkAdapter(EngineAdapter):
         rows = [row for batch in batches for row in batch]
         self._session().createDataFrame(rows, schema=_spark_schema(self, columns)).createOrReplaceTempView(table.name)
         return len(rows)
+
+    def explain_analyze(self, sql: str) -> Plan:
+        """Spark's formatted plan, and the query's wall time running it into the no-op
+        sink (every row computed, none collected); per-operator times are in the Spark UI."""
+        import time
+
+        from featureduck.engines.plans import Plan
+
+        try:
+            frame = self._session().sql(sql)
+            text = str(self._session().sql(f"EXPLAIN FORMATTED {sql}").collect()[0][0])
+            started = time.perf_counter()
+            frame.write.format("noop").mode("overwrite").save()
+        except Exception as err:  # noqa: BLE001 - pyspark raises Py4J and Spark exception types
+            raise DatabaseError(_first_line(err)) from None
+        return Plan(None, time.perf_counter() - started, text)
 
     def fetch(self, sql: str | exp.Expr, form: str) -> Any:
         """A query's result as a pandas DataFrame (`form` "pandas") or an Arrow table ("arrow")."""

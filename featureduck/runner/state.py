@@ -145,11 +145,56 @@ def read_fingerprints(adapter: EngineAdapter) -> dict[str, str]:
     return {uid: fingerprint for uid, (_, fingerprint) in newest.items() if fingerprint is not None}
 
 
+@dataclass(frozen=True)
+class Timing:
+    """How long a model took in one run (kept for `fduck runs` and `fduck explain`)."""
+
+    run_id: str
+    unique_id: str
+    name: str
+    materialized: str
+    status: str  # success | error | cached
+    started_at: datetime.datetime
+    seconds: float
+    rows_affected: int | None
+
+
+_TIMING_COLUMNS = (
+    ("run_id", "VARCHAR"), ("unique_id", "VARCHAR"), ("name", "VARCHAR"), ("materialized", "VARCHAR"), ("status", "VARCHAR"),
+    ("started_at", "TIMESTAMP"), ("seconds", "DOUBLE"), ("rows_affected", "BIGINT"),
+)
+
+
+def timings_table(adapter: EngineAdapter) -> exp.Table:
+    return state_table(adapter, "run_timings")
+
+
+def read_timings(adapter: EngineAdapter, runs: int) -> list[Timing]:
+    """The model timings of the last `runs` runs, newest run first."""
+    table = timings_table(adapter)
+    if adapter.relation_kind(table) is None:
+        return []
+    recent = (exp.select("run_id").from_(table).group_by("run_id")
+              .order_by(exp.Ordered(this=exp.Max(this=exp.column("started_at")), desc=True)).limit(runs))
+    query = (exp.select(*[n for n, _ in _TIMING_COLUMNS]).from_(table).where(exp.column("run_id").isin(query=recent))
+             .order_by(exp.Ordered(this=exp.column("run_id"), desc=True), "started_at"))
+    return [Timing(*row) for row in adapter.execute(query)]
+
+
+def _timing_row(t: Timing) -> exp.Tuple:
+    return exp.Tuple(expressions=[
+        exp.Literal.string(t.run_id), exp.Literal.string(t.unique_id), exp.Literal.string(t.name), exp.Literal.string(t.materialized),
+        exp.Literal.string(t.status), exp.cast(exp.Literal.string(t.started_at.isoformat(sep=" ")), "TIMESTAMP"),
+        exp.cast(exp.convert(t.seconds), "DOUBLE"), exp.cast(exp.convert(t.rows_affected), "BIGINT"),
+    ])
+
+
 def record_run(
     adapter: EngineAdapter, builds: list[BuildRecord], checks: list[TieCheck], fingerprints: dict[str, str | None] | None = None,
+    timings: list[Timing] | None = None,
 ) -> None:
-    """Append one row per build, per fingerprint of a built model and per tie check
-    (made after the build it checks)."""
+    """Append one row per build, per fingerprint of a built model, per model timing and
+    per tie check (made after the build it checks)."""
     values = exp.Values(expressions=[_build_row(r) for r in builds]) if builds else None
     statements = _appending(adapter, builds_table(adapter), _COLUMNS, values)
     built_at = {r.unique_id: r.built_at for r in builds}
@@ -160,6 +205,8 @@ def record_run(
     ]
     statements += _appending(adapter, fingerprints_table(adapter), _FINGERPRINT_COLUMNS,
                              exp.Values(expressions=stamps) if stamps else None)
+    statements += _appending(adapter, timings_table(adapter), _TIMING_COLUMNS,
+                             exp.Values(expressions=[_timing_row(t) for t in timings]) if timings else None)
     answers: exp.Query | None = None
     for check in checks:
         answers = _tie_row(check) if answers is None else exp.union(answers, _tie_row(check), distinct=False)

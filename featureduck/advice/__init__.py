@@ -1,0 +1,1 @@
+"""Query advice: plans with timings, run history, and what to change."""
