@@ -27,14 +27,14 @@ from featureduck.utils.yaml_loader import load_yaml_text
 if TYPE_CHECKING:
     from featureduck.advice.suggestions import Suggestion
     from featureduck.backups.operations import Restored
-    from featureduck.engines.plans import Plan
-    from featureduck.profiling.history import Anomaly
-    from featureduck.profiling.statistics import ModelProfile
     from featureduck.backups.snapshots import BackupStore, Snapshot
     from featureduck.engines.base import EngineAdapter
+    from featureduck.engines.plans import Plan
     from featureduck.online.base import OnlineStore
     from featureduck.online.materialize import Materialized
     from featureduck.online.postgres import Migrated
+    from featureduck.profiling.history import Anomaly
+    from featureduck.profiling.statistics import ModelProfile
     from featureduck.project.nodes import SourceTable
     from featureduck.runner.results import NodeResult, RunReporter, RunResults
     from featureduck.runner.state import BuildRecord, Timing

@@ -39,8 +39,9 @@ def summarize(timings: list[Timing]) -> list[RunSummary]:
     for timing in timings:
         by_run.setdefault(timing.run_id, []).append(timing)
     summaries = [
-        RunSummary(run_id, min(t.started_at for t in rows), sum(t.status == "success" for t in rows), sum(t.status == "cached" for t in rows),
-                   sum(t.status == "error" for t in rows), sum(t.seconds for t in rows if t.status != "cached"))
+        RunSummary(run_id, min(t.started_at for t in rows), sum(t.status == "success" for t in rows),
+                   sum(t.status == "cached" for t in rows), sum(t.status == "error" for t in rows),
+                   sum(t.seconds for t in rows if t.status != "cached"))
         for run_id, rows in by_run.items()
     ]
     return sorted(summaries, key=lambda s: s.started_at, reverse=True)

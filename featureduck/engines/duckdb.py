@@ -6,8 +6,8 @@ DuckDB connection must not be shared between threads.
 
 from __future__ import annotations
 
-import re
 import json
+import re
 import sys
 import threading
 from collections.abc import Iterator, Sequence

@@ -109,7 +109,8 @@ def _add_top_values(adapter: EngineAdapter, table: exp.Table, columns: list[Colu
     for i, profile in enumerate(columns):
         column = exp.column(profile.name, quoted=True)
         ranked = (
-            exp.select(exp.alias_(exp.Literal.number(i), "position"), exp.alias_(exp.cast(column.copy(), exp.DataType.build("TEXT")), "value"),
+            exp.select(exp.alias_(exp.Literal.number(i), "position"),
+                       exp.alias_(exp.cast(column.copy(), exp.DataType.build("TEXT")), "value"),
                        exp.alias_(exp.Count(this=exp.Star()), "n"))
             .from_(table.copy())
             .group_by(column.copy())

@@ -9,7 +9,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "featureduck"
 # Lower index = lower layer. A module may import its own layer or lower ones.
 LAYERS = [
     "errors", "utils", "config", "project", "templating", "graph", "compiler", "engines",
-    "materializations", "runner", "testing", "sources", "store", "exports", "backups", "profiling", "advice", "online", "serving", "scaffold", "api", "cli",
+    "materializations", "runner", "testing", "sources", "store", "exports", "backups", "profiling", "advice", "online", "serving",
+    "scaffold", "api", "cli",
 ]
 HEAVY = {"duckdb", "psycopg", "pyspark", "networkx"}
 
