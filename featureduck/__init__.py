@@ -11,8 +11,9 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from featureduck.api import Project
+    from featureduck.udfs.decorator import udf
 
-__all__ = ["Project", "__version__"]
+__all__ = ["Project", "__version__", "udf"]
 
 
 def __getattr__(name: str) -> Any:
@@ -20,4 +21,8 @@ def __getattr__(name: str) -> Any:
         from featureduck.api import Project
 
         return Project
+    if name == "udf":
+        from featureduck.udfs.decorator import udf
+
+        return udf
     raise AttributeError(name)

@@ -173,9 +173,15 @@ class Project:
 
     def connect(self, threads: int | None = None) -> EngineAdapter:
         from featureduck.engines.registry import create_adapter
+        from featureduck.udfs.registration import register_functions
 
         adapter = create_adapter(self.target, threads)
         adapter.open()
+        try:
+            register_functions(adapter, self.definition, self.config.dialect)
+        except BaseException:
+            adapter.close()
+            raise
         return adapter
 
     def run(

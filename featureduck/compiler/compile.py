@@ -223,7 +223,7 @@ class Compiler:
     ) -> CompiledModel:
         # sqlglot is imported here, not at module level: a cached compile never needs it
         from featureduck.compiler.parse import generate_sql, parse_model_sql
-        from featureduck.compiler.portability import make_portable
+        from featureduck.compiler.portability import check_python_functions, make_portable
         from featureduck.compiler.resolve import Replacements, ephemeral_reference, prepend_ctes, replace_placeholders
 
         for option, feature in UNSUPPORTED_MODEL_CONFIGS.items():
@@ -255,6 +255,7 @@ class Compiler:
             replacements[f"{SOURCE_PREFIX}{key[0]}__{key[1]}"] = (expression, source.name if source.is_file else source.identifier)
 
         tree = parse_model_sql(rendered.sql, self.project_dialect, model.path)
+        check_python_functions(tree, self.definition.functions, self.target_dialect, model.path)
         if self.target_dialect != self.project_dialect:
             make_portable(tree, self.target_dialect, model.path)
         replace_placeholders(tree, replacements)

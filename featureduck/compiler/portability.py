@@ -12,12 +12,13 @@ parsed in the project dialect, and a hint.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from sqlglot import exp
 
 from featureduck.errors import SourceLocation, UnsupportedSqlError
+from featureduck.project.functions import DeclaredFunction
 
 POSTGRES, SPARK = "postgres", "spark"
 
@@ -138,6 +139,25 @@ def _division_is_double(tree: exp.Expr) -> None:
         dividend = node.this
         if not (isinstance(dividend, exp.Cast) and dividend.to.this == exp.DataType.Type.DOUBLE):
             dividend.replace(exp.cast(dividend.copy(), exp.DataType.build("DOUBLE")))
+
+
+# Targets whose engines run Python UDFs (functions/*.py).
+PYTHON_DIALECTS = frozenset({"duckdb", SPARK})
+
+
+def check_python_functions(tree: exp.Expr, functions: Mapping[str, DeclaredFunction], target_dialect: str, path: str) -> None:
+    """A call of a project's Python function, on a target that cannot run Python."""
+    if target_dialect in PYTHON_DIALECTS or not functions:
+        return
+    by_name = {name.lower(): declared for name, declared in functions.items()}
+    for node in tree.find_all(exp.Anonymous):
+        declared = by_name.get(str(node.this).lower())
+        if declared is not None:
+            raise UnsupportedSqlError(
+                f"{node.this}() is a Python function ({declared.path}:{declared.line}); {target_dialect} cannot run Python",
+                SourceLocation(path, *_position(node)),
+                "build this model on a duckdb or spark target, or write the logic in SQL (a macro)",
+            )
 
 
 def check_portable(tree: exp.Expr, target_dialect: str, path: str) -> None:

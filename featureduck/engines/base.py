@@ -48,6 +48,7 @@ class EngineAdapter(ABC):
     SUPPORTS_MERGE: ClassVar[bool] = False
     SUPPORTS_TRANSACTIONS: ClassVar[bool] = False
     SUPPORTS_NESTED_TYPES: ClassVar[bool] = True  # structs, lists, maps as column types; else staged as JSON
+    SUPPORTS_PYTHON_FUNCTIONS: ClassVar[bool] = False  # Python UDFs (register_function)
 
     def __init__(self, target: TargetConfig, threads: int | None = None) -> None:
         self.target = target
@@ -219,6 +220,12 @@ class EngineAdapter(ABC):
     @abstractmethod
     def fetch(self, sql: str | exp.Expr, form: str) -> Any:
         """A query's result as a pandas DataFrame (`form` "pandas") or an Arrow table ("arrow")."""
+
+    def register_function(self, name: str, params: list[str], returns: str, vectorized: bool, function: Callable[..., Any]) -> None:
+        """Make a Python function callable from SQL as `name` (types in the engine's
+        dialect); `vectorized` functions take and return pyarrow Arrays. Engines that
+        run Python set SUPPORTS_PYTHON_FUNCTIONS and implement it."""
+        raise NotImplementedError(f"{self.TYPE} cannot run Python functions")
 
     @abstractmethod
     def explain_analyze(self, sql: str) -> Plan:

@@ -10,7 +10,7 @@ import json
 import re
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +33,7 @@ class DuckDBAdapter(EngineAdapter):
     TYPE = "duckdb"
     DIALECT = "duckdb"
     SUPPORTS_MATERIALIZED_VIEWS = False
+    SUPPORTS_PYTHON_FUNCTIONS = True
     SUPPORTS_MERGE = True
     SUPPORTS_TRANSACTIONS = True
 
@@ -220,6 +221,25 @@ class DuckDBAdapter(EngineAdapter):
                 )
             except duckdb.Error as err:  # the message may quote the connection string: keep its first line only
                 raise ConnectionFailure(f"cannot attach the {kind} database: {str(err).strip().splitlines()[0]}") from None
+
+    def register_function(self, name: str, params: list[str], returns: str, vectorized: bool, function: Callable[..., Any]) -> None:
+        """On the connection every thread's cursor shares; vectorized ones through Arrow."""
+        import duckdb
+        from duckdb.func import PythonUDFType
+
+        assert self._connection is not None
+        with self._lock:
+            try:
+                self._connection.remove_function(name)
+            except duckdb.InvalidInputException:
+                pass  # not registered yet
+            try:
+                self._connection.create_function(
+                    name, function, [duckdb.sqltype(p) for p in params], duckdb.sqltype(returns),
+                    type=PythonUDFType.ARROW if vectorized else PythonUDFType.NATIVE, side_effects=False,
+                )
+            except duckdb.Error as err:
+                raise DatabaseError(f"cannot register function '{name}': {str(err).strip()}") from None
 
     def explain_analyze(self, sql: str) -> Plan:
         """EXPLAIN ANALYZE with JSON profiling: the profile comes back as the plan's text."""

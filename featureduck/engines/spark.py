@@ -20,7 +20,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -56,6 +56,7 @@ class SparkAdapter(EngineAdapter):
     SUPPORTS_MATERIALIZED_VIEWS = False
     SUPPORTS_MERGE = False  # MERGE needs Delta or Iceberg tables, not Parquet
     SUPPORTS_TRANSACTIONS = False
+    SUPPORTS_PYTHON_FUNCTIONS = True
 
     _session_lock: ClassVar[threading.Lock] = threading.Lock()
 
@@ -230,6 +231,25 @@ class SparkAdapter(EngineAdapter):
         rows = [row for batch in batches for row in batch]
         self._session().createDataFrame(rows, schema=_spark_schema(self, columns)).createOrReplaceTempView(table.name)
         return len(rows)
+
+    def register_function(self, name: str, params: list[str], returns: str, vectorized: bool, function: Callable[..., Any]) -> None:
+        """An Arrow UDF when vectorized, else a row UDF whose rows travel as Arrow; a row
+        with a NULL argument gives NULL without a call, as on DuckDB. The function's
+        module (a project file, not importable on the workers) is pickled by value."""
+        from pyspark import cloudpickle
+        from pyspark.sql import functions
+
+        module = sys.modules.get(function.__module__)
+        if module is not None:
+            cloudpickle.register_pickle_by_value(module)
+        if vectorized:
+            registered = functions.arrow_udf(function, returns)  # type: ignore[call-overload]  # stubs spell only the iterator forms
+        else:
+            def null_safe(*values: Any) -> Any:
+                return None if any(value is None for value in values) else function(*values)
+
+            registered = functions.udf(null_safe, returns, useArrow=True)
+        self._session().udf.register(name, registered)
 
     def explain_analyze(self, sql: str) -> Plan:
         """Spark's formatted plan, and the query's wall time running it into the no-op

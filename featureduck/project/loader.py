@@ -8,6 +8,7 @@ from pathlib import Path
 
 from featureduck.config.project_config import ProjectConfig
 from featureduck.errors import ProjectError, SourceLocation
+from featureduck.project.functions import DeclaredFunction, declared_functions
 from featureduck.project.nodes import Entity, FeatureView, Model, Seed, SourceTable
 from featureduck.project.schema_files import SchemaFile, parse_schema_file
 from featureduck.utils.hashing import sha256_text
@@ -45,6 +46,7 @@ class ProjectDefinition:
     docs: dict[str, str] = field(default_factory=dict)  # dbt's {% docs name %} blocks
     entities: dict[str, Entity] = field(default_factory=dict)
     feature_views: dict[str, FeatureView] = field(default_factory=dict)  # by name@version
+    functions: dict[str, DeclaredFunction] = field(default_factory=dict)  # Python UDFs, by SQL name
     file_hashes: dict[str, str] = field(default_factory=dict)
 
 
@@ -69,6 +71,17 @@ def load_definition(config: ProjectConfig) -> ProjectDefinition:
     for folder in config.paths("test"):
         for path in _walk(folder, (".sql",)):
             _add_test_file(definition, path, folder)
+    for folder in config.paths("function"):
+        for path in _walk(folder, (".py",)):
+            rel = _relative(path, root)
+            text = path.read_text(encoding="utf-8")
+            definition.file_hashes[rel] = sha256_text(text)
+            for declared in declared_functions(rel, text):
+                if declared.name in definition.functions:
+                    first = definition.functions[declared.name]
+                    raise ProjectError(f"function '{declared.name}' is also declared at {first.path}:{first.line}",
+                                       SourceLocation(rel, declared.line))
+                definition.functions[declared.name] = declared
     yaml_folders = [*config.paths("model"), *config.paths("source"), *config.paths("feature"), *config.paths("seed")]
     seen: set[Path] = set()
     for folder in yaml_folders:

@@ -4,7 +4,8 @@ not built again.
 
 A fingerprint covers what the relation's rows depend on: the compiled SQL,
 the config, the declared column types (contracts) and the feature views
-built on it (their dtype checks), the featureduck version, and its inputs
+built on it (their dtype checks), the code of the Python UDFs it calls, the
+featureduck version, and its inputs
 — each parent model's fingerprint, each seed's file and config, each
 source's data version (sources.versions). A parent built in this run
 counts with its new fingerprint; one that is not counts with the one
@@ -67,6 +68,9 @@ def model_fingerprints(
             [view.name, view.timestamp_field, [[f.name, f.dtype] for f in view.features]]
         )
     source_ids = {key: table.unique_id for key, table in definition.sources.items()}
+    # a Python UDF's file: a model calling it depends on its code
+    functions = {name: (re.compile(rf"\b{re.escape(name)}\s*\(", re.IGNORECASE), definition.file_hashes[declared.path])
+                 for name, declared in definition.functions.items()}
     memo: dict[str, str | None] = {}
 
     def of(name: str) -> str | None:
@@ -97,6 +101,7 @@ def model_fingerprints(
             "feature_views": sorted(views.get(name, [])),
             "parents": parents,
             "sources": inputs,
+            "functions": {name: code for name, (call, code) in functions.items() if call.search(model.sql)},
         })
         return memo[name]
 

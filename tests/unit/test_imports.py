@@ -8,7 +8,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[2] / "featureduck"
 # Lower index = lower layer. A module may import its own layer or lower ones.
 LAYERS = [
-    "errors", "utils", "config", "project", "templating", "graph", "compiler", "engines",
+    "errors", "utils", "config", "project", "templating", "graph", "compiler", "engines", "udfs",
     "materializations", "runner", "testing", "sources", "store", "exports", "backups", "profiling", "advice", "online", "serving",
     "scaffold", "api", "cli",
 ]
