@@ -6,6 +6,7 @@ import datetime
 import os
 import re
 import traceback
+import types
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -75,7 +76,11 @@ class ModelRenderer:
         # env vars models read, with their values: part of the compile cache key
         self.env_vars_read: dict[str, str | None] = {}
         self.macro_names: dict[str, str] = {}
-        for path, text in [*_builtin_macro_files(), *macro_files]:
+        for path, text in _builtin_macro_files():
+            self._load_macros(path, text)
+        # featureduck.<macro>: the built-in one, even where a project macro takes its bare name
+        self.env.globals["featureduck"] = types.SimpleNamespace(**{name: self.env.globals[name] for name in self.macro_names})
+        for path, text in macro_files:
             self._load_macros(path, text)
 
     def var(self, name: str, default: Any = MissingVar) -> Any:
