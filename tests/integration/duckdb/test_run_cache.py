@@ -107,7 +107,8 @@ def test_postgres_tables_are_versioned_by_count_and_newest_stamp(make_project: P
         "profiles.yml": pg_profile(pg_schema),
         "sources/app.yml": f"sources:\n  - name: app\n    schema: {raw}\n    tables:\n"
                            "      - {name: events, timestamp_field: ts}\n      - {name: users}\n",
-        "models/daily.sql": "{{ config(materialized='table') }}\nselect count(*) as n, max(ts) as newest from {{ source('app', 'events') }}\n",
+        "models/daily.sql": "{{ config(materialized='table') }}\n"
+                            "select count(*) as n, max(ts) as newest from {{ source('app', 'events') }}\n",
         "models/people.sql": "{{ config(materialized='table') }}\nselect count(*) as n from {{ source('app', 'users') }}\n",
     })
     with psycopg.connect(pg_dsn, autocommit=True) as con:
