@@ -32,10 +32,15 @@ def _sqlglot_version() -> str:
     return str(module.__version__) if module is not None else version("sqlglot")
 
 
+# Bumped when a compiled model holds something new, so older caches are not read.
+CACHE_FORMAT = 2
+
+
 def cache_key(compiler: Compiler) -> str:
     target = compiler.target
     return sha256_json(
         {
+            "format": CACHE_FORMAT,
             "featureduck": __version__,
             "sqlglot": _sqlglot_version(),
             "files": compiler.definition.file_hashes,

@@ -41,6 +41,7 @@ class CompiledModel:
     relation: Relation
     sql: str
     uses_this: bool = False
+    reads_unmanaged: bool = False  # a table or file besides refs and sources (resolve.reads_unmanaged)
 
     @property
     def materialized(self) -> str:
@@ -57,6 +58,7 @@ class CompiledModel:
             "relation": self.relation.to_dict(),
             "sql": self.sql,
             "uses_this": self.uses_this,
+            "reads_unmanaged": self.reads_unmanaged,
         }
 
     @classmethod
@@ -65,6 +67,7 @@ class CompiledModel:
         return cls(
             data["name"], data["unique_id"], data["path"], data["config"], data["refs"],
             [tuple(s) for s in data["sources"]], relation, data["sql"], data["uses_this"],  # type: ignore[misc]
+            data.get("reads_unmanaged", True),
         )
 
 
@@ -224,7 +227,13 @@ class Compiler:
         # sqlglot is imported here, not at module level: a cached compile never needs it
         from featureduck.compiler.parse import generate_sql, parse_model_sql
         from featureduck.compiler.portability import check_python_functions, make_portable
-        from featureduck.compiler.resolve import Replacements, ephemeral_reference, prepend_ctes, replace_placeholders
+        from featureduck.compiler.resolve import (
+            Replacements,
+            ephemeral_reference,
+            prepend_ctes,
+            reads_unmanaged,
+            replace_placeholders,
+        )
 
         for option, feature in UNSUPPORTED_MODEL_CONFIGS.items():
             if rendered.config.get(option):
@@ -258,6 +267,7 @@ class Compiler:
         check_python_functions(tree, self.definition.functions, self.target_dialect, model.path)
         if self.target_dialect != self.project_dialect:
             make_portable(tree, self.target_dialect, model.path)
+        unmanaged = reads_unmanaged(tree, replacements)
         replace_placeholders(tree, replacements)
         if ephemerals:
             # the ephemeral's compiled SQL is target SQL with its own ephemerals inlined
@@ -269,5 +279,5 @@ class Compiler:
         sql = generate_sql(tree, self.target_dialect, model.path)
         return CompiledModel(
             model.name, model.unique_id, model.path, rendered.config, rendered.refs, rendered.sources,
-            own_relation, sql, rendered.uses_this,
+            own_relation, sql, rendered.uses_this, unmanaged,
         )

@@ -31,6 +31,24 @@ def replace_placeholders(tree: exp.Expr, replacements: Replacements) -> None:
             column.set("table", exp.to_identifier(replacements[column.table][1]))
 
 
+# Table functions that make rows rather than read them.
+_GENERATORS = (exp.GenerateSeries, exp.Unnest, exp.Explode)
+
+
+def reads_unmanaged(tree: exp.Expr, replacements: Replacements) -> bool:
+    """Whether the query (before placeholders are replaced) reads a table or file that is
+    not a ref, a source or one of its own CTEs: run caching cannot see that data change."""
+    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    for table in tree.find_all(exp.Table):
+        if isinstance(table.this, exp.Identifier):
+            if table.args.get("db") is None and (table.name in replacements or table.name.lower() in ctes):
+                continue
+            return True
+        if not isinstance(table.this, _GENERATORS):
+            return True  # read_parquet(...), a scan of another database
+    return False
+
+
 def prepend_ctes(tree: exp.Expr, ctes: list[tuple[str, exp.Expr]]) -> exp.Expr:
     """Put (name, query) CTEs before the model's own, which may refer to them."""
     new = [exp.CTE(this=query, alias=exp.TableAlias(this=exp.to_identifier(name))) for name, query in ctes]

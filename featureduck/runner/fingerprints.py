@@ -12,9 +12,9 @@ counts with its new fingerprint; one that is not counts with the one
 recorded for what its relation holds, so changing a parent's SQL without
 rebuilding it does not rebuild its children.
 
-It is None, so the model always builds, when an input has no version or
-the SQL calls a function whose result changes from run to run (now(),
-random(), ...).
+It is None, so the model always builds, when an input has no version, the
+SQL reads a table or file that is neither a ref nor a source, or it calls a
+function whose result changes from run to run (now(), random(), ...).
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def model_fingerprints(
             return memo[name]
         memo[name] = None  # a cycle cannot compile; this only guards the recursion
         model = compiled.models.get(name)
-        if model is None or is_volatile(model.sql):
+        if model is None or model.reads_unmanaged or is_volatile(model.sql):
             return None
         parents: dict[str, str | None] = {}
         for ref in model.refs:

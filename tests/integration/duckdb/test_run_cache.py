@@ -120,3 +120,16 @@ def test_postgres_tables_are_versioned_by_count_and_newest_stamp(make_project: P
         con.execute(f"INSERT INTO {raw}.events VALUES (3, '2024-01-03')")
     assert _run(root, "--target", "pg")["daily"] == "OK"
     assert _run(root, "--target", "pg")["daily"] == "CACHED"
+
+
+def test_a_table_read_outside_refs_and_sources_is_never_cached(make_project: ProjectFactory) -> None:
+    root = make_project({
+        "models/direct.sql": "{{ config(materialized='table') }}\nselect count(*) as n from raw.events\n",
+        "models/counted.sql": "{{ config(materialized='table') }}\nwith numbers as (select * from range(5) as r(i))\n"
+                                "select sum(i) as total from numbers\n",
+    })
+    (root / "target").mkdir()
+    with duckdb.connect(str(root / "target" / "dev.duckdb")) as con:
+        con.execute("CREATE SCHEMA raw; CREATE TABLE raw.events AS SELECT 1 AS id")
+    assert _run(root) == {"direct": "OK", "counted": "OK"}
+    assert _run(root) == {"direct": "OK", "counted": "CACHED"}  # raw.events is no source: its changes are invisible
