@@ -211,7 +211,11 @@ def record_run(
     for check in checks:
         answers = _tie_row(check) if answers is None else exp.union(answers, _tie_row(check), distinct=False)
     statements += _appending(adapter, _ties_table(adapter), _TIE_COLUMNS, answers)
-    adapter.execute_script(statements)
+    if adapter.SUPPORTS_TRANSACTIONS and statements:
+        with adapter.transaction():  # all or nothing, and on DuckDB one commit instead of one per statement
+            adapter.execute_script(statements)
+    else:
+        adapter.execute_script(statements)
 
 
 def read_tie_checks(adapter: EngineAdapter) -> dict[str, TieCheck]:
