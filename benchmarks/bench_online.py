@@ -11,7 +11,8 @@ a DuckDB table by `fduck run`, and the same rows as Parquet for Feast.
   store) and `feast serve` (1 worker), each alone
   on the machine's 2 cores with wrk beside it, random keys: one entity per
   GET at concurrency 1 and 16, and 100-entity batches at 16 (Feast's
-  /get-online-features takes both as POSTs).
+  /get-online-features takes both as POSTs). fduck also serves keys drawn
+  from 10,000 hot entities, which its in-process cache keeps.
 
     python benchmarks/bench_online.py --entities 1000000 [--skip-feast]
 """
@@ -33,6 +34,7 @@ from pathlib import Path
 from featureduck.api import Project
 
 WORK = Path(__file__).resolve().parent / "work" / "online"
+HOT = 10_000
 FEAST_PYTHON = Path(__file__).resolve().parent / "work" / "feast-venv" / "bin" / "python"
 FEATURES_YML = """
 entities:
@@ -198,7 +200,9 @@ def main() -> None:
             [sys.executable, "-m", "featureduck.cli", "serve", "--project-dir", str(project), "--target", target, "--port", str(port)],
             f"http://127.0.0.1:{port}", ("/health", None),
             {"one, c1": (FDUCK_ONE.format(top=top), 1), "one, c16": (FDUCK_ONE.format(top=top), 16),
-             "batch 100, c16": (FDUCK_BATCH.format(top=top), 16)},
+             "batch 100, c16": (FDUCK_BATCH.format(top=top), 16),
+             # the hot-key cache's case: requests drawn from 10,000 entities
+             "one, hot 10k, c16": (FDUCK_ONE.format(top=HOT - 1), 16), "batch 100, hot 10k, c16": (FDUCK_BATCH.format(top=HOT - 1), 16)},
         )
         store = "embedded" if target == "dev" else "Postgres"
         for name, figures in fduck.items():
