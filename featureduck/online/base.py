@@ -121,6 +121,8 @@ class OnlineStore(ABC):
     TYPE: ClassVar[str]
     # rows carry the materialization they were read from, comparable as text (later is greater)
     VERSIONED_ROWS: ClassVar[bool] = False
+    # reads cost a round trip to a server: serving caches hot keys in front of it by default
+    REMOTE: ClassVar[bool] = False
 
     def __init__(self, settings: dict[str, Any], project_root: Path) -> None:
         self.settings = settings

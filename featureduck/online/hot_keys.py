@@ -31,7 +31,9 @@ class HotKeys:
         self.store = store
         self.max_entries = max_entries
         self.counted = counted  # (hits, misses) of each lookup, for the metrics
-        self._rows: OrderedDict[tuple[str, str], OnlineRow | None] = OrderedDict()
+        # values are plain tuples of text, which the garbage collector stops tracking: a
+        # cache of 100,000 objects it scanned would stall requests at each full collection
+        self._rows: OrderedDict[tuple[str, str], tuple[str, str, str | None] | None] = OrderedDict()
         self._generation: int | None = None
         self._versions: dict[str, str] = {}  # per view key: the materialization cached (versioned stores)
 
@@ -47,14 +49,14 @@ class HotKeys:
                 self._rows.move_to_end((view.key, key))
             if self.counted:
                 self.counted(len(entity_keys), 0)
-            return found  # type: ignore[return-value]
+            return [None if row is None else OnlineRow(*row) for row in found]
         if self.counted:
             hits = sum(1 for row in found if row is not _MISSING)
             self.counted(hits, len(entity_keys) - hits)
         rows = await self.store.read_async(view, entity_keys)
         if self.store.generation() == generation == self._generation and self._current(view, rows):
             for key, row in zip(entity_keys, rows, strict=True):
-                self._rows[(view.key, key)] = row
+                self._rows[(view.key, key)] = None if row is None else (row.feature_ts, row.features, row.version)
             while len(self._rows) > self.max_entries:
                 self._rows.popitem(last=False)
         return rows

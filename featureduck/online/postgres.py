@@ -84,6 +84,7 @@ class Migrated:
 class PostgresStore(OnlineStore):
     TYPE = "postgres"
     VERSIONED_ROWS = True
+    REMOTE = True
 
     def __init__(self, settings: dict[str, Any], project_root: Path) -> None:
         super().__init__(settings, project_root)

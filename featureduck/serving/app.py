@@ -10,6 +10,7 @@ more per request than the read itself.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -33,6 +34,7 @@ from featureduck.serving.metrics import Metrics
 from featureduck.serving.openapi import DOCS_HTML, openapi_document
 
 JSON = "application/json"
+DEFAULT_CACHE_SIZE = 100_000
 
 
 class HttpError(Exception):
@@ -203,7 +205,9 @@ def build_app(definition: ProjectDefinition, index: OnlineIndex, config: ServeCo
     """The app over an opened online store, which it closes on shutdown."""
     guard = Guard(config)
     metrics = Metrics()
-    handlers = Handlers(definition, index, config, HotKeys(index.store, config.cache_size, metrics.cache_lookups))
+    # an embedded store's reads are already in-process memory: a cache in front of it only costs
+    cache_size = config.cache_size if config.cache_size is not None else (DEFAULT_CACHE_SIZE if index.store.REMOTE else 0)
+    handlers = Handlers(definition, index, config, HotKeys(index.store, cache_size, metrics.cache_lookups))
 
     def guarded(route: str, produce: Callable[[Request], Awaitable[bytes]], protected: bool = True) -> Endpoint:
         observe = metrics.observer(route)
@@ -260,6 +264,9 @@ def build_app(definition: ProjectDefinition, index: OnlineIndex, config: ServeCo
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        # what is loaded by now lives as long as the server: out of the collector's scans,
+        # so a full collection does not stall requests walking the project and the modules
+        gc.freeze()
         try:
             yield
         finally:

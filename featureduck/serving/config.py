@@ -5,7 +5,8 @@
         tokens: ["{{ env_var('FDUCK_SERVE_TOKEN') }}"]   # from the environment, never committed
       rate_limit: {per_second: 200, burst: 400}            # per token (per client address without auth)
       max_batch: 1000                                      # entities in one batch request
-      cache_size: 100000                                   # hot entities kept in process (0: none)
+      cache_size: 100000                                   # hot entities kept in process (0: none); default:
+                                                           # 100000 before a Postgres store, 0 before the embedded one
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class ServeShape(_Shape):
     auth: AuthShape | None = None
     rate_limit: RateLimitShape | None = None
     max_batch: int = pydantic.Field(1000, ge=1)
-    cache_size: int = pydantic.Field(100_000, ge=0)
+    cache_size: int | None = pydantic.Field(None, ge=0)
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class ServeConfig:
     rate_per_second: float | None
     burst: int
     max_batch: int
-    cache_size: int  # entities the hot-key cache keeps; 0: none
+    cache_size: int | None  # entities the hot-key cache keeps; 0: none; None: the store's default
 
     @classmethod
     def from_project(cls, config: ProjectConfig) -> ServeConfig:

@@ -161,6 +161,7 @@ def test_answers_are_the_latest_offline_values(served: Path) -> None:
             assert 'fduck_requests_total{route="/features/{view}/{entity_key}",status="200"}' in response.read().decode()
         with urllib.request.urlopen(base + "/openapi.json") as response:
             assert "/features/{view}/batch" in json.loads(response.read())["paths"]
+        assert _cache_lookups(base) == {"hit": 0, "miss": 0}  # before the embedded store, no hot-key cache unless asked for
     # the same answers in process
     assert Project.load(served).get_online_features("stats", [{"user_id": 7}])[0]["features"] == {"clicks": 72, "score": 2.25, "gen": 1}
 
@@ -252,6 +253,8 @@ def test_hot_keys_are_cached_until_a_materialization(served_by_each_store: Path)
     """Repeated lookups come from the server's cache; the first request after a
     materialization commits (from another process) gets the new values."""
     served = served_by_each_store
+    project_file = served / "featureduck_project.yml"
+    project_file.write_text(project_file.read_text() + "serve:\n  cache_size: 1000\n")  # the embedded store's default is none
     with _server(served) as base:
         for _ in range(3):
             status, answer = _request(base + "/features/stats/7")
