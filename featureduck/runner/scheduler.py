@@ -2,8 +2,9 @@
 
 A failed model marks every selected descendant skipped; the rest of the DAG
 keeps building. A model the run cache found unchanged (runner.fingerprints)
-is reported `cached` and its dependents go on as if it had built. Ephemeral models are inlined by the compiler, so they are
-not built; ordering passes through them to their nearest built ancestors.
+is reported `cached` and its dependents go on as if it had built. Ephemeral
+models are inlined by the compiler, so they are not built; ordering passes
+through them to their nearest built ancestors.
 """
 
 from __future__ import annotations
