@@ -134,15 +134,16 @@ def fingerprints_table(adapter: EngineAdapter) -> exp.Table:
 
 
 def read_fingerprints(adapter: EngineAdapter) -> dict[str, str]:
-    """The fingerprint of every model's last successful build that had one."""
+    """The fingerprint of every model's last successful build that had one (the newest
+    row per model, picked by the engine: the table grows with every build)."""
     table = fingerprints_table(adapter)
     if adapter.relation_kind(table) is None:
         return {}
-    newest: dict[str, tuple[datetime.datetime, str]] = {}
-    for uid, fingerprint, built_at in adapter.execute(exp.select("unique_id", "fingerprint", "built_at").from_(table)):
-        if uid not in newest or built_at >= newest[uid][0]:
-            newest[uid] = (built_at, fingerprint)
-    return {uid: fingerprint for uid, (_, fingerprint) in newest.items() if fingerprint is not None}
+    newest = exp.Window(this=exp.RowNumber(), partition_by=[exp.column("unique_id")],
+                        order=exp.Order(expressions=[exp.Ordered(this=exp.column("built_at"), desc=True)]))
+    ranked = exp.select("unique_id", "fingerprint", exp.alias_(newest, "newest")).from_(table)
+    latest = exp.select("unique_id", "fingerprint").from_(ranked.subquery("stamps")).where(exp.column("newest").eq(1))
+    return {uid: fingerprint for uid, fingerprint in adapter.execute(latest) if fingerprint is not None}
 
 
 @dataclass(frozen=True)

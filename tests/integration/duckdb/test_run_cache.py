@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import REPO_ROOT, ProjectFactory, fduck, pg_profile
+from tests.conftest import REPO_ROOT, ProjectFactory, fduck, pg_profile, write_engine_profile
 
 
 def _run(root: Path, *args: str) -> dict[str, str]:
@@ -133,3 +133,20 @@ def test_a_table_read_outside_refs_and_sources_is_never_cached(make_project: Pro
         con.execute("CREATE SCHEMA raw; CREATE TABLE raw.events AS SELECT 1 AS id")
     assert _run(root) == {"direct": "OK", "counted": "OK"}
     assert _run(root) == {"direct": "OK", "counted": "CACHED"}  # raw.events is no source: its changes are invisible
+
+
+def test_spark_runs_are_cached_too(make_project: ProjectFactory, request: pytest.FixtureRequest) -> None:
+    from featureduck.api import Project
+
+    root = make_project({
+        "models/base.sql": "{{ config(materialized='table') }}\nselect 1 as id, 'a' as kind\n",
+        "models/kinds.sql": "{{ config(materialized='table') }}\nselect kind, count(*) as n from {{ ref('base') }} group by kind\n",
+    })
+    write_engine_profile("spark", root, request, "fd_cache")
+    first = Project.load(root, target="spark").run()
+    assert [r.status for r in first.results] == ["success", "success"]
+    second = Project.load(root, target="spark").run()
+    assert [r.status for r in second.results] == ["cached", "cached"]
+    (root / "models" / "kinds.sql").write_text((root / "models" / "kinds.sql").read_text().replace("count(*)", "count(1)"))
+    third = Project.load(root, target="spark").run()
+    assert [(r.name, r.status) for r in third.results] == [("base", "cached"), ("kinds", "success")]
