@@ -67,3 +67,5 @@ def test_the_same_statistics_on_postgres_and_spark(make_project: ProjectFactory,
     for mine, theirs in zip(duck[0].columns, other[0].columns, strict=True):
         assert (theirs.name, theirs.nulls, theirs.distinct, theirs.top_values) == (mine.name, mine.nulls, mine.distinct, mine.top_values)
         assert theirs.mean == pytest.approx(mine.mean) and theirs.quantiles == pytest.approx(mine.quantiles)
+    ((_, found, past),) = engine.profile(["events"])  # read back from the engine's state store
+    assert len(past) == 1 and found == [] and next(iter(past.values()))[("", "rows")] == 100
