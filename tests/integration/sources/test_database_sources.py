@@ -135,8 +135,10 @@ def test_incremental_runs_read_exactly_the_new_rows(project: Path, server: Sourc
     # what the merge model saw: only the new rows of users 1, 2 and 3
     assert _duck(project, "SELECT user_id, events FROM main.per_user WHERE user_id IN (1, 2, 3, 4) ORDER BY 1") == [
         (1, 1), (2, 1), (3, 1), (4, 10)]
-    _run(project)  # nothing new: nothing read, the watermark stays
+    unchanged = _run(project)  # nothing new: nothing read, the watermark stays
     assert _ids(project) == list(range(1, 104))
+    # the source's version (row count and newest stamp, computed by its server) has not moved
+    assert "CACHED incremental model main.copy" in unchanged, unchanged
     server.insert([(105, 5, 5.0, "2024-01-01 01:00:00")])  # again at the watermark
     _run(project)
     assert _ids(project) == [*range(1, 104), 105]

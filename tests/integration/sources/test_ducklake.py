@@ -60,10 +60,14 @@ def test_a_ducklake_source_latest_and_at_a_version(make_project: ProjectFactory,
     assert _rows(root, "SELECT * FROM main.totals_then") == [(10, 45.0)]
     compiled = (root / "target" / "compiled" / "dev" / "models" / "totals_then.sql").read_text()
     assert f"FROM lake.main.events AT (VERSION => {first})" in " ".join(compiled.split())
+    unchanged = fduck("run", "--project-dir", str(root), env=env).stdout  # the lake's snapshot has not moved
+    assert "0 ok, 3 cached" in unchanged, unchanged
     with _lake(catalog, data) as con:  # the lake moves on; the incremental copy reads only the new rows
         con.execute("INSERT INTO lake.main.events VALUES (15, 15.0, TIMESTAMP '2024-01-01 15:00:00')")
-    assert fduck("run", "--project-dir", str(root), env=env).returncode == 0
+    moved = fduck("run", "--project-dir", str(root), env=env)
+    assert moved.returncode == 0 and "CACHED table model main.totals_then" in moved.stdout  # pinned to a version
     assert _rows(root, "SELECT count(*), count(DISTINCT id), max(id) FROM main.copy") == [(16, 16, 15)]
+    assert _rows(root, "SELECT * FROM main.totals") == [(16, 120.0)]
     assert _rows(root, "SELECT * FROM main.totals_then") == [(10, 45.0)]
 
 
