@@ -23,7 +23,7 @@ h1{font-size:1.4em}h2{margin-top:2em;border-bottom:1px solid #ccc}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(330px,1fr));gap:12px}
 .card{background:#fff;border:1px solid #ddd;border-radius:6px;padding:10px 12px}
 .card h3{margin:0 0 4px;font-size:1.05em}.type{color:#777;font-weight:normal}
-table{border-collapse:collapse}td{padding:1px 8px 1px 0;vertical-align:middle}td.k{color:#666}
+table{border-collapse:collapse}td{padding:1px 8px 1px 0;vertical-align:middle}td.k{color:#666;white-space:nowrap}
 .anomalies{background:#fdecea;border:1px solid #e57373;border-radius:6px;padding:8px 14px}
 .muted{color:#888}
 """
@@ -103,7 +103,7 @@ def _box(low: float, q1: float, median: float, q3: float, high: float, width: in
             f"<line x1='{x(low):.1f}' x2='{x(high):.1f}' y1='9' y2='9' stroke='#999'/>"
             f"<rect x='{x(q1):.1f}' y='3' width='{max(x(q3) - x(q1), 1):.1f}' height='12' fill='#bbdefb' stroke='#1976d2'/>"
             f"<line x1='{x(median):.1f}' x2='{x(median):.1f}' y1='3' y2='15' stroke='#0d47a1' stroke-width='2'/></svg>"
-            f" <span class='muted'>{q1:,.4g} · {median:,.4g} · {q3:,.4g}</span>")
+            f"<br><span class='muted'>p25 {q1:,.4g} · median {median:,.4g} · p75 {q3:,.4g}</span>")
 
 
 def _short(value: object) -> str:
