@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from featureduck.compiler import cache
-from featureduck.compiler.compile import CompiledProject, Compiler, source_unique_id
+from featureduck.compiler.compile import CompiledModel, CompiledProject, Compiler, source_unique_id
 from featureduck.config.profiles import TargetConfig, load_target
 from featureduck.config.project_config import ProjectConfig, load_project_config
 from featureduck.errors import FeatureDuckError, ProjectError, UsageError
 from featureduck.graph.selector import SelectableNode, select_nodes
 from featureduck.project.loader import ProjectDefinition, load_definition
 from featureduck.runner import artifacts
+from featureduck.utils.clock import utc_now
 from featureduck.utils.hashing import sha256_text
 from featureduck.utils.yaml_loader import load_yaml_text
 
@@ -274,7 +275,7 @@ class Project:
                     and adapter.relation_kind(relations[uid]) is not None
                 }
             results = runner.run(cached)
-            now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+            now = utc_now()
             built = {r.name: sha256_text(runner.executed_sql[r.name]) for r in results.results if r.status == "success"}
             records = [
                 BuildRecord(r.unique_id, r.relation, r.materialized, built[r.name], now, r.rows_affected)
@@ -551,7 +552,7 @@ class Project:
         from featureduck.sources.databases import prepare_sources
         from featureduck.store.freshness import check_freshness, check_source_freshness
 
-        moment = now or datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+        moment = now or utc_now()
         compiled = self.compile()
         tables = [t for _, t in sorted(self.definition.sources.items()) if t.freshness and t.timestamp_field]
         adapter = self.connect(threads=1)
@@ -596,10 +597,7 @@ class Project:
         file_options = FileOptions.for_path(path, format, **options)
         compiled = self.compile()
         if model is not None:
-            if model not in compiled.models:
-                raise UsageError(f"no model '{model}' to export" if model not in self.definition.models
-                                 else f"model '{model}' did not compile: {compiled.errors.get(model)}")
-            select: exp.Query = exp.select("*").from_(compiled.models[model].relation.to_table())
+            select: exp.Query = exp.select("*").from_(self._compiled_model(compiled, model, "export").relation.to_table())
         else:
             sql = self.compiler.compile_query("export_query", "<--query>", str(query), compiled).sql
             select = exp.maybe_parse(sql, dialect=self.target.dialect)  # type: ignore[assignment]
@@ -608,6 +606,13 @@ class Project:
             return write_query(adapter, select, path, file_options)
         finally:
             adapter.close()
+
+    def _compiled_model(self, compiled: CompiledProject, name: str, action: str) -> CompiledModel:
+        """The compiled model a command acts on; an unknown or broken one is a usage error."""
+        if name not in compiled.models:
+            raise UsageError(f"no model '{name}' to {action}" if name not in self.definition.models
+                             else f"model '{name}' did not compile: {compiled.errors.get(name)}")
+        return compiled.models[name]
 
     # --- profiling ------------------------------------------------------------------------
 
@@ -621,10 +626,7 @@ class Project:
 
         compiled = self.compile()
         for name in models:
-            if name not in compiled.models:
-                raise UsageError(f"no model '{name}' to profile" if name not in self.definition.models
-                                 else f"model '{name}' did not compile: {compiled.errors.get(name)}")
-            if compiled.models[name].materialized == "ephemeral":
+            if self._compiled_model(compiled, name, "profile").materialized == "ephemeral":
                 raise UsageError(f"model '{name}' is ephemeral: it has no relation to profile")
         adapter = self.connect(threads=1)
         results = []
@@ -633,7 +635,7 @@ class Project:
                 table = compiled.models[name].relation.to_table()
                 if adapter.relation_kind(table) is None:
                     raise UsageError(f"model '{name}' is not built ({table.sql(adapter.DIALECT)})", hint="run `fduck run` first")
-                now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+                now = utc_now()
                 profile = profile_relation(adapter, name, table, now)
                 past = history(adapter, name)
                 results.append((profile, anomalies(profile, past, threshold), past))
@@ -653,10 +655,7 @@ class Project:
         from featureduck.sources.databases import prepare_sources
 
         compiled = self.compile()
-        if model not in compiled.models:
-            raise UsageError(f"no model '{model}' to explain" if model not in self.definition.models
-                             else f"model '{model}' did not compile: {compiled.errors.get(model)}")
-        chosen = compiled.models[model]
+        chosen = self._compiled_model(compiled, model, "explain")
         adapter = self.connect(threads=1)
         try:
             prepare_sources(adapter, [self.definition.sources[(s, t)] for s, t in chosen.sources], self.config.root)
@@ -693,8 +692,8 @@ class Project:
         selection = self.select(select, exclude)
         compiled = selection.compiled
         candidates = [(m.unique_id, m.name, "model", m.materialized, m.relation) for m in compiled.models.values()]
-        candidates += [(seed.unique_id, name, "seed", "seed", relation) for name, relation in self.compiler.seed_relations().items()
-                       for seed in [self.definition.seeds[name]]]
+        candidates += [(self.definition.seeds[name].unique_id, name, "seed", "seed", relation)
+                       for name, relation in self.compiler.seed_relations().items()]
         adapter = self.connect(threads=1)
         try:
             tables = {uid: relation.to_table() for uid, *_, relation in candidates}
@@ -708,7 +707,7 @@ class Project:
             ]
             if not managed:
                 raise UsageError("nothing to back up: no selected table or seed is built", hint="run `fduck build` first")
-            now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+            now = utc_now()
             return take(adapter, self.backup_store(directory), managed, self.config.name, self.target.name, now)
         finally:
             adapter.close()
@@ -752,7 +751,7 @@ class Project:
         adapter = self.connect(threads=1)
         try:
             restored = restore(adapter, store, chosen, {name: placement(name) for name in names})
-            now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+            now = utc_now()
             entries = [(chosen.relations[r.name], r) for r in restored if r.rows is not None and chosen.relations[r.name].kind == "model"]
             record_run(
                 adapter,

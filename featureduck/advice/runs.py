@@ -30,7 +30,12 @@ class SlowModel:
 
     @property
     def regressed(self) -> bool:
-        return self.median is not None and self.seconds > 1.5 * self.median and self.seconds - self.median > 0.5
+        return regressed(self.seconds, self.median)
+
+
+def regressed(seconds: float, median: float | None) -> bool:
+    """Slower than usual: 1.5x the model's median and half a second more."""
+    return median is not None and seconds > 1.5 * median and seconds - median > 0.5
 
 
 def summarize(timings: list[Timing]) -> list[RunSummary]:

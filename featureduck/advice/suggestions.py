@@ -14,11 +14,13 @@ Each rule names what it found and what to change:
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 
 import sqlglot
 from sqlglot import exp
 
+from featureduck.advice.runs import regressed
 from featureduck.compiler.compile import CompiledProject
 from featureduck.engines.plans import Plan
 from featureduck.runner.state import Timing
@@ -61,12 +63,11 @@ def suggest(compiled: CompiledProject, name: str, dialect: str, plan: Plan | Non
                 "add an equality condition (a key) so it can hash-join")))
     finished = [t for t in timings if t.unique_id == model.unique_id and t.status == "success"]
     if len(finished) >= 3:
-        latest, earlier = finished[0], sorted(t.seconds for t in finished[1:])
-        typical = earlier[len(earlier) // 2]
-        if latest.seconds > 1.5 * typical and latest.seconds - typical > 0.5:
+        latest, typical = finished[0].seconds, statistics.median(t.seconds for t in finished[1:])
+        if regressed(latest, typical):
             found.append(Suggestion("slower-than-usual", (
-                f"its last run took {latest.seconds:.2f}s, {latest.seconds / typical:.1f}x its median of {typical:.2f}s "
-                f"over {len(earlier)} earlier runs")))
+                f"its last run took {latest:.2f}s, {latest / typical:.1f}x its median of {typical:.2f}s "
+                f"over {len(finished) - 1} earlier runs")))
     return found
 
 

@@ -70,11 +70,10 @@ def take(adapter: EngineAdapter, store: BackupStore, managed: list[Managed], pro
         try:
             rows = write_query(adapter, exp.select("*").from_(item.table.copy()), staged, FileOptions("parquet", "zstd"))
             columns = _parquet_columns(staged)
-            known = {path.stem for path in store.objects.glob("*.parquet")} if store.objects.is_dir() else set()
-            checksum, size = store.add_object(staged)
+            checksum, size, new = store.add_object(staged)
         finally:
             staged.unlink(missing_ok=True)
-        snapshot.copied += checksum not in known
+        snapshot.copied += new
         snapshot.relations[item.name] = RelationEntry(
             item.name, item.kind, item.materialized, relation, item.table.name, columns, rows, checksum, size,
             item.fingerprint, item.sql_checksum,

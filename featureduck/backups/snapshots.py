@@ -66,18 +66,18 @@ class BackupStore:
     def object_path(self, checksum: str) -> Path:
         return self.objects / f"{checksum}.parquet"
 
-    def add_object(self, staged: Path) -> tuple[str, int]:
+    def add_object(self, staged: Path) -> tuple[str, int, bool]:
         """Move a written Parquet file in under its checksum (dropping it if already
-        there); its checksum and size."""
+        there); its checksum, its size and whether it is new."""
         checksum = file_checksum(staged)
         size = staged.stat().st_size
         self.objects.mkdir(parents=True, exist_ok=True)
         destination = self.object_path(checksum)
         if destination.exists():
             staged.unlink()
-        else:
-            staged.replace(destination)
-        return checksum, size
+            return checksum, size, False
+        staged.replace(destination)
+        return checksum, size, True
 
     def new_id(self, created: datetime.datetime) -> str:
         base = created.strftime("%Y%m%dT%H%M%SZ")

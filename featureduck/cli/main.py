@@ -470,7 +470,7 @@ def explain(
     if output == "json":
         click.echo(json.dumps({
             "model": model, "seconds": plan.seconds, "plan": plan.root.to_dict() if plan.root else plan.text,
-            "slowest": [{"operator": n.operator, "detail": n.detail, "seconds": n.seconds, "rows": n.rows} for n in plan.slowest()],
+            "slowest": [{k: v for k, v in n.to_dict().items() if k != "children"} for n in plan.slowest()],
             "suggestions": [{"rule": s.rule, "message": s.message} for s in suggestions],
         }, indent=1))
         return

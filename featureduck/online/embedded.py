@@ -20,7 +20,6 @@ writes over 700k; benchmarks/README.md.)
 
 from __future__ import annotations
 
-import datetime
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,6 +39,7 @@ from featureduck.online.base import (
     key_type,
     utc_text,
 )
+from featureduck.utils.clock import utc_now
 
 if TYPE_CHECKING:
     import lmdb
@@ -180,7 +180,7 @@ class EmbeddedStore(OnlineStore):
             count = txn.stat(table)["entries"]
             txn.put(view.key.encode(), orjson.dumps({
                 "table": view.table, "key_types": key_types, "watermark": watermark, "rows": count,
-                "materialized_at": datetime.datetime.now(datetime.UTC).replace(tzinfo=None).isoformat(timespec="seconds"),
+                "materialized_at": utc_now().isoformat(timespec="seconds"),
             }), db=views)
         return len(keys)
 

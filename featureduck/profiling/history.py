@@ -17,7 +17,7 @@ from sqlglot import exp
 
 from featureduck.engines.base import EngineAdapter
 from featureduck.profiling.statistics import ModelProfile
-from featureduck.runner.state import append_rows, state_table
+from featureduck.runner.state import append_rows, state_table, timestamp_literal
 
 HISTORY = 20
 _COLUMNS = (("model", "VARCHAR"), ("profiled_at", "TIMESTAMP"), ("column_name", "VARCHAR"), ("metric", "VARCHAR"), ("value", "DOUBLE"))
@@ -87,7 +87,7 @@ def anomalies(profile: ModelProfile, past: dict[datetime.datetime, dict[tuple[st
 def record(adapter: EngineAdapter, profile: ModelProfile) -> None:
     rows = [
         exp.Tuple(expressions=[
-            exp.Literal.string(profile.model), exp.cast(exp.Literal.string(profile.profiled_at.isoformat(sep=" ")), "TIMESTAMP"),
+            exp.Literal.string(profile.model), timestamp_literal(profile.profiled_at),
             exp.Literal.string(column), exp.Literal.string(metric), exp.convert(value),
         ])
         for column, metric, value in figures(profile)

@@ -46,6 +46,19 @@ def _appending(
     return statements
 
 
+def timestamp_literal(moment: datetime.datetime) -> exp.Expr:
+    """A naive UTC time as a TIMESTAMP literal every engine reads the same."""
+    return exp.cast(exp.Literal.string(moment.isoformat(sep=" ")), "TIMESTAMP")
+
+
+def _latest_rows(table: exp.Table, columns: list[str], key: str, stamp: str) -> exp.Select:
+    """The newest row (by `stamp`) per `key`, picked by the engine: state tables only grow."""
+    newest = exp.Window(this=exp.RowNumber(), partition_by=[exp.column(key)],
+                        order=exp.Order(expressions=[exp.Ordered(this=exp.column(stamp), desc=True)]))
+    ranked = exp.select(*columns, exp.alias_(newest, "newest")).from_(table)
+    return exp.select(*columns).from_(ranked.subquery("ranked")).where(exp.column("newest").eq(1))
+
+
 def append_rows(adapter: EngineAdapter, table: exp.Table, columns: tuple[tuple[str, str], ...], rows: exp.Expr) -> None:
     """Append to a state table, creating it on first use."""
     adapter.execute_script(_appending(adapter, table, columns, rows))
@@ -77,7 +90,7 @@ def _build_row(r: BuildRecord) -> exp.Tuple:
         exp.Literal.string(r.relation),
         exp.Literal.string(r.materialized),
         exp.Literal.string(r.sql_checksum),
-        exp.cast(exp.Literal.string(r.built_at.isoformat(sep=" ")), "TIMESTAMP"),
+        timestamp_literal(r.built_at),
         exp.convert(r.rows_affected),
     ])
 
@@ -87,13 +100,7 @@ def read_builds(adapter: EngineAdapter) -> dict[str, BuildRecord]:
     table = builds_table(adapter)
     if adapter.relation_kind(table) is None:
         return {}
-    columns = [n for n, _ in _COLUMNS]
-    ranked = exp.select(
-        *columns,
-        exp.alias_(exp.Window(this=exp.RowNumber(), partition_by=[exp.column("unique_id")],
-                              order=exp.Order(expressions=[exp.Ordered(this=exp.column("built_at"), desc=True)])), "newest"),
-    ).from_(table)
-    latest = exp.select(*columns).from_(ranked.subquery("builds")).where(exp.column("newest").eq(1))
+    latest = _latest_rows(table, [n for n, _ in _COLUMNS], "unique_id", "built_at")
     return {row[0]: BuildRecord(*row) for row in adapter.execute(latest)}
 
 
@@ -120,7 +127,7 @@ def _tie_row(c: TieCheck) -> exp.Select:
     answer = c.has_ties if isinstance(c.has_ties, exp.Expr) else exp.convert(c.has_ties)
     return exp.select(
         exp.Literal.string(c.view_key), exp.Literal.string(c.sql_checksum), answer,
-        exp.cast(exp.Literal.string(c.checked_at.isoformat(sep=" ")), "TIMESTAMP"),
+        timestamp_literal(c.checked_at),
     )
 
 
@@ -134,15 +141,11 @@ def fingerprints_table(adapter: EngineAdapter) -> exp.Table:
 
 
 def read_fingerprints(adapter: EngineAdapter) -> dict[str, str]:
-    """The fingerprint of every model's last successful build that had one (the newest
-    row per model, picked by the engine: the table grows with every build)."""
+    """The fingerprint of every model's last successful build that had one."""
     table = fingerprints_table(adapter)
     if adapter.relation_kind(table) is None:
         return {}
-    newest = exp.Window(this=exp.RowNumber(), partition_by=[exp.column("unique_id")],
-                        order=exp.Order(expressions=[exp.Ordered(this=exp.column("built_at"), desc=True)]))
-    ranked = exp.select("unique_id", "fingerprint", exp.alias_(newest, "newest")).from_(table)
-    latest = exp.select("unique_id", "fingerprint").from_(ranked.subquery("stamps")).where(exp.column("newest").eq(1))
+    latest = _latest_rows(table, ["unique_id", "fingerprint"], "unique_id", "built_at")
     return {uid: fingerprint for uid, fingerprint in adapter.execute(latest) if fingerprint is not None}
 
 
@@ -185,7 +188,7 @@ def read_timings(adapter: EngineAdapter, runs: int) -> list[Timing]:
 def _timing_row(t: Timing) -> exp.Tuple:
     return exp.Tuple(expressions=[
         exp.Literal.string(t.run_id), exp.Literal.string(t.unique_id), exp.Literal.string(t.name), exp.Literal.string(t.materialized),
-        exp.Literal.string(t.status), exp.cast(exp.Literal.string(t.started_at.isoformat(sep=" ")), "TIMESTAMP"),
+        exp.Literal.string(t.status), timestamp_literal(t.started_at),
         exp.cast(exp.convert(t.seconds), "DOUBLE"), exp.cast(exp.convert(t.rows_affected), "BIGINT"),
     ])
 
@@ -200,8 +203,7 @@ def record_run(
     statements = _appending(adapter, builds_table(adapter), _COLUMNS, values)
     built_at = {r.unique_id: r.built_at for r in builds}
     stamps = [
-        exp.Tuple(expressions=[exp.Literal.string(uid), exp.convert(fingerprint),
-                               exp.cast(exp.Literal.string(built_at[uid].isoformat(sep=" ")), "TIMESTAMP")])
+        exp.Tuple(expressions=[exp.Literal.string(uid), exp.convert(fingerprint), timestamp_literal(built_at[uid])])
         for uid, fingerprint in sorted((fingerprints or {}).items()) if uid in built_at
     ]
     statements += _appending(adapter, fingerprints_table(adapter), _FINGERPRINT_COLUMNS,

@@ -33,7 +33,8 @@ from featureduck.engines.base import EngineAdapter
 from featureduck.errors import CompilationError, SourceLocation
 from featureduck.project.loader import ProjectDefinition
 from featureduck.project.nodes import SourceTable
-from featureduck.runner.state import STATE_SUFFIX
+from featureduck.runner.state import STATE_SUFFIX, timestamp_literal
+from featureduck.utils.clock import utc_now
 
 WATERMARKS = "source_watermarks"
 BOUNDARY_ROWS = "source_boundary_rows"
@@ -101,14 +102,6 @@ def read_watermarks(adapter: EngineAdapter) -> dict[tuple[str, str], Watermark]:
     return current
 
 
-def _now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
-
-
-def _timestamp(moment: datetime.datetime) -> exp.Expr:
-    return exp.cast(exp.Literal.string(moment.isoformat(sep=" ")), "TIMESTAMP")
-
-
 def _fingerprint(dialect: str) -> exp.Expr:
     """md5 of the whole row's text: DuckDB prints a row as a struct, Postgres as a record."""
     row = exp.column(_ROW, quoted=True)
@@ -144,7 +137,7 @@ class Increment:
                 .where(exp.column("model_id").eq(exp.Literal.string(self.model_id)))
                 .where(exp.column("source_id").eq(exp.Literal.string(self.table.unique_id)))
                 .where(exp.column("watermark").eq(exp.Literal.string(mark.watermark)))
-                .where(exp.column("recorded_at") >= _timestamp(mark.reset_at))
+                .where(exp.column("recorded_at") >= timestamp_literal(mark.reset_at))
             )
             again = exp.and_(self.stamp.eq(value.copy()), _fingerprint(adapter.DIALECT).isin(query=read_before))
             reader = reader.where(exp.and_(self.stamp >= value, exp.not_(exp.paren(again))))
@@ -155,7 +148,7 @@ class Increment:
     def advance(self) -> list[exp.Expr]:
         """Statements recording what the snapshot held, for the transaction that commits the model."""
         adapter = self.adapter
-        now = _now()
+        now = utc_now()
         kind = dict(adapter.columns(self.snapshot)).get(str(self.table.timestamp_field))
         if kind is None:
             raise CompilationError(
@@ -168,12 +161,12 @@ class Increment:
         reset_at = now if self.full else self.previous.reset_at  # type: ignore[union-attr]
         mark = exp.select(
             model, source, exp.cast(exp.func("max", self.stamp.copy()), text), exp.Literal.string(kind),
-            _timestamp(reset_at), _timestamp(now),
+            timestamp_literal(reset_at), timestamp_literal(now),
         ).from_(self.snapshot.copy())
         if not self.full:  # no new row: the watermark stays
             mark = mark.having(exp.func("count", self.stamp.copy()) > 0)
         boundary = exp.select(
-            model.copy(), source.copy(), exp.cast(self.stamp.copy(), text), _fingerprint(adapter.DIALECT), _timestamp(now),
+            model.copy(), source.copy(), exp.cast(self.stamp.copy(), text), _fingerprint(adapter.DIALECT), timestamp_literal(now),
         ).from_(exp.alias_(self.snapshot.copy(), _ROW, table=True)).where(self.stamp.eq(newest.subquery()))
         statements: list[exp.Expr] = []
         # fingerprints at older stamps are never consulted again
