@@ -206,16 +206,7 @@ class Project:
         from featureduck.runner.fingerprints import model_fingerprints, seed_versions
         from featureduck.runner.results import SilentReporter
         from featureduck.runner.scheduler import Runner
-        from featureduck.runner.state import (
-            BuildRecord,
-            Timing,
-            builds_table,
-            fingerprints_table,
-            read_builds,
-            read_fingerprints,
-            record_run,
-            timings_table,
-        )
+        from featureduck.runner.state import NodeRun, legacy_builds_table, read_builds, record_run, runs_table
         from featureduck.sources.databases import prepare_sources
         from featureduck.sources.staging import stage_file_sources
         from featureduck.sources.versions import source_versions
@@ -233,7 +224,7 @@ class Project:
             file_sources = [table for table in read if is_staged(table, adapter.DIALECT)]
             # one catalog query for the state store, the models' schemas and the staged sources'
             adapter.preload_catalog(
-                [builds_table(adapter), fingerprints_table(adapter), timings_table(adapter), *watermark_tables(adapter)]
+                [runs_table(adapter), legacy_builds_table(adapter), *watermark_tables(adapter)]
                 + [m.relation.to_table() for m in compiled.models.values() if m.unique_id in selection.selected]
                 + [staged_relation(table, self.target.schema).to_table() for table in file_sources]
             )
@@ -261,9 +252,8 @@ class Project:
                 lambda model, full: source_increments(adapter, self.definition, model, watermarks, full),
                 after_build,
             )
-            recorded = read_fingerprints(adapter)
             fingerprints = model_fingerprints(
-                self.definition, compiled, set(runner.plan.order), recorded,
+                self.definition, compiled, set(runner.plan.order), {uid: b.fingerprint for uid, b in builds.items() if b.fingerprint},
                 source_versions(adapter, read, self.config.root), seed_versions(self.definition, self.config.root), __version__,
             )
             cached = {}
@@ -271,19 +261,24 @@ class Project:
                 relations = {m.unique_id: m.relation.to_table() for m in compiled.models.values()}
                 cached = {
                     uid: f"unchanged since {builds[uid].built_at:%Y-%m-%d %H:%M:%S} UTC" for uid, fingerprint in fingerprints.items()
-                    if fingerprint is not None and recorded.get(uid) == fingerprint and uid in builds
+                    if fingerprint is not None and uid in builds and builds[uid].fingerprint == fingerprint
                     and adapter.relation_kind(relations[uid]) is not None
                 }
             results = runner.run(cached)
             now = utc_now()
+            run_id = f"{now:%Y%m%dT%H%M%S%f}"[:-3]  # to the millisecond
             built = {r.name: sha256_text(runner.executed_sql[r.name]) for r in results.results if r.status == "success"}
-            records = [
-                BuildRecord(r.unique_id, r.relation, r.materialized, built[r.name], now, r.rows_affected)
-                for r in results.results if r.status == "success"
+            rows = [
+                NodeRun(run_id, r.unique_id, r.name, r.relation, r.materialized, r.status, now, built.get(r.name),
+                         fingerprints.get(r.unique_id) if r.status == "success" else None,
+                         datetime.datetime.fromtimestamp(r.started_at, datetime.UTC).replace(tzinfo=None), r.execution_time,
+                         r.rows_affected)
+                for r in results.results if r.status != "skipped"
             ]
             # a staged source's row holds the fingerprint of the files it was loaded from
-            records += [
-                BuildRecord(item.source.unique_id, item.relation, "staged", item.fingerprint, now, item.rows)
+            rows += [
+                NodeRun(run_id, item.source.unique_id, f"{item.source.source_name}.{item.source.name}", item.relation, "staged",
+                         "success", now, item.fingerprint, rows_affected=item.rows)
                 for item in staged if item.rows is not None
             ]
             tie_checks = []
@@ -291,13 +286,7 @@ class Project:
                 from featureduck.store.ties import checks_of_built_views
 
                 tie_checks = checks_of_built_views(self.definition, compiled, built, now)
-            run_id = f"{now:%Y%m%dT%H%M%S%f}"[:-3]  # to the millisecond
-            timings = [
-                Timing(run_id, r.unique_id, r.name, r.materialized, r.status,
-                       datetime.datetime.fromtimestamp(r.started_at, datetime.UTC).replace(tzinfo=None), r.execution_time, r.rows_affected)
-                for r in results.results if r.status != "skipped"
-            ]
-            record_run(adapter, records, tie_checks, fingerprints, timings)
+            record_run(adapter, rows, tie_checks)
         finally:
             adapter.close()
         target_dir = self.config.target_dir
@@ -687,7 +676,7 @@ class Project:
     ) -> Snapshot:
         """Snapshot the selected (default: all) built tables and seeds into the backup folder."""
         from featureduck.backups.operations import TABLE_LIKE, Managed, take
-        from featureduck.runner.state import read_builds, read_fingerprints
+        from featureduck.runner.state import read_builds
 
         selection = self.select(select, exclude)
         compiled = selection.compiled
@@ -698,9 +687,9 @@ class Project:
         try:
             tables = {uid: relation.to_table() for uid, *_, relation in candidates}
             adapter.preload_catalog(list(tables.values()))
-            fingerprints, builds = read_fingerprints(adapter), read_builds(adapter)
+            builds = read_builds(adapter)
             managed = [
-                Managed(uid, name, kind, materialized, tables[uid], fingerprints.get(uid),
+                Managed(uid, name, kind, materialized, tables[uid], builds[uid].fingerprint if uid in builds else None,
                         builds[uid].sql_checksum if uid in builds else None)
                 for uid, name, kind, materialized, _ in sorted(candidates, key=lambda c: c[1])
                 if uid in selection.selected and materialized in TABLE_LIKE and adapter.relation_kind(tables[uid]) is not None
@@ -723,7 +712,7 @@ class Project:
         """Put a snapshot's relations (by id, else the newest at or before `at` (UTC),
         else the newest; all, or the selected ones) back into this target."""
         from featureduck.backups.operations import restore, verify
-        from featureduck.runner.state import BuildRecord, record_run
+        from featureduck.runner.state import NodeRun, record_run
 
         store = self.backup_store(directory)
         chosen = store.resolve(snapshot, at)
@@ -753,12 +742,12 @@ class Project:
             restored = restore(adapter, store, chosen, {name: placement(name) for name in names})
             now = utc_now()
             entries = [(chosen.relations[r.name], r) for r in restored if r.rows is not None and chosen.relations[r.name].kind == "model"]
-            record_run(
-                adapter,
-                [BuildRecord(uids[e.name], r.relation, e.materialized, e.sql_checksum or "", now, r.rows) for e, r in entries],
-                [],
-                {uids[e.name]: e.fingerprint for e, _ in entries},
-            )
+            restore_id = f"restore-{now:%Y%m%dT%H%M%S%f}"[:-3]
+            record_run(adapter, [
+                NodeRun(restore_id, uids[e.name], e.name, r.relation, e.materialized, "restored", now, e.sql_checksum or "",
+                         e.fingerprint, rows_affected=r.rows)
+                for e, r in entries
+            ], [])
         finally:
             adapter.close()
         return chosen, restored

@@ -10,6 +10,8 @@ that DuckDB and Postgres spell TIMESTAMPTZ.
 
 from __future__ import annotations
 
+import functools
+
 from sqlglot import exp
 from sqlglot.errors import ParseError
 from sqlglot.expressions.datatypes import DType
@@ -34,6 +36,13 @@ _FAMILY_OF = {member: name for name, members in _FAMILIES.items() for member in 
 
 def parse_dtype(text: str, dialect: str) -> exp.DataType:
     """The declared type; ValueError when it names no type of the dialect."""
+    return _parsed_dtype(text, dialect).copy()
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed_dtype(text: str, dialect: str) -> exp.DataType:
+    """Parsed once per process: a run checks every feature's and contract column's type
+    against what the engine built, and the same few type names recur."""
     try:
         dtype = exp.DataType.build(text, dialect=dialect)
     except (ParseError, ValueError):

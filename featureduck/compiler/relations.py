@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,7 +33,9 @@ class Relation:
             catalog=exp.to_identifier(self.database) if self.database else None,
         )
 
+    @functools.lru_cache(maxsize=65536)  # noqa: B019 - relations are few, frozen and shared by a process's runs
     def sql(self, dialect: str) -> str:
+        """Quoted as `dialect` needs; cached, as a run names each relation several times."""
         return self.to_table().sql(dialect=dialect)
 
     def with_identifier(self, identifier: str) -> Relation:

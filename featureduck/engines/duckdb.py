@@ -137,16 +137,24 @@ class DuckDBAdapter(EngineAdapter):
         return self.list_catalog(database, [schema])[schema]
 
     def list_catalog(self, database: str, schemas: list[str]) -> dict[str, dict[str, RelationKind]]:
+        """From duckdb_tables() and duckdb_views() rather than information_schema.tables,
+        a view over them that costs a run's first query about a millisecond more."""
         catalog = exp.Literal.string(database) if database else exp.func("current_database")
-        query = (
-            exp.select("table_schema", "lower(table_name)", "table_type")
-            .from_("information_schema.tables")
-            .where(exp.column("table_schema").isin(*[exp.Literal.string(s) for s in schemas]))
-            .where(exp.column("table_catalog").eq(catalog))
-        )
+
+        def listing(function: str, name: str, kind: str) -> exp.Select:
+            query = (
+                exp.select("schema_name", exp.func("lower", exp.column(name)), exp.Literal.string(kind))
+                .from_(exp.Anonymous(this=function))
+                .where(exp.column("schema_name").isin(*[exp.Literal.string(s) for s in schemas]))
+                .where(exp.column("database_name").eq(catalog))
+            )
+            return query.where(exp.not_(exp.column("internal"))) if function == "duckdb_views" else query
+
         found: dict[str, dict[str, RelationKind]] = {schema: {} for schema in schemas}
-        for schema, name, kind in self.execute(query):
-            found[schema][name] = "view" if kind == "VIEW" else "table"
+        tables_and_views = exp.union(listing("duckdb_tables", "table_name", "table"), listing("duckdb_views", "view_name", "view"),
+                                     distinct=False)
+        for schema, name, kind in self.execute(tables_and_views):
+            found[schema][name] = kind
         return found
 
     def execute_script(self, statements: Sequence[exp.Expr]) -> None:

@@ -127,9 +127,9 @@ def stage_file_sources(
             else:
                 query = exp.select("*").from_(file_reader(table, project_root)).sql(dialect="duckdb")
             try:
-                if not adapter.SUPPORTS_NESTED_TYPES:
-                    query = _nested_as_json(reader, query)
                 result = reader.execute(query)
+                if not adapter.SUPPORTS_NESTED_TYPES and _has_nested(result):
+                    result = reader.execute(_nested_as_json(result, query))
             except duckdb.Error as err:
                 raise DatabaseError(
                     f"cannot read source '{table.source_name}.{table.name}': {str(err).strip()}", table.location
@@ -141,16 +141,25 @@ def stage_file_sources(
     return staged
 
 
-def _nested_as_json(reader: duckdb.DuckDBPyConnection, query: str) -> str:
+_NESTED = ("STRUCT", "MAP", "UNION")
+
+
+def _is_nested(kind: str) -> bool:
+    return kind.startswith(_NESTED) or kind.endswith("]")
+
+
+def _has_nested(result: duckdb.DuckDBPyConnection) -> bool:
+    """Whether a query's result has struct, list or map columns: read from the
+    executing result, since describing the query first would read (and sniff) a file twice."""
+    return any(_is_nested(str(column[1])) for column in result.description or [])
+
+
+def _nested_as_json(result: duckdb.DuckDBPyConnection, query: str) -> str:
     """The query with its struct, list and map columns as JSON, for targets without nested types."""
-    described = reader.execute(f"DESCRIBE {query}").fetchall()
-    nested = ("STRUCT", "MAP", "UNION")
-    if not any(str(kind).startswith(nested) or str(kind).endswith("]") for _, kind, *_ in described):
-        return query
     columns = []
-    for name, kind, *_ in described:
+    for name, kind, *_ in result.description or []:
         column = exp.column(str(name), quoted=True)
-        if str(kind).startswith(nested) or str(kind).endswith("]"):
+        if _is_nested(str(kind)):
             columns.append(exp.alias_(exp.cast(exp.func("to_json", column), "JSON"), str(name), quoted=True))
         else:
             columns.append(column)

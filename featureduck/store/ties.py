@@ -48,7 +48,7 @@ def checks_of_built_views(
         if view.model in built and view.model in compiled.models:
             keys = definition.entities[view.entity].join_keys
             relation = compiled.models[view.model].relation.to_table()
-            checks.append(TieCheck(key, built[view.model], has_ties(view, relation, keys), now))
+            checks.append(TieCheck(key, relation.sql(), built[view.model], has_ties(view, relation, keys), now))
     return checks
 
 
