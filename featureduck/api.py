@@ -109,7 +109,7 @@ class Project:
             compiled = self.compiler.compile()
             self._check_strategies(compiled)
             cache.store(self.compiler, target_dir, compiled)
-        if write and not (compiled.from_cache and artifacts.read_manifest(target_dir) is not None):
+        if write and not (compiled.from_cache and artifacts.has_manifest(target_dir)):
             artifacts.write_compiled(target_dir, self.target.name, {m.path: m.sql for m in compiled.models.values()})
             previous = artifacts.read_manifest(target_dir)
             artifacts.write_manifest(target_dir, artifacts.build_manifest(self.definition, compiled, previous))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,26 +54,27 @@ class ProjectDefinition:
 def load_definition(config: ProjectConfig) -> ProjectDefinition:
     """Read models, macros and YAML declarations from the project's folders."""
     definition = ProjectDefinition(config)
+    folders = _Folders()
     root = config.root
     project_file = root / config.file_name
     definition.file_hashes[config.file_name] = sha256_text(project_file.read_text(encoding="utf-8"))
     for folder in config.paths("model"):
-        for path in _walk(folder, (".sql",)):
+        for path in folders.walk(folder, (".sql",)):
             _add_model(definition, path, folder)
     for folder in config.paths("macro"):
-        for path in _walk(folder, (".sql",)):
+        for path in folders.walk(folder, (".sql",)):
             rel = _relative(path, root)
             text = path.read_text(encoding="utf-8")
             definition.file_hashes[rel] = sha256_text(text)
             definition.macro_files.append(MacroFile(rel, text))
     for folder in config.paths("seed"):
-        for path in _walk(folder, (".csv", ".tsv")):
+        for path in folders.walk(folder, (".csv", ".tsv")):
             _add_seed(definition, path, folder)
     for folder in config.paths("test"):
-        for path in _walk(folder, (".sql",)):
+        for path in folders.walk(folder, (".sql",)):
             _add_test_file(definition, path, folder)
     for folder in config.paths("function"):
-        for path in _walk(folder, (".py",)):
+        for path in folders.walk(folder, (".py",)):
             rel = _relative(path, root)
             text = path.read_text(encoding="utf-8")
             definition.file_hashes[rel] = sha256_text(text)
@@ -85,12 +87,12 @@ def load_definition(config: ProjectConfig) -> ProjectDefinition:
     yaml_folders = [*config.paths("model"), *config.paths("source"), *config.paths("feature"), *config.paths("seed")]
     seen: set[Path] = set()
     for folder in yaml_folders:
-        for path in _walk(folder, YAML_SUFFIXES):
+        for path in folders.walk(folder, YAML_SUFFIXES):
             if path not in seen:
                 seen.add(path)
                 _add_schema_file(definition, path)
     for folder in [*config.paths("model"), *config.paths("docs")]:
-        for path in _walk(folder, (".md",)):
+        for path in folders.walk(folder, (".md",)):
             _add_docs(definition, path)
     _resolve_docs(definition)
     _check_feature_views(definition)
@@ -155,10 +157,31 @@ def _check_feature_views(definition: ProjectDefinition) -> None:
             )
 
 
-def _walk(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.rglob("*") if p.suffix in suffixes and p.is_file())
+class _Folders:
+    """Each project folder listed once per load (the models folder is read for SQL,
+    YAML and docs) with os.scandir, which learns file kinds without a stat each."""
+
+    def __init__(self) -> None:
+        self._files: dict[Path, list[Path]] = {}
+
+    def walk(self, folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
+        """The files under `folder` with one of `suffixes`, sorted; symlinked folders are not entered."""
+        if folder not in self._files:
+            self._files[folder] = self._list(folder) if folder.is_dir() else []
+        return [path for path in self._files[folder] if path.suffix in suffixes]
+
+    @staticmethod
+    def _list(folder: Path) -> list[Path]:
+        found: list[Path] = []
+        pending = [str(folder)]
+        while pending:
+            with os.scandir(pending.pop()) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append(entry.path)
+                    elif entry.is_file():
+                        found.append(Path(entry.path))
+        return sorted(found)
 
 
 def _relative(path: Path, root: Path) -> str:

@@ -32,6 +32,12 @@ def write_compiled(target_dir: Path, target_name: str, sql_by_path: dict[str, st
             pass
 
 
+def has_manifest(folder: Path) -> bool:
+    """Whether a manifest was written (atomically, so one that is there is whole):
+    cheaper than reading it, which costs a large project tens of milliseconds."""
+    return (folder / MANIFEST_FILE).is_file()
+
+
 def read_manifest(folder: Path) -> dict[str, Any] | None:
     path = folder / MANIFEST_FILE
     if not path.is_file():
