@@ -266,19 +266,18 @@ class Project:
                 }
             results = runner.run(cached)
             now = utc_now()
-            run_id = f"{now:%Y%m%dT%H%M%S%f}"[:-3]  # to the millisecond
             built = {r.name: sha256_text(runner.executed_sql[r.name]) for r in results.results if r.status == "success"}
             rows = [
-                NodeRun(run_id, r.unique_id, r.name, r.relation, r.materialized, r.status, now, built.get(r.name),
-                         fingerprints.get(r.unique_id) if r.status == "success" else None,
-                         datetime.datetime.fromtimestamp(r.started_at, datetime.UTC).replace(tzinfo=None), r.execution_time,
-                         r.rows_affected)
+                NodeRun(r.unique_id, r.name, r.relation, r.materialized, r.status, now, built.get(r.name),
+                        fingerprints.get(r.unique_id) if r.status == "success" else None,
+                        datetime.datetime.fromtimestamp(r.started_at, datetime.UTC).replace(tzinfo=None), r.execution_time,
+                        r.rows_affected)
                 for r in results.results if r.status != "skipped"
             ]
             # a staged source's row holds the fingerprint of the files it was loaded from
             rows += [
-                NodeRun(run_id, item.source.unique_id, f"{item.source.source_name}.{item.source.name}", item.relation, "staged",
-                         "success", now, item.fingerprint, rows_affected=item.rows)
+                NodeRun(item.source.unique_id, f"{item.source.source_name}.{item.source.name}", item.relation, "staged",
+                        "staged", now, item.fingerprint, rows_affected=item.rows)
                 for item in staged if item.rows is not None
             ]
             tie_checks = []
@@ -742,12 +741,11 @@ class Project:
             restored = restore(adapter, store, chosen, {name: placement(name) for name in names})
             now = utc_now()
             entries = [(chosen.relations[r.name], r) for r in restored if r.rows is not None and chosen.relations[r.name].kind == "model"]
-            restore_id = f"restore-{now:%Y%m%dT%H%M%S%f}"[:-3]
             record_run(adapter, [
-                NodeRun(restore_id, uids[e.name], e.name, r.relation, e.materialized, "restored", now, e.sql_checksum or "",
-                         e.fingerprint, rows_affected=r.rows)
+                NodeRun(uids[e.name], e.name, r.relation, e.materialized, "restored", now, e.sql_checksum or "", e.fingerprint,
+                        rows_affected=r.rows)
                 for e, r in entries
-            ], [])
+            ])
         finally:
             adapter.close()
         return chosen, restored

@@ -1,20 +1,21 @@
 """The state store inside the target database: what was built, when, from what.
 
-One append-only table with a row per model per run (built, cached or
-failed, with its time, SQL checksum and fingerprint), and one of
-feature-view tie checks, written once at the end of a run in one batch of
-statements, so bookkeeping costs one round trip however many models ran and
-a fresh database gets as few tables as possible. Appending (never deleting)
-works on every engine, Spark's Parquet tables included, and keeps the
-history; a model's newest build is its state, which `materialized_view`
-refresh times, definition checksums and run caching read.
-"""
+One append-only table, `node_runs`, with a row per node of every run (a
+model built, cached or failed; a staged file source; a feature view's tie
+check; a restored relation), written once at the end of a run in one batch
+of statements, so bookkeeping costs one round trip however many models ran
+and a fresh database gets one small table. Appending (never deleting) works
+on every engine, Spark's Parquet tables included, and keeps the history; a
+model's newest build is its state, which `materialized_view` refresh times,
+definition checksums and run caching read."""
 
 from __future__ import annotations
 
 import datetime
 import functools
+import json
 from dataclasses import dataclass
+from typing import Any
 
 from sqlglot import exp
 
@@ -69,34 +70,25 @@ def append_rows(adapter: EngineAdapter, table: exp.Table, columns: tuple[tuple[s
     adapter.execute_script([*_creating(adapter, table, columns), exp.insert(rows, table)])
 
 
-_RUN_COLUMNS = (
-    ("run_id", "VARCHAR"),
-    ("unique_id", "VARCHAR"),
-    ("name", "VARCHAR"),
-    ("relation", "VARCHAR"),
-    ("materialized", "VARCHAR"),
-    ("status", "VARCHAR"),
-    ("sql_checksum", "VARCHAR"),
-    ("fingerprint", "VARCHAR"),
-    ("started_at", "TIMESTAMP"),
-    ("seconds", "DOUBLE"),
-    ("rows_affected", "BIGINT"),
-    ("recorded_at", "TIMESTAMP"),
-)
-BUILT = ("success", "restored")  # the statuses that leave a relation built from `sql_checksum`
+# A node's facts beyond these columns are one JSON text: every column of a small
+# table costs a DuckDB checkpoint a quarter of a millisecond, which a run pays on
+# close, and these three are all that queries over the table select and rank by.
+_RUN_COLUMNS = (("unique_id", "VARCHAR"), ("status", "VARCHAR"), ("recorded_at", "TIMESTAMP"), ("details", "VARCHAR"))
+BUILT = ("success", "staged", "restored")  # the statuses that leave a relation built from `sql_checksum`
+TIMED = ("success", "error", "cached")  # the statuses of a run's models
 
 
 @dataclass(frozen=True)
 class NodeRun:
-    """One model (or staged source, or restored relation) in one run: the state
-    store's only per-model row, so a run appends to one table whatever it did."""
+    """One node in one run, as the state store keeps it: a model built, cached or
+    failed, a staged file source or a restored relation. The run is identified by
+    `recorded_at`, the moment its rows were written."""
 
-    run_id: str
     unique_id: str
     name: str
     relation: str
     materialized: str
-    status: str  # success | error | cached | restored
+    status: str  # success | error | cached | staged | restored
     recorded_at: datetime.datetime
     sql_checksum: str | None = None  # what a built relation was built from
     fingerprint: str | None = None  # runner.fingerprints, None when not cacheable
@@ -104,10 +96,24 @@ class NodeRun:
     seconds: float | None = None  # None: not timed (a staged source, a restore)
     rows_affected: int | None = None
 
+    def details(self) -> str:
+        facts = {
+            "name": self.name, "relation": self.relation, "materialized": self.materialized,
+            "sql_checksum": self.sql_checksum, "fingerprint": self.fingerprint,
+            "started_at": self.started_at.isoformat() if self.started_at else None,
+            "seconds": self.seconds, "rows_affected": self.rows_affected,
+        }
+        return json.dumps({key: value for key, value in facts.items() if value is not None}, separators=(",", ":"))
+
+
+def run_id(recorded_at: datetime.datetime) -> str:
+    """A run's id: the moment its rows were recorded, to the millisecond."""
+    return f"{recorded_at:%Y%m%dT%H%M%S%f}"[:-3]
+
 
 @dataclass(frozen=True)
 class BuildRecord:
-    """A relation's last build, read back from its newest success (or restore)."""
+    """A relation's last build, read back from its newest success (or staging, or restore)."""
 
     unique_id: str
     relation: str
@@ -127,40 +133,47 @@ def legacy_builds_table(adapter: EngineAdapter) -> exp.Table:
     return state_table(adapter, "relations")
 
 
+def _row(unique_id: str, status: exp.Expr, recorded_at: datetime.datetime, details: str) -> list[exp.Expr]:
+    return [exp.Literal.string(unique_id), status, timestamp_literal(recorded_at), exp.Literal.string(details)]
+
+
 def _run_row(r: NodeRun) -> exp.Tuple:
-    def stamp(moment: datetime.datetime | None) -> exp.Expr:
-        return typed(exp.null(), "TIMESTAMP") if moment is None else timestamp_literal(moment)
-
-    return exp.Tuple(expressions=[
-        exp.convert(r.run_id), exp.convert(r.unique_id), exp.convert(r.name), exp.convert(r.relation),
-        exp.convert(r.materialized), exp.convert(r.status), exp.convert(r.sql_checksum), exp.convert(r.fingerprint),
-        stamp(r.started_at), typed(exp.convert(r.seconds), "DOUBLE"), typed(exp.convert(r.rows_affected), "BIGINT"),
-        stamp(r.recorded_at),
-    ])
+    return exp.Tuple(expressions=_row(r.unique_id, exp.Literal.string(r.status), r.recorded_at, r.details()))
 
 
-def _legacy_copy(adapter: EngineAdapter) -> list[exp.Expr]:
-    """Builds recorded in the legacy table, as `node_runs` rows (once, as it is created)."""
+def _legacy_rows(adapter: EngineAdapter) -> list[NodeRun]:
+    """The last build per relation recorded in the legacy table, read once: when
+    `node_runs` is created (history before it is not carried over)."""
     legacy = legacy_builds_table(adapter)
     if adapter.relation_kind(runs_table(adapter)) is not None or adapter.relation_kind(legacy) is None:
         return []
-    rows = exp.select(
-        typed(exp.null(), "VARCHAR"), "unique_id", typed(exp.null(), "VARCHAR"), "relation", "materialized",
-        exp.Literal.string("success"), "sql_checksum", typed(exp.null(), "VARCHAR"), typed(exp.null(), "TIMESTAMP"),
-        typed(exp.null(), "DOUBLE"), "rows_affected", "built_at",
-    ).from_(legacy)
-    return [exp.insert(rows, runs_table(adapter), columns=[n for n, _ in _RUN_COLUMNS])]
+    columns = ["unique_id", "relation", "materialized", "sql_checksum", "built_at", "rows_affected"]
+    return [
+        NodeRun(uid, uid.rsplit(".", 1)[-1], relation, materialized, "staged" if materialized == "staged" else "success",
+                built_at, sql_checksum, rows_affected=rows)
+        for uid, relation, materialized, sql_checksum, built_at, rows
+        in adapter.execute(_latest_rows(legacy, columns, "unique_id", "built_at"))
+    ]
+
+
+def _latest_details(adapter: EngineAdapter, statuses: tuple[str, ...]) -> list[tuple[str, str, datetime.datetime, dict[str, Any]]]:
+    """(unique id, status, recorded_at, details) of each node's newest row with one of `statuses`."""
+    table = runs_table(adapter)
+    if adapter.relation_kind(table) is None:
+        return []
+    columns = [n for n, _ in _RUN_COLUMNS]
+    rows = exp.select(*columns).from_(table).where(exp.column("status").isin(*[exp.Literal.string(s) for s in statuses]))
+    latest = _latest_rows(rows.subquery("rows"), columns, "unique_id", "recorded_at")
+    return [(uid, status, recorded_at, json.loads(details)) for uid, status, recorded_at, details in adapter.execute(latest)]
 
 
 def read_builds(adapter: EngineAdapter) -> dict[str, BuildRecord]:
     """The last build of every model and staged source, empty before the first run."""
-    table = runs_table(adapter)
-    if adapter.relation_kind(table) is None:
-        return {}
-    columns = ["unique_id", "relation", "materialized", "sql_checksum", "recorded_at", "rows_affected", "fingerprint"]
-    built = exp.select(*columns).from_(table).where(exp.column("status").isin(*[exp.Literal.string(s) for s in BUILT]))
-    latest = _latest_rows(built.subquery("built"), columns, "unique_id", "recorded_at")
-    return {row[0]: BuildRecord(*row) for row in adapter.execute(latest)}
+    return {
+        uid: BuildRecord(uid, facts.get("relation", ""), facts.get("materialized", ""), facts.get("sql_checksum", ""),
+                         recorded_at, facts.get("rows_affected"), facts.get("fingerprint"))
+        for uid, _, recorded_at, facts in _latest_details(adapter, BUILT)
+    }
 
 
 @dataclass(frozen=True)
@@ -168,7 +181,7 @@ class TieCheck:
     """Whether a feature view's relation, as built from `sql_checksum`, has
     several rows with the same keys and timestamp (see store.training_set).
     To record one, `has_ties` may be the boolean expression that answers it.
-    Kept as a `node_runs` row of its own kind, so it costs no table of its own."""
+    Kept as a `node_runs` row with a status of its own, so it costs no table."""
 
     view_key: str
     relation: str
@@ -177,18 +190,15 @@ class TieCheck:
     checked_at: datetime.datetime
 
 
-TIE_CHECK = "tie_check"  # the `materialized` of a tie check's row; its status is one of:
-TIED, UNTIED = "ties", "no_ties"
+TIED, UNTIED = "ties", "no_ties"  # a tie check's status
 
 
-def _tie_row(check: TieCheck, run_id: str) -> exp.Select:
+def _tie_row(check: TieCheck) -> exp.Select:
     """A check's row, its status answered by the engine as it is recorded."""
     answer = check.has_ties if isinstance(check.has_ties, exp.Expr) else exp.convert(check.has_ties)
-    row = _run_row(NodeRun(run_id, check.view_key, check.view_key, check.relation, TIE_CHECK, "", check.checked_at,
-                            check.sql_checksum)).expressions
-    row[[n for n, _ in _RUN_COLUMNS].index("status")] = exp.If(
-        this=answer, true=exp.Literal.string(TIED), false=exp.Literal.string(UNTIED))
-    return exp.select(*row)
+    status = exp.If(this=answer, true=exp.Literal.string(TIED), false=exp.Literal.string(UNTIED))
+    details = json.dumps({"relation": check.relation, "sql_checksum": check.sql_checksum}, separators=(",", ":"))
+    return exp.select(*_row(check.view_key, status, check.checked_at, details))
 
 
 @dataclass(frozen=True)
@@ -210,28 +220,33 @@ def read_timings(adapter: EngineAdapter, runs: int) -> list[Timing]:
     table = runs_table(adapter)
     if adapter.relation_kind(table) is None:
         return []
-    timed = exp.column("seconds").is_(exp.null()).not_()
-    recent = (exp.select("run_id").from_(table).where(timed).group_by("run_id")
-              .order_by(exp.Ordered(this=exp.Max(this=exp.column("started_at")), desc=True)).limit(runs))
-    columns = ["run_id", "unique_id", "name", "materialized", "status", "started_at", "seconds", "rows_affected"]
-    query = (exp.select(*columns).from_(table).where(timed).where(exp.column("run_id").isin(query=recent))
-             .order_by(exp.Ordered(this=exp.column("run_id"), desc=True), "started_at"))
-    return [Timing(*row) for row in adapter.execute(query)]
+    timed = exp.column("status").isin(*[exp.Literal.string(s) for s in TIMED])
+    recent = exp.select("recorded_at").distinct().from_(table).where(timed).order_by(
+        exp.Ordered(this=exp.column("recorded_at"), desc=True)).limit(runs)
+    query = exp.select("unique_id", "status", "recorded_at", "details").from_(table).where(timed).where(
+        exp.column("recorded_at").isin(query=recent))
+    timings = []
+    for uid, status, recorded_at, details in adapter.execute(query):
+        facts = json.loads(details)
+        if facts.get("seconds") is not None and facts.get("started_at"):
+            timings.append(Timing(run_id(recorded_at), uid, facts.get("name", uid), facts.get("materialized", ""), status,
+                                  datetime.datetime.fromisoformat(facts["started_at"]), facts["seconds"], facts.get("rows_affected")))
+    timings.sort(key=lambda t: t.started_at)
+    return sorted(timings, key=lambda t: t.run_id, reverse=True)  # stable: each run's models by start
 
 
 def record_run(adapter: EngineAdapter, rows: list[NodeRun], checks: list[TieCheck] | None = None) -> None:
     """Append one row per node of a run: `rows`, then the tie checks made after the
-    builds they check (part of the same run), in one transaction where the engine
-    has them: all or nothing, and on DuckDB one commit instead of one per statement."""
+    builds they check, in one transaction where the engine has them: all or nothing,
+    and on DuckDB one commit instead of one per statement."""
     if not rows:
         return
     table = runs_table(adapter)
-    statements = [*_creating(adapter, table, _RUN_COLUMNS), *_legacy_copy(adapter),
-                  exp.insert(exp.Values(expressions=[_run_row(r) for r in rows]), table)]
+    rows = [*_legacy_rows(adapter), *rows]
+    statements = [*_creating(adapter, table, _RUN_COLUMNS), exp.insert(exp.Values(expressions=[_run_row(r) for r in rows]), table)]
     answers: exp.Query | None = None
     for check in checks or []:
-        row = _tie_row(check, rows[0].run_id)
-        answers = row if answers is None else exp.union(answers, row, distinct=False)
+        answers = _tie_row(check) if answers is None else exp.union(answers, _tie_row(check), distinct=False)
     if answers is not None:
         statements.append(exp.insert(answers, table))
     if adapter.SUPPORTS_TRANSACTIONS:
@@ -243,13 +258,7 @@ def record_run(adapter: EngineAdapter, rows: list[NodeRun], checks: list[TieChec
 
 def read_tie_checks(adapter: EngineAdapter) -> dict[str, TieCheck]:
     """The latest check of every feature view."""
-    table = runs_table(adapter)
-    if adapter.relation_kind(table) is None:
-        return {}
-    columns = ["unique_id", "relation", "sql_checksum", "status", "recorded_at"]
-    checks = exp.select(*columns).from_(table).where(exp.column("materialized").eq(exp.Literal.string(TIE_CHECK)))
-    latest = _latest_rows(checks.subquery("checks"), columns, "unique_id", "recorded_at")
     return {
-        key: TieCheck(key, relation, checksum, status == TIED, checked_at)
-        for key, relation, checksum, status, checked_at in adapter.execute(latest)
+        key: TieCheck(key, facts.get("relation", ""), facts.get("sql_checksum", ""), status == TIED, checked_at)
+        for key, status, checked_at, facts in _latest_details(adapter, (TIED, UNTIED))
     }
