@@ -8,7 +8,11 @@ model is (in-process run on 1 thread - floor) / models built: one thread, as
 the floor has, so that parallelism does not hide the framework's cost. An
 untimed run first loads what a process loads once (imports, the JVM). Every measurement starts from a
 fresh database holding only the raw data (and, for the floor on Postgres,
-the file sources fduck staged, which the floor's SQL reads).
+the file sources fduck staged, which the floor's SQL reads). On a first
+Postgres run the floor loads those files itself: with Postgres' COPY of the
+CSV text, and again (a second row) with the rows DuckDB reads from them, the
+reader fduck stages files with, so the second row's figure is fduck's own
+overhead with DuckDB's start and CSV sniffing counted as engine time.
 
     python benchmarks/bench_engines.py --models 1000 --dsn postgresql://...
 """
@@ -101,9 +105,11 @@ def reset(engine: str, project: Path, dsn: str, raw: bool, keep_staged: bool = F
                 )
 
 
-def floor(project: Path, engine: str, dsn: str, load_sources: bool = False) -> float:
+def floor(project: Path, engine: str, dsn: str, load_sources: bool = False, duckdb_reads: bool = False) -> float:
     """Seconds to execute the compiled statements in DAG order on one connection
-    (on Postgres with `load_sources`, after loading the file sources by hand)."""
+    (on Postgres with `load_sources`, after loading the file sources by hand: with
+    Postgres' own COPY of the CSV text, or with `duckdb_reads` the rows DuckDB's
+    read_csv returns, as fduck stages them, COPYed row by row)."""
     target = TARGETS[engine]
     nodes = json.loads((project / "target" / "manifest.json").read_text())["nodes"]
     graph = {uid: [d for d in node["depends_on"]["nodes"] if d in nodes] for uid, node in nodes.items()}
@@ -137,19 +143,30 @@ def floor(project: Path, engine: str, dsn: str, load_sources: bool = False) -> f
     loads = _hand_loads(project, dsn) if load_sources else []
     started = time.perf_counter()  # connecting counts, as it does for fduck and DuckDB
     with psycopg.connect(dsn, autocommit=True) as con:
-        for create, copy, path in loads:
-            con.execute(create.encode())
-            with con.cursor().copy(copy.encode()) as stream:
-                stream.write(path.read_bytes())
+        if duckdb_reads and loads:
+            import duckdb
+
+            with duckdb.connect() as reader:
+                for relation, definition, path in loads:
+                    con.execute(f"CREATE TABLE {relation} ({definition})".encode())
+                    rows = reader.execute("SELECT * FROM read_csv(?)", [str(path)]).fetchall()
+                    with con.cursor().copy(f"COPY {relation} FROM STDIN".encode()) as stream:
+                        for row in rows:
+                            stream.write_row(row)
+        else:
+            for relation, definition, path in loads:
+                con.execute(f"CREATE TABLE {relation} ({definition})".encode())
+                with con.cursor().copy(f"COPY {relation} FROM STDIN (FORMAT csv, HEADER true)".encode()) as stream:
+                    stream.write(path.read_bytes())
         for statement in statements:
             con.execute(statement.encode())
     return time.perf_counter() - started
 
 
 def _hand_loads(project: Path, dsn: str) -> list[tuple[str, str, Path]]:
-    """The file sources loaded by hand: a CREATE TABLE with the columns fduck
-    staged and a COPY of the CSV file, for a floor that loads what fduck stages.
-    Drops the staged tables, which the floor then recreates."""
+    """The file sources loaded by hand: (relation, its columns as fduck staged them,
+    CSV file), for a floor that loads what fduck stages. Drops the staged tables,
+    which the floor then recreates."""
     import psycopg
 
     from featureduck.compiler.relations import file_location, staged_relation
@@ -166,16 +183,12 @@ def _hand_loads(project: Path, dsn: str) -> list[tuple[str, str, Path]]:
             ).fetchall()
             con.execute(f"DROP TABLE {relation}".encode())
             definition = ", ".join(f'"{name}" {kind}' for name, kind in columns)
-            loads.append((
-                f"CREATE TABLE {relation} ({definition})",
-                f"COPY {relation} FROM STDIN (FORMAT csv, HEADER true)",
-                Path(file_location(table, project)),
-            ))
+            loads.append((relation, definition, Path(file_location(table, project))))
     return loads
 
 
 def measure(
-    project: Path, engine: str, dsn: str, raw: bool, staged: bool = False, repeats: int = 1
+    project: Path, engine: str, dsn: str, raw: bool, staged: bool = False, repeats: int = 1, duckdb_reads: bool = False
 ) -> tuple[int, float, float, float, float | None]:
     """(models, floor, run on 1 thread, run on 4 threads, CLI run on 4 threads), in
     seconds, the medians of `repeats` measurements.
@@ -183,7 +196,8 @@ def measure(
     `staged`: every run finds the file sources staged by an earlier run, as
     runs after the first do while the files are unchanged. Otherwise each run
     starts from a database without them and stages them, and on Postgres the
-    floor loads the CSV files with COPY first. No CLI figure for Spark: its embedded metastore admits one
+    floor loads the CSV files with COPY first (or, with `duckdb_reads`, the rows
+    DuckDB reads from them, as fduck does). No CLI figure for Spark: its embedded metastore admits one
     JVM at a time, and this process holds the session."""
     target = TARGETS[engine]
     reset(engine, project, dsn, raw)
@@ -198,7 +212,7 @@ def measure(
             runs[threads].append(time.perf_counter() - started)
             assert not results.failed, [r.message for r in results.results if r.status == "error"]
         reset(engine, project, dsn, raw, keep_staged=True)
-        floors.append(floor(project, engine, dsn, load_sources=engine == "postgres" and not staged))
+        floors.append(floor(project, engine, dsn, load_sources=engine == "postgres" and not staged, duckdb_reads=duckdb_reads))
     cli = None
     if engine != "spark":
         reset(engine, project, dsn, raw, keep_staged=staged)
@@ -229,25 +243,27 @@ def main() -> None:
     project_file.write_text(project_file.read_text().replace("profile: bench", "profile: default"))
 
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
-    header = f"{'project':<16} {'engine':<9} {'models':>6} {'floor':>8} {'run -t1':>8} {'run -t4':>8} {'cli -t4':>8}"
+    header = f"{'project':<26} {'engine':<9} {'models':>6} {'floor':>8} {'run -t1':>8} {'run -t4':>8} {'cli -t4':>8}"
     print(header + f" {'overhead/model (t1)':>20}")
     small = WORK / f"generated_{args.spark_models}"
     if args.spark_models:
         generate(small, args.spark_models)
         (small / "profiles.yml").write_text(profiles(args.dsn))
         (small / "dbt_project.yml").write_text((small / "dbt_project.yml").read_text().replace("profile: bench", "profile: default"))
-    runs = [("example", example, False, engine, False) for engine in TARGETS if engine != "spark" or args.spark_models]
-    runs.append(("example, staged", example, False, "postgres", True))
-    runs += [(f"generated {args.models}", generated, True, engine, False) for engine in ("duckdb", "postgres")]
+    # (name, project, raw data loaded, engine, sources staged, floor reads the files with DuckDB)
+    runs = [("example", example, False, engine, False, False) for engine in TARGETS if engine != "spark" or args.spark_models]
+    runs.append(("example, duckdb-read floor", example, False, "postgres", False, True))
+    runs.append(("example, staged", example, False, "postgres", True, False))
+    runs += [(f"generated {args.models}", generated, True, engine, False, False) for engine in ("duckdb", "postgres")]
     if args.spark_models:
-        runs.append((f"generated {args.spark_models}", small, True, "spark", False))
-    for name, project, raw, engine, staged in runs:
+        runs.append((f"generated {args.spark_models}", small, True, "spark", False, False))
+    for name, project, raw, engine, staged, duckdb_reads in runs:
         # a small project's figures are a few milliseconds each: the median of several runs
         repeats = args.repeats if project == example else 1
-        models, floor_s, one, four, cli_s = measure(project, engine, args.dsn, raw, staged, repeats)
+        models, floor_s, one, four, cli_s = measure(project, engine, args.dsn, raw, staged, repeats, duckdb_reads)
         per_model = (one - floor_s) / models * 1000
         cli_text = f"{cli_s:>7.2f}s" if cli_s is not None else f"{'-':>8}"
-        print(f"{name:<16} {engine:<9} {models:>6} {floor_s:>7.2f}s {one:>7.2f}s {four:>7.2f}s {cli_text} {per_model:>17.2f} ms")
+        print(f"{name:<26} {engine:<9} {models:>6} {floor_s:>7.2f}s {one:>7.2f}s {four:>7.2f}s {cli_text} {per_model:>17.2f} ms")
 
 
 if __name__ == "__main__":

@@ -250,13 +250,19 @@ class PostgresAdapter(EngineAdapter):
         self._recreate(dependents)
 
     def replace_table(self, table: exp.Table, query_sql: str, check: ColumnCheck | None = None) -> int | None:
-        temp = temp_name(table)
+        """Built under a temporary name and swapped in, so the old table serves readers
+        until the commit; a table built for the first time is built in place (in a
+        transaction all the same): there is nothing to keep, and two round trips fewer."""
+        first = self.relation_kind(table) is None
+        temp = table if first else temp_name(table)
         with self.transaction():
-            self.drop(temp, "table")
+            if not first:
+                self.drop(temp, "table")
             rows = self.create_table_as(temp, query_sql)
             if check is not None:
                 check(self.columns(temp))
-            self.swap_in(temp, table, "table")
+            if not first:
+                self.swap_in(temp, table, "table")
         return rows
 
     def replace_view(self, table: exp.Table, query_sql: str, check: ColumnCheck | None = None) -> None:
@@ -301,13 +307,19 @@ class PostgresAdapter(EngineAdapter):
         return rows[0][0] if rows else None
 
     def load_rows(self, table: exp.Table, columns: list[tuple[str, str]], batches: Iterator[list[tuple[Any, ...]]]) -> int:
-        """COPY into a new table under a temporary name, then swap it in (dependents kept)."""
-        temp = temp_name(table)
+        """COPY into a new table under a temporary name, then swap it in (dependents
+        kept); into the table itself when it is new, as replace_table does."""
+        first = self.relation_kind(table) is None
+        temp = table if first else temp_name(table)
         with self.transaction():
-            self.drop(temp, "table")
+            if not first:
+                self.drop(temp, "table")
             self.execute(exp.Create(this=exp.Schema(this=temp, expressions=_column_definitions(columns)), kind="TABLE"))
             total = self._copy_in(temp, [name for name, _ in columns], batches)
-            self.swap_in(temp, table, "table")
+            if first:
+                self.remember(table, "table")
+            else:
+                self.swap_in(temp, table, "table")
         return total
 
     def load_temp_rows(self, table: exp.Table, columns: list[tuple[str, str]], batches: Iterator[list[tuple[Any, ...]]]) -> int:

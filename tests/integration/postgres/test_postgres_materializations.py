@@ -214,3 +214,21 @@ def test_seed_build_and_tests_on_postgres(make_project: ProjectFactory, pg_dsn: 
     failed = fduck("seed", "--project-dir", str(root), "--target", "pg")
     assert failed.returncode == 1 and "seeds/statuses.csv:4: seed 'statuses'" in failed.stdout
     assert _sql(pg_dsn, f"SELECT count(*) FROM {pg_schema}.statuses") == [(2,)]
+
+
+def test_a_first_build_is_built_in_place_and_leaves_nothing_when_it_fails(
+    make_project: ProjectFactory, pg_dsn: str, pg_schema: str
+) -> None:
+    contract = ("models:\n  - name: first\n    config:\n      contract: {enforced: true}\n"
+                "    columns:\n      - {name: id, data_type: integer}\n")
+    root = _project(make_project, pg_schema, pg_dsn, {
+        "models/first.sql": "{{ config(materialized='table') }} select id, val as extra from {{ source('raw', 'events') }}",
+        "models/first.yml": contract,
+    })
+    statuses = _run(root)
+    assert statuses["first"].startswith("error") and "contract" in statuses["first"]
+    assert _sql(pg_dsn, f"SELECT relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                        f"WHERE n.nspname = '{pg_schema}'") == []  # neither the table nor a temporary one
+    (root / "models" / "first.sql").write_text("{{ config(materialized='table') }} select id from {{ source('raw', 'events') }}")
+    assert _run(root) == {"first": "success"}
+    assert _sql(pg_dsn, f"SELECT id FROM {pg_schema}.first ORDER BY id") == [(1,), (2,)]
