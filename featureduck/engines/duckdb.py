@@ -29,6 +29,13 @@ if TYPE_CHECKING:
 _PROFILE_KEYS = frozenset({"path", "threads", "schema", "database", "extensions", "settings"})
 
 
+def _is_local_file(path: str) -> bool:
+    """A path on this machine, not a service's database (`md:name`, `s3://...`), whose
+    existence a stat cannot tell; a Windows drive letter is local."""
+    scheme = path.split(":", 1)[0] if ":" in path else ""
+    return len(scheme) <= 1
+
+
 class DuckDBAdapter(EngineAdapter):
     TYPE = "duckdb"
     DIALECT = "duckdb"
@@ -57,7 +64,7 @@ class DuckDBAdapter(EngineAdapter):
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         config = {str(k): v for k, v in dict(self.target.settings.get("settings") or {}).items()}
-        self._known_empty = self.path == ":memory:" or not Path(self.path).exists()
+        self._known_empty = self.path == ":memory:" or (_is_local_file(self.path) and not Path(self.path).exists())
         try:
             self._connection = duckdb.connect(self.path, config=config)
         except duckdb.IOException as err:
