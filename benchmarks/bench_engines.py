@@ -31,6 +31,8 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
+import duckdb
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate_project import RAW_ROWS, SOURCE_TABLES, generate, load_raw_data  # noqa: E402
@@ -131,8 +133,6 @@ def floor(project: Path, engine: str, dsn: str, load_sources: bool = False, duck
             spark.sql(statement)
         return time.perf_counter() - started
     if engine == "duckdb":
-        import duckdb
-
         started = time.perf_counter()
         with duckdb.connect(str(project / "target" / "bench.duckdb")) as duck:
             for statement in statements:
@@ -143,21 +143,19 @@ def floor(project: Path, engine: str, dsn: str, load_sources: bool = False, duck
     loads = _hand_loads(project, dsn) if load_sources else []
     started = time.perf_counter()  # connecting counts, as it does for fduck and DuckDB
     with psycopg.connect(dsn, autocommit=True) as con:
-        if duckdb_reads and loads:
-            import duckdb
-
-            with duckdb.connect() as reader:
-                for relation, definition, path in loads:
-                    con.execute(f"CREATE TABLE {relation} ({definition})".encode())
-                    rows = reader.execute("SELECT * FROM read_csv(?)", [str(path)]).fetchall()
-                    with con.cursor().copy(f"COPY {relation} FROM STDIN".encode()) as stream:
-                        for row in rows:
-                            stream.write_row(row)
-        else:
-            for relation, definition, path in loads:
-                con.execute(f"CREATE TABLE {relation} ({definition})".encode())
+        reader = duckdb.connect() if duckdb_reads and loads else None
+        for relation, definition, path in loads:
+            con.execute(f"CREATE TABLE {relation} ({definition})".encode())
+            if reader is None:
                 with con.cursor().copy(f"COPY {relation} FROM STDIN (FORMAT csv, HEADER true)".encode()) as stream:
                     stream.write(path.read_bytes())
+                continue
+            rows = reader.execute("SELECT * FROM read_csv(?)", [str(path)]).fetchall()
+            with con.cursor().copy(f"COPY {relation} FROM STDIN".encode()) as stream:
+                for row in rows:
+                    stream.write_row(row)
+        if reader is not None:
+            reader.close()
         for statement in statements:
             con.execute(statement.encode())
     return time.perf_counter() - started

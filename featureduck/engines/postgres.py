@@ -249,20 +249,28 @@ class PostgresAdapter(EngineAdapter):
         self.remember(table, kind)
         self._recreate(dependents)
 
-    def replace_table(self, table: exp.Table, query_sql: str, check: ColumnCheck | None = None) -> int | None:
-        """Built under a temporary name and swapped in, so the old table serves readers
-        until the commit; a table built for the first time is built in place (in a
-        transaction all the same): there is nothing to keep, and two round trips fewer."""
+    @contextmanager
+    def _new_table(self, table: exp.Table) -> Iterator[exp.Table]:
+        """A transaction to build a new version of `table` in, under the name it yields:
+        a temporary one, swapped in at the end, so the old table serves readers until the
+        commit; or, for a table built for the first time, its own (there is nothing to
+        keep, and that saves a drop, a rename and the dependents' lookup)."""
         first = self.relation_kind(table) is None
-        temp = table if first else temp_name(table)
+        building = table if first else temp_name(table)
         with self.transaction():
             if not first:
-                self.drop(temp, "table")
-            rows = self.create_table_as(temp, query_sql)
+                self.drop(building, "table")
+            yield building
+            if first:
+                self.remember(table, "table")
+            else:
+                self.swap_in(building, table, "table")
+
+    def replace_table(self, table: exp.Table, query_sql: str, check: ColumnCheck | None = None) -> int | None:
+        with self._new_table(table) as building:
+            rows = self.create_table_as(building, query_sql)
             if check is not None:
-                check(self.columns(temp))
-            if not first:
-                self.swap_in(temp, table, "table")
+                check(self.columns(building))
         return rows
 
     def replace_view(self, table: exp.Table, query_sql: str, check: ColumnCheck | None = None) -> None:
@@ -307,19 +315,10 @@ class PostgresAdapter(EngineAdapter):
         return rows[0][0] if rows else None
 
     def load_rows(self, table: exp.Table, columns: list[tuple[str, str]], batches: Iterator[list[tuple[Any, ...]]]) -> int:
-        """COPY into a new table under a temporary name, then swap it in (dependents
-        kept); into the table itself when it is new, as replace_table does."""
-        first = self.relation_kind(table) is None
-        temp = table if first else temp_name(table)
-        with self.transaction():
-            if not first:
-                self.drop(temp, "table")
-            self.execute(exp.Create(this=exp.Schema(this=temp, expressions=_column_definitions(columns)), kind="TABLE"))
-            total = self._copy_in(temp, [name for name, _ in columns], batches)
-            if first:
-                self.remember(table, "table")
-            else:
-                self.swap_in(temp, table, "table")
+        """COPY into a new version of the table (swapped in, dependents kept; see _new_table)."""
+        with self._new_table(table) as building:
+            self.execute(exp.Create(this=exp.Schema(this=building, expressions=_column_definitions(columns)), kind="TABLE"))
+            total = self._copy_in(building, [name for name, _ in columns], batches)
         return total
 
     def load_temp_rows(self, table: exp.Table, columns: list[tuple[str, str]], batches: Iterator[list[tuple[Any, ...]]]) -> int:

@@ -35,9 +35,9 @@ def _data_type(kind: str) -> exp.DataType:
     return exp.DataType.build(kind)
 
 
-def typed(value: exp.Expr, kind: str) -> exp.Cast:
-    """`CAST(value AS kind)` with the type parsed once per process: a run's state rows hold many."""
-    return exp.Cast(this=value, to=_data_type(kind).copy())
+def column_definitions(columns: tuple[tuple[str, str], ...]) -> list[exp.ColumnDef]:
+    """A state table's columns, (name, type) each, as a CREATE TABLE lists them."""
+    return [exp.ColumnDef(this=exp.to_identifier(n), kind=_data_type(t).copy()) for n, t in columns]
 
 
 def _creating(adapter: EngineAdapter, table: exp.Table, columns: tuple[tuple[str, str], ...]) -> list[exp.Expr]:
@@ -45,16 +45,16 @@ def _creating(adapter: EngineAdapter, table: exp.Table, columns: tuple[tuple[str
     it; none when it exists (the lookup is cached)."""
     if adapter.relation_kind(table) is not None:
         return []
-    definitions = [exp.ColumnDef(this=exp.to_identifier(n), kind=_data_type(t).copy()) for n, t in columns]
     return [
         exp.Create(this=exp.Table(db=table.args["db"].copy()), kind="SCHEMA", exists=True),
-        exp.Create(this=exp.Schema(this=table, expressions=definitions), kind="TABLE", exists=True),
+        exp.Create(this=exp.Schema(this=table, expressions=column_definitions(columns)), kind="TABLE", exists=True),
     ]
 
 
 def timestamp_literal(moment: datetime.datetime) -> exp.Expr:
-    """A naive UTC time as a TIMESTAMP literal every engine reads the same."""
-    return typed(exp.Literal.string(moment.isoformat(sep=" ")), "TIMESTAMP")
+    """A naive UTC time as a TIMESTAMP literal every engine reads the same (the type
+    parsed once per process: a run's state rows hold many)."""
+    return exp.Cast(this=exp.Literal.string(moment.isoformat(sep=" ")), to=_data_type("TIMESTAMP").copy())
 
 
 def _latest_rows(table: exp.Expr, columns: list[str], key: str, stamp: str) -> exp.Select:
@@ -97,13 +97,16 @@ class NodeRun:
     rows_affected: int | None = None
 
     def details(self) -> str:
-        facts = {
-            "name": self.name, "relation": self.relation, "materialized": self.materialized,
-            "sql_checksum": self.sql_checksum, "fingerprint": self.fingerprint,
-            "started_at": self.started_at.isoformat() if self.started_at else None,
-            "seconds": self.seconds, "rows_affected": self.rows_affected,
-        }
-        return json.dumps({key: value for key, value in facts.items() if value is not None}, separators=(",", ":"))
+        return _details(
+            name=self.name, relation=self.relation, materialized=self.materialized, sql_checksum=self.sql_checksum,
+            fingerprint=self.fingerprint, started_at=self.started_at.isoformat() if self.started_at else None,
+            seconds=self.seconds, rows_affected=self.rows_affected,
+        )
+
+
+def _details(**facts: Any) -> str:
+    """The `details` JSON of a row: its facts that are known, compactly."""
+    return json.dumps({key: value for key, value in facts.items() if value is not None}, separators=(",", ":"))
 
 
 def run_id(recorded_at: datetime.datetime) -> str:
@@ -197,8 +200,7 @@ def _tie_row(check: TieCheck) -> exp.Select:
     """A check's row, its status answered by the engine as it is recorded."""
     answer = check.has_ties if isinstance(check.has_ties, exp.Expr) else exp.convert(check.has_ties)
     status = exp.If(this=answer, true=exp.Literal.string(TIED), false=exp.Literal.string(UNTIED))
-    details = json.dumps({"relation": check.relation, "sql_checksum": check.sql_checksum}, separators=(",", ":"))
-    return exp.select(*_row(check.view_key, status, check.checked_at, details))
+    return exp.select(*_row(check.view_key, status, check.checked_at, _details(relation=check.relation, sql_checksum=check.sql_checksum)))
 
 
 @dataclass(frozen=True)
@@ -231,8 +233,8 @@ def read_timings(adapter: EngineAdapter, runs: int) -> list[Timing]:
         if facts.get("seconds") is not None and facts.get("started_at"):
             timings.append(Timing(run_id(recorded_at), uid, facts.get("name", uid), facts.get("materialized", ""), status,
                                   datetime.datetime.fromisoformat(facts["started_at"]), facts["seconds"], facts.get("rows_affected")))
-    timings.sort(key=lambda t: t.started_at)
-    return sorted(timings, key=lambda t: t.run_id, reverse=True)  # stable: each run's models by start
+    by_start = sorted(timings, key=lambda t: t.started_at)
+    return sorted(by_start, key=lambda t: t.run_id, reverse=True)  # a stable sort: each run's models stay by start
 
 
 def record_run(adapter: EngineAdapter, rows: list[NodeRun], checks: list[TieCheck] | None = None) -> None:

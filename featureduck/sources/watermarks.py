@@ -33,7 +33,7 @@ from featureduck.engines.base import EngineAdapter
 from featureduck.errors import CompilationError, SourceLocation
 from featureduck.project.loader import ProjectDefinition
 from featureduck.project.nodes import SourceTable
-from featureduck.runner.state import STATE_SUFFIX, timestamp_literal
+from featureduck.runner.state import STATE_SUFFIX, column_definitions, state_table, timestamp_literal
 from featureduck.utils.clock import utc_now
 
 WATERMARKS = "source_watermarks"
@@ -67,30 +67,25 @@ class Watermark:
     recorded_at: datetime.datetime
 
 
-def _state(adapter: EngineAdapter, name: str) -> exp.Table:
-    return exp.Table(this=exp.to_identifier(name), db=exp.to_identifier(adapter.target.schema + STATE_SUFFIX))
-
-
 def state_tables(adapter: EngineAdapter) -> list[exp.Table]:
-    return [_state(adapter, WATERMARKS), _state(adapter, BOUNDARY_ROWS)]
+    return [state_table(adapter, WATERMARKS), state_table(adapter, BOUNDARY_ROWS)]
 
 
 def create_state_tables(adapter: EngineAdapter) -> None:
     """Before models build: concurrent builds creating them in their own transactions would conflict."""
-    tables = ((_state(adapter, WATERMARKS), _WATERMARK_COLUMNS), (_state(adapter, BOUNDARY_ROWS), _BOUNDARY_COLUMNS))
+    tables = ((state_table(adapter, WATERMARKS), _WATERMARK_COLUMNS), (state_table(adapter, BOUNDARY_ROWS), _BOUNDARY_COLUMNS))
     missing = [(table, columns) for table, columns in tables if adapter.relation_kind(table) is None]
     if not missing:
         return
     adapter.create_schema(adapter.target.schema + STATE_SUFFIX, None)
     for table, columns in missing:
-        definitions = [exp.ColumnDef(this=exp.to_identifier(n), kind=exp.DataType.build(t)) for n, t in columns]
-        adapter.execute(exp.Create(this=exp.Schema(this=table, expressions=definitions), kind="TABLE", exists=True))
+        adapter.execute(exp.Create(this=exp.Schema(this=table, expressions=column_definitions(columns)), kind="TABLE", exists=True))
         adapter.remember(table, "table")
 
 
 def read_watermarks(adapter: EngineAdapter) -> dict[tuple[str, str], Watermark]:
     """The current watermark of every (model id, source id)."""
-    table = _state(adapter, WATERMARKS)
+    table = state_table(adapter, WATERMARKS)
     if adapter.relation_kind(table) is None:
         return {}
     current: dict[tuple[str, str], Watermark] = {}
@@ -121,7 +116,7 @@ class Increment:
         self.source = source
         self.previous = None if full else previous
         self.full = full or previous is None
-        self.snapshot = _state(adapter, f"increment__{model_name}__{table.source_name}__{table.name}")
+        self.snapshot = state_table(adapter, f"increment__{model_name}__{table.source_name}__{table.name}")
         self.stamp = exp.column(str(table.timestamp_field), quoted=True)
 
     def take(self) -> exp.Table:
@@ -133,7 +128,7 @@ class Increment:
         if mark is not None and mark.watermark is not None:
             value = exp.cast(exp.Literal.string(mark.watermark), exp.DataType.build(mark.watermark_type, dialect=adapter.DIALECT))
             read_before = (
-                exp.select("row_hash").from_(_state(adapter, BOUNDARY_ROWS))
+                exp.select("row_hash").from_(state_table(adapter, BOUNDARY_ROWS))
                 .where(exp.column("model_id").eq(exp.Literal.string(self.model_id)))
                 .where(exp.column("source_id").eq(exp.Literal.string(self.table.unique_id)))
                 .where(exp.column("watermark").eq(exp.Literal.string(mark.watermark)))
@@ -172,10 +167,10 @@ class Increment:
         # fingerprints at older stamps are never consulted again
         newest_text = exp.select(exp.cast(exp.func("max", self.stamp.copy()), text)).from_(self.snapshot.copy())
         stale = exp.column("watermark").neq(newest_text.subquery())
-        statements.append(exp.delete(_state(adapter, BOUNDARY_ROWS)).where(exp.column("model_id").eq(model.copy()))
+        statements.append(exp.delete(state_table(adapter, BOUNDARY_ROWS)).where(exp.column("model_id").eq(model.copy()))
                           .where(exp.column("source_id").eq(source.copy())).where(stale))
-        statements.append(exp.insert(mark, _state(adapter, WATERMARKS)))
-        statements.append(exp.insert(boundary, _state(adapter, BOUNDARY_ROWS)))
+        statements.append(exp.insert(mark, state_table(adapter, WATERMARKS)))
+        statements.append(exp.insert(boundary, state_table(adapter, BOUNDARY_ROWS)))
         return statements
 
     def discard(self) -> None:
