@@ -127,7 +127,8 @@ def bench(project: Path, target: str) -> None:
             columns = prepare_entities(adapter, rows)
             print(f"  {'loading the 100k entity rows':<58} {time.perf_counter() - started:7.2f} s")
             requests = resolve_requests(loaded.definition, FEATURES)
-            query = adapter.sql(training_set_query(adapter, loaded.definition, loaded.compile(), requests, columns))
+            query = adapter.sql(training_set_query(adapter, loaded.definition, loaded.compile(), requests, columns,
+                                                          loaded.untied_views(adapter)))
             if target == "pg":
                 adapter.execute(f"SET statement_timeout = '{TIMEOUT_S}s'")
                 adapter.execute("ANALYZE __fd_entities")

@@ -8,8 +8,9 @@ from __future__ import annotations
 import datetime
 import shutil
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -203,13 +204,13 @@ class Project:
         from featureduck import __version__
         from featureduck.compiler.relations import is_staged, staged_relation
         from featureduck.runner.contracts import combine, contract_checks
-        from featureduck.runner.fingerprints import model_fingerprints, seed_versions
+        from featureduck.runner.fingerprints import LIVE, model_fingerprints, recorded_builds
         from featureduck.runner.results import SilentReporter
         from featureduck.runner.scheduler import Runner
         from featureduck.runner.state import NodeRun, legacy_builds_table, read_builds, record_run, runs_table
         from featureduck.sources.databases import prepare_sources
         from featureduck.sources.staging import stage_file_sources
-        from featureduck.sources.versions import source_versions
+        from featureduck.sources.versions import data_versions
         from featureduck.sources.watermarks import create_state_tables as create_watermark_tables
         from featureduck.sources.watermarks import read_watermarks, source_increments
         from featureduck.sources.watermarks import state_tables as watermark_tables
@@ -252,28 +253,39 @@ class Project:
                 lambda model, full: source_increments(adapter, self.definition, model, watermarks, full),
                 after_build,
             )
+            read_seeds = {ref for m in compiled.models.values() for ref in m.refs if ref in self.definition.seeds}
+            seeds = {self.definition.seeds[name].unique_id: relation.to_table()
+                     for name, relation in self.compiler.seed_relations().items() if name in read_seeds}
             fingerprints = model_fingerprints(
-                self.definition, compiled, set(runner.plan.order), {uid: b.fingerprint for uid, b in builds.items() if b.fingerprint},
-                source_versions(adapter, read, self.config.root), seed_versions(self.definition, self.config.root), __version__,
+                self.definition, compiled, set(runner.plan.order), recorded_builds(builds),
+                data_versions(adapter, read, seeds, self.config.root), __version__,
             )
             cached = {}
             if use_cache and not full_refresh:
                 relations = {m.unique_id: m.relation.to_table() for m in compiled.models.values()}
                 cached = {
                     uid: f"unchanged since {builds[uid].built_at:%Y-%m-%d %H:%M:%S} UTC" for uid, fingerprint in fingerprints.items()
-                    if fingerprint is not None and uid in builds and builds[uid].fingerprint == fingerprint
+                    if fingerprint.value is not None and uid in builds and builds[uid].fingerprint == fingerprint.value
                     and adapter.relation_kind(relations[uid]) is not None
                 }
             results = runner.run(cached)
             now = utc_now()
             built = {r.name: sha256_text(runner.executed_sql[r.name]) for r in results.results if r.status == "success"}
-            rows = [
-                NodeRun(r.unique_id, r.name, r.relation, r.materialized, r.status, now, built.get(r.name),
-                        fingerprints.get(r.unique_id) if r.status == "success" else None,
-                        datetime.datetime.fromtimestamp(r.started_at, datetime.UTC).replace(tzinfo=None), r.execution_time,
-                        r.rows_affected)
-                for r in results.results if r.status != "skipped"
-            ]
+            built_fingerprints = {r.name: fingerprints[r.unique_id].value if r.unique_id in fingerprints else None
+                                  for r in results.results if r.status == "success"}
+            rows = []
+            for r in results.results:
+                if r.status == "skipped":
+                    continue
+                fingerprint = fingerprints.get(r.unique_id) if r.status == "success" else None
+                live = fingerprint is not None and r.materialized in LIVE
+                rows.append(NodeRun(
+                    r.unique_id, r.name, r.relation, r.materialized, r.status, now, built.get(r.name),
+                    fingerprint.value if fingerprint else None,
+                    datetime.datetime.fromtimestamp(r.started_at, datetime.UTC).replace(tzinfo=None), r.execution_time, r.rows_affected,
+                    definition=fingerprint.definition if fingerprint and live else None,
+                    inputs=fingerprint.inputs.to_dict() if fingerprint and live else None,
+                ))
             # a staged source's row holds the fingerprint of the files it was loaded from
             rows += [
                 NodeRun(item.source.unique_id, f"{item.source.source_name}.{item.source.name}", item.relation, "staged",
@@ -284,7 +296,8 @@ class Project:
             if self.definition.feature_views:
                 from featureduck.store.ties import checks_of_built_views
 
-                tie_checks = checks_of_built_views(self.definition, compiled, built, now)
+                tie_checks = checks_of_built_views(
+                    self.definition, compiled, {name: (checksum, built_fingerprints[name]) for name, checksum in built.items()}, now)
             record_run(adapter, rows, tie_checks)
         finally:
             adapter.close()
@@ -357,29 +370,28 @@ class Project:
     ) -> list[TestResult]:
         """Run the data tests of the selected models and sources (all without a selection)."""
         from featureduck.runner.results import RunResults
-        from featureduck.sources.databases import prepare_sources
         from featureduck.testing.execute import run_tests
 
-        compiled = self._selected_tests(select, exclude, state)
+        tests = self.compile_tests(select, exclude, state)
         started = time.perf_counter()
         threads = threads or self.target.threads
-        adapter = self.connect(threads)
-        try:
-            read = sorted({key for t in compiled for key in t.sources})
-            prepare_sources(adapter, [self.definition.sources[key] for key in read], self.config.root)
-            total = len(compiled)
+        project = self.compile()
+        refs = sorted({r for test in tests for r in test.refs})
+        with self._reading(project, refs, [(s, t) for test in tests for s, t in test.sources], threads, check_built=False) as adapter:
+            # a test of a relation that is not built is an error that says so
+            tests = [replace(t, sql=None, error=f"{t.test.location}: {unbuilt[0]}; {unbuilt[1]}")
+                     if t.sql is not None and (unbuilt := self._unbuilt(adapter, project, list(t.refs))) else t for t in tests]
+            total = len(tests)
             results = run_tests(
-                adapter, compiled, threads,
+                adapter, tests, threads,
                 lambda index, test: on_start(index, total, test) if on_start else None,
                 lambda index, result: on_finish(index, total, result) if on_finish else None,
             )
-        finally:
-            adapter.close()
         run = RunResults([r.to_node_result() for r in results], time.perf_counter() - started)
         artifacts.write_run_results(self.config.target_dir, self.target.name, "test", run)
         return results
 
-    def _selected_tests(
+    def compile_tests(
         self, select: str | list[str] | None, exclude: str | list[str] | None, state: str | Path | None,
     ) -> list[CompiledTest]:
         """The tests of the selected nodes and those reading them (all without a selection), compiled."""
@@ -421,7 +433,7 @@ class Project:
         started = time.perf_counter()
         reporter = reporter or SilentReporter()
         selection = self.select(select, exclude, state)
-        tests = self._selected_tests(select, exclude, state)
+        tests = self.compile_tests(select, exclude, state)
         threads = threads or self.target.threads
         building = {uid for uid in selection.selected if uid.startswith(("model.", "seed."))}
         adapter = self.connect(threads)
@@ -466,10 +478,13 @@ class Project:
         return results, [checker.results[i] for i in sorted(checker.results)]
 
     def _read_sources(self, selection: Selection) -> list[SourceTable]:
-        """The sources the selected models read (ephemerals inlined into them included)."""
+        """The sources the selected models read: themselves, through the ephemerals
+        inlined into them and through the views above them, which read live."""
+        from featureduck.runner.fingerprints import live_readers
+
         compiled = selection.compiled
-        readers = [m for m in compiled.models.values() if m.unique_id in selection.selected or m.materialized == "ephemeral"]
-        keys = sorted({tuple(key) for model in readers for key in model.sources})
+        models = [m for m in compiled.models.values() if m.unique_id in selection.selected or m.materialized == "ephemeral"]
+        keys = sorted({tuple(key) for model in live_readers(compiled, models) for key in model.sources})
         return [self.definition.sources[(key[0], key[1])] for key in keys]
 
     def last_builds(self) -> dict[str, BuildRecord]:
@@ -586,14 +601,13 @@ class Project:
         compiled = self.compile()
         if model is not None:
             select: exp.Query = exp.select("*").from_(self._compiled_model(compiled, model, "export").relation.to_table())
+            refs, sources = [model], []
         else:
-            sql = self.compiler.compile_query("export_query", "<--query>", str(query), compiled).sql
-            select = exp.maybe_parse(sql, dialect=self.target.dialect)  # type: ignore[assignment]
-        adapter = self.connect(threads=1)
-        try:
+            compiled_query = self.compiler.compile_query("export_query", "<--query>", str(query), compiled)
+            select = exp.maybe_parse(compiled_query.sql, dialect=self.target.dialect)  # type: ignore[assignment]
+            refs, sources = compiled_query.refs, [(k[0], k[1]) for k in compiled_query.sources]
+        with self._reading(compiled, refs, sources) as adapter:
             return write_query(adapter, select, path, file_options)
-        finally:
-            adapter.close()
 
     def _compiled_model(self, compiled: CompiledProject, name: str, action: str) -> CompiledModel:
         """The compiled model a command acts on; an unknown or broken one is a usage error."""
@@ -601,6 +615,57 @@ class Project:
             raise UsageError(f"no model '{name}' to {action}" if name not in self.definition.models
                              else f"model '{name}' did not compile: {compiled.errors.get(name)}")
         return compiled.models[name]
+
+    @contextmanager
+    def _reading(
+        self, compiled: CompiledProject, refs: Iterable[str], sources: Iterable[tuple[str, str]] = (), threads: int | None = 1,
+        check_built: bool = True,
+    ) -> Iterator[EngineAdapter]:
+        """A connection that reads what `refs` (models and seeds) and `sources` read, as
+        `run` would: the relations checked built (unless not `check_built`), and the
+        sources beneath them, through views and ephemerals, attached with their
+        extensions loaded."""
+        from featureduck.compiler.relations import is_staged, staged_relation
+        from featureduck.runner.fingerprints import live_readers
+        from featureduck.sources.databases import prepare_sources
+
+        adapter = self.connect(threads)
+        try:
+            refs = list(refs)
+            unbuilt = self._unbuilt(adapter, compiled, refs) if check_built else None
+            if unbuilt:
+                raise UsageError(unbuilt[0], hint=unbuilt[1])
+            models = [compiled.models[r] for r in refs if r in compiled.models]
+            keys = {(s, t) for s, t in sources} | {(s, t) for m in live_readers(compiled, models) for s, t in m.sources}
+            read = [self.definition.sources[key] for key in sorted(keys)]
+            staged = [t for t in read if is_staged(t, adapter.DIALECT)]
+            for table in staged:
+                if adapter.relation_kind(staged_relation(table, self.target.schema).to_table()) is None:
+                    raise UsageError(f"source '{table.source_name}.{table.name}' is not staged into the {self.target.name} target",
+                                     table.location, "run `fduck run` first")
+            prepare_sources(adapter, [t for t in read if t not in staged], self.config.root)
+            yield adapter
+        finally:
+            adapter.close()
+
+    def _unbuilt(self, adapter: EngineAdapter, compiled: CompiledProject, refs: list[str]) -> tuple[str, str] | None:
+        """The first relation that `refs` read (through views and ephemerals) and that does
+        not exist, as a message and a hint; None when all do."""
+        from featureduck.runner.fingerprints import live_readers
+
+        seeds = self.compiler.seed_relations()
+        readers = live_readers(compiled, [compiled.models[r] for r in refs if r in compiled.models])
+        needed = [*refs, *sorted({r for m in readers for r in m.refs} - set(refs))]  # what was asked for first
+        for name in needed:
+            if name in seeds:
+                table, kind, command = seeds[name].to_table(), "seed", "fduck seed"
+            elif name in compiled.models and compiled.models[name].materialized != "ephemeral":
+                table, kind, command = compiled.models[name].relation.to_table(), "model", "fduck run"
+            else:
+                continue
+            if adapter.relation_kind(table) is None:
+                return f"{kind} '{name}' is not built ({table.sql(adapter.DIALECT)})", f"run `{command}` first"
+        return None
 
     # --- profiling ------------------------------------------------------------------------
 
@@ -616,21 +681,14 @@ class Project:
         for name in models:
             if self._compiled_model(compiled, name, "profile").materialized == "ephemeral":
                 raise UsageError(f"model '{name}' is ephemeral: it has no relation to profile")
-        adapter = self.connect(threads=1)
         results = []
-        try:
+        with self._reading(compiled, models) as adapter:
             for name in models:
-                table = compiled.models[name].relation.to_table()
-                if adapter.relation_kind(table) is None:
-                    raise UsageError(f"model '{name}' is not built ({table.sql(adapter.DIALECT)})", hint="run `fduck run` first")
-                now = utc_now()
-                profile = profile_relation(adapter, name, table, now)
+                profile = profile_relation(adapter, name, compiled.models[name].relation.to_table(), utc_now())
                 past = history(adapter, name)
                 results.append((profile, anomalies(profile, past, threshold), past))
                 if keep:
                     record(adapter, profile)
-        finally:
-            adapter.close()
         return results
 
     # --- query advice ---------------------------------------------------------------------
@@ -640,17 +698,13 @@ class Project:
         built): the plan with each operator's time, and advice on the model."""
         from featureduck.advice.suggestions import suggest
         from featureduck.runner.state import read_timings
-        from featureduck.sources.databases import prepare_sources
 
         compiled = self.compile()
         chosen = self._compiled_model(compiled, model, "explain")
-        adapter = self.connect(threads=1)
-        try:
-            prepare_sources(adapter, [self.definition.sources[(s, t)] for s, t in chosen.sources], self.config.root)
+        # the model's own relation need not exist: what it reads must
+        with self._reading(compiled, chosen.refs, [(s, t) for s, t in chosen.sources]) as adapter:
             plan = adapter.explain_analyze(chosen.sql)
             return plan, suggest(compiled, model, adapter.DIALECT, plan, read_timings(adapter, 20))
-        finally:
-            adapter.close()
 
     def run_timings(self, runs: int = 20) -> list[Timing]:
         """Each model's time in the last `runs` runs, newest run first."""
@@ -759,14 +813,20 @@ class Project:
         mismatched = self.check_feature_views()
         if mismatched:
             raise mismatched[0]
-        adapter = self.connect(threads=1)
-        try:
+        with self._reading(compiled, [r.view.model for r in requests]) as adapter:
             # naive timestamps are UTC, whatever the machine's or the server's zone
             with adapter.in_time_zone("UTC"):
                 columns = prepare_entities(adapter, entity_rows)
-                return finish(adapter, training_set_query(adapter, self.definition, compiled, requests, columns))
-        finally:
-            adapter.close()
+                untied = self.untied_views(adapter)
+                return finish(adapter, training_set_query(adapter, self.definition, compiled, requests, columns, untied))
+
+    def untied_views(self, adapter: EngineAdapter) -> set[str]:
+        """The feature views checked tie-free against the rows they read now (store.ties)."""
+        from featureduck import __version__
+        from featureduck.store.ties import untied_views
+
+        seeds = {name: relation.to_table() for name, relation in self.compiler.seed_relations().items()}
+        return untied_views(adapter, self.definition, self.compile(), seeds, self.config.root, __version__)
 
     # --- online store ---------------------------------------------------------------------
 
@@ -786,13 +846,12 @@ class Project:
 
         chosen = online_views(self.definition, views)
         compiled = self.compile()
-        adapter = self.connect(threads=1)
-        store = self.online_store()
-        try:
-            return materialize(adapter, store, self.definition, compiled, chosen, full, on_view)
-        finally:
-            store.close()
-            adapter.close()
+        with self._reading(compiled, [view.model for view in chosen]) as adapter:
+            store = self.online_store()
+            try:
+                return materialize(adapter, store, self.definition, compiled, chosen, full, on_view)
+            finally:
+                store.close()
 
     def migrate_online_store(self, old_table: str = "online_features") -> list[Migrated]:
         """Move the older single-table layout of a Postgres online store into per-view tables."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import platform
 import sys
 import time
@@ -69,7 +70,12 @@ def handles_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         debug = kwargs.get("debug", False)
         try:
-            return func(*args, **kwargs)
+            result = func(*args, **kwargs)
+            sys.stdout.flush()  # a closed pipe shows here, not at exit
+            return result
+        except BrokenPipeError:  # the reader stopped (`fduck ls | head`): not an error
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
         except FeatureDuckError as err:
             if debug:
                 raise
@@ -251,8 +257,9 @@ def compile_command(
     names = {uid.split(".", 2)[2] for uid in selection.selected if uid.startswith("model.")}
     errors = {n: e for n, e in compiled.errors.items() if n in names}
     feature_errors = project.check_feature_views()
-    for error in [*errors.values(), *feature_errors]:
-        print_error(str(error))
+    test_errors = [test.error for test in project.compile_tests(list(select), list(exclude), state) if test.sql is None]
+    for error in [*(str(e) for e in errors.values()), *(str(e) for e in feature_errors), *test_errors]:
+        print_error(error)
     count = len(names & set(compiled.models))
     where = project.config.target_dir / "compiled" / project.target.name
     cached = " (cached)" if compiled.from_cache else ""
@@ -260,11 +267,13 @@ def compile_command(
         f"Compiled {count} models for target {project.target.name} ({project.target.dialect}) "
         f"into {where}{cached} in {time.perf_counter() - started:.2f}s"
     )
-    if errors or feature_errors:
+    if errors or feature_errors or test_errors:
         if errors:
             console.print(f"[red]{len(errors)} models failed to compile[/red]")
         if feature_errors:
             console.print(f"[red]{len(feature_errors)} feature views do not match their models[/red]")
+        if test_errors:
+            console.print(f"[red]{len(test_errors)} tests failed to compile[/red]")
         sys.exit(1)
 
 

@@ -144,7 +144,7 @@ class Compiler:
                 )
                 del rendered[name]
         result.dag = self.build_dag({name: (r.refs, r.sources) for name, r in rendered.items()})
-        result.dag.check_acyclic()
+        result.dag.check_acyclic({m.unique_id: m.path for m in self.definition.models.values()})
         configs = {name: r.config for name, r in rendered.items()}
         relations = {
             name: model_relation(name, configs.get(name, {}), self.target.schema) for name in self.definition.models

@@ -2,26 +2,56 @@
 
 from __future__ import annotations
 
-import sqlglot
+import re
+
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ErrorLevel, ParseError, TokenError, UnsupportedError
+from sqlglot.tokens import TokenType
 
 import featureduck.compiler.dialects  # noqa: F401 - sqlglot's Postgres generator quotes reserved words
 from featureduck.errors import SourceLocation, SqlSyntaxError, UnsupportedSqlError
 
+# sqlglot's names for the parts of a query, as SQL spells them
+_CLAUSES = {
+    "Where": "WHERE", "Order": "ORDER BY", "Group": "GROUP BY", "Having": "HAVING", "Limit": "LIMIT", "Offset": "OFFSET",
+    "Qualify": "QUALIFY", "Join": "JOIN", "From": "FROM", "Select": "SELECT", "Alias": "an alias", "Cast": "CAST",
+    "Between": "BETWEEN", "In": "IN", "Case": "CASE", "If": "WHEN", "Window": "OVER", "With": "WITH", "CTE": "a CTE",
+    "Union": "UNION", "Intersect": "INTERSECT", "Except": "EXCEPT", "Interval": "INTERVAL", "Like": "LIKE",
+}
+_MISSING = re.compile(r"Required keyword: '\w+' missing for <class '[\w.]+\.(\w+)'>")
+_TOKEN = re.compile(r"<Token token_type: TokenType\.(\w+), text: (.*?), line: \d+, col: \d+, start: \d+, end: \d+, comments: \[.*?\]>")
+
+
+def _in_sql_terms(detail: str) -> str:
+    """sqlglot's parser messages, without its class and token names."""
+    missing = _MISSING.search(detail)
+    if missing:
+        name = missing.group(1)
+        return f"{_CLAUSES.get(name, name.upper())} is incomplete: something is missing after it"
+    return _TOKEN.sub(lambda m: "the end of the query" if m.group(1) == "SENTINEL" else f"'{m.group(2)}'", detail)
+
 
 def parse_model_sql(sql: str, dialect: str, path: str) -> exp.Expr:
     """The single query a model holds; syntax errors name the file and line."""
+    engine = Dialect.get_or_raise(dialect)
     try:
-        statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
+        tokens = engine.tokenize(sql)
+    except TokenError as err:
+        raise SqlSyntaxError(f"SQL syntax error: {err}", SourceLocation(path)) from None
+    # sqlglot's parser skips an empty item of a list (`a,, b`), which every engine refuses
+    for before, token in zip(tokens, tokens[1:], strict=False):
+        if token.token_type == TokenType.COMMA and before.token_type in (TokenType.COMMA, TokenType.L_PAREN):
+            raise SqlSyntaxError(f"SQL syntax error: an empty item in a list ('{before.text},')",
+                                 SourceLocation(path, token.line, token.col), "remove the extra comma")
+    try:
+        statements = [s for s in engine.parser().parse(tokens, sql) if s is not None]
     except ParseError as err:
         first = err.errors[0] if err.errors else {}
-        detail = first.get("description") or str(err).splitlines()[0]
+        detail = _in_sql_terms(first.get("description") or str(err).splitlines()[0])
         near = first.get("highlight")
         message = f"SQL syntax error: {detail}" + (f" near '{near}'" if near else "")
         raise SqlSyntaxError(message, SourceLocation(path, first.get("line"), first.get("col"))) from None
-    except TokenError as err:
-        raise SqlSyntaxError(f"SQL syntax error: {err}", SourceLocation(path)) from None
     if not statements:
         raise SqlSyntaxError("the model is empty", SourceLocation(path, 1), "a model is one SELECT statement")
     if len(statements) > 1:

@@ -161,6 +161,39 @@ def merge_config_value(merged: dict[str, Any], key: str, value: Any) -> None:
         merged[key] = value
 
 
+# The type each config key must have where a folder config sets it (dbt's types).
+_CONFIG_TYPES: dict[str, tuple[type, ...]] = {
+    "materialized": (str,), "schema": (str,), "alias": (str,), "database": (str,), "enabled": (bool,),
+    "full_refresh": (bool,), "tags": (str, list), "meta": (dict,), "unique_key": (str, list),
+    "incremental_strategy": (str,), "on_schema_change": (str,), "column_types": (dict,), "delimiter": (str,),
+    "quote_columns": (bool,), "docs": (dict,), "contract": (dict,), "description": (str,),
+}
+_TYPE_NAMES = {str: "a text", bool: "true or false", list: "a list", dict: "a mapping"}
+
+
+def check_folder_tree(level: LineDict, file: str, path: tuple[str, ...]) -> None:
+    """A folder config tree as dbt reads it: every sub-folder a mapping (or empty),
+    every config of its type; an error names the file and line, never a setting lost."""
+    for key, value in level.items():
+        plain = key[1:] if isinstance(key, str) and key.startswith("+") else key
+        dotted = ".".join((*path, str(key)))
+        location = SourceLocation(file, level.line_of(key))
+        if isinstance(key, str) and (key.startswith("+") or plain in MODEL_CONFIG_KEYS):
+            expected = _CONFIG_TYPES.get(plain)
+            jinja = isinstance(value, str) and "{{" in value
+            mistyped = not isinstance(value, expected or object) or (bool not in (expected or ()) and isinstance(value, bool))
+            if expected and value is not None and not jinja and mistyped:
+                wanted = " or ".join(_TYPE_NAMES[t] for t in expected)
+                raise ProjectError(f"'{dotted}' must be {wanted}, not {value!r}", location)
+        elif isinstance(value, LineDict):
+            check_folder_tree(value, file, (*path, str(key)))
+        elif value is not None:
+            raise ProjectError(
+                f"'{dotted}' is neither a config nor a folder: a folder's configs are a mapping, not {value!r}", location,
+                "write configs as `+key: value` lines indented under the folder",
+            )
+
+
 def find_project_file(root: Path) -> Path:
     for name in PROJECT_FILES:
         candidate = root / name
@@ -178,6 +211,9 @@ def load_project_config(root: Path) -> ProjectConfig:
     if not isinstance(raw, LineDict):
         raise ProjectError("the project file must be a mapping", SourceLocation(path.name, 1))
     shape = validate_shape(ProjectShape, raw, path.name)
+    for section in ("models", "seeds"):
+        if isinstance(raw.get(section), LineDict):
+            check_folder_tree(raw[section], path.name, (section,))
     _refuse_unsupported(root, path.name, raw)
     return ProjectConfig(root, path.name, shape, raw)
 

@@ -147,6 +147,11 @@ class EngineAdapter(ABC):
         self._schemas.clear()
 
     @abstractmethod
+    def row_digest(self, alias: str) -> exp.Expr:
+        """An aggregate over the rows of the relation aliased `alias` that changes
+        when any row does (the sum of the rows' hashes): a data version."""
+
+    @abstractmethod
     def columns(self, table: exp.Table) -> list[tuple[str, str]]:
         """(name, type) of a relation's columns, in order."""
 

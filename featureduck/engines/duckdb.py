@@ -278,6 +278,9 @@ class DuckDBAdapter(EngineAdapter):
             operators = operators[0].children
         return Plan(operators[0] if len(operators) == 1 else None, float(profile.get("latency", 0.0)))
 
+    def row_digest(self, alias: str) -> exp.Expr:
+        return exp.Sum(this=exp.Anonymous(this="HASH", expressions=[exp.column(alias)]))  # the row as a struct
+
     def columns(self, table: exp.Table) -> list[tuple[str, str]]:
         """DESCRIBE: a tenth of the time of information_schema.columns, and it
         finds unqualified temporary tables through the search path."""

@@ -205,6 +205,10 @@ class PostgresAdapter(EngineAdapter):
         if statements:
             self.execute(";\n".join(self.sql(statement) for statement in statements))
 
+    def row_digest(self, alias: str) -> exp.Expr:
+        row_text = exp.cast(exp.column(alias), exp.DataType.build("TEXT"))  # the whole row, as Postgres prints it
+        return exp.Sum(this=exp.Anonymous(this="HASHTEXT", expressions=[row_text]))
+
     def columns(self, table: exp.Table) -> list[tuple[str, str]]:
         rows = self.execute(
             "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "

@@ -154,6 +154,9 @@ class SparkAdapter(EngineAdapter):
         tables = [str(row[1]).lower() for row in self.execute(f"SHOW TABLES IN {self.sql(exp.to_identifier(schema))}")]
         return {name: "view" if name in views else "table" for name in tables}
 
+    def row_digest(self, alias: str) -> exp.Expr:
+        return exp.Sum(this=exp.Anonymous(this="HASH", expressions=[exp.Star()]))  # of every column of the row
+
     def columns(self, table: exp.Table) -> list[tuple[str, str]]:
         try:
             fields = self._session().table(self.sql(table)).schema.fields

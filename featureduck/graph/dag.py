@@ -11,7 +11,7 @@ import heapq
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from featureduck.errors import CycleError
+from featureduck.errors import CycleError, SourceLocation
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -69,16 +69,21 @@ class Dag:
 
         return set(nx.descendants(self._nx(), node))
 
-    def check_acyclic(self) -> None:
-        """Raise CycleError naming the loop, e.g. `a -> b -> a`."""
+    def check_acyclic(self, files: dict[str, str] | None = None) -> None:
+        """Raise CycleError naming the loop, e.g. `a -> b -> a`, each node with its
+        file from `files` (node id -> path) and the error at the first one's."""
         import networkx as nx
 
         graph = self._nx()
         if nx.is_directed_acyclic_graph(graph):  # much faster than find_cycle
             return
+        files = files or {}
         cycle = nx.find_cycle(graph)
         path = [edge[0] for edge in cycle] + [cycle[0][0]]
-        raise CycleError("dependency cycle: " + " -> ".join(path))
+        named = [f"{node} ({files[node]})" if node in files else node for node in path[:-1]] + [path[-1]]
+        first = files.get(path[0])
+        raise CycleError("dependency cycle: " + " -> ".join(named), SourceLocation(first) if first else None,
+                         "a model cannot ref() itself or one of its descendants")
 
     def topological_order(self, subset: Iterable[str] | None = None) -> list[str]:
         """Nodes in dependency order; ties broken by name so output is stable (the order

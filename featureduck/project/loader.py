@@ -14,6 +14,7 @@ from featureduck.project.nodes import Entity, FeatureView, Model, Seed, SourceTa
 from featureduck.project.schema_files import SchemaFile, parse_schema_file
 from featureduck.utils.hashing import sha256_text
 from featureduck.utils.suggest import did_you_mean
+from featureduck.utils.text_files import read_project_text
 from featureduck.utils.yaml_loader import load_yaml_text
 
 YAML_SUFFIXES = (".yml", ".yaml")
@@ -57,14 +58,14 @@ def load_definition(config: ProjectConfig) -> ProjectDefinition:
     folders = _Folders()
     root = config.root
     project_file = root / config.file_name
-    definition.file_hashes[config.file_name] = sha256_text(project_file.read_text(encoding="utf-8"))
+    definition.file_hashes[config.file_name] = sha256_text(read_project_text(project_file, config.file_name))
     for folder in config.paths("model"):
         for path in folders.walk(folder, (".sql",)):
             _add_model(definition, path, folder)
     for folder in config.paths("macro"):
         for path in folders.walk(folder, (".sql",)):
             rel = _relative(path, root)
-            text = path.read_text(encoding="utf-8")
+            text = read_project_text(path, rel)
             definition.file_hashes[rel] = sha256_text(text)
             definition.macro_files.append(MacroFile(rel, text))
     for folder in config.paths("seed"):
@@ -76,7 +77,7 @@ def load_definition(config: ProjectConfig) -> ProjectDefinition:
     for folder in config.paths("function"):
         for path in folders.walk(folder, (".py",)):
             rel = _relative(path, root)
-            text = path.read_text(encoding="utf-8")
+            text = read_project_text(path, rel)
             definition.file_hashes[rel] = sha256_text(text)
             for declared in declared_functions(rel, text):
                 if declared.name in definition.functions:
@@ -104,7 +105,7 @@ _DOCS_BLOCK = re.compile(r"{%-?\s*docs\s+(\w+)\s*-?%}(.*?){%-?\s*enddocs\s*-?%}"
 
 def _add_docs(definition: ProjectDefinition, path: Path) -> None:
     rel = _relative(path, definition.config.root)
-    text = path.read_text(encoding="utf-8")
+    text = read_project_text(path, rel)
     definition.file_hashes[rel] = sha256_text(text)
     for match in _DOCS_BLOCK.finditer(text):
         definition.docs[match.group(1)] = match.group(2).strip()
@@ -194,7 +195,7 @@ def _relative(path: Path, root: Path) -> str:
 def _add_model(definition: ProjectDefinition, path: Path, model_root: Path) -> None:
     config = definition.config
     rel = _relative(path, config.root)
-    text = path.read_text(encoding="utf-8")
+    text = read_project_text(path, rel)
     checksum = sha256_text(text)
     definition.file_hashes[rel] = checksum
     name = path.stem
@@ -229,7 +230,7 @@ def _add_test_file(definition: ProjectDefinition, path: Path, test_root: Path) -
     """tests/generic/*.sql define generic tests (`{% test %}` blocks, like macros); the
     other .sql files are singular tests, as in dbt."""
     rel = _relative(path, definition.config.root)
-    text = path.read_text(encoding="utf-8")
+    text = read_project_text(path, rel)
     definition.file_hashes[rel] = sha256_text(text)
     if path.relative_to(test_root).parts[0] == "generic":
         definition.macro_files.append(MacroFile(rel, text))
@@ -242,7 +243,7 @@ def _add_test_file(definition: ProjectDefinition, path: Path, test_root: Path) -
 
 def _add_schema_file(definition: ProjectDefinition, path: Path) -> None:
     rel = _relative(path, definition.config.root)
-    text = path.read_text(encoding="utf-8")
+    text = read_project_text(path, rel)
     definition.file_hashes[rel] = sha256_text(text)
     data = load_yaml_text(text, rel)
     if data is None:

@@ -2,15 +2,21 @@
 recorded at its last successful build, and whose relation still exists, is
 not built again.
 
-A fingerprint covers what the relation's rows depend on: the compiled SQL,
-the config, the declared column types (contracts) and the feature views
-built on it (their dtype checks), the code of the Python UDFs it calls, the
-featureduck version, and its inputs
-— each parent model's fingerprint, each seed's file and config, each
-source's data version (sources.versions). A parent built in this run
-counts with its new fingerprint; one that is not counts with the one
-recorded for what its relation holds, so changing a parent's SQL without
-rebuilding it does not rebuild its children.
+A fingerprint covers what the relation's rows depend on: the model's
+definition (compiled SQL, config, declared column types, the feature views
+built on it, the code of the Python UDFs it calls, the featureduck version)
+and the version of each input — each seed's loaded table and each source's
+data (sources.versions), and each parent model's version:
+
+- a parent built in this run (or ephemeral, so inlined) counts with its new
+  fingerprint;
+- a parent table that is not rebuilt counts with the fingerprint recorded for
+  what it holds, so editing a parent without rebuilding it leaves its
+  children cached;
+- a parent view that is not rebuilt holds no rows: it counts with the
+  definition it was created from and the versions its recorded inputs have
+  now, down to tables, seeds and sources, so new rows under a view rebuild
+  what reads it.
 
 It is None, so the model always builds, when an input has no version, the
 SQL reads a table or file that is neither a ref nor a source, or it calls a
@@ -19,13 +25,13 @@ function whose result changes from run to run (now(), random(), ...).
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
-from featureduck.compiler.compile import CompiledProject
+from featureduck.compiler.compile import CompiledModel, CompiledProject
 from featureduck.project.loader import ProjectDefinition
+from featureduck.runner.state import BuildRecord
 from featureduck.utils.hashing import sha256_json
 
 # Functions whose result differs between two runs over the same data.
@@ -36,74 +42,179 @@ _VOLATILE = re.compile(
     re.IGNORECASE,
 )
 
+# Materializations whose relation shows the current rows of what it reads.
+LIVE = frozenset({"view", "ephemeral"})
+
 
 def is_volatile(sql: str) -> bool:
     return _VOLATILE.search(sql) is not None
 
 
-def seed_versions(definition: ProjectDefinition, project_root: Path) -> dict[str, str]:
-    """Per seed name: its file's size and mtime with its config. A changed file
-    counts as changed data even before `fduck seed` loads it (a rebuild too many,
-    never one too few)."""
-    versions = {}
-    for name, seed in definition.seeds.items():
-        stat = os.stat(project_root / seed.path)
-        versions[name] = sha256_json({"size": stat.st_size, "mtime": stat.st_mtime_ns, "config": seed.config})
-    return versions
+@dataclass(frozen=True)
+class Inputs:
+    """What a model reads: parent models and seeds by name, sources as `source.table`."""
+
+    refs: tuple[str, ...]
+    sources: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, list[str]]:
+        return {"refs": list(self.refs), "sources": list(self.sources)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Inputs:
+        return cls(tuple(data.get("refs", [])), tuple(data.get("sources", [])))
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A relation as its last build left it: the fingerprint, and for a view the
+    definition and inputs it was created from (None where not recorded)."""
+
+    materialized: str
+    fingerprint: str | None
+    definition: str | None = None
+    inputs: Inputs | None = None
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """A model's fingerprint for this run (None: always build), with its definition
+    and inputs, which the state store keeps for a view."""
+
+    value: str | None
+    definition: str
+    inputs: Inputs
+
+
+@dataclass
+class _Versions:
+    """The versions known for this run, and the memo of what is derived from them."""
+
+    definition: ProjectDefinition
+    compiled: CompiledProject
+    building: set[str]
+    recorded: dict[str, Recorded]
+    data: dict[str, str | None]  # source and seed unique id -> data version
+    version: str
+    planned: dict[str, Fingerprint | None] = field(default_factory=dict)
+    standing: dict[str, str | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.sources = {f"{s}.{t}": table.unique_id for (s, t), table in self.definition.sources.items()}
+        self.seeds = {name: seed.unique_id for name, seed in self.definition.seeds.items()}
+        self.views: dict[str, list[Any]] = {}
+        for view in self.definition.feature_views.values():
+            self.views.setdefault(view.model, []).append(
+                [view.name, view.timestamp_field, [[f.name, f.dtype] for f in view.features]]
+            )
+        # a Python UDF's file: a model calling it depends on its code
+        self.functions = {
+            name: (re.compile(rf"\b{re.escape(name)}\s*\(", re.IGNORECASE), self.definition.file_hashes[declared.path])
+            for name, declared in self.definition.functions.items()
+        }
+
+    def of_input(self, name: str) -> str | None:
+        """The version of a ref: a seed's table, or the parent model's relation."""
+        if name in self.seeds:
+            return self.data.get(self.seeds[name])
+        model = self.compiled.models.get(name)
+        if model is None:
+            return None
+        if model.unique_id in self.building or model.materialized == "ephemeral":
+            planned = self.fingerprint(name)
+            return planned.value if planned else None
+        return self.of_standing(model.unique_id)
+
+    def of_standing(self, uid: str) -> str | None:
+        """The version of a relation that is not rebuilt, as it reads now."""
+        if uid in self.standing:
+            return self.standing[uid]
+        self.standing[uid] = None  # guards the recursion through a cycle of stale records
+        recorded = self.recorded.get(uid)
+        if recorded is None or recorded.materialized not in LIVE:
+            value = recorded.fingerprint if recorded else None
+        elif recorded.definition is None or recorded.inputs is None:
+            value = None
+        else:
+            value = self.combine(recorded.definition, recorded.inputs)
+        self.standing[uid] = value
+        return value
+
+    def combine(self, definition: str, inputs: Inputs) -> str | None:
+        parents = {name: self.of_input(name) for name in inputs.refs}
+        sources = {name: self.data.get(self.sources.get(name, "")) for name in inputs.sources}
+        if any(value is None for value in [*parents.values(), *sources.values()]):
+            return None
+        return sha256_json({"definition": definition, "parents": parents, "sources": sources})
+
+    def definition_of(self, name: str, model: CompiledModel) -> str:
+        return sha256_json({
+            "featureduck": self.version,
+            "sql": model.sql,
+            "config": model.config,
+            "columns": {c.name: c.data_type for c in self.definition.models[name].columns.values()},
+            "feature_views": sorted(self.views.get(name, [])),
+            "functions": {f: code for f, (call, code) in self.functions.items() if call.search(model.sql)},
+        })
+
+    def fingerprint(self, name: str) -> Fingerprint | None:
+        if name in self.planned:
+            return self.planned[name]
+        self.planned[name] = None  # a cycle cannot compile; this only guards the recursion
+        model = self.compiled.models.get(name)
+        if model is None:
+            return None
+        inputs = Inputs(tuple(model.refs), tuple(f"{s}.{t}" for s, t in model.sources))
+        definition = self.definition_of(name, model)
+        value = None if model.reads_unmanaged or is_volatile(model.sql) else self.combine(definition, inputs)
+        self.planned[name] = Fingerprint(value, definition, inputs)
+        return self.planned[name]
 
 
 def model_fingerprints(
     definition: ProjectDefinition,
     compiled: CompiledProject,
     building: set[str],
-    recorded: dict[str, str],
-    sources: dict[str, str | None],
-    seeds: dict[str, str],
+    recorded: dict[str, Recorded],
+    data: dict[str, str | None],
     version: str,
-) -> dict[str, str | None]:
-    """Fingerprints of the models in `building` (unique ids), by unique id."""
-    views: dict[str, list[Any]] = {}
-    for view in definition.feature_views.values():
-        views.setdefault(view.model, []).append(
-            [view.name, view.timestamp_field, [[f.name, f.dtype] for f in view.features]]
-        )
-    source_ids = {key: table.unique_id for key, table in definition.sources.items()}
-    # a Python UDF's file: a model calling it depends on its code
-    functions = {name: (re.compile(rf"\b{re.escape(name)}\s*\(", re.IGNORECASE), definition.file_hashes[declared.path])
-                 for name, declared in definition.functions.items()}
-    memo: dict[str, str | None] = {}
-
-    def of(name: str) -> str | None:
-        if name in memo:
-            return memo[name]
-        memo[name] = None  # a cycle cannot compile; this only guards the recursion
-        model = compiled.models.get(name)
-        if model is None or model.reads_unmanaged or is_volatile(model.sql):
-            return None
-        parents: dict[str, str | None] = {}
-        for ref in model.refs:
-            if ref in seeds:
-                parents[ref] = seeds[ref]
-            elif ref in compiled.models:
-                parent = compiled.models[ref]
-                built_now = parent.unique_id in building or parent.materialized == "ephemeral"
-                parents[ref] = of(ref) if built_now else recorded.get(parent.unique_id)
-            else:
-                parents[ref] = None
-        inputs = {f"{s}.{t}": sources.get(source_ids.get((s, t), "")) for s, t in model.sources}
-        if any(value is None for value in [*parents.values(), *inputs.values()]):
-            return None
-        memo[name] = sha256_json({
-            "featureduck": version,
-            "sql": model.sql,
-            "config": model.config,
-            "columns": {c.name: c.data_type for c in definition.models[name].columns.values()},
-            "feature_views": sorted(views.get(name, [])),
-            "parents": parents,
-            "sources": inputs,
-            "functions": {name: code for name, (call, code) in functions.items() if call.search(model.sql)},
-        })
-        return memo[name]
-
+) -> dict[str, Fingerprint]:
+    """Fingerprints of the models in `building` (unique ids), by unique id;
+    `data` holds the versions of sources and seeds by unique id."""
+    versions = _Versions(definition, compiled, building, recorded, data, version)
     names = {m.unique_id: name for name, m in compiled.models.items()}
-    return {uid: of(names[uid]) for uid in building if uid in names}
+    found = {uid: versions.fingerprint(names[uid]) for uid in building if uid in names}
+    return {uid: fingerprint for uid, fingerprint in found.items() if fingerprint is not None}
+
+
+def standing_version(
+    definition: ProjectDefinition,
+    compiled: CompiledProject,
+    recorded: dict[str, Recorded],
+    data: dict[str, str | None],
+    version: str,
+    uid: str,
+) -> str | None:
+    """The version of a built relation as it reads now (nothing being built):
+    what a training set compares with the version its tie check was made at."""
+    return _Versions(definition, compiled, set(), recorded, data, version).of_standing(uid)
+
+
+def live_readers(compiled: CompiledProject, models: list[CompiledModel]) -> list[CompiledModel]:
+    """`models` and the views and ephemerals above them, whose reads they see live."""
+    readers: dict[str, CompiledModel] = {}
+    pending = list(models)
+    while pending:
+        model = pending.pop()
+        if model.name not in readers:
+            readers[model.name] = model
+            pending += [compiled.models[r] for r in model.refs if r in compiled.models and compiled.models[r].materialized in LIVE]
+    return list(readers.values())
+
+
+def recorded_builds(builds: dict[str, BuildRecord]) -> dict[str, Recorded]:
+    """What run caching needs of each relation's last build."""
+    return {
+        uid: Recorded(b.materialized, b.fingerprint, b.definition, Inputs.from_dict(b.inputs) if b.inputs is not None else None)
+        for uid, b in builds.items()
+    }

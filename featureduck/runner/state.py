@@ -95,12 +95,14 @@ class NodeRun:
     started_at: datetime.datetime | None = None
     seconds: float | None = None  # None: not timed (a staged source, a restore)
     rows_affected: int | None = None
+    definition: str | None = None  # a view's: what it was created from (runner.fingerprints)
+    inputs: dict[str, list[str]] | None = None  # a view's: the refs and sources it reads
 
     def details(self) -> str:
         return _details(
             name=self.name, relation=self.relation, materialized=self.materialized, sql_checksum=self.sql_checksum,
             fingerprint=self.fingerprint, started_at=self.started_at.isoformat() if self.started_at else None,
-            seconds=self.seconds, rows_affected=self.rows_affected,
+            seconds=self.seconds, rows_affected=self.rows_affected, definition=self.definition, inputs=self.inputs,
         )
 
 
@@ -125,6 +127,8 @@ class BuildRecord:
     built_at: datetime.datetime
     rows_affected: int | None
     fingerprint: str | None
+    definition: str | None = None
+    inputs: dict[str, list[str]] | None = None
 
 
 def runs_table(adapter: EngineAdapter) -> exp.Table:
@@ -174,23 +178,26 @@ def read_builds(adapter: EngineAdapter) -> dict[str, BuildRecord]:
     """The last build of every model and staged source, empty before the first run."""
     return {
         uid: BuildRecord(uid, facts.get("relation", ""), facts.get("materialized", ""), facts.get("sql_checksum", ""),
-                         recorded_at, facts.get("rows_affected"), facts.get("fingerprint"))
+                         recorded_at, facts.get("rows_affected"), facts.get("fingerprint"), facts.get("definition"),
+                         facts.get("inputs"))
         for uid, _, recorded_at, facts in _latest_details(adapter, BUILT)
     }
 
 
 @dataclass(frozen=True)
 class TieCheck:
-    """Whether a feature view's relation, as built from `sql_checksum`, has
-    several rows with the same keys and timestamp (see store.training_set).
-    To record one, `has_ties` may be the boolean expression that answers it.
-    Kept as a `node_runs` row with a status of its own, so it costs no table."""
+    """Whether a feature view's relation, as built from `sql_checksum` (with the
+    model's `fingerprint`, runner.fingerprints), has several rows with the same
+    keys and timestamp (see store.training_set). To record one, `has_ties` may
+    be the boolean expression that answers it. Kept as a `node_runs` row with
+    a status of its own, so it costs no table."""
 
     view_key: str
     relation: str
     sql_checksum: str
     has_ties: bool | exp.Expr
     checked_at: datetime.datetime
+    fingerprint: str | None = None
 
 
 TIED, UNTIED = "ties", "no_ties"  # a tie check's status
@@ -200,7 +207,8 @@ def _tie_row(check: TieCheck) -> exp.Select:
     """A check's row, its status answered by the engine as it is recorded."""
     answer = check.has_ties if isinstance(check.has_ties, exp.Expr) else exp.convert(check.has_ties)
     status = exp.If(this=answer, true=exp.Literal.string(TIED), false=exp.Literal.string(UNTIED))
-    return exp.select(*_row(check.view_key, status, check.checked_at, _details(relation=check.relation, sql_checksum=check.sql_checksum)))
+    details = _details(relation=check.relation, sql_checksum=check.sql_checksum, fingerprint=check.fingerprint)
+    return exp.select(*_row(check.view_key, status, check.checked_at, details))
 
 
 @dataclass(frozen=True)
@@ -261,6 +269,6 @@ def record_run(adapter: EngineAdapter, rows: list[NodeRun], checks: list[TieChec
 def read_tie_checks(adapter: EngineAdapter) -> dict[str, TieCheck]:
     """The latest check of every feature view."""
     return {
-        key: TieCheck(key, facts.get("relation", ""), facts.get("sql_checksum", ""), status == TIED, checked_at)
+        key: TieCheck(key, facts.get("relation", ""), facts.get("sql_checksum", ""), status == TIED, checked_at, facts.get("fingerprint"))
         for key, status, checked_at, facts in _latest_details(adapter, (TIED, UNTIED))
     }

@@ -6,7 +6,7 @@ source means the same on every engine) and the rows stream in batches into
 the adapter's bulk loader, which replaces the staged table atomically. Runs
 at the start of `fduck run`, for the file sources the selected models read.
 A source is loaded again only when its fingerprint (reader, and each
-matching file's path, size and modification time) differs from the one the
+matching file's path, size and content or modification time) differs from the one the
 state store holds for its last staging, or its table is gone.
 """
 
@@ -27,7 +27,7 @@ from featureduck.engines.base import EngineAdapter
 from featureduck.engines.extensions import load_extension
 from featureduck.errors import DatabaseError
 from featureduck.project.nodes import READER_EXTENSIONS, SourceTable
-from featureduck.utils.hashing import sha256_json
+from featureduck.utils.hashing import file_version, sha256_json
 
 if TYPE_CHECKING:
     import duckdb
@@ -56,9 +56,7 @@ def fingerprint(table: SourceTable, project_root: Path) -> str:
         found = [name] if not os.path.isdir(name) else sorted(
             os.path.join(folder, file) for folder, _, names in os.walk(name) for file in names
         )
-        for path in found:
-            stat = os.stat(path)
-            files.append((path, stat.st_size, stat.st_mtime_ns))
+        files += [(path, *file_version(path)) for path in found]
     return sha256_json({"reader": reader, "files": files})
 
 

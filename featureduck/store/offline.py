@@ -17,7 +17,6 @@ from featureduck.engines.base import EngineAdapter
 from featureduck.errors import DatabaseError, UsageError
 from featureduck.project.loader import ProjectDefinition
 from featureduck.sources.staging import fetch_batches
-from featureduck.store.ties import untied_views
 from featureduck.store.training_set import EVENT_TIMESTAMP, EVENT_TS, ROW_ID, FeatureRequest, point_in_time_query
 
 ENTITY_TABLE = "__fd_entities"
@@ -87,8 +86,10 @@ def training_set_query(
     compiled: CompiledProject,
     requests: list[FeatureRequest],
     entity_columns: list[str],
+    untied: set[str],
 ) -> exp.Select:
-    """The query over ENTITY_TABLE, after checking the rows carry every join key."""
+    """The query over ENTITY_TABLE, after checking the rows carry every join key;
+    the views in `untied` are known to have no tied rows (store.ties)."""
     join_keys = {name: entity.join_keys for name, entity in definition.entities.items()}
     for request in requests:
         missing = [k for k in join_keys[request.view.entity] if k not in entity_columns]
@@ -101,6 +102,6 @@ def training_set_query(
             raise UsageError(f"model '{request.view.model}' of feature view '{request.view.name}' did not compile")
     relations = {r.view.key: compiled.models[r.view.model].relation.to_table() for r in requests}
     # DuckDB's ASOF join and Postgres' join back at the newest instant take one row
-    # per instant, so tied rows are ranked first unless the view is known to have none (store.ties)
-    untied = untied_views(adapter, definition) if adapter.DIALECT in ("duckdb", "postgres") else set()
+    # per instant, so tied rows are ranked first unless the view is known to have none
+    untied = untied if adapter.DIALECT in ("duckdb", "postgres") else set()
     return point_in_time_query(exp.to_table(ENTITY_TABLE), entity_columns, requests, relations, join_keys, adapter.DIALECT, untied)

@@ -3,15 +3,19 @@
 DuckDB's ASOF JOIN cannot break ties between feature rows with the same keys
 and timestamp, so a training set ranks them first, which costs a window over
 the whole view (most of a 10M-row training set's time). Whether a built
-relation has ties is a fact about the build, so it is checked once, after the
-model builds, and recorded with the SQL checksum it was built from; a
-training set skips the ranking only for a view checked against the build
-that is there now.
+table has ties is a fact about the build, so it is checked once, after the
+model builds, and recorded with the SQL checksum it was built from and the
+model's fingerprint. A training set skips the ranking only where the check
+holds for the rows it reads now: for a table, checked against the build that
+is there; for a view (which shows the current rows of what it reads),
+checked at the fingerprint the view has now — its definition and the data
+versions of the files, tables and seeds beneath it (runner.fingerprints).
 """
 
 from __future__ import annotations
 
 import datetime
+from pathlib import Path
 
 from sqlglot import exp
 
@@ -19,7 +23,9 @@ from featureduck.compiler.compile import CompiledProject
 from featureduck.engines.base import EngineAdapter
 from featureduck.project.loader import ProjectDefinition
 from featureduck.project.nodes import FeatureView
+from featureduck.runner.fingerprints import LIVE, live_readers, recorded_builds, standing_version
 from featureduck.runner.state import TieCheck, read_builds, read_tie_checks
+from featureduck.sources.versions import data_versions
 
 
 def has_ties(view: FeatureView, relation: exp.Table, keys: list[str]) -> exp.Expr:
@@ -37,31 +43,51 @@ def has_ties(view: FeatureView, relation: exp.Table, keys: list[str]) -> exp.Exp
 def checks_of_built_views(
     definition: ProjectDefinition,
     compiled: CompiledProject,
-    built: dict[str, str],
+    built: dict[str, tuple[str, str | None]],
     now: datetime.datetime,
 ) -> list[TieCheck]:
     """Checks for the views whose model was just built, answered by the
     engine as the state store records them (one round trip for all);
-    `built` maps model name to SQL checksum."""
+    `built` maps model name to its SQL checksum and fingerprint."""
     checks = []
     for key, view in definition.feature_views.items():
         if view.model in built and view.model in compiled.models:
             keys = definition.entities[view.entity].join_keys
             relation = compiled.models[view.model].relation.to_table()
-            checks.append(TieCheck(key, relation.sql(), built[view.model], has_ties(view, relation, keys), now))
+            checksum, fingerprint = built[view.model]
+            checks.append(TieCheck(key, relation.sql(), checksum, has_ties(view, relation, keys), now, fingerprint))
     return checks
 
 
-def untied_views(adapter: EngineAdapter, definition: ProjectDefinition) -> set[str]:
-    """Keys of the views checked tie-free against the build now in place."""
+def untied_views(
+    adapter: EngineAdapter, definition: ProjectDefinition, compiled: CompiledProject, seeds: dict[str, exp.Table],
+    project_root: Path, version: str,
+) -> set[str]:
+    """Keys of the views checked tie-free against the rows they read now;
+    `seeds` maps each seed's name to its table."""
     checks = read_tie_checks(adapter)
     if not checks:
         return set()
     builds = read_builds(adapter)
-    untied = set()
+    candidates = {}
     for key, view in definition.feature_views.items():
         check = checks.get(key)
         build = builds.get(f"model.{definition.config.name}.{view.model}")
         if check is not None and build is not None and not check.has_ties and check.sql_checksum == build.sql_checksum:
+            candidates[key] = (view, build, check)
+    live = [compiled.models[v.model] for v, b, _ in candidates.values() if b.materialized in LIVE and v.model in compiled.models]
+    if not live:
+        return {key for key, (_, build, _) in candidates.items() if build.materialized not in LIVE}
+    readers = live_readers(compiled, live)
+    tables = [definition.sources[s] for s in sorted({s for m in readers for s in m.sources})]
+    read_seeds = {definition.seeds[r].unique_id: seeds[r] for m in readers for r in m.refs if r in definition.seeds}
+    data = data_versions(adapter, tables, read_seeds, project_root)
+    recorded = recorded_builds(builds)
+    untied = set()
+    for key, (_, build, check) in candidates.items():
+        if build.materialized not in LIVE:
+            untied.add(key)
+        elif check.fingerprint is not None and check.fingerprint == standing_version(
+                definition, compiled, recorded, data, version, build.unique_id):
             untied.add(key)
     return untied

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from featureduck.errors import SourceLocation, YamlError
+from featureduck.utils.text_files import read_project_text
 
 try:  # libyaml is several times faster when present
     _BaseLoader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
@@ -79,7 +80,7 @@ def load_yaml_text(text: str, file: str) -> Any:
 def load_yaml_file(path: Path, display_name: str | None = None) -> Any:
     """Read and parse one YAML file; an empty file loads as an empty mapping."""
     name = display_name or str(path)
-    data = load_yaml_text(path.read_text(encoding="utf-8"), name)
+    data = load_yaml_text(read_project_text(path, name), name)
     return LineDict() if data is None else data
 
 

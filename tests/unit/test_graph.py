@@ -63,7 +63,7 @@ def test_cycle_reports_path() -> None:
     dag.add_edge("z", "x")
     with pytest.raises(CycleError) as err:
         dag.check_acyclic()
-    message = str(err.value)
+    message = err.value.message
     assert message.startswith("dependency cycle: ")
     path = message.removeprefix("dependency cycle: ").split(" -> ")
     assert path[0] == path[-1] and set(path) == {"x", "y", "z"}

@@ -150,3 +150,63 @@ def test_spark_runs_are_cached_too(make_project: ProjectFactory, request: pytest
     (root / "models" / "kinds.sql").write_text((root / "models" / "kinds.sql").read_text().replace("count(*)", "count(1)"))
     third = Project.load(root, target="spark").run()
     assert [(r.name, r.status) for r in third.results] == [("base", "cached"), ("kinds", "success")]
+
+
+def _scalar(root: Path, sql: str) -> object:
+    with duckdb.connect(str(root / "target" / "dev.duckdb"), read_only=True) as con:
+        return con.execute(sql).fetchone()[0]  # type: ignore[index]
+
+
+def test_a_view_parent_reads_live_seeds_and_tables(make_project: ProjectFactory) -> None:
+    """A view holds no rows: new rows under it rebuild the table that reads it,
+    when only that table is selected (seed -> view -> table, source table -> view -> table)."""
+    root = make_project({
+        "seeds/orders.csv": "order_id,amount\n1,10\n2,20\n",
+        "models/stg_orders.sql": "{{ config(materialized='view') }}\nselect * from {{ ref('orders') }}\n",
+        "models/order_totals.sql": "{{ config(materialized='table') }}\nselect sum(amount) as total from {{ ref('stg_orders') }}\n",
+        "models/stg_raw.sql": "{{ config(materialized='view') }}\nselect * from {{ source('raw', 'orders') }}\n",
+        "models/raw_totals.sql": "{{ config(materialized='table') }}\nselect count(*) as n from {{ ref('stg_raw') }}\n",
+        "sources/raw.yml": "sources:\n  - name: raw\n    tables:\n      - name: orders\n",
+    })
+    (root / "target").mkdir()
+    with duckdb.connect(str(root / "target" / "dev.duckdb")) as con:
+        con.execute("CREATE SCHEMA raw; CREATE TABLE raw.orders AS SELECT range AS id FROM range(3)")
+    assert fduck("seed", "--project-dir", str(root)).returncode == 0
+    _run(root)
+    with (root / "seeds" / "orders.csv").open("a") as seed:
+        seed.write("3,30\n")
+    assert _run(root, "-s", "order_totals") == {"order_totals": "CACHED"}  # the loaded seed is unchanged
+    assert fduck("seed", "--project-dir", str(root)).returncode == 0
+    assert _run(root, "-s", "order_totals") == {"order_totals": "OK"}
+    assert _scalar(root, "SELECT total FROM main.order_totals") == 60
+    with duckdb.connect(str(root / "target" / "dev.duckdb")) as con:
+        con.execute("INSERT INTO raw.orders VALUES (7)")
+    assert _run(root, "-s", "raw_totals") == {"raw_totals": "OK"}
+    assert _scalar(root, "SELECT n FROM main.raw_totals") == 4
+    assert _run(root, "-s", "raw_totals order_totals") == {"raw_totals": "CACHED", "order_totals": "CACHED"}
+
+
+def test_a_source_version_covers_its_columns(make_project: ProjectFactory) -> None:
+    """Retyping a column with the same values, or swapping two column names, rebuilds."""
+    root = make_project({
+        "models/copied.sql": "{{ config(materialized='table') }}\nselect * from {{ source('raw', 'customers') }}\n",
+        "sources/raw.yml": "sources:\n  - name: raw\n    tables:\n      - name: customers\n",
+    })
+    (root / "target").mkdir()
+    database = str(root / "target" / "dev.duckdb")
+    with duckdb.connect(database) as con:
+        con.execute("CREATE SCHEMA raw; CREATE TABLE raw.customers (customer_id INTEGER, a INTEGER, b INTEGER)")
+        con.execute("INSERT INTO raw.customers VALUES (1, 5, 5), (2, 6, 6)")
+    assert _run(root) == {"copied": "OK"}
+    with duckdb.connect(database) as con:
+        con.execute("ALTER TABLE raw.customers ALTER customer_id TYPE BIGINT")
+    assert _run(root) == {"copied": "OK"}
+    assert _scalar(root, "SELECT data_type FROM information_schema.columns "
+                         "WHERE table_name = 'copied' AND column_name = 'customer_id'") == "BIGINT"
+    with duckdb.connect(database) as con:
+        con.execute("ALTER TABLE raw.customers RENAME a TO c; ALTER TABLE raw.customers RENAME b TO a;"
+                    "ALTER TABLE raw.customers RENAME c TO b")
+    assert _run(root) == {"copied": "OK"}
+    assert _scalar(root, "SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM information_schema.columns "
+                         "WHERE table_name = 'copied'") == "customer_id,b,a"
+    assert _run(root) == {"copied": "CACHED"}

@@ -40,7 +40,7 @@ def test_a_run_keeps_builds_timings_and_tie_checks_in_one_table(example: Path) -
         ("model.featureduck_example.stg_users", "success", "view", True, True, True),
         ("model.featureduck_example.user_activity_daily", "success", "table", True, True, True),
         ("model.featureduck_example.user_purchases", "success", "incremental", True, True, True),
-        ("user_activity@1", "no_ties", None, True, False, None),
+        ("user_activity@1", "no_ties", None, True, True, None),  # checked at the model's fingerprint
     ]
     fduck("run", "--project-dir", str(example))
     runs = _query(example, "SELECT recorded_at, count(*) FILTER (status = 'cached'), count(*) FROM main_featureduck.node_runs "

@@ -311,8 +311,6 @@ def test_ties_follow_one_rule_on_every_engine(make_project: ProjectFactory, requ
 @pytest.mark.parametrize("target", ["dev", "pg", "spark"])
 def test_tie_checks_recorded_at_build_time(make_project: ProjectFactory, request: pytest.FixtureRequest, target: str) -> None:
     """The engine answers every view's check in the run's one state-store write."""
-    from featureduck.store.ties import untied_views
-
     views = (
         "entities:\n  - {name: user, join_keys: [user_id]}\nfeature_views:\n"
         "  - {name: clean, entity: user, model: clean, timestamp_field: ts, features: [{name: x}]}\n"
@@ -330,7 +328,7 @@ def test_tie_checks_recorded_at_build_time(make_project: ProjectFactory, request
     assert not project.run().failed
     adapter = project.connect()
     try:
-        assert untied_views(adapter, project.definition) == {"clean@1"}
+        assert project.untied_views(adapter) == {"clean@1"}
     finally:
         adapter.close()
     # the check follows the build: a rebuilt view with ties loses its exemption
@@ -341,7 +339,7 @@ def test_tie_checks_recorded_at_build_time(make_project: ProjectFactory, request
     assert not project.run(select="clean").failed
     adapter = project.connect()
     try:
-        assert untied_views(adapter, project.definition) == set()
+        assert project.untied_views(adapter) == set()
     finally:
         adapter.close()
     entities = root / "e.csv"
@@ -442,3 +440,30 @@ sources:
     assert found == {("source", "raw.recent"): "warn", ("source", "raw.old"): "error", ("source", "raw.strict"): "error"}
     table = fduck("freshness", "--project-dir", str(root))
     assert "source raw.old" in table.stdout and "error" in table.stdout
+
+
+def test_a_view_backed_feature_view_follows_the_tie_rule_on_live_rows(make_project: ProjectFactory) -> None:
+    """A view reads its CSV live: a tie check recorded when it was built does not
+    hold once the file gains tied rows, and the training set ranks them (9 wins)."""
+    root = make_project({
+        "sources/raw.yml": "sources:\n  - name: raw\n    tables:\n      - {name: stats, path: data/stats.csv}\n",
+        "models/stats.sql": "select * from {{ source('raw', 'stats') }}\n",
+        "features/f.yml": "entities:\n  - {name: user, join_keys: [user_id]}\nfeature_views:\n"
+                          "  - {name: stats, entity: user, model: stats, timestamp_field: ts, features: [{name: score, dtype: bigint}]}\n",
+        "data/stats.csv": "user_id,ts,score\n1,2024-01-01 00:00:00,5\n",
+        "entities.csv": "user_id,event_timestamp\n1,2024-01-02 00:00:00\n",
+    })
+    assert fduck("run", "--project-dir", str(root)).returncode == 0
+    project = Project.load(root)
+    adapter = project.connect()
+    try:
+        assert project.untied_views(adapter) == {"stats@1"}  # checked against the rows there now
+    finally:
+        adapter.close()
+    (root / "data" / "stats.csv").write_text(
+        "user_id,ts,score\n1,2024-01-01 00:00:00,5\n1,2024-01-01 00:00:00,9\n1,2024-01-01 00:00:00,7\n")
+    out = root / "out.csv"
+    result = fduck("training-set", "--project-dir", str(root), "--entities", str(root / "entities.csv"),
+                   "--features", "stats:score", "--out", str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert out.read_text().splitlines()[1:] == ["1,2024-01-02 00:00:00,9"]
