@@ -846,12 +846,12 @@ class Project:
 
         chosen = online_views(self.definition, views)
         compiled = self.compile()
-        with self._reading(compiled, [view.model for view in chosen]) as adapter:
-            store = self.online_store()
-            try:
+        store = self.online_store()  # a bad store setting is told before anything else
+        try:
+            with self._reading(compiled, [view.model for view in chosen]) as adapter:
                 return materialize(adapter, store, self.definition, compiled, chosen, full, on_view)
-            finally:
-                store.close()
+        finally:
+            store.close()
 
     def migrate_online_store(self, old_table: str = "online_features") -> list[Migrated]:
         """Move the older single-table layout of a Postgres online store into per-view tables."""

@@ -34,6 +34,7 @@ from featureduck.cli.console import (
 )
 from featureduck.errors import FeatureDuckError, UsageError
 from featureduck.runner.results import RunResults
+from featureduck.utils.secrets import MaskingStream
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -102,6 +103,11 @@ def _load(project_dir: str, profiles_dir: str | None, target: str | None, vars_:
 @click.version_option(__version__, prog_name="featureduck")
 def cli() -> None:
     """featureduck: SQL-first feature engineering."""
+    # every line written, a traceback's too, has its credentials masked (utils.secrets)
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if not isinstance(stream, MaskingStream):
+            setattr(sys, name, MaskingStream(stream))
 
 
 @cli.command()

@@ -26,17 +26,25 @@ def app_from_environment() -> Starlette:
 
 
 def run_server(project: Project, host: str, port: int, workers: int) -> None:
-    from featureduck.serving.server import serve
+    """Everything that can fail is checked before "Serving on" is printed: the
+    `serve:` block, the port, the online store."""
+    from featureduck.serving.config import ServeConfig
+    from featureduck.serving.server import check_port, serve
 
+    config = ServeConfig.from_project(project.config)
+    check_port(host, port)
+    app: Starlette | str
+    if workers == 1:
+        app = _app(project)
+    else:
+        project.online_store().close()  # each worker opens its own
+        profiles = project.target.profiles_file
+        spec: dict[str, Any] = {
+            "project_dir": str(project.config.root), "target": project.target.name,
+            "vars": project.vars, "profiles_dir": str(profiles.parent) if profiles else None,
+        }
+        os.environ[_ENV] = orjson.dumps(spec).decode()
+        app = "featureduck.cli.serve:app_from_environment"
     print(f"Serving {project.config.name} (target {project.target.name}) on http://{host}:{port} "
           f"with {workers} worker{'s' if workers > 1 else ''}; docs at /docs", flush=True)
-    if workers == 1:
-        serve(_app(project), host, port)
-        return
-    profiles = project.target.profiles_file
-    spec: dict[str, Any] = {
-        "project_dir": str(project.config.root), "target": project.target.name,
-        "vars": project.vars, "profiles_dir": str(profiles.parent) if profiles else None,
-    }
-    os.environ[_ENV] = orjson.dumps(spec).decode()
-    serve("featureduck.cli.serve:app_from_environment", host, port, workers, factory=True)
+    serve(app, host, port, workers, factory=workers > 1, trusted_proxies=config.trusted_proxies)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from featureduck.errors import ProfileError, SourceLocation
+from featureduck.utils.secrets import MASK, masked_value, remember_secret
 from featureduck.utils.suggest import did_you_mean
 from featureduck.utils.yaml_loader import LineDict, LineList, load_yaml_file
 
@@ -40,8 +41,22 @@ class TargetConfig:
         return str(self.settings.get("schema") or engine_defaults(self)[1])
 
     def public_settings(self) -> dict[str, Any]:
-        """Settings safe to print or store: secrets masked."""
-        return {k: ("****" if k in SECRET_KEYS else v) for k, v in self.settings.items()}
+        """Settings safe to print or store: secrets masked, in nested settings too
+        (an `online_store:` block's dsn)."""
+        return _public(self.settings)
+
+
+def _public(settings: dict[str, Any]) -> dict[str, Any]:
+    return {k: MASK if k in SECRET_KEYS else _public(v) if isinstance(v, dict) else masked_value(v) for k, v in settings.items()}
+
+
+def _remember_secrets(settings: dict[str, Any]) -> None:
+    """Every secret of a target, so no message ever shows it (utils.secrets)."""
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            _remember_secrets(value)
+        elif isinstance(value, str):
+            remember_secret(value, bare=key in SECRET_KEYS)
 
 
 class MissingEnvVar(Exception):
@@ -130,6 +145,7 @@ def load_target(
         settings["data_path"] = _database_path(project_root, str(settings.get("data_path", "target/ducklake_data"))) + os.sep
     if engine_type == "spark":
         settings["warehouse"] = _database_path(project_root, str(settings.get("warehouse", "target/spark-warehouse")))
+    _remember_secrets(settings)
     target = TargetConfig(str(chosen), engine_type, settings, name, path)
     engine_defaults(target)  # an unknown type fails here, naming the file
     return target

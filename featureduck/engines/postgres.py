@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 
 from featureduck.engines.base import ColumnCheck, EngineAdapter, RelationKind, temp_name
-from featureduck.errors import ConnectionFailure, DatabaseError
+from featureduck.errors import ConnectionFailure, DatabaseError, ProfileError
 
 if TYPE_CHECKING:
     import psycopg
@@ -73,13 +73,24 @@ class Dependent:
 
 
 def conninfo(settings: dict[str, Any]) -> str:
-    """The DSN from `dsn`, else built from host/port/user/password/dbname (or database)."""
+    """The DSN from `dsn`, else built from host/port/user/password/dbname (or database).
+    A malformed one is a ProfileError that quotes none of it (a fragment may be a password)."""
+    import psycopg
     from psycopg.conninfo import make_conninfo
 
     parts = {key: settings[key] for key in _CONNECT_KEYS if settings.get(key) is not None}
     if settings.get("database") is not None and "dbname" not in parts:
         parts["dbname"] = settings["database"]
-    return str(make_conninfo(str(settings.get("dsn") or ""), **{k: str(v) for k, v in parts.items()}))
+    try:
+        return str(make_conninfo(str(settings.get("dsn") or ""), **{k: str(v) for k, v in parts.items()}))
+    except psycopg.ProgrammingError as err:
+        reason = str(err).splitlines()[0]
+        # psycopg quotes the piece it could not parse, which may be the password
+        reason = 'a word without "="' if reason.startswith('missing "="') else reason.split('"', 1)[0].rstrip(" :")
+        raise ProfileError(
+            f"a Postgres connection string (dsn) is malformed: {reason}",
+            hint="write a postgresql:// URI, or key=value pairs (host, port, user, password, dbname) separated by spaces",
+        ) from None
 
 
 class PostgresAdapter(EngineAdapter):

@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 
 FEATURE_TS = "__fd_feature_ts"
 INTEGER, TEXT = "integer", "text"
-_INTEGER_TEXT = re.compile(r"-?\d+")
+_INTEGER_TEXT = re.compile(r"-?[0-9]+")  # ASCII digits only: no fullwidth or Arabic-Indic look-alikes
+_INT64 = range(-(2**63), 2**63)
 
 
 @dataclass(frozen=True)
@@ -92,8 +93,15 @@ def coerce_key(values: Sequence[Any], key_types: Sequence[str], join_keys: Seque
                              f"got {orjson.dumps(value).decode()}")
         if kind == INTEGER:
             if isinstance(value, str) and not _INTEGER_TEXT.fullmatch(value):
-                raise UsageError(f"join key '{name}' is an integer, got {value!r}")
-            parts.append(int(value))
+                shown = value if len(value) <= 40 else value[:40] + "..."
+                raise UsageError(f"join key '{name}' is an integer, got {shown!r}")
+            # a text longer than any 64-bit integer is not parsed (a 5000-digit int() is slow, then refused)
+            number = int(value) if len(str(value)) <= 20 else None
+            if number is None or number not in _INT64:
+                raise UsageError(f"join key '{name}' is outside the 64-bit integer range")
+            parts.append(number)
+        elif value == "":
+            raise UsageError(f"join key '{name}' is empty")
         else:
             parts.append(str(value))
     if len(parts) == 1:

@@ -198,8 +198,9 @@ class EmbeddedStore(OnlineStore):
         table = self._table(view.table, create=False)
         if table is None:
             return [None] * len(entity_keys)  # not materialized yet
+        longest = self.env.max_key_size()  # a longer key cannot have been stored
         with self.env.begin(db=table) as txn:  # one snapshot for the whole batch
-            found = [txn.get(key.encode()) for key in entity_keys]
+            found = [txn.get(encoded) if len(encoded := key.encode()) <= longest else None for key in entity_keys]
         rows: list[OnlineRow | None] = []
         for value in found:
             if value is None:

@@ -72,6 +72,8 @@ class OnlineIndex:
                 raise UsageError(f"entity {orjson.dumps(entity).decode()} lacks join key {', '.join(missing)}")
             values: Sequence[Any] = [entity[k] for k in keys]
         elif isinstance(entity, list):
+            if len(keys) == 1:  # an array is the form of a composite key only
+                raise UsageError(f"view '{entry.view.name}' is keyed by {keys[0]} alone: give the key or an object, not an array")
             values = entity
         else:
             values = [entity]

@@ -5,7 +5,8 @@ dict built at startup, the key coerced, one indexed read of the online
 store, and the response assembled from the stored JSON of the features with
 no re-encoding. No middleware: auth, the rate limit and metrics are a few
 dict lookups inside `_guarded`, since each Starlette middleware layer costs
-more per request than the read itself.
+more per request than the read itself. With auth on, every route but
+/health needs a token (the docs' static assets hold nothing of the project).
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
 
 from featureduck.errors import FeatureDuckError, UsageError
 from featureduck.online.base import INTEGER, OnlineRow
@@ -31,7 +34,7 @@ from featureduck.online.lookup import OnlineIndex, UnknownView, ViewEntry
 from featureduck.project.loader import ProjectDefinition
 from featureduck.serving.config import ServeConfig
 from featureduck.serving.metrics import Metrics
-from featureduck.serving.openapi import DOCS_HTML, openapi_document
+from featureduck.serving.openapi import DOCS_ASSETS, DOCS_HTML, openapi_document
 
 JSON = "application/json"
 DEFAULT_CACHE_SIZE = 100_000
@@ -47,6 +50,21 @@ class HttpError(Exception):
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     return Response(orjson.dumps({"error": message}), status, headers=headers, media_type=JSON)
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    """The request body, or 413 as soon as it is known to pass `limit` bytes:
+    from its Content-Length, else while it streams in (never read further)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        raise HttpError(413, f"the request body is larger than {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HttpError(413, f"the request body is larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 @dataclass
@@ -170,21 +188,35 @@ def _entity_object(entry: ViewEntry, key: str) -> bytes:
 
 
 class Guard:
-    """Bearer tokens (401 without one, 403 with a wrong one) and a per-client rate limit (429)."""
+    """Bearer tokens (401 without one, 403 with a wrong one), wrong tokens limited
+    per client address (429 for every request of an address over its budget,
+    so a guess that happens to be right is not told apart), and a per-client rate
+    limit (429). The address is the peer's: X-Forwarded-For counts only from the
+    proxies the `serve:` block trusts (uvicorn's proxy headers)."""
 
     def __init__(self, config: ServeConfig) -> None:
         self.config = config
         self.buckets: dict[str, TokenBucket] = {}
+        self.failures: dict[str, TokenBucket] = {}
         self.lock = threading.Lock()
 
     def check(self, request: Request) -> Response | None:
         client = request.client.host if request.client else "-"
         if self.config.tokens:
+            with self.lock:
+                failures = self.failures.get(client)
+                if failures is not None and failures.tokens < 1 and failures.take():
+                    return _error(429, "too many failed authentications", {"Retry-After": "60"})
             header = request.headers.get("authorization", "")
-            if not header.startswith("Bearer "):
+            token = header[7:].strip() if header.startswith("Bearer ") else None
+            if token is None:
                 return _error(401, "a bearer token is required", {"WWW-Authenticate": "Bearer"})
-            token = header[7:].strip()
-            if token not in self.config.tokens:
+            if token not in self.config.tokens:  # a guess: it counts against the address
+                with self.lock:
+                    if client not in self.failures:
+                        per_minute = self.config.failures_per_minute
+                        self.failures[client] = TokenBucket(per_minute / 60, per_minute)
+                    self.failures[client].take()
                 return _error(403, "the bearer token is not accepted")
             client = "token:" + token
         if self.config.rate_per_second is not None:
@@ -237,25 +269,26 @@ def build_app(definition: ProjectDefinition, index: OnlineIndex, config: ServeCo
         return await handlers.one(request.path_params["view"], request.path_params["entity_key"])
 
     async def batch(request: Request) -> bytes:
-        return await handlers.batch(request.path_params["view"], await request.body())
+        return await handlers.batch(request.path_params["view"], await _body(request, config.max_body_bytes))
 
-    async def metrics_text(_: Request) -> Response:
-        return Response(metrics.render(), media_type=metrics.CONTENT_TYPE)
+    def behind_guard(respond: Callable[[], Response]) -> Endpoint:
+        """A route outside the features' JSON and metrics, with the same auth."""
 
-    async def openapi(_: Request) -> Response:
-        return Response(orjson.dumps(openapi_document(definition)), media_type=JSON)
+        async def endpoint(request: Request) -> Response:
+            return guard.check(request) or respond()
 
-    async def docs(_: Request) -> Response:
-        return HTMLResponse(DOCS_HTML)
+        return endpoint
 
+    document = orjson.dumps(openapi_document(definition))
     routes = [
         Route("/health", guarded("/health", health, protected=False), methods=["GET"]),
         Route("/views", guarded("/views", views), methods=["GET"]),
         Route("/features/{view}/batch", guarded("/features/{view}/batch", batch), methods=["POST"]),
         Route("/features/{view}/{entity_key}", guarded("/features/{view}/{entity_key}", one), methods=["GET"]),
-        Route("/metrics", metrics_text, methods=["GET"]),
-        Route("/openapi.json", openapi, methods=["GET"]),
-        Route("/docs", docs, methods=["GET"]),
+        Route("/metrics", behind_guard(lambda: Response(metrics.render(), media_type=metrics.CONTENT_TYPE)), methods=["GET"]),
+        Route("/openapi.json", behind_guard(lambda: Response(document, media_type=JSON)), methods=["GET"]),
+        Route("/docs", behind_guard(lambda: HTMLResponse(DOCS_HTML)), methods=["GET"]),
+        Mount(DOCS_ASSETS, StaticFiles(directory=str(swagger_ui_path)), name="docs-assets"),
     ]
 
     async def not_found(_: Request, exc: Exception) -> Response:

@@ -54,12 +54,15 @@ def openapi_document(definition: ProjectDefinition) -> dict[str, Any]:
     }
 
 
-DOCS_HTML = """<!doctype html>
+# Swagger UI's files ship in the swagger-ui-bundle package and are served from
+# here, so the docs page works offline and behind firewalls (no CDN).
+DOCS_ASSETS = "/docs/assets"
+DOCS_HTML = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>featureduck serving API</title>
-<link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css"></head>
+<link rel="stylesheet" href="{DOCS_ASSETS}/swagger-ui.css"></head>
 <body><div id="ui"></div>
-<script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
-<script>SwaggerUIBundle({url: "/openapi.json", dom_id: "#ui"});</script>
+<script src="{DOCS_ASSETS}/swagger-ui-bundle.js"></script>
+<script>SwaggerUIBundle({{url: "/openapi.json", dom_id: "#ui"}});</script>
 <noscript>The OpenAPI document is at <a href="/openapi.json">/openapi.json</a>.</noscript>
 </body></html>
 """

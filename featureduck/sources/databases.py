@@ -20,6 +20,7 @@ from featureduck.config.profiles import ducklake_catalog, render_env_vars
 from featureduck.engines.base import EngineAdapter
 from featureduck.errors import ConnectionFailure, ProfileError
 from featureduck.project.nodes import READER_EXTENSIONS, SourceTable
+from featureduck.utils.secrets import remember_secret
 
 _LOCAL = ("localhost", "127.0.0.1", "::1")
 
@@ -28,7 +29,9 @@ def connection_text(table: SourceTable) -> str:
     """The source's connection with env_var() rendered (errors name the YAML line)."""
     assert table.connection is not None
     location = table.connection_location or table.location
-    return str(render_env_vars(table.connection, location.file, location.line or 0))
+    connection = str(render_env_vars(table.connection, location.file, location.line or 0))
+    remember_secret(connection)
+    return connection
 
 
 def prepare_sources(adapter: EngineAdapter, tables: list[SourceTable], project_root: Path) -> None:

@@ -172,10 +172,17 @@ def test_a_failed_run_leaves_the_watermark_and_the_rows_are_read_again(make_proj
 
 @pytest.mark.parametrize("server", ["postgres"], indirect=True)
 def test_postgres_target_reads_a_source_of_its_own_database(project: Path, server: SourceServer, pg_schema: str) -> None:
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    # whatever server and database the suite is given: another database on the same server
+    parts = conninfo_to_dict(server.dsn)
+    database = str(parts.get("dbname") or parts.get("user"))
+    other_database = "template1" if database != "template1" else "postgres"
+    elsewhere = make_conninfo(server.dsn, dbname=other_database)
     (project / "profiles.yml").write_text(
         "default:\n  target: pg\n  outputs:\n"
         f"    pg: {{type: postgres, dsn: \"{{{{ env_var('FDUCK_TEST_PG_DSN', '{DEFAULT_PG_DSN}') }}}}\", schema: {pg_schema}}}\n"
-        f"    elsewhere: {{type: postgres, dsn: \"{DEFAULT_PG_DSN.rsplit('/', 1)[0]}/template1\", schema: {pg_schema}}}\n"
+        f"    elsewhere: {{type: postgres, dsn: \"{elsewhere}\", schema: {pg_schema}}}\n"
     )
     assert fduck("compile", "--project-dir", str(project)).returncode == 0
     compiled = (project / "target" / "compiled" / "pg" / "models" / "copy.sql").read_text()
@@ -191,7 +198,8 @@ def test_postgres_target_reads_a_source_of_its_own_database(project: Path, serve
     assert ids == list(range(1, 103))
     other = fduck("run", "--project-dir", str(project), "--target", "elsewhere", "--select", "copy")
     assert other.returncode == 2
-    assert "sources/app.yml:4: source 'app' is in database postgres at localhost:5432, not in the target's (template1" in other.stderr
+    assert f"sources/app.yml:4: source 'app' is in database {database} at " in other.stderr
+    assert f"not in the target's ({other_database} at " in other.stderr
 
 
 def test_a_source_server_that_is_down_is_a_clear_error(make_project: ProjectFactory) -> None:
