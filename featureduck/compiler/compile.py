@@ -14,7 +14,7 @@ from featureduck.compiler.parallel import run_each
 from featureduck.compiler.relations import Relation, ephemeral_cte_name, model_relation, source_expression
 from featureduck.config.profiles import TargetConfig
 from featureduck.config.project_config import UNSUPPORTED_MODEL_CONFIGS
-from featureduck.errors import CompilationError, FeatureDuckError, SourceLocation
+from featureduck.errors import CompilationError, FeatureDuckError, ProjectError, SourceLocation
 from featureduck.graph.dag import Dag
 from featureduck.project.loader import ProjectDefinition
 from featureduck.project.nodes import Model
@@ -119,8 +119,21 @@ class Compiler:
     def has_renderer(self) -> bool:
         return self._renderer is not None
 
+    def check_dialect(self) -> None:
+        """The project's dialect is one sqlglot knows, else an error at its line."""
+        from sqlglot.dialects.dialect import Dialect
+
+        try:
+            Dialect.get_or_raise(self.project_dialect)
+        except ValueError as err:
+            config = self.definition.config
+            hint = str(err).split(". ", 1)[1] if ". " in str(err) else None
+            raise ProjectError(f"unknown dialect '{self.project_dialect}'", SourceLocation(config.file_name, config.raw.line_of("dialect")),
+                               hint) from None
+
     def compile(self) -> CompiledProject:
         """Compile every model; a failing model is recorded, the others go on."""
+        self.check_dialect()
         with fewer_collections():
             return self._compile_all()
 
@@ -188,6 +201,7 @@ class Compiler:
     def compile_query(self, name: str, path: str, raw_sql: str, project: CompiledProject) -> CompiledModel:
         """Render and compile a query that is not a model (a data test) against the
         project's models, for the target: refs, sources and ephemerals resolve as in models."""
+        self.check_dialect()
         model = Model(name=name, project=self.definition.config.name, path=path, raw_sql=raw_sql, checksum=sha256_text(raw_sql))
         rendered = self.renderer.render(model)
         relations = {n: m.relation for n, m in project.models.items()} | self.seed_relations()
@@ -249,6 +263,8 @@ class Compiler:
                     raise CompilationError(f"ephemeral model '{ref}' it inlines failed to compile", SourceLocation(model.path))
                 ephemerals.append(ref)
                 replacements[REF_PREFIX + ref] = (ephemeral_reference(ref), ref)
+            elif ref not in relations:  # a test (or query) over a model that failed to compile
+                raise CompilationError(f"ref to model '{ref}', which failed to compile", SourceLocation(model.path))
             else:
                 replacements[REF_PREFIX + ref] = (relations[ref].to_table(), relations[ref].identifier)
         for key in rendered.sources:

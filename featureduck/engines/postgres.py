@@ -392,7 +392,8 @@ class PostgresAdapter(EngineAdapter):
             return pandas.DataFrame.from_records(rows, columns=names)
         import pyarrow
 
-        return pyarrow.Table.from_pylist([dict(zip(names, row, strict=True)) for row in rows])
+        # by column, so a result of no rows still has its columns
+        return pyarrow.table({name: [row[i] for row in rows] for i, name in enumerate(names)})
 
     def refresh_materialized_view(self, table: exp.Table, concurrently: bool) -> None:
         keyword = " CONCURRENTLY" if concurrently else ""

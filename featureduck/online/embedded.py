@@ -161,10 +161,13 @@ class EmbeddedStore(OnlineStore):
         keys, values = rows.column(ENCODED_KEY).to_pylist(), rows.column(ENCODED_VALUE).to_pylist()
         newest = pyarrow.compute.max(rows.column(FEATURE_TS)).as_py() if rows.num_rows else None
         watermark = utc_text(newest) if newest is not None else None
-        key_types = [key_type(rows.schema.field(k).type) for k in view.join_keys]
         table = self._table(view.table, create=True)
         views = self._table(_VIEWS.decode(), create=True)
         previous = self.state(view)
+        # no new rows carry no types: the keys keep the ones they were stored with
+        key_types = [key_type(rows.schema.field(k).type) for k in view.join_keys]
+        if not rows.num_rows and previous is not None and not full:
+            key_types = list(previous.key_types)
         with self.env.begin(write=True) as txn:
             if full or previous is None:
                 txn.drop(table, delete=False)

@@ -232,3 +232,24 @@ def test_a_first_build_is_built_in_place_and_leaves_nothing_when_it_fails(
     (root / "models" / "first.sql").write_text("{{ config(materialized='table') }} select id from {{ source('raw', 'events') }}")
     assert _run(root) == {"first": "success"}
     assert _sql(pg_dsn, f"SELECT id FROM {pg_schema}.first ORDER BY id") == [(1,), (2,)]
+
+
+def test_a_scheduled_materialize_with_no_new_rows(make_project: ProjectFactory, pg_dsn: str, pg_schema: str) -> None:
+    """The normal scheduled case on a Postgres offline store: nothing new since the last
+    materialize is 0 rows, and the integer keys keep their type."""
+    from tests.conftest import fduck
+
+    root = make_project({
+        "profiles.yml": pg_profile(pg_schema).replace("target: dev", "target: pg"),
+        "models/stats.sql": "{{ config(materialized='table') }}\n"
+                            "select u as user_id, timestamp '2024-01-01' as ts, u * 10 as clicks from generate_series(1, 3) as g(u)\n",
+        "features/f.yml": "entities:\n  - {name: user, join_keys: [user_id]}\nfeature_views:\n"
+                          "  - {name: stats, entity: user, model: stats, timestamp_field: ts, online: true,"
+                          " features: [{name: clicks, dtype: bigint}]}\n",
+    })
+    assert fduck("run", "--project-dir", str(root)).returncode == 0
+    assert "3 rows (full)" in fduck("materialize", "--project-dir", str(root)).stdout
+    again = fduck("materialize", "--project-dir", str(root))
+    assert again.returncode == 0, again.stderr
+    assert "stats@1: 0 rows (since" in again.stdout
+    assert Project.load(root).get_online_features("stats", [{"user_id": "2"}])[0]["features"] == {"clicks": 20}

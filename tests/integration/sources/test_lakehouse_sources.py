@@ -156,3 +156,24 @@ def test_hudi_tables_read_their_latest_snapshot_not_their_files(
     assert found == {"cow_v8_count": (4, 4), "cow_v9_count": (12, 12), "mor_v9_count": (12, 12), "cow_v8_then_count": (3, 3)}
     glob = duckdb.sql(f"SELECT count(*) FROM read_parquet('{hudi_tables['cow_v8_nonpartitioned']}/*.parquet')").fetchone()
     assert glob == (7,)
+
+
+def test_every_command_reads_a_view_over_a_delta_table(make_project: ProjectFactory, tmp_path: Path) -> None:
+    """export, export --query, profile, explain and test -s load the delta extension
+    from its wheel for a view over a Delta table, as run does (never an INSTALL offline)."""
+    from deltalake import write_deltalake
+
+    path = tmp_path / "delta_events"
+    write_deltalake(str(path), _rows([1, 2, 3]))
+    root = make_project({
+        "sources/lake.yml": _sources([{"name": "events", "format": "delta", "path": str(path)}]),
+        "models/events_view.sql": "{{ config(materialized='view') }}\nselect * from {{ source('lake', 'events') }}\n",
+        "models/schema.yml": "models:\n  - name: events_view\n    columns:\n      - name: id\n        tests: [unique]\n",
+    })
+    assert fduck("run", "--project-dir", str(root)).returncode == 0
+    for command in (["test", "-s", "events_view"], ["export", "events_view", "--out", str(tmp_path / "e.csv")],
+                    ["export", "--query", "select count(*) as n from {{ ref('events_view') }}", "--out", str(tmp_path / "n.csv")],
+                    ["profile", "events_view"], ["explain", "events_view"]):
+        result = fduck(*command, "--project-dir", str(root))
+        assert result.returncode == 0, (command, result.stdout + result.stderr)
+    assert (tmp_path / "n.csv").read_text().splitlines() == ["n", "3"]
