@@ -18,7 +18,7 @@ from featureduck.compiler import cache
 from featureduck.compiler.compile import CompiledModel, CompiledProject, Compiler, source_unique_id
 from featureduck.config.profiles import TargetConfig, load_target
 from featureduck.config.project_config import ProjectConfig, load_project_config
-from featureduck.errors import FeatureDuckError, ProjectError, UsageError
+from featureduck.errors import FeatureDuckError, ProjectError, SourceLocation, UsageError
 from featureduck.graph.selector import SelectableNode, select_nodes
 from featureduck.project.loader import ProjectDefinition, load_definition
 from featureduck.runner import artifacts
@@ -122,11 +122,18 @@ class Project:
         from featureduck.materializations.registry import strategy_for
 
         for name, model in list(compiled.models.items()):
+            declared = self.definition.models[name]
+            # set by a folder config, not by the model itself: the error belongs to the project file's line
+            from_folder = ("materialized" in declared.folder_lines and "materialized" not in declared.yaml_config
+                           and "materialized" not in declared.raw_sql)
             try:
                 strategy_for(model.materialized, model.path)
                 if model.materialized == "incremental":
                     incremental_strategy(model)
             except FeatureDuckError as err:
+                if from_folder and "materialization" in err.message:
+                    err = ProjectError(err.message, SourceLocation(self.config.file_name, declared.folder_lines["materialized"]),
+                                       err.hint)
                 compiled.errors[name] = err
                 del compiled.models[name]
 
@@ -271,8 +278,6 @@ class Project:
             results = runner.run(cached)
             now = utc_now()
             built = {r.name: sha256_text(runner.executed_sql[r.name]) for r in results.results if r.status == "success"}
-            built_fingerprints = {r.name: fingerprints[r.unique_id].value if r.unique_id in fingerprints else None
-                                  for r in results.results if r.status == "success"}
             rows = []
             for r in results.results:
                 if r.status == "skipped":
@@ -296,8 +301,11 @@ class Project:
             if self.definition.feature_views:
                 from featureduck.store.ties import checks_of_built_views
 
-                tie_checks = checks_of_built_views(
-                    self.definition, compiled, {name: (checksum, built_fingerprints[name]) for name, checksum in built.items()}, now)
+                # each with the fingerprint its model was built at: a view's check holds only at that one
+                uids = {m.name: m.unique_id for m in compiled.models.values()}
+                checked = {name: (checksum, fingerprints[uids[name]].value if uids[name] in fingerprints else None)
+                           for name, checksum in built.items()}
+                tie_checks = checks_of_built_views(self.definition, compiled, checked, now)
             record_run(adapter, rows, tie_checks)
         finally:
             adapter.close()

@@ -264,7 +264,8 @@ def compile_command(
     errors = {n: e for n, e in compiled.errors.items() if n in names}
     feature_errors = project.check_feature_views()
     test_errors = [test.error for test in project.compile_tests(list(select), list(exclude), state) if test.sql is None]
-    for error in [*(str(e) for e in errors.values()), *(str(e) for e in feature_errors), *test_errors]:
+    # one folder config's error is every model's under it: told once
+    for error in dict.fromkeys([*(str(e) for e in errors.values()), *(str(e) for e in feature_errors), *test_errors]):
         print_error(error)
     count = len(names & set(compiled.models))
     where = project.config.target_dir / "compiled" / project.target.name

@@ -111,6 +111,29 @@ class ProjectConfig:
         """The merged `models:` config for a model in `folder_parts` (relative folders)."""
         return resolve_folder_config(self.shape.models, self.name, folder_parts)
 
+    def folder_config_lines(self, folder_parts: tuple[str, ...]) -> dict[str, int]:
+        """Where in the project file each key of `folder_config(folder_parts)` was set
+        (the deepest level that sets it), so an error in one names that line."""
+        lines: dict[str, int] = {}
+        top: Any = self.raw.get("models")
+        levels: list[Any] = [top]
+        if isinstance(top, dict) and isinstance(top.get(self.name), dict):
+            levels.append(top[self.name])
+        node = levels[-1]
+        for part in folder_parts:
+            child = node.get(part) if isinstance(node, dict) else None
+            if not isinstance(child, dict):
+                break
+            levels.append(child)
+            node = child
+        for level in levels:
+            if isinstance(level, LineDict):
+                for key in level:
+                    plain = key[1:] if isinstance(key, str) and key.startswith("+") else key
+                    if isinstance(key, str) and (key.startswith("+") or plain in MODEL_CONFIG_KEYS):
+                        lines[plain] = level.line_of(key)
+        return lines
+
     def seed_config(self, folder_parts: tuple[str, ...], name: str) -> dict[str, Any]:
         """The merged `seeds:` config for seed `name` in `folder_parts` (a seed's own key last)."""
         return resolve_folder_config(self.shape.seeds, self.name, (*folder_parts, name))

@@ -212,6 +212,7 @@ def _add_model(definition: ProjectDefinition, path: Path, model_root: Path) -> N
         raw_sql=text,
         checksum=checksum,
         folder_config=config.folder_config(folder_parts),
+        folder_lines=config.folder_config_lines(folder_parts),
     )
 
 

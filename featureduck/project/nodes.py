@@ -112,6 +112,7 @@ class Model:
     raw_sql: str
     checksum: str
     folder_config: dict[str, Any] = field(default_factory=dict)
+    folder_lines: dict[str, int] = field(default_factory=dict)  # the project file's line of each folder config
     yaml_config: dict[str, Any] = field(default_factory=dict)
     description: str = ""
     columns: dict[str, ColumnDef] = field(default_factory=dict)

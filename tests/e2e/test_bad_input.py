@@ -47,6 +47,10 @@ def test_folder_configs_are_checked_where_they_are_written(shop: Path) -> None:
     assert "featureduck_project.yml:4: 'models.+materialized' must be a text, not 7" in _error(shop, "compile")
     project.write_text("name: starter\nvars: {min_order_amount: 0}\nmodels:\n  marts:\n    +materialized[\n")
     assert "featureduck_project.yml:4: 'models.marts' is neither a config nor a folder" in _error(shop, "compile")
+    project.write_text("name: starter\nvars: {min_order_amount: 0}\nmodels:\n  marts:\n    +materialized: tabel\n")
+    output = _error(shop, "compile")
+    assert output.count("featureduck_project.yml:5: unknown materialization 'tabel'") == 1, output
+    assert "did you mean 'table'?" in output
 
 
 def test_an_empty_list_item_is_a_syntax_error_not_a_repair(shop: Path) -> None:

@@ -155,3 +155,18 @@ def test_bodies_past_the_limit_are_refused_unread(served: Path) -> None:
         finally:
             connection.close()
         assert _request(base + "/features/stats/batch", {"entities": [1]})[0] == 200
+
+
+def test_a_port_in_use_is_an_error_before_serving(served: Path) -> None:
+    import socket
+
+    from tests.conftest import fduck
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = fduck("serve", "--project-dir", str(served), "--port", str(port))
+    assert result.returncode == 2
+    assert f"cannot serve on 127.0.0.1:{port}: Address already in use" in result.stderr
+    assert "Serving" not in result.stdout
