@@ -72,8 +72,9 @@ def main() -> None:
     args = parser.parse_args()
     base = WORK / f"floor{args.models}" / "generated"
     generate(base, args.models)
-    raw = base.parent / "raw.duckdb"
-    raw.unlink(missing_ok=True)
+    raw = base.parent / "pristine" / "bench.duckdb"  # named as the projects' files: the catalog is "bench" in each
+    shutil.rmtree(raw.parent, ignore_errors=True)
+    raw.parent.mkdir(parents=True)
     load_raw_data(raw)
     fd = fresh_copy(base, "featureduck", None)
     floor = fresh_copy(base, "floor", None)

@@ -16,8 +16,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pyarrow as pa
-
 from featureduck.errors import UsageError
 
 if TYPE_CHECKING:
@@ -58,7 +56,9 @@ def _transcode(source: Path, destination: Path, encoding: str, compression: str 
     decoder = codecs.getincrementaldecoder("utf-8")()
     encoder = codecs.getincrementalencoder(encoding)()
     line = 1
-    with source.open("rb") as reader, pa.output_stream(str(destination), compression=compression) as writer:
+    import pyarrow  # only a transcoded file pays for importing it
+
+    with source.open("rb") as reader, pyarrow.output_stream(str(destination), compression=compression) as writer:
         while chunk := reader.read(CHUNK_BYTES):
             text = decoder.decode(chunk)
             try:
