@@ -89,3 +89,23 @@ def test_a_ducklake_target_commits_each_build_as_a_snapshot(make_project: Projec
         assert con.execute("SELECT DISTINCT gen FROM lake.main.gens").fetchall() == [(2,)]  # the failed build left it
         old = con.execute(f"SELECT DISTINCT gen FROM lake.main.gens AT (VERSION => {after_first})").fetchall()
         assert old == [(1,)]  # time travel to the first run's build
+
+
+def test_every_command_reads_a_view_over_a_ducklake_source(make_project: ProjectFactory, tmp_path: Path) -> None:
+    """test -s, export, export --query, profile and explain attach the lake a view reads, as run does."""
+    catalog, data = tmp_path / "shop.ducklake", tmp_path / "lake_files"
+    with _lake(catalog, data) as con:
+        con.execute("CREATE TABLE lake.main.events AS SELECT range AS id, range * 1.0 AS amount FROM range(5)")
+    root = make_project({
+        "sources/lake.yml": "sources:\n  - name: lake\n    type: ducklake\n"
+                            f"    connection: \"{catalog}\"\n    schema: main\n    tables:\n      - name: events\n",
+        "models/events_view.sql": "{{ config(materialized='view') }}\nselect * from {{ source('lake', 'events') }}\n",
+        "models/schema.yml": "models:\n  - name: events_view\n    columns:\n      - name: id\n        tests: [unique]\n",
+    })
+    _run(root)
+    for command in (["test", "-s", "events_view"], ["export", "events_view", "--out", str(tmp_path / "e.csv")],
+                    ["export", "--query", "select sum(amount) as total from {{ ref('events_view') }}", "--out", str(tmp_path / "t.csv")],
+                    ["profile", "events_view"], ["explain", "events_view"]):
+        result = fduck(*command, "--project-dir", str(root))
+        assert result.returncode == 0, (command, result.stdout + result.stderr)
+    assert (tmp_path / "t.csv").read_text().splitlines() == ["total", "10.0"]
