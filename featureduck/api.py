@@ -211,7 +211,7 @@ class Project:
         from featureduck import __version__
         from featureduck.compiler.relations import is_staged, staged_relation
         from featureduck.runner.contracts import combine, contract_checks
-        from featureduck.runner.fingerprints import LIVE, model_fingerprints, recorded_builds
+        from featureduck.runner.fingerprints import LIVE, model_fingerprints, read_beneath, recorded_builds
         from featureduck.runner.results import SilentReporter
         from featureduck.runner.scheduler import Runner
         from featureduck.runner.state import NodeRun, legacy_builds_table, read_builds, record_run, runs_table
@@ -228,7 +228,10 @@ class Project:
         reporter = reporter or SilentReporter()
         adapter = self.connect(threads)
         try:
-            read = self._read_sources(selection)
+            # what the selected models read, through the ephemerals inlined into them and the views above them
+            beneath = read_beneath(compiled, [m for m in compiled.models.values()
+                                              if m.unique_id in selection.selected or m.materialized == "ephemeral"])
+            read = [self.definition.sources[key] for key in beneath.sources]
             file_sources = [table for table in read if is_staged(table, adapter.DIALECT)]
             # one catalog query for the state store, the models' schemas and the staged sources'
             adapter.preload_catalog(
@@ -260,9 +263,7 @@ class Project:
                 lambda model, full: source_increments(adapter, self.definition, model, watermarks, full),
                 after_build,
             )
-            read_seeds = {ref for m in compiled.models.values() for ref in m.refs if ref in self.definition.seeds}
-            seeds = {self.definition.seeds[name].unique_id: relation.to_table()
-                     for name, relation in self.compiler.seed_relations().items() if name in read_seeds}
+            seeds = beneath.seed_tables(self.definition, self.compiler.seed_relations())
             fingerprints = model_fingerprints(
                 self.definition, compiled, set(runner.plan.order), recorded_builds(builds),
                 data_versions(adapter, read, seeds, self.config.root), __version__,
@@ -386,9 +387,10 @@ class Project:
         project = self.compile()
         refs = sorted({r for test in tests for r in test.refs})
         with self._reading(project, refs, [(s, t) for test in tests for s, t in test.sources], threads, check_built=False) as adapter:
-            # a test of a relation that is not built is an error that says so
-            tests = [replace(t, sql=None, error=f"{t.test.location}: {unbuilt[0]}; {unbuilt[1]}")
-                     if t.sql is not None and (unbuilt := self._unbuilt(adapter, project, list(t.refs))) else t for t in tests]
+            # a test of a relation that is not built is an error that says so (tests share refs: asked once each)
+            unbuilt = {refs: self._unbuilt(adapter, project, list(refs)) for refs in {t.refs for t in tests if t.sql is not None}}
+            tests = [replace(t, sql=None, error=f"{t.test.location}: {missing[0]}; {missing[1]}")
+                     if t.sql is not None and (missing := unbuilt[t.refs]) else t for t in tests]
             total = len(tests)
             results = run_tests(
                 adapter, tests, threads,
@@ -484,16 +486,6 @@ class Project:
         results = RunResults([*seeds, *ran.results, *skips], time.perf_counter() - started)
         artifacts.write_run_results(self.config.target_dir, self.target.name, "build", results)
         return results, [checker.results[i] for i in sorted(checker.results)]
-
-    def _read_sources(self, selection: Selection) -> list[SourceTable]:
-        """The sources the selected models read: themselves, through the ephemerals
-        inlined into them and through the views above them, which read live."""
-        from featureduck.runner.fingerprints import live_readers
-
-        compiled = selection.compiled
-        models = [m for m in compiled.models.values() if m.unique_id in selection.selected or m.materialized == "ephemeral"]
-        keys = sorted({tuple(key) for model in live_readers(compiled, models) for key in model.sources})
-        return [self.definition.sources[(key[0], key[1])] for key in keys]
 
     def last_builds(self) -> dict[str, BuildRecord]:
         """What the state store says was last built, per model id."""
@@ -634,7 +626,7 @@ class Project:
         sources beneath them, through views and ephemerals, attached with their
         extensions loaded."""
         from featureduck.compiler.relations import is_staged, staged_relation
-        from featureduck.runner.fingerprints import live_readers
+        from featureduck.runner.fingerprints import read_beneath
         from featureduck.sources.databases import prepare_sources
 
         adapter = self.connect(threads)
@@ -643,9 +635,8 @@ class Project:
             unbuilt = self._unbuilt(adapter, compiled, refs) if check_built else None
             if unbuilt:
                 raise UsageError(unbuilt[0], hint=unbuilt[1])
-            models = [compiled.models[r] for r in refs if r in compiled.models]
-            keys = {(s, t) for s, t in sources} | {(s, t) for m in live_readers(compiled, models) for s, t in m.sources}
-            read = [self.definition.sources[key] for key in sorted(keys)]
+            beneath = read_beneath(compiled, [compiled.models[r] for r in refs if r in compiled.models])
+            read = [self.definition.sources[key] for key in sorted({*sources, *beneath.sources})]
             staged = [t for t in read if is_staged(t, adapter.DIALECT)]
             for table in staged:
                 if adapter.relation_kind(staged_relation(table, self.target.schema).to_table()) is None:
@@ -659,11 +650,11 @@ class Project:
     def _unbuilt(self, adapter: EngineAdapter, compiled: CompiledProject, refs: list[str]) -> tuple[str, str] | None:
         """The first relation that `refs` read (through views and ephemerals) and that does
         not exist, as a message and a hint; None when all do."""
-        from featureduck.runner.fingerprints import live_readers
+        from featureduck.runner.fingerprints import read_beneath
 
         seeds = self.compiler.seed_relations()
-        readers = live_readers(compiled, [compiled.models[r] for r in refs if r in compiled.models])
-        needed = [*refs, *sorted({r for m in readers for r in m.refs} - set(refs))]  # what was asked for first
+        beneath = read_beneath(compiled, [compiled.models[r] for r in refs if r in compiled.models])
+        needed = [*refs, *sorted(beneath.refs - set(refs))]  # what was asked for first
         for name in needed:
             if name in seeds:
                 table, kind, command = seeds[name].to_table(), "seed", "fduck seed"
@@ -833,8 +824,7 @@ class Project:
         from featureduck import __version__
         from featureduck.store.ties import untied_views
 
-        seeds = {name: relation.to_table() for name, relation in self.compiler.seed_relations().items()}
-        return untied_views(adapter, self.definition, self.compile(), seeds, self.config.root, __version__)
+        return untied_views(adapter, self.definition, self.compile(), self.compiler.seed_relations(), self.config.root, __version__)
 
     # --- online store ---------------------------------------------------------------------
 

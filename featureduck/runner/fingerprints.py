@@ -29,7 +29,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlglot import exp
+
 from featureduck.compiler.compile import CompiledModel, CompiledProject
+from featureduck.compiler.relations import Relation
 from featureduck.project.loader import ProjectDefinition
 from featureduck.runner.state import BuildRecord
 from featureduck.utils.hashing import sha256_json
@@ -200,8 +203,20 @@ def standing_version(
     return _Versions(definition, compiled, set(), recorded, data, version).of_standing(uid)
 
 
-def live_readers(compiled: CompiledProject, models: list[CompiledModel]) -> list[CompiledModel]:
-    """`models` and the views and ephemerals above them, whose reads they see live."""
+@dataclass(frozen=True)
+class Beneath:
+    """What models read, directly and through the views and ephemerals above them
+    (which read live): parent models and seeds by name, sources by key."""
+
+    refs: frozenset[str]
+    sources: tuple[tuple[str, str], ...]  # sorted
+
+    def seed_tables(self, definition: ProjectDefinition, seeds: dict[str, Relation]) -> dict[str, exp.Table]:
+        """Per seed unique id, the table of each seed read (`seeds`: every seed's relation)."""
+        return {definition.seeds[n].unique_id: seeds[n].to_table() for n in sorted(self.refs) if n in definition.seeds}
+
+
+def read_beneath(compiled: CompiledProject, models: list[CompiledModel]) -> Beneath:
     readers: dict[str, CompiledModel] = {}
     pending = list(models)
     while pending:
@@ -209,7 +224,8 @@ def live_readers(compiled: CompiledProject, models: list[CompiledModel]) -> list
         if model.name not in readers:
             readers[model.name] = model
             pending += [compiled.models[r] for r in model.refs if r in compiled.models and compiled.models[r].materialized in LIVE]
-    return list(readers.values())
+    return Beneath(frozenset(r for m in readers.values() for r in m.refs),
+                   tuple(sorted({(s, t) for m in readers.values() for s, t in m.sources})))
 
 
 def recorded_builds(builds: dict[str, BuildRecord]) -> dict[str, Recorded]:

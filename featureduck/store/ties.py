@@ -20,10 +20,11 @@ from pathlib import Path
 from sqlglot import exp
 
 from featureduck.compiler.compile import CompiledProject
+from featureduck.compiler.relations import Relation
 from featureduck.engines.base import EngineAdapter
 from featureduck.project.loader import ProjectDefinition
 from featureduck.project.nodes import FeatureView
-from featureduck.runner.fingerprints import LIVE, live_readers, recorded_builds, standing_version
+from featureduck.runner.fingerprints import LIVE, read_beneath, recorded_builds, standing_version
 from featureduck.runner.state import TieCheck, read_builds, read_tie_checks
 from featureduck.sources.versions import data_versions
 
@@ -60,11 +61,11 @@ def checks_of_built_views(
 
 
 def untied_views(
-    adapter: EngineAdapter, definition: ProjectDefinition, compiled: CompiledProject, seeds: dict[str, exp.Table],
+    adapter: EngineAdapter, definition: ProjectDefinition, compiled: CompiledProject, seeds: dict[str, Relation],
     project_root: Path, version: str,
 ) -> set[str]:
     """Keys of the views checked tie-free against the rows they read now;
-    `seeds` maps each seed's name to its table."""
+    `seeds` maps each seed's name to its relation."""
     checks = read_tie_checks(adapter)
     if not checks:
         return set()
@@ -76,18 +77,14 @@ def untied_views(
         if check is not None and build is not None and not check.has_ties and check.sql_checksum == build.sql_checksum:
             candidates[key] = (view, build, check)
     live = [compiled.models[v.model] for v, b, _ in candidates.values() if b.materialized in LIVE and v.model in compiled.models]
-    if not live:
-        return {key for key, (_, build, _) in candidates.items() if build.materialized not in LIVE}
-    readers = live_readers(compiled, live)
-    tables = [definition.sources[s] for s in sorted({s for m in readers for s in m.sources})]
-    read_seeds = {definition.seeds[r].unique_id: seeds[r] for m in readers for r in m.refs if r in definition.seeds}
-    data = data_versions(adapter, tables, read_seeds, project_root)
+    data: dict[str, str | None] = {}
+    if live:  # only a view's check needs the versions of what it reads now
+        beneath = read_beneath(compiled, live)
+        data = data_versions(adapter, [definition.sources[k] for k in beneath.sources], beneath.seed_tables(definition, seeds),
+                             project_root)
     recorded = recorded_builds(builds)
-    untied = set()
-    for key, (_, build, check) in candidates.items():
-        if build.materialized not in LIVE:
-            untied.add(key)
-        elif check.fingerprint is not None and check.fingerprint == standing_version(
-                definition, compiled, recorded, data, version, build.unique_id):
-            untied.add(key)
-    return untied
+    return {
+        key for key, (_, build, check) in candidates.items()
+        if build.materialized not in LIVE or (check.fingerprint is not None and check.fingerprint == standing_version(
+            definition, compiled, recorded, data, version, build.unique_id))
+    }

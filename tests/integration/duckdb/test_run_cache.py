@@ -28,6 +28,13 @@ def shop(tmp_path: Path) -> Path:
     return root
 
 
+def _in_database(root: Path, sql: str) -> None:
+    """Run `sql` in the project's DuckDB database (made if it is not there yet)."""
+    (root / "target").mkdir(exist_ok=True)
+    with duckdb.connect(str(root / "target" / "dev.duckdb")) as con:
+        con.execute(sql)
+
+
 def test_an_unchanged_project_is_not_built_again(shop: Path) -> None:
     assert set(_run(shop).values()) == {"OK"}
     second = fduck("run", "--project-dir", str(shop))
@@ -86,9 +93,7 @@ def test_volatile_sql_and_tables_in_the_database(make_project: ProjectFactory) -
         "models/totals.sql": "{{ config(materialized='table') }}\nselect count(*) as n from {{ source('app', 'events') }}\n",
         "sources/app.yml": "sources:\n  - name: app\n    schema: raw\n    tables:\n      - name: events\n",
     })
-    (root / "target").mkdir()
-    with duckdb.connect(str(root / "target" / "dev.duckdb")) as con:
-        con.execute("CREATE SCHEMA raw; CREATE TABLE raw.events AS SELECT range AS id FROM range(3)")
+    _in_database(root, "CREATE SCHEMA raw; CREATE TABLE raw.events AS SELECT range AS id FROM range(3)")
     assert _run(root) == {"stamped": "OK", "totals": "OK"}
     assert _run(root) == {"stamped": "OK", "totals": "CACHED"}  # now() differs from run to run
     with duckdb.connect(str(root / "target" / "dev.duckdb")) as con:
@@ -128,9 +133,7 @@ def test_a_table_read_outside_refs_and_sources_is_never_cached(make_project: Pro
         "models/counted.sql": "{{ config(materialized='table') }}\nwith numbers as (select * from range(5) as r(i))\n"
                                 "select sum(i) as total from numbers\n",
     })
-    (root / "target").mkdir()
-    with duckdb.connect(str(root / "target" / "dev.duckdb")) as con:
-        con.execute("CREATE SCHEMA raw; CREATE TABLE raw.events AS SELECT 1 AS id")
+    _in_database(root, "CREATE SCHEMA raw; CREATE TABLE raw.events AS SELECT 1 AS id")
     assert _run(root) == {"direct": "OK", "counted": "OK"}
     assert _run(root) == {"direct": "OK", "counted": "CACHED"}  # raw.events is no source: its changes are invisible
 
@@ -168,9 +171,7 @@ def test_a_view_parent_reads_live_seeds_and_tables(make_project: ProjectFactory)
         "models/raw_totals.sql": "{{ config(materialized='table') }}\nselect count(*) as n from {{ ref('stg_raw') }}\n",
         "sources/raw.yml": "sources:\n  - name: raw\n    tables:\n      - name: orders\n",
     })
-    (root / "target").mkdir()
-    with duckdb.connect(str(root / "target" / "dev.duckdb")) as con:
-        con.execute("CREATE SCHEMA raw; CREATE TABLE raw.orders AS SELECT range AS id FROM range(3)")
+    _in_database(root, "CREATE SCHEMA raw; CREATE TABLE raw.orders AS SELECT range AS id FROM range(3)")
     assert fduck("seed", "--project-dir", str(root)).returncode == 0
     _run(root)
     with (root / "seeds" / "orders.csv").open("a") as seed:
