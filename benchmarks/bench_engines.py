@@ -60,7 +60,8 @@ def _spark(project: Path) -> Any:
     from pyspark.sql import SparkSession
 
     if SparkSession.getActiveSession() is None:
-        Project.load(project, target="spark").connect()
+        with Project.load(project, target="spark").session():
+            pass  # the session stays: Spark's is the process's
     return SparkSession.getActiveSession()
 
 

@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_training_set import WORK, generate  # noqa: E402
 
 from featureduck.api import Project  # noqa: E402
+from featureduck.tasks.export import tie_free  # noqa: E402
 
 SCHEMA = "fd_pit"
 FEATURES = [f"activity:f{i}" for i in range(1, 6)]
@@ -120,15 +121,15 @@ def bench(project: Path, target: str) -> None:
     print(f"{target}: fduck run (stage 1M feature rows, build the view) {time.perf_counter() - started:.1f} s")
     rows = pyarrow.parquet.read_table(project / "data" / "entities.parquet")
 
-    adapter = loaded.connect(threads=1)
-    try:
+    with loaded.session(1) as session:
+        adapter = session.adapter
         with adapter.in_time_zone("UTC"):
             started = time.perf_counter()
             columns = prepare_entities(adapter, rows)
             print(f"  {'loading the 100k entity rows':<58} {time.perf_counter() - started:7.2f} s")
             requests = resolve_requests(loaded.definition, FEATURES)
             query = adapter.sql(training_set_query(adapter, loaded.definition, loaded.compile(), requests, columns,
-                                                          loaded.untied_views(adapter)))
+                                                          tie_free(session)))
             if target == "pg":
                 adapter.execute(f"SET statement_timeout = '{TIMEOUT_S}s'")
                 adapter.execute("ANALYZE __fd_entities")
@@ -143,8 +144,6 @@ def bench(project: Path, target: str) -> None:
                 for label, sql in POSTGRES_FORMS.items():
                     timed(f"{label}, with an index on (user_id, feature_ts)", lambda sql=sql: adapter.fetch(sql, "arrow"))
                 adapter.execute(f"DROP INDEX {SCHEMA}.fd_pit_keys_ts")
-    finally:
-        adapter.close()
     ends = [timed("get_historical_features, end to end", lambda: loaded.get_historical_features(rows, FEATURES))[0] for _ in range(2)]
     print(f"  (best end to end: {min(ends):.2f} s)")
 

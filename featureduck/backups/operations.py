@@ -27,11 +27,8 @@ from featureduck.backups.snapshots import BackupStore, RelationEntry, Snapshot, 
 from featureduck.engines.base import EngineAdapter
 from featureduck.errors import UsageError
 from featureduck.exports.files import FileOptions, write_query
+from featureduck.project.ids import NodeKind
 from featureduck.sources.seeds import load_data
-
-# What a backup holds: relations with rows of their own.
-TABLE_LIKE = ("table", "incremental", "materialized_view", "seed")
-
 
 @dataclass(frozen=True)
 class Managed:
@@ -39,7 +36,7 @@ class Managed:
 
     unique_id: str
     name: str
-    kind: str  # model | seed
+    kind: NodeKind  # model | seed
     materialized: str
     table: exp.Table
     fingerprint: str | None

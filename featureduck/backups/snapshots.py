@@ -18,6 +18,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from featureduck.project.ids import NodeKind
 from featureduck.errors import UsageError
 
 _CHUNK = 1 << 20
@@ -26,7 +27,7 @@ _CHUNK = 1 << 20
 @dataclass(frozen=True)
 class RelationEntry:
     name: str  # the model's or seed's name
-    kind: str  # model | seed
+    kind: NodeKind  # model | seed
     materialized: str
     relation: str  # where it was, as the engine named it
     identifier: str  # its table name there

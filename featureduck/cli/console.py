@@ -6,12 +6,17 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
 
 from featureduck.runner.results import NodeResult, RunResults
+
+if TYPE_CHECKING:
+    from featureduck.online.materialize import Materialized
+    from featureduck.testing.definitions import DataTest
+    from featureduck.testing.execute import TestResult
 
 console = Console(highlight=False, soft_wrap=True)
 error_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -24,8 +29,12 @@ def _dots(text: str) -> str:
     return text + " " + "." * max(3, _LINE_WIDTH - len(text)) + " "
 
 
+_TEST_STYLE = {"pass": ("PASS", "green"), "warn": ("WARN", "yellow"), "fail": ("FAIL", "red"), "error": ("ERROR", "red")}
+
+
 class ConsoleReporter:
-    """One line when a model starts, one when it ends, with status and timing."""
+    """dbt's progress lines: one when a model, seed or test starts, one when it ends, with
+    status and timing (featureduck.tasks.reporting's protocol)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -62,28 +71,20 @@ class ConsoleReporter:
             tail = f"[{label}]"
         with self._lock:
             console.print(f"[{style}]{escape(_dots(text))}{escape(tail)}[/{style}]")
-
-
-_TEST_STYLE = {"pass": ("PASS", "green"), "warn": ("WARN", "yellow"), "fail": ("FAIL", "red"), "error": ("ERROR", "red")}
-
-
-class TestReporter:
-    """dbt's test lines: START, then PASS, WARN n, FAIL n or ERROR."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-
-    def started(self, index: int, total: int, test: Any) -> None:
+    def test_started(self, index: int, total: int, test: DataTest) -> None:
         with self._lock:
             console.print(escape(_dots(f"{index} of {total} START test {test.name}")) + "[RUN]")
 
-    def finished(self, index: int, total: int, result: Any) -> None:
+    def test_finished(self, index: int, total: int, result: TestResult) -> None:
         label, style = _TEST_STYLE[result.status]
         count = f" {result.failures}" if result.status in ("warn", "fail") else ""
         text = f"{index} of {total} {label}{count} {result.test.name}"
         tail = f"[{label}{count} in {result.execution_time:.2f}s]"
         with self._lock:
             console.print(f"[{style}]{escape(_dots(text))}{escape(tail)}[/{style}]")
+
+    def view_materialized(self, done: Materialized) -> None:
+        """Told by the progress bar (materialize_progress), and after, by print_materialized."""
 
 
 def print_test_summary(results: list[Any], elapsed: float) -> None:
@@ -237,18 +238,24 @@ def print_freshness(results: list[Any]) -> None:
     console.print(table)
 
 
+class _ProgressReporter(ConsoleReporter):
+    def __init__(self, advance: Callable[[], None]) -> None:
+        super().__init__()
+        self._advance = advance
+
+    def view_materialized(self, done: Materialized) -> None:
+        self._advance()
+
+
 @contextmanager
-def materialize_progress(project: Any, names: list[str]) -> Iterator[Callable[[Any], None]]:
-    """A progress bar over the views being materialized; yields the per-view callback."""
+def materialize_progress(total: int) -> Iterator[ConsoleReporter]:
+    """A progress bar over the `total` views being materialized; yields the reporter that moves it."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from featureduck.online.materialize import online_views
-
-    total = len(online_views(project.definition, names or None))
     columns = (TextColumn("materializing"), BarColumn(), MofNCompleteColumn(), TextColumn("views"), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("views", total=total)
-        yield lambda _done: progress.advance(task)
+        yield _ProgressReporter(lambda: progress.advance(task))
 
 
 def print_materialized(done: list[Any]) -> None:

@@ -11,14 +11,13 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from featureduck import __version__
 from featureduck.cli.console import (
     ConsoleReporter,
-    TestReporter,
     console,
     print_error,
     print_explanation,
@@ -35,6 +34,9 @@ from featureduck.cli.console import (
 from featureduck.errors import FeatureDuckError, UsageError
 from featureduck.runner.results import RunResults
 from featureduck.utils.secrets import MaskingStream
+
+if TYPE_CHECKING:
+    from featureduck.api import Project
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -93,7 +95,7 @@ def handles_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _load(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None) -> Any:
+def _load(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None) -> Project:
     from featureduck.api import Project
 
     return Project.load(project_dir, target=target, vars=vars_, profiles_dir=profiles_dir)
@@ -139,12 +141,9 @@ def debug(project_dir: str, profiles_dir: str | None, target: str | None, vars_:
     console.print(f"target: {project.target.name} (type {project.target.type}, dialect {project.target.dialect})")
     for key, value in project.target.public_settings().items():
         console.print(f"  {key}: {value}")
-    adapter = project.connect()
-    try:
-        adapter.execute("SELECT 1")
-        console.print(f"connection: [green]OK[/green] ({adapter.TYPE} {adapter.version()})")
-    finally:
-        adapter.close()
+    with project.session() as session:
+        session.adapter.execute("SELECT 1")
+        console.print(f"connection: [green]OK[/green] ({session.adapter.TYPE} {session.adapter.version()})")
 
 
 @cli.command("ls")
@@ -300,7 +299,7 @@ def run(
     project = _load(project_dir, profiles_dir, target, vars_)
     threads = threads or project.target.threads
     console.print(f"Running on target {project.target.name} ({project.target.type}, {threads} threads)")
-    results = project.run(list(select), list(exclude), threads, full_refresh, state, ConsoleReporter(), use_cache=not no_cache)
+    results = project.run(select, exclude, threads, full_refresh, state, ConsoleReporter(), use_cache=not no_cache)
     print_run_summary(results)
     if results.failed:
         sys.exit(1)
@@ -317,13 +316,8 @@ def seed(
 ) -> None:
     """Load the CSV files in the seed paths into tables, in bulk."""
     project = _load(project_dir, profiles_dir, target, vars_)
-    reporter = ConsoleReporter()
     started = time.perf_counter()
-    results = project.seed(
-        list(select), list(exclude), state,
-        lambda index, total, name, relation: reporter.node_started(index, total, name, "seed", relation),
-        reporter.node_finished,
-    )
+    results = project.seed(select, exclude, state, ConsoleReporter())
     print_run_summary(RunResults(results, time.perf_counter() - started), "seeds")
     if any(r.status == "error" for r in results):
         sys.exit(1)
@@ -345,11 +339,7 @@ def build(
     started = time.perf_counter()
     project = _load(project_dir, profiles_dir, target, vars_)
     console.print(f"Building on target {project.target.name} ({project.target.type}, {threads or project.target.threads} threads)")
-    tests = TestReporter()
-    results, test_results = project.build(
-        list(select), list(exclude), threads, full_refresh, state, ConsoleReporter(), tests.started, tests.finished,
-        use_cache=not no_cache,
-    )
+    results, test_results = project.build(select, exclude, threads, full_refresh, state, ConsoleReporter(), use_cache=not no_cache)
     print_run_summary(results, "seeds and models")
     print_test_summary(test_results, time.perf_counter() - started)
     if results.failed or any(r.status in ("fail", "error") for r in test_results):
@@ -537,8 +527,7 @@ def test_command(
     """Run data tests: generic tests from YAML and singular tests; exit 1 on a failure."""
     started = time.perf_counter()
     project = _load(project_dir, profiles_dir, target, vars_)
-    reporter = TestReporter()
-    results = project.test(list(select), list(exclude), threads, state, reporter.started, reporter.finished)
+    results = project.test(select, exclude, threads, state, ConsoleReporter())
     print_test_summary(results, time.perf_counter() - started)
     if any(r.status in ("fail", "error") for r in results):
         sys.exit(1)
@@ -592,11 +581,12 @@ def materialize(
 ) -> None:
     """Load the latest feature values of online views into the online store."""
     from featureduck.cli.console import materialize_progress, print_materialized
+    from featureduck.online.materialize import online_views
 
     project = _load(project_dir, profiles_dir, target, vars_)
     names = [part for value in select for part in value.split(",") if part.strip()]
-    with materialize_progress(project, names) as on_view:
-        done = project.materialize(names or None, full, on_view)
+    with materialize_progress(len(online_views(project.definition, names or None))) as reporter:
+        done = project.materialize(names or None, full, reporter)
     print_materialized(done)
 
 

@@ -16,6 +16,7 @@ from featureduck.config.profiles import TargetConfig
 from featureduck.config.project_config import UNSUPPORTED_MODEL_CONFIGS
 from featureduck.errors import CompilationError, FeatureDuckError, ProjectError, SourceLocation
 from featureduck.graph.dag import Dag
+from featureduck.project.ids import NodeId
 from featureduck.project.loader import ProjectDefinition
 from featureduck.project.nodes import Model
 from featureduck.templating.context import REF_PREFIX, SOURCE_PREFIX, THIS_PLACEHOLDER, RenderScope, TargetInfo
@@ -84,14 +85,19 @@ class CompiledProject:
 
 
 def source_unique_id(project: str, key: tuple[str, str]) -> str:
-    return f"source.{project}.{key[0]}.{key[1]}"
+    return str(NodeId("source", project, f"{key[0]}.{key[1]}"))
 
 
 class Compiler:
     """Compiles one project definition for one target."""
 
-    def __init__(self, definition: ProjectDefinition, target: TargetConfig, project_vars: dict[str, Any]) -> None:
+    def __init__(
+        self, definition: ProjectDefinition, target: TargetConfig, project_vars: dict[str, Any], *, inlined: frozenset[str],
+    ) -> None:
+        """`inlined`: the materializations that build nothing, whose models are inlined into
+        their dependents (the strategies say which: materializations.registry)."""
         self.definition = definition
+        self.inlined = inlined
         self.target = target
         self.vars = project_vars
         self.project_dialect = definition.config.dialect
@@ -162,7 +168,7 @@ class Compiler:
         relations = {
             name: model_relation(name, configs.get(name, {}), self.target.schema) for name in self.definition.models
         } | self.seed_relations()
-        order = [uid.split(".", 2)[2] for uid in result.dag.topological_order() if uid.startswith("model.")]
+        order = [node.name for node in map(NodeId.parse, result.dag.topological_order()) if node.kind == "model"]
         order = [name for name in order if name in rendered]
 
         def compile_one(name: str) -> CompiledModel:
@@ -172,14 +178,14 @@ class Compiler:
         # inlined into others; every other model then depends on nothing still
         # to compile, so they fan out over the cores.
         for name in order:
-            if configs[name].get("materialized") == "ephemeral":
+            if configs[name].get("materialized") in self.inlined:
                 try:
                     result.models[name] = compile_one(name)
                 except FeatureDuckError as err:
                     result.errors[name] = err
         import featureduck.compiler.resolve  # noqa: F401 - load sqlglot once, before forking
 
-        independent = [name for name in order if configs[name].get("materialized") != "ephemeral"]
+        independent = [name for name in order if configs[name].get("materialized") not in self.inlined]
         for name, outcome in run_each(compile_one, independent):
             if isinstance(outcome, CompiledModel):
                 result.models[name] = outcome
@@ -258,7 +264,7 @@ class Compiler:
         replacements: Replacements = {THIS_PLACEHOLDER: (own_relation.to_table(), own_relation.identifier)}
         ephemerals = []
         for ref in rendered.refs:
-            if configs.get(ref, {}).get("materialized") == "ephemeral":
+            if configs.get(ref, {}).get("materialized") in self.inlined:
                 if ref not in project.models:
                     raise CompilationError(f"ephemeral model '{ref}' it inlines failed to compile", SourceLocation(model.path))
                 ephemerals.append(ref)

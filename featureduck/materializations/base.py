@@ -31,7 +31,14 @@ class SourceIncrement(Protocol):
         """Drop the snapshot."""
 
 
-def _no_increments(full: bool) -> Sequence[SourceIncrement]:
+class IncrementReader(Protocol):
+    """What the incremental sources a model reads hold beyond their watermarks."""
+
+    def increments(self, model: CompiledModel, full: bool) -> Sequence[SourceIncrement]:
+        """For a full build (True) or an incremental one."""
+
+
+def no_increments(full: bool) -> Sequence[SourceIncrement]:
     return []
 
 
@@ -47,7 +54,7 @@ class BuildContext:
     # Checks the new relation's columns before it replaces the previous one (feature dtypes).
     check: ColumnCheck | None = None
     # The incremental sources the model reads, for a full build (True) or an incremental one.
-    source_increments: Callable[[bool], Sequence[SourceIncrement]] = _no_increments
+    source_increments: Callable[[bool], Sequence[SourceIncrement]] = no_increments
 
 
 @dataclass
@@ -58,7 +65,28 @@ class BuildOutcome:
 
 
 class Materialization(ABC):
+    """A way to build a model. Each strategy says what the rest of fduck asks of it, so
+    a new one cannot silently miss backups, the run cache or validation."""
+
     name: ClassVar[str]
+    # False: nothing is built; the compiler inlines the model into its dependents
+    builds_relation: ClassVar[bool]
+    # its relation holds rows (backups snapshot it); else it reads its inputs when queried
+    table_like: ClassVar[bool]
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        missing = [trait for trait in ("name", "builds_relation", "table_like") if not hasattr(cls, trait)]
+        if missing:
+            raise TypeError(f"materialization {cls.__name__} does not say its {', '.join(missing)}")
+
+    @property
+    def live(self) -> bool:
+        """Reads its inputs when queried (a view, an inlined model): the run cache counts them."""
+        return not self.table_like
+
+    def validate(self, model: CompiledModel) -> None:  # noqa: B027 - most strategies build any config
+        """Refuse a model whose config this strategy cannot build, at compile time."""
 
     @abstractmethod
     def build(self, model: CompiledModel, ctx: BuildContext) -> BuildOutcome: ...

@@ -8,6 +8,8 @@ from featureduck.materializations.base import BuildContext, BuildOutcome, Materi
 
 class EphemeralMaterialization(Materialization):
     name = "ephemeral"
+    builds_relation = False
+    table_like = False
 
     def build(self, model: CompiledModel, ctx: BuildContext) -> BuildOutcome:
         return BuildOutcome(None, "inlined (ephemeral)", model.sql)

@@ -80,6 +80,11 @@ def apply_schema_change(model: CompiledModel, adapter: EngineAdapter, table: exp
 
 class IncrementalMaterialization(Materialization):
     name = "incremental"
+    builds_relation = True
+    table_like = True
+
+    def validate(self, model: CompiledModel) -> None:
+        incremental_strategy(model)
 
     def build(self, model: CompiledModel, ctx: BuildContext) -> BuildOutcome:
         adapter = ctx.adapter

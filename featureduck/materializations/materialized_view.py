@@ -17,6 +17,8 @@ from featureduck.utils.hashing import sha256_text
 
 class MaterializedViewMaterialization(Materialization):
     name = "materialized_view"
+    builds_relation = True
+    table_like = True
 
     def build(self, model: CompiledModel, ctx: BuildContext) -> BuildOutcome:
         adapter = ctx.adapter

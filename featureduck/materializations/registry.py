@@ -32,3 +32,23 @@ def strategy_for(materialized: str, path: str) -> Materialization:
             SourceLocation(path),
             did_you_mean(materialized, STRATEGIES) or f"choose one of: {', '.join(STRATEGIES)}",
         ) from None
+
+
+def inlined_kinds() -> frozenset[str]:
+    """The materializations the compiler inlines, building nothing."""
+    return frozenset(name for name, strategy in STRATEGIES.items() if not strategy.builds_relation)
+
+
+def builds_relation(materialized: str) -> bool:
+    strategy = STRATEGIES.get(materialized)
+    return strategy is None or strategy.builds_relation  # an unknown one fails when it builds, with its error
+
+
+def table_like(materialized: str) -> bool:
+    strategy = STRATEGIES.get(materialized)
+    return strategy is not None and strategy.table_like
+
+
+def live(materialized: str) -> bool:
+    strategy = STRATEGIES.get(materialized)
+    return strategy is not None and strategy.live

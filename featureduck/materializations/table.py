@@ -8,6 +8,8 @@ from featureduck.materializations.base import BuildContext, BuildOutcome, Materi
 
 class TableMaterialization(Materialization):
     name = "table"
+    builds_relation = True
+    table_like = True
 
     def build(self, model: CompiledModel, ctx: BuildContext) -> BuildOutcome:
         rows = replace_table(ctx.adapter, model.relation, model.sql, ctx.check)

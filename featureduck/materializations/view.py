@@ -8,6 +8,8 @@ from featureduck.materializations.base import BuildContext, BuildOutcome, Materi
 
 class ViewMaterialization(Materialization):
     name = "view"
+    builds_relation = True
+    table_like = False
 
     def build(self, model: CompiledModel, ctx: BuildContext) -> BuildOutcome:
         adapter = ctx.adapter

@@ -11,8 +11,8 @@ before the watermark, reaches the store on the next `--full`.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlglot import exp
 
@@ -33,6 +33,12 @@ class Materialized:
     full: bool
     watermark_before: str | None  # rows stamped after it were read
     watermark: str | None
+
+
+class ViewProgress(Protocol):
+    """Materializing's part of the tasks' reporter (featureduck.tasks.reporting)."""
+
+    def view_materialized(self, done: Materialized) -> None: ...
 
 
 def online_views(definition: ProjectDefinition, names: list[str] | None) -> list[FeatureView]:
@@ -82,7 +88,7 @@ def materialize(
     compiled: CompiledProject,
     views: list[FeatureView],
     full: bool,
-    on_view: Callable[[Materialized], None] | None = None,
+    reporter: ViewProgress,
 ) -> list[Materialized]:
     done = []
     for view in views:
@@ -105,6 +111,5 @@ def materialize(
             state.watermark if state else None, after.watermark if after else None,
         )
         done.append(result)
-        if on_view is not None:
-            on_view(result)
+        reporter.view_materialized(result)
     return done

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from featureduck.errors import SourceLocation
+from featureduck.project.ids import NodeId
 
 FILE_FORMATS = ("parquet", "csv", "json", "delta", "iceberg", "hudi")
 # Reader table functions per file format, in DuckDB SQL; hudi has none (the hudi package reads it).
@@ -67,7 +68,7 @@ class SourceTable:
 
     @property
     def unique_id(self) -> str:
-        return f"source.{self.project}.{self.source_name}.{self.name}"
+        return str(NodeId("source", self.project, f"{self.source_name}.{self.name}"))
 
     @property
     def is_file(self) -> bool:
@@ -122,7 +123,7 @@ class Model:
 
     @property
     def unique_id(self) -> str:
-        return f"model.{self.project}.{self.name}"
+        return str(NodeId("model", self.project, self.name))
 
 
 @dataclass
@@ -139,7 +140,7 @@ class Seed:
 
     @property
     def unique_id(self) -> str:
-        return f"seed.{self.project}.{self.name}"
+        return str(NodeId("seed", self.project, self.name))
 
 
 @dataclass

@@ -33,6 +33,7 @@ from sqlglot import exp
 
 from featureduck.compiler.compile import CompiledModel, CompiledProject
 from featureduck.compiler.relations import Relation
+from featureduck.materializations.registry import builds_relation, live
 from featureduck.project.loader import ProjectDefinition
 from featureduck.runner.state import BuildRecord
 from featureduck.utils.hashing import sha256_json
@@ -44,9 +45,6 @@ _VOLATILE = re.compile(
     r"|\b(?:current_timestamp|current_date|current_time|localtimestamp|localtime)\b",
     re.IGNORECASE,
 )
-
-# Materializations whose relation shows the current rows of what it reads.
-LIVE = frozenset({"view", "ephemeral"})
 
 
 def is_volatile(sql: str) -> bool:
@@ -123,7 +121,7 @@ class _Versions:
         model = self.compiled.models.get(name)
         if model is None:
             return None
-        if model.unique_id in self.building or model.materialized == "ephemeral":
+        if model.unique_id in self.building or not builds_relation(model.materialized):
             planned = self.fingerprint(name)
             return planned.value if planned else None
         return self.of_standing(model.unique_id)
@@ -134,7 +132,7 @@ class _Versions:
             return self.standing[uid]
         self.standing[uid] = None  # guards the recursion through a cycle of stale records
         recorded = self.recorded.get(uid)
-        if recorded is None or recorded.materialized not in LIVE:
+        if recorded is None or not live(recorded.materialized):
             value = recorded.fingerprint if recorded else None
         elif recorded.definition is None or recorded.inputs is None:
             value = None
@@ -223,7 +221,7 @@ def read_beneath(compiled: CompiledProject, models: list[CompiledModel]) -> Bene
         model = pending.pop()
         if model.name not in readers:
             readers[model.name] = model
-            pending += [compiled.models[r] for r in model.refs if r in compiled.models and compiled.models[r].materialized in LIVE]
+            pending += [compiled.models[r] for r in model.refs if r in compiled.models and live(compiled.models[r].materialized)]
     return Beneath(frozenset(r for m in readers.values() for r in m.refs),
                    tuple(sorted({(s, t) for m in readers.values() for s, t in m.sources})))
 

@@ -55,21 +55,9 @@ class RunResults:
 
 
 class RunReporter(Protocol):
-    """What a run tells the console as it goes; the CLI implements it."""
-
-    def source_staged(self, source: str, relation: str, rows: int | None) -> None: ...
+    """The runner's part of the tasks' reporter (featureduck.tasks.reporting): one line
+    per model as it starts and as it ends."""
 
     def node_started(self, index: int, total: int, name: str, materialized: str, relation: str) -> None: ...
 
     def node_finished(self, index: int, total: int, result: NodeResult) -> None: ...
-
-
-class SilentReporter:
-    def source_staged(self, source: str, relation: str, rows: int | None) -> None:
-        pass
-
-    def node_started(self, index: int, total: int, name: str, materialized: str, relation: str) -> None:
-        pass
-
-    def node_finished(self, index: int, total: int, result: NodeResult) -> None:
-        pass

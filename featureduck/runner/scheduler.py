@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from featureduck.compiler.compile import CompiledModel, CompiledProject, Compiler
+from featureduck.compiler.compile import CompiledProject, Compiler
 from featureduck.engines.base import ColumnCheck, EngineAdapter
 from featureduck.errors import FeatureDuckError
-from featureduck.materializations.base import BuildContext, SourceIncrement
-from featureduck.materializations.registry import strategy_for
-from featureduck.runner.results import NodeResult, RunReporter, RunResults, SilentReporter
+from featureduck.materializations.base import BuildContext, IncrementReader, no_increments
+from featureduck.materializations.registry import builds_relation, strategy_for
+from featureduck.runner.results import NodeResult, RunReporter, RunResults
 
 T = TypeVar("T")
 
@@ -57,7 +57,7 @@ def plan_run(project: CompiledProject, selected: set[str], names: dict[str, str]
         if name is None or uid not in selected:
             return False
         model = project.models.get(name)
-        return model is None or model.materialized != "ephemeral"
+        return model is None or builds_relation(model.materialized)
 
     order = [uid for uid in project.dag.topological_order() if builds(uid)]
     runnable = set(order)
@@ -81,18 +81,22 @@ def plan_run(project: CompiledProject, selected: set[str], names: dict[str, str]
 
 
 class Runner:
+    """One run's builds over one adapter. Keyword-only: a run has many settings and
+    none reads well by position."""
+
     def __init__(
         self,
+        *,
         compiler: Compiler,
         project: CompiledProject,
         adapter: EngineAdapter,
         selected: set[str],
         threads: int,
+        reporter: RunReporter,
         full_refresh: bool = False,
-        reporter: RunReporter | None = None,
         previous_checksums: dict[str, str] | None = None,
         checks: dict[str, ColumnCheck] | None = None,
-        increments: Callable[[CompiledModel, bool], Sequence[SourceIncrement]] | None = None,
+        increments: IncrementReader | None = None,
         after_build: Callable[[str], bool] | None = None,
     ) -> None:
         self.compiler = compiler
@@ -100,12 +104,12 @@ class Runner:
         self.adapter = adapter
         self.threads = max(1, threads)
         self.full_refresh = full_refresh
-        self.reporter = reporter or SilentReporter()
+        self.reporter = reporter
         self.previous_checksums = previous_checksums or {}
         # per model name: a check of the new relation's columns before it replaces the old one
         self.checks = checks or {}
-        # the incremental sources a model reads, for a full build (True) or not
-        self.increments = increments or (lambda model, full: [])
+        # the incremental sources a model reads (none without a reader)
+        self.increments = increments
         # `fduck build`: a built model's tests; False holds its dependents back
         self.after_build = after_build
         self.cached: dict[str, str] = {}
@@ -213,7 +217,7 @@ class Runner:
                 lambda incremental, sources: self.compiler.recompile(name, self.project, incremental, sources),
                 self.previous_checksums.get(uid),
                 self.checks.get(name),
-                lambda full: self.increments(model, full),
+                (lambda full: increments.increments(model, full)) if (increments := self.increments) else no_increments,
             )
             outcome = strategy.build(model, context)
             self.executed_sql[name] = outcome.sql

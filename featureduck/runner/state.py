@@ -20,6 +20,7 @@ from typing import Any
 from sqlglot import exp
 
 from featureduck.engines.base import EngineAdapter
+from featureduck.project.ids import node_name
 
 STATE_SUFFIX = "_featureduck"
 
@@ -156,7 +157,7 @@ def _legacy_rows(adapter: EngineAdapter) -> list[NodeRun]:
         return []
     columns = ["unique_id", "relation", "materialized", "sql_checksum", "built_at", "rows_affected"]
     return [
-        NodeRun(uid, uid.rsplit(".", 1)[-1], relation, materialized, "staged" if materialized == "staged" else "success",
+        NodeRun(uid, node_name(uid), relation, materialized, "staged" if materialized == "staged" else "success",
                 built_at, sql_checksum, rows_affected=rows)
         for uid, relation, materialized, sql_checksum, built_at, rows
         in adapter.execute(_latest_rows(legacy, columns, "unique_id", "built_at"))

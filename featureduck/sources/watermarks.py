@@ -177,6 +177,19 @@ class Increment:
         self.adapter.drop(self.snapshot, "table")
 
 
+@dataclass(frozen=True)
+class WatermarkedSources:
+    """The incremental sources of one run, with the watermarks models keep of them."""
+
+    adapter: EngineAdapter
+    definition: ProjectDefinition
+    watermarks: dict[tuple[str, str], Watermark]
+
+    def increments(self, model: CompiledModel, full: bool) -> list[Increment]:
+        """The increments of the incremental sources `model` reads (itself: not through an ephemeral)."""
+        return source_increments(self.adapter, self.definition, model, self.watermarks, full)
+
+
 def source_increments(
     adapter: EngineAdapter, definition: ProjectDefinition, model: CompiledModel, watermarks: dict[tuple[str, str], Watermark],
     full: bool,

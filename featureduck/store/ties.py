@@ -22,9 +22,11 @@ from sqlglot import exp
 from featureduck.compiler.compile import CompiledProject
 from featureduck.compiler.relations import Relation
 from featureduck.engines.base import EngineAdapter
+from featureduck.materializations.registry import live
+from featureduck.project.ids import NodeId
 from featureduck.project.loader import ProjectDefinition
 from featureduck.project.nodes import FeatureView
-from featureduck.runner.fingerprints import LIVE, read_beneath, recorded_builds, standing_version
+from featureduck.runner.fingerprints import read_beneath, recorded_builds, standing_version
 from featureduck.runner.state import TieCheck, read_builds, read_tie_checks
 from featureduck.sources.versions import data_versions
 
@@ -73,18 +75,18 @@ def untied_views(
     candidates = {}
     for key, view in definition.feature_views.items():
         check = checks.get(key)
-        build = builds.get(f"model.{definition.config.name}.{view.model}")
+        build = builds.get(str(NodeId("model", definition.config.name, view.model)))
         if check is not None and build is not None and not check.has_ties and check.sql_checksum == build.sql_checksum:
             candidates[key] = (view, build, check)
-    live = [compiled.models[v.model] for v, b, _ in candidates.values() if b.materialized in LIVE and v.model in compiled.models]
+    views = [compiled.models[v.model] for v, b, _ in candidates.values() if live(b.materialized) and v.model in compiled.models]
     data: dict[str, str | None] = {}
-    if live:  # only a view's check needs the versions of what it reads now
-        beneath = read_beneath(compiled, live)
+    if views:  # only a view's check needs the versions of what it reads now
+        beneath = read_beneath(compiled, views)
         data = data_versions(adapter, [definition.sources[k] for k in beneath.sources], beneath.seed_tables(definition, seeds),
                              project_root)
     recorded = recorded_builds(builds)
     return {
         key for key, (_, build, check) in candidates.items()
-        if build.materialized not in LIVE or (check.fingerprint is not None and check.fingerprint == standing_version(
+        if not live(build.materialized) or (check.fingerprint is not None and check.fingerprint == standing_version(
             definition, compiled, recorded, data, version, build.unique_id))
     }

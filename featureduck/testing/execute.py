@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlglot import exp
 
 from featureduck.compiler.compile import CompiledProject, Compiler
 from featureduck.engines.base import EngineAdapter
 from featureduck.errors import FeatureDuckError
+from featureduck.project.ids import NodeId
 from featureduck.runner.results import NodeResult
 from featureduck.testing.definitions import DataTest
 
@@ -40,6 +41,14 @@ class TestResult:
         message = self.message or (f"{self.failures} failing rows" if self.failures else "")
         return NodeResult(self.test.unique_id, self.test.name, "test", self.stored_in or "", self.status,
                           self.started_at, self.completed_at, self.failures, message)
+
+
+class TestProgress(Protocol):
+    """The tests' part of the tasks' reporter (featureduck.tasks.reporting)."""
+
+    def test_started(self, index: int, total: int, test: DataTest) -> None: ...
+
+    def test_finished(self, index: int, total: int, result: TestResult) -> None: ...
 
 
 def failures_table(adapter: EngineAdapter, test: DataTest) -> exp.Table:
@@ -96,16 +105,14 @@ def run_test(adapter: EngineAdapter, compiled: CompiledTest) -> TestResult:
     return TestResult(test, status, failures, started, time.time(), "", sql, stored_in)
 
 
-def run_tests(
-    adapter: EngineAdapter, tests: list[CompiledTest], threads: int,
-    on_start: Callable[[int, DataTest], None], on_finish: Callable[[int, TestResult], None],
-) -> list[TestResult]:
+def run_tests(adapter: EngineAdapter, tests: list[CompiledTest], threads: int, reporter: TestProgress) -> list[TestResult]:
     """Every test, `threads` at a time; results in the order of `tests`."""
+    total = len(tests)
 
     def one(index: int, compiled: CompiledTest) -> TestResult:
-        on_start(index, compiled.test)
+        reporter.test_started(index, total, compiled.test)
         result = run_test(adapter, compiled)
-        on_finish(index, result)
+        reporter.test_finished(index, total, result)
         return result
 
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
@@ -120,16 +127,16 @@ class TestsAfterBuilds:
 
     def __init__(
         self, adapter: EngineAdapter, tests: list[CompiledTest], project_name: str, seeds: set[str], built: set[str],
-        on_start: Callable[[int, DataTest], None], on_finish: Callable[[int, TestResult], None],
+        reporter: TestProgress,
     ) -> None:
         self.adapter = adapter
-        self.on_start = on_start
-        self.on_finish = on_finish
+        self.reporter = reporter
+        self.total = len(tests)
         self.done = set(built)  # sources and nodes not built by this command count as there
         self.pending: dict[int, tuple[CompiledTest, set[str]]] = {}
         for index, compiled in enumerate(tests, start=1):
-            parents = {f"{'seed' if ref in seeds else 'model'}.{project_name}.{ref}" for ref in compiled.refs}
-            parents |= {f"source.{project_name}.{s}.{t}" for s, t in compiled.sources}
+            parents = {str(NodeId("seed" if ref in seeds else "model", project_name, ref)) for ref in compiled.refs}
+            parents |= {str(NodeId("source", project_name, f"{s}.{t}")) for s, t in compiled.sources}
             if compiled.test.attached_to:
                 parents.add(compiled.test.attached_to)
             self.pending[index] = (compiled, parents)
@@ -147,9 +154,9 @@ class TestsAfterBuilds:
                 del self.pending[index]
         passed = True
         for index, compiled in ready:
-            self.on_start(index, compiled.test)
+            self.reporter.test_started(index, self.total, compiled.test)
             result = run_test(self.adapter, compiled)
-            self.on_finish(index, result)
+            self.reporter.test_finished(index, self.total, result)
             with self._lock:
                 self.results[index] = result
             if compiled.test.attached_to == uid and (result.status == "error" or (

@@ -10,7 +10,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "featureduck"
 LAYERS = [
     "errors", "utils", "config", "project", "templating", "graph", "compiler", "engines", "udfs",
     "materializations", "runner", "testing", "sources", "store", "exports", "backups", "profiling", "advice", "online", "serving",
-    "scaffold", "api", "cli",
+    "tasks", "scaffold", "api", "cli",
 ]
 HEAVY = {"duckdb", "psycopg", "pyspark", "networkx"}
 

@@ -114,17 +114,13 @@ def test_backup_and_restore_on_spark(tmp_path: Path, request: pytest.FixtureRequ
     assert not project.run().failed
     snapshot = project.backup()
     assert sorted(snapshot.relations) == ["customer_order_features", "customers"] and snapshot.copied == 2
-    adapter = project.connect()
-    try:
+    with project.session() as session:
+        adapter = session.adapter
         relation = project.compile().models["customers"].relation.sql("spark")
         expected = sorted(adapter.execute(f"SELECT customer_id, lifetime_orders FROM {relation}"))
         adapter.execute(f"DROP TABLE {relation}")
-    finally:
-        adapter.close()
     chosen, restored = project.restore(snapshot.id, select="customers")
     assert chosen.id == snapshot.id and [(r.name, r.rows) for r in restored] == [("customers", 5)]
-    adapter = project.connect()
-    try:
+    with project.session() as session:
+        adapter = session.adapter
         assert sorted(adapter.execute(f"SELECT customer_id, lifetime_orders FROM {relation}")) == expected
-    finally:
-        adapter.close()

@@ -159,13 +159,11 @@ def test_catalog_of_several_schemas_in_one_lookup(make_project: ProjectFactory) 
     root = make_project({"models/a.sql": "{{ config(materialized='table', schema='features') }} select 1 as x",
                          "models/v.sql": "select 1 as x"})
     Project.load(root).run()
-    adapter = Project.load(root).connect()
-    try:
+    with Project.load(root).session() as session:
+        adapter = session.adapter
         tables = [exp.to_table(name) for name in ("main_features.a", "main.v", "main.missing", "nowhere.t")]
         adapter.preload_catalog(tables)
         assert [adapter.relation_kind(t) for t in tables] == ["table", "view", None, None]
-    finally:
-        adapter.close()
 
 
 def test_custom_schema_and_alias(make_project: ProjectFactory) -> None:

@@ -98,9 +98,7 @@ def test_functions_run_on_spark(project: Path, request: pytest.FixtureRequest) -
     spark = Project.load(project, target="spark")
     results = spark.run()
     assert not results.failed, [r.message for r in results.results]
-    adapter = spark.connect()
-    try:
+    with spark.session() as session:
+        adapter = session.adapter
         relation = spark.compile().models["places"].relation.sql("spark")
         _check(adapter.execute(f"SELECT id, km_to_paris, label, words FROM {relation}"))
-    finally:
-        adapter.close()

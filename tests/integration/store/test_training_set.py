@@ -13,6 +13,7 @@ import pytest
 
 from featureduck.api import Project
 from featureduck.errors import ProjectError, UsageError
+from featureduck.tasks.export import tie_free
 from tests.conftest import ProjectFactory, fduck, pg_profile, spark_output, write_engine_profile
 
 FEATURES_YML = """
@@ -326,22 +327,16 @@ def test_tie_checks_recorded_at_build_time(make_project: ProjectFactory, request
     write_engine_profile(target, root, request, "fd_ties")
     project = Project.load(root, target=target)
     assert not project.run().failed
-    adapter = project.connect()
-    try:
-        assert project.untied_views(adapter) == {"clean@1"}
-    finally:
-        adapter.close()
+    with project.session() as session:
+        assert tie_free(session) == {"clean@1"}
     # the check follows the build: a rebuilt view with ties loses its exemption
     (root / "models" / "clean.sql").write_text(
         f"{table} select 1 as user_id, timestamp '2024-01-01' as ts, i as x from {three} where i < 2"
     )
     project = Project.load(root, target=target)
     assert not project.run(select="clean").failed
-    adapter = project.connect()
-    try:
-        assert project.untied_views(adapter) == set()
-    finally:
-        adapter.close()
+    with project.session() as session:
+        assert tie_free(session) == set()
     entities = root / "e.csv"
     entities.write_text("user_id,event_timestamp\n1,2024-01-02\n")
     out = root / "out.csv"
@@ -388,14 +383,12 @@ def test_time_zones_compare_instants(make_project: ProjectFactory, tmp_path: Pat
     write_engine_profile(target, root, request, "fd_ties")
     if target == "spark":
         project = Project.load(root, target="spark")
-        adapter = project.connect()
-        try:
+        with project.session() as session:
+            adapter = session.adapter
             with adapter.in_time_zone("America/New_York"):  # the session's zone; the training set runs in UTC
                 assert not project.run().failed
                 project.write_training_set(entities_file, ["activity:clicks"], out)
                 assert adapter.time_zone() == "America/New_York"
-        finally:
-            adapter.close()
     else:
         zones = {"TZ": "America/New_York", "PGTZ": "Asia/Kolkata"}  # the machine's zone, the Postgres session's
         assert fduck("run", "--project-dir", str(root), "--target", target, env=zones).returncode == 0
@@ -455,11 +448,8 @@ def test_a_view_backed_feature_view_follows_the_tie_rule_on_live_rows(make_proje
     })
     assert fduck("run", "--project-dir", str(root)).returncode == 0
     project = Project.load(root)
-    adapter = project.connect()
-    try:
-        assert project.untied_views(adapter) == {"stats@1"}  # checked against the rows there now
-    finally:
-        adapter.close()
+    with project.session() as session:
+        assert tie_free(session) == {"stats@1"}  # checked against the rows there now
     (root / "data" / "stats.csv").write_text(
         "user_id,ts,score\n1,2024-01-01 00:00:00,5\n1,2024-01-01 00:00:00,9\n1,2024-01-01 00:00:00,7\n")
     out = root / "out.csv"

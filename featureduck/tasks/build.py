@@ -1,0 +1,61 @@
+"""`fduck build`: seeds, models and tests in DAG order over one session. A test runs
+once what it reads is built; a node whose error-severity test fails holds back its
+dependents."""
+
+from __future__ import annotations
+
+import time
+
+from featureduck.project.ids import NodeId
+from featureduck.runner import artifacts
+from featureduck.runner.results import NodeResult, RunResults
+from featureduck.tasks.options import RunOptions
+from featureduck.tasks.reporting import Reporter
+from featureduck.tasks.run import RunOutcome, run_models
+from featureduck.tasks.seed import load_seeds
+from featureduck.tasks.test import select_tests
+from featureduck.tasks.workspace import Selection, Workspace
+from featureduck.testing.execute import TestResult, TestsAfterBuilds
+
+
+def build(workspace: Workspace, options: RunOptions, reporter: Reporter) -> tuple[RunResults, list[TestResult]]:
+    started = time.perf_counter()
+    selection = workspace.selection(options.selector)
+    tests = select_tests(workspace, options.selector)
+    compiled = selection.compiled
+    building = {uid for uid in selection.selected if NodeId.parse(uid).kind in ("model", "seed")}
+    with workspace.session(options.threads) as session:
+        session.prepare(workspace.definition.sources[key] for key in sorted({k for t in tests for k in t.sources}))
+        checker = TestsAfterBuilds(
+            session.adapter, tests, workspace.config.name, set(workspace.definition.seeds),
+            set(workspace.selectable_nodes(compiled)) - building, reporter,
+        )
+        checker.after(None)  # tests of sources and of nodes this command does not build
+        seeded = Selection(compiled, {uid for uid in building if NodeId.parse(uid).kind == "seed"})
+        seeds = load_seeds(session, seeded, reporter) if seeded.selected else []
+        held = [result.unique_id for result in seeds if result.status != "success" or not checker.after(result.unique_id)]
+        skipped = sorted({d for uid in held for d in compiled.dag.descendants(uid)} & building)
+        skips = _held_back(workspace, selection, skipped, held)
+        for position, skip in enumerate(skips, start=1):
+            reporter.node_finished(position, len(skips), skip)
+        models = Selection(compiled, selection.selected - set(skipped))
+        if any(NodeId.parse(uid).kind == "model" for uid in models.selected & building):
+            ran = run_models(session, models, options, reporter, checker.after)
+        else:
+            ran = RunOutcome(RunResults([], 0.0), {})
+    results = RunResults([*seeds, *ran.results.results, *skips], time.perf_counter() - started)
+    artifacts.write_compiled(workspace.config.target_dir, workspace.target.name,
+                             {compiled.models[n].path: sql for n, sql in ran.executed_sql.items()})
+    artifacts.write_run_results(workspace.config.target_dir, workspace.target.name, "build", results)
+    return results, [checker.results[i] for i in sorted(checker.results)]
+
+
+def _held_back(workspace: Workspace, selection: Selection, skipped: list[str], held: list[str]) -> list[NodeResult]:
+    """What a seed that did not load (or failed its tests) holds back, as skips."""
+    now = time.time()
+    held_names = ", ".join(NodeId.parse(uid).name for uid in held)
+    relation = {name: model.relation.sql(workspace.target.dialect) for name, model in selection.compiled.models.items()}
+    names = [NodeId.parse(uid).name for uid in skipped]
+    return [NodeResult(uid, name, "model", relation.get(name, name), "skipped", now, now,
+                       message=f"skipped: upstream seed {held_names} did not load or failed its tests")
+            for uid, name in zip(skipped, names, strict=True)]

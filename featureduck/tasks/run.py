@@ -1,0 +1,176 @@
+"""`fduck run`: build the selected models in DAG order over one session.
+
+Before the builds: one catalog query, the state store read, file sources
+staged, database sources attached, watermarks read, the dtype and contract
+checks made. Then the run cache decides what is unchanged (runner.fingerprints),
+the runner builds the rest, and the state store records what was built, with
+the feature views' tie checks.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from featureduck.compiler.compile import CompiledProject
+from featureduck.compiler.relations import is_staged, staged_relation
+from featureduck.engines.base import ColumnCheck
+from featureduck.materializations.registry import builds_relation, live
+from featureduck.runner import artifacts
+from featureduck.runner.contracts import combine, contract_checks
+from featureduck.runner.fingerprints import Fingerprint, model_fingerprints, read_beneath, recorded_builds
+from featureduck.runner.results import NodeResult, RunResults
+from featureduck.runner.scheduler import Runner
+from featureduck.runner.state import BuildRecord, NodeRun, legacy_builds_table, read_builds, record_run, runs_table
+from featureduck.sources.staging import StagedSource, stage_file_sources
+from featureduck.sources.versions import data_versions
+from featureduck.sources.watermarks import WatermarkedSources, create_state_tables, read_watermarks
+from featureduck.sources.watermarks import state_tables as watermark_tables
+from featureduck.tasks.options import RunOptions
+from featureduck.tasks.reporting import Reporter
+from featureduck.tasks.session import Session
+from featureduck.tasks.workspace import Selection, Workspace
+from featureduck.utils.clock import utc_now
+from featureduck.utils.hashing import sha256_text
+
+
+@dataclass
+class RunOutcome:
+    results: RunResults
+    executed_sql: dict[str, str]  # per model name: the SQL sent, where it differs from the compiled SQL
+
+
+def run(workspace: Workspace, options: RunOptions, reporter: Reporter) -> RunResults:
+    """The command: a session of its own, then the artifacts dbt writes."""
+    selection = workspace.selection(options.selector)
+    with workspace.session(options.threads) as session:
+        outcome = run_models(session, selection, options, reporter)
+    write_artifacts(workspace, "run", outcome)
+    return outcome.results
+
+
+def write_artifacts(workspace: Workspace, command: str, outcome: RunOutcome) -> None:
+    compiled = workspace.compile()
+    target_dir, target = workspace.config.target_dir, workspace.target.name
+    artifacts.write_compiled(target_dir, target, {compiled.models[n].path: sql for n, sql in outcome.executed_sql.items()})
+    artifacts.write_run_results(target_dir, target, command, outcome.results)
+
+
+def run_models(
+    session: Session, selection: Selection, options: RunOptions, reporter: Reporter, after_build: Callable[[str], bool] | None = None,
+) -> RunOutcome:
+    """Build the selected models; failures skip their dependents. A model whose
+    fingerprint is unchanged since its last build is not built again unless the
+    cache is off or on a full refresh. `after_build(model id)` runs after each
+    model builds (`fduck build`: its tests); False skips its dependents."""
+    from featureduck import __version__
+
+    workspace, adapter, compiled = session.workspace, session.adapter, selection.compiled
+    definition = workspace.definition
+    # what the selected models read, through the models inlined into them and the views above them
+    beneath = read_beneath(compiled, [m for m in compiled.models.values()
+                                      if m.unique_id in selection.selected or not builds_relation(m.materialized)])
+    read = [definition.sources[key] for key in beneath.sources]
+    file_sources = [table for table in read if is_staged(table, adapter.DIALECT)]
+    # one catalog query for the state store, the models' schemas and the staged sources'
+    adapter.preload_catalog(
+        [runs_table(adapter), legacy_builds_table(adapter), *watermark_tables(adapter)]
+        + [m.relation.to_table() for m in compiled.models.values() if m.unique_id in selection.selected]
+        + [staged_relation(table, workspace.target.schema).to_table() for table in file_sources]
+    )
+    builds = read_builds(adapter)
+    checksums = {uid: record.sql_checksum for uid, record in builds.items()}
+    # --full-refresh reloads staged file sources too
+    staged = stage_file_sources(adapter, file_sources, workspace.config.root, workspace.target.schema,
+                                {} if options.full_refresh else checksums)
+    for item in staged:
+        reporter.source_staged(f"{item.source.source_name}.{item.source.name}", item.relation, item.rows)
+    session.prepare(t for t in read if not is_staged(t, adapter.DIALECT))
+    watermarks = {}
+    if any(table.incremental for table in read):
+        create_state_tables(adapter)
+        watermarks = read_watermarks(adapter)
+    runner = Runner(
+        compiler=workspace.compiler, project=compiled, adapter=adapter, selected=selection.selected, threads=session.threads,
+        reporter=reporter, full_refresh=options.full_refresh, previous_checksums=checksums, checks=_column_checks(session),
+        increments=WatermarkedSources(adapter, definition, watermarks), after_build=after_build,
+    )
+    seeds = beneath.seed_tables(definition, workspace.compiler.seed_relations())
+    fingerprints = model_fingerprints(
+        definition, compiled, set(runner.plan.order), recorded_builds(builds),
+        data_versions(adapter, read, seeds, workspace.config.root), __version__,
+    )
+    cached = {}
+    if options.use_cache and not options.full_refresh:
+        relations = {m.unique_id: m.relation.to_table() for m in compiled.models.values()}
+        cached = {
+            uid: f"unchanged since {builds[uid].built_at:%Y-%m-%d %H:%M:%S} UTC" for uid, fingerprint in fingerprints.items()
+            if fingerprint.value is not None and uid in builds and builds[uid].fingerprint == fingerprint.value
+            and adapter.relation_kind(relations[uid]) is not None
+        }
+    results = runner.run(cached)
+    _record(session, compiled, results, runner.executed_sql, fingerprints, staged)
+    executed = {n: sql for n, sql in runner.executed_sql.items() if sql != compiled.models[n].sql}
+    return RunOutcome(results, executed)
+
+
+def _column_checks(session: Session) -> dict[str, ColumnCheck]:
+    """Per model: its contract, then its feature views' declared dtypes, checked against
+    what the engine built before it replaces the previous relation."""
+    definition, adapter = session.workspace.definition, session.adapter
+    checks: dict[str, ColumnCheck] = {}
+    if definition.feature_views:
+        from featureduck.store.validation import build_checks
+
+        checks = build_checks(definition, adapter)
+    for name, contract in contract_checks(definition, session.compiled, adapter).items():
+        checks[name] = combine(contract, checks.get(name))
+    return checks
+
+
+def _record(
+    session: Session, compiled: CompiledProject, results: RunResults, executed_sql: dict[str, str],
+    fingerprints: dict[str, Fingerprint], staged: list[StagedSource],
+) -> None:
+    """The state store's rows for this run: each node built (a view with the definition and
+    inputs its cache entry stands for), each staged source, the feature views' tie checks."""
+    now = utc_now()
+    built = {r.name: sha256_text(executed_sql[r.name]) for r in results.results if r.status == "success"}
+    rows = [_node_run(r, fingerprints.get(r.unique_id) if r.status == "success" else None, built.get(r.name), now)
+            for r in results.results if r.status != "skipped"]
+    # a staged source's row holds the fingerprint of the files it was loaded from
+    rows += [
+        NodeRun(item.source.unique_id, f"{item.source.source_name}.{item.source.name}", item.relation, "staged",
+                "staged", now, item.fingerprint, rows_affected=item.rows)
+        for item in staged if item.rows is not None
+    ]
+    definition = session.workspace.definition
+    tie_checks = []
+    if definition.feature_views:
+        from featureduck.store.ties import checks_of_built_views
+
+        # each with the fingerprint its model was built at: a view's check holds only at that one
+        uids = {m.name: m.unique_id for m in compiled.models.values()}
+        checked = {name: (checksum, fingerprints[uids[name]].value if uids[name] in fingerprints else None)
+                   for name, checksum in built.items()}
+        tie_checks = checks_of_built_views(definition, compiled, checked, now)
+    record_run(session.adapter, rows, tie_checks)
+
+
+def _node_run(result: NodeResult, fingerprint: Fingerprint | None, checksum: str | None, now: datetime.datetime) -> NodeRun:
+    keeps_inputs = fingerprint is not None and live(result.materialized)
+    return NodeRun(
+        result.unique_id, result.name, result.relation, result.materialized, result.status, now, checksum,
+        fingerprint.value if fingerprint else None,
+        datetime.datetime.fromtimestamp(result.started_at, datetime.UTC).replace(tzinfo=None), result.execution_time,
+        result.rows_affected,
+        definition=fingerprint.definition if fingerprint and keeps_inputs else None,
+        inputs=fingerprint.inputs.to_dict() if fingerprint and keeps_inputs else None,
+    )
+
+
+def last_builds(workspace: Workspace) -> dict[str, BuildRecord]:
+    """What the state store says was last built, per model id."""
+    with workspace.session() as session:
+        return read_builds(session.adapter)

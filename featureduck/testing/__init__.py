@@ -1,0 +1,1 @@
+"""dbt's data tests: declared in YAML or as singular SQL, compiled and counted in the engine."""
