@@ -27,7 +27,6 @@ from featureduck.tasks.options import (
     Selector,
     TestOptions,
 )
-from featureduck.tasks.reporting import Reporter, SilentReporter
 from featureduck.tasks.workspace import Selection, Workspace
 from featureduck.utils.yaml_loader import load_yaml_text
 
@@ -38,13 +37,14 @@ if TYPE_CHECKING:
     from featureduck.engines.plans import Plan
     from featureduck.online.base import OnlineStore
     from featureduck.online.materialize import Materialized
-    from featureduck.online.postgres import Migrated
+    from featureduck.online.postgres_migrate import Migrated
     from featureduck.project.nodes import SourceTable
     from featureduck.runner.results import NodeResult, RunResults
     from featureduck.runner.state import BuildRecord, Timing
     from featureduck.sources.watermarks import Watermark
     from featureduck.store.freshness import Freshness
     from featureduck.tasks.inspect import ProfileOutcome, RelationState
+    from featureduck.tasks.reporting import Reporter
     from featureduck.testing.execute import CompiledTest, TestResult
 
 # The tasks (and with them engines, sqlglot and the runner) are imported in the
@@ -95,7 +95,7 @@ class Project(Workspace):
 
         options = RunOptions(selector=Selector.of(select, exclude, state), threads=threads, full_refresh=full_refresh,
                              use_cache=use_cache)
-        return run(self, options, reporter or SilentReporter())
+        return run(self, options, _or_silent(reporter))
 
     def seed(
         self, select: Selections = None, exclude: Selections = None, state: str | Path | None = None, reporter: Reporter | None = None,
@@ -103,7 +103,7 @@ class Project(Workspace):
         """Load the selected seeds (all without a selection) into tables, each replaced whole."""
         from featureduck.tasks.seed import seed
 
-        return seed(self, Selector.of(select, exclude, state), reporter or SilentReporter())
+        return seed(self, Selector.of(select, exclude, state), _or_silent(reporter))
 
     def load_table(self, name: str, data: Any, schema: str | None = None) -> int:
         """Replace table `name` (in `schema`, default the target's) with a pandas DataFrame,
@@ -123,7 +123,7 @@ class Project(Workspace):
         """Run the data tests of the selected models and sources (all without a selection)."""
         from featureduck.tasks.test import test
 
-        return test(self, TestOptions(selector=Selector.of(select, exclude, state), threads=threads), reporter or SilentReporter())
+        return test(self, TestOptions(selector=Selector.of(select, exclude, state), threads=threads), _or_silent(reporter))
 
     def compile_tests(self, select: Selections = None, exclude: Selections = None, state: str | Path | None = None) -> list[CompiledTest]:
         """The tests of the selected nodes and those reading them (all without a selection), compiled."""
@@ -147,7 +147,7 @@ class Project(Workspace):
 
         options = RunOptions(selector=Selector.of(select, exclude, state), threads=threads, full_refresh=full_refresh,
                              use_cache=use_cache)
-        return build(self, options, reporter or SilentReporter())
+        return build(self, options, _or_silent(reporter))
 
     # --- what is built --------------------------------------------------------------------
 
@@ -266,7 +266,7 @@ class Project(Workspace):
         """Load the latest values of the online feature views (all, or those named) into the online store."""
         from featureduck.tasks.online import materialize_views
 
-        return materialize_views(self, MaterializeOptions(views=tuple(views or ()), full=full), reporter or SilentReporter())
+        return materialize_views(self, MaterializeOptions(views=tuple(views or ()), full=full), _or_silent(reporter))
 
     def migrate_online_store(self, old_table: str = "online_features") -> list[Migrated]:
         """Move the older single-table layout of a Postgres online store into per-view tables."""
@@ -297,6 +297,12 @@ class Project(Workspace):
                 shutil.rmtree(folder)
                 removed.append(folder)
         return removed
+
+
+def _or_silent(reporter: Reporter | None) -> Reporter:
+    from featureduck.tasks.reporting import SilentReporter  # imports the reporting layers: only when a command runs
+
+    return reporter or SilentReporter()
 
 
 def _merge_vars(config: ProjectConfig, cli_vars: dict[str, Any] | str | None) -> dict[str, Any]:

@@ -7,6 +7,8 @@ together from names.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -92,17 +94,23 @@ class Compiler:
     """Compiles one project definition for one target."""
 
     def __init__(
-        self, definition: ProjectDefinition, target: TargetConfig, project_vars: dict[str, Any], *, inlined: frozenset[str],
+        self, definition: ProjectDefinition, target: TargetConfig, project_vars: dict[str, Any], *,
+        inlined: Callable[[], frozenset[str]],
     ) -> None:
-        """`inlined`: the materializations that build nothing, whose models are inlined into
-        their dependents (the strategies say which: materializations.registry)."""
+        """`inlined()`: the materializations that build nothing, whose models are inlined
+        into their dependents (the strategies say which: materializations.registry);
+        asked when compiling, so a cached compile never imports the strategies."""
         self.definition = definition
-        self.inlined = inlined
+        self._inlined = inlined
         self.target = target
         self.vars = project_vars
         self.project_dialect = definition.config.dialect
         self.target_dialect = target.dialect
         self._renderer: ModelRenderer | None = None
+
+    @functools.cached_property
+    def inlined(self) -> frozenset[str]:
+        return self._inlined()
 
     @property
     def renderer(self) -> ModelRenderer:
@@ -278,7 +286,7 @@ class Compiler:
             override = (source_overrides or {}).get((key[0], key[1]))
             try:
                 expression = override.copy() if override is not None else source_expression(
-                    source, self.definition.config.root, self.target_dialect, self.target.schema
+                    source, self.definition.config.root, self.target.traits, self.target.schema
                 )
             except CompilationError as err:
                 err.location = SourceLocation(model.path)
@@ -286,9 +294,9 @@ class Compiler:
             replacements[f"{SOURCE_PREFIX}{key[0]}__{key[1]}"] = (expression, source.name if source.is_file else source.identifier)
 
         tree = parse_model_sql(rendered.sql, self.project_dialect, model.path)
-        check_python_functions(tree, self.definition.functions, self.target_dialect, model.path)
+        check_python_functions(tree, self.definition.functions, self.target.traits, model.path)
         if self.target_dialect != self.project_dialect:
-            make_portable(tree, self.target_dialect, model.path)
+            make_portable(tree, self.target.traits, model.path)
         unmanaged = reads_unmanaged(tree, replacements)
         replace_placeholders(tree, replacements)
         if ephemerals:

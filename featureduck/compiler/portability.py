@@ -1,13 +1,14 @@
 """Constructs sqlglot transpiles silently but wrongly: rejected per target.
 
 sqlglot passes some DuckDB constructs through to engines that lack them, or
-rewrites them with a different meaning (FIELD-NOTES.md lists what was found
-by executing the output on Postgres and Spark). A model using one of them
+rewrites them with a different meaning (found by executing its output on
+Postgres and Spark). A model using one of them
 for such a target is a compile error naming the construct and its line,
 never SQL that runs with another meaning.
 
-Each rule is data: the targets it applies to, a test on a node of the tree
-parsed in the project dialect, and a hint.
+Each rule is data: a test on a node of the tree parsed in the project dialect
+and a hint; each engine's traits name the rules it refuses and the rewrites
+it takes (featureduck.engines.traits).
 """
 
 from __future__ import annotations
@@ -17,16 +18,14 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
+from featureduck.engines.traits import EngineTraits, engine_traits, engine_types
 from featureduck.errors import SourceLocation, UnsupportedSqlError
 from featureduck.project.functions import DeclaredFunction
-
-POSTGRES, SPARK = "postgres", "spark"
 
 
 @dataclass(frozen=True)
 class Rule:
-    construct: str
-    targets: frozenset[str]
+    construct: str  # the name engines' traits refuse it by (engines.traits)
     matches: Callable[[exp.Expr], bool]
     hint: str
 
@@ -43,35 +42,35 @@ def _huge_int(node: exp.Expr) -> bool:
 
 
 RULES = (
-    Rule("ASOF JOIN", frozenset({POSTGRES, SPARK}),
+    Rule("ASOF JOIN",
          lambda n: isinstance(n, exp.Join) and str(n.args.get("method") or "").upper() == "ASOF",
          "use a feature view's point-in-time join, or a window with LAST_VALUE"),
-    Rule("SELECT * with QUALIFY", frozenset({POSTGRES, SPARK}), _star_with_qualify,
+    Rule("SELECT * with QUALIFY", _star_with_qualify,
          "list the columns instead of * (the rewrite of QUALIFY as a subquery would add a column)"),
-    Rule("HUGEINT", frozenset({POSTGRES, SPARK}), _huge_int, "use BIGINT or DECIMAL(38, 0)"),
-    Rule("epoch_ms()", frozenset({POSTGRES, SPARK}),
+    Rule("HUGEINT", _huge_int, "use BIGINT or DECIMAL(38, 0)"),
+    Rule("epoch_ms()",
          lambda n: isinstance(n, exp.UnixToTime) and n.args.get("scale") is not None,
          "its meaning depends on the argument's type; use to_timestamp(x / 1000) or epoch(ts) * 1000"),
-    Rule("dayofweek()", frozenset({POSTGRES}), lambda n: isinstance(n, exp.DayOfWeek),
+    Rule("dayofweek()", lambda n: isinstance(n, exp.DayOfWeek),
          "use extract(dow from ts)"),
-    Rule("GROUP BY ALL", frozenset({POSTGRES}), lambda n: isinstance(n, exp.Group) and bool(n.args.get("all")),
+    Rule("GROUP BY ALL", lambda n: isinstance(n, exp.Group) and bool(n.args.get("all")),
          "list the grouping columns"),
-    Rule("arg_max()/arg_min()", frozenset({POSTGRES}), lambda n: isinstance(n, (exp.ArgMax, exp.ArgMin)),
+    Rule("arg_max()/arg_min()", lambda n: isinstance(n, (exp.ArgMax, exp.ArgMin)),
          "use a window with row_number(), or first_value() ordered by the key"),
-    Rule("STRUCT", frozenset({POSTGRES}), lambda n: isinstance(n, exp.Struct),
+    Rule("STRUCT", lambda n: isinstance(n, exp.Struct),
          "select the fields as separate columns"),
-    Rule("* EXCLUDE / * REPLACE", frozenset({POSTGRES}),
+    Rule("* EXCLUDE / * REPLACE",
          lambda n: isinstance(n, exp.Star) and bool(n.args.get("except_") or n.args.get("replace")),
          "list the columns"),
-    Rule("time_bucket()", frozenset({POSTGRES}), lambda n: isinstance(n, exp.DateBin),
+    Rule("time_bucket()", lambda n: isinstance(n, exp.DateBin),
          "use date_trunc(), or arithmetic on epoch seconds"),
-    Rule("array_agg(... ORDER BY ...)", frozenset({SPARK}),
+    Rule("array_agg(... ORDER BY ...)",
          lambda n: isinstance(n, exp.ArrayAgg) and n.find(exp.Order) is not None,
          "Spark's collect_list does not keep an order; sort the array with array_sort over structs"),
-    Rule("extract(epoch from ...)", frozenset({SPARK}),
+    Rule("extract(epoch from ...)",
          lambda n: isinstance(n, exp.Extract) and n.this.name.upper() == "EPOCH",
          "use unix_timestamp(ts), written as epoch(ts) in DuckDB"),
-    Rule("date_diff()", frozenset({SPARK}), lambda n: isinstance(n, (exp.DateDiff, exp.TimestampDiff)),
+    Rule("date_diff()", lambda n: isinstance(n, (exp.DateDiff, exp.TimestampDiff)),
          "Spark counts differently (whole days only); subtract dates or epochs instead"),
 )
 
@@ -80,7 +79,7 @@ RULES = (
 _LISTS = (exp.ArrayAgg, exp.Array, exp.ArrayConcat)
 
 
-def make_portable(tree: exp.Expr, target_dialect: str, path: str) -> None:
+def make_portable(tree: exp.Expr, traits: EngineTraits, path: str) -> None:
     """Rewrite what has one faithful spelling everywhere, then refuse the rest.
 
     DuckDB's `len()`/`length()` takes strings and lists; sqlglot reads it as a
@@ -90,12 +89,10 @@ def make_portable(tree: exp.Expr, target_dialect: str, path: str) -> None:
     for node in list(tree.find_all(exp.Length)):
         if isinstance(node.this, _LISTS):
             node.replace(exp.ArraySize(this=node.this))
-    if target_dialect in (POSTGRES, SPARK):
-        _interval_constructors_are_products(tree)
-    if target_dialect == SPARK:
-        _date_plus_interval_is_a_timestamp(tree)
-        _division_is_double(tree)
-    check_portable(tree, target_dialect, path)
+    for name, rewrite in REWRITES.items():
+        if name in traits.rewrites:
+            rewrite(tree)
+    check_portable(tree, traits, path)
 
 
 # DuckDB's interval constructors (`to_days(n)`), which sqlglot passes through by name (some typed).
@@ -141,35 +138,40 @@ def _division_is_double(tree: exp.Expr) -> None:
             dividend.replace(exp.cast(dividend.copy(), exp.DataType.build("DOUBLE")))
 
 
-# Targets whose engines run Python UDFs (functions/*.py).
-PYTHON_DIALECTS = frozenset({"duckdb", SPARK})
+# What engines' traits take by name, in this order.
+REWRITES: dict[str, Callable[[exp.Expr], None]] = {
+    "interval products": _interval_constructors_are_products,
+    "date plus interval is a timestamp": _date_plus_interval_is_a_timestamp,
+    "division is double": _division_is_double,
+}
 
 
-def check_python_functions(tree: exp.Expr, functions: Mapping[str, DeclaredFunction], target_dialect: str, path: str) -> None:
+def check_python_functions(tree: exp.Expr, functions: Mapping[str, DeclaredFunction], traits: EngineTraits, path: str) -> None:
     """A call of a project's Python function, on a target that cannot run Python."""
-    if target_dialect in PYTHON_DIALECTS or not functions:
+    if traits.python_udfs or not functions:
         return
+    runners = " or ".join(t for t in engine_types() if engine_traits(t).python_udfs)
     by_name = {name.lower(): declared for name, declared in functions.items()}
     for node in tree.find_all(exp.Anonymous):
         declared = by_name.get(str(node.this).lower())
         if declared is not None:
             raise UnsupportedSqlError(
-                f"{node.this}() is a Python function ({declared.path}:{declared.line}); {target_dialect} cannot run Python",
+                f"{node.this}() is a Python function ({declared.path}:{declared.line}); {traits.type} cannot run Python",
                 SourceLocation(path, *_position(node)),
-                "build this model on a duckdb or spark target, or write the logic in SQL (a macro)",
+                f"build this model on a {runners} target, or write the logic in SQL (a macro)",
             )
 
 
-def check_portable(tree: exp.Expr, target_dialect: str, path: str) -> None:
-    """Raise UnsupportedSqlError for the first construct `target_dialect` would get wrong."""
-    rules = [rule for rule in RULES if target_dialect in rule.targets]
+def check_portable(tree: exp.Expr, traits: EngineTraits, path: str) -> None:
+    """Raise UnsupportedSqlError for the first construct the target would get wrong."""
+    rules = [rule for rule in RULES if rule.construct in traits.refuses]
     if not rules:
         return
     for node in tree.walk():
         for rule in rules:
             if rule.matches(node):
                 raise UnsupportedSqlError(
-                    f"{rule.construct} cannot be compiled for {target_dialect} without changing its meaning",
+                    f"{rule.construct} cannot be compiled for {traits.dialect} without changing its meaning",
                     SourceLocation(path, *_position(node)),
                     rule.hint,
                 )

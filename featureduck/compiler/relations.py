@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from featureduck.engines.traits import EngineTraits, engine_traits, engine_types
 from featureduck.errors import UnsupportedSqlError
 from featureduck.project.nodes import FILE_READERS, SourceTable
 
@@ -52,14 +53,10 @@ def model_relation(name: str, config: dict[str, Any], target_schema: str) -> Rel
     return Relation(schema, str(config.get("alias") or name), config.get("database"))
 
 
-# File formats each target dialect reads in place; other file sources are
-# staged: loaded into the target database at the start of a run.
-READS_IN_PLACE = {"duckdb": frozenset(FILE_READERS), "spark": frozenset({"parquet"})}
-
-
-def is_staged(table: SourceTable, target_dialect: str) -> bool:
-    """Whether a run on this target loads the file source into a table first."""
-    return table.is_file and table.format not in READS_IN_PLACE.get(target_dialect, frozenset())
+def is_staged(table: SourceTable, traits: EngineTraits) -> bool:
+    """Whether a run on this target loads the file source into a table first: the
+    formats an engine does not read in place (its traits) are staged."""
+    return table.is_file and table.format not in traits.reads_in_place
 
 
 def staged_relation(table: SourceTable, target_schema: str) -> Relation:
@@ -126,10 +123,10 @@ def _delta_version_at(table: SourceTable, location: str) -> int:
     return int(delta.version())
 
 
-def source_expression(table: SourceTable, project_root: Path, target_dialect: str, target_schema: str) -> exp.Expr:
+def source_expression(table: SourceTable, project_root: Path, traits: EngineTraits, target_schema: str) -> exp.Expr:
     """What `source()` becomes: the table, a reader call for files, or the staged table."""
     if table.is_database:
-        relation = database_source_relation(table, target_dialect).to_table()
+        relation = database_source_relation(table, traits).to_table()
         if table.version is not None or table.as_of is not None:  # a DuckLake snapshot: t AT (VERSION => n)
             from sqlglot import exp
 
@@ -140,25 +137,27 @@ def source_expression(table: SourceTable, project_root: Path, target_dialect: st
         return relation
     if not table.is_file:
         return Relation(table.schema, table.identifier, table.database).to_table()
-    if is_staged(table, target_dialect):
+    if is_staged(table, traits):
         return staged_relation(table, target_schema).to_table()
     return file_reader(table, project_root)
 
 
-def database_source_relation(table: SourceTable, target_dialect: str) -> Relation:
-    """A table of a postgres or mysql source. DuckDB reads it through the database
-    ATTACHed under the source's name at the start of a run, so the compiled SQL
-    names `<source>.<schema>.<table>` and never holds the connection's secrets; a
-    Postgres target reads a postgres source as a table of its own database."""
-    if target_dialect == "duckdb":
+def database_source_relation(table: SourceTable, traits: EngineTraits) -> Relation:
+    """A table of a postgres or mysql source. DuckDB (a local reader) reads it through
+    the database ATTACHed under the source's name at the start of a run, so the
+    compiled SQL names `<source>.<schema>.<table>` and never holds the connection's
+    secrets; a Postgres target reads a postgres source as a table of its own database."""
+    if traits.local_reader:
         return Relation(table.schema, table.identifier, table.source_name)
-    if target_dialect == "postgres" and table.source_type == "postgres":
+    if table.source_type in traits.own_database_sources:
         return Relation(table.schema, table.identifier)
-    hint = "build the models that read it on a duckdb target"
-    if table.source_type == "postgres":
-        hint += ", or on a postgres target in that database"
+    readers = [t for t in engine_types() if engine_traits(t).local_reader][:1]
+    readers += [t for t in engine_types() if table.source_type in engine_traits(t).own_database_sources]
+    hint = "build the models that read it on a " + " target, or on a ".join(readers) + " target"
+    if len(readers) > 1:
+        hint += " in that database"
     raise UnsupportedSqlError(
-        f"source '{table.source_name}.{table.name}' is in a {table.source_type} database, which a {target_dialect} target cannot read",
+        f"source '{table.source_name}.{table.name}' is in a {table.source_type} database, which a {traits.type} target cannot read",
         table.location, hint,
     )
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from featureduck.engines.traits import EngineTraits, PathSetting, engine_traits
 from featureduck.errors import ProfileError, SourceLocation
 from featureduck.utils.secrets import MASK, masked_value, remember_secret
 from featureduck.utils.suggest import did_you_mean
@@ -34,11 +35,16 @@ class TargetConfig:
 
     @property
     def dialect(self) -> str:
-        return engine_defaults(self)[0]
+        return self.traits.dialect
 
     @property
     def schema(self) -> str:
-        return str(self.settings.get("schema") or engine_defaults(self)[1])
+        return str(self.settings.get("schema") or self.traits.default_schema)
+
+    @property
+    def traits(self) -> EngineTraits:
+        """What the engine of this target is (engines.traits); unknown types fail when loaded."""
+        return engine_traits(self.type)
 
     def public_settings(self) -> dict[str, Any]:
         """Settings safe to print or store: secrets masked, in nested settings too
@@ -138,17 +144,21 @@ def load_target(
         raise ProfileError(f"target '{chosen}' must be a mapping with a 'type'", SourceLocation(shown, outputs.line_of(chosen)))
     settings = {k: render_env_vars(v, shown, output.line_of(k)) for k, v in output.items()}
     engine_type = str(settings.pop("type"))
-    if engine_type == "duckdb":
-        settings["path"] = _database_path(project_root, str(settings.get("path", "target/dev.duckdb")))
-    if engine_type == "ducklake":
-        settings["catalog"] = ducklake_catalog(project_root, str(settings.get("catalog", "target/dev.ducklake")))
-        settings["data_path"] = _database_path(project_root, str(settings.get("data_path", "target/ducklake_data"))) + os.sep
-    if engine_type == "spark":
-        settings["warehouse"] = _database_path(project_root, str(settings.get("warehouse", "target/spark-warehouse")))
+    try:
+        traits = engine_traits(engine_type)
+    except ProfileError as err:
+        raise ProfileError(f"target '{chosen}' has unknown type '{engine_type}'", SourceLocation(shown, output.line_of("type")),
+                           err.hint) from None
+    for setting in traits.path_settings:
+        settings[setting.name] = _setting_path(project_root, setting, str(settings.get(setting.name, setting.default)))
     _remember_secrets(settings)
-    target = TargetConfig(str(chosen), engine_type, settings, name, path)
-    engine_defaults(target)  # an unknown type fails here, naming the file
-    return target
+    return TargetConfig(str(chosen), engine_type, settings, name, path)
+
+
+def _setting_path(project_root: Path, setting: PathSetting, value: str) -> str:
+    if setting.kind == "catalog":
+        return ducklake_catalog(project_root, value)
+    return _database_path(project_root, value) + (os.sep if setting.kind == "folder" else "")
 
 
 def _choose_profile(profiles: LineDict, names: list[str], wanted: str | None, shown: str) -> str:
@@ -209,25 +219,3 @@ def ducklake_catalog(project_root: Path, catalog: str) -> str:
     if catalog.startswith(("postgres:", "mysql:", "sqlite:")):
         return catalog
     return _database_path(project_root, catalog)
-
-
-# Engine type -> (sqlglot dialect, schema used when the profile names none).
-# The engine adapters live above this layer; keeping the table here lets the
-# compiler target an engine without importing it. A new engine adds a row.
-ENGINE_DEFAULTS: dict[str, tuple[str, str]] = {
-    "duckdb": ("duckdb", "main"),
-    "ducklake": ("duckdb", "main"),
-    "postgres": ("postgres", "public"),
-    "spark": ("spark", "default"),
-}
-
-
-def engine_defaults(target: TargetConfig) -> tuple[str, str]:
-    try:
-        return ENGINE_DEFAULTS[target.type]
-    except KeyError:
-        raise ProfileError(
-            f"target '{target.name}' has unknown type '{target.type}'",
-            SourceLocation(str(target.profiles_file)) if target.profiles_file else None,
-            did_you_mean(target.type, ENGINE_DEFAULTS) or f"known types: {', '.join(ENGINE_DEFAULTS)}",
-        ) from None

@@ -12,12 +12,13 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from sqlglot import exp
 
 import featureduck.compiler.dialects  # noqa: F401 - sqlglot's Postgres generator quotes reserved words
 from featureduck.config.profiles import TargetConfig
+from featureduck.engines.traits import EngineTraits, engine_traits
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -39,6 +40,23 @@ def temp_name(table: exp.Table) -> exp.Table:
     return temp
 
 
+class LocalEngine(Protocol):
+    """DuckDB in this process (the `local_reader` trait): what only it does with local data."""
+
+    def register(self, name: str, data: Any) -> None:
+        """A pandas frame or Arrow table readable as `name`."""
+
+    def load_arrow(self, table: exp.Table, data: Any) -> int:
+        """Replace `table` with an Arrow table's rows; the count."""
+
+    def load_extension(self, name: str) -> None: ...
+
+    def attach(self, alias: str, kind: str, connection: str) -> None:
+        """A database (postgres, mysql, ducklake) readable as `alias`."""
+
+    def progress_bar(self, enabled: bool) -> AbstractContextManager[None]: ...
+
+
 class EngineAdapter(ABC):
     """Primitives a materialization strategy composes; flags say what degrades."""
 
@@ -48,7 +66,6 @@ class EngineAdapter(ABC):
     SUPPORTS_MERGE: ClassVar[bool] = False
     SUPPORTS_TRANSACTIONS: ClassVar[bool] = False
     SUPPORTS_NESTED_TYPES: ClassVar[bool] = True  # structs, lists, maps as column types; else staged as JSON
-    SUPPORTS_PYTHON_FUNCTIONS: ClassVar[bool] = False  # Python UDFs (register_function)
 
     def __init__(self, target: TargetConfig, threads: int | None = None) -> None:
         self.target = target
@@ -60,6 +77,18 @@ class EngineAdapter(ABC):
         self._relations: dict[tuple[str, str], dict[str, RelationKind]] = {}
         self._schemas: set[tuple[str, str]] = set()
         self._schema_lock = threading.Lock()
+
+    @property
+    def traits(self) -> EngineTraits:
+        return engine_traits(self.TYPE)
+
+    def local(self) -> LocalEngine | None:
+        """Itself, when it is DuckDB in this process (reads local files, frames and Arrow); else None."""
+        return None
+
+    def quantile(self, number: exp.Expr, fraction: float) -> exp.Expr:
+        """The interpolated quantile, as this engine spells it."""
+        return exp.PercentileCont(this=number.copy(), expression=exp.Literal.number(fraction))
 
     # --- connection --------------------------------------------------------------------
 
@@ -228,8 +257,8 @@ class EngineAdapter(ABC):
 
     def register_function(self, name: str, params: list[str], returns: str, vectorized: bool, function: Callable[..., Any]) -> None:
         """Make a Python function callable from SQL as `name` (types in the engine's
-        dialect); `vectorized` functions take and return pyarrow Arrays. Engines that
-        run Python set SUPPORTS_PYTHON_FUNCTIONS and implement it."""
+        dialect); `vectorized` functions take and return pyarrow Arrays. Engines whose
+        traits say `python_udfs` implement it."""
         raise NotImplementedError(f"{self.TYPE} cannot run Python functions")
 
     @abstractmethod

@@ -40,7 +40,6 @@ class DuckDBAdapter(EngineAdapter):
     TYPE = "duckdb"
     DIALECT = "duckdb"
     SUPPORTS_MATERIALIZED_VIEWS = False
-    SUPPORTS_PYTHON_FUNCTIONS = True
     SUPPORTS_MERGE = True
     SUPPORTS_TRANSACTIONS = True
 
@@ -79,6 +78,9 @@ class DuckDBAdapter(EngineAdapter):
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+    def local(self) -> DuckDBAdapter:
+        return self
 
     def _prepare_cursor(self, cursor: duckdb.DuckDBPyConnection) -> None:
         """Session state each thread's cursor needs (a DuckLake target's USE)."""

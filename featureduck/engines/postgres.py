@@ -93,6 +93,21 @@ def conninfo(settings: dict[str, Any]) -> str:
         ) from None
 
 
+_LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def database_address(connection: str) -> tuple[str, str, str]:
+    """(host, port, database) a connection string reaches; every local spelling of the
+    host is `localhost`. A malformed string raises psycopg.ProgrammingError."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    parts = conninfo_to_dict(connection)
+    host = str(parts.get("host") or "localhost")
+    if host in _LOCAL_HOSTS or host.startswith("/"):  # one server, however it is reached locally
+        host = "localhost"
+    return host, str(parts.get("port") or "5432"), str(parts.get("dbname") or parts.get("user") or "")
+
+
 class PostgresAdapter(EngineAdapter):
     TYPE = "postgres"
     DIALECT = "postgres"
@@ -157,6 +172,10 @@ class PostgresAdapter(EngineAdapter):
         rows = self.execute("SHOW server_version")
         return str(rows[0][0])
 
+    def connection(self) -> psycopg.Connection[Any]:
+        """The calling thread's connection, for what speaks psycopg itself (the online store's reads)."""
+        return self._connection()
+
     def _connection(self) -> psycopg.Connection[Any]:
         if self._pool is None:
             self.open()
@@ -190,9 +209,14 @@ class PostgresAdapter(EngineAdapter):
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
+        import psycopg
+
         try:
             with self._connection().transaction():
                 yield
+        except psycopg.Error as err:  # the commit's own failure
+            self.forget_catalog()
+            raise DatabaseError(str(err).strip()) from None
         except BaseException:
             self.forget_catalog()
             raise
@@ -216,9 +240,22 @@ class PostgresAdapter(EngineAdapter):
         if statements:
             self.execute(";\n".join(self.sql(statement) for statement in statements))
 
+    def quantile(self, number: exp.Expr, fraction: float) -> exp.Expr:
+        ordered = exp.Order(expressions=[exp.Ordered(this=number.copy())])
+        return exp.WithinGroup(this=exp.PercentileCont(this=exp.Literal.number(fraction)), expression=ordered)
+
     def row_digest(self, alias: str) -> exp.Expr:
         row_text = exp.cast(exp.column(alias), exp.DataType.build("TEXT"))  # the whole row, as Postgres prints it
         return exp.Sum(this=exp.Anonymous(this="HASHTEXT", expressions=[row_text]))
+
+    def existing_columns(self, table: exp.Table) -> dict[str, str]:
+        """Column -> type (as format_type spells it) of `table`; empty when there is no such table."""
+        rows = self.execute(
+            "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+            "WHERE attrelid = to_regclass(%s) AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+            [self.sql(table)],
+        )
+        return {str(n): str(t) for n, t in rows}
 
     def columns(self, table: exp.Table) -> list[tuple[str, str]]:
         rows = self.execute(

@@ -1,4 +1,4 @@
-"""Engine type -> adapter class; adapters are imported only when asked for."""
+"""Engine type -> adapter class, from the traits table; adapters are imported only when asked for."""
 
 from __future__ import annotations
 
@@ -6,24 +6,11 @@ import importlib
 
 from featureduck.config.profiles import TargetConfig
 from featureduck.engines.base import EngineAdapter
-from featureduck.errors import ProfileError
-from featureduck.utils.suggest import did_you_mean
-
-# type -> "module:Class". A new engine is one module plus one row here (and a
-# row in config.profiles.ENGINE_DEFAULTS for its dialect).
-ADAPTERS = {
-    "duckdb": "featureduck.engines.duckdb:DuckDBAdapter",
-    "ducklake": "featureduck.engines.ducklake:DuckLakeAdapter",
-    "postgres": "featureduck.engines.postgres:PostgresAdapter",
-    "spark": "featureduck.engines.spark:SparkAdapter",
-}
+from featureduck.engines.traits import engine_traits
 
 
 def adapter_class(engine_type: str) -> type[EngineAdapter]:
-    spec = ADAPTERS.get(engine_type)
-    if spec is None:
-        raise ProfileError(f"unknown engine type '{engine_type}'", hint=did_you_mean(engine_type, ADAPTERS))
-    module_name, _, class_name = spec.partition(":")
+    module_name, _, class_name = engine_traits(engine_type).adapter.partition(":")
     cls: type[EngineAdapter] = getattr(importlib.import_module(module_name), class_name)
     return cls
 

@@ -56,7 +56,6 @@ class SparkAdapter(EngineAdapter):
     SUPPORTS_MATERIALIZED_VIEWS = False
     SUPPORTS_MERGE = False  # MERGE needs Delta or Iceberg tables, not Parquet
     SUPPORTS_TRANSACTIONS = False
-    SUPPORTS_PYTHON_FUNCTIONS = True
 
     _session_lock: ClassVar[threading.Lock] = threading.Lock()
 
@@ -153,6 +152,11 @@ class SparkAdapter(EngineAdapter):
         views = {str(row[1]).lower() for row in self.execute(f"SHOW VIEWS IN {self.sql(exp.to_identifier(schema))}")}
         tables = [str(row[1]).lower() for row in self.execute(f"SHOW TABLES IN {self.sql(exp.to_identifier(schema))}")]
         return {name: "view" if name in views else "table" for name in tables}
+
+    def quantile(self, number: exp.Expr, fraction: float) -> exp.Expr:
+        """percentile(x, q), exact and interpolated: sqlglot's percentile_cont comes out with
+        two arguments, which Spark refuses."""
+        return exp.Quantile(this=number.copy(), quantile=exp.Literal.number(fraction))
 
     def row_digest(self, alias: str) -> exp.Expr:
         return exp.Sum(this=exp.Anonymous(this="HASH", expressions=[exp.Star()]))  # of every column of the row

@@ -85,16 +85,15 @@ def write_query(adapter: EngineAdapter, query: exp.Query, path: Path, options: F
     its rows come through the adapter's own connection, as Arrow, not a second stream."""
     import duckdb
 
-    from featureduck.engines.duckdb import DuckDBAdapter
-
     path.parent.mkdir(parents=True, exist_ok=True)
     if options.encoding:
         with utf8_stage(path, options) as staged:
             return write_query(adapter, query, staged, replace(options, encoding=None, compression=None), same_session)
     target = exp.Literal.string(str(path.resolve())).sql("duckdb")
-    if isinstance(adapter, DuckDBAdapter):  # DuckDB and DuckLake targets write the file themselves
+    local = adapter.local()
+    if local is not None:  # DuckDB and DuckLake targets write the file themselves
         if options.format == "xlsx":
-            adapter.load_extension("excel")
+            local.load_extension("excel")
         rows = adapter.execute(f"COPY ({adapter.sql(query)}) TO {target} {options.copy_options()}")
         return int(rows[0][0]) if rows else 0
     with duckdb.connect() as writer:
@@ -111,7 +110,7 @@ def write_query(adapter: EngineAdapter, query: exp.Query, path: Path, options: F
 
 def _stream(adapter: EngineAdapter, writer: duckdb.DuckDBPyConnection, query: exp.Query, same_session: bool) -> str:
     """A relation the writer reads the engine's rows from, as they come."""
-    if adapter.DIALECT == "postgres" and not same_session:
+    if adapter.traits.exports_through_scanner and not same_session:
         from featureduck.engines.postgres import conninfo
 
         _load_extension(writer, "postgres")

@@ -99,7 +99,7 @@ def materialize(
         state = None if full else store.state(online)
         query = latest_rows(view, list(online.join_keys), compiled.models[view.model].relation.to_table(),
                             state.watermark if state else None)
-        encoded = store.encoding(online, query) if adapter.DIALECT == "duckdb" else None
+        encoded = store.encoding(online, query) if adapter.local() is not None else None  # DuckDB SQL, run by DuckDB
         if encoded is not None:  # the engine encodes the rows as the store keeps them, in the same pass
             query = encoded
         with adapter.in_time_zone("UTC"):  # naive timestamps are UTC, as in training sets

@@ -37,8 +37,8 @@ def create_store(target: TargetConfig, project_root: Path) -> OnlineStore:
             f"unknown online_store type '{kind}' in target '{target.name}'", _where(target),
             hint=did_you_mean(kind, list(STORES)) or f"choose one of: {', '.join(STORES)}",
         )
-    if kind == PostgresStore.TYPE and target.type == "postgres" and not any(k in settings for k in _CONNECTION_KEYS):
-        # no connection of its own: the target's database
+    if kind == target.type and not any(k in settings for k in _CONNECTION_KEYS):
+        # a store on the target's own kind of server, with no connection of its own: the target's database
         settings = {**{k: v for k, v in target.settings.items() if k in _CONNECTION_KEYS}, **settings}
     try:
         return store(settings, project_root)

@@ -81,7 +81,7 @@ def profile_relation(adapter: EngineAdapter, model: str, table: exp.Table, now: 
             number = exp.cast(column.copy(), exp.DataType.build("DOUBLE"))
             slots += [(name, "mean"), (name, "stddev")] + [(name, f"p{int(q * 100)}") for q in QUANTILES]
             aggregates += [exp.Avg(this=number.copy()), exp.StddevSamp(this=number.copy())]
-            aggregates += [_quantile(number, q, adapter.DIALECT) for q in QUANTILES]
+            aggregates += [adapter.quantile(number, q) for q in QUANTILES]
     query = exp.select(*[exp.alias_(a, f"s{i}") for i, a in enumerate(aggregates)]).from_(table.copy())
     values = list(adapter.execute(query)[0])
     rows = int(values[0])
@@ -125,17 +125,6 @@ def _add_top_values(adapter: EngineAdapter, table: exp.Table, columns: list[Colu
         columns[int(position)].top_values.append((None if value is None else str(value), int(count)))
     for profile in columns:
         profile.top_values.sort(key=lambda item: (-item[1], item[0] is None, item[0] or ""))
-
-
-def _quantile(number: exp.Expr, fraction: float, dialect: str) -> exp.Expr:
-    """The interpolated quantile, spelled per engine: sqlglot's one expression comes
-    out as a two-argument percentile_cont on Spark, which Spark refuses."""
-    if dialect == "spark":
-        return exp.Quantile(this=number.copy(), quantile=exp.Literal.number(fraction))  # percentile(x, q): exact, interpolated
-    if dialect == "postgres":
-        ordered = exp.Order(expressions=[exp.Ordered(this=number.copy())])
-        return exp.WithinGroup(this=exp.PercentileCont(this=exp.Literal.number(fraction)), expression=ordered)
-    return exp.PercentileCont(this=number.copy(), expression=exp.Literal.number(fraction))
 
 
 def _kind(type_text: str, dialect: str) -> str:

@@ -22,8 +22,6 @@ from featureduck.errors import ConnectionFailure, ProfileError
 from featureduck.project.nodes import READER_EXTENSIONS, SourceTable
 from featureduck.utils.secrets import remember_secret
 
-_LOCAL = ("localhost", "127.0.0.1", "::1")
-
 
 def connection_text(table: SourceTable) -> str:
     """The source's connection with env_var() rendered (errors name the YAML line)."""
@@ -37,38 +35,28 @@ def connection_text(table: SourceTable) -> str:
 def prepare_sources(adapter: EngineAdapter, tables: list[SourceTable], project_root: Path) -> None:
     """Make every source in `tables` readable by `adapter`'s SQL: the extensions of
     DuckDB's lakehouse readers loaded, database sources attached (or checked)."""
-    from featureduck.engines.duckdb import DuckDBAdapter
-
-    if isinstance(adapter, DuckDBAdapter):
+    local = adapter.local()
+    if local is not None:
         for name in sorted({READER_EXTENSIONS[str(t.format)] for t in tables if t.is_file and t.format in READER_EXTENSIONS}):
-            adapter.load_extension(name)
+            local.load_extension(name)
     for source_name, table in {t.source_name: t for t in tables if t.is_database}.items():
         connection = connection_text(table)
         if table.source_type == "ducklake":  # a catalog file is relative to the project
             connection = ducklake_catalog(project_root, connection)
-        if isinstance(adapter, DuckDBAdapter):
+        if local is not None:
             try:
-                adapter.attach(source_name, table.source_type, connection)
+                local.attach(source_name, table.source_type, connection)
             except ConnectionFailure as err:
                 raise ConnectionFailure(f"source '{source_name}': {err.message}", table.connection_location) from None
-        elif adapter.DIALECT == "postgres":
+        elif table.source_type in adapter.traits.own_database_sources:
             _check_same_database(adapter, table, connection)
 
 
 def _check_same_database(adapter: EngineAdapter, table: SourceTable, connection: str) -> None:
-    from psycopg.conninfo import conninfo_to_dict
-
-    from featureduck.engines.postgres import conninfo
-
-    def where(text: str) -> tuple[str, str, str]:
-        parts = conninfo_to_dict(text)
-        host = str(parts.get("host") or "localhost")
-        if host in _LOCAL or host.startswith("/"):  # one server, however it is reached locally
-            host = "localhost"
-        return (host, str(parts.get("port") or "5432"), str(parts.get("dbname") or parts.get("user") or ""))
+    from featureduck.engines.postgres import conninfo, database_address
 
     try:
-        source, target = where(connection), where(conninfo(adapter.target.settings))
+        source, target = database_address(connection), database_address(conninfo(adapter.target.settings))
     except Exception as err:  # psycopg.ProgrammingError for a malformed string
         raise ProfileError(f"source '{table.source_name}': connection is not a Postgres connection string: {err}",
                            table.connection_location) from None

@@ -96,13 +96,12 @@ def _load(adapter: EngineAdapter, table: exp.Table, reader_sql: str, large: bool
     """Replace `table` with what the DuckDB query `reader_sql` returns (over `data` as __fd_data)."""
     import duckdb
 
-    from featureduck.engines.duckdb import DuckDBAdapter
-
     adapter.create_schema(str(table.db), table.catalog or None)
-    if isinstance(adapter, DuckDBAdapter):  # the target reads the file or frame itself
+    local = adapter.local()
+    if local is not None:  # the target reads the file or frame itself
         if data is not None:
-            adapter.register("__fd_data", data)
-        with adapter.progress_bar(large):
+            local.register("__fd_data", data)
+        with local.progress_bar(large):
             rows = adapter.replace_table(table, reader_sql)
         return int(rows) if rows is not None else int(adapter.execute(exp.select("count(*)").from_(table))[0][0])
     with duckdb.connect() as reader:

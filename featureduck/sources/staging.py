@@ -95,8 +95,6 @@ def stage_file_sources(
     `previous` maps a source's unique id to the fingerprint it was last staged with."""
     import duckdb
 
-    from featureduck.engines.duckdb import DuckDBAdapter
-
     staged: list[StagedSource] = []
     to_stage = []
     for table in tables:
@@ -115,9 +113,9 @@ def stage_file_sources(
             relation = staged_relation(table, target_schema)
             if table.format == "hudi":
                 snapshot = read_hudi(table, project_root)
-                if isinstance(adapter, DuckDBAdapter):  # the Arrow rows straight into the target
+                if (local := adapter.local()) is not None:  # the Arrow rows straight into the target
                     adapter.create_schema(relation.schema, relation.database)
-                    rows = adapter.load_arrow(relation.to_table(), snapshot)
+                    rows = local.load_arrow(relation.to_table(), snapshot)
                     staged.append(StagedSource(table, relation.sql(adapter.DIALECT), current, rows))
                     continue
                 reader.register("hudi_snapshot", snapshot)

@@ -61,21 +61,22 @@ def data_versions(
             versions[table.unique_id] = fingerprint(table, project_root)
         elif table.version is not None or table.as_of is not None:  # a pinned DuckLake snapshot never changes
             versions[table.unique_id] = f"pinned {table.version} {table.as_of}"
-        elif table.source_type == "ducklake" or (table.is_database and adapter.DIALECT == "duckdb"):
+        elif table.source_type == "ducklake" or (table.is_database and adapter.traits.local_reader):
             versions[table.unique_id] = None
             query = _outside_query(adapter, table)
             if query is not None:
                 queries.append(query)
         elif table.is_database:
-            if adapter.DIALECT == "postgres" and table.source_type == "postgres":
-                relation = database_source_relation(table, "postgres").to_table()
+            if table.source_type in adapter.traits.own_database_sources:
+                relation = database_source_relation(table, adapter.traits).to_table()
                 in_target(table.unique_id, relation, False, table.timestamp_field)
             else:
                 versions[table.unique_id] = None
         else:
             relation = exp.Table(this=exp.to_identifier(table.identifier), db=exp.to_identifier(table.schema),
                                  catalog=exp.to_identifier(table.database) if table.database else None)
-            in_target(table.unique_id, relation, adapter.DIALECT == "duckdb", table.timestamp_field)
+            # rows are digested where the engine is local; elsewhere counted (a digest streams every row's hash)
+            in_target(table.unique_id, relation, adapter.traits.local_reader, table.timestamp_field)
     for uid, relation in seeds.items():
         in_target(uid, relation, True, None)
     if queries:
@@ -104,7 +105,7 @@ def _outside_query(adapter: EngineAdapter, table: SourceTable) -> exp.Select | N
     """A DuckLake snapshot, or an attached Postgres or MySQL table's version computed on its server."""
     label = exp.Literal.string(table.unique_id)
     if table.source_type == "ducklake":
-        if adapter.DIALECT != "duckdb":
+        if not adapter.traits.local_reader:  # only DuckDB attaches it
             return None
         snapshots = exp.Table(this=exp.Anonymous(this="ducklake_snapshots", expressions=[exp.Literal.string(table.source_name)]))
         return exp.select(label, _text(exp.Max(this=exp.column("snapshot_id")))).from_(snapshots)
@@ -113,9 +114,9 @@ def _outside_query(adapter: EngineAdapter, table: SourceTable) -> exp.Select | N
     if count_and_newest is None:
         return None
     # the count, the max and the columns are computed on the source's server, not over streamed rows
-    dialect = "postgres" if table.source_type == "postgres" else "mysql"
+    server = "postgres" if table.source_type == "postgres" else "mysql"  # the source's server speaks its own SQL
     described = exp.DPipe(this=exp.DPipe(this=exp.column("column_name"), expression=exp.Literal.string(" ")),
-                          expression=exp.column("data_type" if dialect == "postgres" else "column_type"))
+                          expression=exp.column("data_type" if table.source_type == "postgres" else "column_type"))
     ordered = exp.Order(this=described, expressions=[exp.Ordered(this=exp.column("ordinal_position"))])
     columns = (
         exp.select(exp.GroupConcat(this=ordered, separator=exp.Literal.string(",")))
@@ -127,7 +128,7 @@ def _outside_query(adapter: EngineAdapter, table: SourceTable) -> exp.Select | N
     remote = exp.select(exp.alias_(version, "version")).from_(relation)
     function = f"{table.source_type}_query"
     scan = exp.Table(this=exp.Anonymous(this=function, expressions=[exp.Literal.string(table.source_name),
-                                                                      exp.Literal.string(remote.sql(dialect=dialect))]))
+                                                                      exp.Literal.string(remote.sql(dialect=server))]))
     return exp.select(label, exp.column("version")).from_(scan)
 
 

@@ -30,6 +30,7 @@ from sqlglot import exp
 from featureduck.compiler.compile import CompiledModel
 from featureduck.compiler.relations import source_expression
 from featureduck.engines.base import EngineAdapter
+from featureduck.engines.traits import engine_traits, engine_types
 from featureduck.errors import CompilationError, SourceLocation
 from featureduck.project.loader import ProjectDefinition
 from featureduck.project.nodes import SourceTable
@@ -54,7 +55,6 @@ _BOUNDARY_COLUMNS = (
     ("row_hash", "VARCHAR"),
     ("recorded_at", "TIMESTAMP"),
 )
-ENGINES = ("duckdb", "postgres")
 
 
 @dataclass(frozen=True)
@@ -97,10 +97,9 @@ def read_watermarks(adapter: EngineAdapter) -> dict[tuple[str, str], Watermark]:
     return current
 
 
-def _fingerprint(dialect: str) -> exp.Expr:
+def _fingerprint(text_type: str) -> exp.Expr:
     """md5 of the whole row's text: DuckDB prints a row as a struct, Postgres as a record."""
-    row = exp.column(_ROW, quoted=True)
-    return exp.func("md5", exp.cast(row, "TEXT" if dialect == "postgres" else "VARCHAR"))
+    return exp.func("md5", exp.cast(exp.column(_ROW, quoted=True), text_type))
 
 
 class Increment:
@@ -134,7 +133,7 @@ class Increment:
                 .where(exp.column("watermark").eq(exp.Literal.string(mark.watermark)))
                 .where(exp.column("recorded_at") >= timestamp_literal(mark.reset_at))
             )
-            again = exp.and_(self.stamp.eq(value.copy()), _fingerprint(adapter.DIALECT).isin(query=read_before))
+            again = exp.and_(self.stamp.eq(value.copy()), _fingerprint(adapter.traits.text_type).isin(query=read_before))
             reader = reader.where(exp.and_(self.stamp >= value, exp.not_(exp.paren(again))))
         adapter.drop(self.snapshot, "table")
         adapter.create_table_as(self.snapshot, adapter.sql(reader))
@@ -152,7 +151,7 @@ class Increment:
             )
         model, source = exp.Literal.string(self.model_id), exp.Literal.string(self.table.unique_id)
         newest = exp.select(exp.func("max", self.stamp.copy())).from_(self.snapshot.copy())
-        text = "TEXT" if adapter.DIALECT == "postgres" else "VARCHAR"
+        text = adapter.traits.text_type
         reset_at = now if self.full else self.previous.reset_at  # type: ignore[union-attr]
         mark = exp.select(
             model, source, exp.cast(exp.func("max", self.stamp.copy()), text), exp.Literal.string(kind),
@@ -161,7 +160,7 @@ class Increment:
         if not self.full:  # no new row: the watermark stays
             mark = mark.having(exp.func("count", self.stamp.copy()) > 0)
         boundary = exp.select(
-            model.copy(), source.copy(), exp.cast(self.stamp.copy(), text), _fingerprint(adapter.DIALECT), timestamp_literal(now),
+            model.copy(), source.copy(), exp.cast(self.stamp.copy(), text), _fingerprint(adapter.traits.text_type), timestamp_literal(now),
         ).from_(exp.alias_(self.snapshot.copy(), _ROW, table=True)).where(self.stamp.eq(newest.subquery()))
         statements: list[exp.Expr] = []
         # fingerprints at older stamps are never consulted again
@@ -197,15 +196,16 @@ def source_increments(
     """The increments of the incremental sources `model` reads (itself: not through an ephemeral)."""
     keys = dict.fromkeys((key[0], key[1]) for key in model.sources)  # a source read twice is snapshotted once
     tables = [table for table in (definition.sources[key] for key in keys) if table.incremental]
-    if tables and adapter.DIALECT not in ENGINES:
+    if tables and not adapter.traits.keeps_watermarks:
+        keepers = " and ".join(t for t in engine_types() if engine_traits(t).keeps_watermarks)
         raise CompilationError(
             f"model '{model.name}' reads incremental source '{tables[0].source_name}.{tables[0].name}': "
-            f"watermarks are kept on duckdb and postgres targets, not {adapter.DIALECT}", SourceLocation(model.path),
+            f"watermarks are kept on {keepers} targets, not {adapter.TYPE}", SourceLocation(model.path),
         )
     return [
         Increment(
             adapter, model.unique_id, model.name, table,
-            source_expression(table, definition.config.root, adapter.DIALECT, adapter.target.schema),
+            source_expression(table, definition.config.root, adapter.traits, adapter.target.schema),
             watermarks.get((model.unique_id, table.unique_id)), full,
         )
         for table in tables

@@ -98,7 +98,7 @@ def check_source_freshness(
         what = f"source '{table.source_name}.{table.name}'"
         warn = sla_seconds(table.freshness, "warn_after", what, table.location)
         error = sla_seconds(table.freshness, "error_after", what, table.location)
-        relation = source_expression(table, definition.config.root, adapter.DIALECT, adapter.target.schema)
+        relation = source_expression(table, definition.config.root, adapter.traits, adapter.target.schema)
         newest = _newest(adapter, relation, str(table.timestamp_field))
         results.append(_judge(f"{table.source_name}.{table.name}", "source", newest, warn, error, now))
     return results

@@ -35,7 +35,7 @@ def prepare_entities(adapter: EngineAdapter, entities: Any) -> list[str]:
     """
     import duckdb
 
-    reader = adapter if adapter.TYPE == "duckdb" else None
+    reader = adapter if adapter.local() is not None else None
     local = duckdb.connect() if reader is None else None
     try:
         if local is not None:
@@ -103,5 +103,7 @@ def training_set_query(
     relations = {r.view.key: compiled.models[r.view.model].relation.to_table() for r in requests}
     # DuckDB's ASOF join and Postgres' join back at the newest instant take one row
     # per instant, so tied rows are ranked first unless the view is known to have none
-    untied = untied if adapter.DIALECT in ("duckdb", "postgres") else set()
-    return point_in_time_query(exp.to_table(ENTITY_TABLE), entity_columns, requests, relations, join_keys, adapter.DIALECT, untied)
+    traits = adapter.traits
+    untied = untied if traits.ranks_ties else set()
+    return point_in_time_query(exp.to_table(ENTITY_TABLE), entity_columns, requests, relations, join_keys, traits.point_in_time_join,
+                               untied)

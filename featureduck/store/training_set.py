@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
+from featureduck.engines.traits import PointInTimeJoin
 from featureduck.errors import UsageError
 from featureduck.project.loader import ProjectDefinition
 from featureduck.project.nodes import FeatureView
@@ -106,16 +107,17 @@ def point_in_time_query(
     requests: list[FeatureRequest],
     relations: dict[str, exp.Table],
     join_keys: dict[str, list[str]],
-    dialect: str = "duckdb",
+    form: PointInTimeJoin,
     untied: set[str] | None = None,
 ) -> exp.Select:
     """The training-set query over `entities` (which carry ROW_ID and EVENT_TS).
 
     `relations` maps a view key to the relation its model built; `join_keys`
     maps an entity name to its keys; `untied` holds the keys of views known
-    to have no tied rows, which skip the tie ranking.
+    to have no tied rows, which skip the tie ranking. `form` is the engine's
+    (engines.traits): an ASOF join, a join back at the newest instant, or stacked rows.
     """
-    if dialect == "spark":
+    if form == "stacked":
         return _stacked_query(entities, entity_columns, requests, relations, join_keys)
     select = exp.select(*[exp.column(c, "e", quoted=True) for c in entity_columns]).from_(entities.copy().as_("e"))
     for index, request in enumerate(requests):
@@ -129,7 +131,7 @@ def point_in_time_query(
         ).from_(relations[view.key].copy())
         rows = features if view.key in (untied or set()) else _one_row_per_instant(features, keys, request.features)
         same_keys = [exp.column(k, "e", quoted=True).eq(exp.column(k, alias, quoted=True)) for k in keys]
-        if dialect == "duckdb":
+        if form == "asof":
             on = exp.and_(*same_keys, exp.GTE(this=exp.column(EVENT_TS, "e"), expression=exp.column(FEATURE_TS, alias)))
             select = select.join(exp.Join(this=rows.subquery(alias), on=on, side="LEFT", method="ASOF"))
         else:

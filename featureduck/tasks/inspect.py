@@ -89,7 +89,7 @@ def freshness(workspace: Workspace, now: datetime.datetime | None = None) -> lis
     compiled = workspace.compile()
     tables = [t for _, t in sorted(workspace.definition.sources.items()) if t.freshness and t.timestamp_field]
     with workspace.session() as session:
-        session.prepare(t for t in tables if not is_staged(t, session.adapter.DIALECT))
+        session.prepare(t for t in tables if not is_staged(t, session.adapter.traits))
         sources = check_source_freshness(session.adapter, workspace.definition, tables, moment)
         return sources + check_freshness(session.adapter, workspace.definition, compiled, moment)
 

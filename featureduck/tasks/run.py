@@ -72,7 +72,7 @@ def run_models(
     beneath = read_beneath(compiled, [m for m in compiled.models.values()
                                       if m.unique_id in selection.selected or not builds_relation(m.materialized)])
     read = [definition.sources[key] for key in beneath.sources]
-    file_sources = [table for table in read if is_staged(table, adapter.DIALECT)]
+    file_sources = [table for table in read if is_staged(table, adapter.traits)]
     # one catalog query for the state store, the models' schemas and the staged sources'
     adapter.preload_catalog(
         [runs_table(adapter), legacy_builds_table(adapter), *watermark_tables(adapter)]
@@ -86,7 +86,7 @@ def run_models(
                                 {} if options.full_refresh else checksums)
     for item in staged:
         reporter.source_staged(f"{item.source.source_name}.{item.source.name}", item.relation, item.rows)
-    session.prepare(t for t in read if not is_staged(t, adapter.DIALECT))
+    session.prepare(t for t in read if not is_staged(t, adapter.traits))
     watermarks = {}
     if any(table.incremental for table in read):
         create_state_tables(adapter)

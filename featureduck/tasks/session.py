@@ -54,7 +54,7 @@ class Session:
             raise UsageError(unbuilt[0], hint=unbuilt[1])
         beneath = read_beneath(compiled, [compiled.models[r] for r in refs if r in compiled.models])
         read = [workspace.definition.sources[key] for key in sorted({*sources, *beneath.sources})]
-        staged = [t for t in read if is_staged(t, self.adapter.DIALECT)]
+        staged = [t for t in read if is_staged(t, self.adapter.traits)]
         for table in staged:
             if self.adapter.relation_kind(staged_relation(table, workspace.target.schema).to_table()) is None:
                 raise UsageError(f"source '{table.source_name}.{table.name}' is not staged into the {workspace.target.name} target",

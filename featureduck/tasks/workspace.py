@@ -19,7 +19,6 @@ from featureduck.config.profiles import TargetConfig
 from featureduck.config.project_config import ProjectConfig
 from featureduck.errors import FeatureDuckError, ProjectError, SourceLocation, UsageError
 from featureduck.graph.selector import SelectableNode, select_nodes
-from featureduck.materializations.registry import inlined_kinds, strategy_for
 from featureduck.project.loader import ProjectDefinition
 from featureduck.runner import artifacts
 from featureduck.tasks.options import Selector
@@ -36,6 +35,12 @@ class Selection:
     selected: set[str]
 
 
+def _inlined_kinds() -> frozenset[str]:
+    from featureduck.materializations.registry import inlined_kinds  # the strategies load sqlglot: only to compile
+
+    return inlined_kinds()
+
+
 class Workspace:
     """A project definition, its target and vars, and what compiling them gave."""
 
@@ -44,7 +49,7 @@ class Workspace:
         self.definition = definition
         self.target = target
         self.vars = project_vars
-        self.compiler = Compiler(definition, target, project_vars, inlined=inlined_kinds())
+        self.compiler = Compiler(definition, target, project_vars, inlined=_inlined_kinds)
         self._compiled: CompiledProject | None = None
 
     def compile(self, use_cache: bool = True, write: bool = True) -> CompiledProject:
@@ -66,6 +71,8 @@ class Workspace:
 
     def _validate_strategies(self, compiled: CompiledProject) -> None:
         """A model its materialization cannot build is a compile error, not a run-time one."""
+        from featureduck.materializations.registry import strategy_for
+
         for name, model in list(compiled.models.items()):
             declared = self.definition.models[name]
             # set by a folder config, not by the model itself: the error belongs to the project file's line

@@ -38,7 +38,7 @@ def load_functions(definition: ProjectDefinition) -> list[tuple[UdfSpec, Callabl
 
 
 def register_functions(adapter: EngineAdapter, definition: ProjectDefinition, project_dialect: str) -> None:
-    if not definition.functions or not adapter.SUPPORTS_PYTHON_FUNCTIONS:
+    if not definition.functions or not adapter.traits.python_udfs:
         return
     for spec, function in load_functions(definition):
         params = [_engine_type(t, project_dialect, adapter.DIALECT, spec, definition) for t in spec.params]
