@@ -9,7 +9,8 @@ from featureduck.errors import UsageError
 from featureduck.online.base import OnlineStore, OnlineView
 from featureduck.online.lookup import OnlineIndex
 from featureduck.online.materialize import Materialized, materialize, online_views
-from featureduck.online.postgres import Migrated, PostgresStore
+from featureduck.online.postgres import PostgresStore
+from featureduck.online.postgres_migrate import Migrated
 from featureduck.online.registry import create_store
 from featureduck.tasks.options import MaterializeOptions
 from featureduck.tasks.reporting import Reporter
