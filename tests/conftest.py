@@ -91,8 +91,37 @@ select id, val, ts from {{{{ source('raw', 'events') }}}}
 """
 
 
+# The markers a test asking for a server carries (pytest -m fast leaves them out).
+SERVER_MARKERS = ("postgres", "mysql", "spark")
+# Folders whose every test uses a server.
+FOLDER_MARKERS = {"postgres": ("postgres",), "spark": ("spark",), "cross_engine": ("postgres", "spark")}
+# `target` values as the engine tests take them, each marked with the server it needs.
+ENGINE_TARGETS = [pytest.param("dev"), pytest.param("pg", marks=pytest.mark.postgres), pytest.param("spark", marks=pytest.mark.spark)]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Markers from what a test asks for; `fast` for the tests needing no server and not slow."""
+    fixtures = {"pg_dsn": "postgres", "pg_schema": "postgres", "mysql_dsn": "mysql", "spark_warehouse": "spark"}
+    for item in items:
+        for fixture, marker in fixtures.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(marker)
+        folder = Path(str(item.path)).parent.name
+        for marker in FOLDER_MARKERS.get(folder, ()):
+            item.add_marker(marker)
+        if not any(item.get_closest_marker(m) for m in (*SERVER_MARKERS, "slow")):
+            item.add_marker("fast")
+
+
+def _require_marker(request: pytest.FixtureRequest, marker: str) -> None:
+    """A test reaching a server must say so, or `pytest -m fast` would try it without one."""
+    if request.node.get_closest_marker(marker) is None:
+        pytest.fail(f"{request.node.nodeid} uses the {marker} server: mark it @pytest.mark.{marker} "
+                    f"(or pass the {marker} case as pytest.param(..., marks=pytest.mark.{marker}))")
+
+
 @pytest.fixture(scope="session")
-def pg_dsn() -> str:
+def _pg_server() -> str:
     """A reachable PostgreSQL server: skipped locally when absent, a failure under CI."""
     import psycopg
 
@@ -107,11 +136,23 @@ def pg_dsn() -> str:
     return dsn
 
 
+@pytest.fixture
+def pg_dsn(_pg_server: str, request: pytest.FixtureRequest) -> str:
+    _require_marker(request, "postgres")
+    return _pg_server
+
+
 DEFAULT_MYSQL_DSN = "host=127.0.0.1 port=3306 user=fduck password=fduck"
 
 
+@pytest.fixture
+def mysql_dsn(_mysql_server: str, request: pytest.FixtureRequest) -> str:
+    _require_marker(request, "mysql")
+    return _mysql_server
+
+
 @pytest.fixture(scope="session")
-def mysql_dsn() -> str:
+def _mysql_server() -> str:
     """A reachable MySQL or MariaDB server (reached through DuckDB's mysql extension, as
     sources are): skipped locally when absent, a failure under CI."""
     import duckdb
@@ -153,8 +194,14 @@ def pg_profile(schema: str) -> str:
     )
 
 
+@pytest.fixture
+def spark_warehouse(_spark_warehouse: Path, request: pytest.FixtureRequest) -> Path:
+    _require_marker(request, "spark")
+    return _spark_warehouse
+
+
 @pytest.fixture(scope="session")
-def spark_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def _spark_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The warehouse of the one Spark session a test run starts (a JVM holds one)."""
     try:
         import pyspark  # noqa: F401

@@ -4,7 +4,7 @@ URI's `user:password@`, a `password=...` pair) and every password featureduck
 read from a profile or a source (`remember_secret`), wherever it appears.
 
 >>> mask_secrets("postgresql://app:hunter2@db:5432/x and host=db password='a b' user=app")
-"postgresql://app:****@db:5432/x and host=db password=**** user=app"
+'postgresql://app:****@db:5432/x and host=db password=**** user=app'
 """
 
 from __future__ import annotations

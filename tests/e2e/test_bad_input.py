@@ -80,6 +80,7 @@ def test_compile_checks_singular_tests(shop: Path) -> None:
     assert "tests/orphans.sql:1: unknown ref 'custmers'" in output and "1 tests failed to compile" in output
 
 
+@pytest.mark.slow
 def test_commands_before_the_first_run_name_what_is_not_built(tmp_path: Path) -> None:
     root = copy_example_project(tmp_path / "example")
     (root / "entities.csv").write_text("user_id,event_timestamp\n1,2024-03-01\n")

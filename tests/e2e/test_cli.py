@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from tests.conftest import FIXTURES, OFFLINE_PROFILES, REPO_ROOT, ProjectFactory, copy_example_project, fduck
 
@@ -28,6 +29,7 @@ def test_init_then_run_builds_the_starter_project(tmp_path: Path) -> None:
     assert fduck("init", "demo", cwd=tmp_path).returncode == 2  # never overwrites
 
 
+@pytest.mark.slow
 def test_repository_root_example_project_runs(tmp_path: Path) -> None:
     copy = copy_example_project(tmp_path / "example")
     ran = fduck("run", cwd=copy)
@@ -42,6 +44,7 @@ def test_repository_root_example_project_runs(tmp_path: Path) -> None:
         assert con.execute("select max(purchases_7d) from user_activity_daily").fetchone()[0] >= 1
 
 
+@pytest.mark.slow
 def test_dbt_project_compiles_and_runs_unchanged(tmp_path: Path) -> None:
     project = tmp_path / "jaffle"
     shutil.copytree(FIXTURES / "dbt_jaffle", project)
@@ -58,6 +61,7 @@ def test_dbt_project_compiles_and_runs_unchanged(tmp_path: Path) -> None:
     assert listed.stdout.split() == ["model.jaffle.orders"]
 
 
+@pytest.mark.slow
 def test_compile_exit_codes_and_error_messages(make_project: ProjectFactory) -> None:
     root = make_project({"models/a.sql": "select 1 as x", "models/b.sql": "select * from {{ ref('aa') }}"})
     result = fduck("compile", "--project-dir", str(root))
@@ -111,6 +115,7 @@ def test_missing_env_var_in_profile(make_project: ProjectFactory) -> None:
     assert "profiles.yml:6: env var 'FD_NO_SUCH_VAR' is not set" in result.stderr
 
 
+@pytest.mark.slow
 def test_ls_selectors_and_state_modified(make_project: ProjectFactory, tmp_path: Path) -> None:
     root = make_project({
         "featureduck_project.yml": "name: proj\nmodels:\n  marts: {+tags: [daily]}\n",
@@ -150,6 +155,7 @@ def test_locked_database_is_a_clear_error(make_project: ProjectFactory) -> None:
     assert "is locked by another process" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_debug_and_clean(make_project: ProjectFactory) -> None:
     root = make_project({"models/a.sql": "select 1 as x"})
     debug = fduck("debug", "--project-dir", str(root))
@@ -169,6 +175,7 @@ def test_unknown_target_exits_2(make_project: ProjectFactory) -> None:
     assert result.returncode == 2 and "target 'prod'" in result.stderr
 
 
+@pytest.mark.slow
 def test_ls_views_and_materialized_views_with_state(make_project: ProjectFactory) -> None:
     root = make_project({
         "models/base.sql": "{{ config(materialized='table') }} select 1 as id",
@@ -188,6 +195,7 @@ def test_ls_views_and_materialized_views_with_state(make_project: ProjectFactory
     assert listed.stdout.split()[0] == "mv" and listed.stdout.split()[-1] == "changed"
 
 
+@pytest.mark.slow
 def test_example_and_template_compile_for_every_target_without_servers(tmp_path: Path) -> None:
     for name, source in (("example", REPO_ROOT), ("template", REPO_ROOT / "project_template")):
         copy = copy_example_project(tmp_path / name, source)

@@ -27,6 +27,7 @@ def _rows(root: Path, sql: str) -> list[tuple[Any, ...]]:
         return con.execute(sql).fetchall()
 
 
+@pytest.mark.slow
 def test_a_dbt_project_seeds_runs_and_tests_unchanged(parity: Path) -> None:
     for command in ("seed", "run", "test"):
         result = fduck(command, "--project-dir", str(parity))
@@ -60,6 +61,7 @@ def test_dbt_project_features_featureduck_lacks_are_named(parity: Path, change: 
     assert result.returncode == 2 and message in result.stderr, result.stderr
 
 
+@pytest.mark.slow
 def test_dbt_model_configs_featureduck_lacks_fail_the_model(parity: Path) -> None:
     model = parity / "models" / "marts" / "finance" / "revenue.sql"
     model.write_text("{{ config(post_hook='grant select on {{ this }} to reporter') }}\n" + model.read_text())

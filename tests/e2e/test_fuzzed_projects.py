@@ -10,6 +10,7 @@ import pytest
 from tests.e2e.project_fuzz import fuzz
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2])
 def test_damaged_projects_get_errors_naming_their_files(tmp_path: Path, seed: int) -> None:
     outcomes = [fuzz(tmp_path, number, seed) for number in range(40)]

@@ -41,6 +41,7 @@ def shop(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_snapshots_copy_only_what_changed_and_restore_by_time(shop: Path) -> None:
     first = _ok("backup", "--project-dir", str(shop))
     assert "2 relations, 2 copied, 0 unchanged" in first  # the two tables; views hold no rows
@@ -66,6 +67,7 @@ def test_snapshots_copy_only_what_changed_and_restore_by_time(shop: Path) -> Non
     assert _rows(shop, "SELECT sum(lifetime_orders) FROM main.customers") == counted
 
 
+@pytest.mark.slow
 def test_restore_one_relation_and_refuse_a_damaged_snapshot(shop: Path) -> None:
     snapshot = _snapshot_id(_ok("backup", "--project-dir", str(shop)))
     with duckdb.connect(str(shop / "target" / "dev.duckdb")) as con:
@@ -102,6 +104,7 @@ def test_a_duckdb_snapshot_restores_into_postgres(shop: Path, pg_dsn: str, pg_sc
     assert _rows(shop, "SELECT customer_id, lifetime_orders, lifetime_cents, last_order_at FROM main.customers ORDER BY 1") == expected
 
 
+@pytest.mark.spark
 def test_backup_and_restore_on_spark(tmp_path: Path, request: pytest.FixtureRequest) -> None:
     """In process: the test session's Spark holds the warehouse's metastore."""
     from featureduck.api import Project

@@ -11,6 +11,7 @@ import pytest
 from tests.integration.duckdb.cache_history import History
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_cached_and_uncached_histories_agree(tmp_path: Path, seed: int) -> None:
     history = History(tmp_path, seed)

@@ -31,6 +31,7 @@ def _run(root: Path, *args: str) -> Any:
     return fduck("run", "--project-dir", str(root), *args)
 
 
+@pytest.mark.slow
 def test_a_broken_contract_fails_before_the_swap(make_project: ProjectFactory) -> None:
     root = make_project({"models/orders.sql": ORDERS, "models/orders.yml": CONTRACT})
     assert _run(root).returncode == 0
@@ -54,6 +55,7 @@ select {columns} from range({{{{ var('start', 0) }}}}, {{{{ var('start', 0) }}}}
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("mode", "outcome", "columns"), [
     ("ignore", 0, ["id", "a", "b"]),
     ("fail", 1, ["id", "a", "b"]),

@@ -101,6 +101,7 @@ def test_every_kind_of_test_reports_its_failing_rows(project: Path) -> None:
     assert by_name["unique_orders_order_id"]["status"] == "fail" and by_name["unique_orders_order_id"]["rows_affected"] == 1
 
 
+@pytest.mark.slow
 def test_warnings_alone_exit_zero_and_selection_picks_a_models_tests(project: Path) -> None:
     # as dbt's eager selection: the tests of customers, and a test of orders that refs customers
     result = fduck("test", "--project-dir", str(project), "--select", "customers")
@@ -115,6 +116,7 @@ def test_warnings_alone_exit_zero_and_selection_picks_a_models_tests(project: Pa
     assert "0 fail, 0 error" in result.stdout and "2 warn" in result.stdout
 
 
+@pytest.mark.slow
 def test_test_mistakes_are_clear_errors(make_project: ProjectFactory) -> None:
     schema = "models:\n  - name: m\n    columns:\n      - name: x\n        tests:\n          - dbt_utils.not_constant\n"
     root = make_project({"models/m.sql": "select 1 as x", "models/schema.yml": schema})

@@ -10,13 +10,14 @@ import duckdb
 import pytest
 
 from featureduck.api import Project
-from tests.conftest import ProjectFactory, fduck, write_engine_profile
+from tests.conftest import ENGINE_TARGETS, ProjectFactory, fduck, write_engine_profile
 
 ROWS = ", ".join(f"({i}, '{'ab'[i % 2]}', {i * 1.5})" for i in range(10))  # id, kind a/b, amount: sum 67.5
 MODEL = f"{{{{ config(materialized='table') }}}}\nselect * from (values {ROWS}) as t(id, kind, amount)\n"
 
 
-@pytest.mark.parametrize("target", ["dev", "pg"])
+@pytest.mark.slow
+@pytest.mark.parametrize("target", ENGINE_TARGETS[:2])
 def test_export_formats_options_and_queries(make_project: ProjectFactory, request: pytest.FixtureRequest, target: str) -> None:
     root = make_project({"models/items.sql": MODEL})
     write_engine_profile(target, root, request, "fd_export")
@@ -43,6 +44,7 @@ def test_export_formats_options_and_queries(make_project: ProjectFactory, reques
     assert bad.returncode == 2 and "xlsx files take no gzip compression" in bad.stderr
 
 
+@pytest.mark.slow
 def test_export_csv_in_another_encoding(make_project: ProjectFactory) -> None:
     root = make_project({"models/names.sql": "select * from (values (1, 'Zoë'), (2, 'Ångström')) as t(id, name)\n"})
     assert fduck("run", "--project-dir", str(root)).returncode == 0
@@ -64,6 +66,7 @@ def test_export_csv_in_another_encoding(make_project: ProjectFactory) -> None:
                                                  "--encoding", "latin-1").stderr
 
 
+@pytest.mark.spark
 def test_export_from_spark_streams_partitions(make_project: ProjectFactory, request: pytest.FixtureRequest) -> None:
     """In process: the test session's Spark holds the warehouse's metastore (Derby admits one process)."""
     root = make_project({"models/items.sql": MODEL})

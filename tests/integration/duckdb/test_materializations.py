@@ -181,4 +181,5 @@ def test_run_results_file(make_project: ProjectFactory) -> None:
     by_id = {r["unique_id"]: r for r in payload["results"]}
     assert by_id["model.proj.a"]["status"] == "success" and by_id["model.proj.a"]["rows_affected"] == 1
     assert by_id["model.proj.b"]["status"] == "error" and "nowhere" in by_id["model.proj.b"]["message"]
-    assert by_id["model.proj.a"]["execution_time"] >= 0
+    timing, took = by_id["model.proj.a"]["timing"], by_id["model.proj.a"]["execution_time"]
+    assert took == round(timing["completed_at"] - timing["started_at"], 6) and 0 < took <= payload["elapsed_time"]

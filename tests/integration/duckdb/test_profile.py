@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from featureduck.api import Project
-from tests.conftest import ProjectFactory, fduck, write_engine_profile
+from tests.conftest import ENGINE_TARGETS, ProjectFactory, fduck, write_engine_profile
 
 # ids 1..n; amount null on every 10th row, else id * 2; kind a, a, b, c by id % 4
 EVENTS = """{{ config(materialized='table') }}
@@ -24,6 +24,7 @@ def _profile(root: Path, *args: str) -> dict:  # type: ignore[type-arg]
     return json.loads(result.stdout)[0]  # type: ignore[no-any-return]
 
 
+@pytest.mark.slow
 def test_statistics_history_and_anomalies(make_project: ProjectFactory) -> None:
     root = make_project({"models/events.sql": EVENTS})
     assert fduck("run", "--project-dir", str(root)).returncode == 0
@@ -54,7 +55,7 @@ def test_statistics_history_and_anomalies(make_project: ProjectFactory) -> None:
     assert missing.returncode == 2 and "no model 'nope' to profile" in missing.stderr
 
 
-@pytest.mark.parametrize("target", ["pg", "spark"])
+@pytest.mark.parametrize("target", ENGINE_TARGETS[1:])
 def test_the_same_statistics_on_postgres_and_spark(make_project: ProjectFactory, request: pytest.FixtureRequest, target: str) -> None:
     duckdb_root = make_project({"models/events.sql": EVENTS}, name="on_duckdb")
     assert not Project.load(duckdb_root).run().failed

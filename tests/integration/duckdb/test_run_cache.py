@@ -35,6 +35,7 @@ def _in_database(root: Path, sql: str) -> None:
         con.execute(sql)
 
 
+@pytest.mark.slow
 def test_an_unchanged_project_is_not_built_again(shop: Path) -> None:
     assert set(_run(shop).values()) == {"OK"}
     second = fduck("run", "--project-dir", str(shop))
@@ -52,6 +53,7 @@ def _orders_counted(root: Path) -> int:
         return int(con.execute("SELECT sum(lifetime_orders) FROM main.customers").fetchone()[0])  # type: ignore[index]
 
 
+@pytest.mark.slow
 def test_changed_data_or_sql_rebuilds_what_depends_on_it(shop: Path) -> None:
     _run(shop)
     before = _orders_counted(shop)
@@ -64,6 +66,7 @@ def test_changed_data_or_sql_rebuilds_what_depends_on_it(shop: Path) -> None:
     assert _run(shop) == {"stg_customers": "CACHED", "stg_orders": "CACHED", "customer_order_features": "CACHED", "customers": "OK"}
 
 
+@pytest.mark.slow
 def test_a_parent_changed_but_not_rebuilt_leaves_its_children_cached(shop: Path) -> None:
     _run(shop)
     staging = shop / "models" / "staging" / "stg_customers.sql"
@@ -74,6 +77,7 @@ def test_a_parent_changed_but_not_rebuilt_leaves_its_children_cached(shop: Path)
     assert _run(shop, "-s", "stg_customers+") == {"stg_customers": "OK", "customer_order_features": "OK", "customers": "OK"}
 
 
+@pytest.mark.slow
 def test_a_dropped_relation_or_a_failed_build_is_built_again(shop: Path) -> None:
     _run(shop)
     with duckdb.connect(str(shop / "target" / "dev.duckdb")) as con:
@@ -87,6 +91,7 @@ def test_a_dropped_relation_or_a_failed_build_is_built_again(shop: Path) -> None
     assert _run(shop)["customer_order_features"] == "CACHED"
 
 
+@pytest.mark.slow
 def test_volatile_sql_and_tables_in_the_database(make_project: ProjectFactory) -> None:
     root = make_project({
         "models/stamped.sql": "{{ config(materialized='table') }}\nselect now() as built_at\n",
@@ -138,6 +143,7 @@ def test_a_table_read_outside_refs_and_sources_is_never_cached(make_project: Pro
     assert _run(root) == {"direct": "OK", "counted": "CACHED"}  # raw.events is no source: its changes are invisible
 
 
+@pytest.mark.spark
 def test_spark_runs_are_cached_too(make_project: ProjectFactory, request: pytest.FixtureRequest) -> None:
     from featureduck.api import Project
 
@@ -160,6 +166,7 @@ def _scalar(root: Path, sql: str) -> object:
         return con.execute(sql).fetchone()[0]  # type: ignore[index]
 
 
+@pytest.mark.slow
 def test_a_view_parent_reads_live_seeds_and_tables(make_project: ProjectFactory) -> None:
     """A view holds no rows: new rows under it rebuild the table that reads it,
     when only that table is selected (seed -> view -> table, source table -> view -> table)."""
@@ -187,6 +194,7 @@ def test_a_view_parent_reads_live_seeds_and_tables(make_project: ProjectFactory)
     assert _run(root, "-s", "raw_totals order_totals") == {"raw_totals": "CACHED", "order_totals": "CACHED"}
 
 
+@pytest.mark.slow
 def test_a_source_version_covers_its_columns(make_project: ProjectFactory) -> None:
     """Retyping a column with the same values, or swapping two column names, rebuilds."""
     root = make_project({

@@ -50,6 +50,7 @@ def project(make_project: ProjectFactory) -> Path:
     })
 
 
+@pytest.mark.slow
 def test_seed_loads_typed_tables_and_a_bad_row_names_its_line(project: Path) -> None:
     result = fduck("seed", "--project-dir", str(project))
     assert result.returncode == 0, result.stdout + result.stderr
@@ -93,6 +94,7 @@ def test_build_seeds_runs_and_tests_in_dag_order(project: Path) -> None:
     assert "Finished running 4 tests" in result.stdout and "4 pass, 0 warn, 0 fail, 0 error" in result.stdout
 
 
+@pytest.mark.slow
 def test_a_failing_test_skips_the_dependents_of_what_it_tests(project: Path) -> None:
     (project / "models" / "orders.yml").write_text(ORDERS_YML.replace("[placed, shipped, lost]", "[placed, shipped]"))
     result = fduck("build", "--project-dir", str(project))

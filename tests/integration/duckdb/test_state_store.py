@@ -28,6 +28,7 @@ def _query(root: Path, sql: str) -> list[tuple[object, ...]]:
         return con.execute(sql).fetchall()
 
 
+@pytest.mark.slow
 def test_a_run_keeps_builds_timings_and_tie_checks_in_one_table(example: Path) -> None:
     first = fduck("run", "--project-dir", str(example))
     assert first.returncode == 0, first.stdout + first.stderr
@@ -56,6 +57,7 @@ def test_a_run_keeps_builds_timings_and_tie_checks_in_one_table(example: Path) -
     assert checked == [(True,)]
 
 
+@pytest.mark.slow
 def test_builds_recorded_before_node_runs_are_carried_over(example: Path) -> None:
     database = example / "target" / "dev.duckdb"
     database.parent.mkdir()

@@ -60,6 +60,7 @@ def project(make_project: ProjectFactory) -> Path:
     return make_project({"functions/geo.py": FUNCTIONS, "models/places.sql": MODEL})
 
 
+@pytest.mark.slow
 def test_functions_run_on_duckdb(project: Path) -> None:
     result = fduck("run", "--project-dir", str(project))
     assert result.returncode == 0, result.stdout + result.stderr
@@ -93,6 +94,7 @@ def test_a_broken_functions_file_names_its_line(project: Path) -> None:
     assert result.returncode == 2 and "functions/broken.py:4" in result.stderr and "invalid Python" in result.stderr
 
 
+@pytest.mark.spark
 def test_functions_run_on_spark(project: Path, request: pytest.FixtureRequest) -> None:
     write_engine_profile("spark", project, request, "fd_udf")
     spark = Project.load(project, target="spark")

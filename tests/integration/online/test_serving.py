@@ -112,7 +112,7 @@ def served(make_project: ProjectFactory) -> Path:
     return _materialized(make_project({"features/f.yml": FEATURES, "models/stats.sql": STATS, "models/devices.sql": DEVICES}))
 
 
-@pytest.fixture(params=["embedded", "postgres"])
+@pytest.fixture(params=["embedded", pytest.param("postgres", marks=pytest.mark.postgres)])
 def served_by_each_store(request: pytest.FixtureRequest, make_project: ProjectFactory) -> Path:
     files = {"features/f.yml": FEATURES, "models/stats.sql": STATS, "models/devices.sql": DEVICES}
     if request.param == "postgres":
@@ -134,6 +134,7 @@ def _latest_offline(root: Path) -> dict[int, tuple[int, float]]:
         return {user: (clicks, score) for user, clicks, score in rows.fetchall()}
 
 
+@pytest.mark.slow
 def test_answers_are_the_latest_offline_values(served: Path) -> None:
     latest = _latest_offline(served)
     with _server(served) as base:
@@ -166,6 +167,7 @@ def test_answers_are_the_latest_offline_values(served: Path) -> None:
     assert Project.load(served).get_online_features("stats", [{"user_id": 7}])[0]["features"] == {"clicks": 72, "score": 2.25, "gen": 1}
 
 
+@pytest.mark.slow
 def test_bad_requests_get_a_json_4xx(served: Path) -> None:
     with _server(served) as base:
         assert _request(base + "/features/nope/1") == (404, {"error": "unknown feature view 'nope'"})
@@ -182,6 +184,7 @@ def test_bad_requests_get_a_json_4xx(served: Path) -> None:
         assert _request(base + "/nowhere")[0] == 404
 
 
+@pytest.mark.slow
 def test_bearer_tokens_and_rate_limit(served: Path) -> None:
     project_file = served / "featureduck_project.yml"
     project_file.write_text(project_file.read_text() + (
@@ -195,6 +198,7 @@ def test_bearer_tokens_and_rate_limit(served: Path) -> None:
         assert statuses[:3] == [200, 200, 200] and statuses[-1] == 429
 
 
+@pytest.mark.slow
 def test_incremental_materialization_moves_the_watermark(served: Path) -> None:
     model = served / "models" / "stats.sql"
     # user 0 gets a newer row; nothing else changes
@@ -211,6 +215,7 @@ def _generation(root: Path, users: int, gen: int) -> None:
     assert fduck("run", "--project-dir", str(root), "--vars", f"{{gen: {gen}, users: {users}}}").returncode == 0
 
 
+@pytest.mark.slow
 def test_serving_during_materialization_never_mixes_values(served_by_each_store: Path) -> None:
     """Readers see a view's old or new values, never a mix, while materialize rewrites it."""
     served = served_by_each_store
@@ -249,6 +254,7 @@ def _cache_lookups(base: str) -> dict[str, float]:
     return {kind: float(n) for kind, n in re.findall(r'fduck_cache_lookups_total\{result="(\w+)"\} ([\d.]+)', text)}
 
 
+@pytest.mark.slow
 def test_hot_keys_are_cached_until_a_materialization(served_by_each_store: Path) -> None:
     """Repeated lookups come from the server's cache; the first request after a
     materialization commits (from another process) gets the new values."""
@@ -274,6 +280,7 @@ def test_hot_keys_are_cached_until_a_materialization(served_by_each_store: Path)
         assert _request(base + "/features/stats/batch", {"entities": [7, 8]})[1]["results"][1]["features"]["gen"] == 2
 
 
+@pytest.mark.slow
 def test_a_killed_materialization_leaves_a_consistent_state(served_by_each_store: Path) -> None:
     """kill -9 at several moments of a full materialization: the store is always
     whole, at the previous generation or (if the commit got through) the new one."""

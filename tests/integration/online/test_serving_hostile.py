@@ -68,6 +68,7 @@ def _hostile_keys(rng: random.Random) -> Iterator[object]:
         yield "".join(rng.choice("0123456789-+[]{}\",: \u00e9\u0663\uff10x") for _ in range(rng.randint(0, 30)))
 
 
+@pytest.mark.slow
 def test_hostile_keys_get_a_4xx_never_a_5xx(served: Path) -> None:
     rng = random.Random(15)
     statuses: dict[int, int] = {}
@@ -94,6 +95,7 @@ def test_hostile_keys_get_a_4xx_never_a_5xx(served: Path) -> None:
     assert not [s for s in statuses if s >= 500], statuses
 
 
+@pytest.mark.slow
 def test_auth_never_fails_open_and_covers_every_route(served: Path) -> None:
     _with_auth(served)
     with _server(served, {"FD_PROBE_TOKEN": TOKEN}) as base:
@@ -108,6 +110,7 @@ def test_auth_never_fails_open_and_covers_every_route(served: Path) -> None:
             assert status == 200 and len(content) > 10_000, asset
 
 
+@pytest.mark.slow
 def test_failed_authentications_are_limited_per_client_and_forwarded_for_is_not_trusted(served: Path) -> None:
     _with_auth(served)
     with _server(served, {"FD_PROBE_TOKEN": TOKEN}) as base:
@@ -118,6 +121,7 @@ def test_failed_authentications_are_limited_per_client_and_forwarded_for_is_not_
         assert _raw(base, "GET", "/features/stats/1", headers={"Authorization": f"Bearer {TOKEN}"})[0] == 429
 
 
+@pytest.mark.slow
 def test_an_empty_token_refuses_to_start(served: Path) -> None:
     from tests.conftest import fduck
 
@@ -133,6 +137,7 @@ def _rss_kb(pid: int) -> int:
     return int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
 
 
+@pytest.mark.slow
 def test_bodies_past_the_limit_are_refused_unread(served: Path) -> None:
     with _server(served) as base:
         big = b'{"entities": [' + b"1," * (3 << 20) + b"1]}"
@@ -157,6 +162,7 @@ def test_bodies_past_the_limit_are_refused_unread(served: Path) -> None:
         assert _request(base + "/features/stats/batch", {"entities": [1]})[0] == 200
 
 
+@pytest.mark.slow
 def test_a_port_in_use_is_an_error_before_serving(served: Path) -> None:
     import socket
 

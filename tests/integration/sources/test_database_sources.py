@@ -80,7 +80,7 @@ class SourceServer:
         return SOURCES.format(kind=self.kind, env=env, dsn=self.dsn, schema=self.schema)
 
 
-@pytest.fixture(params=["postgres", "mysql"])
+@pytest.fixture(params=[pytest.param("postgres", marks=pytest.mark.postgres), pytest.param("mysql", marks=pytest.mark.mysql)])
 def server(request: pytest.FixtureRequest) -> Iterator[SourceServer]:
     """events (ids 1-100, two stamps per minute) and users in a fresh schema (a database, on MySQL)."""
     if request.param == "postgres":
@@ -170,7 +170,7 @@ def test_a_failed_run_leaves_the_watermark_and_the_rows_are_read_again(make_proj
     assert [r[0] for r in _duck(root, "SELECT id FROM main.guarded ORDER BY id")] == list(range(1, 103))
 
 
-@pytest.mark.parametrize("server", ["postgres"], indirect=True)
+@pytest.mark.parametrize("server", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 def test_postgres_target_reads_a_source_of_its_own_database(project: Path, server: SourceServer, pg_schema: str) -> None:
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
@@ -202,6 +202,7 @@ def test_postgres_target_reads_a_source_of_its_own_database(project: Path, serve
     assert f"not in the target's ({other_database} at " in other.stderr
 
 
+@pytest.mark.slow
 def test_a_source_server_that_is_down_is_a_clear_error(make_project: ProjectFactory) -> None:
     sources = SOURCES.format(kind="postgres", env="FDUCK_NO_SUCH_DSN", dsn="postgresql://nobody@127.0.0.1:1/none", schema="public")
     root = make_project({"sources/app.yml": sources, "models/copy.sql": COPY})

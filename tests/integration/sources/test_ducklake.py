@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pytest
 
 from featureduck.engines.extensions import load_extension
 from tests.conftest import ProjectFactory, fduck
@@ -35,6 +36,7 @@ def _rows(root: Path, sql: str) -> list[tuple[Any, ...]]:
         return con.execute(sql).fetchall()
 
 
+@pytest.mark.slow
 def test_a_ducklake_source_latest_and_at_a_version(make_project: ProjectFactory, tmp_path: Path) -> None:
     catalog, data = tmp_path / "shop.ducklake", tmp_path / "lake_files"
     with _lake(catalog, data) as con:
@@ -71,6 +73,7 @@ def test_a_ducklake_source_latest_and_at_a_version(make_project: ProjectFactory,
     assert _rows(root, "SELECT * FROM main.totals_then") == [(10, 45.0)]
 
 
+@pytest.mark.slow
 def test_a_ducklake_target_commits_each_build_as_a_snapshot(make_project: ProjectFactory) -> None:
     profile = "default:\n  target: lake\n  outputs:\n    lake:\n      type: ducklake\n      catalog: target/dev.ducklake\n"
     model = "{{ config(materialized='table') }}\nselect range as id, {{ var('gen') }} as gen from range(5)\n"
@@ -91,6 +94,7 @@ def test_a_ducklake_target_commits_each_build_as_a_snapshot(make_project: Projec
         assert old == [(1,)]  # time travel to the first run's build
 
 
+@pytest.mark.slow
 def test_every_command_reads_a_view_over_a_ducklake_source(make_project: ProjectFactory, tmp_path: Path) -> None:
     """test -s, export, export --query, profile and explain attach the lake a view reads, as run does."""
     catalog, data = tmp_path / "shop.ducklake", tmp_path / "lake_files"

@@ -63,12 +63,13 @@ def _results(root: Path, pg_schema: str | None, models: list[str]) -> dict[str, 
     return found
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
+@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
 def pg_schema_or_none(request: pytest.FixtureRequest) -> str | None:
     """None: a DuckDB target, reading the tables in place; else a Postgres target's schema (staged)."""
     return request.getfixturevalue("pg_schema") if request.param == "postgres" else None
 
 
+@pytest.mark.slow
 def test_delta_tables_latest_by_version_and_as_of(make_project: ProjectFactory, tmp_path: Path, pg_schema_or_none: str | None) -> None:
     from deltalake import write_deltalake
 
@@ -91,6 +92,7 @@ def test_delta_tables_latest_by_version_and_as_of(make_project: ProjectFactory, 
     assert _results(root, pg_schema_or_none, ["latest_count", "first_count"]) == {"latest_count": (4, 10.0), "first_count": (2, 3.0)}
 
 
+@pytest.mark.slow
 def test_iceberg_tables_latest_and_by_snapshot(make_project: ProjectFactory, tmp_path: Path, pg_schema_or_none: str | None) -> None:
     from pyiceberg.catalog.sql import SqlCatalog
 
@@ -139,6 +141,7 @@ HUDI_COUNT = (
 )
 
 
+@pytest.mark.slow
 def test_hudi_tables_read_their_latest_snapshot_not_their_files(
     make_project: ProjectFactory, hudi_tables: dict[str, Path], pg_schema_or_none: str | None
 ) -> None:
@@ -158,6 +161,7 @@ def test_hudi_tables_read_their_latest_snapshot_not_their_files(
     assert glob == (7,)
 
 
+@pytest.mark.slow
 def test_every_command_reads_a_view_over_a_delta_table(make_project: ProjectFactory, tmp_path: Path) -> None:
     """export, export --query, profile, explain and test -s load the delta extension
     from its wheel for a view over a Delta table, as run does (never an INSTALL offline)."""

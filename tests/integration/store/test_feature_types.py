@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from featureduck.api import Project
-from tests.conftest import ProjectFactory, fduck, write_engine_profile
+from tests.conftest import ENGINE_TARGETS, ProjectFactory, fduck, write_engine_profile
 
 VIEW = """entities:
   - {name: user, join_keys: [user_id]}
@@ -21,6 +21,7 @@ feature_views:
 """
 
 
+@pytest.mark.slow
 def test_dtypes_checked_at_compile_time(make_project: ProjectFactory) -> None:
     root = make_project({
         "features/f.yml": VIEW.replace("dtype: double", "dtype: dubble"),
@@ -49,7 +50,7 @@ def test_dtypes_checked_at_compile_time(make_project: ProjectFactory) -> None:
     assert fduck("compile", "--project-dir", str(root)).returncode == 0
 
 
-@pytest.mark.parametrize("target", ["dev", "pg", "spark"])
+@pytest.mark.parametrize("target", ENGINE_TARGETS)
 def test_built_types_checked_before_the_relation_is_replaced(
     make_project: ProjectFactory, request: pytest.FixtureRequest, target: str
 ) -> None:

@@ -14,7 +14,7 @@ import pytest
 from featureduck.api import Project
 from featureduck.errors import ProjectError, UsageError
 from featureduck.tasks.export import tie_free
-from tests.conftest import ProjectFactory, fduck, pg_profile, spark_output, write_engine_profile
+from tests.conftest import ENGINE_TARGETS, ProjectFactory, fduck, pg_profile, spark_output, write_engine_profile
 
 FEATURES_YML = """
 entities:
@@ -61,7 +61,11 @@ def _latest(rows: list[tuple[Any, ...]], key: tuple[Any, ...], at: datetime.date
     return best
 
 
-@pytest.mark.parametrize(("target", "seed"), [("dev", 1), ("dev", 2), ("dev", 3), ("pg", 4), ("pg", 5), ("spark", 6)])
+@pytest.mark.parametrize(("target", "seed"), [
+    ("dev", 1), ("dev", 2), ("dev", 3),
+    pytest.param("pg", 4, marks=pytest.mark.postgres), pytest.param("pg", 5, marks=pytest.mark.postgres),
+    pytest.param("spark", 6, marks=pytest.mark.spark),
+])
 def test_matches_brute_force(make_project: ProjectFactory, tmp_path: Path, request: pytest.FixtureRequest, target: str, seed: int) -> None:
     rng = random.Random(seed)
     users = list(range(1, 30))
@@ -255,6 +259,7 @@ feature_views:
     assert manifest["feature_views"]["risk@2"]["model_checksum"] == manifest["nodes"]["model.proj.risk_v2"]["checksum"]["checksum"]
 
 
+@pytest.mark.slow
 def test_freshness_against_slas(make_project: ProjectFactory) -> None:
     import json
 
@@ -285,7 +290,7 @@ feature_views:
     assert "stale@1" in table.stdout and "error" in table.stdout
 
 
-@pytest.mark.parametrize("target", ["dev", "pg", "spark"])
+@pytest.mark.parametrize("target", ENGINE_TARGETS)
 def test_ties_follow_one_rule_on_every_engine(make_project: ProjectFactory, request: pytest.FixtureRequest, target: str) -> None:
     """Tied rows (same key, same timestamp): the greatest features in declared order, NULL lowest."""
     views = (
@@ -309,7 +314,7 @@ def test_ties_follow_one_rule_on_every_engine(make_project: ProjectFactory, requ
     ]
 
 
-@pytest.mark.parametrize("target", ["dev", "pg", "spark"])
+@pytest.mark.parametrize("target", ENGINE_TARGETS)
 def test_tie_checks_recorded_at_build_time(make_project: ProjectFactory, request: pytest.FixtureRequest, target: str) -> None:
     """The engine answers every view's check in the run's one state-store write."""
     views = (
@@ -347,7 +352,7 @@ def test_tie_checks_recorded_at_build_time(make_project: ProjectFactory, request
 ZONES = [datetime.timezone(datetime.timedelta(hours=5, minutes=30)), datetime.timezone(datetime.timedelta(hours=-8)), datetime.UTC]
 
 
-@pytest.mark.parametrize("target", ["dev", "pg", "spark"])
+@pytest.mark.parametrize("target", ENGINE_TARGETS)
 def test_time_zones_compare_instants(make_project: ProjectFactory, tmp_path: Path, request: pytest.FixtureRequest, target: str) -> None:
     """Feature and event times written with assorted UTC offsets are compared as
     instants, a naive event time is UTC, and neither the machine's zone nor the
