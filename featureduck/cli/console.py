@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.markup import escape
 
+from featureduck.project.ids import NodeId
 from featureduck.runner.results import NodeResult, RunResults
 
 if TYPE_CHECKING:
@@ -287,3 +289,105 @@ def print_error(message: str) -> None:
 def print_internal_error(trace: str) -> None:
     error_console.print("[red]internal error[/red] (please report it with this traceback):")
     sys.stderr.write(trace)
+
+
+# --- what the other commands print ---------------------------------------------------
+
+
+def print_line(text: str) -> None:
+    """A line as it is (ids, JSON records): no markup, no wrapping."""
+    sys.stdout.write(text + "\n")
+
+
+def print_json(data: Any, indent: int | None = 1) -> None:
+    print_line(json.dumps(data, indent=indent, default=str))
+
+
+def print_records(records: list[tuple[str, dict[str, Any]]], output: str) -> None:
+    """`fduck ls`: a unique id per line, or a JSON object per line."""
+    for uid, record in records:
+        print_line(json.dumps({"unique_id": uid, **record}) if output == "json" else uid)
+
+
+def print_sources(sources: list[tuple[Any, list[Any]]], output: str) -> None:
+    """Each source table, and for an incremental one the watermark each model reading it keeps."""
+    for table, marks in sources:
+        watermarks = {NodeId.parse(m.model_id).name: {"watermark": m.watermark, "recorded_at": _when(m.recorded_at)} for m in marks}
+        if output == "json":
+            print_line(json.dumps({
+                "unique_id": table.unique_id, "resource_type": "source", "name": f"{table.source_name}.{table.name}",
+                "type": table.source_type, "timestamp_field": table.timestamp_field, "incremental": table.incremental,
+                "watermarks": watermarks,
+            }))
+            continue
+        line = f"{table.unique_id:<48} {table.source_type:<9}"
+        if table.incremental:
+            marked = ", ".join(f"{model} {mark['watermark'] or '-'}" for model, mark in watermarks.items()) or "not read yet"
+            line += f" incremental on {table.timestamp_field}: {marked}"
+        print_line(line.rstrip())
+
+
+def print_relation_states(states: list[Any], output: str) -> None:
+    for item in states:
+        built = _when(item.last_built) if item.last_built else None
+        if output == "json":
+            print_line(json.dumps({"name": item.name, "relation": item.relation, "materialized": item.materialized,
+                                   "depends_on": item.depends_on, "last_built": built, "state": item.state}))
+        else:
+            print_line(f"{item.name:<32} {item.relation:<40} {built or '-':<20} {item.state}")
+
+
+def _when(moment: Any) -> str:
+    return str(moment.isoformat(sep=" ", timespec="seconds"))
+
+
+def print_compiled(errors: list[str], count: int, target: Any, where: Any, cached: bool, seconds: float,
+                   failed: dict[str, int]) -> None:
+    """`fduck compile`: each error once, the summary, then what failed by kind."""
+    for error in dict.fromkeys(errors):  # one folder config's error is every model's under it: told once
+        print_error(error)
+    console.print(f"Compiled {count} models for target {target.name} ({target.dialect}) into {where}"
+                  f"{' (cached)' if cached else ''} in {seconds:.2f}s")
+    for what, number in failed.items():
+        if number:
+            console.print(f"[red]{number} {what}[/red]")
+
+
+def print_debug(lines: list[str]) -> None:
+    for line in lines:
+        console.print(escape(line))
+
+
+def print_text(text: str) -> None:
+    """A line of a command's own (markup allowed: the caller escapes what it quotes)."""
+    console.print(text)
+
+
+def print_restored(chosen: Any, restored: list[Any], seconds: float) -> None:
+    taken = chosen.created_at.replace("T", " ")[:19]
+    console.print(f"Restoring snapshot {chosen.id} (taken {taken} UTC on target {chosen.target}, {chosen.engine})")
+    for item in restored:
+        console.print(escape(f"  {item.name} -> {item.relation}: " + (f"{item.rows} rows" if item.rows is not None else item.note)))
+    console.print(f"Restored {sum(1 for r in restored if r.rows is not None)} relations in {seconds:.2f}s")
+
+
+def print_migrated(done: list[Any], old_table: str) -> bool:
+    """`fduck online migrate`'s report; whether every row is in its view's table."""
+    for d in done:
+        lost = d.old_rows - d.present
+        console.print(escape(f"{d.view}: {d.old_rows:,} rows in {old_table}, {d.present:,} of their entities in the view's table")
+                      + (f" [red]({lost:,} missing)[/red]" if lost else ""))
+    if not done:
+        console.print(escape(f"No rows of online feature views in {old_table}"))
+        return True
+    if all(d.present == d.old_rows for d in done):
+        console.print(f"[green]Every row is in its view's table; {escape(old_table)} is left in place: "
+                      "drop it when you are satisfied[/green]")
+        return True
+    return False
+
+
+def print_serving(name: str, target: str, host: str, port: int, workers: int) -> None:
+    """Printed once everything that can fail was checked: tests and scripts wait for it."""
+    print(f"Serving {name} (target {target}) on http://{host}:{port} with {workers} worker{'s' if workers > 1 else ''}; docs at /docs",
+          flush=True)

@@ -9,6 +9,7 @@ import orjson
 from starlette.applications import Starlette
 
 from featureduck.api import Project
+from featureduck.cli.console import print_serving
 
 _ENV = "FDUCK_SERVE_PROJECT"
 
@@ -45,6 +46,5 @@ def run_server(project: Project, host: str, port: int, workers: int) -> None:
         }
         os.environ[_ENV] = orjson.dumps(spec).decode()
         app = "featureduck.cli.serve:app_from_environment"
-    print(f"Serving {project.config.name} (target {project.target.name}) on http://{host}:{port} "
-          f"with {workers} worker{'s' if workers > 1 else ''}; docs at /docs", flush=True)
+    print_serving(project.config.name, project.target.name, host, port, workers)
     serve(app, host, port, workers, factory=workers > 1, trusted_proxies=config.trusted_proxies)

@@ -112,7 +112,8 @@ def load_target(
     profiles_dir: Path | None = None,
     dbt_project: bool = False,
 ) -> TargetConfig:
-    """Resolve the target to build on, per SPEC §2's lookup rules."""
+    """Resolve the target to build on from the profiles file find_profiles_file finds;
+    with none, the default DuckDB target (target/dev.duckdb)."""
     path = find_profiles_file(project_root, profiles_dir, dbt_project)
     if path is None:
         if target_name not in (None, DEFAULT_TARGET):

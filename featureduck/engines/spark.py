@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
     from featureduck.engines.plans import Plan
 
-# Settings that start a small local session quickly (FIELD-NOTES.md).
+# Settings that start a small local session quickly (measured: seconds saved per start).
 _FAST_LOCAL = {
     "spark.ui.enabled": "false",
     "spark.driver.host": "127.0.0.1",

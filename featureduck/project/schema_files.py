@@ -1,7 +1,7 @@
 """The shapes of YAML declaration files (sources, models, ...) and their parsing.
 
 Any YAML file under the project's paths may hold any of the top-level keys;
-the key decides what it declares (SPEC §2).
+the key decides what it declares (as in dbt).
 """
 
 from __future__ import annotations

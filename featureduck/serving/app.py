@@ -1,4 +1,4 @@
-"""The serving API (SPEC section 7): plain handlers, wired into a Starlette app.
+"""The serving API (the README's serving routes): plain handlers, wired into a Starlette app.
 
 The hot path is short on purpose: the route's view entry is looked up in a
 dict built at startup, the key coerced, one indexed read of the online
