@@ -36,6 +36,8 @@ from featureduck.project.nodes import SourceTable
 from featureduck.sources.staging import fingerprint
 
 _ROWS = "version_rows"  # the alias a relation's rows are digested under
+# Per database source type: its information_schema.columns column with the full type (MySQL's data_type drops lengths).
+SERVER_TYPE_COLUMNS = {"postgres": "data_type", "mysql": "column_type"}
 
 
 def data_versions(
@@ -113,10 +115,13 @@ def _outside_query(adapter: EngineAdapter, table: SourceTable) -> exp.Select | N
     count_and_newest = _count_and_newest_text(table.timestamp_field)
     if count_and_newest is None:
         return None
-    # the count, the max and the columns are computed on the source's server, not over streamed rows
-    server = "postgres" if table.source_type == "postgres" else "mysql"  # the source's server speaks its own SQL
+    type_column = SERVER_TYPE_COLUMNS.get(str(table.source_type))
+    if type_column is None:  # a server not described here has no version: its models are always built
+        return None
+    # the count, the max and the columns are computed on the source's server (in its own SQL), not over streamed rows
+    server = str(table.source_type)
     described = exp.DPipe(this=exp.DPipe(this=exp.column("column_name"), expression=exp.Literal.string(" ")),
-                          expression=exp.column("data_type" if table.source_type == "postgres" else "column_type"))
+                          expression=exp.column(type_column))
     ordered = exp.Order(this=described, expressions=[exp.Ordered(this=exp.column("ordinal_position"))])
     columns = (
         exp.select(exp.GroupConcat(this=ordered, separator=exp.Literal.string(",")))
