@@ -95,7 +95,7 @@ def test_a_ducklake_target_commits_each_build_as_a_snapshot(make_project: Projec
 
 
 @pytest.mark.slow
-def test_every_command_reads_a_view_over_a_ducklake_source(make_project: ProjectFactory, tmp_path: Path) -> None:
+def test_test_export_profile_and_explain_read_a_view_over_a_ducklake_source(make_project: ProjectFactory, tmp_path: Path) -> None:
     """test -s, export, export --query, profile and explain attach the lake a view reads, as run does."""
     catalog, data = tmp_path / "shop.ducklake", tmp_path / "lake_files"
     with _lake(catalog, data) as con:

@@ -162,7 +162,7 @@ def test_hudi_tables_read_their_latest_snapshot_not_their_files(
 
 
 @pytest.mark.slow
-def test_every_command_reads_a_view_over_a_delta_table(make_project: ProjectFactory, tmp_path: Path) -> None:
+def test_test_export_profile_and_explain_read_a_view_over_a_delta_table(make_project: ProjectFactory, tmp_path: Path) -> None:
     """export, export --query, profile, explain and test -s load the delta extension
     from its wheel for a view over a Delta table, as run does (never an INSTALL offline)."""
     from deltalake import write_deltalake
