@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_training_set import WORK, generate  # noqa: E402
 
 from featureduck.api import Project  # noqa: E402
-from featureduck.tasks.export import tie_free  # noqa: E402
+from featureduck.tasks.training_set import tie_free  # noqa: E402
 
 SCHEMA = "fd_pit"
 FEATURES = [f"activity:f{i}" for i in range(1, 6)]

@@ -169,9 +169,7 @@ class Project(Workspace):
 
     def check_feature_views(self) -> list[FeatureDuckError]:
         """Feature views whose model does not output a column they name."""
-        from featureduck.tasks.inspect import feature_view_errors
-
-        return feature_view_errors(self)
+        return self.feature_view_errors()
 
     def freshness(self, now: datetime.datetime | None = None) -> list[Freshness]:
         """Sources with a freshness SLA and feature views, against their SLAs (UTC)."""
@@ -215,14 +213,14 @@ class Project(Workspace):
     def get_historical_features(self, entity_rows: Any, features: list[str]) -> Any:
         """A point-in-time training set: pandas in (or a file path), pandas out;
         an Arrow table in, Arrow out. `features` are `view:feature` references."""
-        from featureduck.tasks.export import training_set
+        from featureduck.tasks.training_set import training_set
 
         form = "arrow" if type(entity_rows).__module__.startswith("pyarrow") else "pandas"
         return training_set(self, entity_rows, features, lambda adapter, query: adapter.fetch(query, form))
 
     def write_training_set(self, entity_rows: Any, features: list[str], out: str | Path) -> int:
         """Write the training set to a .parquet or .csv file; returns its row count."""
-        from featureduck.tasks.export import write_training_set
+        from featureduck.tasks.training_set import write_training_set
 
         return write_training_set(self, entity_rows, features, Path(out))
 

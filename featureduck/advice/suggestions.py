@@ -23,6 +23,7 @@ from sqlglot import exp
 from featureduck.advice.runs import regressed
 from featureduck.compiler.compile import CompiledProject
 from featureduck.engines.plans import Plan
+from featureduck.materializations.registry import builds_relation, live, strategy_for
 from featureduck.runner.state import Timing
 
 MANY_READERS = 3
@@ -41,17 +42,15 @@ def suggest(compiled: CompiledProject, name: str, dialect: str, plan: Plan | Non
     found: list[Suggestion] = []
     for relation in [name, *model.refs]:
         parent = compiled.models.get(relation)
-        if parent is None or parent.materialized != "view":
+        # a relation that computes what it reads each time it is read: a view
+        if parent is None or not (live(parent.materialized) and builds_relation(parent.materialized)):
             continue
         readers = sorted(compiled.models[child].name for child in _model_names(compiled, compiled.dag.children(parent.unique_id)))
         if len(readers) >= MANY_READERS:
             found.append(Suggestion("view-read-by-many", (
                 f"view '{relation}' is read by {len(readers)} models ({', '.join(readers[:5])}{', ...' if len(readers) > 5 else ''}): "
                 "each computes it again; materialize it as a table (config(materialized='table')) to compute it once per run")))
-    if model.materialized == "incremental" and not model.config.get("unique_key"):
-        found.append(Suggestion("incremental-without-unique-key", (
-            f"incremental model '{name}' has no unique_key: rows a later run selects again are appended a second time; "
-            "set unique_key to the columns that identify a row so they are merged")))
+    found += [Suggestion(rule, message) for rule, message in strategy_for(model.materialized, model.path).advice(model)]
     found += _unprunable_filters(model.sql, dialect)
     if plan is not None and plan.root is not None:
         loops = [node for node in plan.root.walk() if node.operator in _NESTED_LOOPS]

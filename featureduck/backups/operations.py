@@ -27,6 +27,7 @@ from featureduck.backups.snapshots import BackupStore, RelationEntry, Snapshot, 
 from featureduck.engines.base import EngineAdapter
 from featureduck.errors import UsageError
 from featureduck.exports.files import FileOptions, write_query
+from featureduck.materializations.registry import restores_from_rows
 from featureduck.project.ids import NodeKind
 from featureduck.sources.seeds import load_data
 
@@ -97,8 +98,9 @@ def restore(adapter: EngineAdapter, store: BackupStore, snapshot: Snapshot, plac
     for name, table in placements.items():
         entry = snapshot.relations[name]
         relation = table.sql(adapter.DIALECT)
-        if entry.materialized == "materialized_view" and adapter.SUPPORTS_MATERIALIZED_VIEWS:
-            done.append(Restored(name, relation, None, f"a {adapter.TYPE} materialized view: `fduck run` rebuilds it"))
+        if not restores_from_rows(entry.materialized, adapter):
+            kind = entry.materialized.replace("_", " ")
+            done.append(Restored(name, relation, None, f"a {adapter.TYPE} {kind}: `fduck run` rebuilds it"))
             continue
         rows = load_data(adapter, table, store.object_path(entry.object))
         done.append(Restored(name, relation, rows))

@@ -88,6 +88,14 @@ class Materialization(ABC):
     def validate(self, model: CompiledModel) -> None:  # noqa: B027 - most strategies build any config
         """Refuse a model whose config this strategy cannot build, at compile time."""
 
+    def advice(self, model: CompiledModel) -> list[tuple[str, str]]:
+        """(rule, message) for configs this strategy builds but likely not as meant (`fduck explain`)."""
+        return []
+
+    def restores_from_rows(self, adapter: EngineAdapter) -> bool:
+        """Whether a backup's rows put the relation back on this engine (else `fduck run` rebuilds it)."""
+        return self.table_like
+
     @abstractmethod
     def build(self, model: CompiledModel, ctx: BuildContext) -> BuildOutcome: ...
 

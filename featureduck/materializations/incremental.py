@@ -86,6 +86,13 @@ class IncrementalMaterialization(Materialization):
     def validate(self, model: CompiledModel) -> None:
         incremental_strategy(model)
 
+    def advice(self, model: CompiledModel) -> list[tuple[str, str]]:
+        if model.config.get("unique_key"):
+            return []
+        return [("incremental-without-unique-key", (
+            f"incremental model '{model.name}' has no unique_key: rows a later run selects again are appended a second time; "
+            "set unique_key to the columns that identify a row so they are merged"))]
+
     def build(self, model: CompiledModel, ctx: BuildContext) -> BuildOutcome:
         adapter = ctx.adapter
         full_refresh = ctx.full_refresh and model.config.get("full_refresh") is not False

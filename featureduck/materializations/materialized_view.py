@@ -10,6 +10,7 @@ each refresh either way.
 from __future__ import annotations
 
 from featureduck.compiler.compile import CompiledModel
+from featureduck.engines.base import EngineAdapter
 from featureduck.materializations.base import BuildContext, BuildOutcome, Materialization, replace_table
 from featureduck.materializations.incremental import unique_key_columns
 from featureduck.utils.hashing import sha256_text
@@ -19,6 +20,9 @@ class MaterializedViewMaterialization(Materialization):
     name = "materialized_view"
     builds_relation = True
     table_like = True
+
+    def restores_from_rows(self, adapter: EngineAdapter) -> bool:
+        return not adapter.SUPPORTS_MATERIALIZED_VIEWS  # a native one is defined by its query: `fduck run` rebuilds it
 
     def build(self, model: CompiledModel, ctx: BuildContext) -> BuildOutcome:
         adapter = ctx.adapter

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from featureduck.engines.base import EngineAdapter
 from featureduck.errors import CompilationError, SourceLocation
 from featureduck.materializations.base import Materialization
 from featureduck.materializations.ephemeral import EphemeralMaterialization
@@ -52,3 +53,9 @@ def table_like(materialized: str) -> bool:
 def live(materialized: str) -> bool:
     strategy = STRATEGIES.get(materialized)
     return strategy is not None and strategy.live
+
+
+def restores_from_rows(materialized: str, adapter: EngineAdapter) -> bool:
+    """Seeds (and relations of a materialization no longer known) are put back from their rows."""
+    strategy = STRATEGIES.get(materialized)
+    return strategy is None or strategy.restores_from_rows(adapter)

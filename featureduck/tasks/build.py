@@ -5,17 +5,20 @@ dependents."""
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from featureduck.project.ids import NodeId
 from featureduck.runner import artifacts
 from featureduck.runner.results import NodeResult, RunResults
 from featureduck.tasks.options import RunOptions
-from featureduck.tasks.reporting import Reporter
 from featureduck.tasks.run import RunOutcome, run_models
 from featureduck.tasks.seed import load_seeds
 from featureduck.tasks.test import select_tests
 from featureduck.tasks.workspace import Selection, Workspace
 from featureduck.testing.execute import TestResult, TestsAfterBuilds
+
+if TYPE_CHECKING:
+    from featureduck.tasks.reporting import Reporter
 
 
 def build(workspace: Workspace, options: RunOptions, reporter: Reporter) -> tuple[RunResults, list[TestResult]]:

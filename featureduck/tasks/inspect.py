@@ -10,7 +10,7 @@ from typing import NamedTuple
 from featureduck.advice.suggestions import Suggestion, suggest
 from featureduck.compiler.relations import is_staged
 from featureduck.engines.plans import Plan
-from featureduck.errors import FeatureDuckError, UsageError
+from featureduck.errors import UsageError
 from featureduck.materializations.registry import builds_relation
 from featureduck.profiling.history import Anomaly, anomalies, history, record
 from featureduck.profiling.statistics import ModelProfile, profile_relation
@@ -18,7 +18,6 @@ from featureduck.project.nodes import SourceTable
 from featureduck.runner.state import Timing, read_builds, read_timings
 from featureduck.sources.watermarks import Watermark, read_watermarks
 from featureduck.store.freshness import Freshness, check_freshness, check_source_freshness
-from featureduck.store.validation import check_feature_views
 from featureduck.tasks.options import ProfileOptions
 from featureduck.tasks.workspace import Selection, Workspace
 from featureduck.utils.clock import utc_now
@@ -75,11 +74,6 @@ def source_watermarks(workspace: Workspace, selection: Selection) -> list[tuple[
         (table, sorted((m for (_, source), m in marks.items() if source == table.unique_id), key=lambda m: m.model_id))
         for table in sorted(tables, key=lambda t: t.unique_id)
     ]
-
-
-def feature_view_errors(workspace: Workspace) -> list[FeatureDuckError]:
-    """Feature views whose model does not output a column they name."""
-    return check_feature_views(workspace.definition, workspace.compile())
 
 
 def freshness(workspace: Workspace, now: datetime.datetime | None = None) -> list[Freshness]:

@@ -3,7 +3,7 @@ in-process lookup `fduck serve` answers."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from featureduck.errors import UsageError
 from featureduck.online.base import OnlineStore, OnlineView
@@ -13,8 +13,10 @@ from featureduck.online.postgres import PostgresStore
 from featureduck.online.postgres_migrate import Migrated
 from featureduck.online.registry import create_store
 from featureduck.tasks.options import MaterializeOptions
-from featureduck.tasks.reporting import Reporter
 from featureduck.tasks.workspace import Workspace
+
+if TYPE_CHECKING:
+    from featureduck.tasks.reporting import Reporter
 
 
 def open_store(workspace: Workspace) -> OnlineStore:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from featureduck.compiler.compile import CompiledProject
 from featureduck.compiler.relations import is_staged, staged_relation
@@ -28,11 +29,13 @@ from featureduck.sources.versions import data_versions
 from featureduck.sources.watermarks import WatermarkedSources, create_state_tables, read_watermarks
 from featureduck.sources.watermarks import state_tables as watermark_tables
 from featureduck.tasks.options import RunOptions
-from featureduck.tasks.reporting import Reporter
 from featureduck.tasks.session import Session
 from featureduck.tasks.workspace import Selection, Workspace
 from featureduck.utils.clock import utc_now
 from featureduck.utils.hashing import sha256_text
+
+if TYPE_CHECKING:
+    from featureduck.tasks.reporting import Reporter
 
 
 @dataclass

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from featureduck.project.ids import NodeId
 from featureduck.runner import artifacts
 from featureduck.runner.results import RunResults
 from featureduck.tasks.options import Selector, TestOptions
-from featureduck.tasks.reporting import Reporter
 from featureduck.tasks.workspace import Workspace
 from featureduck.testing.definitions import collect_tests
 from featureduck.testing.execute import CompiledTest, TestResult, compile_tests, run_tests
+
+if TYPE_CHECKING:
+    from featureduck.tasks.reporting import Reporter
 
 
 def select_tests(workspace: Workspace, selector: Selector) -> list[CompiledTest]:

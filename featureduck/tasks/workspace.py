@@ -122,6 +122,12 @@ class Workspace:
                 modified.add(model.unique_id)
         return modified
 
+    def feature_view_errors(self) -> list[FeatureDuckError]:
+        """Feature views whose model does not output a column they name (`fduck compile` checks it)."""
+        from featureduck.store.validation import check_feature_views
+
+        return check_feature_views(self.definition, self.compile())
+
     def compiled_model(self, name: str, action: str) -> CompiledModel:
         """The compiled model a command acts on; an unknown or broken one is a usage error."""
         compiled = self.compile()

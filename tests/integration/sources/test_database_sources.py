@@ -212,7 +212,9 @@ def test_a_source_server_that_is_down_is_a_clear_error(make_project: ProjectFact
     assert fduck("compile", "--project-dir", str(root)).returncode == 0  # compiling needs no server
 
 
-def test_test_export_profile_and_explain_read_a_view_over_the_source(make_project: ProjectFactory, server: SourceServer, tmp_path: Path) -> None:
+def test_test_export_profile_and_explain_read_a_view_over_the_source(
+    make_project: ProjectFactory, server: SourceServer, tmp_path: Path,
+) -> None:
     """test -s, export, export --query, profile and explain attach the source a view
     reads, as run does: no `Catalog "app" does not exist`."""
     root = make_project({

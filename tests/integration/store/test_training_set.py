@@ -13,7 +13,7 @@ import pytest
 
 from featureduck.api import Project
 from featureduck.errors import ProjectError, UsageError
-from featureduck.tasks.export import tie_free
+from featureduck.tasks.training_set import tie_free
 from tests.conftest import ENGINE_TARGETS, ProjectFactory, fduck, pg_profile, spark_output, write_engine_profile
 
 FEATURES_YML = """
