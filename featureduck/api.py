@@ -93,9 +93,7 @@ class Project(Workspace):
         unchanged since its last build is not built again unless `use_cache` is False."""
         from featureduck.tasks.run import run
 
-        options = RunOptions(selector=Selector.of(select, exclude, state), threads=threads, full_refresh=full_refresh,
-                             use_cache=use_cache)
-        return run(self, options, _or_silent(reporter))
+        return run(self, _run_options(select, exclude, state, threads, full_refresh, use_cache), _or_silent(reporter))
 
     def seed(
         self, select: Selections = None, exclude: Selections = None, state: str | Path | None = None, reporter: Reporter | None = None,
@@ -145,15 +143,13 @@ class Project(Workspace):
         a node whose error-severity test fails holds back its dependents."""
         from featureduck.tasks.build import build
 
-        options = RunOptions(selector=Selector.of(select, exclude, state), threads=threads, full_refresh=full_refresh,
-                             use_cache=use_cache)
-        return build(self, options, _or_silent(reporter))
+        return build(self, _run_options(select, exclude, state, threads, full_refresh, use_cache), _or_silent(reporter))
 
     # --- what is built --------------------------------------------------------------------
 
     def last_builds(self) -> dict[str, BuildRecord]:
         """What the state store says was last built, per model id."""
-        from featureduck.tasks.run import last_builds
+        from featureduck.tasks.inspect import last_builds
 
         return last_builds(self)
 
@@ -295,6 +291,12 @@ class Project(Workspace):
                 shutil.rmtree(folder)
                 removed.append(folder)
         return removed
+
+
+def _run_options(
+    select: Selections, exclude: Selections, state: str | Path | None, threads: int | None, full_refresh: bool, use_cache: bool,
+) -> RunOptions:
+    return RunOptions(selector=Selector.of(select, exclude, state), threads=threads, full_refresh=full_refresh, use_cache=use_cache)
 
 
 def _or_silent(reporter: Reporter | None) -> Reporter:

@@ -358,6 +358,11 @@ def print_debug(lines: list[str]) -> None:
         console.print(escape(line))
 
 
+def print_starting(verb: str, target: Any, threads: int | None) -> None:
+    """`fduck run` and `fduck build`'s first line: where, and how many at once."""
+    console.print(escape(f"{verb} on target {target.name} ({target.type}, {threads or target.threads} threads)"))
+
+
 def print_text(text: str) -> None:
     """A line of a command's own (markup allowed: the caller escapes what it quotes)."""
     console.print(text)

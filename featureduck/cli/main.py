@@ -143,7 +143,7 @@ def compile_command(args: ProjectArgs, selector: Selector, no_cache: bool) -> No
 def run(args: ProjectArgs, selector: Selector, threads: int | None, full_refresh: bool, no_cache: bool) -> None:
     """Build the selected models in DAG order, skipping those unchanged since their last build."""
     project = args.load()
-    out.print_text(f"Running on target {project.target.name} ({project.target.type}, {threads or project.target.threads} threads)")
+    out.print_starting("Running", project.target, threads)
     results = project.run(selector.select, selector.exclude, threads, full_refresh, selector.state, out.ConsoleReporter(),
                           use_cache=not no_cache)
     out.print_run_summary(results)
@@ -171,7 +171,7 @@ def build(args: ProjectArgs, selector: Selector, threads: int | None, full_refre
     """Seed, run and test in DAG order; a failing test skips the dependents of what it tests."""
     started = time.perf_counter()
     project = args.load()
-    out.print_text(f"Building on target {project.target.name} ({project.target.type}, {threads or project.target.threads} threads)")
+    out.print_starting("Building", project.target, threads)
     results, test_results = project.build(selector.select, selector.exclude, threads, full_refresh, selector.state,
                                           out.ConsoleReporter(), use_cache=not no_cache)
     out.print_run_summary(results, "seeds and models")

@@ -55,7 +55,6 @@ class EngineTraits:
     reads_in_place: frozenset[str]  # file-source formats read where they lie; the rest are staged into it
     own_database_sources: frozenset[str]  # database source types whose tables it reads as its own (same server)
     point_in_time_join: PointInTimeJoin
-    ranks_ties: bool  # its point-in-time join takes one row per instant: tied rows are ranked first
     keeps_watermarks: bool  # incremental sources
     exports_through_scanner: bool  # files are written by DuckDB reading its tables directly (postgres_query)
     python_udfs: bool  # runs functions/*.py
@@ -63,12 +62,18 @@ class EngineTraits:
     rewrites: frozenset[str]  # constructs rewritten to keep DuckDB's meaning (compiler.portability)
     path_settings: tuple[PathSetting, ...] = ()
 
+    @property
+    def ranks_ties(self) -> bool:
+        """Its point-in-time join takes one row per instant (the ASOF join, the join back at
+        the newest instant), so tied rows are ranked first; stacked rows rank as they stack."""
+        return self.point_in_time_join != "stacked"
+
 
 _FILE_FORMATS = frozenset({"parquet", "csv", "json", "delta", "iceberg"})  # project.nodes.FILE_READERS
 
 _DUCKDB = EngineTraits(
     type="duckdb", adapter="featureduck.engines.duckdb:DuckDBAdapter", dialect="duckdb", default_schema="main", text_type="VARCHAR",
-    local_reader=True, reads_in_place=_FILE_FORMATS, own_database_sources=frozenset(), point_in_time_join="asof", ranks_ties=True,
+    local_reader=True, reads_in_place=_FILE_FORMATS, own_database_sources=frozenset(), point_in_time_join="asof",
     keeps_watermarks=True, exports_through_scanner=False, python_udfs=True, refuses=frozenset(), rewrites=frozenset(),
     path_settings=(PathSetting("path", "target/dev.duckdb", "file"),),
 )
@@ -85,13 +90,13 @@ _ENGINES: dict[str, EngineTraits] = {
         EngineTraits(
             type="postgres", adapter="featureduck.engines.postgres:PostgresAdapter", dialect="postgres", default_schema="public",
             text_type="TEXT", local_reader=False, reads_in_place=frozenset(), own_database_sources=frozenset({"postgres"}),
-            point_in_time_join="newest_instant", ranks_ties=True, keeps_watermarks=True, exports_through_scanner=True,
+            point_in_time_join="newest_instant", keeps_watermarks=True, exports_through_scanner=True,
             python_udfs=False, refuses=POSTGRES_REFUSALS, rewrites=frozenset({"interval products"}),
         ),
         EngineTraits(
             type="spark", adapter="featureduck.engines.spark:SparkAdapter", dialect="spark", default_schema="default",
             text_type="STRING", local_reader=False, reads_in_place=frozenset({"parquet"}), own_database_sources=frozenset(),
-            point_in_time_join="stacked", ranks_ties=False, keeps_watermarks=False, exports_through_scanner=False,
+            point_in_time_join="stacked", keeps_watermarks=False, exports_through_scanner=False,
             python_udfs=True, refuses=SPARK_REFUSALS,
             rewrites=frozenset({"interval products", "date plus interval is a timestamp", "division is double"}),
             path_settings=(PathSetting("warehouse", "target/spark-warehouse", "file"),),

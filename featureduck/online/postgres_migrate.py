@@ -12,7 +12,7 @@ from sqlglot import exp
 from featureduck.engines.postgres import PostgresAdapter
 from featureduck.errors import DatabaseError
 from featureduck.online.base import OnlineView
-from featureduck.online.postgres_tables import StoreTables, declared_type
+from featureduck.online.postgres_tables import StoreTables, declared_type, in_parameter
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ def migrate_single_table(
     (ON CONFLICT DO NOTHING), so running it twice changes nothing; the old table is left
     in place for the user to drop."""
     source = exp.to_table(old_table, dialect="postgres") if "." in old_table else tables.table(old_table)
-    of_view = exp.column("feature_view").eq(exp.Any(this=exp.paren(exp.Placeholder())))
+    of_view = in_parameter(exp.column("feature_view"))
     count = exp.func("count", exp.Star())
     done = []
     try:
@@ -78,7 +78,7 @@ def migrate_single_table(
                 adapter.execute(exp.Insert(this=tables.views, expression=recorded, conflict=exp.OnConflict(
                     conflict_keys=[exp.to_identifier("view_key")], action=exp.var("DO NOTHING"))))
                 adapter.execute(tables.notify(channel, view))
-                of_old = exp.column("feature_view", "o").eq(exp.Any(this=exp.paren(exp.Placeholder())))
+                of_old = in_parameter(exp.column("feature_view", "o"))
                 present = exp.select(count.copy()).from_(source.copy().as_("o")).where(of_old)
                 present = present.join(table.copy().as_("n"), using=["entity_key"])
                 done.append(Migrated(view.key, old, int(adapter.execute(present, [names])[0][0])))

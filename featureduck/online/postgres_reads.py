@@ -13,7 +13,7 @@ from sqlglot import exp
 from featureduck.engines.postgres import PostgresAdapter
 from featureduck.errors import DatabaseError
 from featureduck.online.base import OnlineRow, OnlineView
-from featureduck.online.postgres_tables import StoreTables
+from featureduck.online.postgres_tables import StoreTables, in_parameter
 
 if TYPE_CHECKING:
     import psycopg_pool
@@ -28,7 +28,7 @@ def lookup_query(tables: StoreTables, view: OnlineView) -> exp.Select:
         exp.column("view_key").eq(exp.Literal.string(view.key)))
     return exp.select(
         exp.column("entity_key"), exp.cast(exp.column("feature_ts"), "text"), exp.cast(features, "text"), materialized.subquery(),
-    ).from_(tables.table(view.table)).where(exp.column("entity_key").eq(exp.Any(this=exp.paren(exp.Placeholder()))))
+    ).from_(tables.table(view.table)).where(in_parameter(exp.column("entity_key")))
 
 
 class StoreReader:

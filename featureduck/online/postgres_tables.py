@@ -51,6 +51,11 @@ def declared_type(dtype: str | None, dialect: str) -> str:
     return exp.DataType.build(dtype, dialect=dialect).sql("postgres")
 
 
+def in_parameter(column: exp.Column) -> exp.EQ:
+    """`column = ANY(%s)`: the one parameter is a list of values."""
+    return column.eq(exp.Any(this=exp.paren(exp.Placeholder())))
+
+
 def _type(kind: str) -> exp.DataType:
     return exp.DataType.build(kind, dialect="postgres")
 

@@ -15,7 +15,7 @@ from featureduck.materializations.registry import builds_relation
 from featureduck.profiling.history import Anomaly, anomalies, history, record
 from featureduck.profiling.statistics import ModelProfile, profile_relation
 from featureduck.project.nodes import SourceTable
-from featureduck.runner.state import Timing, read_builds, read_timings
+from featureduck.runner.state import BuildRecord, Timing, read_builds, read_timings
 from featureduck.sources.watermarks import Watermark, read_watermarks
 from featureduck.store.freshness import Freshness, check_freshness, check_source_freshness
 from featureduck.tasks.options import ProfileOptions
@@ -48,10 +48,7 @@ def relation_states(workspace: Workspace, selection: Selection, kinds: set[str])
     built from: the next run rebuilds it."""
     compiled = selection.compiled
     models = [m for m in compiled.models.values() if m.unique_id in selection.selected and m.materialized in kinds]
-    builds = {}
-    if models:
-        with workspace.session() as session:
-            builds = read_builds(session.adapter)
+    builds = last_builds(workspace) if models else {}
     states = []
     for model in sorted(models, key=lambda m: m.name):
         built = builds.get(model.unique_id)
@@ -61,6 +58,12 @@ def relation_states(workspace: Workspace, selection: Selection, kinds: set[str])
             compiled.dag.parents(model.unique_id), built.built_at if built else None, state,
         ))
     return states
+
+
+def last_builds(workspace: Workspace) -> dict[str, BuildRecord]:
+    """What the state store says was last built, per model id."""
+    with workspace.session() as session:
+        return read_builds(session.adapter)
 
 
 def source_watermarks(workspace: Workspace, selection: Selection) -> list[tuple[SourceTable, list[Watermark]]]:

@@ -23,7 +23,7 @@ from featureduck.runner.contracts import combine, contract_checks
 from featureduck.runner.fingerprints import Fingerprint, model_fingerprints, read_beneath, recorded_builds
 from featureduck.runner.results import NodeResult, RunResults
 from featureduck.runner.scheduler import Runner
-from featureduck.runner.state import BuildRecord, NodeRun, legacy_builds_table, read_builds, record_run, runs_table
+from featureduck.runner.state import NodeRun, legacy_builds_table, read_builds, record_run, runs_table
 from featureduck.sources.staging import StagedSource, stage_file_sources
 from featureduck.sources.versions import data_versions
 from featureduck.sources.watermarks import WatermarkedSources, create_state_tables, read_watermarks
@@ -172,8 +172,3 @@ def _node_run(result: NodeResult, fingerprint: Fingerprint | None, checksum: str
         inputs=fingerprint.inputs.to_dict() if fingerprint and keeps_inputs else None,
     )
 
-
-def last_builds(workspace: Workspace) -> dict[str, BuildRecord]:
-    """What the state store says was last built, per model id."""
-    with workspace.session() as session:
-        return read_builds(session.adapter)

@@ -17,7 +17,7 @@ from featureduck.compiler.relations import is_staged, staged_relation
 from featureduck.engines.base import EngineAdapter
 from featureduck.errors import UsageError
 from featureduck.project.nodes import SourceTable
-from featureduck.runner.fingerprints import read_beneath
+from featureduck.runner.fingerprints import Beneath, read_beneath
 
 if TYPE_CHECKING:
     from featureduck.tasks.workspace import Workspace
@@ -49,10 +49,10 @@ class Session:
         beneath them, through views and ephemerals, attached."""
         workspace, compiled = self.workspace, self.compiled
         refs = list(refs)
-        unbuilt = self.unbuilt(refs) if check_built else None
+        beneath = read_beneath(compiled, [compiled.models[r] for r in refs if r in compiled.models])
+        unbuilt = self.unbuilt(refs, beneath) if check_built else None
         if unbuilt:
             raise UsageError(unbuilt[0], hint=unbuilt[1])
-        beneath = read_beneath(compiled, [compiled.models[r] for r in refs if r in compiled.models])
         read = [workspace.definition.sources[key] for key in sorted({*sources, *beneath.sources})]
         staged = [t for t in read if is_staged(t, self.adapter.traits)]
         for table in staged:
@@ -61,14 +61,16 @@ class Session:
                                  table.location, "run `fduck run` first")
         self.prepare(t for t in read if t not in staged)
 
-    def unbuilt(self, refs: list[str]) -> tuple[str, str] | None:
-        """The first relation that `refs` read (through views and ephemerals) and that does
-        not exist, as a message and a hint; None when all do."""
+    def unbuilt(self, refs: list[str], beneath: Beneath | None = None) -> tuple[str, str] | None:
+        """The first relation that `refs` read (through views and ephemerals: `beneath`,
+        found here unless given) and that does not exist, as a message and a hint; None
+        when all do."""
         from featureduck.materializations.registry import builds_relation
 
         compiled = self.compiled
         seeds = self.workspace.compiler.seed_relations()
-        beneath = read_beneath(compiled, [compiled.models[r] for r in refs if r in compiled.models])
+        if beneath is None:
+            beneath = read_beneath(compiled, [compiled.models[r] for r in refs if r in compiled.models])
         needed = [*refs, *sorted(beneath.refs - set(refs))]  # what was asked for first
         for name in needed:
             if name in seeds:
