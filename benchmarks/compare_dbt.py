@@ -1,16 +1,21 @@
-"""A dbt-duckdb project built by dbt and by fduck, side by side: are the tables identical?
+"""dbt-duckdb projects built by dbt and by fduck, side by side: the same tables, the same outcomes?
 
-The project (tests/fixtures/dbt_parity) uses the dbt features fduck promises
-to run unchanged: dbt_project.yml folder nesting with `+` and plain keys, a
+tests/fixtures/dbt_parity uses the dbt features fduck has run unchanged
+from the start: dbt_project.yml folder nesting with `+` and plain keys, a
 custom schema, project-level seed column types, a dbt `type: duckdb`
 profile, schema.yml `version: 2` with `tests:` and `data_tests:` (dbt 1.10
 `arguments:` too), seeds, Jinja `set` and `for`, `{{ doc() }}` from .md
 files, `{{ log() }}`, macros, an incremental model and a singular test.
+tests/fixtures/dbt_features uses what dbt decides while it renders: Jinja in
+dbt_project.yml and source YAML, a project `generate_schema_name`, the
+`run_query` pivot under `{% if execute %}`, `adapter.get_columns_in_relation`,
+`statement`/`load_result`, and `{{ this }}` and `ref()` inside SQL strings.
 
-Each tool runs `seed`, `run` and `test` on its own copy. Every table each
-built is exported to Parquet by its own duckdb (dbt-duckdb's venv has a newer
-duckdb whose files this one may not open), then compared: the same tables,
-the same column names and types, the same rows (EXCEPT ALL both ways).
+Each tool runs `build` on its own copy. Every table each built is exported
+to Parquet by its own duckdb (dbt-duckdb's venv has a newer duckdb whose
+files this one may not open), then compared: the same tables, the same
+column names and types, the same rows (EXCEPT ALL both ways); then every
+node's outcome in run_results.json (seeds, models and tests), by name.
 
     python3 -m venv benchmarks/work/dbt-venv
     benchmarks/work/dbt-venv/bin/pip install dbt-core==1.11.16 dbt-duckdb
@@ -26,10 +31,11 @@ import sys
 from pathlib import Path
 
 import duckdb
+import yaml
 
 HERE = Path(__file__).resolve().parent
-FIXTURE = HERE.parent / "tests" / "fixtures" / "dbt_parity"
-WORK = HERE / "work" / "dbt_parity"
+FIXTURES = [HERE.parent / "tests" / "fixtures" / name for name in ("dbt_parity", "dbt_features")]
+WORK = HERE / "work" / "dbt_compare"
 DBT = HERE / "work" / "dbt-venv" / "bin" / "dbt"
 EXPORT = """
 import duckdb, json, sys
@@ -48,17 +54,23 @@ print(json.dumps(out))
 """
 
 
-def build(tool: str, folder: Path) -> None:
+def build(tool: str, fixture: Path, folder: Path) -> dict[str, str]:
+    """`build` on a fresh copy of `fixture`; each node's outcome by name, from run_results.json."""
     shutil.rmtree(folder, ignore_errors=True)
-    shutil.copytree(FIXTURE, folder)
-    for command in ("seed", "run", "test"):
-        if tool == "dbt":
-            args = [str(DBT), command, "--project-dir", str(folder), "--profiles-dir", str(folder)]
-        else:
-            args = [sys.executable, "-m", "featureduck.cli", command, "--project-dir", str(folder)]
-        result = subprocess.run(args, capture_output=True, text=True, cwd=folder)
-        if result.returncode != 0:
-            raise SystemExit(f"{tool} {command} failed:\n{result.stdout}\n{result.stderr}")
+    shutil.copytree(fixture, folder)
+    if tool == "dbt":
+        args = [str(DBT), "build", "--project-dir", str(folder), "--profiles-dir", str(folder)]
+    else:
+        args = [sys.executable, "-m", "featureduck.cli", "build", "--project-dir", str(folder)]
+    result = subprocess.run(args, capture_output=True, text=True, cwd=folder)
+    if result.returncode != 0:
+        raise SystemExit(f"{tool} build of {fixture.name} failed:\n{result.stdout}\n{result.stderr}")
+    results = json.loads((folder / "target" / "run_results.json").read_text())["results"]
+    # dbt's test ids end in a hash of their arguments; a node is matched by its kind and name
+    return {".".join(r["unique_id"].split(".")[:3:2]): OUTCOME.get(r["status"], r["status"]) for r in results}
+
+
+OUTCOME = {"cached": "success"}  # fduck's run cache: built before, unchanged
 
 
 def export(python: str, database: Path, folder: Path) -> dict[str, list[list[str]]]:
@@ -67,32 +79,55 @@ def export(python: str, database: Path, folder: Path) -> dict[str, list[list[str
     return {t["relation"]: t["columns"] for t in json.loads(out)}
 
 
-def main() -> None:
-    if not DBT.exists():
-        raise SystemExit(f"no dbt at {DBT} (see this script's docstring)")
-    build("dbt", WORK / "dbt")
-    build("fduck", WORK / "fduck")
-    dbt_tables = export(str(DBT.parent / "python"), WORK / "dbt" / "target" / "parity.duckdb", WORK / "export_dbt")
-    fduck_tables = export(sys.executable, WORK / "fduck" / "target" / "parity.duckdb", WORK / "export_fduck")
-    version = subprocess.run([str(DBT), "--version"], capture_output=True, text=True).stdout.split("installed:")[1].split()[0]
-    print(f"dbt-core {version} + dbt-duckdb built {len(dbt_tables)} relations, fduck {len(fduck_tables)}")
+def database_file(fixture: Path) -> str:
+    """The DuckDB file the fixture's dev target names (profiles.yml), relative to the project."""
+    profiles = yaml.safe_load((fixture / "profiles.yml").read_text())
+    profile = next(iter(profiles.values()))
+    return str(profile["outputs"][profile.get("target", "dev")]["path"])
+
+
+def compare(fixture: Path) -> bool:
+    work = WORK / fixture.name
+    dbt_outcomes = build("dbt", fixture, work / "dbt")
+    fduck_outcomes = build("fduck", fixture, work / "fduck")
+    database = database_file(fixture)
+    dbt_tables = export(str(DBT.parent / "python"), work / "dbt" / database, work / "export_dbt")
+    fduck_tables = export(sys.executable, work / "fduck" / database, work / "export_fduck")
+    print(f"{fixture.name}: dbt built {len(dbt_tables)} relations, fduck {len(fduck_tables)}")
     same = True
     for relation in sorted(set(dbt_tables) | set(fduck_tables)):
         if relation not in dbt_tables or relation not in fduck_tables:
-            print(f"{relation:<32} only built by {'dbt' if relation in dbt_tables else 'fduck'}")
+            print(f"  {relation:<36} only built by {'dbt' if relation in dbt_tables else 'fduck'}")
             same = False
             continue
         columns_match = dbt_tables[relation] == fduck_tables[relation]
-        a, b = WORK / "export_dbt" / f"{relation}.parquet", WORK / "export_fduck" / f"{relation}.parquet"
+        a, b = work / "export_dbt" / f"{relation}.parquet", work / "export_fduck" / f"{relation}.parquet"
         rows = duckdb.sql(f"SELECT count(*) FROM '{a}'").fetchone()
         only_dbt = duckdb.sql(f"SELECT count(*) FROM (SELECT * FROM '{a}' EXCEPT ALL SELECT * FROM '{b}')").fetchone()
         only_fduck = duckdb.sql(f"SELECT count(*) FROM (SELECT * FROM '{b}' EXCEPT ALL SELECT * FROM '{a}')").fetchone()
         identical = columns_match and only_dbt == (0,) and only_fduck == (0,)
         same &= identical
         detail = "" if columns_match else f"  columns: dbt {dbt_tables[relation]} / fduck {fduck_tables[relation]}"
-        print(f"{relation:<32} {rows[0] if rows else 0:>3} rows  {'identical' if identical else 'DIFFERENT'}{detail}")
-    print("all tables identical" if same else "tables differ")
-    sys.exit(0 if same else 1)
+        print(f"  {relation:<36} {rows[0] if rows else 0:>3} rows  {'identical' if identical else 'DIFFERENT'}{detail}")
+    for node in sorted(set(dbt_outcomes) | set(fduck_outcomes)):
+        dbt_status, fduck_status = dbt_outcomes.get(node, "absent"), fduck_outcomes.get(node, "absent")
+        if dbt_status != fduck_status:
+            print(f"  {node:<36} dbt {dbt_status}, fduck {fduck_status}  DIFFERENT")
+            same = False
+    tests = sum(1 for node in dbt_outcomes if node.startswith("test."))
+    print(f"  {len(dbt_outcomes)} node outcomes ({tests} tests): {'identical' if same else 'some differ'}")
+    return same
+
+
+def main() -> None:
+    if not DBT.exists():
+        raise SystemExit(f"no dbt at {DBT} (see this script's docstring)")
+    version = subprocess.run([str(DBT), "--version"], capture_output=True, text=True).stdout.split("installed:")[1].split()[0]
+    print(f"dbt-core {version} + dbt-duckdb against fduck")
+    results = {fixture.name: compare(fixture) for fixture in FIXTURES}
+    print("all projects identical" if all(results.values()) else
+          "projects that differ: " + ", ".join(name for name, same in results.items() if not same))
+    sys.exit(0 if all(results.values()) else 1)
 
 
 if __name__ == "__main__":

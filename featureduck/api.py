@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from featureduck.compiler import cache
 from featureduck.config.profiles import load_target
 from featureduck.config.project_config import ProjectConfig, load_project_config
+from featureduck.config.yaml_jinja import YamlRenderer
 from featureduck.errors import FeatureDuckError, ProjectError, UsageError
 from featureduck.project.loader import load_definition
 from featureduck.tasks.options import (
@@ -71,8 +72,14 @@ class Project(Workspace):
         target_config = load_target(
             root, config.shape.profile, target, Path(profiles_dir) if profiles_dir else None, config.is_dbt
         )
-        definition = load_definition(config)
-        return cls(config, definition, target_config, _merge_vars(config, vars))
+        cli_vars = _cli_vars(vars)
+        # dbt renders its project file with --vars alone, the other YAML files with every var
+        project_file = YamlRenderer(target_config.jinja_target(), cli_vars)
+        config = config.rendered(project_file)
+        project_vars = _merge_vars(config, cli_vars)
+        # one record of the env vars read, which the compile cache key includes
+        definition = load_definition(config, YamlRenderer(target_config.jinja_target(), project_vars, project_file.env_vars_read))
+        return cls(config, definition, target_config, project_vars)
 
     def select(self, select: Selections = None, exclude: Selections = None, state: str | Path | None = None) -> Selection:
         return self.selection(Selector.of(select, exclude, state))
@@ -305,16 +312,21 @@ def _or_silent(reporter: Reporter | None) -> Reporter:
     return reporter or SilentReporter()
 
 
-def _merge_vars(config: ProjectConfig, cli_vars: dict[str, Any] | str | None) -> dict[str, Any]:
+def _cli_vars(cli_vars: dict[str, Any] | str | None) -> dict[str, Any]:
+    """--vars as a mapping: given as one, or as YAML text."""
+    if isinstance(cli_vars, str):
+        parsed = load_yaml_text(cli_vars, "--vars") if cli_vars.strip() else {}
+        if not isinstance(parsed, dict):
+            raise UsageError(f"--vars must be a YAML mapping, got {cli_vars!r}")
+        return dict(parsed)
+    return dict(cli_vars or {})
+
+
+def _merge_vars(config: ProjectConfig, cli_vars: dict[str, Any]) -> dict[str, Any]:
     """Project vars (dbt's project-scoped ones flattened), overridden by --vars."""
     merged = {k: v for k, v in config.shape.vars.items() if k != config.name}
     scoped = config.shape.vars.get(config.name)
     if isinstance(scoped, dict):
         merged.update(scoped)
-    if isinstance(cli_vars, str):
-        parsed = load_yaml_text(cli_vars, "--vars") if cli_vars.strip() else {}
-        if not isinstance(parsed, dict):
-            raise UsageError(f"--vars must be a YAML mapping, got {cli_vars!r}")
-        cli_vars = dict(parsed)
-    merged.update(cli_vars or {})
+    merged.update(cli_vars)
     return merged

@@ -31,7 +31,8 @@ def _dots(text: str) -> str:
     return text + " " + "." * max(3, _LINE_WIDTH - len(text)) + " "
 
 
-_TEST_STYLE = {"pass": ("PASS", "green"), "warn": ("WARN", "yellow"), "fail": ("FAIL", "red"), "error": ("ERROR", "red")}
+_TEST_STYLE = {"pass": ("PASS", "green"), "warn": ("WARN", "yellow"), "fail": ("FAIL", "red"), "error": ("ERROR", "red"),
+               "skipped": ("SKIP", "yellow")}
 
 
 class ConsoleReporter:
@@ -90,15 +91,15 @@ class ConsoleReporter:
 
 
 def print_test_summary(results: list[Any], elapsed: float) -> None:
-    counts = {status: sum(1 for r in results if r.status == status) for status in ("pass", "warn", "fail", "error")}
+    counts = {status: sum(1 for r in results if r.status == status) for status in ("pass", "warn", "fail", "error", "skipped")}
     console.print()
     style = "red" if counts["fail"] or counts["error"] else ("yellow" if counts["warn"] else "green")
     console.print(
         f"[{style}]Finished running {len(results)} tests in {elapsed:.2f}s: {counts['pass']} pass, {counts['warn']} warn, "
-        f"{counts['fail']} fail, {counts['error']} error[/{style}]"
+        f"{counts['fail']} fail, {counts['error']} error" + (f", {counts['skipped']} skipped" if counts["skipped"] else "") + f"[/{style}]"
     )
     for result in results:
-        if result.status == "pass":
+        if result.status in ("pass", "skipped"):
             continue
         test = result.test
         console.print()

@@ -33,7 +33,7 @@ def _sqlglot_version() -> str:
 
 
 # Bumped when a compiled model holds something new, so older caches are not read.
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 
 
 def cache_key(compiler: Compiler) -> str:
@@ -45,6 +45,7 @@ def cache_key(compiler: Compiler) -> str:
             "sqlglot": _sqlglot_version(),
             "files": compiler.definition.file_hashes,
             "vars": compiler.vars,
+            "yaml_env": compiler.definition.yaml_renderer.env_vars_read if compiler.definition.yaml_renderer else {},
             "target": [target.name, target.type, target.public_settings(), target.profile_name],
         }
     )

@@ -8,6 +8,7 @@ together from names.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -21,13 +22,14 @@ from featureduck.graph.dag import Dag
 from featureduck.project.ids import NodeId
 from featureduck.project.loader import ProjectDefinition
 from featureduck.project.nodes import Model
-from featureduck.templating.context import REF_PREFIX, SOURCE_PREFIX, THIS_PLACEHOLDER, RenderScope, TargetInfo
+from featureduck.templating.context import REF_PREFIX, SOURCE_PREFIX, THIS_PLACEHOLDER, RenderScope
 from featureduck.utils.hashing import sha256_text
 from featureduck.utils.memory import fewer_collections
 
 if TYPE_CHECKING:
     from sqlglot import exp
 
+    from featureduck.templating.introspection import Database
     from featureduck.templating.renderer import ModelRenderer, RenderedModel
 
 
@@ -45,6 +47,7 @@ class CompiledModel:
     sql: str
     uses_this: bool = False
     reads_unmanaged: bool = False  # a table or file besides refs and sources (resolve.reads_unmanaged)
+    renders_at_run: bool = False  # its Jinja asks the database (`execute`, run_query): rendered again before it builds
 
     @property
     def materialized(self) -> str:
@@ -62,6 +65,7 @@ class CompiledModel:
             "sql": self.sql,
             "uses_this": self.uses_this,
             "reads_unmanaged": self.reads_unmanaged,
+            "renders_at_run": self.renders_at_run,
         }
 
     @classmethod
@@ -70,7 +74,7 @@ class CompiledModel:
         return cls(
             data["name"], data["unique_id"], data["path"], data["config"], data["refs"],
             [tuple(s) for s in data["sources"]], relation, data["sql"], data["uses_this"],  # type: ignore[misc]
-            data.get("reads_unmanaged", True),
+            data["reads_unmanaged"], data["renders_at_run"],
         )
 
 
@@ -84,6 +88,13 @@ class CompiledProject:
     disabled: set[str] = field(default_factory=set)  # config enabled=false: not built, not ref-able
     dag: Dag = field(default_factory=Dag)
     from_cache: bool = False
+
+
+_NAMING_MACRO = re.compile(r"{%-?\s*macro\s+generate_(schema|alias|database)_name\s*\(")
+
+
+# a placeholder inside a quoted string: replaced there too (compiler.resolve.replace_in_strings)
+_PLACEHOLDER_IN_STRING = re.compile(f"'[^']*({REF_PREFIX}|{SOURCE_PREFIX}|{THIS_PLACEHOLDER})")
 
 
 def source_unique_id(project: str, key: tuple[str, str]) -> str:
@@ -107,6 +118,8 @@ class Compiler:
         self.project_dialect = definition.config.dialect
         self.target_dialect = target.dialect
         self._renderer: ModelRenderer | None = None
+        # the target, once a session is open: renders then run with `execute` true
+        self.database: Database | None = None
 
     @functools.cached_property
     def inlined(self) -> frozenset[str]:
@@ -121,10 +134,7 @@ class Compiler:
             definition = self.definition
             refs = set(definition.models) | set(definition.seeds)  # a ref names a model or a seed
             scope = RenderScope(definition.config.name, refs, definition.sources, self.target.schema)
-            info = TargetInfo(
-                self.target.name, self.target.type, self.target.schema, self.target.threads,
-                self.target.profile_name, self.target.public_settings(),
-            )
+            info = self.target.jinja_target()
             macros = [(m.path, m.text) for m in definition.macro_files]
             self._renderer = ModelRenderer(scope, self.vars, info, macros)
         return self._renderer
@@ -174,7 +184,8 @@ class Compiler:
         result.dag.check_acyclic({m.unique_id: m.path for m in self.definition.models.values()})
         configs = {name: r.config for name, r in rendered.items()}
         relations = {
-            name: model_relation(name, configs.get(name, {}), self.target.schema) for name in self.definition.models
+            name: self.relation_of(name, "model", self.definition.models[name].path, configs.get(name, {}))
+            for name in self.definition.models
         } | self.seed_relations()
         order = [node.name for node in map(NodeId.parse, result.dag.topological_order()) if node.kind == "model"]
         order = [name for name in order if name in rendered]
@@ -207,7 +218,7 @@ class Compiler:
         """Render and compile one model again, e.g. with is_incremental() true, or
         reading some sources (by key) from other relations (their snapshots)."""
         model = self.definition.models[name]
-        rendered = self.renderer.render(model, incremental=incremental)
+        rendered = self.renderer.render(model, incremental=incremental, database=self.database)
         relations = {n: m.relation for n, m in project.models.items()} | self.seed_relations()
         configs = {n: m.config for n, m in project.models.items()}
         return self._compile_rendered(model, rendered, relations, configs, project, sources or {})
@@ -217,14 +228,31 @@ class Compiler:
         project's models, for the target: refs, sources and ephemerals resolve as in models."""
         self.check_dialect()
         model = Model(name=name, project=self.definition.config.name, path=path, raw_sql=raw_sql, checksum=sha256_text(raw_sql))
-        rendered = self.renderer.render(model)
+        rendered = self.renderer.render(model, database=self.database)
         relations = {n: m.relation for n, m in project.models.items()} | self.seed_relations()
         configs = {n: m.config for n, m in project.models.items()}
         return self._compile_rendered(model, rendered, relations, configs, project)
 
     def seed_relations(self) -> dict[str, Relation]:
         """Where each seed is loaded: named as a model of the same config would be."""
-        return {name: model_relation(name, seed.config, self.target.schema) for name, seed in self.definition.seeds.items()}
+        return {name: self.relation_of(name, "seed", seed.path, seed.config) for name, seed in self.definition.seeds.items()}
+
+    @functools.cached_property
+    def names_by_macro(self) -> bool:
+        """Whether the project defines generate_schema_name, _alias_name or _database_name;
+        without one, dbt's default rules are applied in Python, with no Jinja call."""
+        return any(_NAMING_MACRO.search(m.text) for m in self.definition.macro_files)
+
+    def relation_of(self, name: str, resource_type: str, path: str, config: dict[str, Any]) -> Relation:
+        """Where a model or seed is built, named as dbt names it."""
+        if not self.names_by_macro:
+            return model_relation(name, config, self.target.schema)
+        from featureduck.templating.renderer import NodeInfo
+
+        fqn = [self.definition.config.name, *path.split("/")[1:-1], name]
+        node = NodeInfo(name, resource_type, self.definition.config.name, path, config, fqn)
+        database, schema, identifier = self.renderer.relation_parts(node)
+        return Relation(schema, identifier, None if database == self.target.database else database)
 
     def build_dag(self, dependencies: dict[str, tuple[list[str], list[tuple[str, str]]]]) -> Dag:
         """Models and the sources they read, from each model's (refs, sources)."""
@@ -260,6 +288,8 @@ class Compiler:
             ephemeral_reference,
             prepend_ctes,
             reads_unmanaged,
+            relation_text,
+            replace_in_strings,
             replace_placeholders,
         )
 
@@ -268,7 +298,7 @@ class Compiler:
                 shown = option.replace("_", "-") if "hook" in option else option
                 raise CompilationError(f"dbt's `{shown}` config ({feature}) is not supported by featureduck", SourceLocation(model.path),
                                        f"remove {shown}: featureduck would not apply it")
-        own_relation = model_relation(model.name, rendered.config, self.target.schema)
+        own_relation = self.relation_of(model.name, "model", model.path, rendered.config)
         replacements: Replacements = {THIS_PLACEHOLDER: (own_relation.to_table(), own_relation.identifier)}
         ephemerals = []
         for ref in rendered.refs:
@@ -298,6 +328,9 @@ class Compiler:
         if self.target_dialect != self.project_dialect:
             make_portable(tree, self.target.traits, model.path)
         unmanaged = reads_unmanaged(tree, replacements)
+        if _PLACEHOLDER_IN_STRING.search(rendered.sql):
+            database = self.target.database if self.target.traits.names_database else None
+            replace_in_strings(tree, {name: relation_text(new, database, self.target_dialect) for name, (new, _) in replacements.items()})
         replace_placeholders(tree, replacements)
         if ephemerals:
             # the ephemeral's compiled SQL is target SQL with its own ephemerals inlined
@@ -309,5 +342,5 @@ class Compiler:
         sql = generate_sql(tree, self.target_dialect, model.path)
         return CompiledModel(
             model.name, model.unique_id, model.path, rendered.config, rendered.refs, rendered.sources,
-            own_relation, sql, rendered.uses_this, unmanaged,
+            own_relation, sql, rendered.uses_this, unmanaged, rendered.renders_at_run,
         )

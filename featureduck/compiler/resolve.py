@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlglot import exp
 
 from featureduck.compiler.relations import ephemeral_cte_name
@@ -29,6 +31,26 @@ def replace_placeholders(tree: exp.Expr, replacements: Replacements) -> None:
     for column in tree.find_all(exp.Column):
         if column.args.get("table") is not None and column.table in replacements:
             column.set("table", exp.to_identifier(replacements[column.table][1]))
+
+
+def replace_in_strings(tree: exp.Expr, texts: dict[str, str]) -> None:
+    """`'{{ this }}'` and `'{{ ref(...) }}'` inside SQL strings: each placeholder in a
+    string literal becomes the relation's name as text, as dbt renders it there."""
+    pattern = re.compile("|".join(re.escape(name) for name in sorted(texts, key=len, reverse=True)))
+    for literal in tree.find_all(exp.Literal):
+        if literal.is_string and pattern.search(literal.this):
+            literal.set("this", pattern.sub(lambda m: texts[m.group(0)], literal.this))
+
+
+def relation_text(expression: exp.Expr, database: str | None, dialect: str) -> str:
+    """A relation as dbt prints it: every part quoted, the database included when given."""
+    if isinstance(expression, exp.Table) and isinstance(expression.this, exp.Identifier):
+        table = expression.copy()
+        table.set("alias", None)
+        if database and table.args.get("catalog") is None and table.args.get("db") is not None:
+            table.set("catalog", exp.to_identifier(database))
+        return table.sql(dialect=dialect, identify=True)
+    return expression.sql(dialect=dialect)
 
 
 # Table functions that make rows rather than read them.

@@ -46,10 +46,44 @@ class TargetConfig:
         """What the engine of this target is (engines.traits); unknown types fail when loaded."""
         return engine_traits(self.type)
 
+    @property
+    def database(self) -> str:
+        """dbt's `target.database`: the database setting, else a file database's name
+        (DuckDB names a file's catalog by its stem), else `memory`."""
+        named = self.settings.get("database") or self.settings.get("dbname")
+        if named:
+            return str(named)
+        path = str(self.settings.get("path") or "")
+        return Path(path).stem if path and path != ":memory:" else "memory"
+
+    def jinja_target(self) -> TargetInfo:
+        """What `{{ target }}` shows Jinja: the public settings, then dbt's own fields."""
+        return TargetInfo(self.name, self.type, self.schema, self.threads, self.profile_name, self.database, self.public_settings())
+
     def public_settings(self) -> dict[str, Any]:
         """Settings safe to print or store: secrets masked, in nested settings too
         (an `online_store:` block's dsn)."""
         return _public(self.settings)
+
+
+class TargetInfo:
+    """`{{ target }}`: name, type, schema, database, threads and non-secret settings."""
+
+    def __init__(self, name: str, type_: str, schema: str, threads: int, profile_name: str, database: str,
+                 settings: dict[str, Any]) -> None:
+        self.__dict__.update(settings)
+        self.name = name
+        self.type = type_
+        self.schema = schema
+        self.threads = threads
+        self.profile_name = profile_name
+        self.database = database
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.__dict__.get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.__dict__[key]
 
 
 def _public(settings: dict[str, Any]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pydantic
 
+from featureduck.config.yaml_jinja import YamlRenderer
 from featureduck.errors import ProjectError, SourceLocation
 from featureduck.utils.validation import validate_shape
 from featureduck.utils.yaml_loader import LineDict, load_yaml_file
@@ -90,6 +91,15 @@ class ProjectConfig:
     @property
     def name(self) -> str:
         return self.shape.name
+
+    def rendered(self, renderer: YamlRenderer) -> ProjectConfig:
+        """The project file with its Jinja rendered for one target and set of vars, as
+        dbt reads it: configs are checked after rendering, so a rendered `+enabled`
+        must be a boolean like a written one."""
+        if not _has_jinja(self.raw):
+            return self
+        raw = renderer.render_tree(self.raw, self.file_name)
+        return _checked(self.root, self.file_name, raw)
 
     @property
     def dialect(self) -> str:
@@ -229,16 +239,30 @@ def find_project_file(root: Path) -> Path:
 
 
 def load_project_config(root: Path) -> ProjectConfig:
+    """The project file as written; `ProjectConfig.rendered` renders its Jinja once
+    the target is known."""
     path = find_project_file(root)
     raw = load_yaml_file(path, path.name)
     if not isinstance(raw, LineDict):
         raise ProjectError("the project file must be a mapping", SourceLocation(path.name, 1))
-    shape = validate_shape(ProjectShape, raw, path.name)
+    return _checked(root, path.name, raw)
+
+
+def _checked(root: Path, file_name: str, raw: LineDict) -> ProjectConfig:
+    shape = validate_shape(ProjectShape, raw, file_name)
     for section in ("models", "seeds"):
         if isinstance(raw.get(section), LineDict):
-            check_folder_tree(raw[section], path.name, (section,))
-    _refuse_unsupported(root, path.name, raw)
-    return ProjectConfig(root, path.name, shape, raw)
+            check_folder_tree(raw[section], file_name, (section,))
+    _refuse_unsupported(root, file_name, raw)
+    return ProjectConfig(root, file_name, shape, raw)
+
+
+def _has_jinja(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_has_jinja(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_jinja(v) for v in value)
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
 
 
 # dbt features that change what a run does: refused by name rather than ignored,

@@ -61,6 +61,9 @@ class EngineTraits:
     refuses: frozenset[str]  # constructs sqlglot would transpile with another meaning (compiler.portability)
     rewrites: frozenset[str]  # constructs rewritten to keep DuckDB's meaning (compiler.portability)
     path_settings: tuple[PathSetting, ...] = ()
+    # a relation written as text ('{{ this }}' in a string) names its database, as the dbt
+    # adapter of this engine prints it (dbt-spark prints schema.name)
+    names_database: bool = True
 
     @property
     def ranks_ties(self) -> bool:
@@ -99,7 +102,7 @@ _ENGINES: dict[str, EngineTraits] = {
             point_in_time_join="stacked", keeps_watermarks=False, exports_through_scanner=False,
             python_udfs=True, refuses=SPARK_REFUSALS,
             rewrites=frozenset({"interval products", "date plus interval is a timestamp", "division is double"}),
-            path_settings=(PathSetting("warehouse", "target/spark-warehouse", "file"),),
+            path_settings=(PathSetting("warehouse", "target/spark-warehouse", "file"),), names_database=False,
         ),
     )
 }

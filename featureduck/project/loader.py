@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from featureduck.config.project_config import ProjectConfig
+from featureduck.config.yaml_jinja import YamlRenderer
 from featureduck.errors import ProjectError, SourceLocation
 from featureduck.project.functions import DeclaredFunction, declared_functions
 from featureduck.project.nodes import Entity, FeatureView, Model, Seed, SourceTable
@@ -50,11 +51,14 @@ class ProjectDefinition:
     feature_views: dict[str, FeatureView] = field(default_factory=dict)  # by name@version
     functions: dict[str, DeclaredFunction] = field(default_factory=dict)  # Python UDFs, by SQL name
     file_hashes: dict[str, str] = field(default_factory=dict)
+    yaml_renderer: YamlRenderer | None = None  # renders YAML values; the env vars it read key the compile cache
 
 
-def load_definition(config: ProjectConfig) -> ProjectDefinition:
-    """Read models, macros and YAML declarations from the project's folders."""
+def load_definition(config: ProjectConfig, yaml_renderer: YamlRenderer | None = None) -> ProjectDefinition:
+    """Read models, macros and YAML declarations from the project's folders; Jinja in
+    the YAML files' values is rendered by `yaml_renderer` (for the target), as dbt does."""
     definition = ProjectDefinition(config)
+    definition.yaml_renderer = yaml_renderer
     folders = _Folders()
     root = config.root
     project_file = root / config.file_name
@@ -249,6 +253,8 @@ def _add_schema_file(definition: ProjectDefinition, path: Path) -> None:
     data = load_yaml_text(text, rel)
     if data is None:
         return
+    if definition.yaml_renderer is not None and ("{{" in text or "{%" in text):
+        data = definition.yaml_renderer.render_tree(data, rel)
     schema = parse_schema_file(data, rel, definition.config.name, str(definition.config.root))
     _merge_schema_file(definition, schema)
 

@@ -16,9 +16,9 @@ from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExec
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from featureduck.compiler.compile import CompiledProject, Compiler
+from featureduck.compiler.compile import CompiledModel, CompiledProject, Compiler
 from featureduck.engines.base import ColumnCheck, EngineAdapter
-from featureduck.errors import FeatureDuckError
+from featureduck.errors import CompilationError, FeatureDuckError, SourceLocation
 from featureduck.materializations.base import BuildContext, IncrementReader, no_increments
 from featureduck.materializations.registry import builds_relation, strategy_for
 from featureduck.runner.results import NodeResult, RunReporter, RunResults
@@ -201,6 +201,18 @@ class Runner:
             return result, True
         return result, self.after_build(uid)
 
+    def _render_at_run(self, model: CompiledModel) -> CompiledModel:
+        """dbt's second render: `execute` true, its queries run on the target. A ref the
+        parse-time render did not see is an error, as in dbt: the DAG did not order it."""
+        again = self.compiler.recompile(model.name, self.project, False)
+        unseen = [ref for ref in again.refs if ref not in model.refs]
+        if unseen:
+            raise CompilationError(
+                f"ref('{unseen[0]}') appears only when `execute` is true, so the build order could not include it",
+                SourceLocation(model.path), f"add `-- depends_on: {{{{ ref('{unseen[0]}') }}}}` at the top of the model",
+            )
+        return again
+
     def _build(self, uid: str) -> NodeResult:
         name = self.names[uid]
         started = time.time()
@@ -210,6 +222,8 @@ class Runner:
         try:
             if model is None:
                 raise self.project.errors[name]
+            if model.renders_at_run:
+                model = self._render_at_run(model)
             strategy = strategy_for(model.materialized, model.path)
             context = BuildContext(
                 self.adapter,

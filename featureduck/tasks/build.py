@@ -46,11 +46,14 @@ def build(workspace: Workspace, options: RunOptions, reporter: Reporter) -> tupl
             ran = run_models(session, models, options, reporter, checker.after)
         else:
             ran = RunOutcome(RunResults([], 0.0), {})
+        checker.skip_pending()
+    tested = [checker.results[i] for i in sorted(checker.results)]
     results = RunResults([*seeds, *ran.results.results, *skips], time.perf_counter() - started)
     artifacts.write_compiled(workspace.config.target_dir, workspace.target.name,
                              {compiled.models[n].path: sql for n, sql in ran.executed_sql.items()})
-    artifacts.write_run_results(workspace.config.target_dir, workspace.target.name, "build", results)
-    return results, [checker.results[i] for i in sorted(checker.results)]
+    recorded = RunResults([*results.results, *(t.to_node_result() for t in tested)], results.elapsed)
+    artifacts.write_run_results(workspace.config.target_dir, workspace.target.name, "build", recorded)
+    return results, tested
 
 
 def _held_back(workspace: Workspace, selection: Selection, skipped: list[str], held: list[str]) -> list[NodeResult]:

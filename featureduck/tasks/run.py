@@ -107,10 +107,12 @@ def run_models(
     cached = {}
     if options.use_cache and not options.full_refresh:
         relations = {m.unique_id: m.relation.to_table() for m in compiled.models.values()}
+        # a model rendered at run time has SQL the cache has not seen: it always builds
+        at_run = {m.unique_id for m in compiled.models.values() if m.renders_at_run}
         cached = {
             uid: f"unchanged since {builds[uid].built_at:%Y-%m-%d %H:%M:%S} UTC" for uid, fingerprint in fingerprints.items()
             if fingerprint.value is not None and uid in builds and builds[uid].fingerprint == fingerprint.value
-            and adapter.relation_kind(relations[uid]) is not None
+            and adapter.relation_kind(relations[uid]) is not None and uid not in at_run
         }
     results = runner.run(cached)
     _record(session, compiled, results, runner.executed_sql, fingerprints, staged)

@@ -94,6 +94,22 @@ def open_session(workspace: Workspace, threads: int | None) -> Iterator[Session]
     adapter.open()
     try:
         register_functions(adapter, workspace.definition, workspace.config.dialect)
-        yield Session(workspace, adapter, threads)
+        session = Session(workspace, adapter, threads)
+        with _renders_on(session):
+            yield session
     finally:
         adapter.close()
+
+
+@contextmanager
+def _renders_on(session: Session) -> Iterator[None]:
+    """While the session is open, renders are run-time renders on its target: `execute`
+    is true and run_query, statement and adapter lookups reach the database."""
+    from featureduck.runner.introspection import RunDatabase
+
+    compiler = session.workspace.compiler
+    compiler.database = RunDatabase(session.adapter, compiler, lambda: session.compiled, lambda: compiler.renderer.scope.state.model_name)
+    try:
+        yield
+    finally:
+        compiler.database = None

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from featureduck.errors import SourceLocation, TemplateError
+from featureduck.templating.introspection import Introspection
 from featureduck.utils.suggest import did_you_mean
 
 REF_PREFIX = "__fduck_ref__"
@@ -57,6 +58,7 @@ class RenderState:
     sources: list[tuple[str, str]] = field(default_factory=list)
     uses_this: bool = False
     log: list[str] = field(default_factory=list)
+    introspection: Introspection = field(default_factory=Introspection)
 
 
 class RenderScope:
@@ -81,6 +83,11 @@ class RenderScope:
 
     def end(self) -> None:
         self._local.state = None
+
+    def introspection(self) -> Introspection:
+        """The render in progress's; outside one (a macro module loading), a parse-time one."""
+        state: RenderState | None = getattr(self._local, "state", None)
+        return state.introspection if state is not None else Introspection()
 
     # --- functions exposed to Jinja -------------------------------------------------
 
@@ -154,18 +161,6 @@ class ThisProxy:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._relation(), name)
-
-
-class TargetInfo:
-    """`{{ target }}`: name, type, schema, threads and non-secret settings."""
-
-    def __init__(self, name: str, type_: str, schema: str, threads: int, profile_name: str, settings: dict[str, Any]) -> None:
-        self.__dict__.update(settings)
-        self.name = name
-        self.type = type_
-        self.schema = schema
-        self.threads = threads
-        self.profile_name = profile_name
 
 
 def template_line(path: str) -> int | None:

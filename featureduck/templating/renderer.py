@@ -14,11 +14,20 @@ from typing import Any
 import jinja2
 import jinja2.ext
 
+from featureduck.config.profiles import TargetInfo
 from featureduck.config.project_config import merge_config_value
 from featureduck.errors import SourceLocation, TemplateError
 from featureduck.project.nodes import Model
-from featureduck.templating.context import RenderScope, RenderState, TargetInfo, ThisProxy
+from featureduck.templating.context import RenderScope, RenderState, ThisProxy
 from featureduck.templating.fast_path import render_simple
+from featureduck.templating.introspection import (
+    AdapterProxy,
+    Database,
+    ExecuteFlag,
+    Introspection,
+    IntrospectionFunctions,
+    RelationApi,
+)
 from featureduck.utils.suggest import did_you_mean
 
 DEFAULT_MATERIALIZATION = "view"
@@ -33,10 +42,36 @@ class RenderedModel:
     refs: list[str]
     sources: list[tuple[str, str]]
     uses_this: bool
+    renders_at_run: bool = False  # it read `execute` or asked the database: rendered again before it builds
 
 
 class MissingVar(Exception):
     pass
+
+
+@dataclass
+class NodeInfo:
+    """The `node` dbt hands the generate_*_name macros: the fields such macros read."""
+
+    name: str
+    resource_type: str
+    package_name: str
+    original_file_path: str
+    config: dict[str, Any]
+    fqn: list[str]
+    version: str | None = None
+
+    @property
+    def unique_id(self) -> str:
+        return f"{self.resource_type}.{self.package_name}.{self.name}"
+
+    @property
+    def path(self) -> str:
+        return self.original_file_path
+
+    @property
+    def tags(self) -> list[str]:
+        return list(self.config.get("tags") or [])
 
 
 class ModelRenderer:
@@ -51,6 +86,7 @@ class ModelRenderer:
     ) -> None:
         self.scope = scope
         self.vars = project_vars
+        functions = IntrospectionFunctions(scope.introspection)
         self.env = jinja2.Environment(
             undefined=jinja2.StrictUndefined,
             extensions=[jinja2.ext.do, jinja2.ext.loopcontrols],
@@ -70,7 +106,12 @@ class ModelRenderer:
             target=target,
             modules={"datetime": datetime},
             run_started_at=datetime.datetime.now(datetime.UTC),
-            execute=False,
+            execute=ExecuteFlag(scope.introspection),
+            run_query=functions.run_query,
+            statement=functions.statement,
+            load_result=functions.load_result,
+            adapter=AdapterProxy(scope.introspection),
+            api=RelationApi,
         )
         self._templates: dict[tuple[str, str], jinja2.Template] = {}
         # env vars models read, with their values: part of the compile cache key
@@ -99,6 +140,21 @@ class ModelRenderer:
             return default
         raise self.scope._error(f"env var '{name}' is not set", f"export {name}=... or give env_var() a default")
 
+    def relation_parts(self, node: NodeInfo) -> tuple[str, str, str]:
+        """(database, schema, identifier) from the generate_*_name macros, the project's
+        where it defines them, as dbt names every model and seed."""
+        config, macros = node.config, self.env.globals
+        try:
+            return (
+                str(_call(macros["generate_database_name"], config.get("database"), node)).strip(),
+                str(_call(macros["generate_schema_name"], config.get("schema"), node)).strip(),
+                str(_call(macros["generate_alias_name"], config.get("alias"), node)).strip(),
+            )
+        except TemplateError:
+            raise
+        except Exception as err:  # noqa: BLE001 - a failing naming macro is the node's error
+            raise _template_error(err, node.original_file_path) from None
+
     def _load_macros(self, path: str, text: str) -> None:
         template = self._compile(path, _test_blocks_as_macros(text))
         try:
@@ -126,9 +182,10 @@ class ModelRenderer:
             raise TemplateError(f"Jinja syntax error: {err.message}", SourceLocation(path, err.lineno)) from None
         return self.env.template_class.from_code(self.env, code, self.env.make_globals(None), None)
 
-    def render(self, model: Model, incremental: bool = False) -> RenderedModel:
-        """Render one model; `incremental` is what `is_incremental()` answers."""
-        state = RenderState(model.name, model.path, incremental)
+    def render(self, model: Model, incremental: bool = False, database: Database | None = None) -> RenderedModel:
+        """Render one model; `incremental` is what `is_incremental()` answers. With a
+        `database`, `execute` is true and introspective queries run on it (a run-time render)."""
+        state = RenderState(model.name, model.path, incremental, introspection=Introspection(database is not None, database))
         self.scope.begin(state)
         try:
             sql = render_simple(model.raw_sql, self.env.globals, model.path)
@@ -141,7 +198,11 @@ class ModelRenderer:
         finally:
             self.scope.end()
         config = merged_config(model, state.config)
-        return RenderedModel(sql, config, state.refs, state.sources, state.uses_this)
+        return RenderedModel(sql, config, state.refs, state.sources, state.uses_this, state.introspection.asked)
+
+
+def _call(macro: Any, *args: Any) -> Any:
+    return macro(*args)
 
 
 _TEST_BLOCK = re.compile(r"{%(-?)\s*test\s+(\w+)\s*\(")

@@ -35,7 +35,7 @@ _NAME_LIMIT = 63  # identifier length Postgres keeps
 
 @dataclass(frozen=True)
 class DataTest:
-    name: str  # also the table its failures are stored in
+    name: str
     unique_id: str
     test_type: str  # the generic test's name, or "singular"
     raw_sql: str  # Jinja that renders to the query selecting failing rows
@@ -44,6 +44,11 @@ class DataTest:
     attached_label: str | None = None  # its name as the output shows it
     column: str | None = None
     config: dict[str, Any] = field(default_factory=dict)  # severity, where, store_failures
+    alias: str | None = None  # the table its failures are stored in, when not its name (dbt shortens long names)
+
+    @property
+    def failures_identifier(self) -> str:
+        return self.alias or self.name
 
     @property
     def severity(self) -> str:
@@ -111,8 +116,8 @@ def _generic(
         f"{{{{ test_{test_type}(model=__fd_model{''.join(', ' + k for k in keywords)}) }}}}\n"
     )
     prefix = "source_" if kind == "source" else ""
-    name = str(config.get("name") or _dbt_name(prefix + test_type, name_part, column, arguments))
-    return DataTest(name, f"test.{project}.{name}", test_type, raw_sql, location, attached_to, label, column, config)
+    name, alias = (str(config["name"]), None) if config.get("name") else _dbt_name(prefix + test_type, name_part, column, arguments)
+    return DataTest(name, f"test.{project}.{name}", test_type, raw_sql, location, attached_to, label, column, config, alias)
 
 
 def _parse_spec(spec: Any, location: SourceLocation) -> tuple[str, dict[str, Any], dict[str, Any]]:
@@ -148,14 +153,17 @@ def _parse_spec(spec: Any, location: SourceLocation) -> tuple[str, dict[str, Any
     return test_type, arguments, config
 
 
-def _dbt_name(test_type: str, node: str, column: str | None, arguments: dict[str, Any]) -> str:
+def _dbt_name(test_type: str, node: str, column: str | None, arguments: dict[str, Any]) -> tuple[str, str | None]:
+    """dbt's (name, alias): the name spells the test out in full; past the identifier
+    length Postgres keeps, the alias (its failures table) is the test and node
+    shortened, then a digest of the full name, as dbt's are."""
     parts = [test_type, node] + ([column] if column else [])
     suffix = "__".join(_flatten(value) for key, value in sorted(arguments.items()) if key != "quote")
     name = re.sub(r"[^0-9a-zA-Z_]+", "_", "_".join(parts) + (f"__{suffix}" if suffix else ""))
-    if len(name) > _NAME_LIMIT:  # long names end in a digest of the whole, as dbt's do
-        digest = hashlib.md5(name.encode(), usedforsecurity=False).hexdigest()
-        name = f"{name[:_NAME_LIMIT - 33]}_{digest}"
-    return name
+    if len(name) <= _NAME_LIMIT:
+        return name, None
+    digest = hashlib.md5(name.encode(), usedforsecurity=False).hexdigest()
+    return name, f"{re.sub(r'[^0-9a-zA-Z_]+', '_', f'{test_type}_{node}')[:30]}_{digest}"
 
 
 def _flatten(value: Any) -> str:

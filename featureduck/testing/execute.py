@@ -24,7 +24,7 @@ AUDIT_SUFFIX = "_dbt_test__audit"  # where dbt keeps stored failures, so its use
 @dataclass
 class TestResult:
     test: DataTest
-    status: str  # pass | warn | fail | error
+    status: str  # pass | warn | fail | error | skipped (in a build, what it reads was not built)
     failures: int | None
     started_at: float
     completed_at: float
@@ -52,7 +52,7 @@ class TestProgress(Protocol):
 
 
 def failures_table(adapter: EngineAdapter, test: DataTest) -> exp.Table:
-    return exp.Table(this=exp.to_identifier(test.name), db=exp.to_identifier(adapter.target.schema + AUDIT_SUFFIX))
+    return exp.Table(this=exp.to_identifier(test.failures_identifier), db=exp.to_identifier(adapter.target.schema + AUDIT_SUFFIX))
 
 
 @dataclass(frozen=True)
@@ -164,3 +164,15 @@ class TestsAfterBuilds:
             )):
                 passed = False
         return passed
+
+    def skip_pending(self) -> None:
+        """The tests whose parents never finished (failed, or skipped in turn): skipped,
+        as dbt reports them, rather than left out."""
+        with self._lock:
+            pending, self.pending = self.pending, {}
+        now = time.time()
+        for index, (compiled, parents) in sorted(pending.items()):
+            missing = ", ".join(NodeId.parse(uid).name for uid in sorted(parents - self.done))
+            result = TestResult(compiled.test, "skipped", None, now, now, f"skipped: {missing} was not built")
+            self.reporter.test_finished(index, self.total, result)
+            self.results[index] = result
