@@ -9,7 +9,8 @@ files, `{{ log() }}`, macros, an incremental model and a singular test.
 tests/fixtures/dbt_features uses what dbt decides while it renders: Jinja in
 dbt_project.yml and source YAML, a project `generate_schema_name`, the
 `run_query` pivot under `{% if execute %}`, `adapter.get_columns_in_relation`,
-`statement`/`load_result`, and `{{ this }}` and `ref()` inside SQL strings.
+`statement`/`load_result`, `{{ this }}` and `ref()` inside SQL strings, and
+unit tests (`unit_tests:`).
 
 Each tool runs `build` on its own copy. Every table each built is exported
 to Parquet by its own duckdb (dbt-duckdb's venv has a newer duckdb whose
@@ -66,8 +67,14 @@ def build(tool: str, fixture: Path, folder: Path) -> dict[str, str]:
     if result.returncode != 0:
         raise SystemExit(f"{tool} build of {fixture.name} failed:\n{result.stdout}\n{result.stderr}")
     results = json.loads((folder / "target" / "run_results.json").read_text())["results"]
-    # dbt's test ids end in a hash of their arguments; a node is matched by its kind and name
-    return {".".join(r["unique_id"].split(".")[:3:2]): OUTCOME.get(r["status"], r["status"]) for r in results}
+    return {_node_key(r["unique_id"]): OUTCOME.get(r["status"], r["status"]) for r in results}
+
+
+def _node_key(unique_id: str) -> str:
+    """kind.name: dbt's data test ids end in a digest of their arguments, unit test ids
+    (unit_test.project.model.name) name their model too."""
+    parts = unique_id.split(".")
+    return f"{parts[0]}.{parts[3]}.{parts[2]}" if parts[0] == "unit_test" else f"{parts[0]}.{parts[2]}"
 
 
 OUTCOME = {"cached": "success"}  # fduck's run cache: built before, unchanged
@@ -115,7 +122,8 @@ def compare(fixture: Path) -> bool:
             print(f"  {node:<36} dbt {dbt_status}, fduck {fduck_status}  DIFFERENT")
             same = False
     tests = sum(1 for node in dbt_outcomes if node.startswith("test."))
-    print(f"  {len(dbt_outcomes)} node outcomes ({tests} tests): {'identical' if same else 'some differ'}")
+    units = sum(1 for node in dbt_outcomes if node.startswith("unit_test."))
+    print(f"  {len(dbt_outcomes)} node outcomes ({tests} data tests, {units} unit tests): {'identical' if same else 'some differ'}")
     return same
 
 

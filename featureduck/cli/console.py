@@ -104,8 +104,9 @@ def print_test_summary(results: list[Any], elapsed: float) -> None:
         test = result.test
         console.print()
         label = {"warn": "Warning", "fail": "Failure", "error": "Error"}[result.status]
-        console.print(f"[{_TEST_STYLE[result.status][1]}]{label} in test {escape(test.name)} ({escape(str(test.location))})[/]")
-        if result.status == "error":
+        kind = "unit test" if test.test_type == "unit" else "test"
+        console.print(f"[{_TEST_STYLE[result.status][1]}]{label} in {kind} {escape(test.name)} ({escape(str(test.location))})[/]")
+        if result.status == "error" or test.test_type == "unit":  # a unit test's message is its diff
             console.print(escape(result.message))
             continue
         subject = f"{str(test.attached_to).split('.')[0]} {test.attached_label}" if test.attached_to else ""

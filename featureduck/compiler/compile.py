@@ -22,7 +22,7 @@ from featureduck.graph.dag import Dag
 from featureduck.project.ids import NodeId
 from featureduck.project.loader import ProjectDefinition
 from featureduck.project.nodes import Model
-from featureduck.templating.context import REF_PREFIX, SOURCE_PREFIX, THIS_PLACEHOLDER, RenderScope
+from featureduck.templating.context import REF_PREFIX, SOURCE_PREFIX, THIS_PLACEHOLDER, RenderOverrides, RenderScope
 from featureduck.utils.hashing import sha256_text
 from featureduck.utils.memory import fewer_collections
 
@@ -223,6 +223,17 @@ class Compiler:
         configs = {n: m.config for n, m in project.models.items()}
         return self._compile_rendered(model, rendered, relations, configs, project, sources or {})
 
+    def compile_with_inputs(
+        self, name: str, project: CompiledProject, inputs: dict[str, exp.Table], incremental: bool, overrides: RenderOverrides,
+    ) -> CompiledModel:
+        """A model compiled for a unit test: its refs, sources and `this` read `inputs` (by
+        placeholder) where given, rendered with the test's overrides."""
+        model = self.definition.models[name]
+        rendered = self.renderer.render(model, incremental=incremental, database=self.database, overrides=overrides)
+        relations = {n: m.relation for n, m in project.models.items()} | self.seed_relations()
+        configs = {n: m.config for n, m in project.models.items()}
+        return self._compile_rendered(model, rendered, relations, configs, project, None, inputs)
+
     def compile_query(self, name: str, path: str, raw_sql: str, project: CompiledProject) -> CompiledModel:
         """Render and compile a query that is not a model (a data test) against the
         project's models, for the target: refs, sources and ephemerals resolve as in models."""
@@ -279,7 +290,9 @@ class Compiler:
         configs: dict[str, dict[str, Any]],
         project: CompiledProject,
         source_overrides: dict[tuple[str, str], exp.Table] | None = None,
+        inputs: dict[str, exp.Table] | None = None,
     ) -> CompiledModel:
+        """`inputs`: tables standing in for placeholders (a unit test's given rows), by placeholder."""
         # sqlglot is imported here, not at module level: a cached compile never needs it
         from featureduck.compiler.parse import generate_sql, parse_model_sql
         from featureduck.compiler.portability import check_python_functions, make_portable
@@ -301,7 +314,10 @@ class Compiler:
         own_relation = self.relation_of(model.name, "model", model.path, rendered.config)
         replacements: Replacements = {THIS_PLACEHOLDER: (own_relation.to_table(), own_relation.identifier)}
         ephemerals = []
+        inputs = inputs or {}
         for ref in rendered.refs:
+            if REF_PREFIX + ref in inputs:
+                continue
             if configs.get(ref, {}).get("materialized") in self.inlined:
                 if ref not in project.models:
                     raise CompilationError(f"ephemeral model '{ref}' it inlines failed to compile", SourceLocation(model.path))
@@ -312,6 +328,8 @@ class Compiler:
             else:
                 replacements[REF_PREFIX + ref] = (relations[ref].to_table(), relations[ref].identifier)
         for key in rendered.sources:
+            if f"{SOURCE_PREFIX}{key[0]}__{key[1]}" in inputs:
+                continue
             source = self.definition.sources[key]
             override = (source_overrides or {}).get((key[0], key[1]))
             try:
@@ -323,6 +341,7 @@ class Compiler:
                 raise
             replacements[f"{SOURCE_PREFIX}{key[0]}__{key[1]}"] = (expression, source.name if source.is_file else source.identifier)
 
+        replacements |= {name: (table, table.name) for name, table in inputs.items()}
         tree = parse_model_sql(rendered.sql, self.project_dialect, model.path)
         check_python_functions(tree, self.definition.functions, self.target.traits, model.path)
         if self.target_dialect != self.project_dialect:

@@ -184,10 +184,11 @@ class EngineAdapter(ABC):
     def columns(self, table: exp.Table) -> list[tuple[str, str]]:
         """(name, type) of a relation's columns, in order."""
 
+    @abstractmethod
     def query_columns(self, query_sql: str) -> list[tuple[str, str]]:
-        """(name, type) of a query's output, in order, without running it. Engines
-        without transactions implement it: they check a view's query before creating it."""
-        raise NotImplementedError(f"{self.TYPE} checks relations after building them, in a transaction")
+        """(name, type) of a query's output, in order, in the engine's own type names,
+        without reading its rows (engines without transactions check a view's query
+        with it before creating the view; unit tests type their rows with it)."""
 
     # --- DDL and DML built from sqlglot expressions ------------------------------------
 

@@ -288,6 +288,10 @@ class DuckDBAdapter(EngineAdapter):
         finds unqualified temporary tables through the search path."""
         return [(str(row[0]), str(row[1])) for row in self.execute(f"DESCRIBE {self.sql(table)}")]
 
+    def query_columns(self, query_sql: str) -> list[tuple[str, str]]:
+        """DESCRIBE of the query: bound and typed, not run."""
+        return [(str(row[0]), str(row[1])) for row in self.execute(f"DESCRIBE {query_sql}")]
+
 
 def _plan_node(profile: dict[str, Any]) -> PlanNode:
     from featureduck.engines.plans import PlanNode

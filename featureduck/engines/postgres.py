@@ -265,6 +265,18 @@ class PostgresAdapter(EngineAdapter):
         )
         return [(str(n), str(t)) for n, t in rows]
 
+    def query_columns(self, query_sql: str) -> list[tuple[str, str]]:
+        """The result's description with no rows read (LIMIT 0): psycopg names each type as
+        Postgres formats it, with its modifiers (`numeric(10,2)`)."""
+        import psycopg
+
+        try:
+            with self._connection().cursor() as cursor:
+                cursor.execute(f"SELECT * FROM ({query_sql}) AS __fd_columns LIMIT 0")
+                return [(column.name, column.type_display) for column in cursor.description or []]
+        except psycopg.Error as err:
+            raise DatabaseError(str(err).strip()) from None
+
     # --- rebuilding without losing dependents -------------------------------------------
 
     def dependents(self, table: exp.Table) -> list[Dependent]:

@@ -11,8 +11,9 @@ from featureduck.config.project_config import ProjectConfig
 from featureduck.config.yaml_jinja import YamlRenderer
 from featureduck.errors import ProjectError, SourceLocation
 from featureduck.project.functions import DeclaredFunction, declared_functions
-from featureduck.project.nodes import Entity, FeatureView, Model, Seed, SourceTable
-from featureduck.project.schema_files import SchemaFile, parse_schema_file
+from featureduck.project.nodes import Entity, FeatureView, Model, Seed, SourceTable, UnitTest
+from featureduck.project.schema_files import SchemaFile, UnitTestShape, parse_schema_file
+from featureduck.project.unit_tests import unit_test
 from featureduck.utils.hashing import sha256_text
 from featureduck.utils.suggest import did_you_mean
 from featureduck.utils.text_files import read_project_text
@@ -50,6 +51,7 @@ class ProjectDefinition:
     entities: dict[str, Entity] = field(default_factory=dict)
     feature_views: dict[str, FeatureView] = field(default_factory=dict)  # by name@version
     functions: dict[str, DeclaredFunction] = field(default_factory=dict)  # Python UDFs, by SQL name
+    unit_tests: dict[str, UnitTest] = field(default_factory=dict)  # by unique id
     file_hashes: dict[str, str] = field(default_factory=dict)
     yaml_renderer: YamlRenderer | None = None  # renders YAML values; the env vars it read key the compile cache
 
@@ -91,11 +93,19 @@ def load_definition(config: ProjectConfig, yaml_renderer: YamlRenderer | None = 
                 definition.functions[declared.name] = declared
     yaml_folders = [*config.paths("model"), *config.paths("source"), *config.paths("feature"), *config.paths("seed")]
     seen: set[Path] = set()
+    unit_shapes: list[tuple[UnitTestShape, SourceLocation]] = []  # read once every model and source is known
     for folder in yaml_folders:
         for path in folders.walk(folder, YAML_SUFFIXES):
             if path not in seen:
                 seen.add(path)
-                _add_schema_file(definition, path)
+                unit_shapes += _add_schema_file(definition, path)
+    for shape, location in unit_shapes:
+        test = unit_test(shape, location, config.name, root, config.paths("test"), definition.models, definition.seeds,
+                         definition.sources)
+        if test.unique_id in definition.unit_tests:
+            raise ProjectError(f"model '{test.model}' has two unit tests named '{test.name}' "
+                               f"(also at {definition.unit_tests[test.unique_id].location})", location)
+        definition.unit_tests[test.unique_id] = test
     for folder in [*config.paths("model"), *config.paths("docs")]:
         for path in folders.walk(folder, (".md",)):
             _add_docs(definition, path)
@@ -237,6 +247,8 @@ def _add_test_file(definition: ProjectDefinition, path: Path, test_root: Path) -
     rel = _relative(path, definition.config.root)
     text = read_project_text(path, rel)
     definition.file_hashes[rel] = sha256_text(text)
+    if path.relative_to(test_root).parts[0] == "fixtures":  # unit tests' fixture files, as in dbt
+        return
     if path.relative_to(test_root).parts[0] == "generic":
         definition.macro_files.append(MacroFile(rel, text))
         return
@@ -246,17 +258,19 @@ def _add_test_file(definition: ProjectDefinition, path: Path, test_root: Path) -
     definition.singular_tests[path.stem] = SingularTest(path.stem, rel, text)
 
 
-def _add_schema_file(definition: ProjectDefinition, path: Path) -> None:
+def _add_schema_file(definition: ProjectDefinition, path: Path) -> list[tuple[UnitTestShape, SourceLocation]]:
+    """Merge one YAML file's declarations; its unit tests are returned, to be read last."""
     rel = _relative(path, definition.config.root)
     text = read_project_text(path, rel)
     definition.file_hashes[rel] = sha256_text(text)
     data = load_yaml_text(text, rel)
     if data is None:
-        return
+        return []
     if definition.yaml_renderer is not None and ("{{" in text or "{%" in text):
         data = definition.yaml_renderer.render_tree(data, rel)
     schema = parse_schema_file(data, rel, definition.config.name, str(definition.config.root))
     _merge_schema_file(definition, schema)
+    return schema.unit_tests
 
 
 def _merge_schema_file(definition: ProjectDefinition, schema: SchemaFile) -> None:

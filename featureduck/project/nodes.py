@@ -144,6 +144,37 @@ class Seed:
 
 
 @dataclass
+class UnitInput:
+    """One `given:` of a unit test: what stands in for a ref, a source or `this`.
+    `rows` are dicts (formats dict and csv, parsed at load) or SQL text (format sql)."""
+
+    input: str  # as written: ref('x'), source('s', 't') or this
+    kind: str  # ref | source | this
+    name: str  # the ref's name, "source.table", or the model's own name for `this`
+    rows: list[dict[str, Any]] | str
+    format: str  # dict | csv | sql
+
+
+@dataclass
+class UnitTest:
+    """dbt 1.8's unit test: the model's SQL run over given rows, compared to expected rows."""
+
+    name: str
+    project: str
+    model: str
+    given: list[UnitInput]
+    expect: list[dict[str, Any]] | str  # rows, or SQL text (format sql)
+    location: SourceLocation
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)  # vars, macros, env_vars
+    config: dict[str, Any] = field(default_factory=dict)  # tags, enabled
+    description: str = ""
+
+    @property
+    def unique_id(self) -> str:
+        return f"unit_test.{self.project}.{self.model}.{self.name}"
+
+
+@dataclass
 class Entity:
     """What features describe: a user, a merchant; identified by its join keys."""
 

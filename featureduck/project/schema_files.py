@@ -115,6 +115,30 @@ class SeedShape(_Shape):
     docs: dict[str, Any] = {}
 
 
+class UnitFixtureShape(_Shape):
+    input: str | None = None  # given only
+    rows: list[dict[str, Any]] | str | None = None
+    format: Literal["dict", "csv", "sql"] = "dict"
+    fixture: str | None = None
+
+
+class UnitOverridesShape(_Shape):
+    vars: dict[str, Any] = {}
+    macros: dict[str, Any] = {}
+    env_vars: dict[str, Any] = {}
+
+
+class UnitTestShape(_Shape):
+    name: str
+    model: str
+    description: str = ""
+    given: list[UnitFixtureShape] = []
+    expect: UnitFixtureShape
+    overrides: UnitOverridesShape = UnitOverridesShape()
+    config: dict[str, Any] = {}
+    versions: Any = None
+
+
 class EntityShape(_Shape):
     name: str
     join_keys: list[str] = pydantic.Field(min_length=1)
@@ -171,6 +195,7 @@ class SchemaFile:
     seed_patches: list[tuple[SeedShape, SourceLocation]] = field(default_factory=list)
     entities: list[Entity] = field(default_factory=list)
     feature_views: list[FeatureView] = field(default_factory=list)
+    unit_tests: list[tuple[UnitTestShape, SourceLocation]] = field(default_factory=list)
 
 
 def parse_schema_file(data: Any, file: str, project: str, root_dir: str) -> SchemaFile:
@@ -188,6 +213,9 @@ def parse_schema_file(data: Any, file: str, project: str, root_dir: str) -> Sche
     for index, raw in enumerate(data.get("seeds", [])):
         seed = validate_shape(SeedShape, raw, file, ("seeds", index))
         result.seed_patches.append((seed, SourceLocation(file, _line(raw))))
+    for index, raw in enumerate(data.get("unit_tests", [])):
+        unit = validate_shape(UnitTestShape, raw, file, ("unit_tests", index))
+        result.unit_tests.append((unit, SourceLocation(file, _line(raw))))
     for index, raw in enumerate(data.get("entities", [])):
         entity = validate_shape(EntityShape, raw, file, ("entities", index))
         result.entities.append(Entity(entity.name, entity.join_keys, SourceLocation(file, _line(raw)), entity.description))

@@ -98,6 +98,7 @@ class Runner:
         checks: dict[str, ColumnCheck] | None = None,
         increments: IncrementReader | None = None,
         after_build: Callable[[str], bool] | None = None,
+        before_build: Callable[[str], str | None] | None = None,
     ) -> None:
         self.compiler = compiler
         self.project = project
@@ -112,6 +113,8 @@ class Runner:
         self.increments = increments
         # `fduck build`: a built model's tests; False holds its dependents back
         self.after_build = after_build
+        # `fduck build`: a model's unit tests, run first; a message skips the model
+        self.before_build = before_build
         self.cached: dict[str, str] = {}
         self.names = {m.unique_id: name for name, m in compiler.definition.models.items()}
         self.plan = plan_run(project, selected, self.names)
@@ -185,6 +188,11 @@ class Runner:
             stack.extend(self.plan.dependents[uid])
 
     def _cached_and_check(self, uid: str) -> tuple[NodeResult, bool]:
+        held = self.before_build(uid) if self.before_build is not None else None
+        if held:  # its unit tests failed: unchanged or not, it is held back, as a build would be
+            result = self._held(uid, held)
+            self.reporter.node_finished(self._position[uid], len(self.plan.order), result)
+            return result, True
         name = self.names[uid]
         model = self.project.models[name]
         now = time.time()
@@ -195,11 +203,19 @@ class Runner:
 
     def _build_and_check(self, uid: str) -> tuple[NodeResult, bool]:
         """The build, reported as it ends, then (for `fduck build`) the tests it completes."""
-        result = self._build(uid)
+        held = self.before_build(uid) if self.before_build is not None else None
+        result = self._held(uid, held) if held else self._build(uid)
         self.reporter.node_finished(self._position[uid], len(self.plan.order), result)
         if not result.built or self.after_build is None:
             return result, True
         return result, self.after_build(uid)
+
+    def _held(self, uid: str, why: str) -> NodeResult:
+        name = self.names[uid]
+        model = self.project.models.get(name)
+        now = time.time()
+        return NodeResult(uid, name, model.materialized if model else "?", model.relation.sql(self.adapter.DIALECT) if model else name,
+                          "skipped", now, now, message=why)
 
     def _render_at_run(self, model: CompiledModel) -> CompiledModel:
         """dbt's second render: `execute` true, its queries run on the target. A ref the

@@ -43,7 +43,7 @@ def build(workspace: Workspace, options: RunOptions, reporter: Reporter) -> tupl
             reporter.node_finished(position, len(skips), skip)
         models = Selection(compiled, selection.selected - set(skipped))
         if any(NodeId.parse(uid).kind == "model" for uid in models.selected & building):
-            ran = run_models(session, models, options, reporter, checker.after)
+            ran = run_models(session, models, options, reporter, checker.after, checker.before)
         else:
             ran = RunOutcome(RunResults([], 0.0), {})
         checker.skip_pending()

@@ -62,11 +62,13 @@ def write_artifacts(workspace: Workspace, command: str, outcome: RunOutcome) -> 
 
 def run_models(
     session: Session, selection: Selection, options: RunOptions, reporter: Reporter, after_build: Callable[[str], bool] | None = None,
+    before_build: Callable[[str], str | None] | None = None,
 ) -> RunOutcome:
     """Build the selected models; failures skip their dependents. A model whose
     fingerprint is unchanged since its last build is not built again unless the
     cache is off or on a full refresh. `after_build(model id)` runs after each
-    model builds (`fduck build`: its tests); False skips its dependents."""
+    model builds (`fduck build`: its tests); False skips its dependents.
+    `before_build(model id)` runs before (its unit tests); a message skips it."""
     from featureduck import __version__
 
     workspace, adapter, compiled = session.workspace, session.adapter, selection.compiled
@@ -97,7 +99,7 @@ def run_models(
     runner = Runner(
         compiler=workspace.compiler, project=compiled, adapter=adapter, selected=selection.selected, threads=session.threads,
         reporter=reporter, full_refresh=options.full_refresh, previous_checksums=checksums, checks=_column_checks(session),
-        increments=WatermarkedSources(adapter, definition, watermarks), after_build=after_build,
+        increments=WatermarkedSources(adapter, definition, watermarks), after_build=after_build, before_build=before_build,
     )
     seeds = beneath.seed_tables(definition, workspace.compiler.seed_relations())
     fingerprints = model_fingerprints(

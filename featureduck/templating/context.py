@@ -46,6 +46,18 @@ class RelationPlaceholder:
         return str(self)
 
 
+@dataclass(frozen=True)
+class RenderOverrides:
+    """What a unit test replaces for its render: vars, env vars, macros' values."""
+
+    vars: dict[str, Any] = field(default_factory=dict)
+    env_vars: dict[str, Any] = field(default_factory=dict)
+    macros: dict[str, Any] = field(default_factory=dict)
+
+
+_NO_OVERRIDES = RenderOverrides()
+
+
 @dataclass
 class RenderState:
     """What one render of one model records."""
@@ -59,6 +71,7 @@ class RenderState:
     uses_this: bool = False
     log: list[str] = field(default_factory=list)
     introspection: Introspection = field(default_factory=Introspection)
+    overrides: RenderOverrides = _NO_OVERRIDES
 
 
 class RenderScope:
@@ -83,6 +96,10 @@ class RenderScope:
 
     def end(self) -> None:
         self._local.state = None
+
+    def overrides(self) -> RenderOverrides:
+        state: RenderState | None = getattr(self._local, "state", None)
+        return state.overrides if state is not None else _NO_OVERRIDES
 
     def introspection(self) -> Introspection:
         """The render in progress's; outside one (a macro module loading), a parse-time one."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import datetime
 import os
 import re
@@ -18,7 +19,7 @@ from featureduck.config.profiles import TargetInfo
 from featureduck.config.project_config import merge_config_value
 from featureduck.errors import SourceLocation, TemplateError
 from featureduck.project.nodes import Model
-from featureduck.templating.context import RenderScope, RenderState, ThisProxy
+from featureduck.templating.context import RenderOverrides, RenderScope, RenderState, ThisProxy
 from featureduck.templating.fast_path import render_simple
 from featureduck.templating.introspection import (
     AdapterProxy,
@@ -125,6 +126,9 @@ class ModelRenderer:
             self._load_macros(path, text)
 
     def var(self, name: str, default: Any = MissingVar) -> Any:
+        overrides = self.scope.overrides()
+        if name in overrides.vars:
+            return overrides.vars[name]
         if name in self.vars:
             return self.vars[name]
         if default is not MissingVar:
@@ -133,6 +137,9 @@ class ModelRenderer:
         raise self.scope._error(f"required var '{name}' is not set", hint)
 
     def env_var(self, name: str, default: Any = None) -> Any:
+        overrides = self.scope.overrides()
+        if name in overrides.env_vars:
+            return str(overrides.env_vars[name])
         self.env_vars_read[name] = os.environ.get(name)
         if name in os.environ:
             return os.environ[name]
@@ -182,15 +189,21 @@ class ModelRenderer:
             raise TemplateError(f"Jinja syntax error: {err.message}", SourceLocation(path, err.lineno)) from None
         return self.env.template_class.from_code(self.env, code, self.env.make_globals(None), None)
 
-    def render(self, model: Model, incremental: bool = False, database: Database | None = None) -> RenderedModel:
+    def render(self, model: Model, incremental: bool = False, database: Database | None = None,
+               overrides: RenderOverrides | None = None) -> RenderedModel:
         """Render one model; `incremental` is what `is_incremental()` answers. With a
-        `database`, `execute` is true and introspective queries run on it (a run-time render)."""
-        state = RenderState(model.name, model.path, incremental, introspection=Introspection(database is not None, database))
+        `database`, `execute` is true and introspective queries run on it (a run-time render).
+        `overrides` (a unit test's) replace vars, env vars and the values of macros the model calls."""
+        overrides = overrides or RenderOverrides()
+        state = RenderState(model.name, model.path, incremental, introspection=Introspection(database is not None, database),
+                            overrides=overrides)
         self.scope.begin(state)
         try:
-            sql = render_simple(model.raw_sql, self.env.globals, model.path)
+            macros = {name: _returning(value) for name, value in overrides.macros.items() if name != "is_incremental"}
+            names = collections.ChainMap(macros, self.env.globals) if macros else self.env.globals
+            sql = render_simple(model.raw_sql, names, model.path)
             if sql is None:
-                sql = self._template(model).render()
+                sql = self._template(model).render(macros)
         except TemplateError:
             raise
         except Exception as err:  # noqa: BLE001 - any Jinja failure is the model's error
@@ -199,6 +212,13 @@ class ModelRenderer:
             self.scope.end()
         config = merged_config(model, state.config)
         return RenderedModel(sql, config, state.refs, state.sources, state.uses_this, state.introspection.asked)
+
+
+def _returning(value: Any) -> Any:
+    """A macro overridden by a unit test: whatever it is called with, the given value."""
+    def macro(*args: Any, **kwargs: Any) -> Any:
+        return value
+    return macro
 
 
 def _call(macro: Any, *args: Any) -> Any:

@@ -92,6 +92,12 @@ def collect_tests(definition: ProjectDefinition) -> dict[str, DataTest]:
                 add(_generic(spec, target, column.name, table.location, project))
         for spec in table.tests:
             add(_generic(spec, target, None, table.location, project))
+    for unit in definition.unit_tests.values():
+        if unit.config.get("enabled", True) is False:
+            continue
+        model = definition.models[unit.model]
+        add(DataTest(unit.name, unit.unique_id, "unit", "", unit.location, model.unique_id, model.name, None,
+                     {"tags": unit.config.get("tags", [])}))
     for singular in definition.singular_tests.values():
         add(DataTest(singular.name, f"test.{project}.{singular.name}", "singular", singular.text, SourceLocation(singular.path, 1)))
     return {name: test for name, test in found.items() if test.config.get("enabled", True) is not False}

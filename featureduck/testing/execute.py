@@ -17,6 +17,7 @@ from featureduck.errors import FeatureDuckError
 from featureduck.project.ids import NodeId
 from featureduck.runner.results import NodeResult
 from featureduck.testing.definitions import DataTest
+from featureduck.testing.unit import UnitCase, run_unit
 
 AUDIT_SUFFIX = "_dbt_test__audit"  # where dbt keeps stored failures, so its users find them
 
@@ -63,6 +64,7 @@ class CompiledTest:
     error: str = ""
     refs: tuple[str, ...] = ()
     sources: tuple[tuple[str, str], ...] = ()
+    unit: UnitCase | None = None  # a unit test: compiled and run when what it reads is built
 
 
 def compile_tests(compiler: Compiler, project: CompiledProject, tests: list[DataTest]) -> list[CompiledTest]:
@@ -70,6 +72,9 @@ def compile_tests(compiler: Compiler, project: CompiledProject, tests: list[Data
     A singular test's own `{{ config(severity='warn') }}` joins its config."""
     compiled = []
     for test in tests:
+        if test.test_type == "unit":
+            compiled.append(_unit_test(compiler, project, test))
+            continue
         try:
             query = compiler.compile_query(test.name, test.location.file, test.raw_sql, project)
         except FeatureDuckError as err:
@@ -82,11 +87,22 @@ def compile_tests(compiler: Compiler, project: CompiledProject, tests: list[Data
     return compiled
 
 
+def _unit_test(compiler: Compiler, project: CompiledProject, test: DataTest) -> CompiledTest:
+    """A unit test reads what its model reads: it runs once those are built."""
+    unit = compiler.definition.unit_tests[test.unique_id]
+    model = project.models.get(unit.model)
+    if model is None:
+        return CompiledTest(test, None, test.config, f"{test.location}: model '{unit.model}' did not compile")
+    return CompiledTest(test, "", test.config, "", tuple(model.refs), tuple(model.sources), UnitCase(unit, compiler, project))
+
+
 def run_test(adapter: EngineAdapter, compiled: CompiledTest) -> TestResult:
     started = time.time()
     test, sql = compiled.test, compiled.sql
     if sql is None:
         return TestResult(test, "error", None, started, time.time(), compiled.error)
+    if compiled.unit is not None:
+        return _run_unit(adapter, compiled.unit, test, started)
     stored_in = None
     try:
         if compiled.config.get("store_failures"):
@@ -103,6 +119,15 @@ def run_test(adapter: EngineAdapter, compiled: CompiledTest) -> TestResult:
     severity = str(compiled.config.get("severity", "error")).lower()
     status = "pass" if failures == 0 else ("warn" if severity == "warn" else "fail")
     return TestResult(test, status, failures, started, time.time(), "", sql, stored_in)
+
+
+def _run_unit(adapter: EngineAdapter, case: UnitCase, test: DataTest, started: float) -> TestResult:
+    try:
+        outcome = run_unit(adapter, case)
+    except FeatureDuckError as err:
+        return TestResult(test, "error", None, started, time.time(), str(err) if err.location else f"{test.location}: {err}")
+    status = "pass" if outcome.differences == 0 else "fail"
+    return TestResult(test, status, outcome.differences, started, time.time(), outcome.message, outcome.sql)
 
 
 def run_tests(adapter: EngineAdapter, tests: list[CompiledTest], threads: int, reporter: TestProgress) -> list[TestResult]:
@@ -134,11 +159,17 @@ class TestsAfterBuilds:
         self.total = len(tests)
         self.done = set(built)  # sources and nodes not built by this command count as there
         self.pending: dict[int, tuple[CompiledTest, set[str]]] = {}
+        # unit tests of the models this command builds: run just before their model (`before`)
+        self.units: dict[str, list[tuple[int, CompiledTest]]] = {}
         for index, compiled in enumerate(tests, start=1):
             parents = {str(NodeId("seed" if ref in seeds else "model", project_name, ref)) for ref in compiled.refs}
             parents |= {str(NodeId("source", project_name, f"{s}.{t}")) for s, t in compiled.sources}
-            if compiled.test.attached_to:
-                parents.add(compiled.test.attached_to)
+            attached = compiled.test.attached_to
+            if compiled.unit is not None and attached and attached not in built:
+                self.units.setdefault(attached, []).append((index, compiled))
+                continue
+            if attached and compiled.unit is None:
+                parents.add(attached)
             self.pending[index] = (compiled, parents)
         self.results: dict[int, TestResult] = {}
         self._lock = threading.Lock()
@@ -165,14 +196,33 @@ class TestsAfterBuilds:
                 passed = False
         return passed
 
+    def before(self, uid: str) -> str | None:
+        """Run the unit tests of model `uid`, whose parents are built; why the model must
+        not build when one fails (dbt skips it), else None."""
+        with self._lock:
+            units = self.units.pop(uid, [])
+        failed = []
+        for index, compiled in units:
+            self.reporter.test_started(index, self.total, compiled.test)
+            result = run_test(self.adapter, compiled)
+            self.reporter.test_finished(index, self.total, result)
+            with self._lock:
+                self.results[index] = result
+            if result.status in ("fail", "error"):
+                failed.append(compiled.test.name)
+        return f"skipped: unit test {', '.join(failed)} did not pass" if failed else None
+
     def skip_pending(self) -> None:
-        """The tests whose parents never finished (failed, or skipped in turn): skipped,
-        as dbt reports them, rather than left out."""
+        """The tests whose parents never finished (failed, or skipped in turn), and the unit
+        tests of models never started: skipped, as dbt reports them, rather than left out."""
         with self._lock:
             pending, self.pending = self.pending, {}
+            units, self.units = self.units, {}
         now = time.time()
-        for index, (compiled, parents) in sorted(pending.items()):
-            missing = ", ".join(NodeId.parse(uid).name for uid in sorted(parents - self.done))
-            result = TestResult(compiled.test, "skipped", None, now, now, f"skipped: {missing} was not built")
+        waiting = [(index, compiled, parents - self.done) for index, (compiled, parents) in pending.items()]
+        waiting += [(index, compiled, {model}) for model, tests in units.items() for index, compiled in tests]
+        for index, compiled, missing in sorted(waiting, key=lambda item: item[0]):
+            names = ", ".join(NodeId.parse(uid).name for uid in sorted(missing))
+            result = TestResult(compiled.test, "skipped", None, now, now, f"skipped: {names} was not built")
             self.reporter.test_finished(index, self.total, result)
             self.results[index] = result

@@ -41,9 +41,10 @@ def test_a_project_rendered_as_dbt_renders_it(tmp_path: Path, target: str, reque
     results, tests = project.build()
     assert [r.name for r in results.results if r.status != "success"] == []
     assert sorted((t.test.name, t.status) for t in tests) == [
-        ("accepted_values_relation_names_this_identifier__relation_names", "pass"),
-        ("not_null_order_payments_order_id", "pass"), ("not_null_order_payments_total_amount", "pass"),
-        ("payments_add_up", "pass"), ("unique_order_payments_order_id", "pass"),
+        ("accepted_values_relation_names_this_identifier__relation_names", "pass"), ("default_weight", "pass"),
+        ("full_build_reads_all", "pass"), ("not_null_order_payments_order_id", "pass"),
+        ("not_null_order_payments_total_amount", "pass"), ("payments_add_up", "pass"),
+        ("the_default_var_overridden", "pass"), ("unique_order_payments_order_id", "pass"),
     ]
     raw = project_vars["raw_schema"]
     # generate_schema_name: seeds in the custom schema as written; models in the default <schema>_<custom>
@@ -94,10 +95,19 @@ def test_build_results_list_tests_and_skip_those_of_failed_models(tmp_path: Path
     assert "SKIP accepted_values_relation_names_this_identifier__relation_names" in result.stdout.replace("\n", " ")
     recorded = json.loads((root / "target" / "run_results.json").read_text())["results"]
     outcomes = {r["unique_id"]: r["status"] for r in recorded}
-    assert outcomes["model.features.relation_names"] == "error"
+    # its unit test runs first and fails to run, which holds the model back, as in dbt
+    assert outcomes["unit_test.features.relation_names.the_default_var_overridden"] == "error"
+    assert outcomes["model.features.relation_names"] == "skipped"
     assert outcomes["test.features.accepted_values_relation_names_this_identifier__relation_names"] == "skipped"
     assert outcomes["test.features.unique_order_payments_order_id"] == "pass"
     assert sum(1 for uid in outcomes if uid.startswith("test.")) == 5
+    # a model that fails to build: its tests are skipped too
+    (root / "models" / "unit_tests.yml").unlink()
+    assert fduck("build", cwd=root).returncode == 1
+    recorded = json.loads((root / "target" / "run_results.json").read_text())["results"]
+    outcomes = {r["unique_id"]: r["status"] for r in recorded}
+    assert outcomes["model.features.relation_names"] == "error"
+    assert outcomes["test.features.accepted_values_relation_names_this_identifier__relation_names"] == "skipped"
 
 
 def test_a_ref_seen_only_at_run_time_is_an_error(tmp_path: Path) -> None:
