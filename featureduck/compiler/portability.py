@@ -70,8 +70,11 @@ RULES = (
     Rule("extract(epoch from ...)",
          lambda n: isinstance(n, exp.Extract) and n.this.name.upper() == "EPOCH",
          "use unix_timestamp(ts), written as epoch(ts) in DuckDB"),
+    Rule("a negative list index", lambda n: isinstance(n, exp.Bracket) and len(n.expressions) == 1 and isinstance(
+        n.expressions[0], exp.Neg), "Postgres arrays do not count from the end: index with array_length(l, 1) + 1 - n"),
     Rule("date_diff()", lambda n: isinstance(n, (exp.DateDiff, exp.TimestampDiff)),
-         "Spark counts differently (whole days only); subtract dates or epochs instead"),
+         "Spark counts differently; date_diff in days, months, quarters, years, hours, minutes or seconds is rewritten, "
+         "other parts (weeks) are not: subtract dates or epochs instead"),
 )
 
 
@@ -138,11 +141,85 @@ def _division_is_double(tree: exp.Expr) -> None:
             dividend.replace(exp.cast(dividend.copy(), exp.DataType.build("DOUBLE")))
 
 
+def _subscripted_calls_in_parentheses(tree: exp.Expr) -> None:
+    """`string_split(s, '-')[2]`: Postgres subscripts only a parenthesized call, which
+    sqlglot does not add."""
+    for node in list(tree.find_all(exp.Bracket)):
+        if isinstance(node.this, exp.Func):
+            node.set("this", exp.paren(node.this.copy()))
+
+
+def _subscripts_are_element_at(tree: exp.Expr) -> None:
+    """DuckDB's lists count from 1 (and from the end when negative); sqlglot shifts a literal
+    index for Spark's 0-based `[]` but not an expression, so `l[i]` would read the next
+    element. Spark's element_at counts as DuckDB does. String keys (maps, structs) stay."""
+    for node in list(tree.find_all(exp.Bracket)):
+        indexes = node.expressions
+        if len(indexes) != 1 or isinstance(indexes[0], exp.Slice) or (isinstance(indexes[0], exp.Literal) and indexes[0].is_string):
+            continue
+        node.replace(exp.Anonymous(this="ELEMENT_AT", expressions=[node.this.copy(), _as_written(indexes[0])]))
+
+
+def _as_written(index: exp.Expr) -> exp.Expr:
+    """The index as the SQL wrote it: sqlglot's parser shifts a literal one (to count from
+    0, negative ones too), an expression not."""
+    literal = index.this if isinstance(index, exp.Neg) else index
+    if isinstance(literal, exp.Literal) and literal.is_int:
+        return exp.Literal.number(int(index.sql()) + 1 if isinstance(index, exp.Literal) else -int(literal.this) + 1)
+    return index.copy()
+
+
+def _split_is_string_to_array(tree: exp.Expr) -> None:
+    """DuckDB's `string_split(s, sep)`, which sqlglot writes as SPLIT, Postgres lacks."""
+    for node in list(tree.find_all(exp.Split)):
+        node.replace(exp.Anonymous(this="STRING_TO_ARRAY", expressions=[node.this.copy(), node.expression.copy()]))
+
+
+_CALENDAR_PARTS = {"YEAR": ("YEAR", None), "QUARTER": ("YEAR", ("QUARTER", 4)), "MONTH": ("YEAR", ("MONTH", 12))}
+_CLOCK_SECONDS = {"HOUR": 3600, "MINUTE": 60, "SECOND": 1}
+
+
+def _date_diff_counts_boundaries(tree: exp.Expr) -> None:
+    """DuckDB's `date_diff(part, start, end)` counts the part's boundaries crossed; Spark's
+    DATEDIFF with a unit counts whole units elapsed. Days, calendar parts and clock parts
+    become arithmetic on the parts (BIGINT, as DuckDB's); weeks stay refused."""
+    def call(name: str, *args: exp.Expr) -> exp.Expr:
+        return exp.Anonymous(this=name, expressions=list(args))
+
+    for node in list(tree.find_all(exp.DateDiff)):
+        unit = str(node.args.get("unit") or "DAY").upper().strip("'")
+        end, start = node.this, node.expression
+        if unit == "DAY":
+            counted = call("DATEDIFF", exp.cast(end.copy(), "DATE"), exp.cast(start.copy(), "DATE"))
+        elif unit in _CALENDAR_PARTS:
+            outer, inner = _CALENDAR_PARTS[unit]
+
+            def ordinal(moment: exp.Expr, outer: str = outer, inner: tuple[str, int] | None = inner) -> exp.Expr:
+                whole = call(outer, moment.copy())
+                return whole if inner is None else exp.Add(this=exp.Mul(this=whole, expression=exp.Literal.number(inner[1])),
+                                                           expression=call(inner[0], moment.copy()))
+
+            counted = exp.Sub(this=exp.paren(ordinal(end)), expression=exp.paren(ordinal(start)))
+        elif unit in _CLOCK_SECONDS:
+            def epoch(moment: exp.Expr, unit: str = unit) -> exp.Expr:
+                return call("UNIX_TIMESTAMP", call("DATE_TRUNC", exp.Literal.string(unit), exp.cast(moment.copy(), "TIMESTAMP")))
+
+            counted = exp.Div(this=exp.paren(exp.Sub(this=epoch(end), expression=epoch(start))),
+                              expression=exp.Literal.number(_CLOCK_SECONDS[unit]))
+        else:
+            continue
+        node.replace(exp.cast(exp.paren(counted), "BIGINT"))
+
+
 # What engines' traits take by name, in this order.
 REWRITES: dict[str, Callable[[exp.Expr], None]] = {
     "interval products": _interval_constructors_are_products,
     "date plus interval is a timestamp": _date_plus_interval_is_a_timestamp,
     "division is double": _division_is_double,
+    "split is string_to_array": _split_is_string_to_array,
+    "date_diff counts boundaries": _date_diff_counts_boundaries,
+    "subscripts are element_at": _subscripts_are_element_at,
+    "subscripted calls in parentheses": _subscripted_calls_in_parentheses,
 }
 
 

@@ -29,7 +29,7 @@ PointInTimeJoin = Literal["asof", "newest_instant", "stacked"]
 # The compiler's refusals (compiler.portability.RULES), by construct.
 DUCKDB_ONLY = frozenset({"ASOF JOIN", "SELECT * with QUALIFY", "HUGEINT", "epoch_ms()"})
 POSTGRES_REFUSALS = DUCKDB_ONLY | {"dayofweek()", "GROUP BY ALL", "arg_max()/arg_min()", "STRUCT", "* EXCLUDE / * REPLACE",
-                                   "time_bucket()"}
+                                   "time_bucket()", "a negative list index"}
 SPARK_REFUSALS = DUCKDB_ONLY | {"array_agg(... ORDER BY ...)", "extract(epoch from ...)", "date_diff()"}
 
 
@@ -94,14 +94,16 @@ _ENGINES: dict[str, EngineTraits] = {
             type="postgres", adapter="featureduck.engines.postgres:PostgresAdapter", dialect="postgres", default_schema="public",
             text_type="TEXT", local_reader=False, reads_in_place=frozenset(), own_database_sources=frozenset({"postgres"}),
             point_in_time_join="newest_instant", keeps_watermarks=True, exports_through_scanner=True,
-            python_udfs=False, refuses=POSTGRES_REFUSALS, rewrites=frozenset({"interval products"}),
+            python_udfs=False, refuses=POSTGRES_REFUSALS,
+            rewrites=frozenset({"interval products", "split is string_to_array", "subscripted calls in parentheses"}),
         ),
         EngineTraits(
             type="spark", adapter="featureduck.engines.spark:SparkAdapter", dialect="spark", default_schema="default",
             text_type="STRING", local_reader=False, reads_in_place=frozenset({"parquet"}), own_database_sources=frozenset(),
             point_in_time_join="stacked", keeps_watermarks=False, exports_through_scanner=False,
             python_udfs=True, refuses=SPARK_REFUSALS,
-            rewrites=frozenset({"interval products", "date plus interval is a timestamp", "division is double"}),
+            rewrites=frozenset({"interval products", "date plus interval is a timestamp", "division is double",
+                                "date_diff counts boundaries", "subscripts are element_at"}),
             path_settings=(PathSetting("warehouse", "target/spark-warehouse", "file"),), names_database=False,
         ),
     )

@@ -21,7 +21,8 @@ CASES = [
     ("select time_bucket(interval 1 day, ts) as b from t", "time_bucket()", {"pg"}, 1),
     ("select k, array_agg(x order by ts) as xs from t group by k", "array_agg(... ORDER BY ...)", {"spark"}, 1),
     ("select extract(epoch from ts) as e from t", "extract(epoch from ...)", {"spark"}, 1),
-    ("select date_diff('day', a, b) as d from t", "date_diff()", {"spark"}, 1),
+    ("select date_diff('week', a, b) as d from t", "date_diff()", {"spark"}, 1),
+    ("select l[-1] as last from t", "a negative list index", {"pg"}, 1),
 ]
 
 
@@ -62,3 +63,24 @@ def test_list_length_and_date_arithmetic_are_rewritten_faithfully(make_project: 
     # DuckDB's interval constructors become products with a one-unit interval
     assert "TO_DAYS(2)" in sql["dev"]
     assert "ts + ( 2 * INTERVAL '1 DAY' )" in sql["pg"] and "ts + ( 2 * INTERVAL '1' DAY )" in sql["spark"]
+
+
+@pytest.mark.parametrize(("sql", "spark", "postgres"), [
+    ("select l[1] as a, l[-1] as b, l[i + 1] as c, m['k'] as d from t",
+     "ELEMENT_AT(l, 1) AS a, ELEMENT_AT(l, -1) AS b, ELEMENT_AT(l, i + 1) AS c, m['k'] AS d", None),
+    ("select string_split(s, '-')[2] as p from t", "ELEMENT_AT(SPLIT(s,", "(STRING_TO_ARRAY(s, '-'))[2] AS p"),
+    ("select date_diff('month', a, b) as m from t", "CAST(((YEAR(b) * 12 + MONTH(b)) - (YEAR(a) * 12 + MONTH(a))) AS BIGINT)", None),
+])
+def test_lists_and_date_parts_are_rewritten_as_duckdb_counts_them(sql: str, spark: str, postgres: str | None) -> None:
+    """Run on the engines by tests/integration/cross_engine (fixtures/date_math, fixtures/dbt_packages)."""
+    import sqlglot
+
+    from featureduck.compiler.portability import make_portable
+    from featureduck.engines.traits import engine_traits
+
+    for engine, expected in (("spark", spark), ("postgres", postgres)):
+        if expected is None:
+            continue
+        tree = sqlglot.parse_one(sql, read="duckdb")
+        make_portable(tree, engine_traits(engine), "m.sql")
+        assert expected in tree.sql(engine_traits(engine).dialect)

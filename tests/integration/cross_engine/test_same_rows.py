@@ -24,6 +24,7 @@ PROJECTS = {
     "template": REPO_ROOT / "project_template",
     "dbt_jaffle": FIXTURES / "dbt_jaffle",
     "feature_sql": FIXTURES / "feature_sql",
+    "date_math": FIXTURES / "date_math",  # date_diff and subscripted calls, rewritten per engine
 }
 
 
