@@ -20,7 +20,7 @@ node's outcome in run_results.json (seeds, models and tests), by name.
 
     python3 -m venv benchmarks/work/dbt-venv
     benchmarks/work/dbt-venv/bin/pip install dbt-core==1.11.16 dbt-duckdb
-    python benchmarks/compare_dbt.py
+    python benchmarks/compare_dbt.py [--dbt-utils PATH-TO-A-dbt-utils-CHECKOUT]
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ import duckdb
 import yaml
 
 HERE = Path(__file__).resolve().parent
-FIXTURES = [HERE.parent / "tests" / "fixtures" / name for name in ("dbt_parity", "dbt_features")]
+FIXTURES = [HERE.parent / "tests" / "fixtures" / name for name in ("dbt_parity", "dbt_features", "dbt_packages")]
 WORK = HERE / "work" / "dbt_compare"
 DBT = HERE / "work" / "dbt-venv" / "bin" / "dbt"
 EXPORT = """
@@ -59,13 +59,14 @@ def build(tool: str, fixture: Path, folder: Path) -> dict[str, str]:
     """`build` on a fresh copy of `fixture`; each node's outcome by name, from run_results.json."""
     shutil.rmtree(folder, ignore_errors=True)
     shutil.copytree(fixture, folder)
-    if tool == "dbt":
-        args = [str(DBT), "build", "--project-dir", str(folder), "--profiles-dir", str(folder)]
-    else:
-        args = [sys.executable, "-m", "featureduck.cli", "build", "--project-dir", str(folder)]
-    result = subprocess.run(args, capture_output=True, text=True, cwd=folder)
-    if result.returncode != 0:
-        raise SystemExit(f"{tool} build of {fixture.name} failed:\n{result.stdout}\n{result.stderr}")
+    for command in ("deps", "build") if (folder / "packages.yml").exists() else ("build",):
+        if tool == "dbt":
+            args = [str(DBT), command, "--project-dir", str(folder), "--profiles-dir", str(folder)]
+        else:
+            args = [sys.executable, "-m", "featureduck.cli", command, "--project-dir", str(folder)]
+        result = subprocess.run(args, capture_output=True, text=True, cwd=folder)
+        if result.returncode != 0:
+            raise SystemExit(f"{tool} {command} of {fixture.name} failed:\n{result.stdout}\n{result.stderr}")
     results = json.loads((folder / "target" / "run_results.json").read_text())["results"]
     return {_node_key(r["unique_id"]): OUTCOME.get(r["status"], r["status"]) for r in results}
 
@@ -127,12 +128,67 @@ def compare(fixture: Path) -> bool:
     return same
 
 
+# With a checkout of dbt-labs/dbt-utils (`--dbt-utils PATH`): the packages fixture with it
+# installed as `dbt deps` would, and a model and tests of ours that use it.
+UTILS_MODEL = """
+select
+    {{ dbt_utils.generate_surrogate_key(['id', 'customer']) }} as order_key,
+    {{ dbt_utils.star(ref('orders'), except=['ordered_at']) }},
+    {{ dbt_utils.safe_divide('amount_cents', 100) }} as amount,
+    {{ dbt_utils.safe_add(['id', 'amount_cents']) }} as summed,
+    {{ dbt_utils.get_url_host("'https://shop.example/cart?x=1'") }} as host
+from {{ ref('orders') }}
+"""
+UTILS_TESTS = """
+version: 2
+models:
+  - name: utils_usage
+    data_tests:
+      - dbt_utils.expression_is_true:
+          arguments: {expression: "amount * 100 = amount_cents"}
+      - dbt_utils.unique_combination_of_columns:
+          arguments: {combination_of_columns: [id, customer]}
+      - dbt_utils.equal_rowcount:
+          arguments: {compare_model: ref('orders')}
+    columns:
+      - name: id
+        data_tests:
+          - dbt_utils.accepted_range: {arguments: {min_value: 1, max_value: 3}}
+          - dbt_utils.not_constant
+      - name: customer
+        data_tests:
+          - dbt_utils.not_empty_string
+"""
+
+
+def utils_fixture(checkout: Path) -> Path:
+    """dbt_packages plus dbt_utils from `checkout`, in the work folder (never in the repository)."""
+    fixture = WORK / "fixtures" / "dbt_utils_usage"
+    shutil.rmtree(fixture, ignore_errors=True)
+    shutil.copytree(HERE.parent / "tests" / "fixtures" / "dbt_packages", fixture)
+    installed = fixture / "local_packages" / "dbt_utils"
+    if (checkout / "dbt_project.yml").is_file():
+        shutil.copytree(checkout, installed, ignore=shutil.ignore_patterns(".git", "integration_tests"))
+    else:  # a bare repository (what `fetch` leaves): its HEAD's files
+        installed.mkdir(parents=True)
+        archive = subprocess.run(["git", "--git-dir", str(checkout), "archive", "HEAD"], check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(installed)], input=archive, check=True)
+        shutil.rmtree(installed / "integration_tests", ignore_errors=True)
+    (fixture / "packages.yml").write_text("packages:\n  - local: local_packages/shop_utils\n  - local: local_packages/dbt_utils\n")
+    (fixture / "models" / "utils_usage.sql").write_text(UTILS_MODEL)
+    (fixture / "models" / "utils_usage.yml").write_text(UTILS_TESTS)
+    return fixture
+
+
 def main() -> None:
     if not DBT.exists():
         raise SystemExit(f"no dbt at {DBT} (see this script's docstring)")
     version = subprocess.run([str(DBT), "--version"], capture_output=True, text=True).stdout.split("installed:")[1].split()[0]
     print(f"dbt-core {version} + dbt-duckdb against fduck")
-    results = {fixture.name: compare(fixture) for fixture in FIXTURES}
+    fixtures = list(FIXTURES)
+    if "--dbt-utils" in sys.argv:
+        fixtures.append(utils_fixture(Path(sys.argv[sys.argv.index("--dbt-utils") + 1])))
+    results = {fixture.name: compare(fixture) for fixture in fixtures}
     print("all projects identical" if all(results.values()) else
           "projects that differ: " + ", ".join(name for name, same in results.items() if not same))
     sys.exit(0 if all(results.values()) else 1)

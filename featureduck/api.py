@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from featureduck.runner.state import BuildRecord, Timing
     from featureduck.sources.watermarks import Watermark
     from featureduck.store.freshness import Freshness
+    from featureduck.tasks.deps import Installed
     from featureduck.tasks.inspect import ProfileOutcome, RelationState
     from featureduck.tasks.reporting import Reporter
     from featureduck.testing.execute import CompiledTest, TestResult
@@ -283,6 +284,13 @@ class Project(Workspace):
         return lookup(self, view, entities)
 
     # --- housekeeping -----------------------------------------------------------------------
+
+    @staticmethod
+    def install_packages(path: str | Path) -> list[Installed]:
+        """`fduck deps`: packages.yml's packages into dbt_packages/. Needs only the project file."""
+        from featureduck.tasks.deps import install_packages
+
+        return install_packages(Path(path))
 
     @staticmethod
     def clean_folder(path: str | Path, everything: bool = False) -> list[Path]:

@@ -284,6 +284,12 @@ def _age(seconds: float | None) -> str:
     return f"{hours / 24:.1f}d" if hours >= 48 else f"{hours:.1f}h"
 
 
+def print_warnings(warnings: list[tuple[str, Any]]) -> None:
+    """What the project load warned of, as dbt warns: on stderr, the command goes on."""
+    for message, location in warnings:
+        error_console.print(f"[yellow]warning: {escape(str(location))}: {escape(message)}[/yellow]")
+
+
 def print_error(message: str) -> None:
     error_console.print(f"[red]error:[/red] {escape(message)}")
 

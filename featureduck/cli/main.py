@@ -391,6 +391,18 @@ def serve(args: ProjectArgs, host: str, port: int, workers: int) -> None:
 
 
 @project_command(cli)
+def deps(args: ProjectArgs) -> None:
+    """Install the packages of packages.yml into dbt_packages/ (local, git and hub ones); needs no profile."""
+    from featureduck.api import Project
+
+    installed = Project.install_packages(Path(args.project_dir))
+    for package in installed:
+        out.print_text(f"installed {package.name} ({package.source}): {package.how}")
+    if not installed:
+        out.print_text("no packages to install")
+
+
+@project_command(cli)
 @click.option("--all", "everything", is_flag=True, help="Also remove databases and state under target/")
 def clean(args: ProjectArgs, everything: bool) -> None:
     """Remove compiled artifacts from target/ (databases are kept unless --all); needs no profile."""

@@ -38,8 +38,11 @@ class ProjectArgs:
 
     def load(self) -> Project:
         from featureduck.api import Project
+        from featureduck.cli.console import print_warnings
 
-        return Project.load(self.project_dir, target=self.target, vars=self.vars, profiles_dir=self.profiles_dir)
+        project = Project.load(self.project_dir, target=self.target, vars=self.vars, profiles_dir=self.profiles_dir)
+        print_warnings(project.definition.warnings)
+        return project
 
 
 _PROJECT_OPTIONS = (

@@ -136,8 +136,28 @@ class Compiler:
             scope = RenderScope(definition.config.name, refs, definition.sources, self.target.schema)
             info = self.target.jinja_target()
             macros = [(m.path, m.text) for m in definition.macro_files]
-            self._renderer = ModelRenderer(scope, self.vars, info, macros)
+            packages = {name: package.macro_files for name, package in definition.packages.items()}
+            search_orders = {entry.macro_namespace: entry.search_order for entry in definition.config.shape.dispatch}
+            self._renderer = ModelRenderer(scope, self.vars, info, macros, self._graph, packages, self.project_dialect, search_orders)
         return self._renderer
+
+    def _graph(self) -> dict[str, Any]:
+        """dbt's `graph` context: nodes (models, seeds) and sources, as declared."""
+        definition, project = self.definition, self.definition.config.name
+        nodes: dict[str, Any] = {}
+        for model in definition.models.values():
+            config = {"materialized": "view", **model.folder_config, **model.yaml_config}
+            nodes[model.unique_id] = {
+                "unique_id": model.unique_id, "name": model.name, "resource_type": "model", "package_name": project,
+                "original_file_path": model.path, "path": model.path, "config": config, "tags": config.get("tags", []),
+                "description": model.description, "columns": {n: c.to_dict() for n, c in model.columns.items()},
+                "fqn": [project, *model.path.split("/")[1:-1], model.name], "raw_code": model.raw_sql,
+            }
+        for seed in definition.seeds.values():
+            nodes[seed.unique_id] = {"unique_id": seed.unique_id, "name": seed.name, "resource_type": "seed", "package_name": project,
+                                     "original_file_path": seed.path, "config": seed.config, "tags": seed.config.get("tags", [])}
+        sources = {table.unique_id: table.to_dict() for table in definition.sources.values()}
+        return {"nodes": nodes, "sources": sources, "exposures": {}, "metrics": {}, "groups": {}}
 
     @property
     def has_renderer(self) -> bool:
@@ -236,10 +256,15 @@ class Compiler:
 
     def compile_query(self, name: str, path: str, raw_sql: str, project: CompiledProject) -> CompiledModel:
         """Render and compile a query that is not a model (a data test) against the
-        project's models, for the target: refs, sources and ephemerals resolve as in models."""
+        project's models, for the target: refs, sources and ephemerals resolve as in models.
+        Rendered with no database, a query that asked for one (`execute`) is not compiled
+        yet: it comes back with no SQL and `renders_at_run`, to be compiled when it runs."""
         self.check_dialect()
         model = Model(name=name, project=self.definition.config.name, path=path, raw_sql=raw_sql, checksum=sha256_text(raw_sql))
         rendered = self.renderer.render(model, database=self.database)
+        if rendered.renders_at_run and self.database is None:
+            return CompiledModel(name, model.unique_id, path, rendered.config, rendered.refs, rendered.sources,
+                                 Relation(self.target.schema, name), "", rendered.uses_this, False, True)
         relations = {n: m.relation for n, m in project.models.items()} | self.seed_relations()
         configs = {n: m.config for n, m in project.models.items()}
         return self._compile_rendered(model, rendered, relations, configs, project)

@@ -37,6 +37,15 @@ _ADDITIVE_KEYS = frozenset({"tags"})
 _MERGED_KEYS = frozenset({"meta"})
 
 
+class DispatchEntry(pydantic.BaseModel):
+    """`dispatch:` in the project file: where adapter.dispatch looks for a namespace's macros."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+    macro_namespace: str
+    search_order: list[str]
+
+
 class ProjectShape(pydantic.BaseModel):
     """The keys a project file may hold; dbt-only keys are accepted and ignored."""
 
@@ -76,7 +85,13 @@ class ProjectShape(pydantic.BaseModel):
     on_run_start: Any = pydantic.Field(None, alias="on-run-start")
     on_run_end: Any = pydantic.Field(None, alias="on-run-end")
     flags: dict[str, Any] | None = None
-    dispatch: Any = None
+    dispatch: list[DispatchEntry] = []
+    log_path: str | None = pydantic.Field(None, alias="log-path")
+    dbt_cloud: dict[str, Any] | None = pydantic.Field(None, alias="dbt-cloud")  # dbt Cloud's settings: nothing to build
+    semantic_models: dict[str, Any] | None = pydantic.Field(None, alias="semantic-models")
+    metrics: dict[str, Any] | None = None
+    saved_queries: dict[str, Any] | None = pydantic.Field(None, alias="saved-queries")
+    exposures: dict[str, Any] | None = None
 
 
 class ProjectConfig:
@@ -238,18 +253,24 @@ def find_project_file(root: Path) -> Path:
     )
 
 
-def load_project_config(root: Path) -> ProjectConfig:
-    """The project file as written; `ProjectConfig.rendered` renders its Jinja once
-    the target is known."""
+class PackageShape(ProjectShape):
+    """A package's dbt_project.yml: only its name and paths matter, other keys are let be."""
+
+    model_config = pydantic.ConfigDict(extra="ignore")
+
+
+def load_project_config(root: Path, package: bool = False) -> ProjectConfig:
+    """The project file as written (a `package`'s leniently); `ProjectConfig.rendered`
+    renders its Jinja once the target is known."""
     path = find_project_file(root)
     raw = load_yaml_file(path, path.name)
     if not isinstance(raw, LineDict):
         raise ProjectError("the project file must be a mapping", SourceLocation(path.name, 1))
-    return _checked(root, path.name, raw)
+    return _checked(root, path.name, raw, PackageShape if package else ProjectShape)
 
 
-def _checked(root: Path, file_name: str, raw: LineDict) -> ProjectConfig:
-    shape = validate_shape(ProjectShape, raw, file_name)
+def _checked(root: Path, file_name: str, raw: LineDict, shape_type: type[ProjectShape] = ProjectShape) -> ProjectConfig:
+    shape = validate_shape(shape_type, raw, file_name)
     for section in ("models", "seeds"):
         if isinstance(raw.get(section), LineDict):
             check_folder_tree(raw[section], file_name, (section,))
@@ -268,8 +289,7 @@ def _has_jinja(value: Any) -> bool:
 # dbt features that change what a run does: refused by name rather than ignored,
 # so a dbt project never builds differently without saying so.
 _UNSUPPORTED_PROJECT_KEYS = {
-    "on-run-start": "run hooks", "on-run-end": "run hooks", "dispatch": "macro dispatch",
-    "snapshots": "snapshots", "quoting": "quoting configs",
+    "on-run-start": "run hooks", "on-run-end": "run hooks", "snapshots": "snapshots", "quoting": "quoting configs",
 }
 
 
@@ -278,10 +298,6 @@ def _refuse_unsupported(root: Path, file_name: str, raw: LineDict) -> None:
         if raw.get(key):
             raise ProjectError(f"dbt's `{key}` ({feature}) is not supported by featureduck", SourceLocation(file_name, raw.line_of(key)),
                                f"remove `{key}`: featureduck would not apply it")
-    for name in ("packages.yml", "dependencies.yml"):
-        if (root / name).is_file():
-            raise ProjectError(f"dbt packages ({name}) are not supported by featureduck", SourceLocation(name, 1),
-                               "copy the macros and tests you use into macros/ and tests/generic/")
     for folder in raw.get("snapshot-paths") or ["snapshots"]:
         found = sorted((root / str(folder)).rglob("*.sql")) if (root / str(folder)).is_dir() else []
         if found:

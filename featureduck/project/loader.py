@@ -6,12 +6,14 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from featureduck.config.project_config import ProjectConfig
 from featureduck.config.yaml_jinja import YamlRenderer
 from featureduck.errors import ProjectError, SourceLocation
 from featureduck.project.functions import DeclaredFunction, declared_functions
 from featureduck.project.nodes import Entity, FeatureView, Model, Seed, SourceTable, UnitTest
+from featureduck.project.packages import Package, load_packages
 from featureduck.project.schema_files import SchemaFile, UnitTestShape, parse_schema_file
 from featureduck.project.unit_tests import unit_test
 from featureduck.utils.hashing import sha256_text
@@ -52,6 +54,9 @@ class ProjectDefinition:
     feature_views: dict[str, FeatureView] = field(default_factory=dict)  # by name@version
     functions: dict[str, DeclaredFunction] = field(default_factory=dict)  # Python UDFs, by SQL name
     unit_tests: dict[str, UnitTest] = field(default_factory=dict)  # by unique id
+    packages: dict[str, Package] = field(default_factory=dict)  # installed dbt packages, by name
+    kept: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # exposures, metrics, ...: by kind, then name
+    warnings: list[tuple[str, SourceLocation]] = field(default_factory=list)  # what dbt warns of, with where
     file_hashes: dict[str, str] = field(default_factory=dict)
     yaml_renderer: YamlRenderer | None = None  # renders YAML values; the env vars it read key the compile cache
 
@@ -65,6 +70,7 @@ def load_definition(config: ProjectConfig, yaml_renderer: YamlRenderer | None = 
     root = config.root
     project_file = root / config.file_name
     definition.file_hashes[config.file_name] = sha256_text(read_project_text(project_file, config.file_name))
+    definition.packages = load_packages(config, definition.file_hashes)
     for folder in config.paths("model"):
         for path in folders.walk(folder, (".sql",)):
             _add_model(definition, path, folder)
@@ -283,14 +289,16 @@ def _merge_schema_file(definition: ProjectDefinition, schema: SchemaFile) -> Non
                 table.location,
             )
         definition.sources[key] = table
+    for kind, entries in schema.kept.items():
+        for entry in entries:
+            definition.kept.setdefault(kind, {})[str(entry["name"])] = entry
     for patch in schema.model_patches:
         model = definition.models.get(patch.shape.name)
-        if model is None:
-            raise ProjectError(
-                f"YAML describes model '{patch.shape.name}' but there is no {patch.shape.name}.sql",
-                patch.location,
-                did_you_mean(patch.shape.name, definition.models),
-            )
+        if model is None:  # dbt warns and goes on; so does featureduck
+            hint = did_you_mean(patch.shape.name, definition.models)
+            definition.warnings.append((f"YAML describes model '{patch.shape.name}' but there is no {patch.shape.name}.sql: "
+                                        f"ignored{f' ({hint})' if hint else ''}", patch.location))
+            continue
         if model.patch_file is not None:
             raise ProjectError(f"model '{model.name}' is described twice (also in {model.patch_file})", patch.location)
         shape = patch.shape

@@ -173,8 +173,16 @@ class SchemaFileShape(_Shape):
     entities: list[dict[str, Any]] = []
     feature_views: list[dict[str, Any]] = []
     macros: list[dict[str, Any]] = []
-    exposures: list[dict[str, Any]] = []
     unit_tests: list[dict[str, Any]] = []
+    # kept as written in the manifest: featureduck builds nothing from them (dbt's semantic layer, exposures)
+    exposures: list[dict[str, Any]] = []
+    semantic_models: list[dict[str, Any]] = []
+    metrics: list[dict[str, Any]] = []
+    saved_queries: list[dict[str, Any]] = []
+    groups: list[dict[str, Any]] = []
+
+
+KEPT_AS_WRITTEN = ("exposures", "semantic_models", "metrics", "saved_queries", "groups")
 
 
 @dataclass
@@ -196,6 +204,7 @@ class SchemaFile:
     entities: list[Entity] = field(default_factory=list)
     feature_views: list[FeatureView] = field(default_factory=list)
     unit_tests: list[tuple[UnitTestShape, SourceLocation]] = field(default_factory=list)
+    kept: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # KEPT_AS_WRITTEN, by key
 
 
 def parse_schema_file(data: Any, file: str, project: str, root_dir: str) -> SchemaFile:
@@ -213,6 +222,11 @@ def parse_schema_file(data: Any, file: str, project: str, root_dir: str) -> Sche
     for index, raw in enumerate(data.get("seeds", [])):
         seed = validate_shape(SeedShape, raw, file, ("seeds", index))
         result.seed_patches.append((seed, SourceLocation(file, _line(raw))))
+    for key in KEPT_AS_WRITTEN:
+        for index, raw in enumerate(data.get(key) or []):
+            if not isinstance(raw, dict) or "name" not in raw:
+                raise YamlError(f"'{key}.{index}' must be a mapping with a name", SourceLocation(file, _line(raw) or _line(data)))
+            result.kept.setdefault(key, []).append({**raw, "original_file_path": file})
     for index, raw in enumerate(data.get("unit_tests", [])):
         unit = validate_shape(UnitTestShape, raw, file, ("unit_tests", index))
         result.unit_tests.append((unit, SourceLocation(file, _line(raw))))

@@ -49,6 +49,10 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
     return data
 
 
+_SINGULAR = {"exposures": "exposure", "semantic_models": "semantic_model", "metrics": "metric", "saved_queries": "saved_query",
+             "groups": "group"}
+
+
 def build_manifest(definition: ProjectDefinition, project: CompiledProject, previous: dict[str, Any] | None) -> dict[str, Any]:
     """Every node with its compiled SQL per target; other targets' SQL is kept
     from the previous manifest while the node's file is unchanged."""
@@ -113,6 +117,9 @@ def build_manifest(definition: ProjectDefinition, project: CompiledProject, prev
             }
             for key, view in definition.feature_views.items()
         },
+        # as written: exposures, semantic_models, metrics, saved_queries, groups
+        **{kind: {f"{_SINGULAR[kind]}.{definition.config.name}.{name}": entry for name, entry in entries.items()}
+           for kind, entries in definition.kept.items()},
     }
 
 

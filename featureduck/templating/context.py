@@ -11,11 +11,14 @@ from __future__ import annotations
 import re
 import sys
 import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from featureduck.config.project_config import merge_config_value
 from featureduck.errors import SourceLocation, TemplateError
 from featureduck.templating.introspection import Introspection
+from featureduck.templating.relation_like import RelationLike
 from featureduck.utils.suggest import did_you_mean
 
 REF_PREFIX = "__fduck_ref__"
@@ -29,21 +32,17 @@ def placeholder(text: str) -> str:
     return text if _SAFE_IDENTIFIER.match(text) else '"' + text.replace('"', '""') + '"'
 
 
-class RelationPlaceholder:
-    """What `ref()`, `source()` and `this` render to; attributes as dbt's Relation."""
+class RelationPlaceholder(RelationLike):
+    """What `ref()`, `source()` and `this` render to, until the compiler resolves it."""
 
     def __init__(self, placeholder_name: str, identifier: str, schema: str | None) -> None:
         self.placeholder_name = placeholder_name
         self.identifier = identifier
-        self.name = identifier
         self.schema = schema
         self.database = None
 
     def __str__(self) -> str:
         return placeholder(self.placeholder_name)
-
-    def __html__(self) -> str:
-        return str(self)
 
 
 @dataclass(frozen=True)
@@ -72,6 +71,8 @@ class RenderState:
     log: list[str] = field(default_factory=list)
     introspection: Introspection = field(default_factory=Introspection)
     overrides: RenderOverrides = _NO_OVERRIDES
+    base_config: dict[str, Any] = field(default_factory=dict)  # the project file's and YAML's, before config() calls
+    raw_sql: str = ""
 
 
 class RenderScope:
@@ -142,7 +143,8 @@ class RenderScope:
     def config(self, *args: Any, **kwargs: Any) -> str:
         if args and isinstance(args[0], dict):
             kwargs = {**args[0], **kwargs}
-        self.state.config.update(kwargs)
+        for key, value in kwargs.items():  # as dbt merges calls: tags add up, meta merges
+            merge_config_value(self.state.config, key, value)
         return ""
 
     def is_incremental(self) -> bool:
@@ -158,7 +160,45 @@ class RenderScope:
         return TemplateError(message, SourceLocation(self.state.path, template_line(self.state.path)), hint)
 
 
-class ThisProxy:
+class ModelProxy(Mapping[str, Any]):
+    """`model`: the node rendering, as dbt's manifest shapes it (the fields macros read)."""
+
+    def __init__(self, scope: RenderScope, current_config: Any) -> None:
+        self._scope = scope
+        self._config = current_config
+
+    def _data(self) -> dict[str, Any]:
+        state = self._scope.state
+        config = self._config()
+        project = self._scope.project_name
+        custom = config.get("schema")
+        return {
+            "name": state.model_name, "unique_id": f"model.{project}.{state.model_name}", "resource_type": "model",
+            "package_name": project, "original_file_path": state.path, "path": state.path, "config": config,
+            "tags": list(config.get("tags") or []), "raw_code": state.raw_sql, "raw_sql": state.raw_sql,
+            "alias": str(config.get("alias") or state.model_name), "database": config.get("database"),
+            "schema": f"{self._scope.target_schema}_{custom}" if custom else self._scope.target_schema,
+            "fqn": [project, *state.path.split("/")[1:-1], state.model_name], "refs": [[r] for r in state.refs],
+            "depends_on": {"nodes": [f"model.{project}.{r}" for r in state.refs]},
+        }
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data()[key]
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._data()[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data())
+
+    def __len__(self) -> int:
+        return len(self._data())
+
+
+class ThisProxy(RelationLike):
     """`{{ this }}`: the model's own relation, whichever model is rendering."""
 
     def __init__(self, scope: RenderScope) -> None:
@@ -173,11 +213,17 @@ class ThisProxy:
     def __str__(self) -> str:
         return str(self._relation())
 
-    def __html__(self) -> str:
-        return str(self)
+    @property
+    def identifier(self) -> str:  # type: ignore[override]
+        return self._relation().identifier
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._relation(), name)
+    @property
+    def schema(self) -> str | None:  # type: ignore[override]
+        return self._relation().schema
+
+    @property
+    def database(self) -> str | None:  # type: ignore[override]
+        return None
 
 
 def template_line(path: str) -> int | None:

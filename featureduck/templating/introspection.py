@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from featureduck.errors import TemplateError
+from featureduck.templating.relation_like import RelationLike
 
 
 class Database(Protocol):
@@ -128,6 +129,15 @@ class Column:
     def name(self) -> str:
         return self.column
 
+    @classmethod
+    def translate_type(cls, dtype: str) -> str:
+        """dbt's base Column: `string` is TEXT, every other name as given."""
+        return "TEXT" if dtype.upper() == "STRING" else dtype
+
+    @classmethod
+    def numeric_type(cls, dtype: str, precision: Any, scale: Any) -> str:
+        return dtype if precision is None or scale is None else f"{dtype}({precision},{scale})"
+
     @property
     def data_type(self) -> str:
         return self.dtype
@@ -155,28 +165,17 @@ class Column:
         return self.column
 
 
-@dataclass(frozen=True)
-class PhysicalRelation:
+class PhysicalRelation(RelationLike):
     """A relation named by its parts (`api.Relation.create`, `adapter.get_relation`)."""
 
-    database: str | None
-    schema: str | None
-    identifier: str
-
-    @property
-    def name(self) -> str:
-        return self.identifier
-
-    @property
-    def table(self) -> str:
-        return self.identifier
+    def __init__(self, database: str | None, schema: str | None, identifier: str) -> None:
+        self.database = database
+        self.schema = schema
+        self.identifier = identifier
 
     def __str__(self) -> str:
         parts = [p for p in (self.database, self.schema, self.identifier) if p]
         return ".".join('"' + p.replace('"', '""') + '"' for p in parts)
-
-    def __html__(self) -> str:
-        return str(self)
 
 
 class RelationApi:
@@ -264,8 +263,9 @@ class AdapterProxy:
     """`{{ adapter }}`: relation lookups against the target at run time; at parse time
     they answer empty, as dbt's do, and mark the model for a run-time render."""
 
-    def __init__(self, current: Any, quote_char: str = '"') -> None:
+    def __init__(self, current: Any, dispatch: Any, quote_char: str = '"') -> None:
         self._current = current
+        self.dispatch = dispatch  # the macro registry's: MacroRegistry.dispatch
         self._quote = quote_char
 
     def get_columns_in_relation(self, relation: Any) -> list[Column]:
@@ -287,4 +287,4 @@ class AdapterProxy:
 
     def __getattr__(self, name: str) -> Any:
         raise TemplateError(f"adapter.{name} is not supported by featureduck",
-                            hint="supported: get_columns_in_relation, get_relation, quote")
+                            hint="supported: dispatch, get_columns_in_relation, get_relation, quote")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import collections
 import datetime
+import hashlib
 import os
 import re
+import sys
 import traceback
-import types
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -19,7 +21,9 @@ from featureduck.config.profiles import TargetInfo
 from featureduck.config.project_config import merge_config_value
 from featureduck.errors import SourceLocation, TemplateError
 from featureduck.project.nodes import Model
-from featureduck.templating.context import RenderOverrides, RenderScope, RenderState, ThisProxy
+from featureduck.templating import dbt_context
+from featureduck.templating.context import ModelProxy, RenderOverrides, RenderScope, RenderState, ThisProxy
+from featureduck.templating.dbt_context import Exceptions
 from featureduck.templating.fast_path import render_simple
 from featureduck.templating.introspection import (
     AdapterProxy,
@@ -29,6 +33,7 @@ from featureduck.templating.introspection import (
     IntrospectionFunctions,
     RelationApi,
 )
+from featureduck.templating.macro_namespaces import INTERNAL, MacroRegistry
 from featureduck.utils.suggest import did_you_mean
 
 DEFAULT_MATERIALIZATION = "view"
@@ -84,7 +89,14 @@ class ModelRenderer:
         project_vars: dict[str, Any],
         target: TargetInfo,
         macro_files: list[tuple[str, str]],
+        graph: Callable[[], dict[str, Any]] | None = None,
+        packages: dict[str, list[tuple[str, str]]] | None = None,
+        dialect: str = "duckdb",
+        search_orders: dict[str, list[str]] | None = None,
     ) -> None:
+        """`graph()`: the project's nodes as dbt's `graph` shows them, built when first read;
+        `packages`: each installed package's macro files; `dialect`: the project's SQL, whose
+        engine adapter.dispatch picks implementations for; `search_orders`: the `dispatch:` config."""
         self.scope = scope
         self.vars = project_vars
         functions = IntrospectionFunctions(scope.introspection)
@@ -95,6 +107,13 @@ class ModelRenderer:
             keep_trailing_newline=True,
             cache_size=0,
         )
+        self.env.context_class = LiveContext
+        self.env.code_generator_class = dbt_context.ReturningCodeGenerator
+        self.env.returning_macro = dbt_context.ReturningMacro  # type: ignore[attr-defined]
+        self.macros = MacroRegistry(scope.project_name, self.env.globals, dialect, search_orders or {})
+        # packages are written for dbt, where an undefined name renders empty; the project's
+        # own Jinja stays strict, so a misspelt name is an error rather than nothing
+        self.package_env = self.env.overlay(undefined=jinja2.Undefined)
         self.env.globals.update(
             ref=scope.ref,
             source=scope.source,
@@ -105,25 +124,44 @@ class ModelRenderer:
             var=self.var,
             env_var=self.env_var,
             target=target,
-            modules={"datetime": datetime},
+            modules=dbt_context.MODULES,
             run_started_at=datetime.datetime.now(datetime.UTC),
             execute=ExecuteFlag(scope.introspection),
             run_query=functions.run_query,
             statement=functions.statement,
             load_result=functions.load_result,
-            adapter=AdapterProxy(scope.introspection),
+            adapter=AdapterProxy(scope.introspection, self.macros.dispatch),
             api=RelationApi,
+            exceptions=Exceptions(lambda message: scope._error(message)),
+            tojson=dbt_context.tojson, fromjson=dbt_context.fromjson, toyaml=dbt_context.toyaml, fromyaml=dbt_context.fromyaml,
+            set=dbt_context.as_set, set_strict=dbt_context.set_strict, zip=dbt_context.as_zip, zip_strict=dbt_context.zip_strict,
+            flags=dbt_context.Flags(), invocation_id=dbt_context.INVOCATION_ID, graph=dbt_context.LazyGraph(graph or dict),
+            model=ModelProxy(scope, self.current_config), project_name=scope.project_name,
+            dbt_version="1.11.0", print=_print,
+            local_md5=lambda text: hashlib.md5(str(text).encode(), usedforsecurity=False).hexdigest(),
         )
+        self.env.globals["return"] = dbt_context.macro_return
+        self.env.globals["config"] = dbt_context.ConfigProxy(scope.config, self.current_config, lambda m: scope._error(m))
         self._templates: dict[tuple[str, str], jinja2.Template] = {}
         # env vars models read, with their values: part of the compile cache key
         self.env_vars_read: dict[str, str | None] = {}
-        self.macro_names: dict[str, str] = {}
-        for path, text in _builtin_macro_files():
-            self._load_macros(path, text)
-        # featureduck.<macro>: the built-in one, even where a project macro takes its bare name
-        self.env.globals["featureduck"] = types.SimpleNamespace(**{name: self.env.globals[name] for name in self.macro_names})
+        # dbt's internal macros and featureduck's, bare and as dbt.<macro> / featureduck.<macro>; then each
+        # package's, as <package>.<macro>; then the project's, bare (winning over the internal ones)
+        for namespace, path, text in _builtin_macro_files():
+            self._load_macros(path, text, namespace, bare=True)
+        for package, files in (packages or {}).items():
+            for path, text in files:
+                self._load_macros(path, text, package, bare=False)
         for path, text in macro_files:
-            self._load_macros(path, text)
+            self._load_macros(path, text, scope.project_name, bare=True)
+
+    def current_config(self) -> dict[str, Any]:
+        """The rendering model's config so far: the project file's and YAML's, then its config() calls."""
+        state = self.scope.state
+        config = dict(state.base_config)
+        for key, value in state.config.items():
+            merge_config_value(config, key, value)
+        return config
 
     def var(self, name: str, default: Any = MissingVar) -> Any:
         overrides = self.scope.overrides()
@@ -162,17 +200,24 @@ class ModelRenderer:
         except Exception as err:  # noqa: BLE001 - a failing naming macro is the node's error
             raise _template_error(err, node.original_file_path) from None
 
-    def _load_macros(self, path: str, text: str) -> None:
-        template = self._compile(path, _test_blocks_as_macros(text))
-        try:
-            module = template.make_module()
+    def _load_macros(self, path: str, text: str, package: str, bare: bool) -> None:
+        """A macro file's macros into `package`'s namespace, and into the bare names when
+        `bare`. A bare name inside a package's macro means what it means to the project
+        rendering (dbt resolves it there), then, where dbt would find nothing, the package's own."""
+        own = self.macros.package(package)
+        lookups = self.env.make_globals(None) if bare else collections.ChainMap(self.env.globals, own)
+        template = self._compile(path, _test_blocks_as_macros(text), lookups, self.env if bare else self.package_env)
+        try:  # run the module's body ourselves: a module exports no _private macro, which packages call
+            context = template.new_context()
+            for _ in template.root_render_func(context):
+                pass
         except Exception as err:  # noqa: BLE001 - reported with file and line
             raise _template_error(err, path) from None
-        for name in dir(module):
-            value = getattr(module, name)
+        for name, value in context.vars.items():
             if isinstance(value, jinja2.runtime.Macro):
-                self.env.globals[name] = value
-                self.macro_names[name] = path
+                own[name] = value
+                if bare:
+                    self.env.globals[name] = own[name]
 
     def _template(self, model: Model) -> jinja2.Template:
         key = (model.path, model.checksum)  # one YAML file declares many tests: the path alone is not enough
@@ -182,12 +227,14 @@ class ModelRenderer:
             self._templates[key] = template
         return template
 
-    def _compile(self, path: str, text: str) -> jinja2.Template:
+    def _compile(self, path: str, text: str, lookups: MutableMapping[str, Any] | None = None,
+                 env: jinja2.Environment | None = None) -> jinja2.Template:
+        env = env or self.env
         try:
-            code = self.env.compile(text, name=path, filename=path)
+            code = env.compile(text, name=path, filename=path)
         except jinja2.TemplateSyntaxError as err:
             raise TemplateError(f"Jinja syntax error: {err.message}", SourceLocation(path, err.lineno)) from None
-        return self.env.template_class.from_code(self.env, code, self.env.make_globals(None), None)
+        return env.template_class.from_code(env, code, lookups if lookups is not None else env.make_globals(None), None)
 
     def render(self, model: Model, incremental: bool = False, database: Database | None = None,
                overrides: RenderOverrides | None = None) -> RenderedModel:
@@ -196,7 +243,7 @@ class ModelRenderer:
         `overrides` (a unit test's) replace vars, env vars and the values of macros the model calls."""
         overrides = overrides or RenderOverrides()
         state = RenderState(model.name, model.path, incremental, introspection=Introspection(database is not None, database),
-                            overrides=overrides)
+                            overrides=overrides, base_config=merged_config(model, {}), raw_sql=model.raw_sql)
         self.scope.begin(state)
         try:
             macros = {name: _returning(value) for name, value in overrides.macros.items() if name != "is_incremental"}
@@ -212,6 +259,11 @@ class ModelRenderer:
             self.scope.end()
         config = merged_config(model, state.config)
         return RenderedModel(sql, config, state.refs, state.sources, state.uses_this, state.introspection.asked)
+
+
+def _print(*values: Any) -> str:
+    print(*values, file=sys.stderr)
+    return ""
 
 
 def _returning(value: Any) -> Any:
@@ -261,10 +313,32 @@ def _template_error(err: Exception, path: str) -> TemplateError:
     return TemplateError(f"render failed: {message}", SourceLocation(file, line))
 
 
-def _builtin_macro_files() -> list[tuple[str, str]]:
+def _builtin_macro_files() -> list[tuple[str, str, str]]:
+    """(namespace, path, text): macros/*.sql are featureduck's, macros/dbt/*.sql dbt's internal ones."""
     folder = resources.files("featureduck.templating") / "macros"
-    return sorted(
-        (f"<featureduck>/macros/{entry.name}", entry.read_text(encoding="utf-8"))
-        for entry in folder.iterdir()
-        if entry.name.endswith(".sql")
-    )
+    found = [("featureduck", f"<featureduck>/macros/{entry.name}", entry.read_text(encoding="utf-8"))
+             for entry in folder.iterdir() if entry.name.endswith(".sql")]
+    found += [(INTERNAL, f"<featureduck>/macros/dbt/{entry.name}", entry.read_text(encoding="utf-8"))
+              for entry in (folder / "dbt").iterdir() if entry.name.endswith(".sql")]
+    return sorted(found, key=lambda item: (item[0] != INTERNAL, item[1]))
+
+
+class LiveContext(jinja2.runtime.Context):
+    """A context that finds macros loaded after its template: Jinja copies the globals when
+    a macro file's module is made, so a macro calling one from a later file (or a package's
+    own, or an override the project loads last) would not find it. Names given to this
+    render (a unit test's macro overrides) still come first."""
+
+    def __init__(self, environment: jinja2.Environment, parent: dict[str, Any], name: str | None,
+                 blocks: dict[str, Any], globals: MutableMapping[str, Any] | None = None) -> None:  # noqa: A002 - Jinja's name
+        super().__init__(environment, parent, name, blocks, globals)
+        self._live = globals
+
+    def resolve_or_missing(self, key: str) -> Any:
+        if key in self.vars:
+            return self.vars[key]
+        if key in self.parent and key not in self.globals_keys:
+            return self.parent[key]
+        if self._live is not None and key in self._live:
+            return self._live[key]
+        return self.parent.get(key, jinja2.utils.missing)

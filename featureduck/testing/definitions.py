@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 from featureduck.errors import ProjectError, SourceLocation
 from featureduck.project.loader import ProjectDefinition
+from featureduck.utils.suggest import did_you_mean
 
 SEVERITIES = ("error", "warn")
 _CONFIG_KEYS = ("severity", "where", "store_failures", "name", "enabled")
@@ -62,6 +64,7 @@ class DataTest:
 def collect_tests(definition: ProjectDefinition) -> dict[str, DataTest]:
     """Every data test of the project, by name."""
     project = definition.config.name
+    packages = set(definition.packages)
     found: dict[str, DataTest] = {}
 
     def add(test: DataTest) -> None:
@@ -75,23 +78,23 @@ def collect_tests(definition: ProjectDefinition) -> dict[str, DataTest]:
         target = ("model", model.unique_id, model.name, f"ref('{model.name}')", model.name)
         for column in model.columns.values():
             for spec in column.tests:
-                add(_generic(spec, target, column.name, where, project))
+                add(_generic(spec, target, column.name, where, project, packages))
         for spec in model.tests:
-            add(_generic(spec, target, None, where, project))
+            add(_generic(spec, target, None, where, project, packages))
     for seed in definition.seeds.values():
         target = ("seed", seed.unique_id, seed.name, f"ref('{seed.name}')", seed.name)
         for column in seed.columns.values():
             for spec in column.tests:
-                add(_generic(spec, target, column.name, SourceLocation(seed.patch_file or seed.path), project))
+                add(_generic(spec, target, column.name, SourceLocation(seed.patch_file or seed.path), project, packages))
     for table in definition.sources.values():
         label = f"{table.source_name}.{table.name}"
         target = ("source", table.unique_id, label, f"source('{table.source_name}', '{table.name}')",
                   f"{table.source_name}_{table.name}")
         for column in table.columns.values():
             for spec in column.tests:
-                add(_generic(spec, target, column.name, table.location, project))
+                add(_generic(spec, target, column.name, table.location, project, packages))
         for spec in table.tests:
-            add(_generic(spec, target, None, table.location, project))
+            add(_generic(spec, target, None, table.location, project, packages))
     for unit in definition.unit_tests.values():
         if unit.config.get("enabled", True) is False:
             continue
@@ -105,12 +108,16 @@ def collect_tests(definition: ProjectDefinition) -> dict[str, DataTest]:
 
 def _generic(
     spec: Any, target: tuple[str, str, str, str, str], column: str | None, location: SourceLocation, project: str,
+    packages: Collection[str] = (),
 ) -> DataTest:
+    """One YAML test; a dotted name (`dbt_utils.expression_is_true`) is that package's test."""
     kind, attached_to, label, relation, name_part = target
     test_type, arguments, config = _parse_spec(spec, location)
-    if "." in test_type:
-        raise ProjectError(f"generic test '{test_type}' comes from a dbt package, which featureduck does not install", location,
-                           f"write it as a `{{% test {test_type.split('.')[-1]}(model, column_name) %}}` block in tests/generic/")
+    namespace, _, short = test_type.rpartition(".")
+    if namespace and namespace not in packages:
+        raise ProjectError(f"generic test '{test_type}' comes from package '{namespace}', which is not installed", location,
+                           did_you_mean(namespace, packages) or "add it to packages.yml and run `fduck deps`")
+    macro = f"{namespace}.test_{short}" if namespace else f"test_{short}"
     model = "{{ " + relation + " }}"
     if config.get("where"):
         model = f"(select * from {model} where {config['where']}) as dbt_subquery"
@@ -119,10 +126,11 @@ def _generic(
     ]
     raw_sql = (
         "{%- set __fd_model -%}" + model + "{%- endset -%}\n"
-        f"{{{{ test_{test_type}(model=__fd_model{''.join(', ' + k for k in keywords)}) }}}}\n"
+        f"{{{{ {macro}(model=__fd_model{''.join(', ' + k for k in keywords)}) }}}}\n"
     )
     prefix = "source_" if kind == "source" else ""
-    name, alias = (str(config["name"]), None) if config.get("name") else _dbt_name(prefix + test_type, name_part, column, arguments)
+    named = prefix + test_type.replace(".", "_")  # dbt_utils.expression_is_true: dbt_utils_expression_is_true_<model>...
+    name, alias = (str(config["name"]), None) if config.get("name") else _dbt_name(named, name_part, column, arguments)
     return DataTest(name, f"test.{project}.{name}", test_type, raw_sql, location, attached_to, label, column, config, alias)
 
 
@@ -163,9 +171,9 @@ def _dbt_name(test_type: str, node: str, column: str | None, arguments: dict[str
     """dbt's (name, alias): the name spells the test out in full; past the identifier
     length Postgres keeps, the alias (its failures table) is the test and node
     shortened, then a digest of the full name, as dbt's are."""
-    parts = [test_type, node] + ([column] if column else [])
-    suffix = "__".join(_flatten(value) for key, value in sorted(arguments.items()) if key != "quote")
-    name = re.sub(r"[^0-9a-zA-Z_]+", "_", "_".join(parts) + (f"__{suffix}" if suffix else ""))
+    # dbt: the test, the node, then its arguments (the column first) joined by "__"
+    flat = ([column] if column else []) + [_flatten(value) for key, value in sorted(arguments.items()) if key != "quote"]
+    name = re.sub(r"[^0-9a-zA-Z_]+", "_", "_".join([test_type, node]) + ("_" + "__".join(flat) if flat else ""))
     if len(name) <= _NAME_LIMIT:
         return name, None
     digest = hashlib.md5(name.encode(), usedforsecurity=False).hexdigest()

@@ -3,6 +3,7 @@ in a table when `store_failures` is set, on a pool of the adapter's threads."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -65,6 +66,7 @@ class CompiledTest:
     refs: tuple[str, ...] = ()
     sources: tuple[tuple[str, str], ...] = ()
     unit: UnitCase | None = None  # a unit test: compiled and run when what it reads is built
+    at_run: tuple[Compiler, CompiledProject] | None = None  # its Jinja asks the database: compiled when it runs
 
 
 def compile_tests(compiler: Compiler, project: CompiledProject, tests: list[DataTest]) -> list[CompiledTest]:
@@ -80,9 +82,12 @@ def compile_tests(compiler: Compiler, project: CompiledProject, tests: list[Data
         except FeatureDuckError as err:
             compiled.append(CompiledTest(test, None, test.config, str(err) if err.location else f"{test.location}: {err}"))
             continue
-        own = {k: v for k, v in query.config.items() if k in ("severity", "store_failures")} if test.test_type == "singular" else {}
+        own = {k: v for k, v in query.config.items() if k in _QUERY_CONFIGS}
+        # a singular test's config() is its own; a generic test's (its macro's) is a default its YAML overrides
+        config = {**test.config, **own} if test.test_type == "singular" else {**own, **test.config}
+        at_run = (compiler, project) if query.renders_at_run and not query.sql else None
         compiled.append(CompiledTest(
-            test, query.sql, {**test.config, **own}, "", tuple(query.refs), tuple((k[0], k[1]) for k in query.sources),
+            test, query.sql, config, "", tuple(query.refs), tuple((k[0], k[1]) for k in query.sources), at_run=at_run,
         ))
     return compiled
 
@@ -103,22 +108,54 @@ def run_test(adapter: EngineAdapter, compiled: CompiledTest) -> TestResult:
         return TestResult(test, "error", None, started, time.time(), compiled.error)
     if compiled.unit is not None:
         return _run_unit(adapter, compiled.unit, test, started)
+    if compiled.at_run is not None:  # dbt's second render, with `execute` true, now that what it reads is built
+        compiler, project = compiled.at_run
+        try:
+            sql = compiler.compile_query(test.name, test.location.file, test.raw_sql, project).sql
+        except FeatureDuckError as err:
+            return TestResult(test, "error", None, started, time.time(), str(err) if err.location else f"{test.location}: {err}")
     stored_in = None
+    config = compiled.config
     try:
-        if compiled.config.get("store_failures"):
+        calc: exp.Expr = exp.maybe_parse(str(config.get("fail_calc") or "count(*)"), dialect=adapter.DIALECT)
+        if config.get("store_failures"):
             table = failures_table(adapter, test)
             adapter.create_schema(str(table.db))
             adapter.replace_table(table, sql)
-            counted: exp.Expr = exp.select(exp.func("count", exp.Star())).from_(table)
+            counted: exp.Expr = exp.select(calc).from_(table)
             stored_in = adapter.sql(table)
         else:
-            counted = exp.select(exp.func("count", exp.Star())).from_(exp.maybe_parse(sql, dialect=adapter.DIALECT).subquery("failures"))
-        failures = int(adapter.execute(counted)[0][0])
-    except FeatureDuckError as err:
+            counted = exp.select(calc).from_(exp.maybe_parse(sql, dialect=adapter.DIALECT).subquery("failures"))
+        value = adapter.execute(counted)[0][0]
+        failures = int(value or 0)
+    except (FeatureDuckError, ValueError, TypeError) as err:
         return TestResult(test, "error", None, started, time.time(), f"{test.location}: {err}", sql)
-    severity = str(compiled.config.get("severity", "error")).lower()
-    status = "pass" if failures == 0 else ("warn" if severity == "warn" else "fail")
+    try:
+        status = _status(failures, config)
+    except ValueError as err:
+        return TestResult(test, "error", None, started, time.time(), f"{test.location}: {err}", sql)
     return TestResult(test, status, failures, started, time.time(), "", sql, stored_in)
+
+
+_QUERY_CONFIGS = ("severity", "store_failures", "fail_calc", "warn_if", "error_if")
+_CONDITION = re.compile(r"^\s*(==|!=|>=|<=|>|<|=)\s*(-?\d+(?:\.\d+)?)\s*$")
+
+
+def _status(failures: int, config: dict[str, object]) -> str:
+    """dbt's rule: at error severity, `error_if` (default != 0) fails, else `warn_if` warns;
+    at warn severity only `warn_if` counts."""
+    def holds(condition: object) -> bool:
+        match = _CONDITION.match(str(condition))
+        if match is None:
+            raise ValueError(f"a test's warn_if/error_if is a comparison with a number (like '>10'), not {condition!r}")
+        operator, number = match.group(1), float(match.group(2))
+        return {"==": failures == number, "=": failures == number, "!=": failures != number, ">=": failures >= number,
+                "<=": failures <= number, ">": failures > number, "<": failures < number}[operator]
+
+    severity = str(config.get("severity", "error")).lower()
+    if severity == "error" and holds(config.get("error_if", "!=0")):
+        return "fail"
+    return "warn" if holds(config.get("warn_if", "!=0")) else "pass"
 
 
 def _run_unit(adapter: EngineAdapter, case: UnitCase, test: DataTest, started: float) -> TestResult:

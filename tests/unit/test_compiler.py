@@ -7,8 +7,8 @@ import pytest
 import sqlglot
 
 from featureduck.api import Project
-from featureduck.errors import CycleError, FeatureDuckError, ProjectError, SqlSyntaxError, TemplateError
-from tests.conftest import OFFLINE_PROFILES, ProjectFactory
+from featureduck.errors import CycleError, FeatureDuckError, SqlSyntaxError, TemplateError
+from tests.conftest import OFFLINE_PROFILES, ProjectFactory, fduck
 
 BASIC = {
     "featureduck_project.yml": """
@@ -165,10 +165,35 @@ def test_cycle_is_reported_with_path(make_project: ProjectFactory) -> None:
     )
 
 
-def test_yaml_patch_for_missing_model_is_an_error(make_project: ProjectFactory) -> None:
+def test_yaml_patch_for_missing_model_is_a_warning_as_in_dbt(make_project: ProjectFactory) -> None:
     root = make_project({"models/a.sql": "select 1", "models/schema.yml": "models:\n  - name: a\n  - name: bb\n"})
-    with pytest.raises(ProjectError, match=r"models/schema.yml:3: YAML describes model 'bb'"):
-        Project.load(root)
+    [(message, location)] = Project.load(root).definition.warnings
+    assert message == "YAML describes model 'bb' but there is no bb.sql: ignored"
+    assert str(location) == "models/schema.yml:3"
+    result = fduck("compile", cwd=root)
+    assert result.returncode == 0
+    assert "warning: models/schema.yml:3: YAML describes model 'bb'" in result.stderr
+
+
+def test_dbt_semantic_layer_and_exposures_are_kept_in_the_manifest(make_project: ProjectFactory) -> None:
+    root = make_project({
+        "dbt_project.yml": "name: proj\ndbt-cloud:\n  project-id: 7\n",
+        "models/a.sql": "select 1 as id",
+        "models/semantic.yml": (
+            "semantic_models:\n  - name: orders\n    model: ref('a')\n"
+            "metrics:\n  - name: order_count\n    type: simple\n"
+            "saved_queries:\n  - name: q\ngroups:\n  - name: finance\n    owner: {name: fin}\n"
+            "exposures:\n  - name: dashboard\n    type: dashboard\n    owner: {name: x}\n    depends_on: [ref('a')]\n"
+        ),
+    })
+    result = fduck("compile", cwd=root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    manifest = json.loads((root / "target" / "manifest.json").read_text())
+    assert manifest["semantic_models"]["semantic_model.proj.orders"]["model"] == "ref('a')"
+    assert set(manifest["metrics"]) == {"metric.proj.order_count"}
+    assert set(manifest["saved_queries"]) == {"saved_query.proj.q"}
+    assert manifest["exposures"]["exposure.proj.dashboard"]["depends_on"] == ["ref('a')"]
+    assert set(manifest["groups"]) == {"group.proj.finance"}
 
 
 def test_yaml_columns_and_tests_reach_the_manifest(make_project: ProjectFactory) -> None:

@@ -93,3 +93,64 @@ def test_disabled_models_are_not_built_and_not_refable(make_project: ProjectFact
     assert "ref to disabled model 'old'" in str(compiled.errors["uses_old"])
     assert {r.name for r in project.run().results} == {"uses_old", "fine"}
     assert Project.load(root).compile().from_cache is False  # failures are never cached
+
+
+DBT_CONTEXT_MACROS = """
+{% macro pick(x) %}{% if x > 1 %}{{ return(x * 10) }}{% endif %}{{ return([x]) }}{% endmacro %}
+{% macro checked(v) %}{% if v is none %}{{ exceptions.raise_compiler_error("v must be set") }}{% endif %}{{ v }}{% endmacro %}
+"""
+
+
+@pytest.mark.parametrize(("expression", "rendered"), [
+    ("pick(2)", "20"),  # return() gives the value, not text
+    ("pick(1)[0]", "1"),
+    ("fromjson('{\"k\": 2}').k", "2"),
+    ("fromyaml('a: [1, 2]').a | length", "2"),
+    ("tojson({'a': 1})", '{"a": 1}'),
+    ("set([1, 1, 2]) | length", "2"),
+    ("zip([1, 2], [3, 4]) | list | length", "2"),
+    ("modules.re.sub('a', 'b', 'aa')", "bb"),
+    ("modules.itertools.chain([1], [2]) | list | length", "2"),
+    ("config.get('materialized')", "table"),
+    ("config.get('missing', 'fallback')", "fallback"),
+    ("model.name ~ ':' ~ model.resource_type ~ ':' ~ model.config.tags | join(',')", "m:model:a,b"),
+    ("graph.nodes['model.proj.m'].name", "m"),
+    ("invocation_id | length", "36"),
+    ("flags.FULL_REFRESH", "False"),
+    ("target.database ~ '/' ~ target.profile_name", "dev/default"),
+    ("checked(3)", "3"),
+])
+def test_dbt_context(make_project: ProjectFactory, expression: str, rendered: str) -> None:
+    root = make_project({
+        "macros/m.sql": DBT_CONTEXT_MACROS,
+        "models/m.sql": "{{ config(materialized='table', tags=['a']) }}{{ config(tags=['b']) }}\nselect '{{ " + expression + " }}' as v",
+    })
+    sql = Project.load(root).compile().models["m"].sql
+    assert f"'{rendered}' AS v" in sql
+
+
+def test_raise_compiler_error_names_the_model(make_project: ProjectFactory) -> None:
+    root = make_project({"macros/m.sql": DBT_CONTEXT_MACROS, "models/bad.sql": "select {{ checked(none) }} as x"})
+    error = Project.load(root).compile().errors["bad"]
+    assert str(error).startswith("models/bad.sql:1: v must be set")
+
+
+def test_macros_call_macros_of_later_files_and_return_within_a_file(make_project: ProjectFactory) -> None:
+    """Jinja snapshots the names a macro file sees when it loads; dbt resolves them when called."""
+    root = make_project({
+        "macros/a.sql": "{% macro a_macro() %}{{ b_macro() }}{% endmacro %}\n"
+                        "{% macro one() %}{{ return(1) }}{% endmacro %}\n{% macro two() %}{{ one() + 1 }}{% endmacro %}",
+        "macros/b.sql": "{% macro b_macro() %}42{% endmacro %}",
+        "models/m.sql": "select {{ a_macro() }} as x, {{ two() }} as y",
+    })
+    assert "42 AS x,\n  2 AS y" in Project.load(root).compile().models["m"].sql
+
+
+def test_a_project_macro_overrides_a_dbt_one_everywhere(make_project: ProjectFactory) -> None:
+    """dbt.<name> is dbt's own; the bare name, and dbt's own macros calling it, find the project's."""
+    root = make_project({
+        "macros/types.sql": "{% macro default__type_string() %}{{ return('blob') }}{% endmacro %}",
+        "models/m.sql": "select cast(1 as {{ type_string() }}) as a, {{ hash('x') }} as h",
+    })
+    sql = Project.load(root).compile().models["m"].sql
+    assert "CAST(1 AS BLOB) AS a" in sql and "MD5(CAST(x AS BLOB))" in sql

@@ -83,7 +83,7 @@ def test_every_kind_of_test_reports_its_failing_rows(project: Path) -> None:
         "relationships_orders_customer_id__customer_id__ref_customers_": "FAIL 1",
         "accepted_values_orders_status__placed__shipped": "FAIL 1",
         "even_length_orders_status": "FAIL 1",
-        "expression_orders__amount_0": "FAIL 1",
+        "expression_orders_amount_0": "FAIL 1",
         "amount_positive_unless_shipped": "PASS",
         "unique_customers_customer_id": "PASS",
         "not_null_customers_customer_id": "PASS",
@@ -122,7 +122,8 @@ def test_test_mistakes_are_clear_errors(make_project: ProjectFactory) -> None:
     root = make_project({"models/m.sql": "select 1 as x", "models/schema.yml": schema})
     result = fduck("test", "--project-dir", str(root))
     assert result.returncode == 2
-    assert "models/schema.yml" in result.stderr and "generic test 'dbt_utils.not_constant' comes from a dbt package" in result.stderr
+    assert "models/schema.yml" in result.stderr
+    assert "generic test 'dbt_utils.not_constant' comes from package 'dbt_utils', which is not installed" in result.stderr
     (root / "models" / "schema.yml").write_text(schema.replace("dbt_utils.not_constant", "no_such_test"))
     assert fduck("run", "--project-dir", str(root)).returncode == 0
     result = fduck("test", "--project-dir", str(root))
@@ -131,3 +132,20 @@ def test_test_mistakes_are_clear_errors(make_project: ProjectFactory) -> None:
     (root / "models" / "schema.yml").write_text(schema.replace("dbt_utils.not_constant", "not_null: {severity: fatal}"))
     result = fduck("test", "--project-dir", str(root))
     assert result.returncode == 2 and "severity 'fatal'; use error or warn" in result.stderr
+
+
+@pytest.mark.parametrize(("config", "status"), [
+    ("fail_calc='sum(amount)'", "fail"),  # 13 (10 + 3), over error_if's default != 0
+    ("fail_calc='sum(amount)', error_if='>20'", "warn"),  # warn_if's default still holds
+    ("fail_calc='sum(amount)', error_if='>20', warn_if='>15'", "pass"),
+    ("fail_calc='count(*)', severity='warn', error_if='>0'", "warn"),  # at warn severity error_if is not asked
+])
+def test_fail_calc_warn_if_and_error_if_decide_as_in_dbt(make_project: ProjectFactory, config: str, status: str) -> None:
+    root = make_project({
+        "models/orders.sql": ORDERS,
+        "tests/positive_amounts.sql": "{{ config(" + config + ") }}\nselect amount from {{ ref('orders') }} where amount > 2",
+    })
+    assert fduck("run", cwd=root).returncode == 0
+    fduck("test", cwd=root)
+    results = json.loads((root / "target" / "run_results.json").read_text())["results"]
+    assert [r["status"] for r in results] == [status]
