@@ -102,3 +102,9 @@ class ConnectionFailure(DatabaseError):
     """The target database cannot be opened (locked, unreachable, bad path)."""
 
     exit_code = 2
+
+
+class HookError(FeatureDuckError):
+    """A pre-/post-hook or run hook that failed: the command fails, naming the hook."""
+
+    exit_code = 1

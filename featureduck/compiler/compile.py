@@ -269,6 +269,37 @@ class Compiler:
         configs = {n: m.config for n, m in project.models.items()}
         return self._compile_rendered(model, rendered, relations, configs, project)
 
+    def render_hook(self, text: str, project: CompiledProject, model_name: str | None, names: dict[str, Any] | None = None) -> str:
+        """A hook's SQL (a model's pre-/post-hook, or on-run-start/-end when `model_name` is
+        None), rendered at run time as dbt renders it, its relations named for the target."""
+        model = self.definition.models.get(model_name) if model_name else None
+        path = model.path if model else self.definition.config.file_name
+        hook = Model(name=model_name or "on_run_hooks", project=self.definition.config.name, path=path, raw_sql=text,
+                     checksum=sha256_text(text), folder_config=model.folder_config if model else {},
+                     yaml_config=model.yaml_config if model else {})
+        rendered = self.renderer.render(hook, database=self.database, overrides=RenderOverrides(names=names or {}))
+        own = project.models[model_name].relation if model_name in project.models else None
+        return self.resolve_text(rendered.sql, project, own)
+
+    def resolve_text(self, sql: str, project: CompiledProject, this: Relation | None) -> str:
+        """SQL sent as the user wrote it (a hook, run_query's query) with each relation
+        placeholder, bare or quoted, replaced by the relation's name."""
+        if REF_PREFIX not in sql and SOURCE_PREFIX not in sql and THIS_PLACEHOLDER not in sql:
+            return sql
+        from featureduck.templating.context import placeholder
+
+        dialect = self.target_dialect
+        names = {REF_PREFIX + name: model.relation.sql(dialect) for name, model in project.models.items()}
+        names |= {REF_PREFIX + name: relation.sql(dialect) for name, relation in self.seed_relations().items()}
+        for (source, table), declared in self.definition.sources.items():
+            expression = source_expression(declared, self.definition.config.root, self.target.traits, self.target.schema)
+            names[f"{SOURCE_PREFIX}{source}__{table}"] = expression.sql(dialect=dialect)
+        if this is not None:
+            names[THIS_PLACEHOLDER] = this.sql(dialect)
+        spelled = {placeholder(name): text for name, text in names.items()} | names
+        pattern = re.compile("|".join(re.escape(k) for k in sorted(spelled, key=len, reverse=True)))
+        return pattern.sub(lambda match: spelled[match.group(0)], sql)
+
     def seed_relations(self) -> dict[str, Relation]:
         """Where each seed is loaded: named as a model of the same config would be."""
         return {name: self.relation_of(name, "seed", seed.path, seed.config) for name, seed in self.definition.seeds.items()}

@@ -29,7 +29,7 @@ MODEL_CONFIG_KEYS = frozenset(
 # Model configs dbt applies that featureduck does not: a model setting one fails to
 # compile, naming it, rather than building without it.
 UNSUPPORTED_MODEL_CONFIGS = {
-    "pre_hook": "hooks", "post_hook": "hooks", "grants": "grants", "indexes": "indexes",
+    "grants": "grants", "indexes": "indexes",
     "sql_header": "SQL headers", "persist_docs": "persisted docs",
 }
 # Configs that accumulate down the folder tree rather than being replaced.
@@ -288,9 +288,7 @@ def _has_jinja(value: Any) -> bool:
 
 # dbt features that change what a run does: refused by name rather than ignored,
 # so a dbt project never builds differently without saying so.
-_UNSUPPORTED_PROJECT_KEYS = {
-    "on-run-start": "run hooks", "on-run-end": "run hooks", "snapshots": "snapshots", "quoting": "quoting configs",
-}
+_UNSUPPORTED_PROJECT_KEYS = {"snapshots": "snapshots", "quoting": "quoting configs"}
 
 
 def _refuse_unsupported(root: Path, file_name: str, raw: LineDict) -> None:

@@ -2,23 +2,21 @@
 
 A query handed to `run_query` or a `statement` block is the user's own text,
 sent as written, as dbt sends it; only the relation placeholders `ref()`,
-`source()` and `this` rendered into it are swapped for the relations' names.
+`source()` and `this` rendered into it are swapped for the relations' names
+(Compiler.resolve_text).
 """
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Callable
 from typing import Any
 
 from sqlglot import exp
 
 from featureduck.compiler.compile import CompiledProject, Compiler
-from featureduck.compiler.relations import Relation, source_expression
+from featureduck.compiler.relations import Relation
 from featureduck.engines.base import EngineAdapter
 from featureduck.errors import TemplateError
-from featureduck.templating.context import REF_PREFIX, SOURCE_PREFIX, THIS_PLACEHOLDER, placeholder
 
 
 class RunDatabase:
@@ -33,32 +31,13 @@ class RunDatabase:
         self._project = project
         self.current_model = current_model
 
-    @functools.cached_property
-    def _relations(self) -> dict[str, str]:
-        """Each placeholder a render can produce, to the relation it stands for."""
-        dialect = self.adapter.DIALECT
-        names = {REF_PREFIX + name: model.relation.sql(dialect) for name, model in self._project().models.items()}
-        names |= {REF_PREFIX + name: relation.sql(dialect) for name, relation in self.compiler.seed_relations().items()}
-        definition = self.compiler.definition
-        for (source, table), declared in definition.sources.items():
-            expression = source_expression(declared, definition.config.root, self.adapter.traits, self.compiler.target.schema)
-            names[f"{SOURCE_PREFIX}{source}__{table}"] = expression.sql(dialect=dialect)
-        return names
-
-    def _this(self) -> str:
+    def resolve(self, sql: str) -> str:
+        """`sql` with each relation placeholder replaced by its relation; `this` is the
+        model rendering on this thread."""
         name = self.current_model()
         model = self._project().models.get(name)
-        relation = model.relation if model else Relation(self.compiler.target.schema, name)
-        return relation.sql(self.adapter.DIALECT)
-
-    def resolve(self, sql: str) -> str:
-        """`sql` with each relation placeholder (bare or quoted) replaced by its relation."""
-        if REF_PREFIX not in sql and SOURCE_PREFIX not in sql and THIS_PLACEHOLDER not in sql:
-            return sql
-        names = {**self._relations, THIS_PLACEHOLDER: self._this()}
-        spelled = {placeholder(name): text for name, text in names.items()} | names
-        pattern = re.compile("|".join(re.escape(k) for k in sorted(spelled, key=len, reverse=True)))
-        return pattern.sub(lambda match: spelled[match.group(0)], sql)
+        this = model.relation if model else Relation(self.compiler.target.schema, name)
+        return self.compiler.resolve_text(sql, self._project(), this)
 
     def query(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         table = self.adapter.fetch(self.resolve(sql), "arrow")

@@ -21,6 +21,7 @@ from featureduck.engines.base import ColumnCheck, EngineAdapter
 from featureduck.errors import CompilationError, FeatureDuckError, SourceLocation
 from featureduck.materializations.base import BuildContext, IncrementReader, no_increments
 from featureduck.materializations.registry import builds_relation, strategy_for
+from featureduck.runner.hooks import HookRunner
 from featureduck.runner.results import NodeResult, RunReporter, RunResults
 
 T = TypeVar("T")
@@ -99,6 +100,7 @@ class Runner:
         increments: IncrementReader | None = None,
         after_build: Callable[[str], bool] | None = None,
         before_build: Callable[[str], str | None] | None = None,
+        hooks: HookRunner | None = None,
     ) -> None:
         self.compiler = compiler
         self.project = project
@@ -115,6 +117,7 @@ class Runner:
         self.after_build = after_build
         # `fduck build`: a model's unit tests, run first; a message skips the model
         self.before_build = before_build
+        self.hooks = hooks  # models' pre- and post-hooks
         self.cached: dict[str, str] = {}
         self.names = {m.unique_id: name for name, m in compiler.definition.models.items()}
         self.plan = plan_run(project, selected, self.names)
@@ -249,7 +252,11 @@ class Runner:
                 self.checks.get(name),
                 (lambda full: increments.increments(model, full)) if (increments := self.increments) else no_increments,
             )
+            if self.hooks is not None:
+                self.hooks.model_hooks(model, "pre_hook")
             outcome = strategy.build(model, context)
+            if self.hooks is not None:
+                self.hooks.model_hooks(model, "post_hook")
             self.executed_sql[name] = outcome.sql
             return NodeResult(uid, name, materialized, relation, "success", started, time.time(), outcome.rows_affected, outcome.message)
         except FeatureDuckError as err:

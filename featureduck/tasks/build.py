@@ -11,7 +11,7 @@ from featureduck.project.ids import NodeId
 from featureduck.runner import artifacts
 from featureduck.runner.results import NodeResult, RunResults
 from featureduck.tasks.options import RunOptions
-from featureduck.tasks.run import RunOutcome, run_models
+from featureduck.tasks.run import RunOutcome, run_hooks, run_models
 from featureduck.tasks.seed import load_seeds
 from featureduck.tasks.test import select_tests
 from featureduck.tasks.workspace import Selection, Workspace
@@ -28,6 +28,8 @@ def build(workspace: Workspace, options: RunOptions, reporter: Reporter) -> tupl
     compiled = selection.compiled
     building = {uid for uid in selection.selected if NodeId.parse(uid).kind in ("model", "seed")}
     with workspace.session(options.threads) as session:
+        hooks = run_hooks(session)
+        hooks.run_hooks("on-run-start")
         session.prepare(workspace.definition.sources[key] for key in sorted({k for t in tests for k in t.sources}))
         checker = TestsAfterBuilds(
             session.adapter, tests, workspace.config.name, set(workspace.definition.seeds),
@@ -47,12 +49,16 @@ def build(workspace: Workspace, options: RunOptions, reporter: Reporter) -> tupl
         else:
             ran = RunOutcome(RunResults([], 0.0), {})
         checker.skip_pending()
-    tested = [checker.results[i] for i in sorted(checker.results)]
-    results = RunResults([*seeds, *ran.results.results, *skips], time.perf_counter() - started)
-    artifacts.write_compiled(workspace.config.target_dir, workspace.target.name,
-                             {compiled.models[n].path: sql for n, sql in ran.executed_sql.items()})
-    recorded = RunResults([*results.results, *(t.to_node_result() for t in tested)], results.elapsed)
-    artifacts.write_run_results(workspace.config.target_dir, workspace.target.name, "build", recorded)
+        tested = [checker.results[i] for i in sorted(checker.results)]
+        results = RunResults([*seeds, *ran.results.results, *skips], time.perf_counter() - started)
+        artifacts.write_compiled(workspace.config.target_dir, workspace.target.name,
+                                 {compiled.models[n].path: sql for n, sql in ran.executed_sql.items()})
+        nodes = [*results.results, *(t.to_node_result() for t in tested)]
+        try:
+            hooks.run_hooks("on-run-end", nodes)
+        finally:
+            recorded = RunResults([*hooks.recorded, *nodes], results.elapsed)
+            artifacts.write_run_results(workspace.config.target_dir, workspace.target.name, "build", recorded)
     return results, tested
 
 

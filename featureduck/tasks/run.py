@@ -21,6 +21,7 @@ from featureduck.materializations.registry import builds_relation, live
 from featureduck.runner import artifacts
 from featureduck.runner.contracts import combine, contract_checks
 from featureduck.runner.fingerprints import Fingerprint, model_fingerprints, read_beneath, recorded_builds
+from featureduck.runner.hooks import HookRunner, hook_texts
 from featureduck.runner.results import NodeResult, RunResults
 from featureduck.runner.scheduler import Runner
 from featureduck.runner.state import NodeRun, legacy_builds_table, read_builds, record_run, runs_table
@@ -48,16 +49,27 @@ def run(workspace: Workspace, options: RunOptions, reporter: Reporter) -> RunRes
     """The command: a session of its own, then the artifacts dbt writes."""
     selection = workspace.selection(options.selector)
     with workspace.session(options.threads) as session:
+        hooks = run_hooks(session)
+        hooks.run_hooks("on-run-start")
         outcome = run_models(session, selection, options, reporter)
-    write_artifacts(workspace, "run", outcome)
+        try:
+            hooks.run_hooks("on-run-end", outcome.results.results)
+        finally:
+            write_artifacts(workspace, "run", outcome, hooks.recorded)
     return outcome.results
 
 
-def write_artifacts(workspace: Workspace, command: str, outcome: RunOutcome) -> None:
+def run_hooks(session: Session) -> HookRunner:
+    return HookRunner(session.adapter, session.workspace.compiler, session.compiled)
+
+
+def write_artifacts(workspace: Workspace, command: str, outcome: RunOutcome, hooks: list[NodeResult] | None = None) -> None:
+    """target/compiled with the SQL sent; run_results.json with the run hooks' operations first, as dbt's."""
     compiled = workspace.compile()
     target_dir, target = workspace.config.target_dir, workspace.target.name
     artifacts.write_compiled(target_dir, target, {compiled.models[n].path: sql for n, sql in outcome.executed_sql.items()})
-    artifacts.write_run_results(target_dir, target, command, outcome.results)
+    results = outcome.results
+    artifacts.write_run_results(target_dir, target, command, RunResults([*(hooks or []), *results.results], results.elapsed))
 
 
 def run_models(
@@ -100,6 +112,7 @@ def run_models(
         compiler=workspace.compiler, project=compiled, adapter=adapter, selected=selection.selected, threads=session.threads,
         reporter=reporter, full_refresh=options.full_refresh, previous_checksums=checksums, checks=_column_checks(session),
         increments=WatermarkedSources(adapter, definition, watermarks), after_build=after_build, before_build=before_build,
+        hooks=run_hooks(session),
     )
     seeds = beneath.seed_tables(definition, workspace.compiler.seed_relations())
     fingerprints = model_fingerprints(
@@ -109,8 +122,10 @@ def run_models(
     cached = {}
     if options.use_cache and not options.full_refresh:
         relations = {m.unique_id: m.relation.to_table() for m in compiled.models.values()}
-        # a model rendered at run time has SQL the cache has not seen: it always builds
-        at_run = {m.unique_id for m in compiled.models.values() if m.renders_at_run}
+        # a model rendered at run time has SQL the cache has not seen, a model's hooks effects it
+        # cannot see: such models always build
+        at_run = {m.unique_id for m in compiled.models.values()
+                  if m.renders_at_run or hook_texts(m.config.get("pre_hook")) or hook_texts(m.config.get("post_hook"))}
         cached = {
             uid: f"unchanged since {builds[uid].built_at:%Y-%m-%d %H:%M:%S} UTC" for uid, fingerprint in fingerprints.items()
             if fingerprint.value is not None and uid in builds and builds[uid].fingerprint == fingerprint.value

@@ -47,11 +47,12 @@ class RelationPlaceholder(RelationLike):
 
 @dataclass(frozen=True)
 class RenderOverrides:
-    """What a unit test replaces for its render: vars, env vars, macros' values."""
+    """What one render replaces or adds: a unit test's vars, env vars and macros' values, a hook's names."""
 
     vars: dict[str, Any] = field(default_factory=dict)
     env_vars: dict[str, Any] = field(default_factory=dict)
     macros: dict[str, Any] = field(default_factory=dict)
+    names: dict[str, Any] = field(default_factory=dict)  # plain names for this render (on-run-end's `results`)
 
 
 _NO_OVERRIDES = RenderOverrides()

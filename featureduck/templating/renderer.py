@@ -247,6 +247,7 @@ class ModelRenderer:
         self.scope.begin(state)
         try:
             macros = {name: _returning(value) for name, value in overrides.macros.items() if name != "is_incremental"}
+            macros |= overrides.names
             names = collections.ChainMap(macros, self.env.globals) if macros else self.env.globals
             sql = render_simple(model.raw_sql, names, model.path)
             if sql is None:

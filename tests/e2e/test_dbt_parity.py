@@ -49,7 +49,7 @@ def test_a_dbt_project_seeds_runs_and_tests_unchanged(parity: Path) -> None:
 
 
 @pytest.mark.parametrize(("change", "message"), [
-    (("dbt_project.yml", "on-run-start: [\"create schema if not exists audit\"]\n"), "dbt's `on-run-start` (run hooks) is not supported"),
+    (("dbt_project.yml", "quoting:\n  identifier: true\n"), "dbt's `quoting` (quoting configs) is not supported"),
     (("packages.yml", "packages:\n  - package: dbt-labs/dbt_utils\n    version: 1.3.0\n"),
      "packages.yml:2: package dbt-labs/dbt_utils (1.3.0) is not installed in dbt_packages/"),
     (("snapshots/orders_snapshot.sql", "{% snapshot orders_snapshot %}select 1{% endsnapshot %}\n"), "dbt snapshots are not supported"),

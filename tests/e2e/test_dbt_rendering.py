@@ -71,6 +71,9 @@ def test_a_project_rendered_as_dbt_renders_it(tmp_path: Path, target: str, reque
     assert read_from == f"built from {database}{quote}{raw}{quote}.{quote}raw_orders{quote}"
     # the folder's rendered `+enabled` is false unless the var says otherwise
     assert "not_loaded" in project.compile().disabled
+    # hooks: on-run-start made the log, the model's pre- and post-hook wrote to it, on-run-end saw every result
+    assert _rows(project, f"SELECT event, n FROM {schema}.run_log") == [
+        ("before orders_since", 0), ("built orders_since", 3), ("nodes run", 14), ("succeeded", 14)]
 
 
 def test_yaml_jinja_config_follows_vars_and_target(tmp_path: Path) -> None:
@@ -134,3 +137,24 @@ def test_a_run_time_render_is_never_served_from_the_run_cache(tmp_path: Path) ->
     with project.session() as session:
         columns = [name for name, _ in session.adapter.columns(project.compile().models["order_payments"].relation.to_table())]
     assert columns == ["order_id", "customer", "credit_card_amount", "voucher_amount", "total_amount"]
+
+
+def test_hooks_fail_loudly_and_are_never_cached(tmp_path: Path) -> None:
+    root = tmp_path / "features"
+    shutil.copytree(FIXTURES / "dbt_features", root)
+    assert fduck("build", cwd=root).returncode == 0
+    again = fduck("run", cwd=root)
+    assert "CACHED incremental model main.orders_since" not in again.stdout  # its hooks run every time, as in dbt
+    model = root / "models" / "orders_since.sql"
+    model.write_text(model.read_text().replace("pre_hook=\"insert into", "pre_hook=\"insert into no_such_schema.x select 1; insert into"))
+    failed = fduck("run", "--select", "orders_since", cwd=root)
+    assert failed.returncode == 1
+    assert "pre-hook 1 of model 'orders_since' failed" in failed.stdout
+    project_file = root / "dbt_project.yml"
+    project_file.write_text(project_file.read_text().replace("select 'nodes run'", "select 'nodes run' from no_such_table"))
+    ended = fduck("run", "--select", "relation_names", cwd=root)
+    assert ended.returncode == 1 and "dbt_project.yml:20: on-run-end hook 1 failed" in ended.stderr
+    recorded = json.loads((root / "target" / "run_results.json").read_text())["results"]
+    assert [(r["unique_id"], r["status"]) for r in recorded if r["unique_id"].startswith("operation.")] == [
+        ("operation.features.features-on-run-start-0", "success"), ("operation.features.features-on-run-end-0", "error"),
+        ("operation.features.features-on-run-end-1", "success")]
