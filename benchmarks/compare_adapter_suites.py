@@ -5,8 +5,9 @@ projects as Python strings: seeds, models, macros, tests, snapshots and the
 project config each suite class's pytest fixtures return. This script
 downloads the wheel, has dbt's own Python read each suite's fixtures (the
 classes import pytest and dbt), writes each suite as a project under
-benchmarks/work/suites/, then runs compare_dbt.compare on it: `dbt build` and
-`fduck build`, every relation and every node outcome. It reports each suite
+benchmarks/work/suites/, then runs compare_dbt.compare on it: `seed` then
+`build` with each tool (the suites seed before they run: their models read
+the seeds as sources), every relation and every node outcome. It reports each suite
 identical, different, or which tool could not build it.
 
     benchmarks/work/dbt-venv/bin/pip install pytest   # the suites import it
@@ -140,7 +141,7 @@ def main() -> None:
         shown = io.StringIO()
         try:
             with contextlib.redirect_stdout(shown):
-                same = compare_dbt.compare(root, allow_failures=True)
+                same = compare_dbt.compare(root, allow_failures=True, seed_first=True)
             outcomes[name] = "identical" if same else "DIFFERENT"
         except compare_dbt.BuildFailed as failed:
             outcomes[name] = "FAILED: " + " / ".join(line.strip() for line in str(failed).splitlines()[:1] + str(failed).splitlines()[-2:])

@@ -59,12 +59,14 @@ class BuildFailed(Exception):
     """A tool could not build the project (its output's last lines say why)."""
 
 
-def build(tool: str, fixture: Path, folder: Path, allow_failures: bool = False) -> dict[str, str]:
+def build(tool: str, fixture: Path, folder: Path, allow_failures: bool = False, seed_first: bool = False) -> dict[str, str]:
     """`build` on a fresh copy of `fixture`; each node's outcome by name, from run_results.json.
     With `allow_failures`, a build that exits non-zero still counts when it wrote its results."""
     shutil.rmtree(folder, ignore_errors=True)
     shutil.copytree(fixture, folder)
-    for command in ("deps", "build") if (folder / "packages.yml").exists() else ("build",):
+    commands = ["deps"] if (folder / "packages.yml").exists() else []
+    commands += ["seed", "build"] if seed_first else ["build"]  # seed_first: as dbt's suites seed, then run
+    for command in commands:
         if tool == "dbt":
             args = [str(DBT), command, "--project-dir", str(folder), "--profiles-dir", str(folder)]
         else:
@@ -101,11 +103,11 @@ def database_file(fixture: Path) -> str:
     return str(profile["outputs"][profile.get("target", "dev")]["path"])
 
 
-def compare(fixture: Path, allow_failures: bool = False) -> bool:
+def compare(fixture: Path, allow_failures: bool = False, seed_first: bool = False) -> bool:
     """Both tools' tables and node outcomes, printed; True when all are identical."""
     work = WORK / fixture.name
-    dbt_outcomes = build("dbt", fixture, work / "dbt", allow_failures)
-    fduck_outcomes = build("fduck", fixture, work / "fduck", allow_failures)
+    dbt_outcomes = build("dbt", fixture, work / "dbt", allow_failures, seed_first)
+    fduck_outcomes = build("fduck", fixture, work / "fduck", allow_failures, seed_first)
     database = database_file(fixture)
     dbt_tables = export(str(DBT.parent / "python"), work / "dbt" / database, work / "export_dbt")
     fduck_tables = export(sys.executable, work / "fduck" / database, work / "export_fduck")

@@ -294,6 +294,12 @@ def _merge_schema_file(definition: ProjectDefinition, schema: SchemaFile) -> Non
             definition.kept.setdefault(kind, {})[str(entry["name"])] = entry
     for patch in schema.model_patches:
         model = definition.models.get(patch.shape.name)
+        seed = definition.seeds.get(patch.shape.name)
+        if model is None and seed is not None:  # dbt applies a `models:` entry to the seed of that name
+            seed.columns = {c.name: c.to_column() for c in patch.shape.columns}
+            seed.description = seed.description or patch.shape.description
+            seed.patch_file = seed.patch_file or patch.location.file
+            continue
         if model is None:  # dbt warns and goes on; so does featureduck
             hint = did_you_mean(patch.shape.name, definition.models)
             definition.warnings.append((f"YAML describes model '{patch.shape.name}' but there is no {patch.shape.name}.sql: "

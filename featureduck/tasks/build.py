@@ -7,6 +7,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from featureduck.compiler.compile import CompiledProject
+from featureduck.materializations.registry import builds_relation
 from featureduck.project.ids import NodeId
 from featureduck.runner import artifacts
 from featureduck.runner.results import NodeResult, RunResults
@@ -33,7 +35,7 @@ def build(workspace: Workspace, options: RunOptions, reporter: Reporter) -> tupl
         session.prepare(workspace.definition.sources[key] for key in sorted({k for t in tests for k in t.sources}))
         checker = TestsAfterBuilds(
             session.adapter, tests, workspace.config.name, set(workspace.definition.seeds),
-            set(workspace.selectable_nodes(compiled)) - building, reporter,
+            set(workspace.selectable_nodes(compiled)) - building, reporter, _stand_ins(compiled),
         )
         checker.after(None)  # tests of sources and of nodes this command does not build
         seeded = Selection(compiled, {uid for uid in building if NodeId.parse(uid).kind == "seed"})
@@ -60,6 +62,19 @@ def build(workspace: Workspace, options: RunOptions, reporter: Reporter) -> tupl
             recorded = RunResults([*hooks.recorded, *nodes], results.elapsed)
             artifacts.write_run_results(workspace.config.target_dir, workspace.target.name, "build", recorded)
     return results, tested
+
+
+def _stand_ins(compiled: CompiledProject) -> dict[str, set[str]]:
+    """Per model that builds no relation (ephemeral): the nearest nodes above it that do."""
+    inlined = {m.unique_id for m in compiled.models.values() if not builds_relation(m.materialized)}
+
+    def nearest(uid: str) -> set[str]:
+        found: set[str] = set()
+        for parent in compiled.dag.parents(uid):
+            found |= nearest(parent) if parent in inlined else {parent}
+        return found
+
+    return {uid: nearest(uid) for uid in inlined}
 
 
 def _held_back(workspace: Workspace, selection: Selection, skipped: list[str], held: list[str]) -> list[NodeResult]:

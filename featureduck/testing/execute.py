@@ -189,18 +189,23 @@ class TestsAfterBuilds:
 
     def __init__(
         self, adapter: EngineAdapter, tests: list[CompiledTest], project_name: str, seeds: set[str], built: set[str],
-        reporter: TestProgress,
+        reporter: TestProgress, stand_ins: dict[str, set[str]] | None = None,
     ) -> None:
+        """`stand_ins`: for a model that is never built (ephemeral, inlined), the nodes a test
+        reading it waits for instead."""
         self.adapter = adapter
         self.reporter = reporter
         self.total = len(tests)
         self.done = set(built)  # sources and nodes not built by this command count as there
         self.pending: dict[int, tuple[CompiledTest, set[str]]] = {}
+        self.guards: dict[int, set[str]] = {}
         # unit tests of the models this command builds: run just before their model (`before`)
         self.units: dict[str, list[tuple[int, CompiledTest]]] = {}
         for index, compiled in enumerate(tests, start=1):
             parents = {str(NodeId("seed" if ref in seeds else "model", project_name, ref)) for ref in compiled.refs}
             parents |= {str(NodeId("source", project_name, f"{s}.{t}")) for s, t in compiled.sources}
+            for inlined in parents & set(stand_ins or {}):
+                parents = (parents - {inlined}) | (stand_ins or {})[inlined]
             attached = compiled.test.attached_to
             if compiled.unit is not None and attached and attached not in built:
                 self.units.setdefault(attached, []).append((index, compiled))
@@ -208,12 +213,15 @@ class TestsAfterBuilds:
             if attached and compiled.unit is None:
                 parents.add(attached)
             self.pending[index] = (compiled, parents)
+            # what a failure holds back the dependents of: the tested node, or a singular test's refs (as dbt's build)
+            read = {str(NodeId("seed" if ref in seeds else "model", project_name, ref)) for ref in compiled.refs}
+            self.guards[index] = {attached} if attached else read if compiled.test.test_type == "singular" else set()
         self.results: dict[int, TestResult] = {}
         self._lock = threading.Lock()
 
     def after(self, uid: str | None) -> bool:
         """Run the tests `uid` completes (None: those ready before anything is built); False
-        when one attached to it failed at error severity."""
+        when one guarding it (attached to it, or a singular test reading it) failed at error severity."""
         with self._lock:
             if uid is not None:
                 self.done.add(uid)
@@ -227,7 +235,7 @@ class TestsAfterBuilds:
             self.reporter.test_finished(index, self.total, result)
             with self._lock:
                 self.results[index] = result
-            if compiled.test.attached_to == uid and (result.status == "error" or (
+            if uid in self.guards.get(index, set()) and (result.status == "error" or (
                 result.status == "fail" and str(compiled.config.get("severity", "error")).lower() == "error"
             )):
                 passed = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -110,3 +111,24 @@ def test_a_failing_test_skips_the_dependents_of_what_it_tests(project: Path) -> 
     assert "START table model main.orders" not in result.stdout
     selected = fduck("build", "--project-dir", str(project), "--select", "daily")
     assert "START seed" not in selected.stdout and "START table model main.daily" in selected.stdout
+
+
+def test_build_orders_tests_as_dbt_does(make_project: ProjectFactory) -> None:
+    """A `models:` entry naming a seed describes the seed; a singular test reading an
+    ephemeral model waits for what it inlines; a failing singular test holds back the
+    dependents of what it reads (dbt's build, found by benchmarks/compare_adapter_suites.py)."""
+    root = make_project({
+        "seeds/statuses.csv": STATUSES,
+        "seeds/schema.yml": "models:\n  - name: statuses\n    columns:\n      - name: code\n        data_tests: [not_null]\n",
+        "models/eph.sql": "{{ config(materialized='ephemeral') }} select * from {{ ref('statuses') }}",
+        "models/ranked.sql": "select code from {{ ref('statuses') }}",
+        "models/after_ranked.sql": "select * from {{ ref('ranked') }}",
+        "tests/eph_has_rows.sql": "select 1 as bad from (select count(*) as n from {{ ref('eph') }}) as t where n = 0",
+        "tests/ranked_is_empty.sql": "select * from {{ ref('ranked') }}",
+    })
+    fduck("build", cwd=root)
+    results = {r["unique_id"]: r["status"] for r in json.loads((root / "target" / "run_results.json").read_text())["results"]}
+    assert results["test.proj.not_null_statuses_code"] == "pass"
+    assert results["test.proj.eph_has_rows"] == "pass"
+    assert results["test.proj.ranked_is_empty"] == "fail"
+    assert results["model.proj.after_ranked"] == "skipped"
