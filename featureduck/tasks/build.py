@@ -30,7 +30,7 @@ def build(workspace: Workspace, options: RunOptions, reporter: Reporter) -> tupl
     compiled = selection.compiled
     building = {uid for uid in selection.selected if NodeId.parse(uid).kind in ("model", "seed")}
     with workspace.session(options.threads) as session:
-        hooks = run_hooks(session)
+        hooks = run_hooks(session, selection)
         hooks.run_hooks("on-run-start")
         session.prepare(workspace.definition.sources[key] for key in sorted({k for t in tests for k in t.sources}))
         checker = TestsAfterBuilds(

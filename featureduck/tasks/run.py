@@ -49,7 +49,7 @@ def run(workspace: Workspace, options: RunOptions, reporter: Reporter) -> RunRes
     """The command: a session of its own, then the artifacts dbt writes."""
     selection = workspace.selection(options.selector)
     with workspace.session(options.threads) as session:
-        hooks = run_hooks(session)
+        hooks = run_hooks(session, selection)
         hooks.run_hooks("on-run-start")
         outcome = run_models(session, selection, options, reporter)
         try:
@@ -59,7 +59,13 @@ def run(workspace: Workspace, options: RunOptions, reporter: Reporter) -> RunRes
     return outcome.results
 
 
-def run_hooks(session: Session) -> HookRunner:
+def run_hooks(session: Session, selection: Selection | None = None) -> HookRunner:
+    """The session's hook runner. Given the `selection` a run starts with, the schemas its
+    models build in are created first, as dbt creates them before on-run-start."""
+    if selection is not None:
+        for model in selection.compiled.models.values():
+            if model.unique_id in selection.selected and builds_relation(model.materialized):
+                session.adapter.create_schema(model.relation.schema, model.relation.database)
     return HookRunner(session.adapter, session.workspace.compiler, session.compiled)
 
 

@@ -65,11 +65,17 @@ def test_dbt_project_features_featureduck_lacks_are_named(parity: Path, change: 
 @pytest.mark.slow
 def test_dbt_model_configs_featureduck_lacks_fail_the_model(parity: Path) -> None:
     model = parity / "models" / "marts" / "finance" / "revenue.sql"
-    model.write_text("{{ config(post_hook='grant select on {{ this }} to reporter') }}\n" + model.read_text())
+    original = model.read_text()
+    model.write_text("{{ config(grants={'select': ['reporter']}) }}\n" + original)
     assert fduck("seed", "--project-dir", str(parity)).returncode == 0
     result = fduck("run", "--project-dir", str(parity))
     assert result.returncode == 1
-    assert "models/marts/finance/revenue.sql: dbt's `post-hook` config (hooks) is not supported by featureduck" in result.stdout
+    assert "models/marts/finance/revenue.sql: dbt's `grants` config (grants) is not supported by featureduck" in result.stdout
+    # a hook is run, and DuckDB's answer to a statement it lacks fails the model, naming the hook (as in dbt-duckdb)
+    model.write_text("{{ config(post_hook='grant select on {{ this }} to reporter') }}\n" + original)
+    result = fduck("run", "--project-dir", str(parity))
+    assert result.returncode == 1
+    assert "post-hook 1 of model 'revenue' failed" in result.stdout
 
 
 def test_an_unknown_doc_names_the_file(parity: Path) -> None:
