@@ -18,15 +18,16 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 
 from featureduck.engines.base import ColumnCheck, EngineAdapter, RelationKind
-from featureduck.errors import ConnectionFailure, DatabaseError
+from featureduck.errors import ConnectionFailure, DatabaseError, ProfileError
 
 if TYPE_CHECKING:
     import duckdb
 
     from featureduck.engines.plans import Plan, PlanNode
 
-# Settings of a duckdb profile that are featureduck's, not DuckDB configuration.
-_PROFILE_KEYS = frozenset({"path", "threads", "schema", "database", "extensions", "settings"})
+# The keys a duckdb profile output may hold (besides its engine's path settings, and `type`):
+# dbt-duckdb's others (plugins, secrets, filesystems, external_root...) are refused by name.
+PROFILE_KEYS = frozenset({"path", "threads", "schema", "database", "extensions", "settings", "attach", "online_store"})
 
 
 def _is_local_file(path: str) -> bool:
@@ -64,12 +65,55 @@ class DuckDBAdapter(EngineAdapter):
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         config = {str(k): v for k, v in dict(self.target.settings.get("settings") or {}).items()}
         self._known_empty = self.path == ":memory:" or (_is_local_file(self.path) and not Path(self.path).exists())
+        self._check_profile_keys()
         try:
             self._connection = duckdb.connect(self.path, config=config)
         except duckdb.IOException as err:
             raise ConnectionFailure(_lock_message(self.path, str(err))) from None
         except duckdb.Error as err:
             raise ConnectionFailure(f"cannot open DuckDB database {self.path}: {err}") from None
+        self._load_profile_extensions()
+        self._attach_profile_databases()
+
+    def _check_profile_keys(self) -> None:
+        known = PROFILE_KEYS | {setting.name for setting in self.traits.path_settings}
+        unknown = sorted(str(key) for key in self.target.settings if key not in known)
+        if unknown:
+            shown = self.target.profiles_file or "profiles.yml"
+            raise ProfileError(f"{shown}: target '{self.target.name}' sets {', '.join(unknown)}, which featureduck does not apply",
+                               hint=f"the {self.TYPE} settings it reads: {', '.join(sorted(known))}")
+
+    def _load_profile_extensions(self) -> None:
+        """dbt-duckdb's `extensions:` (names, or {name: ...} mappings), loaded at connect."""
+        from featureduck.engines.extensions import load_extension
+
+        for entry in self.target.settings.get("extensions") or []:
+            name = entry.get("name") if isinstance(entry, dict) else entry
+            assert self._connection is not None
+            load_extension(self._connection, str(name))
+
+    def _attach_profile_databases(self) -> None:
+        """dbt-duckdb's `attach:`: each {path, alias, type, read_only} attached at connect."""
+        import duckdb
+
+        for entry in self.target.settings.get("attach") or []:
+            if not isinstance(entry, dict) or not entry.get("path"):
+                raise ProfileError(f"target '{self.target.name}': each `attach:` entry is a mapping with a path")
+            path = str(entry["path"])
+            alias = str(entry.get("alias") or Path(path).stem)
+            kind = str(entry.get("type") or "duckdb")
+            if kind != "duckdb":
+                from featureduck.engines.extensions import load_extension
+
+                assert self._connection is not None
+                load_extension(self._connection, kind)
+            options = [f"TYPE {kind}"] + (["READ_ONLY"] if entry.get("read_only") else [])
+            assert self._connection is not None
+            try:
+                self._connection.execute(f"ATTACH IF NOT EXISTS {self.sql(exp.Literal.string(path))} AS "
+                                         f"{self.sql(exp.to_identifier(alias, quoted=True))} ({', '.join(options)})")
+            except duckdb.Error as err:
+                raise ConnectionFailure(f"cannot attach {alias} ({kind}): {str(err).strip().splitlines()[0]}") from None
 
     def close(self) -> None:
         for cursor in self._cursors:

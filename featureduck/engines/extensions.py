@@ -58,6 +58,11 @@ def load_extension(connection: duckdb.DuckDBPyConnection, name: str) -> None:
             connection.execute("SET autoinstall_known_extensions = false")
             connection.execute(f"LOAD {loaded_as}")
             return
+    try:  # built into this DuckDB (json, parquet) or installed before: loaded as it is
+        connection.execute(f"LOAD {name}")
+        return
+    except duckdb.Error:
+        pass
     try:
         connection.execute(f"INSTALL {name}")
         connection.execute(f"LOAD {name}")

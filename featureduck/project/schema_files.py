@@ -262,11 +262,12 @@ def _source_tables(source: SourceShape, raw: LineDict, file: str, project: str) 
         line = raw_tables.item_lines[index] if index < len(raw_tables) else _line(raw)
         location = SourceLocation(file, line)
         fmt: str | None = table.format
-        if table.path is not None and fmt is None:
-            fmt = _format_from_path(table.path, location)
-        if fmt in FILE_FORMATS and table.path is None:
+        path = table.path if table.path is not None else _external_location(source, table, location)
+        if path is not None and fmt is None:
+            fmt = _format_from_path(path, location)
+        if fmt in FILE_FORMATS and path is None:
             raise YamlError(f"source table '{source.name}.{table.name}' has format '{fmt}' but no path", location)
-        if source.type in DATABASE_SOURCES and (table.path is not None or fmt is not None):
+        if source.type in DATABASE_SOURCES and (path is not None or fmt is not None):
             raise YamlError(f"source table '{source.name}.{table.name}' is in a {source.type} database: it takes no path or format",
                             location)
         versioned = fmt in TIME_TRAVEL_FORMATS or source.type == "ducklake"
@@ -292,7 +293,7 @@ def _source_tables(source: SourceShape, raw: LineDict, file: str, project: str) 
                 connection=source.connection,
                 connection_location=SourceLocation(file, raw.line_of("connection")) if source.connection else None,
                 format=fmt,
-                path=table.path,
+                path=path,
                 options=table.options,
                 version=table.version,
                 as_of=table.as_of.isoformat(sep=" ") if table.as_of else None,
@@ -308,6 +309,26 @@ def _source_tables(source: SourceShape, raw: LineDict, file: str, project: str) 
             )
         )
     return tables
+
+
+def _external_location(source: SourceShape, table: SourceTableShape, location: SourceLocation) -> str | None:
+    """dbt-duckdb's `meta: {external_location: ...}` (the table's, else its source's, with
+    `{name}` and `{identifier}` filled in): the table is that file. A reader call in it
+    (`read_csv(...)`) is an error: write the file's path and `options:` instead."""
+    written = (table.meta.get("external_location") or table.config.get("external_location")
+               or source.meta.get("external_location") or source.config.get("external_location"))
+    if written is None:
+        return None
+    text = str(written)
+    if "(" in text:
+        raise YamlError(f"source table '{source.name}.{table.name}': external_location {text!r} is a reader call", location,
+                        "give the file's path as external_location (its format from the suffix) and its reader's options "
+                        "under `options:`")
+    try:
+        return text.format(name=table.name, identifier=table.identifier or table.name)
+    except (KeyError, IndexError, ValueError) as err:
+        raise YamlError(f"source table '{source.name}.{table.name}': external_location {text!r} names {err}, "
+                        "not {name} or {identifier}", location) from None
 
 
 def _format_from_path(path: str, location: SourceLocation) -> str:

@@ -73,7 +73,7 @@ def test_a_project_rendered_as_dbt_renders_it(tmp_path: Path, target: str, reque
     assert "not_loaded" in project.compile().disabled
     # hooks: on-run-start made the log, the model's pre- and post-hook wrote to it, on-run-end saw every result
     assert _rows(project, f"SELECT event, n FROM {schema}.run_log") == [
-        ("before orders_since", 0), ("built orders_since", 3), ("nodes run", 14), ("succeeded", 14)]
+        ("before orders_since", 0), ("built orders_since", 3), ("nodes run", 15), ("succeeded", 15)]
 
 
 def test_yaml_jinja_config_follows_vars_and_target(tmp_path: Path) -> None:

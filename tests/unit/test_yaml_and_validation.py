@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import re
+
 import pydantic
 import pytest
 
-from featureduck.errors import YamlError
+from featureduck.api import Project
+from featureduck.errors import ProjectError, YamlError
 from featureduck.utils.validation import validate_shape
 from featureduck.utils.yaml_loader import load_yaml_text
+from tests.conftest import ProjectFactory
 
 
 class Inner(pydantic.BaseModel):
@@ -58,3 +62,20 @@ def test_missing_key_points_at_the_mapping() -> None:
 def test_duplicate_keys_are_an_error_with_both_lines() -> None:
     with pytest.raises(YamlError, match=r"f.yml:3:\d+: invalid YAML: duplicate key 'a' \(first at line 1\)"):
         load_yaml_text("a: 1\nb: 2\na: 3\n", "f.yml")
+
+
+@pytest.mark.parametrize(("meta", "message"), [
+    ("{external_location: \"read_csv('x.csv')\"}", "external_location \"read_csv('x.csv')\" is a reader call"),
+    ("{external_location: 'data/{table}.csv'}", "names 'table', not {name} or {identifier}"),
+])
+def test_a_dbt_duckdb_external_location_it_cannot_read_is_named(make_project: ProjectFactory, meta: str, message: str) -> None:
+    root = make_project({"models/src.yml": f"sources:\n  - name: files\n    meta: {meta}\n    tables:\n      - name: events\n"})
+    with pytest.raises(ProjectError, match=re.escape(message)):
+        Project.load(root)
+
+
+def test_a_dbt_duckdb_external_location_is_the_source_file(make_project: ProjectFactory) -> None:
+    root = make_project({"models/src.yml": "sources:\n  - name: files\n    meta: {external_location: 'data/{name}.parquet'}\n"
+                                           "    tables:\n      - name: events\n"})
+    table = Project.load(root).definition.sources[("files", "events")]
+    assert (table.path, table.format) == ("data/events.parquet", "parquet")
