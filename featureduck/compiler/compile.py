@@ -17,6 +17,7 @@ from featureduck.compiler.parallel import run_each
 from featureduck.compiler.relations import Relation, ephemeral_cte_name, model_relation, source_expression
 from featureduck.config.profiles import TargetConfig
 from featureduck.config.project_config import UNSUPPORTED_MODEL_CONFIGS
+from featureduck.engines.traits import engine_traits, engine_types
 from featureduck.errors import CompilationError, FeatureDuckError, ProjectError, SourceLocation
 from featureduck.graph.dag import Dag
 from featureduck.project.ids import NodeId
@@ -363,10 +364,11 @@ class Compiler:
         )
 
         for option, feature in UNSUPPORTED_MODEL_CONFIGS.items():
-            if rendered.config.get(option):
-                shown = option.replace("_", "-") if "hook" in option else option
-                raise CompilationError(f"dbt's `{shown}` config ({feature}) is not supported by featureduck", SourceLocation(model.path),
-                                       f"remove {shown}: featureduck would not apply it")
+            if rendered.config.get(option) and option not in self.target.traits.applies:
+                engines = [t for t in engine_types() if option in engine_traits(t).applies]
+                where = f" on {self.target.type} targets (it is on {', '.join(engines)})" if engines else ""
+                raise CompilationError(f"dbt's `{option}` config ({feature}) is not supported by featureduck{where}",
+                                       SourceLocation(model.path), f"remove {option}: featureduck would not apply it")
         own_relation = self.relation_of(model.name, "model", model.path, rendered.config)
         replacements: Replacements = {THIS_PLACEHOLDER: (own_relation.to_table(), own_relation.identifier)}
         ephemerals = []

@@ -252,6 +252,16 @@ class EngineAdapter(ABC):
         engines whose SQL cannot read DuckDB's input directly implement it."""
         raise NotImplementedError(f"{self.TYPE} reads the entity rows itself")
 
+    def apply_grants(self, table: exp.Table, grants: dict[str, list[str]]) -> None:
+        """dbt's `grants`: each privilege to its grantees, and no other grantee keeps one.
+        Engines whose traits say they apply grants implement it."""
+        raise NotImplementedError(f"{self.TYPE} does not apply grants")
+
+    def persist_docs(self, table: exp.Table, relation: str | None, columns: dict[str, str]) -> None:
+        """dbt's `persist_docs`: the model's description (None: not asked) and its columns'
+        as the database's comments. Engines whose traits say they persist docs implement it."""
+        raise NotImplementedError(f"{self.TYPE} does not persist docs")
+
     @abstractmethod
     def fetch(self, sql: str | exp.Expr, form: str) -> Any:
         """A query's result as a pandas DataFrame (`form` "pandas") or an Arrow table ("arrow")."""

@@ -265,6 +265,38 @@ class PostgresAdapter(EngineAdapter):
         )
         return [(str(n), str(t)) for n, t in rows]
 
+    def apply_grants(self, table: exp.Table, grants: dict[str, list[str]]) -> None:
+        """GRANT what the config lists; REVOKE what others hold on the relation (an incremental
+        table keeps its grants between runs), never the owner's."""
+        wanted = {(privilege.upper(), grantee) for privilege, grantees in grants.items()
+                  for grantee in ([grantees] if isinstance(grantees, str) else grantees)}
+        held = self.execute(
+            "SELECT privilege_type, grantee FROM information_schema.role_table_grants "
+            "WHERE table_schema = %s AND table_name = %s AND grantee <> current_user",
+            [table.db or self.target.schema, table.name],
+        )
+        statements: list[exp.Expr] = []
+        for privilege, grantee in sorted({(str(p), str(g)) for p, g in held} - wanted):
+            statements.append(exp.Revoke(privileges=[exp.GrantPrivilege(this=exp.var(privilege))], kind="TABLE", securable=table.copy(),
+                                         principals=[exp.GrantPrincipal(this=exp.to_identifier(grantee, quoted=True))]))
+        for privilege, grantee in sorted(wanted):
+            statements.append(exp.Grant(privileges=[exp.GrantPrivilege(this=exp.var(privilege))], kind="TABLE", securable=table.copy(),
+                                        principals=[exp.GrantPrincipal(this=exp.to_identifier(grantee, quoted=True))]))
+        self.execute_script(statements)
+
+    def persist_docs(self, table: exp.Table, relation: str | None, columns: dict[str, str]) -> None:
+        kind = "VIEW" if self.relation_kind(table) == "view" else "TABLE"
+        statements: list[exp.Expr] = []
+        if relation is not None:
+            statements.append(exp.Comment(this=table.copy(), kind=kind, expression=exp.Literal.string(relation)))
+        existing = {name for name, _ in self.columns(table)}
+        for name, text in columns.items():
+            if name in existing:
+                column = exp.Column(this=exp.to_identifier(name, quoted=True), table=table.this.copy(),
+                                    db=table.args["db"].copy() if table.args.get("db") else None)
+                statements.append(exp.Comment(this=column, kind="COLUMN", expression=exp.Literal.string(text)))
+        self.execute_script(statements)
+
     def query_columns(self, query_sql: str) -> list[tuple[str, str]]:
         """The result's description with no rows read (LIMIT 0): psycopg names each type as
         Postgres formats it, with its modifiers (`numeric(10,2)`)."""

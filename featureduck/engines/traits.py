@@ -64,6 +64,9 @@ class EngineTraits:
     # a relation written as text ('{{ this }}' in a string) names its database, as the dbt
     # adapter of this engine prints it (dbt-spark prints schema.name)
     names_database: bool = True
+    # dbt model configs that act on the database after a build, which its adapter applies
+    # (EngineAdapter.apply_grants, persist_docs); elsewhere they are compile errors
+    applies: frozenset[str] = frozenset()
 
     @property
     def ranks_ties(self) -> bool:
@@ -96,6 +99,7 @@ _ENGINES: dict[str, EngineTraits] = {
             point_in_time_join="newest_instant", keeps_watermarks=True, exports_through_scanner=True,
             python_udfs=False, refuses=POSTGRES_REFUSALS,
             rewrites=frozenset({"interval products", "split is string_to_array", "subscripted calls in parentheses"}),
+            applies=frozenset({"grants", "persist_docs"}),
         ),
         EngineTraits(
             type="spark", adapter="featureduck.engines.spark:SparkAdapter", dialect="spark", default_schema="default",

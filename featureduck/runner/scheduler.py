@@ -213,6 +213,17 @@ class Runner:
             return result, True
         return result, self.after_build(uid)
 
+    def _apply_configs(self, model: CompiledModel) -> None:
+        """dbt's `grants` and `persist_docs` on the built relation (engines whose traits apply them)."""
+        table = model.relation.to_table()
+        if model.config.get("grants"):
+            self.adapter.apply_grants(table, dict(model.config["grants"]))
+        docs = model.config.get("persist_docs") or {}
+        if docs.get("relation") or docs.get("columns"):
+            declared = self.compiler.definition.models[model.name]
+            columns = {n: c.description for n, c in declared.columns.items() if c.description} if docs.get("columns") else {}
+            self.adapter.persist_docs(table, declared.description if docs.get("relation") else None, columns)
+
     def _held(self, uid: str, why: str) -> NodeResult:
         name = self.names[uid]
         model = self.project.models.get(name)
@@ -255,6 +266,8 @@ class Runner:
             if self.hooks is not None:
                 self.hooks.model_hooks(model, "pre_hook")
             outcome = strategy.build(model, context)
+            if builds_relation(model.materialized):
+                self._apply_configs(model)
             if self.hooks is not None:
                 self.hooks.model_hooks(model, "post_hook")
             self.executed_sql[name] = outcome.sql

@@ -128,10 +128,11 @@ def run_models(
     cached = {}
     if options.use_cache and not options.full_refresh:
         relations = {m.unique_id: m.relation.to_table() for m in compiled.models.values()}
-        # a model rendered at run time has SQL the cache has not seen, a model's hooks effects it
-        # cannot see: such models always build
+        # a model rendered at run time has SQL the cache has not seen, a model's hooks (and
+        # persisted docs) effects it cannot see: such models always build
         at_run = {m.unique_id for m in compiled.models.values()
-                  if m.renders_at_run or hook_texts(m.config.get("pre_hook")) or hook_texts(m.config.get("post_hook"))}
+                  if m.renders_at_run or hook_texts(m.config.get("pre_hook")) or hook_texts(m.config.get("post_hook"))
+                  or m.config.get("persist_docs")}  # descriptions are outside the fingerprint
         cached = {
             uid: f"unchanged since {builds[uid].built_at:%Y-%m-%d %H:%M:%S} UTC" for uid, fingerprint in fingerprints.items()
             if fingerprint.value is not None and uid in builds and builds[uid].fingerprint == fingerprint.value

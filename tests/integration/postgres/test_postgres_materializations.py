@@ -253,3 +253,30 @@ def test_a_scheduled_materialize_with_no_new_rows(make_project: ProjectFactory, 
     assert again.returncode == 0, again.stderr
     assert "stats@1: 0 rows (since" in again.stdout
     assert Project.load(root).get_online_features("stats", [{"user_id": "2"}])[0]["features"] == {"clicks": 20}
+
+
+def test_grants_and_persisted_docs(make_project: ProjectFactory, pg_dsn: str, pg_schema: str) -> None:
+    for role in ("fd_reader", "fd_other"):
+        _sql(pg_dsn, f"DO $$ BEGIN CREATE ROLE {role}; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+    model = ("{{ config(materialized='incremental', unique_key='id', grants={'select': [var('reader')]}, "
+             "persist_docs={'relation': true, 'columns': true}) }}\nselect id, val from {{ source('raw', 'events') }}")
+    root = _project(make_project, pg_schema, pg_dsn, {
+        "models/shared.sql": model,
+        "models/shared.yml": "models:\n  - name: shared\n    description: \"Events, shared\"\n    columns:\n"
+                             "      - name: val\n        description: \"the value's text\"\n",
+    })
+    relation = f"{pg_schema}.shared"
+    assert Project.load(root, target="pg", vars={"reader": "fd_reader"}).run().failed is False
+    granted = f"SELECT has_table_privilege('fd_reader', '{relation}', 'select'), has_table_privilege('fd_other', '{relation}', 'select')"
+    assert _sql(pg_dsn, granted) == [(True, False)]
+    assert _sql(pg_dsn, f"SELECT obj_description('{relation}'::regclass), col_description('{relation}'::regclass, 2)") == [
+        ("Events, shared", "the value's text")]
+    # the incremental table is kept: the grant the config no longer lists is revoked
+    assert Project.load(root, target="pg", vars={"reader": "fd_other"}).run().failed is False
+    assert _sql(pg_dsn, granted) == [(False, True)]
+
+
+def test_grants_on_an_engine_that_has_none_are_named(make_project: ProjectFactory) -> None:
+    root = make_project({"models/m.sql": "{{ config(grants={'select': ['r']}) }} select 1 as x"})
+    error = Project.load(root).compile().errors["m"]
+    assert "dbt's `grants` config (grants) is not supported by featureduck on duckdb targets (it is on postgres)" in str(error)
