@@ -20,7 +20,7 @@ node's outcome in run_results.json (seeds, models and tests), by name.
 
     python3 -m venv benchmarks/work/dbt-venv
     benchmarks/work/dbt-venv/bin/pip install dbt-core==1.11.16 dbt-duckdb
-    python benchmarks/compare_dbt.py [--dbt-utils PATH-TO-A-dbt-utils-CHECKOUT]
+    python benchmarks/compare_dbt.py [--dbt-utils PATH-TO-A-dbt-utils-CHECKOUT] [--project PATH-TO-A-dbt-PROJECT ...]
 """
 
 from __future__ import annotations
@@ -171,19 +171,33 @@ models:
 """
 
 
+def checked_out(checkout: Path, into: Path) -> None:
+    """A checkout's files at `into`; a bare repository (what `fetch` leaves) gives its HEAD's."""
+    if (checkout / "dbt_project.yml").is_file():
+        shutil.copytree(checkout, into, ignore=shutil.ignore_patterns(".git"))
+        return
+    into.mkdir(parents=True)
+    archive = subprocess.run(["git", "--git-dir", str(checkout), "archive", "HEAD"], check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+
+
+def public_project(checkout: Path) -> Path:
+    """A public dbt-duckdb project (`--project PATH`, its own profiles.yml), in the work folder."""
+    name = checkout.name if checkout.name != "repo" else checkout.parent.name.split("+")[-1]
+    fixture = WORK / "fixtures" / name
+    shutil.rmtree(fixture, ignore_errors=True)
+    checked_out(checkout, fixture)
+    return fixture
+
+
 def utils_fixture(checkout: Path) -> Path:
     """dbt_packages plus dbt_utils from `checkout`, in the work folder (never in the repository)."""
     fixture = WORK / "fixtures" / "dbt_utils_usage"
     shutil.rmtree(fixture, ignore_errors=True)
     shutil.copytree(HERE.parent / "tests" / "fixtures" / "dbt_packages", fixture)
     installed = fixture / "local_packages" / "dbt_utils"
-    if (checkout / "dbt_project.yml").is_file():
-        shutil.copytree(checkout, installed, ignore=shutil.ignore_patterns(".git", "integration_tests"))
-    else:  # a bare repository (what `fetch` leaves): its HEAD's files
-        installed.mkdir(parents=True)
-        archive = subprocess.run(["git", "--git-dir", str(checkout), "archive", "HEAD"], check=True, capture_output=True).stdout
-        subprocess.run(["tar", "-x", "-C", str(installed)], input=archive, check=True)
-        shutil.rmtree(installed / "integration_tests", ignore_errors=True)
+    checked_out(checkout, installed)
+    shutil.rmtree(installed / "integration_tests", ignore_errors=True)
     (fixture / "packages.yml").write_text("packages:\n  - local: local_packages/shop_utils\n  - local: local_packages/dbt_utils\n")
     (fixture / "models" / "utils_usage.sql").write_text(UTILS_MODEL)
     (fixture / "models" / "utils_usage.yml").write_text(UTILS_TESTS)
@@ -198,6 +212,7 @@ def main() -> None:
     fixtures = list(FIXTURES)
     if "--dbt-utils" in sys.argv:
         fixtures.append(utils_fixture(Path(sys.argv[sys.argv.index("--dbt-utils") + 1])))
+    fixtures += [public_project(Path(sys.argv[i + 1])) for i, arg in enumerate(sys.argv) if arg == "--project"]
     try:
         results = {fixture.name: compare(fixture) for fixture in fixtures}
     except BuildFailed as failed:
