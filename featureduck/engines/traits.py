@@ -81,7 +81,7 @@ _DUCKDB = EngineTraits(
     type="duckdb", adapter="featureduck.engines.duckdb:DuckDBAdapter", dialect="duckdb", default_schema="main", text_type="VARCHAR",
     local_reader=True, reads_in_place=_FILE_FORMATS, own_database_sources=frozenset(), point_in_time_join="asof",
     keeps_watermarks=True, exports_through_scanner=False, python_udfs=True, refuses=frozenset(), rewrites=frozenset(),
-    path_settings=(PathSetting("path", "target/dev.duckdb", "file"),),
+    path_settings=(PathSetting("path", "target/dev.duckdb", "file"), PathSetting("external_root", ".", "folder")),
 )
 
 _ENGINES: dict[str, EngineTraits] = {

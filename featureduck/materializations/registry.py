@@ -6,6 +6,7 @@ from featureduck.engines.base import EngineAdapter
 from featureduck.errors import CompilationError, SourceLocation
 from featureduck.materializations.base import Materialization
 from featureduck.materializations.ephemeral import EphemeralMaterialization
+from featureduck.materializations.external import ExternalMaterialization
 from featureduck.materializations.incremental import IncrementalMaterialization
 from featureduck.materializations.materialized_view import MaterializedViewMaterialization
 from featureduck.materializations.table import TableMaterialization
@@ -20,6 +21,7 @@ STRATEGIES: dict[str, Materialization] = {
         IncrementalMaterialization(),
         EphemeralMaterialization(),
         MaterializedViewMaterialization(),
+        ExternalMaterialization(),
     )
 }
 

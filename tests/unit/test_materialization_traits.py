@@ -23,7 +23,7 @@ def test_a_strategy_that_does_not_say_its_traits_fails_at_import() -> None:
 def test_the_built_in_strategies_traits() -> None:
     assert inlined_kinds() == {"ephemeral"}
     assert {name for name in STRATEGIES if table_like(name)} == {"table", "incremental", "materialized_view"}
-    assert {name for name in STRATEGIES if live(name)} == {"view", "ephemeral"}
+    assert {name for name in STRATEGIES if live(name)} == {"view", "ephemeral", "external"}  # external: a view over its file
 
 
 def test_a_native_materialized_view_is_rebuilt_not_restored_from_rows() -> None:

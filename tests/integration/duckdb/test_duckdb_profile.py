@@ -36,6 +36,6 @@ def test_extensions_settings_and_attach_apply(make_project: ProjectFactory, tmp_
 
 
 def test_a_dbt_duckdb_setting_featureduck_does_not_apply_is_named(make_project: ProjectFactory) -> None:
-    root = _project(make_project, "      external_root: s3://bucket/out\n      plugins: [{module: excel}]\n")
-    with pytest.raises(ProfileError, match="target 'dev' sets external_root, plugins, which featureduck does not apply"):
+    root = _project(make_project, "      secrets: [{type: s3}]\n      plugins: [{module: excel}]\n")
+    with pytest.raises(ProfileError, match="target 'dev' sets plugins, secrets, which featureduck does not apply"):
         Project.load(root).run()

@@ -183,3 +183,21 @@ def test_run_results_file(make_project: ProjectFactory) -> None:
     assert by_id["model.proj.b"]["status"] == "error" and "nowhere" in by_id["model.proj.b"]["message"]
     timing, took = by_id["model.proj.a"]["timing"], by_id["model.proj.a"]["execution_time"]
     assert took == round(timing["completed_at"] - timing["started_at"], 6) and 0 < took <= payload["elapsed_time"]
+
+
+def test_external_writes_a_file_and_a_view_over_it(make_project: ProjectFactory) -> None:
+    """dbt-duckdb's `external`: the rows in a file under external_root, a view reading it;
+    a failed rebuild leaves the previous file."""
+    root = make_project({
+        "profiles.yml": "default:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: target/dev.duckdb, external_root: exports}\n",
+        "models/shipped.sql": "{{ config(materialized='external', format='csv') }} select 1 as id, 'a' as v union all select 2, 'b'",
+    })
+    project = Project.load(root)
+    assert not project.run().failed
+    written = root / "exports" / "shipped.csv"
+    assert written.read_text().splitlines() == ["id,v", "1,a", "2,b"]
+    with project.session() as session:
+        assert sorted(session.adapter.execute("select * from main.shipped")) == [(1, "a"), (2, "b")]
+    (root / "models" / "shipped.sql").write_text("{{ config(materialized='external', format='csv') }} select 1 / 'x' as id")
+    assert Project.load(root).run().failed
+    assert written.read_text().splitlines() == ["id,v", "1,a", "2,b"]
