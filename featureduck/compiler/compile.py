@@ -121,6 +121,7 @@ class Compiler:
         self._renderer: ModelRenderer | None = None
         # the target, once a session is open: renders then run with `execute` true
         self.database: Database | None = None
+        self._texts: tuple[CompiledProject, dict[str, str], re.Pattern[str]] | None = None  # _relation_texts
 
     @functools.cached_property
     def inlined(self) -> frozenset[str]:
@@ -289,17 +290,29 @@ class Compiler:
             return sql
         from featureduck.templating.context import placeholder
 
+        if this is not None:
+            own = this.sql(self.target_dialect)
+            sql = sql.replace(placeholder(THIS_PLACEHOLDER), own).replace(THIS_PLACEHOLDER, own)
+        spelled, pattern = self._relation_texts(project)
+        return pattern.sub(lambda match: spelled[match.group(0)], sql)
+
+    def _relation_texts(self, project: CompiledProject) -> tuple[dict[str, str], re.Pattern[str]]:
+        """Each ref and source placeholder (bare and quoted) to its relation's text, and the
+        pattern finding them; made once per compiled project, as every run_query and hook asks."""
+        if self._texts is not None and self._texts[0] is project:
+            return self._texts[1], self._texts[2]
+        from featureduck.templating.context import placeholder
+
         dialect = self.target_dialect
         names = {REF_PREFIX + name: model.relation.sql(dialect) for name, model in project.models.items()}
         names |= {REF_PREFIX + name: relation.sql(dialect) for name, relation in self.seed_relations().items()}
         for (source, table), declared in self.definition.sources.items():
             expression = source_expression(declared, self.definition.config.root, self.target.traits, self.target.schema)
             names[f"{SOURCE_PREFIX}{source}__{table}"] = expression.sql(dialect=dialect)
-        if this is not None:
-            names[THIS_PLACEHOLDER] = this.sql(dialect)
         spelled = {placeholder(name): text for name, text in names.items()} | names
-        pattern = re.compile("|".join(re.escape(k) for k in sorted(spelled, key=len, reverse=True)))
-        return pattern.sub(lambda match: spelled[match.group(0)], sql)
+        pattern = re.compile("|".join(re.escape(k) for k in sorted(spelled, key=len, reverse=True)) or "(?!)")
+        self._texts = (project, spelled, pattern)
+        return spelled, pattern
 
     def seed_relations(self) -> dict[str, Relation]:
         """Where each seed is loaded: named as a model of the same config would be."""

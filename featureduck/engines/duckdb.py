@@ -85,12 +85,8 @@ class DuckDBAdapter(EngineAdapter):
 
     def _load_profile_extensions(self) -> None:
         """dbt-duckdb's `extensions:` (names, or {name: ...} mappings), loaded at connect."""
-        from featureduck.engines.extensions import load_extension
-
         for entry in self.target.settings.get("extensions") or []:
-            name = entry.get("name") if isinstance(entry, dict) else entry
-            assert self._connection is not None
-            load_extension(self._connection, str(name))
+            self.load_extension(str(entry.get("name") if isinstance(entry, dict) else entry))
 
     def _attach_profile_databases(self) -> None:
         """dbt-duckdb's `attach:`: each {path, alias, type, read_only} attached at connect."""
@@ -103,10 +99,7 @@ class DuckDBAdapter(EngineAdapter):
             alias = str(entry.get("alias") or Path(path).stem)
             kind = str(entry.get("type") or "duckdb")
             if kind != "duckdb":
-                from featureduck.engines.extensions import load_extension
-
-                assert self._connection is not None
-                load_extension(self._connection, kind)
+                self.load_extension(kind)
             options = [f"TYPE {kind}"] + (["READ_ONLY"] if entry.get("read_only") else [])
             assert self._connection is not None
             try:

@@ -230,11 +230,7 @@ class TestsAfterBuilds:
                 del self.pending[index]
         passed = True
         for index, compiled in ready:
-            self.reporter.test_started(index, self.total, compiled.test)
-            result = run_test(self.adapter, compiled)
-            self.reporter.test_finished(index, self.total, result)
-            with self._lock:
-                self.results[index] = result
+            result = self._run(index, compiled)
             if uid in self.guards.get(index, set()) and (result.status == "error" or (
                 result.status == "fail" and str(compiled.config.get("severity", "error")).lower() == "error"
             )):
@@ -246,16 +242,16 @@ class TestsAfterBuilds:
         not build when one fails (dbt skips it), else None."""
         with self._lock:
             units = self.units.pop(uid, [])
-        failed = []
-        for index, compiled in units:
-            self.reporter.test_started(index, self.total, compiled.test)
-            result = run_test(self.adapter, compiled)
-            self.reporter.test_finished(index, self.total, result)
-            with self._lock:
-                self.results[index] = result
-            if result.status in ("fail", "error"):
-                failed.append(compiled.test.name)
+        failed = [compiled.test.name for index, compiled in units if self._run(index, compiled).status in ("fail", "error")]
         return f"skipped: unit test {', '.join(failed)} did not pass" if failed else None
+
+    def _run(self, index: int, compiled: CompiledTest) -> TestResult:
+        self.reporter.test_started(index, self.total, compiled.test)
+        result = run_test(self.adapter, compiled)
+        self.reporter.test_finished(index, self.total, result)
+        with self._lock:
+            self.results[index] = result
+        return result
 
     def skip_pending(self) -> None:
         """The tests whose parents never finished (failed, or skipped in turn), and the unit
