@@ -103,6 +103,16 @@ class Project(Workspace):
 
         return run(self, _run_options(select, exclude, state, threads, full_refresh, use_cache), _or_silent(reporter))
 
+    def snapshot(
+        self, select: Selections = None, exclude: Selections = None, threads: int | None = None, state: str | Path | None = None,
+        reporter: Reporter | None = None,
+    ) -> RunResults:
+        """Record the selected snapshots' changes: each history table gets the new versions
+        of changed rows and closes the versions they replace (dbt's `snapshot`)."""
+        from featureduck.tasks.run import run
+
+        return run(self, RunOptions(selector=Selector.of(select, exclude, state), threads=threads, snapshots=True), _or_silent(reporter))
+
     def seed(
         self, select: Selections = None, exclude: Selections = None, state: str | Path | None = None, reporter: Reporter | None = None,
     ) -> list[NodeResult]:

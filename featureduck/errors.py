@@ -108,3 +108,10 @@ class HookError(FeatureDuckError):
     """A pre-/post-hook or run hook that failed: the command fails, naming the hook."""
 
     exit_code = 1
+
+
+class BuildError(FeatureDuckError):
+    """A build refused for what the data holds (a snapshot query giving a key twice):
+    nothing is replaced, and the node's result names why."""
+
+    exit_code = 1

@@ -27,7 +27,7 @@ _CHUNK = 1 << 20
 @dataclass(frozen=True)
 class RelationEntry:
     name: str  # the model's or seed's name
-    kind: NodeKind  # model | seed
+    kind: NodeKind  # model | snapshot | seed
     materialized: str
     relation: str  # where it was, as the engine named it
     identifier: str  # its table name there

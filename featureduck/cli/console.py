@@ -50,9 +50,7 @@ class ConsoleReporter:
             console.print(escape(text))
 
     def node_started(self, index: int, total: int, name: str, materialized: str, relation: str) -> None:
-        text = f"{index} of {total} START {materialized} {relation}" if materialized == "seed" else (
-            f"{index} of {total} START {materialized} model {relation}"
-        )
+        text = f"{index} of {total} START {_node_kind(materialized)} {relation}"
         with self._lock:
             console.print(escape(_dots(text)) + "[RUN]")
 
@@ -63,11 +61,10 @@ class ConsoleReporter:
             text = f"{index} of {total} {label} {result.message} {result.relation}"
             tail = f"[{label} {rows}in {result.execution_time:.2f}s]"
         elif result.status == "cached":
-            text = f"{index} of {total} {label} {result.materialized} model {result.relation}"
+            text = f"{index} of {total} {label} {_node_kind(result.materialized)} {result.relation}"
             tail = f"[{label}, {result.message}]"
         elif result.status == "error":
-            what = "seed" if result.materialized == "seed" else f"{result.materialized} model"
-            text = f"{index} of {total} {label} building {what} {result.relation}"
+            text = f"{index} of {total} {label} building {_node_kind(result.materialized)} {result.relation}"
             tail = f"[{label} in {result.execution_time:.2f}s]"
         else:
             text = f"{index} of {total} {label} {result.relation}"
@@ -114,6 +111,11 @@ def print_test_summary(results: list[Any], elapsed: float) -> None:
         console.print(escape(f"{subject}{column}: {result.failures} failing rows" if subject else f"{result.failures} failing rows"))
         if result.stored_in:
             console.print(escape(f"  failing rows stored in {result.stored_in}"))
+
+
+def _node_kind(materialized: str) -> str:
+    """How dbt names a node in progress lines: `seed`, `snapshot`, `table model`."""
+    return materialized if materialized in ("seed", "snapshot") else f"{materialized} model"
 
 
 def print_run_summary(results: RunResults, kind: str = "models") -> None:

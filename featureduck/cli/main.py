@@ -76,7 +76,7 @@ def debug(args: ProjectArgs) -> None:
 @project_command(cli, "ls", selection=True)
 @click.option(
     "--resource-type",
-    type=click.Choice(["model", "seed", "source", "view", "materialized_view", "entity", "feature_view", "all"]),
+    type=click.Choice(["model", "snapshot", "seed", "source", "view", "materialized_view", "entity", "feature_view", "all"]),
     default="all",
     help="view and materialized_view also show when each was last built and whether its SQL changed since; "
     "source shows the watermark of each incremental source",
@@ -107,7 +107,7 @@ def ls_command(args: ProjectArgs, selector: Selector, resource_type: str, output
         if resource_type not in ("all", node.kind):
             continue
         record: dict[str, object] = {"resource_type": node.kind, "name": node.name}
-        model = selection.compiled.models.get(node.name) if node.kind == "model" else None
+        model = selection.compiled.models.get(node.name) if node.kind in ("model", "snapshot") else None
         if model is not None:
             record.update(materialized=model.materialized, relation=model.relation.sql(project.target.dialect),
                           tags=model.config.get("tags", []))
@@ -123,7 +123,7 @@ def compile_command(args: ProjectArgs, selector: Selector, no_cache: bool) -> No
     project = args.load()
     compiled = project.compile(use_cache=not no_cache)
     selection = project.selection(selector)
-    names = {node.name for node in map(NodeId.parse, selection.selected) if node.kind == "model"}
+    names = {node.name for node in map(NodeId.parse, selection.selected) if node.kind in ("model", "snapshot")}
     errors = [str(e) for n, e in compiled.errors.items() if n in names]
     feature_errors = [str(e) for e in project.check_feature_views()]
     test_errors = [test.error for test in project.compile_tests(selector.select, selector.exclude, selector.state) if test.sql is None]
@@ -152,6 +152,18 @@ def run(args: ProjectArgs, selector: Selector, threads: int | None, full_refresh
 
 
 @project_command(cli, selection=True)
+@THREADS
+def snapshot(args: ProjectArgs, selector: Selector, threads: int | None) -> None:
+    """Record the selected snapshots' changes in their history tables (dbt's type-2 snapshots)."""
+    project = args.load()
+    out.print_starting("Snapshotting", project.target, threads)
+    results = project.snapshot(selector.select, selector.exclude, threads, selector.state, out.ConsoleReporter())
+    out.print_run_summary(results, "snapshots")
+    if results.failed:
+        sys.exit(1)
+
+
+@project_command(cli, selection=True)
 @click.option("--full-refresh", is_flag=True, help="Accepted for dbt parity: every load replaces its table whole")
 def seed(args: ProjectArgs, selector: Selector, full_refresh: bool) -> None:
     """Load the CSV files in the seed paths into tables, in bulk."""
@@ -174,7 +186,8 @@ def build(args: ProjectArgs, selector: Selector, threads: int | None, full_refre
     out.print_starting("Building", project.target, threads)
     results, test_results = project.build(selector.select, selector.exclude, threads, full_refresh, selector.state,
                                           out.ConsoleReporter(), use_cache=not no_cache)
-    out.print_run_summary(results, "seeds and models")
+    snapshots = any(result.materialized == "snapshot" for result in results.results)
+    out.print_run_summary(results, "seeds, models and snapshots" if snapshots else "seeds and models")
     out.print_test_summary(test_results, time.perf_counter() - started)
     if results.failed or any(r.status in ("fail", "error") for r in test_results):
         sys.exit(1)

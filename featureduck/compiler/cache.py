@@ -33,7 +33,7 @@ def _sqlglot_version() -> str:
 
 
 # Bumped when a compiled model holds something new, so older caches are not read.
-CACHE_FORMAT = 4
+CACHE_FORMAT = 5
 
 
 def cache_key(compiler: Compiler) -> str:

@@ -49,6 +49,8 @@ class CompiledModel:
     uses_this: bool = False
     reads_unmanaged: bool = False  # a table or file besides refs and sources (resolve.reads_unmanaged)
     renders_at_run: bool = False  # its Jinja asks the database (`execute`, run_query): rendered again before it builds
+    # configs holding SQL (a snapshot's unique_key, updated_at, dbt_valid_to_current), in the target's dialect
+    config_sql: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def materialized(self) -> str:
@@ -67,6 +69,7 @@ class CompiledModel:
             "uses_this": self.uses_this,
             "reads_unmanaged": self.reads_unmanaged,
             "renders_at_run": self.renders_at_run,
+            "config_sql": self.config_sql,
         }
 
     @classmethod
@@ -75,7 +78,7 @@ class CompiledModel:
         return cls(
             data["name"], data["unique_id"], data["path"], data["config"], data["refs"],
             [tuple(s) for s in data["sources"]], relation, data["sql"], data["uses_this"],  # type: ignore[misc]
-            data["reads_unmanaged"], data["renders_at_run"],
+            data["reads_unmanaged"], data["renders_at_run"], data["config_sql"],
         )
 
 
@@ -90,6 +93,9 @@ class CompiledProject:
     dag: Dag = field(default_factory=Dag)
     from_cache: bool = False
 
+
+# a snapshot's configs that are SQL expressions, written in the project's dialect
+SNAPSHOT_SQL_CONFIGS = ("unique_key", "updated_at", "dbt_valid_to_current")
 
 _NAMING_MACRO = re.compile(r"{%-?\s*macro\s+generate_(schema|alias|database)_name\s*\(")
 
@@ -150,7 +156,7 @@ class Compiler:
         for model in definition.models.values():
             config = {"materialized": "view", **model.folder_config, **model.yaml_config}
             nodes[model.unique_id] = {
-                "unique_id": model.unique_id, "name": model.name, "resource_type": "model", "package_name": project,
+                "unique_id": model.unique_id, "name": model.name, "resource_type": model.resource_type, "package_name": project,
                 "original_file_path": model.path, "path": model.path, "config": config, "tags": config.get("tags", []),
                 "description": model.description, "columns": {n: c.to_dict() for n, c in model.columns.items()},
                 "fqn": [project, *model.path.split("/")[1:-1], model.name], "raw_code": model.raw_sql,
@@ -206,10 +212,10 @@ class Compiler:
         result.dag.check_acyclic({m.unique_id: m.path for m in self.definition.models.values()})
         configs = {name: r.config for name, r in rendered.items()}
         relations = {
-            name: self.relation_of(name, "model", self.definition.models[name].path, configs.get(name, {}))
-            for name in self.definition.models
+            name: self.relation_of(name, model.resource_type, model.path, configs.get(name, {}))
+            for name, model in self.definition.models.items()
         } | self.seed_relations()
-        order = [node.name for node in map(NodeId.parse, result.dag.topological_order()) if node.kind == "model"]
+        order = [node.name for node in map(NodeId.parse, result.dag.topological_order()) if node.kind in ("model", "snapshot")]
         order = [name for name in order if name in rendered]
 
         def compile_one(name: str) -> CompiledModel:
@@ -325,7 +331,15 @@ class Compiler:
         return any(_NAMING_MACRO.search(m.text) for m in self.definition.macro_files)
 
     def relation_of(self, name: str, resource_type: str, path: str, config: dict[str, Any]) -> Relation:
-        """Where a model or seed is built, named as dbt names it."""
+        """Where a model, snapshot or seed is built, named as dbt names it; a snapshot's
+        legacy `target_schema` and `target_database` are taken as written, as dbt takes them."""
+        relation = self._named_relation(name, resource_type, path, config)
+        if config.get("target_schema") or config.get("target_database"):
+            return Relation(str(config.get("target_schema") or relation.schema), relation.identifier,
+                            str(config["target_database"]) if config.get("target_database") else relation.database)
+        return relation
+
+    def _named_relation(self, name: str, resource_type: str, path: str, config: dict[str, Any]) -> Relation:
         if not self.names_by_macro:
             return model_relation(name, config, self.target.schema)
         from featureduck.templating.renderer import NodeInfo
@@ -382,7 +396,7 @@ class Compiler:
                 where = f" on {self.target.type} targets (it is on {', '.join(engines)})" if engines else ""
                 raise CompilationError(f"dbt's `{option}` config ({feature}) is not supported by featureduck{where}",
                                        SourceLocation(model.path), f"remove {option}: featureduck would not apply it")
-        own_relation = self.relation_of(model.name, "model", model.path, rendered.config)
+        own_relation = self.relation_of(model.name, model.resource_type, model.path, rendered.config)
         replacements: Replacements = {THIS_PLACEHOLDER: (own_relation.to_table(), own_relation.identifier)}
         ephemerals = []
         inputs = inputs or {}
@@ -433,4 +447,30 @@ class Compiler:
         return CompiledModel(
             model.name, model.unique_id, model.path, rendered.config, rendered.refs, rendered.sources,
             own_relation, sql, rendered.uses_this, unmanaged, rendered.renders_at_run,
+            self._config_sql(model, rendered.config) if model.resource_type == "snapshot" else {},
         )
+
+    def _config_sql(self, model: Model, config: dict[str, Any]) -> dict[str, list[str]]:
+        """A snapshot's SQL configs in the target's dialect; one that does not parse is
+        the snapshot's compile error, naming the config."""
+        import sqlglot
+        from sqlglot.errors import ParseError
+
+        from featureduck.compiler.portability import make_portable
+
+        found: dict[str, list[str]] = {}
+        for key in SNAPSHOT_SQL_CONFIGS:
+            value = config.get(key)
+            if value is None:
+                continue
+            texts = [str(v) for v in value] if isinstance(value, list) else [str(value)]
+            try:
+                trees = [sqlglot.parse_one(text, read=self.project_dialect) for text in texts]
+            except ParseError as err:
+                raise CompilationError(f"{key} {value!r} is not a SQL expression: {str(err).splitlines()[0]}",
+                                       SourceLocation(model.patch_file or model.path)) from None
+            for tree in trees:
+                if self.target_dialect != self.project_dialect:
+                    make_portable(tree, self.target.traits, model.path)
+            found[key] = [tree.sql(dialect=self.target_dialect) for tree in trees]
+        return found

@@ -24,6 +24,8 @@ MODEL_CONFIG_KEYS = frozenset(
         "grants", "indexes", "sql_header", "group", "access", "cluster_by", "partition_by",
         "file_format", "location_root", "packages", "refresh", "description",
         "column_types", "delimiter", "quote_columns",  # seeds
+        "strategy", "updated_at", "check_cols", "hard_deletes", "invalidate_hard_deletes",  # snapshots
+        "dbt_valid_to_current", "snapshot_meta_column_names", "target_schema", "target_database",
     }
 )
 # Model configs dbt applies that featureduck does not: a model setting one fails to
@@ -75,11 +77,11 @@ class ProjectShape(pydantic.BaseModel):
     require_dbt_version: Any = pydantic.Field(None, alias="require-dbt-version")
     clean_targets: list[str] | None = pydantic.Field(None, alias="clean-targets")
     analysis_paths: list[str] | None = pydantic.Field(None, alias="analysis-paths")
-    snapshot_paths: list[str] | None = pydantic.Field(None, alias="snapshot-paths")
+    snapshot_paths: list[str] = pydantic.Field(["snapshots"], alias="snapshot-paths")
     docs_paths: list[str] = pydantic.Field([], alias="docs-paths")
     asset_paths: list[str] | None = pydantic.Field(None, alias="asset-paths")
     packages_install_path: str | None = pydantic.Field(None, alias="packages-install-path")
-    snapshots: dict[str, Any] | None = None
+    snapshots: dict[str, Any] = {}
     quoting: dict[str, Any] | None = None
     query_comment: Any = pydantic.Field(None, alias="query-comment")
     on_run_start: Any = pydantic.Field(None, alias="on-run-start")
@@ -158,6 +160,10 @@ class ProjectConfig:
                     if isinstance(key, str) and (key.startswith("+") or plain in MODEL_CONFIG_KEYS):
                         lines[plain] = level.line_of(key)
         return lines
+
+    def snapshot_config(self, folder_parts: tuple[str, ...]) -> dict[str, Any]:
+        """The merged `snapshots:` config for a snapshot in `folder_parts` (relative to its snapshot path)."""
+        return resolve_folder_config(self.shape.snapshots, self.name, folder_parts)
 
     def seed_config(self, folder_parts: tuple[str, ...], name: str) -> dict[str, Any]:
         """The merged `seeds:` config for seed `name` in `folder_parts` (a seed's own key last)."""
@@ -271,10 +277,10 @@ def load_project_config(root: Path, package: bool = False) -> ProjectConfig:
 
 def _checked(root: Path, file_name: str, raw: LineDict, shape_type: type[ProjectShape] = ProjectShape) -> ProjectConfig:
     shape = validate_shape(shape_type, raw, file_name)
-    for section in ("models", "seeds"):
+    for section in ("models", "seeds", "snapshots"):
         if isinstance(raw.get(section), LineDict):
             check_folder_tree(raw[section], file_name, (section,))
-    _refuse_unsupported(root, file_name, raw)
+    _refuse_unsupported(file_name, raw)
     return ProjectConfig(root, file_name, shape, raw)
 
 
@@ -288,16 +294,11 @@ def _has_jinja(value: Any) -> bool:
 
 # dbt features that change what a run does: refused by name rather than ignored,
 # so a dbt project never builds differently without saying so.
-_UNSUPPORTED_PROJECT_KEYS = {"snapshots": "snapshots", "quoting": "quoting configs"}
+_UNSUPPORTED_PROJECT_KEYS = {"quoting": "quoting configs"}
 
 
-def _refuse_unsupported(root: Path, file_name: str, raw: LineDict) -> None:
+def _refuse_unsupported(file_name: str, raw: LineDict) -> None:
     for key, feature in _UNSUPPORTED_PROJECT_KEYS.items():
         if raw.get(key):
             raise ProjectError(f"dbt's `{key}` ({feature}) is not supported by featureduck", SourceLocation(file_name, raw.line_of(key)),
                                f"remove `{key}`: featureduck would not apply it")
-    for folder in raw.get("snapshot-paths") or ["snapshots"]:
-        found = sorted((root / str(folder)).rglob("*.sql")) if (root / str(folder)).is_dir() else []
-        if found:
-            raise ProjectError("dbt snapshots are not supported by featureduck", SourceLocation(found[0].relative_to(root).as_posix(), 1),
-                               "an incremental model with a unique_key keeps the latest row per key")

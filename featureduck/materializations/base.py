@@ -73,6 +73,8 @@ class Materialization(ABC):
     builds_relation: ClassVar[bool]
     # its relation holds rows (backups snapshot it); else it reads its inputs when queried
     table_like: ClassVar[bool]
+    # False: always built, never skipped as unchanged by the run cache (a snapshot's rows depend on when it runs)
+    cacheable: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)

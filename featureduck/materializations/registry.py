@@ -9,6 +9,7 @@ from featureduck.materializations.ephemeral import EphemeralMaterialization
 from featureduck.materializations.external import ExternalMaterialization
 from featureduck.materializations.incremental import IncrementalMaterialization
 from featureduck.materializations.materialized_view import MaterializedViewMaterialization
+from featureduck.materializations.snapshot import SnapshotMaterialization
 from featureduck.materializations.table import TableMaterialization
 from featureduck.materializations.view import ViewMaterialization
 from featureduck.utils.suggest import did_you_mean
@@ -22,6 +23,7 @@ STRATEGIES: dict[str, Materialization] = {
         EphemeralMaterialization(),
         MaterializedViewMaterialization(),
         ExternalMaterialization(),
+        SnapshotMaterialization(),
     )
 }
 
@@ -55,6 +57,12 @@ def table_like(materialized: str) -> bool:
 def live(materialized: str) -> bool:
     strategy = STRATEGIES.get(materialized)
     return strategy is not None and strategy.live
+
+
+def cacheable(materialized: str) -> bool:
+    """Whether the run cache may skip an unchanged model of this materialization."""
+    strategy = STRATEGIES.get(materialized)
+    return strategy is None or strategy.cacheable
 
 
 def restores_from_rows(materialized: str, adapter: EngineAdapter) -> bool:

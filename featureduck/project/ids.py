@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, cast, get_args
 
-NodeKind = Literal["model", "seed", "source", "test", "entity", "feature_view"]
+NodeKind = Literal["model", "snapshot", "seed", "source", "test", "entity", "feature_view"]
 KINDS: tuple[NodeKind, ...] = get_args(NodeKind)
 
 

@@ -14,7 +14,8 @@ from featureduck.errors import ProjectError, SourceLocation
 from featureduck.project.functions import DeclaredFunction, declared_functions
 from featureduck.project.nodes import Entity, FeatureView, Model, Seed, SourceTable, UnitTest
 from featureduck.project.packages import Package, load_packages
-from featureduck.project.schema_files import SchemaFile, UnitTestShape, parse_schema_file
+from featureduck.project.schema_files import ModelPatch, SchemaFile, SnapshotShape, UnitTestShape, parse_schema_file
+from featureduck.project.snapshots import snapshot_blocks, yaml_snapshot
 from featureduck.project.unit_tests import unit_test
 from featureduck.utils.hashing import sha256_text
 from featureduck.utils.suggest import did_you_mean
@@ -60,6 +61,10 @@ class ProjectDefinition:
     file_hashes: dict[str, str] = field(default_factory=dict)
     yaml_renderer: YamlRenderer | None = None  # renders YAML values; the env vars it read key the compile cache
 
+    def ref_ids(self) -> dict[str, str]:
+        """The node id each name ref() takes stands for: a model, a snapshot or a seed."""
+        return {name: seed.unique_id for name, seed in self.seeds.items()} | {n: m.unique_id for n, m in self.models.items()}
+
 
 def load_definition(config: ProjectConfig, yaml_renderer: YamlRenderer | None = None) -> ProjectDefinition:
     """Read models, macros and YAML declarations from the project's folders; Jinja in
@@ -80,6 +85,9 @@ def load_definition(config: ProjectConfig, yaml_renderer: YamlRenderer | None = 
             text = read_project_text(path, rel)
             definition.file_hashes[rel] = sha256_text(text)
             definition.macro_files.append(MacroFile(rel, text))
+    for folder in config.paths("snapshot"):
+        for path in folders.walk(folder, (".sql",)):
+            _add_snapshots(definition, path, folder)
     for folder in config.paths("seed"):
         for path in folders.walk(folder, (".csv", ".tsv")):
             _add_seed(definition, path, folder)
@@ -97,7 +105,8 @@ def load_definition(config: ProjectConfig, yaml_renderer: YamlRenderer | None = 
                     raise ProjectError(f"function '{declared.name}' is also declared at {first.path}:{first.line}",
                                        SourceLocation(rel, declared.line))
                 definition.functions[declared.name] = declared
-    yaml_folders = [*config.paths("model"), *config.paths("source"), *config.paths("feature"), *config.paths("seed")]
+    yaml_folders = [*config.paths("model"), *config.paths("snapshot"), *config.paths("source"), *config.paths("feature"),
+                    *config.paths("seed")]
     seen: set[Path] = set()
     unit_shapes: list[tuple[UnitTestShape, SourceLocation]] = []  # read once every model and source is known
     for folder in yaml_folders:
@@ -236,6 +245,36 @@ def _add_model(definition: ProjectDefinition, path: Path, model_root: Path) -> N
     )
 
 
+def _add_snapshots(definition: ProjectDefinition, path: Path, snapshot_root: Path) -> None:
+    config = definition.config
+    rel = _relative(path, config.root)
+    text = read_project_text(path, rel)
+    definition.file_hashes[rel] = sha256_text(text)
+    folder_config = config.snapshot_config(path.parent.relative_to(snapshot_root).parts)
+    for snapshot in snapshot_blocks(rel, text, config.name, folder_config):
+        _add_node(definition, snapshot)
+
+
+def _add_node(definition: ProjectDefinition, model: Model) -> None:
+    """A model or snapshot; ref() names one of them, so names are unique across both."""
+    if model.name in definition.models:
+        other = definition.models[model.name]
+        raise ProjectError(f"two {'models' if other.resource_type == model.resource_type else 'nodes'} are named "
+                           f"'{model.name}': {other.path} ({other.resource_type}) and {model.path} ({model.resource_type})",
+                           SourceLocation(model.path, 1), "ref() names one relation: rename one")
+    definition.models[model.name] = model
+
+
+def _snapshot_folder_config(config: ProjectConfig, file: str) -> dict[str, Any]:
+    """The `snapshots:` folder config for a YAML file declaring snapshots, by its folder
+    under a snapshot path (a file elsewhere gets the project-level config)."""
+    folder = (config.root / file).parent
+    for root in config.paths("snapshot"):
+        if folder == root or root in folder.parents:
+            return config.snapshot_config(folder.relative_to(root).parts)
+    return config.snapshot_config(())
+
+
 def _add_seed(definition: ProjectDefinition, path: Path, seed_root: Path) -> None:
     rel = _relative(path, definition.config.root)
     name = path.stem
@@ -279,6 +318,18 @@ def _add_schema_file(definition: ProjectDefinition, path: Path) -> list[tuple[Un
     return schema.unit_tests
 
 
+def _apply_patch(model: Model, patch: ModelPatch) -> None:
+    if model.patch_file is not None:
+        raise ProjectError(f"{model.resource_type} '{model.name}' is described twice (also in {model.patch_file})", patch.location)
+    shape = patch.shape
+    model.patch_file = patch.location.file
+    model.description = shape.description
+    model.yaml_config = {**shape.config, **({"tags": shape.tags} if shape.tags else {})}
+    model.columns = {c.name: c.to_column() for c in shape.columns}
+    model.tests = [*shape.tests, *shape.data_tests]
+    model.meta = shape.meta
+
+
 def _merge_schema_file(definition: ProjectDefinition, schema: SchemaFile) -> None:
     for table in schema.sources:
         key = (table.source_name, table.name)
@@ -305,15 +356,17 @@ def _merge_schema_file(definition: ProjectDefinition, schema: SchemaFile) -> Non
             definition.warnings.append((f"YAML describes model '{patch.shape.name}' but there is no {patch.shape.name}.sql: "
                                         f"ignored{f' ({hint})' if hint else ''}", patch.location))
             continue
-        if model.patch_file is not None:
-            raise ProjectError(f"model '{model.name}' is described twice (also in {model.patch_file})", patch.location)
-        shape = patch.shape
-        model.patch_file = patch.location.file
-        model.description = shape.description
-        model.yaml_config = {**shape.config, **({"tags": shape.tags} if shape.tags else {})}
-        model.columns = {c.name: c.to_column() for c in shape.columns}
-        model.tests = [*shape.tests, *shape.data_tests]
-        model.meta = shape.meta
+        _apply_patch(model, patch)
+    for patch in schema.snapshots:
+        name = patch.shape.name
+        if isinstance(patch.shape, SnapshotShape) and patch.shape.relation is not None:
+            folder_config = _snapshot_folder_config(definition.config, patch.location.file)
+            _add_node(definition, yaml_snapshot(patch.shape, patch.location, definition.config.name, folder_config))
+        snapshot = definition.models.get(name)
+        if snapshot is None or snapshot.resource_type != "snapshot":
+            raise ProjectError(f"YAML describes snapshot '{name}' but no `{{% snapshot {name} %}}` block defines it", patch.location,
+                               "give it a `relation:` (dbt 1.9) or define it in a .sql file under the snapshot paths")
+        _apply_patch(snapshot, patch)
     for seed_shape, location in schema.seed_patches:
         seed = definition.seeds.get(seed_shape.name)
         if seed is None:

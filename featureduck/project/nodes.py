@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from featureduck.errors import SourceLocation
-from featureduck.project.ids import NodeId
+from featureduck.project.ids import NodeId, NodeKind
 
 FILE_FORMATS = ("parquet", "csv", "json", "delta", "iceberg", "hudi")
 # Reader table functions per file format, in DuckDB SQL; hudi has none (the hudi package reads it).
@@ -105,7 +105,8 @@ class SourceTable:
 
 @dataclass
 class Model:
-    """A SQL model file plus what YAML says about it (before rendering)."""
+    """A SQL model file plus what YAML says about it (before rendering); a dbt snapshot
+    is one too, of resource type `snapshot`: it is compiled, ordered and selected as a model."""
 
     name: str
     project: str
@@ -120,10 +121,11 @@ class Model:
     tests: list[Any] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
     patch_file: str | None = None
+    resource_type: NodeKind = "model"  # or "snapshot"
 
     @property
     def unique_id(self) -> str:
-        return str(NodeId("model", self.project, self.name))
+        return str(NodeId(self.resource_type, self.project, self.name))
 
 
 @dataclass

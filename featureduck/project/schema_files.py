@@ -106,6 +106,13 @@ class ModelShape(_Shape):
     tags: list[str] = []
 
 
+class SnapshotShape(ModelShape):
+    """A `snapshots:` entry: with `relation:` a dbt 1.9 snapshot, else what YAML says
+    about a `{% snapshot %}` block's snapshot."""
+
+    relation: str | None = None
+
+
 class SeedShape(_Shape):
     name: str
     description: str = ""
@@ -170,6 +177,7 @@ class SchemaFileShape(_Shape):
     sources: list[dict[str, Any]] = []
     models: list[dict[str, Any]] = []
     seeds: list[dict[str, Any]] = []
+    snapshots: list[dict[str, Any]] = []
     entities: list[dict[str, Any]] = []
     feature_views: list[dict[str, Any]] = []
     macros: list[dict[str, Any]] = []
@@ -201,6 +209,7 @@ class SchemaFile:
     sources: list[SourceTable] = field(default_factory=list)
     model_patches: list[ModelPatch] = field(default_factory=list)
     seed_patches: list[tuple[SeedShape, SourceLocation]] = field(default_factory=list)
+    snapshots: list[ModelPatch] = field(default_factory=list)  # shapes are SnapshotShape
     entities: list[Entity] = field(default_factory=list)
     feature_views: list[FeatureView] = field(default_factory=list)
     unit_tests: list[tuple[UnitTestShape, SourceLocation]] = field(default_factory=list)
@@ -219,6 +228,9 @@ def parse_schema_file(data: Any, file: str, project: str, root_dir: str) -> Sche
     for index, raw in enumerate(data.get("models", [])):
         shape = validate_shape(ModelShape, raw, file, ("models", index))
         result.model_patches.append(ModelPatch(shape, SourceLocation(file, _line(raw))))
+    for index, raw in enumerate(data.get("snapshots", [])):
+        snapshot = validate_shape(SnapshotShape, raw, file, ("snapshots", index))
+        result.snapshots.append(ModelPatch(snapshot, SourceLocation(file, _line(raw))))
     for index, raw in enumerate(data.get("seeds", [])):
         seed = validate_shape(SeedShape, raw, file, ("seeds", index))
         result.seed_patches.append((seed, SourceLocation(file, _line(raw))))

@@ -81,7 +81,7 @@ def build_manifest(definition: ProjectDefinition, project: CompiledProject, prev
             per_target.pop(target.name, None)
         nodes[uid] = {
             "unique_id": uid,
-            "resource_type": "model",
+            "resource_type": model.resource_type,
             "name": name,
             "package_name": model.project,
             "original_file_path": model.path,

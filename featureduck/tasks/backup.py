@@ -30,7 +30,8 @@ def backup(workspace: Workspace, options: BackupOptions) -> Snapshot:
     compiled = selection.compiled
     # (id, name, node kind, materialized, relation) of everything that holds rows
     candidates: list[tuple[str, str, NodeKind, str, Relation]] = [
-        (m.unique_id, m.name, "model", m.materialized, m.relation) for m in compiled.models.values() if table_like(m.materialized)
+        (m.unique_id, m.name, NodeId.parse(m.unique_id).kind, m.materialized, m.relation)
+        for m in compiled.models.values() if table_like(m.materialized)
     ]
     candidates += [(workspace.definition.seeds[name].unique_id, name, "seed", "seed", relation)
                    for name, relation in workspace.compiler.seed_relations().items()]
@@ -70,7 +71,7 @@ def restore_snapshot(workspace: Workspace, options: RestoreOptions) -> tuple[Sna
         entry = chosen.relations[name]
         if entry.kind == "seed" and name in seeds:
             return seeds[name].to_table()
-        if entry.kind == "model" and name in compiled.models:
+        if entry.kind in ("model", "snapshot") and name in compiled.models:
             return compiled.models[name].relation.to_table()
         # no longer in the project: its name in the target's schema
         return exp.Table(this=exp.to_identifier(entry.identifier), db=exp.to_identifier(workspace.target.schema))
@@ -78,7 +79,8 @@ def restore_snapshot(workspace: Workspace, options: RestoreOptions) -> tuple[Sna
     with workspace.session() as session:
         restored = restore(session.adapter, store, chosen, {name: placement(name) for name in names})
         now = utc_now()
-        entries = [(chosen.relations[r.name], r) for r in restored if r.rows is not None and chosen.relations[r.name].kind == "model"]
+        entries = [(chosen.relations[r.name], r) for r in restored
+                   if r.rows is not None and chosen.relations[r.name].kind in ("model", "snapshot")]
         record_run(session.adapter, [
             NodeRun(uids[e.name], e.name, r.relation, e.materialized, "restored", now, e.sql_checksum or "", e.fingerprint,
                     rows_affected=r.rows)

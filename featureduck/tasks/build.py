@@ -1,4 +1,4 @@
-"""`fduck build`: seeds, models and tests in DAG order over one session. A test runs
+"""`fduck build`: seeds, models, snapshots and tests in DAG order over one session. A test runs
 once what it reads is built; a node whose error-severity test fails holds back its
 dependents."""
 
@@ -28,13 +28,13 @@ def build(workspace: Workspace, options: RunOptions, reporter: Reporter) -> tupl
     selection = workspace.selection(options.selector)
     tests = select_tests(workspace, options.selector)
     compiled = selection.compiled
-    building = {uid for uid in selection.selected if NodeId.parse(uid).kind in ("model", "seed")}
+    building = {uid for uid in selection.selected if NodeId.parse(uid).kind in ("model", "snapshot", "seed")}
     with workspace.session(options.threads) as session:
         hooks = run_hooks(session, selection)
         hooks.run_hooks("on-run-start")
         session.prepare(workspace.definition.sources[key] for key in sorted({k for t in tests for k in t.sources}))
         checker = TestsAfterBuilds(
-            session.adapter, tests, workspace.config.name, set(workspace.definition.seeds),
+            session.adapter, tests, workspace.config.name, workspace.definition.ref_ids(),
             set(workspace.selectable_nodes(compiled)) - building, reporter, _stand_ins(compiled),
         )
         checker.after(None)  # tests of sources and of nodes this command does not build
@@ -46,7 +46,7 @@ def build(workspace: Workspace, options: RunOptions, reporter: Reporter) -> tupl
         for position, skip in enumerate(skips, start=1):
             reporter.node_finished(position, len(skips), skip)
         models = Selection(compiled, selection.selected - set(skipped))
-        if any(NodeId.parse(uid).kind == "model" for uid in models.selected & building):
+        if any(NodeId.parse(uid).kind in ("model", "snapshot") for uid in models.selected & building):
             ran = run_models(session, models, options, reporter, checker.after, checker.before)
         else:
             ran = RunOutcome(RunResults([], 0.0), {})
@@ -83,6 +83,7 @@ def _held_back(workspace: Workspace, selection: Selection, skipped: list[str], h
     held_names = ", ".join(NodeId.parse(uid).name for uid in held)
     relation = {name: model.relation.sql(workspace.target.dialect) for name, model in selection.compiled.models.items()}
     names = [NodeId.parse(uid).name for uid in skipped]
-    return [NodeResult(uid, name, "model", relation.get(name, name), "skipped", now, now,
+    materialized = {name: model.materialized for name, model in selection.compiled.models.items()}
+    return [NodeResult(uid, name, materialized.get(name, "model"), relation.get(name, name), "skipped", now, now,
                        message=f"skipped: upstream seed {held_names} did not load or failed its tests")
             for uid, name in zip(skipped, names, strict=True)]

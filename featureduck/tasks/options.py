@@ -46,12 +46,17 @@ class Selector:
 
 @dataclass(frozen=True, kw_only=True)
 class RunOptions:
-    """`fduck run` and `fduck build`."""
+    """`fduck run`, `fduck snapshot` and `fduck build`."""
 
     selector: Selector = field(default_factory=Selector)
     threads: int | None = None  # None: the target's
     full_refresh: bool = False
     use_cache: bool = True  # skip models unchanged since their last build (runner.fingerprints)
+    snapshots: bool = False  # `fduck snapshot`: build the selected snapshots, not the models (`fduck build`: both)
+
+    @property
+    def command(self) -> str:
+        return "snapshot" if self.snapshots else "run"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 from featureduck.compiler.compile import CompiledProject
 from featureduck.compiler.relations import is_staged, staged_relation
 from featureduck.engines.base import ColumnCheck
-from featureduck.materializations.registry import builds_relation, live
+from featureduck.materializations.registry import builds_relation, cacheable, live
+from featureduck.project.ids import NodeId
 from featureduck.runner import artifacts
 from featureduck.runner.contracts import combine, contract_checks
 from featureduck.runner.fingerprints import Fingerprint, model_fingerprints, read_beneath, recorded_builds
@@ -46,8 +47,11 @@ class RunOutcome:
 
 
 def run(workspace: Workspace, options: RunOptions, reporter: Reporter) -> RunResults:
-    """The command: a session of its own, then the artifacts dbt writes."""
-    selection = workspace.selection(options.selector)
+    """The command (`run` builds models, `snapshot` snapshots): a session of its own,
+    then the artifacts dbt writes."""
+    chosen = workspace.selection(options.selector)
+    kind = "snapshot" if options.snapshots else "model"
+    selection = Selection(chosen.compiled, {uid for uid in chosen.selected if NodeId.parse(uid).kind == kind})
     with workspace.session(options.threads) as session:
         hooks = run_hooks(session, selection)
         hooks.run_hooks("on-run-start")
@@ -55,7 +59,7 @@ def run(workspace: Workspace, options: RunOptions, reporter: Reporter) -> RunRes
         try:
             hooks.run_hooks("on-run-end", outcome.results.results)
         finally:
-            write_artifacts(workspace, "run", outcome, hooks.recorded)
+            write_artifacts(workspace, options.command, outcome, hooks.recorded)
     return outcome.results
 
 
@@ -132,7 +136,8 @@ def run_models(
         # persisted docs) effects it cannot see: such models always build
         at_run = {m.unique_id for m in compiled.models.values()
                   if m.renders_at_run or hook_texts(m.config.get("pre_hook")) or hook_texts(m.config.get("post_hook"))
-                  or m.config.get("persist_docs")}  # descriptions are outside the fingerprint
+                  or m.config.get("persist_docs")  # descriptions are outside the fingerprint
+                  or not cacheable(m.materialized)}
         cached = {
             uid: f"unchanged since {builds[uid].built_at:%Y-%m-%d %H:%M:%S} UTC" for uid, fingerprint in fingerprints.items()
             if fingerprint.value is not None and uid in builds and builds[uid].fingerprint == fingerprint.value

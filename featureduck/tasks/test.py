@@ -26,11 +26,11 @@ def select_tests(workspace: Workspace, selector: Selector) -> list[CompiledTest]
     if not selector.narrows:
         return compiled
     project = workspace.config.name
+    ref_ids = definition.ref_ids()
 
     def reads_selected(test: CompiledTest) -> bool:
-        read = [NodeId("seed" if ref in definition.seeds else "model", project, ref) for ref in test.refs]
-        read += [NodeId("source", project, f"{s}.{n}") for s, n in test.sources]
-        return test.test.attached_to in selection.selected or any(str(node) in selection.selected for node in read)
+        read = [ref_ids[ref] for ref in test.refs] + [str(NodeId("source", project, f"{s}.{n}")) for s, n in test.sources]
+        return test.test.attached_to in selection.selected or any(node in selection.selected for node in read)
 
     return [test for test in compiled if reads_selected(test)]
 

@@ -101,7 +101,7 @@ class Workspace:
             if name in compiled.disabled:
                 continue
             config = compiled.models[name].config if name in compiled.models else {**model.folder_config, **model.yaml_config}
-            nodes[model.unique_id] = SelectableNode(model.unique_id, name, model.path, tuple(config.get("tags", [])), "model")
+            nodes[model.unique_id] = SelectableNode(model.unique_id, name, model.path, tuple(config.get("tags", [])), model.resource_type)
         for key, table in self.definition.sources.items():
             uid = source_unique_id(self.config.name, key)
             nodes[uid] = SelectableNode(uid, f"{key[0]}.{key[1]}", table.location.file, tuple(table.tags), "source")

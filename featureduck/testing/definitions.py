@@ -75,7 +75,7 @@ def collect_tests(definition: ProjectDefinition) -> dict[str, DataTest]:
 
     for model in definition.models.values():
         where = SourceLocation(model.patch_file or model.path)
-        target = ("model", model.unique_id, model.name, f"ref('{model.name}')", model.name)
+        target = (model.resource_type, model.unique_id, model.name, f"ref('{model.name}')", model.name)
         for column in model.columns.values():
             for spec in column.tests:
                 add(_generic(spec, target, column.name, where, project, packages))

@@ -188,10 +188,11 @@ class TestsAfterBuilds:
     dependents of the node it is attached to."""
 
     def __init__(
-        self, adapter: EngineAdapter, tests: list[CompiledTest], project_name: str, seeds: set[str], built: set[str],
+        self, adapter: EngineAdapter, tests: list[CompiledTest], project_name: str, ref_ids: dict[str, str], built: set[str],
         reporter: TestProgress, stand_ins: dict[str, set[str]] | None = None,
     ) -> None:
-        """`stand_ins`: for a model that is never built (ephemeral, inlined), the nodes a test
+        """`ref_ids`: the node id each ref() name stands for (a model, snapshot or seed).
+        `stand_ins`: for a model that is never built (ephemeral, inlined), the nodes a test
         reading it waits for instead."""
         self.adapter = adapter
         self.reporter = reporter
@@ -202,7 +203,7 @@ class TestsAfterBuilds:
         # unit tests of the models this command builds: run just before their model (`before`)
         self.units: dict[str, list[tuple[int, CompiledTest]]] = {}
         for index, compiled in enumerate(tests, start=1):
-            parents = {str(NodeId("seed" if ref in seeds else "model", project_name, ref)) for ref in compiled.refs}
+            parents = {ref_ids[ref] for ref in compiled.refs}
             parents |= {str(NodeId("source", project_name, f"{s}.{t}")) for s, t in compiled.sources}
             for inlined in parents & set(stand_ins or {}):
                 parents = (parents - {inlined}) | (stand_ins or {})[inlined]
@@ -214,7 +215,7 @@ class TestsAfterBuilds:
                 parents.add(attached)
             self.pending[index] = (compiled, parents)
             # what a failure holds back the dependents of: the tested node, or a singular test's refs (as dbt's build)
-            read = {str(NodeId("seed" if ref in seeds else "model", project_name, ref)) for ref in compiled.refs}
+            read = {ref_ids[ref] for ref in compiled.refs}
             self.guards[index] = {attached} if attached else read if compiled.test.test_type == "singular" else set()
         self.results: dict[int, TestResult] = {}
         self._lock = threading.Lock()

@@ -52,7 +52,6 @@ def test_a_dbt_project_seeds_runs_and_tests_unchanged(parity: Path) -> None:
     (("dbt_project.yml", "quoting:\n  identifier: true\n"), "dbt's `quoting` (quoting configs) is not supported"),
     (("packages.yml", "packages:\n  - package: dbt-labs/dbt_utils\n    version: 1.3.0\n"),
      "packages.yml:2: package dbt-labs/dbt_utils (1.3.0) is not installed in dbt_packages/"),
-    (("snapshots/orders_snapshot.sql", "{% snapshot orders_snapshot %}select 1{% endsnapshot %}\n"), "dbt snapshots are not supported"),
 ])
 def test_dbt_project_features_featureduck_lacks_are_named(parity: Path, change: tuple[str, str], message: str) -> None:
     path = parity / change[0]

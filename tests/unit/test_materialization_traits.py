@@ -8,13 +8,13 @@ from featureduck.compiler.compile import CompiledModel
 from featureduck.config.profiles import TargetConfig
 from featureduck.engines.registry import adapter_class
 from featureduck.materializations.base import BuildContext, BuildOutcome, Materialization
-from featureduck.materializations.registry import STRATEGIES, inlined_kinds, live, restores_from_rows, table_like
+from featureduck.materializations.registry import STRATEGIES, cacheable, inlined_kinds, live, restores_from_rows, table_like
 
 
 def test_a_strategy_that_does_not_say_its_traits_fails_at_import() -> None:
     with pytest.raises(TypeError, match="does not say its builds_relation, table_like"):
-        class Snapshot(Materialization):  # noqa: F841 - defining it is the test
-            name = "snapshot"
+        class Replicated(Materialization):  # noqa: F841 - defining it is the test
+            name = "replicated"
 
             def build(self, model: CompiledModel, ctx: BuildContext) -> BuildOutcome:
                 raise NotImplementedError
@@ -22,7 +22,8 @@ def test_a_strategy_that_does_not_say_its_traits_fails_at_import() -> None:
 
 def test_the_built_in_strategies_traits() -> None:
     assert inlined_kinds() == {"ephemeral"}
-    assert {name for name in STRATEGIES if table_like(name)} == {"table", "incremental", "materialized_view"}
+    assert {name for name in STRATEGIES if table_like(name)} == {"table", "incremental", "materialized_view", "snapshot"}
+    assert {name for name in STRATEGIES if not cacheable(name)} == {"snapshot"}  # its rows depend on when it runs
     assert {name for name in STRATEGIES if live(name)} == {"view", "ephemeral", "external"}  # external: a view over its file
 
 
