@@ -76,7 +76,8 @@ def debug(args: ProjectArgs) -> None:
 @project_command(cli, "ls", selection=True)
 @click.option(
     "--resource-type",
-    type=click.Choice(["model", "snapshot", "seed", "source", "view", "materialized_view", "entity", "feature_view", "all"]),
+    type=click.Choice(["model", "snapshot", "seed", "test", "unit_test", "source", "view", "materialized_view", "entity",
+                       "feature_view", "all"]),
     default="all",
     help="view and materialized_view also show when each was last built and whether its SQL changed since; "
     "source shows the watermark of each incremental source",

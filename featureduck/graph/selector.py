@@ -23,6 +23,7 @@ class SelectableNode:
     path: str
     tags: tuple[str, ...]
     resource_type: str
+    tested: str | None = None  # a test's: the node it tests (tests are no DAG nodes)
 
 
 # Returns the unique ids of modified nodes; given only when state is used.
@@ -62,6 +63,11 @@ def _one(dag: Dag, nodes: dict[str, SelectableNode], term: str, modified: Modifi
     base = _match(nodes, core, modified)
     result = set(base)
     for node in base:
+        if nodes[node].resource_type in ("test", "unit_test"):  # `+test`: the node it tests and that one's parents
+            tested = nodes[node].tested
+            if with_parents and tested is not None:
+                result |= {tested} | dag.ancestors(tested)
+            continue
         if with_parents:
             result |= dag.ancestors(node)
         if with_children:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, cast, get_args
 
-NodeKind = Literal["model", "snapshot", "seed", "source", "test", "entity", "feature_view"]
+NodeKind = Literal["model", "snapshot", "seed", "source", "test", "unit_test", "entity", "feature_view"]
 KINDS: tuple[NodeKind, ...] = get_args(NodeKind)
 
 
@@ -17,7 +17,7 @@ KINDS: tuple[NodeKind, ...] = get_args(NodeKind)
 class NodeId:
     kind: NodeKind
     package: str
-    name: str  # a source's is `source_name.table`
+    name: str  # a source's is `source_name.table`, a unit test's `model.test`
 
     @classmethod
     def parse(cls, text: str) -> NodeId:

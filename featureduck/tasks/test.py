@@ -30,7 +30,8 @@ def select_tests(workspace: Workspace, selector: Selector) -> list[CompiledTest]
 
     def reads_selected(test: CompiledTest) -> bool:
         read = [ref_ids[ref] for ref in test.refs] + [str(NodeId("source", project, f"{s}.{n}")) for s, n in test.sources]
-        return test.test.attached_to in selection.selected or any(node in selection.selected for node in read)
+        own = test.test.unique_id in selection.selected or test.test.attached_to in selection.selected
+        return own or any(node in selection.selected for node in read)
 
     return [test for test in compiled if reads_selected(test)]
 

@@ -19,6 +19,7 @@ from featureduck.config.profiles import TargetConfig
 from featureduck.config.project_config import ProjectConfig
 from featureduck.errors import FeatureDuckError, ProjectError, SourceLocation, UsageError
 from featureduck.graph.selector import SelectableNode, select_nodes
+from featureduck.project.ids import NodeId
 from featureduck.project.loader import ProjectDefinition
 from featureduck.runner import artifacts
 from featureduck.tasks.options import Selector
@@ -107,6 +108,13 @@ class Workspace:
             nodes[uid] = SelectableNode(uid, f"{key[0]}.{key[1]}", table.location.file, tuple(table.tags), "source")
         for seed in self.definition.seeds.values():
             nodes[seed.unique_id] = SelectableNode(seed.unique_id, seed.name, seed.path, tuple(seed.config.get("tags", [])), "seed")
+        from featureduck.testing.definitions import collect_tests
+
+        for test in collect_tests(self.definition).values():  # selected by name, tag or path as in dbt
+            tags = test.config.get("tags") or []
+            nodes[test.unique_id] = SelectableNode(test.unique_id, test.name, test.location.file,
+                                                   tuple([tags] if isinstance(tags, str) else tags),
+                                                   NodeId.parse(test.unique_id).kind, test.attached_to)
         return nodes
 
     def _modified_since(self, state_dir: Path, compiled: CompiledProject) -> set[str]:

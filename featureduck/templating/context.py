@@ -144,7 +144,11 @@ class RenderScope:
     def config(self, *args: Any, **kwargs: Any) -> str:
         if args and isinstance(args[0], dict):
             kwargs = {**args[0], **kwargs}
+        import jinja2  # only while rendering: a cached compile never loads it
+
         for key, value in kwargs.items():  # as dbt merges calls: tags add up, meta merges
+            if isinstance(value, jinja2.Undefined):  # passed along, it would fail far from here, or name nothing
+                raise self._error(f"config {key}= is given {value._undefined_name or 'a name'!r}, which is undefined")
             merge_config_value(self.state.config, key, value)
         return ""
 

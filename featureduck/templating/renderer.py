@@ -124,6 +124,7 @@ class ModelRenderer:
             var=self.var,
             env_var=self.env_var,
             target=target,
+            schema=target.schema, database=target.database,  # dbt's: the target's (a snapshot's target_schema=schema)
             modules=dbt_context.MODULES,
             run_started_at=datetime.datetime.now(datetime.UTC),
             execute=ExecuteFlag(scope.introspection),

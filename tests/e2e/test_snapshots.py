@@ -196,3 +196,31 @@ def test_backups_keep_and_restore_a_snapshot(project: Path) -> None:
     restored = _ok("restore", "-s", "ts_ignore", cwd=project)
     assert "ts_ignore -> main_history.ts_ignore: 5 rows" in restored
     assert _rows(project, "SELECT * FROM main_history.ts_ignore") == history
+
+
+def test_a_yaml_snapshot_of_a_source_and_an_interrupted_swap(project: Path) -> None:
+    (project / "models" / "sources.yml").write_text(
+        "sources:\n  - name: raw\n    schema: main\n    tables:\n      - name: source_rows\n")
+    (project / "snapshots" / "more.yml").write_text(
+        "snapshots:\n  - name: of_source\n    relation: source('raw', 'source_rows')\n"
+        "    config: {unique_key: id, strategy: check, check_cols: [status]}\n")
+    _step(project, FIRST, "-s", "of_source")
+    assert _rows(project, "SELECT id, status FROM main.of_source") == [(1, "placed"), (2, "placed"), (3, "shipped")]
+    # a history missing beside the newer one an engine without transactions was swapping in: named, not started afresh
+    with duckdb.connect(str(project / "snaps.duckdb")) as con:
+        con.execute("ALTER TABLE main.of_source RENAME TO of_source__fduck_tmp")
+    result = fduck("snapshot", "-s", "of_source", cwd=project)
+    assert result.returncode == 1
+    assert "there is no history table but a newer one is at main.of_source__fduck_tmp" in result.stdout.replace("\n", " ")
+
+
+def test_tests_are_listed_and_selected_by_name(project: Path) -> None:
+    assert _ok("ls", "--resource-type", "test", cwd=project).split() == [
+        "test.snaps.not_null_from_yaml_id", "test.snaps.not_null_ts_ignore_dbt_scd_id", "test.snaps.unique_ts_ignore_dbt_scd_id"]
+    assert "test.snaps.not_null_from_yaml_id" in _ok("ls", cwd=project).split()  # as dbt ls lists them
+    _ok("build", cwd=project)
+    one = _ok("test", "-s", "not_null_from_yaml_id", cwd=project)
+    assert "PASS not_null_from_yaml_id" in one and "Finished running 1 tests" in one
+    assert "Finished running 2 tests" in _ok("test", "-s", "ts_ignore", cwd=project)  # a node's tests, as before
+    assert _ok("ls", "-s", "+not_null_from_yaml_id", cwd=project).split() == [
+        "seed.snaps.source_rows", "snapshot.snaps.from_yaml", "test.snaps.not_null_from_yaml_id"]
