@@ -140,13 +140,15 @@ class Compiler:
             from featureduck.templating.renderer import ModelRenderer  # jinja2 only when rendering
 
             definition = self.definition
-            refs = set(definition.models) | set(definition.seeds)  # a ref names a model or a seed
+            refs = {n: s.project for n, s in definition.seeds.items()} | {n: m.project for n, m in definition.models.items()}
             scope = RenderScope(definition.config.name, refs, definition.sources, self.target.schema)
             info = self.target.jinja_target()
             macros = [(m.path, m.text) for m in definition.macro_files]
             packages = {name: package.macro_files for name, package in definition.packages.items()}
             search_orders = {entry.macro_namespace: entry.search_order for entry in definition.config.shape.dispatch}
-            self._renderer = ModelRenderer(scope, self.vars, info, macros, self._graph, packages, self.project_dialect, search_orders)
+            package_vars = {name: dict(package.config.shape.vars) for name, package in definition.packages.items()}
+            self._renderer = ModelRenderer(scope, self.vars, info, macros, self._graph, packages, self.project_dialect, search_orders,
+                                           package_vars)
         return self._renderer
 
     def _graph(self) -> dict[str, Any]:
@@ -156,13 +158,13 @@ class Compiler:
         for model in definition.models.values():
             config = {"materialized": "view", **model.folder_config, **model.yaml_config}
             nodes[model.unique_id] = {
-                "unique_id": model.unique_id, "name": model.name, "resource_type": model.resource_type, "package_name": project,
+                "unique_id": model.unique_id, "name": model.name, "resource_type": model.resource_type, "package_name": model.project,
                 "original_file_path": model.path, "path": model.path, "config": config, "tags": config.get("tags", []),
                 "description": model.description, "columns": {n: c.to_dict() for n, c in model.columns.items()},
                 "fqn": [project, *model.path.split("/")[1:-1], model.name], "raw_code": model.raw_sql,
             }
         for seed in definition.seeds.values():
-            nodes[seed.unique_id] = {"unique_id": seed.unique_id, "name": seed.name, "resource_type": "seed", "package_name": project,
+            nodes[seed.unique_id] = {"unique_id": seed.unique_id, "name": seed.name, "resource_type": "seed", "package_name": seed.project,
                                      "original_file_path": seed.path, "config": seed.config, "tags": seed.config.get("tags", [])}
         sources = {table.unique_id: table.to_dict() for table in definition.sources.values()}
         return {"nodes": nodes, "sources": sources, "exposures": {}, "metrics": {}, "groups": {}}
@@ -344,8 +346,10 @@ class Compiler:
             return model_relation(name, config, self.target.schema)
         from featureduck.templating.renderer import NodeInfo
 
-        fqn = [self.definition.config.name, *path.split("/")[1:-1], name]
-        node = NodeInfo(name, resource_type, self.definition.config.name, path, config, fqn)
+        declared = self.definition.models.get(name) or self.definition.seeds.get(name)
+        package = declared.project if declared is not None else self.definition.config.name
+        fqn = [package, *path.split("/")[1:-1], name]
+        node = NodeInfo(name, resource_type, package, path, config, fqn)
         database, schema, identifier = self.renderer.relation_parts(node)
         return Relation(schema, identifier, None if database == self.target.database else database)
 

@@ -165,6 +165,14 @@ class ProjectConfig:
         """The merged `snapshots:` config for a snapshot in `folder_parts` (relative to its snapshot path)."""
         return resolve_folder_config(self.shape.snapshots, self.name, folder_parts)
 
+    def package_config(self, package: ProjectConfig, section: str, folder_parts: tuple[str, ...]) -> dict[str, Any]:
+        """A package node's config (`section`: models, seeds or snapshots): the package's own
+        project file, then this project's, its top level and its `<package>:` tree, which wins, as in dbt."""
+        merged = resolve_folder_config(getattr(package.shape, section), package.name, folder_parts)
+        for key, value in resolve_folder_config(getattr(self.shape, section), package.name, folder_parts).items():
+            merge_config_value(merged, key, value)
+        return merged
+
     def seed_config(self, folder_parts: tuple[str, ...], name: str) -> dict[str, Any]:
         """The merged `seeds:` config for seed `name` in `folder_parts` (a seed's own key last)."""
         return resolve_folder_config(self.shape.seeds, self.name, (*folder_parts, name))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from featureduck.errors import UsageError
 from featureduck.graph.dag import Dag
+from featureduck.project.ids import NodeId
 from featureduck.utils.suggest import did_you_mean
 
 
@@ -88,10 +89,13 @@ def _match(nodes: dict[str, SelectableNode], core: str, modified: ModifiedLookup
         if modified is None:
             raise UsageError("state:modified needs --state DIR (a folder holding a saved manifest.json)")
         return modified() & set(nodes)
+    if method == "package":
+        return {uid for uid in nodes if NodeId.parse(uid).package == value}
     if method in ("resource_type", "resource-type"):
         return {uid for uid, n in nodes.items() if n.resource_type == value}
     if method:
-        raise UsageError(f"unknown selector method '{method}:'", hint=did_you_mean(method, ["tag", "path", "state", "resource_type"]))
+        raise UsageError(f"unknown selector method '{method}:'",
+                         hint=did_you_mean(method, ["tag", "path", "state", "resource_type", "package"]))
     found = {uid for uid, n in nodes.items() if n.name == core}
     if not found:
         # a path given without `path:`, like dbt accepts

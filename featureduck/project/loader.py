@@ -114,6 +114,8 @@ def load_definition(config: ProjectConfig, yaml_renderer: YamlRenderer | None = 
             if path not in seen:
                 seen.add(path)
                 unit_shapes += _add_schema_file(definition, path)
+    for package in definition.packages.values():
+        _add_package_nodes(definition, package, folders)
     for shape, location in unit_shapes:
         test = unit_test(shape, location, config.name, root, config.paths("test"), definition.models, definition.seeds,
                          definition.sources)
@@ -284,6 +286,46 @@ def _add_seed(definition: ProjectDefinition, path: Path, seed_root: Path) -> Non
                            "ref() names one relation: rename one file")
     folder_config = definition.config.seed_config(path.parent.relative_to(seed_root).parts, name)
     definition.seeds[name] = Seed(name, definition.config.name, rel, folder_config)
+
+
+def _add_package_nodes(definition: ProjectDefinition, package: Package, folders: _Folders) -> None:
+    """A package's models, snapshots and seeds, as nodes of the package; its YAML and docs.
+    Names are unique across the project and its packages (a clash names both files)."""
+    root, own = definition.config, package.config
+    for folder in own.paths("model"):
+        for path in folders.walk(folder, (".sql",)):
+            rel = _relative(path, root.root)
+            text = read_project_text(path, rel)
+            definition.file_hashes[rel] = sha256_text(text)
+            config = root.package_config(own, "models", path.parent.relative_to(folder).parts)
+            _add_node(definition, Model(path.stem, package.name, rel, text, sha256_text(text), folder_config=config))
+    for folder in own.paths("snapshot"):
+        for path in folders.walk(folder, (".sql",)):
+            rel = _relative(path, root.root)
+            text = read_project_text(path, rel)
+            definition.file_hashes[rel] = sha256_text(text)
+            config = root.package_config(own, "snapshots", path.parent.relative_to(folder).parts)
+            for snapshot in snapshot_blocks(rel, text, package.name, config):
+                _add_node(definition, snapshot)
+    for folder in own.paths("seed"):
+        for path in folders.walk(folder, (".csv", ".tsv")):
+            rel = _relative(path, root.root)
+            if path.stem in definition.models or path.stem in definition.seeds:
+                other = definition.models.get(path.stem) or definition.seeds[path.stem]
+                raise ProjectError(f"package '{package.name}' has a seed named '{path.stem}', as {other.path} is",
+                                   SourceLocation(rel, 1), "ref() names one relation: rename one")
+            config = root.package_config(own, "seeds", (*path.parent.relative_to(folder).parts, path.stem))
+            definition.seeds[path.stem] = Seed(path.stem, package.name, rel, config)
+    seen: set[Path] = set()
+    for folder in [*own.paths("model"), *own.paths("snapshot"), *own.paths("seed")]:
+        for path in folders.walk(folder, YAML_SUFFIXES):
+            if path not in seen:
+                seen.add(path)
+                if _add_schema_file(definition, path):
+                    raise ProjectError(f"package '{package.name}' declares unit tests, which featureduck does not run from packages",
+                                       SourceLocation(_relative(path, root.root), 1))
+        for path in folders.walk(folder, (".md",)):
+            _add_docs(definition, path)
 
 
 def _add_test_file(definition: ProjectDefinition, path: Path, test_root: Path) -> None:

@@ -3,10 +3,10 @@
 Packages are read where `dbt deps` (or `fduck deps`) leaves them, in the
 project's packages-install-path (dbt_packages/ by default), each a folder
 with its own dbt_project.yml; `local:` packages are read in place. A package
-contributes its macros, under its name (`dbt_utils.star(...)`), and its
-generic tests. A declared package that is not installed is an error naming
-it, and so is a package with models or seeds, which featureduck does not
-build yet.
+contributes its macros, under its name (`dbt_utils.star(...)`), its generic
+tests, and its models, snapshots and seeds (read by the loader, configured
+by its project file and the project's). A declared package that is not
+installed is an error naming it.
 """
 
 from __future__ import annotations
@@ -132,15 +132,7 @@ def _project_name(folder: Path) -> str:
 
 def _load_package(config: ProjectConfig, folder: Path, file_hashes: dict[str, str]) -> Package:
     package_config = load_project_config(folder, package=True)
-    shown_root = _shown(folder, config.root)
     package = Package(package_config.name, folder, package_config)
-    for kind in ("model", "seed"):
-        for path in package_config.paths(kind):
-            found = sorted(p for p in path.rglob("*") if p.suffix in (".sql", ".py", ".csv")) if path.is_dir() else []
-            if found:
-                raise ProjectError(f"package '{package.name}' has {kind}s ({_shown(found[0], config.root)}), which featureduck "
-                                   "does not build from packages yet", SourceLocation(f"{shown_root}/dbt_project.yml", 1),
-                                   "featureduck reads a package's macros and generic tests")
     macro_folders = [*package_config.paths("macro"), *(p / "generic" for p in package_config.paths("test"))]
     for path in macro_folders:
         for file in sorted(path.rglob("*.sql")) if path.is_dir() else []:

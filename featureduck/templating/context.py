@@ -74,12 +74,14 @@ class RenderState:
     overrides: RenderOverrides = _NO_OVERRIDES
     base_config: dict[str, Any] = field(default_factory=dict)  # the project file's and YAML's, before config() calls
     raw_sql: str = ""
+    package: str | None = None  # a package's node: its name (its macros and vars come first)
 
 
 class RenderScope:
     """Known names plus the thread-local render in progress."""
 
-    def __init__(self, project_name: str, models: set[str], sources: dict[tuple[str, str], Any], target_schema: str) -> None:
+    def __init__(self, project_name: str, models: dict[str, str], sources: dict[tuple[str, str], Any], target_schema: str) -> None:
+        """`models`: what ref() names (models, snapshots, seeds), each with its package (or the project)."""
         self.project_name = project_name
         self.models = models
         self.sources = sources
@@ -92,6 +94,10 @@ class RenderScope:
         if state is None:
             raise TemplateError("ref(), source(), config() and this are only available while rendering a model")
         return state
+
+    @property
+    def rendering(self) -> bool:
+        return getattr(self._local, "state", None) is not None
 
     def begin(self, state: RenderState) -> None:
         self._local.state = state
@@ -113,14 +119,14 @@ class RenderScope:
     def ref(self, *args: str, **kwargs: Any) -> RelationPlaceholder:
         if len(args) == 2:
             package, name = args
-            if package != self.project_name:
-                raise self._error(f"ref to package '{package}': packages are not supported; refs must name this project's models")
         elif len(args) == 1:
-            name = args[0]
+            package, name = None, args[0]
         else:
             raise self._error("ref() takes a model name (or a package and a model name)")
         if name not in self.models:
             raise self._error(f"unknown ref '{name}'", did_you_mean(name, self.models))
+        if package is not None and package != self.models[name]:  # names are unique across packages: one answer
+            raise self._error(f"ref('{package}', '{name}'): '{name}' is in {self.models[name]}, not {package}")
         if name == self.state.model_name:
             raise self._error(f"model '{name}' refs itself; use {{{{ this }}}} for the model's own relation")
         state = self.state

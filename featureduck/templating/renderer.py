@@ -93,11 +93,14 @@ class ModelRenderer:
         packages: dict[str, list[tuple[str, str]]] | None = None,
         dialect: str = "duckdb",
         search_orders: dict[str, list[str]] | None = None,
+        package_vars: dict[str, dict[str, Any]] | None = None,
     ) -> None:
         """`graph()`: the project's nodes as dbt's `graph` shows them, built when first read;
         `packages`: each installed package's macro files; `dialect`: the project's SQL, whose
-        engine adapter.dispatch picks implementations for; `search_orders`: the `dispatch:` config."""
+        engine adapter.dispatch picks implementations for; `search_orders`: the `dispatch:` config;
+        `package_vars`: each package's own `vars:`, the defaults its nodes read."""
         self.scope = scope
+        self.package_vars = package_vars or {}
         self.vars = project_vars
         functions = IntrospectionFunctions(scope.introspection)
         self.env = jinja2.Environment(
@@ -168,8 +171,15 @@ class ModelRenderer:
         overrides = self.scope.overrides()
         if name in overrides.vars:
             return overrides.vars[name]
+        package = self.scope.state.package if self.scope.rendering else None
+        if package is not None:  # a package's node: the project's vars scoped to it, the project's, then the package's own
+            scoped = self.vars.get(package)
+            if isinstance(scoped, dict) and name in scoped:
+                return scoped[name]
         if name in self.vars:
             return self.vars[name]
+        if package is not None and name in self.package_vars.get(package, {}):
+            return self.package_vars[package][name]
         if default is not MissingVar:
             return default
         hint = did_you_mean(name, self.vars) or "set it under `vars:` in the project file or pass --vars"
@@ -243,12 +253,15 @@ class ModelRenderer:
         `database`, `execute` is true and introspective queries run on it (a run-time render).
         `overrides` (a unit test's) replace vars, env vars and the values of macros the model calls."""
         overrides = overrides or RenderOverrides()
+        package = model.project if model.project != self.scope.project_name else None
         state = RenderState(model.name, model.path, incremental, introspection=Introspection(database is not None, database),
-                            overrides=overrides, base_config=merged_config(model, {}), raw_sql=model.raw_sql)
+                            overrides=overrides, base_config=merged_config(model, {}), raw_sql=model.raw_sql, package=package)
         self.scope.begin(state)
         try:
             macros = {name: _returning(value) for name, value in overrides.macros.items() if name != "is_incremental"}
             macros |= overrides.names
+            if package is not None:  # a package's node calls its own package's macros first, as in dbt
+                macros = {**self.macros.package(package), **macros}
             names = collections.ChainMap(macros, self.env.globals) if macros else self.env.globals
             sql = render_simple(model.raw_sql, names, model.path)
             if sql is None:

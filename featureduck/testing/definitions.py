@@ -78,14 +78,14 @@ def collect_tests(definition: ProjectDefinition) -> dict[str, DataTest]:
         target = (model.resource_type, model.unique_id, model.name, f"ref('{model.name}')", model.name)
         for column in model.columns.values():
             for spec in column.tests:
-                add(_generic(spec, target, column.name, where, project, packages))
+                add(_generic(spec, target, column.name, where, model.project, packages))
         for spec in model.tests:
-            add(_generic(spec, target, None, where, project, packages))
+            add(_generic(spec, target, None, where, model.project, packages))
     for seed in definition.seeds.values():
         target = ("seed", seed.unique_id, seed.name, f"ref('{seed.name}')", seed.name)
         for column in seed.columns.values():
             for spec in column.tests:
-                add(_generic(spec, target, column.name, SourceLocation(seed.patch_file or seed.path), project, packages))
+                add(_generic(spec, target, column.name, SourceLocation(seed.patch_file or seed.path), seed.project, packages))
     for table in definition.sources.values():
         label = f"{table.source_name}.{table.name}"
         target = ("source", table.unique_id, label, f"source('{table.source_name}', '{table.name}')",

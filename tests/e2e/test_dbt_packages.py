@@ -16,6 +16,7 @@ import pytest
 
 from featureduck.api import Project
 from featureduck.errors import FeatureDuckError
+from featureduck.tasks.options import Selector
 from tests.conftest import ENGINE_TARGETS, FIXTURES, fduck, write_engine_profile
 
 EXPECTED_FACTS = [
@@ -51,14 +52,23 @@ def test_a_project_with_a_local_package_builds_on_every_engine(packaged: Path, t
     project = Project.load(packaged, target=target)
     results, tests = project.build()
     assert [(r.name, r.status) for r in results.results if r.status != "success"] == []
-    assert sorted((t.test.name, t.status) for t in tests) == [
+    assert sorted((t.test.name, t.status) for t in tests) == [("not_null_currency_orders_currency", "pass"),
         ("shop_utils_at_most_order_facts_amount__1000", "pass"), ("unique_order_facts_id", "pass")]
     schema = project.target.schema
     with project.session() as session:
         facts = sorted(tuple(_normal(v) for v in row) for row in session.adapter.execute(f"SELECT * FROM {schema}.order_facts"))
         rollup = session.adapter.execute(f"SELECT * FROM {schema}.order_rollup")
+        # the package's model: a table (its project file), in <schema>_utils (the project's), its macros, var and seed
+        converted = sorted(tuple(_normal(v) for v in row) for row in session.adapter.execute(
+            f"SELECT id, amount, currency, rate FROM {schema}_utils.currency_orders"))
     assert facts == EXPECTED_FACTS
     assert [tuple(row) for row in rollup] == [("ann, bob, cy", True, 3)]
+    assert [row[2:] for row in converted] == [("EUR", 1.0)] * 3 and [row[0] for row in converted] == [1, 2, 3]
+    compiled = project.compile().models["currency_orders"]
+    assert compiled.unique_id == "model.shop_utils.currency_orders" and compiled.materialized == "table"
+    assert project.compile().models["order_facts"].materialized == "view"  # the package's +materialized is its own
+    assert sorted(project.selection(Selector.of("package:shop_utils")).selected) == [
+        "model.shop_utils.currency_orders", "seed.shop_utils.currencies", "test.shop_utils.not_null_currency_orders_currency"]
 
 
 def test_a_declared_package_that_is_not_installed_is_named(packaged: Path) -> None:
@@ -85,6 +95,8 @@ def test_deps_clones_a_git_package_and_names_an_unreachable_hub(packaged: Path, 
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     repository = tmp_path / "git_pkg"
     shutil.copytree(packaged / "local_packages" / "shop_utils", repository)
+    shutil.rmtree(repository / "models")  # its macros only: shop_utils has the models of those names
+    shutil.rmtree(repository / "seeds")
     (repository / "dbt_project.yml").write_text((repository / "dbt_project.yml").read_text().replace("shop_utils", "git_utils"))
     for command in (["init", "-q", "-b", "main"], ["add", "."],
                     ["-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "-m", "package"], ["tag", "v1"]):
