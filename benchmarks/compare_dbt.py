@@ -21,6 +21,8 @@ node's outcome in run_results.json (seeds, models and tests), by name.
     python3 -m venv benchmarks/work/dbt-venv
     benchmarks/work/dbt-venv/bin/pip install dbt-core==1.11.16 dbt-duckdb
     python benchmarks/compare_dbt.py [--dbt-utils PATH-TO-A-dbt-utils-CHECKOUT] [--project PATH-TO-A-dbt-PROJECT ...]
+        [--package NAME=PATH ...] [--skip-fixtures]   # dbt_date, dbt_expectations, audit_helper, dbt_utils
+        [--jaffle-shop CHECKOUT JAFGEN-DATA-DIR]      # dbt-labs/jaffle-shop, with its packages given by --package
 """
 
 from __future__ import annotations
@@ -171,13 +173,17 @@ models:
 """
 
 
-def checked_out(checkout: Path, into: Path) -> None:
-    """A checkout's files at `into`; a bare repository (what `fetch` leaves) gives its HEAD's."""
+def checked_out(checkout: Path, into: Path, leave_out: str | None = None) -> None:
+    """A checkout's files at `into`; a bare repository (what `fetch` leaves) gives its HEAD's,
+    but for the folder `leave_out` (whose files a snapshot may lack)."""
     if (checkout / "dbt_project.yml").is_file():
         shutil.copytree(checkout, into, ignore=shutil.ignore_patterns(".git"))
         return
     into.mkdir(parents=True)
-    archive = subprocess.run(["git", "--git-dir", str(checkout), "archive", "HEAD"], check=True, capture_output=True).stdout
+    git = ["git", "--git-dir", str(checkout)]
+    files = subprocess.run([*git, "ls-tree", "-r", "--name-only", "HEAD"], check=True, capture_output=True, text=True).stdout.split()
+    kept = [f for f in files if leave_out is None or not f.startswith(leave_out + "/")]
+    archive = subprocess.run([*git, "archive", "HEAD", "--", *kept], check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
 
 
@@ -204,17 +210,124 @@ def utils_fixture(checkout: Path) -> Path:
     return fixture
 
 
+# With `--package NAME=PATH` (repeatable: dbt_date, dbt_expectations, audit_helper, each a
+# checkout or bare clone): the packages fixture with them installed as local packages (their
+# own packages.yml dropped: each dependency is given the same way), a model or tests using each.
+PACKAGE_USES = {
+    "dbt_date": {"models/date_usage.sql": """
+select
+    id,
+    {{ dbt_date.day_of_week('ordered_at') }} as day_of_week,
+    {{ dbt_date.day_name('ordered_at', short=false) }} as day_name,
+    {{ dbt_date.day_of_month('ordered_at') }} as day_of_month,
+    {{ dbt_date.day_of_year('ordered_at') }} as day_of_year,
+    {{ dbt_date.iso_week_of_year('ordered_at') }} as iso_week,
+    {{ dbt_date.week_start('ordered_at') }} as week_start,
+    {{ dbt_date.month_name('ordered_at', short=true) }} as month_short,
+    {{ dbt_date.to_unixtimestamp('ordered_at') }} as unix_seconds,
+    {{ dbt_date.periods_since('ordered_at', period_name='day', tz='UTC') }} >= 0 as in_the_past
+from {{ ref('orders') }}
+""", "models/date_dimension.sql": "{{ dbt_date.get_date_dimension('2024-01-01', '2024-01-15') }}\n"},
+    "dbt_expectations": {"models/expected_facts.sql": "select * from {{ ref('order_facts') }}\n", "models/expectations.yml": """
+version: 2
+models:
+  - name: expected_facts
+    data_tests:
+      - dbt_expectations.expect_table_row_count_to_equal: {arguments: {value: 3}}
+      - dbt_expectations.expect_compound_columns_to_be_unique: {arguments: {column_list: [id, customer]}}
+    columns:
+      - name: amount
+        data_tests:
+          - dbt_expectations.expect_column_values_to_be_between: {arguments: {min_value: 0, max_value: 10}}
+          - dbt_expectations.expect_column_mean_to_be_between: {arguments: {min_value: 1, max_value: 100}}
+      - name: customer
+        data_tests:
+          - dbt_expectations.expect_column_values_to_match_regex: {arguments: {regex: "^[a-z]+$"}}
+          - dbt_expectations.expect_column_distinct_count_to_equal: {arguments: {value: 3}}
+          - dbt_expectations.expect_column_values_to_be_in_set: {arguments: {value_set: [ann, bob]}}
+          - dbt_expectations.expect_column_value_lengths_to_be_between: {arguments: {min_value: 2, max_value: 3}}
+"""},
+    "audit_helper": {"models/audit_facts.sql": """
+{{ config(materialized='table') }}
+{{ audit_helper.compare_relations(a_relation=ref('order_facts'), b_relation=ref('order_facts_copy'), primary_key='id') }}
+""", "models/order_facts_copy.sql": "select * from {{ ref('order_facts') }} where id < 3\n",
+        "models/audit_columns.sql": """
+{{ config(materialized='table') }}
+{{ audit_helper.compare_column_values(a_query="select * from " ~ ref('order_facts'),
+                                      b_query="select * from " ~ ref('order_facts_copy'),
+                                      primary_key='id', column_to_compare='amount') }}
+"""},
+}
+
+
+def packages_fixture(checkouts: dict[str, Path]) -> Path:
+    """dbt_packages plus the named packages from their checkouts, in the work folder."""
+    fixture = WORK / "fixtures" / "packages_usage"
+    shutil.rmtree(fixture, ignore_errors=True)
+    shutil.copytree(HERE.parent / "tests" / "fixtures" / "dbt_packages", fixture)
+    entries = ["  - local: local_packages/shop_utils"]
+    for name, checkout in checkouts.items():
+        installed = fixture / "local_packages" / name
+        checked_out(checkout, installed)
+        for extra in ("integration_tests", "packages.yml", "dependencies.yml", "docs"):
+            target = installed / extra
+            shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
+        entries.append(f"  - local: local_packages/{name}")
+        for file, text in PACKAGE_USES.get(name, {}).items():
+            (fixture / file).write_text(text)
+    (fixture / "packages.yml").write_text("packages:\n" + "\n".join(entries) + "\n")
+    return fixture
+
+
+JAFFLE_PROFILE = "default:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: jaffle.duckdb, threads: 4}\n"
+
+
+def jaffle_shop_fixture(checkout: Path, data: Path, packages: dict[str, Path]) -> Path:
+    """dbt-labs/jaffle-shop as published, given what it expects from elsewhere: its data (the
+    CSVs `jafgen` writes, in seeds/jaffle-data, as the repository keeps them; loaded as its
+    `load_source_data` var intends),
+    a DuckDB profile, and its packages installed locally (`--package`, offline)."""
+    fixture = WORK / "fixtures" / "jaffle-shop"
+    shutil.rmtree(fixture, ignore_errors=True)
+    checked_out(checkout, fixture, leave_out="seeds/jaffle-data")
+    shutil.copytree(data, fixture / "seeds" / "jaffle-data")
+    project = fixture / "dbt_project.yml"
+    project.write_text(project.read_text().replace("var('load_source_data', false)", "var('load_source_data', true)"))
+    (fixture / "profiles.yml").write_text(JAFFLE_PROFILE)
+    entries = []
+    for name, path in packages.items():
+        installed = fixture / "local_packages" / name
+        checked_out(path, installed)
+        for extra in ("integration_tests", "packages.yml", "dependencies.yml", "docs"):
+            target = installed / extra
+            shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
+        entries.append(f"  - local: local_packages/{name}")
+    (fixture / "packages.yml").write_text("packages:\n" + "\n".join(entries) + "\n")
+    (fixture / "package-lock.yml").unlink(missing_ok=True)
+    return fixture
+
+
 def main() -> None:
     if not DBT.exists():
         raise SystemExit(f"no dbt at {DBT} (see this script's docstring)")
     version = subprocess.run([str(DBT), "--version"], capture_output=True, text=True).stdout.split("installed:")[1].split()[0]
     print(f"dbt-core {version} + dbt-duckdb against fduck")
-    fixtures = list(FIXTURES)
+    fixtures = [] if "--skip-fixtures" in sys.argv else list(FIXTURES)  # only the projects asked for
     if "--dbt-utils" in sys.argv:
         fixtures.append(utils_fixture(Path(sys.argv[sys.argv.index("--dbt-utils") + 1])))
     fixtures += [public_project(Path(sys.argv[i + 1])) for i, arg in enumerate(sys.argv) if arg == "--project"]
+    packages = dict(sys.argv[i + 1].split("=", 1) for i, arg in enumerate(sys.argv) if arg == "--package")
+    if "--jaffle-shop" in sys.argv:  # CHECKOUT DATA-DIR, with --package dbt_utils, dbt_date and audit_helper
+        at = sys.argv.index("--jaffle-shop")
+        wanted = {name: Path(path) for name, path in packages.items() if name in ("dbt_utils", "dbt_date", "audit_helper")}
+        fixtures.append(jaffle_shop_fixture(Path(sys.argv[at + 1]), Path(sys.argv[at + 2]), wanted))
+    elif packages:
+        fixtures.append(packages_fixture({name: Path(path) for name, path in packages.items()}))
     try:
-        results = {fixture.name: compare(fixture) for fixture in fixtures}
+        # packages_usage holds a test failing on purpose: both tools must fail it alike
+        # jaffle-shop's models read its seeds as sources: seeded first, as its README says
+        results = {fixture.name: compare(fixture, allow_failures=fixture.name == "packages_usage",
+                                         seed_first=fixture.name == "jaffle-shop") for fixture in fixtures}
     except BuildFailed as failed:
         raise SystemExit(str(failed)) from None
     print("all projects identical" if all(results.values()) else

@@ -288,7 +288,8 @@ def _checked(root: Path, file_name: str, raw: LineDict, shape_type: type[Project
     for section in ("models", "seeds", "snapshots"):
         if isinstance(raw.get(section), LineDict):
             check_folder_tree(raw[section], file_name, (section,))
-    _refuse_unsupported(file_name, raw)
+    if shape_type is not PackageShape:  # dbt applies the project's quoting, never a package's
+        _refuse_unsupported(file_name, raw)
     return ProjectConfig(root, file_name, shape, raw)
 
 

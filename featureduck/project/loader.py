@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from featureduck.config.project_config import ProjectConfig
-from featureduck.config.yaml_jinja import YamlRenderer
+from featureduck.config.yaml_jinja import LATE_KEYS, YamlRenderer
 from featureduck.errors import ProjectError, SourceLocation
 from featureduck.project.functions import DeclaredFunction, declared_functions
 from featureduck.project.nodes import Entity, FeatureView, Model, Seed, SourceTable, UnitTest
 from featureduck.project.packages import Package, load_packages
-from featureduck.project.schema_files import ModelPatch, SchemaFile, SnapshotShape, UnitTestShape, parse_schema_file
+from featureduck.project.schema_files import KEPT_AS_WRITTEN, ModelPatch, SchemaFile, SnapshotShape, UnitTestShape, parse_schema_file
 from featureduck.project.snapshots import snapshot_blocks, yaml_snapshot
 from featureduck.project.unit_tests import unit_test
 from featureduck.utils.hashing import sha256_text
@@ -354,7 +354,8 @@ def _add_schema_file(definition: ProjectDefinition, path: Path) -> list[tuple[Un
     if data is None:
         return []
     if definition.yaml_renderer is not None and ("{{" in text or "{%" in text):
-        data = definition.yaml_renderer.render_tree(data, rel)
+        # metrics, semantic models, exposures...: kept as written, their Jinja MetricFlow's (`{{ Dimension(...) }}`)
+        data = definition.yaml_renderer.render_tree(data, rel, skip=LATE_KEYS | frozenset(KEPT_AS_WRITTEN))
     schema = parse_schema_file(data, rel, definition.config.name, str(definition.config.root))
     _merge_schema_file(definition, schema)
     return schema.unit_tests

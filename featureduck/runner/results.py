@@ -12,7 +12,7 @@ class NodeResult:
     name: str
     materialized: str
     relation: str
-    status: str  # success | cached (unchanged, not built again) | error | skipped
+    status: str  # success | cached (unchanged, not built again) | error | skipped | no-op (nothing to build: a saved query)
     started_at: float
     completed_at: float
     rows_affected: int | None = None

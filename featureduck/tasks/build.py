@@ -55,13 +55,21 @@ def build(workspace: Workspace, options: RunOptions, reporter: Reporter) -> tupl
         results = RunResults([*seeds, *ran.results.results, *skips], time.perf_counter() - started)
         artifacts.write_compiled(workspace.config.target_dir, workspace.target.name,
                                  {compiled.models[n].path: sql for n, sql in ran.executed_sql.items()})
-        nodes = [*results.results, *(t.to_node_result() for t in tested)]
+        nodes = [*results.results, *_saved_queries(workspace), *(t.to_node_result() for t in tested)]
         try:
             hooks.run_hooks("on-run-end", nodes)
         finally:
             recorded = RunResults([*hooks.recorded, *nodes], results.elapsed)
             artifacts.write_run_results(workspace.config.target_dir, workspace.target.name, "build", recorded)
     return results, tested
+
+
+def _saved_queries(workspace: Workspace) -> list[NodeResult]:
+    """dbt's build lists each saved query as a node with nothing to do (its exports run in
+    dbt Cloud's semantic layer): so does featureduck's run_results.json."""
+    now, project = time.time(), workspace.config.name
+    return [NodeResult(f"saved_query.{project}.{name}", name, "saved_query", "", "no-op", now, now)
+            for name in sorted(workspace.definition.kept.get("saved_queries", {}))]
 
 
 def _stand_ins(compiled: CompiledProject) -> dict[str, set[str]]:

@@ -182,6 +182,7 @@ def test_dbt_semantic_layer_and_exposures_are_kept_in_the_manifest(make_project:
         "models/semantic.yml": (
             "semantic_models:\n  - name: orders\n    model: ref('a')\n"
             "metrics:\n  - name: order_count\n    type: simple\n"
+            "    filter: |\n      {{ Dimension('order_id__number') }} = 1\n"  # MetricFlow's Jinja: not dbt's to render
             "saved_queries:\n  - name: q\ngroups:\n  - name: finance\n    owner: {name: fin}\n"
             "exposures:\n  - name: dashboard\n    type: dashboard\n    owner: {name: x}\n    depends_on: [ref('a')]\n"
         ),
@@ -194,6 +195,10 @@ def test_dbt_semantic_layer_and_exposures_are_kept_in_the_manifest(make_project:
     assert set(manifest["saved_queries"]) == {"saved_query.proj.q"}
     assert manifest["exposures"]["exposure.proj.dashboard"]["depends_on"] == ["ref('a')"]
     assert set(manifest["groups"]) == {"group.proj.finance"}
+    assert manifest["metrics"]["metric.proj.order_count"]["filter"] == "{{ Dimension('order_id__number') }} = 1\n"
+    assert fduck("build", cwd=root).returncode == 0  # dbt's build lists a saved query, with nothing to do
+    results = json.loads((root / "target" / "run_results.json").read_text())["results"]
+    assert [r["status"] for r in results if r["unique_id"] == "saved_query.proj.q"] == ["no-op"]
 
 
 def test_yaml_columns_and_tests_reach_the_manifest(make_project: ProjectFactory) -> None:
