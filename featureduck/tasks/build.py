@@ -35,7 +35,7 @@ def build(workspace: Workspace, options: RunOptions, reporter: Reporter) -> tupl
         session.prepare(workspace.definition.sources[key] for key in sorted({k for t in tests for k in t.sources}))
         checker = TestsAfterBuilds(
             session.adapter, tests, workspace.config.name, workspace.definition.ref_ids(),
-            set(workspace.selectable_nodes(compiled)) - building, reporter, _stand_ins(compiled),
+            set(workspace.selectable_nodes(compiled)) - building, reporter, _stand_ins(compiled), _reads_inlined(compiled),
         )
         checker.after(None)  # tests of sources and of nodes this command does not build
         seeded = Selection(compiled, {uid for uid in building if NodeId.parse(uid).kind == "seed"})
@@ -83,6 +83,20 @@ def _stand_ins(compiled: CompiledProject) -> dict[str, set[str]]:
         return found
 
     return {uid: nearest(uid) for uid in inlined}
+
+
+def _reads_inlined(compiled: CompiledProject) -> dict[str, set[str]]:
+    """Per node: the models inlined into it (ephemeral), through chains of them."""
+    inlined = {m.unique_id for m in compiled.models.values() if not builds_relation(m.materialized)}
+
+    def through(uid: str) -> set[str]:
+        found: set[str] = set()
+        for parent in compiled.dag.parents(uid):
+            if parent in inlined:
+                found |= {parent} | through(parent)
+        return found
+
+    return {uid: read for uid in compiled.dag.nodes if (read := through(uid))}
 
 
 def _held_back(workspace: Workspace, selection: Selection, skipped: list[str], held: list[str]) -> list[NodeResult]:

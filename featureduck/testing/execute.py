@@ -189,11 +189,12 @@ class TestsAfterBuilds:
 
     def __init__(
         self, adapter: EngineAdapter, tests: list[CompiledTest], project_name: str, ref_ids: dict[str, str], built: set[str],
-        reporter: TestProgress, stand_ins: dict[str, set[str]] | None = None,
+        reporter: TestProgress, stand_ins: dict[str, set[str]] | None = None, reads_inlined: dict[str, set[str]] | None = None,
     ) -> None:
         """`ref_ids`: the node id each ref() name stands for (a model, snapshot or seed).
         `stand_ins`: for a model that is never built (ephemeral, inlined), the nodes a test
-        reading it waits for instead."""
+        reading it waits for instead; `reads_inlined`: per node, the inlined models it reads
+        (a failing test of one holds the node back, as dbt skips the ephemeral's children)."""
         self.adapter = adapter
         self.reporter = reporter
         self.total = len(tests)
@@ -218,6 +219,9 @@ class TestsAfterBuilds:
             read = {ref_ids[ref] for ref in compiled.refs}
             self.guards[index] = {attached} if attached else read if compiled.test.test_type == "singular" else set()
         self.results: dict[int, TestResult] = {}
+        self.reads_inlined = reads_inlined or {}
+        self.stand_ins = stand_ins or {}
+        self.failed_on: dict[str, str] = {}  # an inlined model guarded by a test that failed -> the test
         self._lock = threading.Lock()
 
     def after(self, uid: str | None) -> bool:
@@ -232,10 +236,11 @@ class TestsAfterBuilds:
         passed = True
         for index, compiled in ready:
             result = self._run(index, compiled)
-            if uid in self.guards.get(index, set()) and (result.status == "error" or (
-                result.status == "fail" and str(compiled.config.get("severity", "error")).lower() == "error"
-            )):
-                passed = False
+            if result.status == "error" or (result.status == "fail" and str(compiled.config.get("severity", "error")).lower() == "error"):
+                passed = passed and uid not in self.guards.get(index, set())
+                with self._lock:
+                    for guarded in self.guards.get(index, set()) & set(self.stand_ins):
+                        self.failed_on.setdefault(guarded, compiled.test.name)
         return passed
 
     def before(self, uid: str) -> str | None:
@@ -243,6 +248,9 @@ class TestsAfterBuilds:
         not build when one fails (dbt skips it), else None."""
         with self._lock:
             units = self.units.pop(uid, [])
+            held = sorted(self.failed_on[e] for e in self.reads_inlined.get(uid, set()) if e in self.failed_on)
+        if held:
+            return f"skipped: test {', '.join(held)} of an ephemeral model it reads failed"
         failed = [compiled.test.name for index, compiled in units if self._run(index, compiled).status in ("fail", "error")]
         return f"skipped: unit test {', '.join(failed)} did not pass" if failed else None
 

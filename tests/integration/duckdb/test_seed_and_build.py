@@ -132,3 +132,20 @@ def test_build_orders_tests_as_dbt_does(make_project: ProjectFactory) -> None:
     assert results["test.proj.eph_has_rows"] == "pass"
     assert results["test.proj.ranked_is_empty"] == "fail"
     assert results["model.proj.after_ranked"] == "skipped"
+
+
+def test_a_failing_singular_test_of_an_ephemeral_model_holds_back_its_children(make_project: ProjectFactory) -> None:
+    root = make_project({
+        "models/base.sql": "{{ config(materialized='table') }}\nselect 1 as id union all select 2",
+        "models/thin.sql": "{{ config(materialized='ephemeral') }}\nselect id from {{ ref('base') }}",
+        "models/over_thin.sql": "select * from {{ ref('thin') }}",
+        "models/beside.sql": "select * from {{ ref('base') }}",
+        "tests/no_twos.sql": "select * from {{ ref('thin') }} where id = 2",
+    })
+    assert fduck("build", cwd=root).returncode == 1
+    results = {r["unique_id"]: r for r in json.loads((root / "target" / "run_results.json").read_text())["results"]}
+    assert results["test.proj.no_twos"]["status"] == "fail"
+    # as dbt: the ephemeral's children are held back, its parent's other children are not
+    assert results["model.proj.over_thin"]["status"] == "skipped"
+    assert "test no_twos of an ephemeral model it reads failed" in results["model.proj.over_thin"]["message"]
+    assert results["model.proj.beside"]["status"] == "success" and results["model.proj.base"]["status"] == "success"
