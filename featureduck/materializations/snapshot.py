@@ -23,7 +23,7 @@ from featureduck.materializations.snapshot_sql import (
     next_history,
 )
 
-STRATEGIES = ("timestamp", "check")
+SNAPSHOT_STRATEGIES = ("timestamp", "check")
 HARD_DELETES = ("ignore", "invalidate", "new_record")
 
 
@@ -48,8 +48,8 @@ class SnapshotMaterialization(Materialization):
             *key, count = duplicate[0]
             what = "is null" if any(k is None for k in key) else f"is held by {count} rows"
             raise BuildError(f"snapshot '{model.name}': unique_key {', '.join(map(repr, key))} {what}; a snapshot keeps "
-                                   "one history per key, so the query must give each key once", SourceLocation(model.path),
-                                   "make the unique_key unique in the snapshot query (dbt would add a version per duplicate)")
+                             "one history per key, so the query must give each key once", SourceLocation(model.path),
+                             "make the unique_key unique in the snapshot query (dbt would add a version per duplicate)")
         table = model.relation.to_table()
         kind = adapter.relation_kind(table)
         if kind is None and adapter.relation_kind(temp_name(table)) == "table":
@@ -61,7 +61,7 @@ class SnapshotMaterialization(Materialization):
         elif kind != "table":
             relation = model.relation.sql(adapter.DIALECT)
             raise BuildError(f"snapshot '{model.name}': {relation} is a {kind}, not a history table",
-                                   SourceLocation(model.path), "drop it, or give the snapshot another name or schema")
+                             SourceLocation(model.path), "drop it, or give the snapshot another name or schema")
         else:
             history = next_history(spec, query, table, _shape(model, spec, adapter.columns(table), adapter.query_columns(model.sql)))
         sql = adapter.sql(history)
@@ -74,8 +74,7 @@ def _shape(model: CompiledModel, spec: SnapshotSpec, history: list[tuple[str, st
     missing = [spec.names[m] for m in META_COLUMNS if m != "dbt_is_deleted" and spec.names[m] not in history_names]
     if missing:
         raise BuildError(f"snapshot '{model.name}': its table {model.relation.sql(spec.dialect)} lacks {', '.join(missing)}",
-                               SourceLocation(model.path),
-                       "the table is not this snapshot's history: rename the snapshot or drop the table")
+                         SourceLocation(model.path), "the table is not this snapshot's history: rename the snapshot or drop the table")
     source_names = [name for name, _ in source]
     changed: list[str] | None = None
     if spec.strategy == "check":
@@ -89,7 +88,7 @@ def _source_column(model: CompiledModel, name: str, source: list[str]) -> str:
         if column.lower() == name.lower():
             return column
     raise BuildError(f"snapshot '{model.name}': check_cols names '{name}', which its query does not give",
-                           SourceLocation(model.path), f"its columns: {', '.join(source)}")
+                     SourceLocation(model.path), f"its columns: {', '.join(source)}")
 
 
 def _spec(model: CompiledModel, dialect: str) -> SnapshotSpec:
@@ -122,9 +121,9 @@ def _configs(model: CompiledModel) -> dict[str, Any]:
     strategy = config.get("strategy")
     if strategy is None:
         raise fail("it has no strategy", "set strategy='timestamp' (with updated_at) or strategy='check' (with check_cols)")
-    if strategy not in STRATEGIES:
+    if strategy not in SNAPSHOT_STRATEGIES:
         raise fail(f"strategy '{strategy}' is not supported by featureduck (custom snapshot strategy macros are not run)",
-                   f"choose one of: {', '.join(STRATEGIES)}")
+                   f"choose one of: {', '.join(SNAPSHOT_STRATEGIES)}")
     if not config.get("unique_key"):
         raise fail("it has no unique_key", "set unique_key to the column (or list of columns) identifying a row")
     if strategy == "timestamp" and not config.get("updated_at"):
