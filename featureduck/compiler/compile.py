@@ -152,8 +152,8 @@ class Compiler:
         return self._renderer
 
     def _graph(self) -> dict[str, Any]:
-        """dbt's `graph` context: nodes (models, seeds) and sources, as declared."""
-        definition, project = self.definition, self.definition.config.name
+        """dbt's `graph` context: nodes (models, snapshots, seeds; a package's too) and sources, as declared."""
+        definition = self.definition
         nodes: dict[str, Any] = {}
         for model in definition.models.values():
             config = {"materialized": "view", **model.folder_config, **model.yaml_config}
@@ -161,7 +161,7 @@ class Compiler:
                 "unique_id": model.unique_id, "name": model.name, "resource_type": model.resource_type, "package_name": model.project,
                 "original_file_path": model.path, "path": model.path, "config": config, "tags": config.get("tags", []),
                 "description": model.description, "columns": {n: c.to_dict() for n, c in model.columns.items()},
-                "fqn": [project, *model.path.split("/")[1:-1], model.name], "raw_code": model.raw_sql,
+                "fqn": [model.project, *model.path.split("/")[1:-1], model.name], "raw_code": model.raw_sql,
             }
         for seed in definition.seeds.values():
             nodes[seed.unique_id] = {"unique_id": seed.unique_id, "name": seed.name, "resource_type": "seed", "package_name": seed.project,
