@@ -75,6 +75,7 @@ class RenderState:
     base_config: dict[str, Any] = field(default_factory=dict)  # the project file's and YAML's, before config() calls
     raw_sql: str = ""
     package: str | None = None  # a package's node: its name (its macros and vars come first)
+    resource_type: str = "model"  # or snapshot
 
 
 class RenderScope:
@@ -181,11 +182,12 @@ class ModelProxy(Mapping[str, Any]):
     def _data(self) -> dict[str, Any]:
         state = self._scope.state
         config = self._config()
-        project = self._scope.project_name
+        project = state.package or self._scope.project_name
         custom = config.get("schema")
         return {
-            "name": state.model_name, "unique_id": f"model.{project}.{state.model_name}", "resource_type": "model",
-            "package_name": project, "original_file_path": state.path, "path": state.path, "config": config,
+            "name": state.model_name, "unique_id": f"{state.resource_type}.{project}.{state.model_name}",
+            "resource_type": state.resource_type, "package_name": project, "original_file_path": state.path, "path": state.path,
+            "config": config,
             "tags": list(config.get("tags") or []), "raw_code": state.raw_sql, "raw_sql": state.raw_sql,
             "alias": str(config.get("alias") or state.model_name), "database": config.get("database"),
             "schema": f"{self._scope.target_schema}_{custom}" if custom else self._scope.target_schema,

@@ -255,7 +255,8 @@ class ModelRenderer:
         overrides = overrides or RenderOverrides()
         package = model.project if model.project != self.scope.project_name else None
         state = RenderState(model.name, model.path, incremental, introspection=Introspection(database is not None, database),
-                            overrides=overrides, base_config=merged_config(model, {}), raw_sql=model.raw_sql, package=package)
+                            overrides=overrides, base_config=merged_config(model, {}), raw_sql=model.raw_sql, package=package,
+                            resource_type=model.resource_type)
         self.scope.begin(state)
         try:
             macros = {name: _returning(value) for name, value in overrides.macros.items() if name != "is_incremental"}

@@ -224,3 +224,16 @@ def test_tests_are_listed_and_selected_by_name(project: Path) -> None:
     assert "Finished running 2 tests" in _ok("test", "-s", "ts_ignore", cwd=project)  # a node's tests, as before
     assert _ok("ls", "-s", "+not_null_from_yaml_id", cwd=project).split() == [
         "seed.snaps.source_rows", "snapshot.snaps.from_yaml", "test.snaps.not_null_from_yaml_id"]
+
+
+def test_a_snapshot_renders_as_a_snapshot_node(tmp_path: Path) -> None:
+    from featureduck.api import Project
+    from tests.conftest import write_project
+
+    root = write_project(tmp_path / "p", {
+        "dbt_project.yml": "name: proj\n",
+        "snapshots/s.sql": "{% snapshot s %}{{ config(unique_key='id', strategy='check', check_cols='all') }}\n"
+                           "select 1 as id, '{{ model.unique_id }}' as node, '{{ model.resource_type }}' as kind\n{% endsnapshot %}\n",
+    })
+    sql = Project.load(root).compile().models["s"].sql
+    assert "'snapshot.proj.s' AS node" in sql and "'snapshot' AS kind" in sql
