@@ -26,6 +26,7 @@ from featureduck.tasks.options import (
     RestoreOptions,
     RunOptions,
     Selector,
+    ShowOptions,
     TestOptions,
 )
 from featureduck.tasks.workspace import Selection, Workspace
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from featureduck.tasks.deps import Installed
     from featureduck.tasks.inspect import ProfileOutcome, RelationState
     from featureduck.tasks.reporting import Reporter
+    from featureduck.tasks.show import Preview
     from featureduck.testing.execute import CompiledTest, TestResult
 
 # The tasks (and with them engines, sqlglot and the runner) are imported in the
@@ -102,6 +104,13 @@ class Project(Workspace):
         from featureduck.tasks.run import run
 
         return run(self, _run_options(select, exclude, state, threads, full_refresh, use_cache), _or_silent(reporter))
+
+    def show(self, model: str | None = None, inline: str | None = None, limit: int = 5) -> Preview:
+        """The first `limit` rows of a model's query (or an inline query, refs allowed), run
+        with nothing built, as dbt's `show`: the columns and the rows."""
+        from featureduck.tasks.show import show
+
+        return show(self, ShowOptions(model=model, inline=inline, limit=limit))
 
     def snapshot(
         self, select: Selections = None, exclude: Selections = None, threads: int | None = None, state: str | Path | None = None,

@@ -304,6 +304,20 @@ def print_internal_error(trace: str) -> None:
 # --- what the other commands print ---------------------------------------------------
 
 
+def print_preview(columns: list[str], rows: list[tuple[Any, ...]], output: str) -> None:
+    """`fduck show`: the rows as a table, or as JSON objects (values as JSON has them, else text)."""
+    if output == "json":
+        print_json([dict(zip(columns, row, strict=True)) for row in rows])
+        return
+    from rich.table import Table
+
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*("null" if value is None else escape(str(value)) for value in row))
+    # piped, the table is as wide as its values, not cut at 80 columns
+    (console if console.is_terminal else Console(highlight=False, width=100_000)).print(table)
+
+
 def print_line(text: str) -> None:
     """A line as it is (ids, JSON records): no markup, no wrapping."""
     sys.stdout.write(text + "\n")

@@ -152,6 +152,17 @@ def run(args: ProjectArgs, selector: Selector, threads: int | None, full_refresh
         sys.exit(1)
 
 
+@project_command(cli)
+@click.argument("model", required=False)
+@click.option("--inline", default=None, help="A query to show instead of a model (refs and sources allowed)")
+@click.option("--limit", type=click.IntRange(min=1), default=5, show_default=True, help="Rows to show")
+@OUTPUT
+def show(args: ProjectArgs, model: str | None, inline: str | None, limit: int, output: str) -> None:
+    """The first rows of a model's query (or an inline query), run with nothing built."""
+    preview = args.load().show(model, inline, limit)
+    out.print_preview(preview.columns, preview.rows, output)
+
+
 @project_command(cli, selection=True)
 @THREADS
 def snapshot(args: ProjectArgs, selector: Selector, threads: int | None) -> None:

@@ -60,6 +60,15 @@ class RunOptions:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ShowOptions:
+    """`fduck show`: a model, or an inline query in the project's dialect (refs allowed)."""
+
+    model: str | None = None
+    inline: str | None = None
+    limit: int = 5  # dbt's default
+
+
+@dataclass(frozen=True, kw_only=True)
 class TestOptions:
     selector: Selector = field(default_factory=Selector)
     threads: int | None = None
