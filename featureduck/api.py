@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from featureduck.advice.suggestions import Suggestion
     from featureduck.backups.operations import Restored
     from featureduck.backups.snapshots import BackupStore, Snapshot
+    from featureduck.compiler.lineage import ColumnLineage
     from featureduck.engines.plans import Plan
     from featureduck.online.base import OnlineStore
     from featureduck.online.materialize import Materialized
@@ -104,6 +105,12 @@ class Project(Workspace):
         from featureduck.tasks.run import run
 
         return run(self, _run_options(select, exclude, state, threads, full_refresh, use_cache), _or_silent(reporter))
+
+    def lineage(self, column: str) -> ColumnLineage:
+        """`model.column`'s lineage: the upstream columns it is derived from, to seeds and sources."""
+        from featureduck.tasks.lineage import column_lineage
+
+        return column_lineage(self, column)
 
     def show(self, model: str | None = None, inline: str | None = None, limit: int = 5) -> Preview:
         """The first `limit` rows of a model's query (or an inline query, refs allowed), run

@@ -16,6 +16,7 @@ from featureduck.project.ids import NodeId
 from featureduck.runner.results import NodeResult, RunResults
 
 if TYPE_CHECKING:
+    from featureduck.compiler.lineage import ColumnLineage
     from featureduck.online.materialize import Materialized
     from featureduck.testing.definitions import DataTest
     from featureduck.testing.execute import TestResult
@@ -302,6 +303,15 @@ def print_internal_error(trace: str) -> None:
 
 
 # --- what the other commands print ---------------------------------------------------
+
+
+def print_lineage(traced: ColumnLineage, depth: int = 0) -> None:
+    """A column and, indented under it, the columns it is derived from."""
+    node = NodeId.parse(traced.node)
+    kind = "" if node.kind in ("model", "snapshot") and depth else f" ({node.kind})" if node.kind != "model" else ""
+    print_line(f"{'  ' * depth}{'<- ' if depth else ''}{node.name}.{traced.column}{kind}")
+    for upstream in traced.upstream:
+        print_lineage(upstream, depth + 1)
 
 
 def print_preview(columns: list[str], rows: list[tuple[Any, ...]], output: str) -> None:

@@ -153,6 +153,18 @@ def run(args: ProjectArgs, selector: Selector, threads: int | None, full_refresh
 
 
 @project_command(cli)
+@click.argument("column")
+@OUTPUT
+def lineage(args: ProjectArgs, column: str, output: str) -> None:
+    """MODEL.COLUMN: the upstream columns it is derived from, through every model to seeds and sources."""
+    traced = args.load().lineage(column)
+    if output == "json":
+        out.print_json(traced.to_dict())
+    else:
+        out.print_lineage(traced)
+
+
+@project_command(cli)
 @click.argument("model", required=False)
 @click.option("--inline", default=None, help="A query to show instead of a model (refs and sources allowed)")
 @click.option("--limit", type=click.IntRange(min=1), default=5, show_default=True, help="Rows to show")
