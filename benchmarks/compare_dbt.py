@@ -69,17 +69,20 @@ def build(tool: str, fixture: Path, folder: Path, allow_failures: bool = False, 
     commands = ["deps"] if (folder / "packages.yml").exists() else []
     commands += ["seed", "build"] if seed_first else ["build"]  # seed_first: as dbt's suites seed, then run
     for command in commands:
-        if tool == "dbt":
-            args = [str(DBT), command, "--project-dir", str(folder), "--profiles-dir", str(folder)]
-        else:
-            args = [sys.executable, "-m", "featureduck.cli", command, "--project-dir", str(folder)]
-        result = subprocess.run(args, capture_output=True, text=True, cwd=folder)
+        result = subprocess.run(tool_command(tool, command, folder), capture_output=True, text=True, cwd=folder)
         written = (folder / "target" / "run_results.json").is_file() and command == "build"
         if result.returncode != 0 and not (allow_failures and written):
             tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-6:])
             raise BuildFailed(f"{tool} {command} of {fixture.name} failed:\n{tail}")
     results = json.loads((folder / "target" / "run_results.json").read_text())["results"]
     return {_node_key(r["unique_id"]): OUTCOME.get(r["status"], r["status"]) for r in results}
+
+
+def tool_command(tool: str, command: str, folder: Path) -> list[str]:
+    """`dbt COMMAND` (in its venv) or `fduck COMMAND` on the project in `folder`."""
+    if tool == "dbt":
+        return [str(DBT), command, "--project-dir", str(folder), "--profiles-dir", str(folder)]
+    return [sys.executable, "-m", "featureduck.cli", command, "--project-dir", str(folder)]
 
 
 def _node_key(unique_id: str) -> str:
@@ -265,18 +268,24 @@ def packages_fixture(checkouts: dict[str, Path]) -> Path:
     fixture = WORK / "fixtures" / "packages_usage"
     shutil.rmtree(fixture, ignore_errors=True)
     shutil.copytree(HERE.parent / "tests" / "fixtures" / "dbt_packages", fixture)
-    entries = ["  - local: local_packages/shop_utils"]
+    install_locally(fixture, checkouts, ["shop_utils"])
+    for name in checkouts:
+        for file, text in PACKAGE_USES.get(name, {}).items():
+            (fixture / file).write_text(text)
+    return fixture
+
+
+def install_locally(fixture: Path, checkouts: dict[str, Path], present: list[str]) -> None:
+    """Each package's checkout in local_packages/, its own dependencies dropped (each is
+    given the same way, offline), and packages.yml naming them all (with those `present`)."""
     for name, checkout in checkouts.items():
         installed = fixture / "local_packages" / name
         checked_out(checkout, installed)
         for extra in ("integration_tests", "packages.yml", "dependencies.yml", "docs"):
             target = installed / extra
             shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
-        entries.append(f"  - local: local_packages/{name}")
-        for file, text in PACKAGE_USES.get(name, {}).items():
-            (fixture / file).write_text(text)
+    entries = [f"  - local: local_packages/{name}" for name in [*present, *checkouts]]
     (fixture / "packages.yml").write_text("packages:\n" + "\n".join(entries) + "\n")
-    return fixture
 
 
 JAFFLE_PROFILE = "default:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: jaffle.duckdb, threads: 4}\n"
@@ -294,15 +303,7 @@ def jaffle_shop_fixture(checkout: Path, data: Path, packages: dict[str, Path]) -
     project = fixture / "dbt_project.yml"
     project.write_text(project.read_text().replace("var('load_source_data', false)", "var('load_source_data', true)"))
     (fixture / "profiles.yml").write_text(JAFFLE_PROFILE)
-    entries = []
-    for name, path in packages.items():
-        installed = fixture / "local_packages" / name
-        checked_out(path, installed)
-        for extra in ("integration_tests", "packages.yml", "dependencies.yml", "docs"):
-            target = installed / extra
-            shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
-        entries.append(f"  - local: local_packages/{name}")
-    (fixture / "packages.yml").write_text("packages:\n" + "\n".join(entries) + "\n")
+    install_locally(fixture, packages, [])
     (fixture / "package-lock.yml").unlink(missing_ok=True)
     return fixture
 

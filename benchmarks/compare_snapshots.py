@@ -32,7 +32,7 @@ from pathlib import Path
 import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from compare_dbt import DBT, export  # noqa: E402
+from compare_dbt import DBT, export, tool_command  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 FIXTURE = HERE.parent / "tests" / "fixtures" / "dbt_snapshots"
@@ -91,11 +91,7 @@ def take(tool: str, folder: Path, states: list[list[dict[str, object]]]) -> list
         write_state(folder, rows)
         start = datetime.datetime.now()
         for command in ("seed", "snapshot"):
-            if tool == "dbt":
-                args = [str(DBT), command, "--project-dir", str(folder), "--profiles-dir", str(folder)]
-            else:
-                args = [sys.executable, "-m", "featureduck.cli", command, "--project-dir", str(folder)]
-            done = subprocess.run(args, capture_output=True, text=True, cwd=folder)
+            done = subprocess.run(tool_command(tool, command, folder), capture_output=True, text=True, cwd=folder)
             if done.returncode != 0:
                 tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-8:])
                 raise SystemExit(f"{tool} {command} failed:\n{tail}")

@@ -247,11 +247,17 @@ def _add_model(definition: ProjectDefinition, path: Path, model_root: Path) -> N
     )
 
 
-def _add_snapshots(definition: ProjectDefinition, path: Path, snapshot_root: Path) -> None:
-    config = definition.config
-    rel = _relative(path, config.root)
+def _read(definition: ProjectDefinition, path: Path) -> tuple[str, str]:
+    """A project file's path as shown and its text; its digest recorded."""
+    rel = _relative(path, definition.config.root)
     text = read_project_text(path, rel)
     definition.file_hashes[rel] = sha256_text(text)
+    return rel, text
+
+
+def _add_snapshots(definition: ProjectDefinition, path: Path, snapshot_root: Path) -> None:
+    config = definition.config
+    rel, text = _read(definition, path)
     folder_config = config.snapshot_config(path.parent.relative_to(snapshot_root).parts)
     for snapshot in snapshot_blocks(rel, text, config.name, folder_config):
         _add_node(definition, snapshot)
@@ -294,16 +300,12 @@ def _add_package_nodes(definition: ProjectDefinition, package: Package, folders:
     root, own = definition.config, package.config
     for folder in own.paths("model"):
         for path in folders.walk(folder, (".sql",)):
-            rel = _relative(path, root.root)
-            text = read_project_text(path, rel)
-            definition.file_hashes[rel] = sha256_text(text)
+            rel, text = _read(definition, path)
             config = root.package_config(own, "models", path.parent.relative_to(folder).parts)
-            _add_node(definition, Model(path.stem, package.name, rel, text, sha256_text(text), folder_config=config))
+            _add_node(definition, Model(path.stem, package.name, rel, text, definition.file_hashes[rel], folder_config=config))
     for folder in own.paths("snapshot"):
         for path in folders.walk(folder, (".sql",)):
-            rel = _relative(path, root.root)
-            text = read_project_text(path, rel)
-            definition.file_hashes[rel] = sha256_text(text)
+            rel, text = _read(definition, path)
             config = root.package_config(own, "snapshots", path.parent.relative_to(folder).parts)
             for snapshot in snapshot_blocks(rel, text, package.name, config):
                 _add_node(definition, snapshot)
