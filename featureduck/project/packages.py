@@ -133,6 +133,9 @@ def _project_name(folder: Path) -> str:
 def _load_package(config: ProjectConfig, folder: Path, file_hashes: dict[str, str]) -> Package:
     package_config = load_project_config(folder, package=True)
     package = Package(package_config.name, folder, package_config)
+    # its project file configures its models and holds its vars: part of the compile cache key
+    project_file = _shown(folder / package_config.file_name, config.root)
+    file_hashes[project_file] = sha256_text(read_project_text(folder / package_config.file_name, project_file))
     macro_folders = [*package_config.paths("macro"), *(p / "generic" for p in package_config.paths("test"))]
     for path in macro_folders:
         for file in sorted(path.rglob("*.sql")) if path.is_dir() else []:

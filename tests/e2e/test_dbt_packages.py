@@ -113,3 +113,14 @@ def test_deps_clones_a_git_package_and_names_an_unreachable_hub(packaged: Path, 
     (packaged / "packages.yml").write_text("packages:\n  - package: dbt-labs/dbt_utils\n    version: 1.3.0\n")
     with pytest.raises(FeatureDuckError, match=r"package dbt-labs/dbt_utils \(1.3.0\): could not download"):
         Project.install_packages(packaged)
+
+
+def test_a_change_to_a_packages_project_file_is_compiled_not_served_from_the_cache(packaged: Path) -> None:
+    assert fduck("deps", cwd=packaged).returncode == 0
+    assert Project.load(packaged).compile().models["currency_orders"].materialized == "table"
+    package_file = packaged / "local_packages" / "shop_utils" / "dbt_project.yml"
+    package_file.write_text(package_file.read_text().replace("+materialized: table", "+materialized: view")
+                            .replace("shop_currency: EUR", "shop_currency: USD"))
+    again = Project.load(packaged).compile()
+    assert not again.from_cache
+    assert again.models["currency_orders"].materialized == "view" and "'USD' AS currency" in again.models["currency_orders"].sql
