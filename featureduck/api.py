@@ -47,7 +47,9 @@ if TYPE_CHECKING:
     from featureduck.sources.watermarks import Watermark
     from featureduck.store.freshness import Freshness
     from featureduck.tasks.deps import Installed
+    from featureduck.tasks.docs import GeneratedDocs
     from featureduck.tasks.inspect import ProfileOutcome, RelationState
+    from featureduck.tasks.parse import Parsed
     from featureduck.tasks.reporting import Reporter
     from featureduck.tasks.show import Preview
     from featureduck.testing.execute import CompiledTest, TestResult
@@ -99,18 +101,31 @@ class Project(Workspace):
         state: str | Path | None = None,
         reporter: Reporter | None = None,
         use_cache: bool = True,
+        fail_fast: bool = False,
     ) -> RunResults:
         """Build the selected models in DAG order; failures skip their dependents. A model
         unchanged since its last build is not built again unless `use_cache` is False."""
         from featureduck.tasks.run import run
 
-        return run(self, _run_options(select, exclude, state, threads, full_refresh, use_cache), _or_silent(reporter))
+        return run(self, _run_options(select, exclude, state, threads, full_refresh, use_cache, fail_fast), _or_silent(reporter))
 
     def lineage(self, column: str) -> ColumnLineage:
         """`model.column`'s lineage: the upstream columns it is derived from, to seeds and sources."""
         from featureduck.tasks.lineage import column_lineage
 
         return column_lineage(self, column)
+
+    def parse(self) -> Parsed:
+        """Validate the whole project (YAML, Jinja, SQL, feature views, tests) and write the manifest."""
+        from featureduck.tasks.parse import parse
+
+        return parse(self)
+
+    def generate_docs(self) -> GeneratedDocs:
+        """The docs site in target/docs/ (and the column lineage in manifest.json)."""
+        from featureduck.tasks.docs import generate_docs
+
+        return generate_docs(self)
 
     def show(self, model: str | None = None, inline: str | None = None, limit: int = 5) -> Preview:
         """The first `limit` rows of a model's query (or an inline query, refs allowed), run
@@ -151,11 +166,13 @@ class Project(Workspace):
         threads: int | None = None,
         state: str | Path | None = None,
         reporter: Reporter | None = None,
+        fail_fast: bool = False,
     ) -> list[TestResult]:
         """Run the data tests of the selected models and sources (all without a selection)."""
         from featureduck.tasks.test import test
 
-        return test(self, TestOptions(selector=Selector.of(select, exclude, state), threads=threads), _or_silent(reporter))
+        options = TestOptions(selector=Selector.of(select, exclude, state), threads=threads, fail_fast=fail_fast)
+        return test(self, options, _or_silent(reporter))
 
     def compile_tests(self, select: Selections = None, exclude: Selections = None, state: str | Path | None = None) -> list[CompiledTest]:
         """The tests of the selected nodes and those reading them (all without a selection), compiled."""
@@ -172,12 +189,13 @@ class Project(Workspace):
         state: str | Path | None = None,
         reporter: Reporter | None = None,
         use_cache: bool = True,
+        fail_fast: bool = False,
     ) -> tuple[RunResults, list[TestResult]]:
         """Seeds, models and tests in DAG order: a test runs once what it reads is built;
         a node whose error-severity test fails holds back its dependents."""
         from featureduck.tasks.build import build
 
-        return build(self, _run_options(select, exclude, state, threads, full_refresh, use_cache), _or_silent(reporter))
+        return build(self, _run_options(select, exclude, state, threads, full_refresh, use_cache, fail_fast), _or_silent(reporter))
 
     # --- what is built --------------------------------------------------------------------
 
@@ -206,6 +224,13 @@ class Project(Workspace):
         from featureduck.tasks.inspect import freshness
 
         return freshness(self, now)
+
+    def source_freshness(self, select: Selections = None, exclude: Selections = None,
+                         now: datetime.datetime | None = None) -> list[Freshness]:
+        """dbt's `source freshness`: the selected sources against their SLAs; writes target/sources.json."""
+        from featureduck.tasks.inspect import source_freshness
+
+        return source_freshness(self, Selector.of(select, exclude), now)
 
     def profile(self, models: list[str], threshold: float = 0.25, keep: bool = True) -> list[ProfileOutcome]:
         """Column statistics of built models, each with what moved more than `threshold`
@@ -336,8 +361,10 @@ class Project(Workspace):
 
 def _run_options(
     select: Selections, exclude: Selections, state: str | Path | None, threads: int | None, full_refresh: bool, use_cache: bool,
+    fail_fast: bool = False,
 ) -> RunOptions:
-    return RunOptions(selector=Selector.of(select, exclude, state), threads=threads, full_refresh=full_refresh, use_cache=use_cache)
+    return RunOptions(selector=Selector.of(select, exclude, state), threads=threads, full_refresh=full_refresh, use_cache=use_cache,
+                      fail_fast=fail_fast)
 
 
 def _or_silent(reporter: Reporter | None) -> Reporter:

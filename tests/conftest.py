@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import textwrap
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -71,6 +74,29 @@ def fduck(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None
     )
 
 
+def free_port() -> int:
+    """A loopback port nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def docs_server(root: Path) -> Iterator[str]:
+    """`fduck docs serve` on a free port, stopped after; its base URL once it listens."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "featureduck.cli", "docs", "serve", "--port", str(port)], cwd=root,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()  # printed once the port is bound
+        assert f"on http://127.0.0.1:{port}" in line, line + (process.stderr.read() if process.stderr else "")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 DEFAULT_PG_DSN = "postgresql://postgres:fduck@127.0.0.1:5432/postgres"
 
 # Targets for every engine, none reachable: for compiling without servers.
@@ -92,16 +118,16 @@ select id, val, ts from {{{{ source('raw', 'events') }}}}
 
 
 # The markers a test asking for a server carries (pytest -m fast leaves them out).
-SERVER_MARKERS = ("postgres", "mysql", "spark")
+SERVER_MARKERS = ("postgres", "mysql", "spark", "browser")
 # Folders whose every test uses a server.
-FOLDER_MARKERS = {"postgres": ("postgres",), "spark": ("spark",), "cross_engine": ("postgres", "spark")}
+FOLDER_MARKERS = {"postgres": ("postgres",), "spark": ("spark",), "cross_engine": ("postgres", "spark"), "browser": ("browser",)}
 # `target` values as the engine tests take them, each marked with the server it needs.
 ENGINE_TARGETS = [pytest.param("dev"), pytest.param("pg", marks=pytest.mark.postgres), pytest.param("spark", marks=pytest.mark.spark)]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Markers from what a test asks for; `fast` for the tests needing no server and not slow."""
-    fixtures = {"pg_dsn": "postgres", "pg_schema": "postgres", "mysql_dsn": "mysql", "spark_warehouse": "spark"}
+    fixtures = {"pg_dsn": "postgres", "pg_schema": "postgres", "mysql_dsn": "mysql", "spark_warehouse": "spark", "browser": "browser"}
     for item in items:
         for fixture, marker in fixtures.items():
             if fixture in getattr(item, "fixturenames", ()):
@@ -140,6 +166,31 @@ def _pg_server() -> str:
 def pg_dsn(_pg_server: str, request: pytest.FixtureRequest) -> str:
     _require_marker(request, "postgres")
     return _pg_server
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def _chromium() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright: skipped locally when absent, a failure under CI."""
+    if not Path(CHROMIUM).is_file():
+        reason = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}: CI must provide it (see .ci/run)")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def browser(_chromium: Any, request: pytest.FixtureRequest) -> Any:
+    _require_marker(request, "browser")
+    return _chromium
 
 
 DEFAULT_MYSQL_DSN = "host=127.0.0.1 port=3306 user=fduck password=fduck"

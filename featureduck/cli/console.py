@@ -7,6 +7,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -18,11 +19,18 @@ from featureduck.runner.results import NodeResult, RunResults
 if TYPE_CHECKING:
     from featureduck.compiler.lineage import ColumnLineage
     from featureduck.online.materialize import Materialized
+    from featureduck.tasks.docs import GeneratedDocs
+    from featureduck.tasks.parse import Parsed
     from featureduck.testing.definitions import DataTest
     from featureduck.testing.execute import TestResult
 
 console = Console(highlight=False, soft_wrap=True)
 error_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """`1 model`, `2 models` (`many` for words not made plural by an s)."""
+    return f"{count} {word if count == 1 else many or word + 's'}"
 
 _STATUS_STYLE = {"success": ("OK", "green"), "cached": ("CACHED", "cyan"), "error": ("ERROR", "red"), "skipped": ("SKIP", "yellow")}
 _LINE_WIDTH = 72
@@ -231,6 +239,9 @@ def print_freshness(results: list[Any]) -> None:
     """A table: view, newest timestamp, age, SLA, status."""
     from rich.table import Table
 
+    if not results:
+        print_text("Nothing to check: no source with a freshness SLA and a timestamp_field (and no feature view)")
+        return
     table = Table("source or feature view", "newest", "age", "warn after", "error after", "status")
     styles = {"pass": "green", "warn": "yellow", "error": "red", "no sla": "dim"}
     for r in results:
@@ -312,6 +323,23 @@ def print_lineage(traced: ColumnLineage, depth: int = 0) -> None:
     print_line(f"{'  ' * depth}{'<- ' if depth else ''}{node.name}.{traced.column}{kind}")
     for upstream in traced.upstream:
         print_lineage(upstream, depth + 1)
+
+
+def print_parsed(parsed: Parsed, manifest: Path, seconds: float) -> None:
+    for error in dict.fromkeys(parsed.errors):
+        print_error(error)
+    found = ", ".join(plural(n, kind, "entities" if kind == "entity" else None) for kind, n in parsed.counts.items() if n)
+    print_text(f"Parsed {found or 'an empty project'} in {seconds:.2f}s; wrote {manifest}")
+    if parsed.errors:
+        print_text(f"[red]{plural(len(dict.fromkeys(parsed.errors)), 'error')}[/red]")
+
+
+def print_docs_generated(generated: GeneratedDocs, seconds: float) -> None:
+    for uid, error in sorted(generated.lineage_errors.items()):
+        print_text(f"[yellow]column lineage of {escape(uid)} not traced[/yellow]: {escape(error)}")
+    print_text(f"Wrote the docs site ({plural(generated.nodes, 'node')}, {plural(generated.columns_traced, 'column')} traced) "
+               f"to {generated.folder}/index.html in {seconds:.2f}s")
+    print_text("Open it as a file, or serve it: fduck docs serve")
 
 
 def print_preview(columns: list[str], rows: list[tuple[Any, ...]], output: str) -> None:

@@ -7,29 +7,50 @@ from __future__ import annotations
 import platform
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from featureduck import __version__
 from featureduck.cli import console as out
-from featureduck.cli.options import ProjectArgs, project_command, run_handling_errors
+from featureduck.cli.options import GLOBAL_OPTIONS, ProjectArgs, project_command, run_handling_errors
 from featureduck.errors import UsageError
 from featureduck.project.ids import NodeId
 from featureduck.runner.results import RunResults
 from featureduck.tasks.options import Selector
 from featureduck.utils.secrets import MaskingStream
 
+if TYPE_CHECKING:
+    from featureduck.api import Project
+
 THREADS = click.option("--threads", type=click.IntRange(min=1), default=None, help="Models built at once")
 FULL_REFRESH = click.option("--full-refresh", is_flag=True, help="Rebuild incremental models from scratch")
 NO_CACHE = click.option("--no-cache", is_flag=True, help="Build every selected model, even those unchanged since their last build")
-OUTPUT = click.option("--output", type=click.Choice(["text", "json"]), default="text")
+OUTPUT = click.option("--output", type=click.Choice(["text", "json"]), default="text", help="text for people, json for tools")
+FAIL_FAST = click.option("--fail-fast", "-x", is_flag=True,
+                         help="Stop at the first failure: nothing more starts, what runs finishes, the rest is skipped")
+
+
+def _global_options(group: Callable[..., None]) -> Callable[..., None]:
+    for option in reversed(GLOBAL_OPTIONS):
+        group = option(group)
+    return group
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="featureduck")
-def cli() -> None:
-    """featureduck: SQL-first feature engineering."""
+@_global_options
+@click.pass_context
+def cli(ctx: click.Context, **given: Any) -> None:
+    """featureduck: SQL-first feature engineering.
+
+    The project options (--project-dir, --profiles-dir, --target, --vars,
+    --debug) go before the command or after it: `fduck --debug run` and
+    `fduck run --debug` are one.
+    """
+    ctx.obj = given
     # every line written, a traceback's too, has its credentials masked (utils.secrets)
     for name in ("stdout", "stderr"):
         stream = getattr(sys, name)
@@ -137,16 +158,31 @@ def compile_command(args: ProjectArgs, selector: Selector, no_cache: bool) -> No
         sys.exit(1)
 
 
+@project_command(cli)
+def parse(args: ProjectArgs) -> None:
+    """Read and validate the whole project (YAML, Jinja, SQL, tests) and write target/manifest.json; no database."""
+    started = time.perf_counter()
+    project = args.load()
+    parsed = project.parse()
+    out.print_parsed(parsed, project.config.target_dir / "manifest.json", time.perf_counter() - started)
+    if parsed.errors:
+        sys.exit(1)
+
+
 @project_command(cli, selection=True)
 @THREADS
 @FULL_REFRESH
 @NO_CACHE
-def run(args: ProjectArgs, selector: Selector, threads: int | None, full_refresh: bool, no_cache: bool) -> None:
+@FAIL_FAST
+def run(args: ProjectArgs, selector: Selector, threads: int | None, full_refresh: bool, no_cache: bool, fail_fast: bool) -> None:
     """Build the selected models in DAG order, skipping those unchanged since their last build."""
-    project = args.load()
+    _run(args.load(), selector, threads, full_refresh, not no_cache, fail_fast)
+
+
+def _run(project: Project, selector: Selector, threads: int | None, full_refresh: bool, use_cache: bool, fail_fast: bool) -> None:
     out.print_starting("Running", project.target, threads)
     results = project.run(selector.select, selector.exclude, threads, full_refresh, selector.state, out.ConsoleReporter(),
-                          use_cache=not no_cache)
+                          use_cache=use_cache, fail_fast=fail_fast)
     out.print_run_summary(results)
     if results.failed:
         sys.exit(1)
@@ -164,6 +200,38 @@ def lineage(args: ProjectArgs, column: str, output: str) -> None:
         out.print_lineage(traced)
 
 
+@cli.group()
+def docs() -> None:
+    """The docs site: every node, the lineage graph, column lineage, search."""
+
+
+@project_command(docs, "generate")
+def docs_generate(args: ProjectArgs) -> None:
+    """Write the static site to target/docs/ (no CDN: it works offline) and the column lineage to manifest.json."""
+    started = time.perf_counter()
+    generated = args.load().generate_docs()
+    out.print_docs_generated(generated, time.perf_counter() - started)
+
+
+@project_command(docs, "serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+def docs_serve(args: ProjectArgs, host: str, port: int) -> None:
+    """Serve target/docs/ over HTTP; a later `docs generate` shows on the next load."""
+    from featureduck.docs_site.server import open_server
+
+    project = args.load()
+    server = open_server(project.config.target_dir / "docs", host, port)
+    out.print_text(f"Serving the docs of {project.config.name} on http://{host}:{server.server_address[1]} (Ctrl-C stops)")
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
 @project_command(cli)
 @click.argument("model", required=False)
 @click.option("--inline", default=None, help="A query to show instead of a model (refs and sources allowed)")
@@ -179,7 +247,10 @@ def show(args: ProjectArgs, model: str | None, inline: str | None, limit: int, o
 @THREADS
 def snapshot(args: ProjectArgs, selector: Selector, threads: int | None) -> None:
     """Record the selected snapshots' changes in their history tables (dbt's type-2 snapshots)."""
-    project = args.load()
+    _snapshot(args.load(), selector, threads)
+
+
+def _snapshot(project: Project, selector: Selector, threads: int | None) -> None:
     out.print_starting("Snapshotting", project.target, threads)
     results = project.snapshot(selector.select, selector.exclude, threads, selector.state, out.ConsoleReporter())
     out.print_run_summary(results, "snapshots")
@@ -191,7 +262,10 @@ def snapshot(args: ProjectArgs, selector: Selector, threads: int | None) -> None
 @click.option("--full-refresh", is_flag=True, help="Accepted for dbt parity: every load replaces its table whole")
 def seed(args: ProjectArgs, selector: Selector, full_refresh: bool) -> None:
     """Load the CSV files in the seed paths into tables, in bulk."""
-    project = args.load()
+    _seed(args.load(), selector)
+
+
+def _seed(project: Project, selector: Selector) -> None:
     started = time.perf_counter()
     results = project.seed(selector.select, selector.exclude, selector.state, out.ConsoleReporter())
     out.print_run_summary(RunResults(results, time.perf_counter() - started), "seeds")
@@ -203,13 +277,17 @@ def seed(args: ProjectArgs, selector: Selector, full_refresh: bool) -> None:
 @THREADS
 @FULL_REFRESH
 @NO_CACHE
-def build(args: ProjectArgs, selector: Selector, threads: int | None, full_refresh: bool, no_cache: bool) -> None:
+@FAIL_FAST
+def build(args: ProjectArgs, selector: Selector, threads: int | None, full_refresh: bool, no_cache: bool, fail_fast: bool) -> None:
     """Seed, run and test in DAG order; a failing test skips the dependents of what it tests."""
+    _build(args.load(), selector, threads, full_refresh, not no_cache, fail_fast)
+
+
+def _build(project: Project, selector: Selector, threads: int | None, full_refresh: bool, use_cache: bool, fail_fast: bool) -> None:
     started = time.perf_counter()
-    project = args.load()
     out.print_starting("Building", project.target, threads)
     results, test_results = project.build(selector.select, selector.exclude, threads, full_refresh, selector.state,
-                                          out.ConsoleReporter(), use_cache=not no_cache)
+                                          out.ConsoleReporter(), use_cache=use_cache, fail_fast=fail_fast)
     snapshots = any(result.materialized == "snapshot" for result in results.results)
     out.print_run_summary(results, "seeds, models and snapshots" if snapshots else "seeds and models")
     out.print_test_summary(test_results, time.perf_counter() - started)
@@ -219,13 +297,46 @@ def build(args: ProjectArgs, selector: Selector, threads: int | None, full_refre
 
 @project_command(cli, "test", selection=True)
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="Tests run at once")
-def test_command(args: ProjectArgs, selector: Selector, threads: int | None) -> None:
+@FAIL_FAST
+def test_command(args: ProjectArgs, selector: Selector, threads: int | None, fail_fast: bool) -> None:
     """Run data tests: generic tests from YAML and singular tests; exit 1 on a failure."""
+    _test(args.load(), selector, threads, fail_fast)
+
+
+def _test(project: Project, selector: Selector, threads: int | None, fail_fast: bool) -> None:
     started = time.perf_counter()
-    results = args.load().test(selector.select, selector.exclude, threads, selector.state, out.ConsoleReporter())
+    results = project.test(selector.select, selector.exclude, threads, selector.state, out.ConsoleReporter(), fail_fast=fail_fast)
     out.print_test_summary(results, time.perf_counter() - started)
     if any(r.status in ("fail", "error") for r in results):
         sys.exit(1)
+
+
+@project_command(cli)
+@THREADS
+@FAIL_FAST
+def retry(args: ProjectArgs, threads: int | None, fail_fast: bool) -> None:
+    """Rerun what failed or was skipped in the last run, build, seed, snapshot or test (from target/run_results.json)."""
+    from dataclasses import replace
+
+    from featureduck.tasks.retry import what_to_retry
+
+    planned = what_to_retry(Path(args.project_dir))
+    if not planned.select:
+        out.print_text(f"Nothing to retry: the last `fduck {planned.command}` had no errors, failures or skips")
+        return
+    project = replace(args, target=args.target or planned.target).load()
+    out.print_text(f"Retrying {out.plural(len(planned.select), 'node')} of the last `fduck {planned.command}`")
+    selector = Selector.of(planned.select)
+    if planned.command == "run":
+        _run(project, selector, threads, False, True, fail_fast)
+    elif planned.command == "build":
+        _build(project, selector, threads, False, True, fail_fast)
+    elif planned.command == "snapshot":
+        _snapshot(project, selector, threads)
+    elif planned.command == "seed":
+        _seed(project, selector)
+    else:
+        _test(project, selector, threads, fail_fast)
 
 
 @project_command(cli)
@@ -367,6 +478,24 @@ def runs(args: ProjectArgs, slowest: int | None, last: int, output: str) -> None
 def freshness(args: ProjectArgs, output: str) -> None:
     """Check source and feature-view freshness against their SLAs; exit 1 on an error."""
     results = args.load().freshness()
+    if output == "json":
+        out.print_json([r.to_dict() for r in results])
+    else:
+        out.print_freshness(results)
+    if any(r.status == "error" for r in results):
+        sys.exit(1)
+
+
+@cli.group()
+def source() -> None:
+    """Sources, as dbt spells their commands."""
+
+
+@project_command(source, "freshness", selection=True)
+@OUTPUT
+def source_freshness(args: ProjectArgs, selector: Selector, output: str) -> None:
+    """dbt's `source freshness`: the selected sources against their SLAs, written to target/sources.json; exit 1 on an error."""
+    results = args.load().source_freshness(selector.select, selector.exclude)
     if output == "json":
         out.print_json([r.to_dict() for r in results])
     else:

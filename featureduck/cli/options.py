@@ -2,9 +2,11 @@
 each command.
 
 `project_command` gives a command `--project-dir`, `--profiles-dir`,
-`--target`, `--vars` and `--debug` (after the command, as in dbt) as one
-`ProjectArgs`, and with `selection=True` `--select`, `--exclude` and
-`--state` as one `Selector`.
+`--target`, `--vars` and `--debug` as one `ProjectArgs`, and with
+`selection=True` `--select`, `--exclude` and `--state` as one `Selector`.
+The project options may come before the command too (`fduck --debug run`):
+the group keeps them (`GLOBAL_OPTIONS`) and a command's own win. As in dbt,
+`-s a b` gives two selectors: the words after `-s` up to the next option.
 """
 
 from __future__ import annotations
@@ -46,17 +48,48 @@ class ProjectArgs:
 
 
 _PROJECT_OPTIONS = (
-    click.option("--project-dir", default=".", type=click.Path(file_okay=False), help="Project folder (default: .)"),
+    click.option("--project-dir", default=None, type=click.Path(file_okay=False), help="Project folder (default: .)"),
     click.option("--profiles-dir", default=None, type=click.Path(file_okay=False), help="Folder holding profiles.yml"),
     click.option("--target", "-t", default=None, help="Target in the profile (default: the profile's)"),
     click.option("--vars", "vars_", default=None, help="YAML mapping overriding project vars"),
     click.option("--debug", is_flag=True, help="Show tracebacks for errors"),
 )
 _SELECTION_OPTIONS = (
-    click.option("--select", "-s", "select", multiple=True, help="name, +name, name+, tag:x, path:dir, state:modified"),
-    click.option("--exclude", multiple=True, help="Selectors to leave out"),
+    click.option("--select", "-s", "select", multiple=True,
+                 help="name, +name, name+, tag:x, path:dir, state:modified; several after one -s, as in dbt"),
+    click.option("--exclude", multiple=True, help="Selectors to leave out (several after one --exclude)"),
     click.option("--state", default=None, type=click.Path(file_okay=False), help="Folder with a saved manifest.json"),
 )
+
+
+GLOBAL_OPTIONS = _PROJECT_OPTIONS
+_SELECTOR_FLAGS = ("-s", "--select", "--exclude")
+
+
+def spread_selectors(args: list[str]) -> list[str]:
+    """`-s a b --exclude c d` as click reads repeated options: `-s a -s b --exclude c --exclude d`."""
+    spread: list[str] = []
+    flag: str | None = None
+    for arg in args:
+        if arg == "--":
+            flag = None
+        elif arg in _SELECTOR_FLAGS or arg.startswith(("--select=", "--exclude=")):
+            flag = arg.split("=", 1)[0]
+            spread.append(arg)
+            continue
+        elif flag is not None and not arg.startswith("-") and spread and spread[-1] != flag:
+            spread.append(flag)  # a further selector after the first one
+        elif arg.startswith("-"):
+            flag = None
+        spread.append(arg)
+    return spread
+
+
+class ProjectCommand(click.Command):
+    """A project command: several selectors after one `-s`, as dbt takes them."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, spread_selectors(args))
 
 
 def project_command(group: click.Group, name: str | None = None, selection: bool = False) -> Callable[[F], F]:
@@ -64,17 +97,19 @@ def project_command(group: click.Group, name: str | None = None, selection: bool
 
     def decorate(func: F) -> F:
         @functools.wraps(func)  # carries the command's own click options over
-        def command(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None, debug: bool,
+        def command(project_dir: str | None, profiles_dir: str | None, target: str | None, vars_: str | None, debug: bool,
                     **kwargs: Any) -> Any:
-            args = ProjectArgs(project_dir, profiles_dir, target, vars_)
+            given = click.get_current_context().find_root().obj or {}  # the options before the command
+            args = ProjectArgs(project_dir or given.get("project_dir") or ".", profiles_dir or given.get("profiles_dir"),
+                               target or given.get("target"), vars_ or given.get("vars_"))
             if selection:
                 kwargs["selector"] = Selector.of(kwargs.pop("select"), kwargs.pop("exclude"), kwargs.pop("state"))
-            return run_handling_errors(debug, func, args, **kwargs)
+            return run_handling_errors(debug or bool(given.get("debug")), func, args, **kwargs)
 
         wrapped: Callable[..., Any] = command
         for option in reversed((*_PROJECT_OPTIONS, *(_SELECTION_OPTIONS if selection else ()))):
             wrapped = option(wrapped)
-        group.command(name)(wrapped)
+        group.command(name, cls=ProjectCommand)(wrapped)
         return func
 
     return decorate

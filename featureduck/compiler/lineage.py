@@ -19,8 +19,9 @@ from featureduck.errors import CompilationError, SourceLocation
 
 if TYPE_CHECKING:
     from sqlglot import exp
+    from sqlglot.optimizer.scope import Scope
 
-    from featureduck.compiler.compile import CompiledProject, Compiler
+    from featureduck.compiler.compile import CompiledModel, CompiledProject, Compiler
 
 
 @dataclass
@@ -62,32 +63,64 @@ class LineageTracer:
         return self._trace(compiled.unique_id, column)
 
     def _trace(self, uid: str, column: str) -> ColumnLineage:
+        found = ColumnLineage(uid, column)
+        name = uid.split(".", 2)[2]
+        model = self.project.models.get(name) if uid.startswith(("model.", "snapshot.")) else None
+        if model is None:  # a seed or a source: where lineage ends
+            return found
+        for parent, upstream_column in self._parents(model, column, None):
+            found.upstream.append(self._trace(parent, upstream_column))
+        return found
+
+    def direct(self, name: str) -> dict[str, list[tuple[str, str]]]:
+        """Every output column of a model with the (node, column) pairs it is computed
+        from one hop up; the query is qualified once for all its columns. A model whose
+        columns cannot be known (a star over an undeclared source) gives none."""
+        from sqlglot.optimizer.scope import build_scope
+
+        model = self.project.models[name]
+        columns = self.columns(model.unique_id)
+        if not columns:
+            return {}
+        qualified = self._qualified(model.sql)
+        scope = build_scope(qualified) if qualified is not None else None
+        prepared = (qualified, scope) if qualified is not None and scope is not None else None
+        return {column: sorted(self._parents(model, column, prepared)) for column in columns}
+
+    def _parents(self, model: CompiledModel, column: str, prepared: tuple[exp.Expr, Scope] | None) -> list[tuple[str, str]]:
+        """The upstream (node, column) pairs one column of a model reads."""
         from sqlglot.errors import SqlglotError
         from sqlglot.lineage import lineage
 
-        name = uid.split(".", 2)[2]
-        model = self.project.models.get(name) if uid.startswith(("model.", "snapshot.")) else None
-        found = ColumnLineage(uid, column)
-        if model is None:  # a seed or a source: where lineage ends
-            return found
         try:
-            root = lineage(column, model.sql, self._schema(), dialect=self.dialect)
+            if prepared is None:
+                root = lineage(column, model.sql, self._schema(), dialect=self.dialect)
+            else:
+                root = lineage(column, prepared[0], self._schema(), dialect=self.dialect, scope=prepared[1])
         except SqlglotError as err:
-            star = "*" in model.sql and self.columns(uid) is None
+            star = "*" in model.sql and self.columns(model.unique_id) is None
             hint = "it selects * from a relation whose columns are not known: declare a source's columns in its YAML" if star else None
-            raise CompilationError(f"lineage of {name}.{column}: {str(err).splitlines()[0]}", SourceLocation(model.path),
+            raise CompilationError(f"lineage of {model.name}.{column}: {str(err).splitlines()[0]}", SourceLocation(model.path),
                                    hint) from None
-        seen: set[tuple[str, str]] = set()
+        parents: list[tuple[str, str]] = []
         for node in root.walk():
             table = node.expression
             if not node.downstream and _is_table(table):
-                upstream_column = node.name.rsplit(".", 1)[-1]
                 parent = self.relations.get(self._key(table))
-                if parent is None or (parent, upstream_column) in seen:
-                    continue
-                seen.add((parent, upstream_column))
-                found.upstream.append(self._trace(parent, upstream_column))
-        return found
+                pair = (parent, self._column_name(node.name)) if parent else None
+                if pair is not None and pair not in parents:
+                    parents.append(pair)
+        return parents
+
+    def _column_name(self, written: str) -> str:
+        """A lineage node's name (`"t"."id"` once qualified) as the bare column name."""
+        import sqlglot
+        from sqlglot.errors import SqlglotError
+
+        try:
+            return sqlglot.parse_one(written, read=self.dialect, into=sqlglot.exp.Column).name
+        except SqlglotError:
+            return written.rsplit(".", 1)[-1]
 
     def _key(self, table: exp.Expr) -> tuple[str, str]:
         """How a compiled query names a relation: (schema, name), or a file source's reader call."""
@@ -129,17 +162,22 @@ class LineageTracer:
 
     def _query_columns(self, sql: str) -> list[str] | None:
         import sqlglot
+
+        tree = self._qualified(sql)
+        if not isinstance(tree, sqlglot.exp.Query) or any(isinstance(s, sqlglot.exp.Star) for s in tree.selects):
+            return None
+        return list(tree.named_selects)
+
+    def _qualified(self, sql: str) -> exp.Expr | None:
+        import sqlglot
         from sqlglot.errors import SqlglotError
         from sqlglot.optimizer.qualify import qualify
 
         try:
-            tree = qualify(sqlglot.parse_one(sql, read=self.dialect), schema=self._schema_for(sql), dialect=self.dialect,
+            return qualify(sqlglot.parse_one(sql, read=self.dialect), schema=self._schema_for(sql), dialect=self.dialect,
                            validate_qualify_columns=False)
         except SqlglotError:
             return None
-        if not isinstance(tree, sqlglot.exp.Query) or any(isinstance(s, sqlglot.exp.Star) for s in tree.selects):
-            return None
-        return list(tree.named_selects)
 
     def _schema_for(self, sql: str) -> dict[str, Any]:
         """The columns of the relations one query reads (each found recursively)."""

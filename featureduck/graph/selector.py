@@ -93,9 +93,11 @@ def _match(nodes: dict[str, SelectableNode], core: str, modified: ModifiedLookup
         return {uid for uid in nodes if NodeId.parse(uid).package == value}
     if method in ("resource_type", "resource-type"):
         return {uid for uid, n in nodes.items() if n.resource_type == value}
+    if method == "source":  # dbt's source:app (every table of it) or source:app.users
+        return {uid for uid, n in nodes.items() if n.resource_type == "source" and value in (n.name, n.name.split(".", 1)[0])}
     if method:
         raise UsageError(f"unknown selector method '{method}:'",
-                         hint=did_you_mean(method, ["tag", "path", "state", "resource_type", "package"]))
+                         hint=did_you_mean(method, ["tag", "path", "state", "resource_type", "package", "source"]))
     found = {uid for uid, n in nodes.items() if n.name == core}
     if not found:
         # a path given without `path:`, like dbt accepts

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import datetime
+import hashlib
 import json
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from featureduck import __version__
 from featureduck.compiler.compile import CompiledProject
+from featureduck.config.profiles import TargetConfig
 from featureduck.project.loader import ProjectDefinition
-from featureduck.runner.results import RunResults
+from featureduck.runner.results import NodeResult, RunResults
 
 MANIFEST_FILE = "manifest.json"
 RUN_RESULTS_FILE = "run_results.json"
+TEST_RESULTS_FILE = "test_results.json"
 
 
 def compiled_path(target_dir: Path, target_name: str, model_path: str) -> Path:
@@ -117,10 +122,20 @@ def build_manifest(definition: ProjectDefinition, project: CompiledProject, prev
             }
             for key, view in definition.feature_views.items()
         },
+        # traced by `fduck docs generate`: kept while every file read and the target are unchanged
+        **({"column_lineage": lineage} if (lineage := (previous or {}).get("column_lineage"))
+           and lineage.get("project_checksum") == lineage_checksum(definition, target) else {}),
         # as written: exposures, semantic_models, metrics, saved_queries, groups
         **{kind: {f"{_SINGULAR[kind]}.{definition.config.name}.{name}": entry for name, entry in entries.items()}
            for kind, entries in definition.kept.items()},
     }
+
+
+def lineage_checksum(definition: ProjectDefinition, target: TargetConfig) -> str:
+    """What column lineage was traced from: every file the project read, and the target."""
+    digest = hashlib.sha256(json.dumps(sorted(definition.file_hashes.items())).encode())
+    digest.update(f"{target.name}:{target.dialect}".encode())
+    return digest.hexdigest()
 
 
 def write_manifest(target_dir: Path, manifest: dict[str, Any]) -> None:
@@ -138,6 +153,44 @@ def write_run_results(target_dir: Path, target_name: str, command: str, results:
     }
     target_dir.mkdir(parents=True, exist_ok=True)
     _atomic_write(target_dir / RUN_RESULTS_FILE, json.dumps(payload, indent=1, default=str))
+
+
+SOURCES_FILE = "sources.json"
+
+
+def write_sources(target_dir: Path, results: list[dict[str, Any]], checked_at: datetime.datetime) -> None:
+    """`fduck source freshness`'s results (one record each) as dbt's sources.json holds them."""
+    payload = {"metadata": {"featureduck_version": __version__, "generated_at": checked_at.isoformat() + "Z"}, "results": results}
+    target_dir.mkdir(parents=True, exist_ok=True)
+    _atomic_write(target_dir / SOURCES_FILE, json.dumps(payload, indent=1, default=str))
+
+
+def record_test_results(target_dir: Path, target_name: str, results: Iterable[NodeResult]) -> None:
+    """Keep each test's last result per target across commands (run_results.json holds
+    only the last command's): the docs site shows them with when they ran."""
+    path = target_dir / TEST_RESULTS_FILE
+    kept = _read_json(path)
+    mine = kept.setdefault(target_name, {})
+    for result in results:
+        if result.status == "skipped":
+            continue
+        mine[result.unique_id] = {"status": result.status, "failures": result.rows_affected, "message": result.message,
+                                  "completed_at": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(result.completed_at))}
+    target_dir.mkdir(parents=True, exist_ok=True)
+    _atomic_write(path, json.dumps(kept, indent=1))
+
+
+def read_test_results(target_dir: Path, target_name: str) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = _read_json(target_dir / TEST_RESULTS_FILE).get(target_name, {})
+    return found
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _atomic_write(path: Path, text: str) -> None:

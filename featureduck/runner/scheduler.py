@@ -101,8 +101,10 @@ class Runner:
         after_build: Callable[[str], bool] | None = None,
         before_build: Callable[[str], str | None] | None = None,
         hooks: HookRunner | None = None,
+        fail_fast: bool = False,
     ) -> None:
         self.compiler = compiler
+        self.fail_fast = fail_fast
         self.project = project
         self.adapter = adapter
         self.threads = max(1, threads)
@@ -135,11 +137,14 @@ class Runner:
         ready = deque(uid for uid in plan.order if waiting[uid] == 0)
         results: dict[str, NodeResult] = {}
         executor = CallingThreadExecutor() if self.threads == 1 else ThreadPoolExecutor(self.threads, "fduck")
+        stopped_by: list[str] = []  # --fail-fast: the node whose failure stopped the run
         with executor as pool:
             running: dict[Future[tuple[NodeResult, bool]], str] = {}
 
             def settle(uid: str, result: NodeResult, checked: bool) -> None:
                 results[uid] = result
+                if self.fail_fast and not stopped_by and (result.status == "error" or (result.built and not checked)):
+                    stopped_by.append(uid)
                 if result.built and not checked:
                     self._skip_descendants(uid, results, index, total, "its tests failed")
                 elif result.built:
@@ -150,18 +155,24 @@ class Runner:
                 else:
                     self._skip_descendants(uid, results, index, total, "did not build")
 
-            while ready or running:
-                while ready and len(running) < self.threads:
+            while (ready and not stopped_by) or running:
+                while ready and not stopped_by and len(running) < self.threads:
                     uid = ready.popleft()
                     if uid in self.cached:  # settled here: a pool round trip costs more than the lookup
                         settle(uid, *self._cached_and_check(uid))
                         continue
                     self._report_start(uid, index[uid], total)
                     running[pool.submit(self._build_and_check, uid)] = uid
-                if running:
+                if running:  # what runs when a failure stops the run finishes: nothing is left half built
                     done, _ = wait(running, return_when=FIRST_COMPLETED)
                     for future in done:
                         settle(running.pop(future), *future.result())
+        if stopped_by:
+            why = f"skipped: --fail-fast stopped the run when '{self.names[stopped_by[0]]}' failed"
+            for uid in plan.order:
+                if uid not in results:
+                    results[uid] = self._held(uid, why)
+                    self.reporter.node_finished(index[uid], total, results[uid])
         ordered = [results[uid] for uid in plan.order if uid in results]
         return RunResults(ordered, time.time() - started)
 

@@ -42,7 +42,12 @@ def build(workspace: Workspace, options: RunOptions, reporter: Reporter) -> tupl
         seeds = load_seeds(session, seeded, reporter) if seeded.selected else []
         held = [result.unique_id for result in seeds if result.status != "success" or not checker.after(result.unique_id)]
         skipped = sorted({d for uid in held for d in compiled.dag.descendants(uid)} & building)
-        skips = _held_back(workspace, selection, skipped, held)
+        held_names = ", ".join(NodeId.parse(uid).name for uid in held)
+        why = f"skipped: upstream seed {held_names} did not load or failed its tests"
+        if held and options.fail_fast:  # the first failure stops the build: nothing more starts
+            skipped = sorted(building - {result.unique_id for result in seeds})
+            why = f"skipped: --fail-fast stopped the build when seed {NodeId.parse(held[0]).name} failed"
+        skips = _held_back(workspace, selection, skipped, why)
         for position, skip in enumerate(skips, start=1):
             reporter.node_finished(position, len(skips), skip)
         models = Selection(compiled, selection.selected - set(skipped))
@@ -61,6 +66,8 @@ def build(workspace: Workspace, options: RunOptions, reporter: Reporter) -> tupl
         finally:
             recorded = RunResults([*hooks.recorded, *nodes], results.elapsed)
             artifacts.write_run_results(workspace.config.target_dir, workspace.target.name, "build", recorded)
+            artifacts.record_test_results(workspace.config.target_dir, workspace.target.name,
+                                          (t.to_node_result() for t in tested))
     return results, tested
 
 
@@ -99,13 +106,11 @@ def _reads_inlined(compiled: CompiledProject) -> dict[str, set[str]]:
     return {uid: read for uid in compiled.dag.nodes if (read := through(uid))}
 
 
-def _held_back(workspace: Workspace, selection: Selection, skipped: list[str], held: list[str]) -> list[NodeResult]:
+def _held_back(workspace: Workspace, selection: Selection, skipped: list[str], why: str) -> list[NodeResult]:
     """What a seed that did not load (or failed its tests) holds back, as skips."""
     now = time.time()
-    held_names = ", ".join(NodeId.parse(uid).name for uid in held)
     relation = {name: model.relation.sql(workspace.target.dialect) for name, model in selection.compiled.models.items()}
     names = [NodeId.parse(uid).name for uid in skipped]
     materialized = {name: model.materialized for name, model in selection.compiled.models.items()}
-    return [NodeResult(uid, name, materialized.get(name, "model"), relation.get(name, name), "skipped", now, now,
-                       message=f"skipped: upstream seed {held_names} did not load or failed its tests")
+    return [NodeResult(uid, name, materialized.get(name, "model"), relation.get(name, name), "skipped", now, now, message=why)
             for uid, name in zip(skipped, names, strict=True)]

@@ -15,10 +15,12 @@ from featureduck.materializations.registry import builds_relation
 from featureduck.profiling.history import Anomaly, anomalies, history, record
 from featureduck.profiling.statistics import ModelProfile, profile_relation
 from featureduck.project.nodes import SourceTable
+from featureduck.runner import artifacts
 from featureduck.runner.state import BuildRecord, Timing, read_builds, read_timings
 from featureduck.sources.watermarks import Watermark, read_watermarks
 from featureduck.store.freshness import Freshness, check_freshness, check_source_freshness
-from featureduck.tasks.options import ProfileOptions
+from featureduck.tasks.options import ProfileOptions, Selector
+from featureduck.tasks.session import Session
 from featureduck.tasks.workspace import Selection, Workspace
 from featureduck.utils.clock import utc_now
 from featureduck.utils.hashing import sha256_text
@@ -84,11 +86,36 @@ def freshness(workspace: Workspace, now: datetime.datetime | None = None) -> lis
     and of every feature view, against its SLA (UTC)."""
     moment = now or utc_now()
     compiled = workspace.compile()
-    tables = [t for _, t in sorted(workspace.definition.sources.items()) if t.freshness and t.timestamp_field]
     with workspace.session() as session:
-        session.prepare(t for t in tables if not is_staged(t, session.adapter.traits))
-        sources = check_source_freshness(session.adapter, workspace.definition, tables, moment)
+        sources = _source_freshness(session, list(workspace.definition.sources.values()), moment)
         return sources + check_freshness(session.adapter, workspace.definition, compiled, moment)
+
+
+def source_freshness(workspace: Workspace, selector: Selector, now: datetime.datetime | None = None) -> list[Freshness]:
+    """dbt's `source freshness`: the selected sources only (all without a selection),
+    also written to target/sources.json as dbt writes it."""
+    moment = now or utc_now()
+    selected = workspace.selection(selector).selected
+    tables = [t for t in workspace.definition.sources.values() if t.unique_id in selected]
+    with workspace.session() as session:
+        results = _source_freshness(session, tables, moment)
+    ids = {f"{t.source_name}.{t.name}": t.unique_id for t in tables}
+    status = {"pass": "pass", "warn": "warn", "error": "error", "no sla": "pass"}
+    artifacts.write_sources(workspace.config.target_dir, [{
+        "unique_id": ids[found.view],
+        "status": status[found.status],
+        "max_loaded_at": found.newest.isoformat() if found.newest else None,
+        "snapshotted_at": moment.isoformat(),
+        "max_loaded_at_time_ago_in_s": found.age_seconds,
+        "criteria": {"warn_after": found.warn_after, "error_after": found.error_after},
+    } for found in results], moment)
+    return results
+
+
+def _source_freshness(session: Session, tables: list[SourceTable], moment: datetime.datetime) -> list[Freshness]:
+    checked = sorted((t for t in tables if t.freshness and t.timestamp_field), key=lambda t: (t.source_name, t.name))
+    session.prepare(t for t in checked if not is_staged(t, session.adapter.traits))
+    return check_source_freshness(session.adapter, session.workspace.definition, checked, moment)
 
 
 def profile(workspace: Workspace, options: ProfileOptions) -> list[ProfileOutcome]:

@@ -53,6 +53,7 @@ class RunOptions:
     full_refresh: bool = False
     use_cache: bool = True  # skip models unchanged since their last build (runner.fingerprints)
     snapshots: bool = False  # `fduck snapshot`: build the selected snapshots, not the models (`fduck build`: both)
+    fail_fast: bool = False  # the first failure stops the run: nothing more starts, the rest is skipped
 
     @property
     def command(self) -> str:
@@ -72,6 +73,7 @@ class ShowOptions:
 class TestOptions:
     selector: Selector = field(default_factory=Selector)
     threads: int | None = None
+    fail_fast: bool = False  # the first failing test stops the others not yet started
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -122,7 +122,7 @@ def run_models(
         compiler=workspace.compiler, project=compiled, adapter=adapter, selected=selection.selected, threads=session.threads,
         reporter=reporter, full_refresh=options.full_refresh, previous_checksums=checksums, checks=_column_checks(session),
         increments=WatermarkedSources(adapter, definition, watermarks), after_build=after_build, before_build=before_build,
-        hooks=run_hooks(session),
+        hooks=run_hooks(session), fail_fast=options.fail_fast,
     )
     seeds = beneath.seed_tables(definition, workspace.compiler.seed_relations())
     fingerprints = model_fingerprints(

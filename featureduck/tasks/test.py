@@ -46,7 +46,8 @@ def test(workspace: Workspace, options: TestOptions, reporter: Reporter) -> list
         unbuilt = {refs: session.unbuilt(list(refs)) for refs in {t.refs for t in tests if t.sql is not None}}
         tests = [replace(t, sql=None, error=f"{t.test.location}: {missing[0]}; {missing[1]}")
                  if t.sql is not None and (missing := unbuilt[t.refs]) else t for t in tests]
-        results = run_tests(session.adapter, tests, session.threads, reporter)
+        results = run_tests(session.adapter, tests, session.threads, reporter, options.fail_fast)
     run = RunResults([r.to_node_result() for r in results], time.perf_counter() - started)
     artifacts.write_run_results(workspace.config.target_dir, workspace.target.name, "test", run)
+    artifacts.record_test_results(workspace.config.target_dir, workspace.target.name, run.results)
     return results

@@ -167,13 +167,23 @@ def _run_unit(adapter: EngineAdapter, case: UnitCase, test: DataTest, started: f
     return TestResult(test, status, outcome.differences, started, time.time(), outcome.message, outcome.sql)
 
 
-def run_tests(adapter: EngineAdapter, tests: list[CompiledTest], threads: int, reporter: TestProgress) -> list[TestResult]:
-    """Every test, `threads` at a time; results in the order of `tests`."""
+def run_tests(
+    adapter: EngineAdapter, tests: list[CompiledTest], threads: int, reporter: TestProgress, fail_fast: bool = False,
+) -> list[TestResult]:
+    """Every test, `threads` at a time; results in the order of `tests`. With `fail_fast`,
+    a failing (or erroring) test stops those not yet started: they are skipped."""
     total = len(tests)
+    failed = threading.Event()
 
     def one(index: int, compiled: CompiledTest) -> TestResult:
-        reporter.test_started(index, total, compiled.test)
-        result = run_test(adapter, compiled)
+        if failed.is_set():
+            now = time.time()
+            result = TestResult(compiled.test, "skipped", None, now, now, "skipped: --fail-fast stopped the tests after a failure")
+        else:
+            reporter.test_started(index, total, compiled.test)
+            result = run_test(adapter, compiled)
+            if fail_fast and result.status in ("fail", "error"):
+                failed.set()
         reporter.test_finished(index, total, result)
         return result
 

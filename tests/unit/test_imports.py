@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "featureduck"
 LAYERS = [
     "errors", "utils", "traits", "config", "project", "templating", "graph", "compiler", "engines", "udfs",
     "materializations", "runner", "testing", "sources", "store", "exports", "backups", "profiling", "advice", "online", "serving",
-    "tasks", "scaffold", "api", "cli",
+    "docs_site", "tasks", "scaffold", "api", "cli",
 ]
 HEAVY = {"duckdb", "psycopg", "pyspark", "networkx", "lmdb"}
 # Where each may be imported at all. DuckDB is also the local reader of files and

@@ -6,7 +6,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,7 +21,7 @@ import duckdb
 import pytest
 
 from featureduck.api import Project
-from tests.conftest import DEFAULT_PG_DSN, ProjectFactory, fduck
+from tests.conftest import DEFAULT_PG_DSN, ProjectFactory, fduck, free_port
 
 FEATURES = """
 entities:
@@ -57,12 +56,6 @@ select * from (values (1, 'ios', timestamp '2024-01-01', 5), (1, 'web', timestam
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _request(url: str, body: Any = None, token: str | None = None, raw: bytes | None = None) -> tuple[int, Any]:
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
     request = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET")
@@ -77,7 +70,7 @@ def _request(url: str, body: Any = None, token: str | None = None, raw: bytes | 
 
 @contextmanager
 def _server(root: Path, env: dict[str, str] | None = None) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "featureduck.cli", "serve", "--project-dir", str(root), "--port", str(port)],
         env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
