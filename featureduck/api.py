@@ -315,11 +315,16 @@ class Project(Workspace):
 
         return open_store(self)
 
-    def materialize(self, views: list[str] | None = None, full: bool = False, reporter: Reporter | None = None) -> list[Materialized]:
-        """Load the latest values of the online feature views (all, or those named) into the online store."""
+    def materialize(
+        self, views: list[str] | None = None, full: bool = False, reporter: Reporter | None = None,
+        start: datetime.datetime | None = None, end: datetime.datetime | None = None,
+    ) -> list[Materialized]:
+        """Load the latest values of the online feature views (all, or those named) into the
+        online store; `start`/`end` (UTC) bound the feature timestamps read, as Feast's."""
         from featureduck.tasks.online import materialize_views
 
-        return materialize_views(self, MaterializeOptions(views=tuple(views or ()), full=full), _or_silent(reporter))
+        options = MaterializeOptions(views=tuple(views or ()), full=full, start=start, end=end)
+        return materialize_views(self, options, _or_silent(reporter))
 
     def migrate_online_store(self, old_table: str = "online_features") -> list[Migrated]:
         """Move the older single-table layout of a Postgres online store into per-view tables."""

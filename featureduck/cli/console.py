@@ -283,8 +283,16 @@ def print_materialized(done: list[Any]) -> None:
         return
     for d in done:
         rate = d.rows / d.seconds if d.seconds else 0.0
-        kind = "full" if d.full else f"since {d.watermark_before}" if d.watermark_before else "incremental"
+        if d.window.start is not None:
+            kind = f"stamped {d.window.start} to {d.window.end or 'now'}"
+        else:
+            kind = "full" if d.full else f"since {d.watermark_before}" if d.watermark_before else "incremental"
+            kind += f", up to {d.window.end}" if d.window.end else ""
         console.print(f"{d.view}: {d.rows:,} rows ({kind}) in {d.seconds:.2f}s, {rate:,.0f} rows/s; up to {d.watermark or '-'}")
+        moved = d.watermark is not None and d.watermark_before is not None and d.watermark > d.watermark_before
+        if d.window.start is not None and moved and d.window.start > str(d.watermark_before):
+            error_console.print(f"[yellow]warning: {d.view}: rows stamped after {d.watermark_before} and before {d.window.start} "
+                                "were not loaded, and an incremental materialize will not load them: run it with --full[/yellow]")
     rows = sum(d.rows for d in done)
     seconds = sum(d.seconds for d in done)
     console.print(f"[green]Materialized {rows:,} rows of {len(done)} views in {seconds:.2f}s "

@@ -4,6 +4,7 @@ cli/options.py."""
 
 from __future__ import annotations
 
+import datetime
 import platform
 import sys
 import time
@@ -15,8 +16,7 @@ import click
 
 from featureduck import __version__
 from featureduck.cli import console as out
-from featureduck.cli.options import GLOBAL_OPTIONS, ProjectArgs, project_command, run_handling_errors
-from featureduck.errors import UsageError
+from featureduck.cli.options import GLOBAL_OPTIONS, ProjectArgs, UtcTime, project_command, run_handling_errors
 from featureduck.project.ids import NodeId
 from featureduck.runner.results import RunResults
 from featureduck.tasks.options import Selector
@@ -214,8 +214,8 @@ def docs_generate(args: ProjectArgs) -> None:
 
 
 @project_command(docs, "serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface)")
+@click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on")
 def docs_serve(args: ProjectArgs, host: str, port: int) -> None:
     """Serve target/docs/ over HTTP; a later `docs generate` shows on the next load."""
     from featureduck.docs_site.server import open_server
@@ -345,7 +345,8 @@ def retry(args: ProjectArgs, threads: int | None, fail_fast: bool) -> None:
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=True), help="The file (or, with --partition-by, folder)")
 @click.option("--format", "format_", type=click.Choice(["csv", "parquet", "json", "xlsx"]), default=None,
               help="Default: from the file's suffix")
-@click.option("--compression", type=click.Choice(["gzip", "zstd", "snappy"]), default=None)
+@click.option("--compression", type=click.Choice(["gzip", "zstd", "snappy"]), default=None,
+              help="Compress the file (Parquet: inside it; CSV and JSON: the whole file)")
 @click.option("--partition-by", "partition_by", multiple=True, help="Write a hive-partitioned folder by these columns")
 @click.option("--delimiter", default=None, help="CSV field delimiter")
 @click.option("--no-header", is_flag=True, help="CSV and Excel: no header row")
@@ -385,26 +386,17 @@ def backup(args: ProjectArgs, select: tuple[str, ...], exclude: tuple[str, ...],
 
 @project_command(cli)
 @click.argument("snapshot", required=False)
-@click.option("--at", "at", default=None, help="The newest snapshot taken at or before this UTC time (2026-11-22 14:00)")
+@click.option("--at", "at", default=None, type=UtcTime(), help="The newest snapshot taken at or before this UTC time (2026-11-22 14:00)")
 @click.option("--select", "-s", "select", multiple=True, help="Relations to restore (default: all in the snapshot)")
 @click.option("--exclude", multiple=True, help="Selectors to leave out")
 @click.option("--dir", "directory", default=None, type=click.Path(file_okay=False), help="Backup folder (default: backups/)")
 def restore(
-    args: ProjectArgs, snapshot: str | None, at: str | None, select: tuple[str, ...], exclude: tuple[str, ...], directory: str | None,
+    args: ProjectArgs, snapshot: str | None, at: datetime.datetime | None, select: tuple[str, ...], exclude: tuple[str, ...],
+    directory: str | None,
 ) -> None:
     """Put a snapshot's relations back, into this target (any engine); checksums are verified first."""
-    import datetime
-
     started = time.perf_counter()
-    moment = None
-    if at is not None:
-        try:
-            moment = datetime.datetime.fromisoformat(at)
-        except ValueError:
-            raise UsageError(f"--at {at!r} is not a time", hint="give it as 2026-11-22 14:00 (UTC)") from None
-        if moment.tzinfo is not None:
-            moment = moment.astimezone(datetime.UTC).replace(tzinfo=None)
-    chosen, restored = args.load().restore(snapshot, moment, select, exclude, directory)
+    chosen, restored = args.load().restore(snapshot, at, select, exclude, directory)
     out.print_restored(chosen, restored, time.perf_counter() - started)
 
 
@@ -520,14 +512,19 @@ def training_set(args: ProjectArgs, entities_file: str, features: tuple[str, ...
 @project_command(cli)
 @click.option("--select", "-s", "select", multiple=True, help="Online feature views (name or name@version); default: all")
 @click.option("--full", is_flag=True, help="Recompute from every row and replace each view's online values")
-def materialize(args: ProjectArgs, select: tuple[str, ...], full: bool) -> None:
+@click.option("--start-time", "start", type=UtcTime(), default=None,
+              help="With --end-time, Feast's window: the newest row per entity stamped from this time on (UTC)")
+@click.option("--end-time", "end", type=UtcTime(), default=None,
+              help="Read rows stamped up to this time (UTC); alone, Feast's materialize-incremental END")
+def materialize(args: ProjectArgs, select: tuple[str, ...], full: bool, start: datetime.datetime | None,
+                end: datetime.datetime | None) -> None:
     """Load the latest feature values of online views into the online store."""
     from featureduck.online.materialize import online_views
 
     project = args.load()
     names = [part for value in select for part in value.split(",") if part.strip()]
     with out.materialize_progress(len(online_views(project.definition, names or None))) as reporter:
-        done = project.materialize(names or None, full, reporter)
+        done = project.materialize(names or None, full, reporter, start, end)
     out.print_materialized(done)
 
 
@@ -546,8 +543,8 @@ def online_migrate(args: ProjectArgs, old_table: str) -> None:
 
 
 @project_command(cli)
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface)")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on")
 @click.option("--workers", default=1, show_default=True, type=int, help="Server processes")
 def serve(args: ProjectArgs, host: str, port: int, workers: int) -> None:
     """Serve online features over HTTP: lookups by key, batches, metrics, OpenAPI docs."""

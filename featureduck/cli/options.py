@@ -11,6 +11,7 @@ the group keeps them (`GLOBAL_OPTIONS`) and a command's own win. As in dbt,
 
 from __future__ import annotations
 
+import datetime
 import functools
 import os
 import sys
@@ -60,6 +61,21 @@ _SELECTION_OPTIONS = (
     click.option("--exclude", multiple=True, help="Selectors to leave out (several after one --exclude)"),
     click.option("--state", default=None, type=click.Path(file_okay=False), help="Folder with a saved manifest.json"),
 )
+
+
+class UtcTime(click.ParamType):
+    """A time as ISO text (2026-11-22, 2026-11-22 14:00, ...+02:00), as naive UTC."""
+
+    name = "time"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime.datetime:
+        if isinstance(value, datetime.datetime):
+            return value
+        try:
+            moment = datetime.datetime.fromisoformat(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not a time: give it as 2026-11-22 14:00 (UTC) or with an offset", param, ctx)
+        return moment.astimezone(datetime.UTC).replace(tzinfo=None) if moment.tzinfo is not None else moment
 
 
 GLOBAL_OPTIONS = _PROJECT_OPTIONS

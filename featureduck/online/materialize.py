@@ -6,6 +6,11 @@ already materialized), with the training sets' tie rule; the store upserts
 them in one transaction and moves the watermark. `--full` recomputes from
 all rows and replaces the view's contents. A row that arrives late, stamped
 before the watermark, reaches the store on the next `--full`.
+
+As Feast's: `--end-time` loads only rows stamped up to it (`materialize-incremental
+END`), and `--start-time S --end-time E` the newest row per entity stamped in [S, E]
+(`materialize S E`), upserted. The store never lets an older row replace a newer one,
+so a window in the past cannot regress what is online.
 """
 
 from __future__ import annotations
@@ -26,13 +31,24 @@ from featureduck.utils.suggest import did_you_mean
 
 
 @dataclass(frozen=True)
+class Window:
+    """Which feature timestamps a materialization reads (UTC, ISO text): from `start`
+    (inclusive; None: after the view's watermark, or every row when full) to `end`
+    (inclusive; None: no bound)."""
+
+    start: str | None = None
+    end: str | None = None
+
+
+@dataclass(frozen=True)
 class Materialized:
     view: str  # name@version
     rows: int
     seconds: float
     full: bool
-    watermark_before: str | None  # rows stamped after it were read
+    watermark_before: str | None  # rows stamped after it were read (unless a window's start says otherwise)
     watermark: str | None
+    window: Window = Window()
 
 
 class ViewProgress(Protocol):
@@ -57,8 +73,9 @@ def online_views(definition: ProjectDefinition, names: list[str] | None) -> list
     return chosen
 
 
-def latest_rows(view: FeatureView, keys: list[str], relation: exp.Table, watermark: str | None) -> exp.Select:
-    """The newest row per entity (ties: the greatest features, NULL lowest), after `watermark`."""
+def latest_rows(view: FeatureView, keys: list[str], relation: exp.Table, watermark: str | None, window: Window = Window()) -> exp.Select:
+    """The newest row per entity (ties: the greatest features, NULL lowest), stamped after
+    `watermark` (or from the window's start) and up to the window's end."""
     stamped = exp.cast(exp.column(view.timestamp_field, quoted=True), "TIMESTAMP")
     features = [exp.column(f.name, quoted=True) for f in view.features]
     rank = exp.Window(
@@ -70,8 +87,12 @@ def latest_rows(view: FeatureView, keys: list[str], relation: exp.Table, waterma
         ]),
     )
     conditions: list[exp.Expr] = [exp.column(k, quoted=True).is_(exp.null()).not_() for k in keys]
-    if watermark is not None:
+    if window.start is not None:
+        conditions.append(exp.GTE(this=stamped.copy(), expression=exp.cast(exp.Literal.string(window.start), "TIMESTAMP")))
+    elif watermark is not None:
         conditions.append(exp.GT(this=stamped.copy(), expression=exp.cast(exp.Literal.string(watermark), "TIMESTAMP")))
+    if window.end is not None:
+        conditions.append(exp.LTE(this=stamped.copy(), expression=exp.cast(exp.Literal.string(window.end), "TIMESTAMP")))
     ranked = exp.select(
         *[exp.column(k, quoted=True) for k in keys], exp.alias_(stamped, FEATURE_TS), *features, exp.alias_(rank, "__fd_rank"),
     ).from_(relation.copy()).where(exp.and_(*conditions))
@@ -89,7 +110,12 @@ def materialize(
     views: list[FeatureView],
     full: bool,
     reporter: ViewProgress,
+    window: Window = Window(),
 ) -> list[Materialized]:
+    if full and window.start is not None:
+        raise UsageError("--full replaces a view with all its rows: it takes an --end-time, not a --start-time")
+    if window.start is not None and window.end is not None and window.start > window.end:
+        raise UsageError(f"--start-time {window.start} is after --end-time {window.end}")
     done = []
     for view in views:
         if view.model not in compiled.models:
@@ -98,7 +124,7 @@ def materialize(
         online = OnlineView.of(view, definition.entities[view.entity])
         state = None if full else store.state(online)
         query = latest_rows(view, list(online.join_keys), compiled.models[view.model].relation.to_table(),
-                            state.watermark if state else None)
+                            state.watermark if state else None, window)
         encoded = store.encoding(online, query) if adapter.local() is not None else None  # DuckDB SQL, run by DuckDB
         if encoded is not None:  # the engine encodes the rows as the store keeps them, in the same pass
             query = encoded
@@ -108,7 +134,7 @@ def materialize(
         after = store.state(online)
         result = Materialized(
             view.key, written, time.perf_counter() - started, state is None,
-            state.watermark if state else None, after.watermark if after else None,
+            state.watermark if state else None, after.watermark if after else None, window,
         )
         done.append(result)
         reporter.view_materialized(result)

@@ -11,6 +11,7 @@ more per request than the read itself. With auth on, every route but
 
 from __future__ import annotations
 
+import datetime
 import gc
 import threading
 import time
@@ -33,6 +34,7 @@ from featureduck.online.hot_keys import HotKeys
 from featureduck.online.lookup import OnlineIndex, UnknownView, ViewEntry
 from featureduck.project.loader import ProjectDefinition
 from featureduck.serving.config import ServeConfig
+from featureduck.serving.feast_api import FeastRequestError, entity_column, entity_rows, feature_column, parse_request
 from featureduck.serving.metrics import Metrics
 from featureduck.serving.openapi import DOCS_ASSETS, DOCS_HTML, openapi_document
 
@@ -144,6 +146,34 @@ class Handlers:
         rows = await self.reads.read(entry.view, keys) if keys else []
         parts = [_answer(entry, key, row, with_view=False) for key, row in zip(keys, rows, strict=True)]
         return b'{"view":' + orjson.dumps(entry.view.name) + b',"results":[' + b",".join(parts) + b"]}"
+
+    async def feast_online(self, body: bytes) -> bytes:
+        """Feast's get-online-features (serving.feast_api): the same request and response."""
+        try:
+            request = parse_request(body, self.config.max_batch)
+            fetched: dict[str, list[OnlineRow | None]] = {}
+            join_keys: list[str] = []
+            for view in dict.fromkeys(view for view, _ in request.features):
+                entry = self._entry(view)
+                keys = [self._key(entry, entity) for entity in entity_rows(request, entry)]
+                fetched[view] = await self.reads.read(entry.view, keys) if keys else []
+                join_keys += [key for key in entry.view.join_keys if key not in join_keys]
+            names = list(join_keys)
+            results = [entity_column(request.entities[key]) for key in join_keys]
+            now = datetime.datetime.now(datetime.UTC)
+            for view, feature in request.features:
+                entry = self._entry(view)
+                declared = self.definition.feature_views[entry.view.key]
+                names.append(f"{entry.view.name}__{feature}" if request.full_feature_names else feature)
+                results.append(feature_column(view, feature, {f.name for f in declared.features}, fetched[view],
+                                              declared.ttl_seconds, now))
+        except FeastRequestError as err:
+            raise HttpError(err.status, err.message) from None
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise HttpError(422, f"feature names {', '.join(repeated)} come from more than one view: "
+                                 'ask with "full_feature_names": true')
+        return orjson.dumps({"metadata": {"feature_names": names}, "results": results})
 
     def _entry(self, view: str) -> ViewEntry:
         try:
@@ -271,6 +301,9 @@ def build_app(definition: ProjectDefinition, index: OnlineIndex, config: ServeCo
     async def batch(request: Request) -> bytes:
         return await handlers.batch(request.path_params["view"], await _body(request, config.max_body_bytes))
 
+    async def feast(request: Request) -> bytes:
+        return await handlers.feast_online(await _body(request, config.max_body_bytes))
+
     def behind_guard(respond: Callable[[], Response]) -> Endpoint:
         """A route outside the features' JSON and metrics, with the same auth."""
 
@@ -285,6 +318,7 @@ def build_app(definition: ProjectDefinition, index: OnlineIndex, config: ServeCo
         Route("/views", guarded("/views", views), methods=["GET"]),
         Route("/features/{view}/batch", guarded("/features/{view}/batch", batch), methods=["POST"]),
         Route("/features/{view}/{entity_key}", guarded("/features/{view}/{entity_key}", one), methods=["GET"]),
+        Route("/get-online-features", guarded("/get-online-features", feast), methods=["POST"]),
         Route("/metrics", behind_guard(lambda: Response(metrics.render(), media_type=metrics.CONTENT_TYPE)), methods=["GET"]),
         Route("/openapi.json", behind_guard(lambda: Response(document, media_type=JSON)), methods=["GET"]),
         Route("/docs", behind_guard(lambda: HTMLResponse(DOCS_HTML)), methods=["GET"]),

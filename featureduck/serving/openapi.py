@@ -49,6 +49,22 @@ def openapi_document(definition: ProjectDefinition) -> dict[str, Any]:
                 "responses": {"200": {"description": '{"view", "results": [...]}'}, "400": _ERROR, "404": _ERROR,
                               "413": _ERROR, "422": _ERROR, "401": _ERROR, "403": _ERROR, "429": _ERROR},
             }},
+            "/get-online-features": {"post": {
+                "summary": "Feast's feature-server request and response, for a Feast client",
+                "description": 'features as "view:feature", entities as {"join_key": [values]}; results per name with '
+                               "values, statuses (PRESENT, NULL_VALUE, NOT_FOUND, OUTSIDE_MAX_AGE) and event_timestamps.",
+                "security": [{"bearer": []}],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["features", "entities"],
+                    "properties": {
+                        "features": {"type": "array", "items": {"type": "string"}},
+                        "entities": {"type": "object", "additionalProperties": {"type": "array", "items": {}}},
+                        "full_feature_names": {"type": "boolean"},
+                    },
+                }}}},
+                "responses": {"200": {"description": '{"metadata": {"feature_names"}, "results": [...]}'}, "400": _ERROR,
+                              "404": _ERROR, "413": _ERROR, "422": _ERROR, "401": _ERROR, "403": _ERROR, "429": _ERROR},
+            }},
             "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "text format"}}}},
         },
     }

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from featureduck.errors import UsageError
-from featureduck.online.base import OnlineStore, OnlineView
+from featureduck.online.base import OnlineStore, OnlineView, utc_text
 from featureduck.online.lookup import OnlineIndex
-from featureduck.online.materialize import Materialized, materialize, online_views
+from featureduck.online.materialize import Materialized, Window, materialize, online_views
 from featureduck.online.postgres import PostgresStore
 from featureduck.online.postgres_migrate import Migrated
 from featureduck.online.registry import create_store
@@ -34,7 +34,8 @@ def materialize_views(workspace: Workspace, options: MaterializeOptions, reporte
     try:
         with workspace.session() as session:
             session.read([view.model for view in chosen])
-            return materialize(session.adapter, store, workspace.definition, compiled, chosen, options.full, reporter)
+            window = Window(utc_text(options.start) if options.start else None, utc_text(options.end) if options.end else None)
+            return materialize(session.adapter, store, workspace.definition, compiled, chosen, options.full, reporter, window)
     finally:
         store.close()
 

@@ -115,3 +115,5 @@ class ProfileOptions:
 class MaterializeOptions:
     views: tuple[str, ...] = ()  # default: every online view
     full: bool = False  # recompute from every row, replacing the online values
+    start: datetime.datetime | None = None  # Feast's window: the newest row per entity stamped in [start, end] (UTC)
+    end: datetime.datetime | None = None  # alone: incremental up to it (Feast's materialize-incremental END)
