@@ -28,6 +28,11 @@ console = Console(highlight=False, soft_wrap=True)
 error_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+def print_table(table: Any) -> None:
+    """A rich table: fitted to the terminal, or, piped, as wide as its values (never cut at 80 columns)."""
+    (console if console.is_terminal else Console(highlight=False, width=100_000)).print(table)
+
+
 def plural(count: int, word: str, many: str | None = None) -> str:
     """`1 model`, `2 models` (`many` for words not made plural by an s)."""
     return f"{count} {word if count == 1 else many or word + 's'}"
@@ -46,50 +51,66 @@ _TEST_STYLE = {"pass": ("PASS", "green"), "warn": ("WARN", "yellow"), "fail": ("
 
 class ConsoleReporter:
     """dbt's progress lines: one when a model, seed or test starts, one when it ends, with
-    status and timing (featureduck.tasks.reporting's protocol)."""
+    status and timing (featureduck.tasks.reporting's protocol). Nodes are numbered in the
+    order they start (one that never starts, cached or skipped, when it is told), over
+    everything the command planned: `build` numbers its seeds, models and tests as one."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._total: int | None = None
+        self._numbers: dict[tuple[str, str], int] = {}
+
+    def plan(self, total: int) -> None:
+        with self._lock:
+            self._total = total
+
+    def _number(self, key: tuple[str, str], total: int) -> str:
+        """Called under the lock."""
+        if key not in self._numbers:
+            self._numbers[key] = len(self._numbers) + 1
+        return f"{self._numbers[key]} of {self._total or total}"
 
     def source_staged(self, source: str, relation: str, rows: int | None) -> None:
-        text = f"Staged file source {source} into {relation} ({rows} rows)" if rows is not None else (
+        text = f"Staged file source {source} into {relation} ({plural(rows, 'row')})" if rows is not None else (
             f"File source {source} unchanged since it was staged into {relation}"
         )
         with self._lock:
             console.print(escape(text))
 
     def node_started(self, index: int, total: int, name: str, materialized: str, relation: str) -> None:
-        text = f"{index} of {total} START {_node_kind(materialized)} {relation}"
         with self._lock:
+            text = f"{self._number(('node', name), total)} START {_node_kind(materialized)} {relation}"
             console.print(escape(_dots(text)) + "[RUN]")
 
     def node_finished(self, index: int, total: int, result: NodeResult) -> None:
         label, style = _STATUS_STYLE[result.status]
-        if result.status == "success":
-            rows = f"{result.rows_affected} rows " if result.rows_affected is not None else ""
-            text = f"{index} of {total} {label} {result.message} {result.relation}"
-            tail = f"[{label} {rows}in {result.execution_time:.2f}s]"
-        elif result.status == "cached":
-            text = f"{index} of {total} {label} {_node_kind(result.materialized)} {result.relation}"
-            tail = f"[{label}, {result.message}]"
-        elif result.status == "error":
-            text = f"{index} of {total} {label} building {_node_kind(result.materialized)} {result.relation}"
-            tail = f"[{label} in {result.execution_time:.2f}s]"
-        else:
-            text = f"{index} of {total} {label} {result.relation}"
-            tail = f"[{label}]"
         with self._lock:
+            number = self._number(("node", result.name), total)
+            if result.status == "success":
+                rows = f"{plural(result.rows_affected, 'row')} " if result.rows_affected is not None else ""
+                text = f"{number} {label} {result.message} {result.relation}"
+                tail = f"[{label} {rows}in {result.execution_time:.2f}s]"
+            elif result.status == "cached":
+                text = f"{number} {label} {_node_kind(result.materialized)} {result.relation}"
+                tail = f"[{label}, {result.message}]"
+            elif result.status == "error":
+                text = f"{number} {label} building {_node_kind(result.materialized)} {result.relation}"
+                tail = f"[{label} in {result.execution_time:.2f}s]"
+            else:
+                text = f"{number} {label} {result.relation}"
+                tail = f"[{label}]"
             console.print(f"[{style}]{escape(_dots(text))}{escape(tail)}[/{style}]")
+
     def test_started(self, index: int, total: int, test: DataTest) -> None:
         with self._lock:
-            console.print(escape(_dots(f"{index} of {total} START test {test.name}")) + "[RUN]")
+            console.print(escape(_dots(f"{self._number(('test', test.unique_id), total)} START test {test.name}")) + "[RUN]")
 
     def test_finished(self, index: int, total: int, result: TestResult) -> None:
         label, style = _TEST_STYLE[result.status]
         count = f" {result.failures}" if result.status in ("warn", "fail") else ""
-        text = f"{index} of {total} {label}{count} {result.test.name}"
-        tail = f"[{label}{count} in {result.execution_time:.2f}s]"
         with self._lock:
+            text = f"{self._number(('test', result.test.unique_id), total)} {label}{count} {result.test.name}"
+            tail = f"[{label}{count} in {result.execution_time:.2f}s]"
             console.print(f"[{style}]{escape(_dots(text))}{escape(tail)}[/{style}]")
 
     def view_materialized(self, done: Materialized) -> None:
@@ -101,7 +122,7 @@ def print_test_summary(results: list[Any], elapsed: float) -> None:
     console.print()
     style = "red" if counts["fail"] or counts["error"] else ("yellow" if counts["warn"] else "green")
     console.print(
-        f"[{style}]Finished running {len(results)} tests in {elapsed:.2f}s: {counts['pass']} pass, {counts['warn']} warn, "
+        f"[{style}]Finished running {plural(len(results), 'test')} in {elapsed:.2f}s: {counts['pass']} pass, {counts['warn']} warn, "
         f"{counts['fail']} fail, {counts['error']} error" + (f", {counts['skipped']} skipped" if counts["skipped"] else "") + f"[/{style}]"
     )
     for result in results:
@@ -124,24 +145,33 @@ def print_test_summary(results: list[Any], elapsed: float) -> None:
 
 def _node_kind(materialized: str) -> str:
     """How dbt names a node in progress lines: `seed`, `snapshot`, `table model`."""
-    return materialized if materialized in ("seed", "snapshot") else f"{materialized} model"
+    if materialized in ("seed", "snapshot"):
+        return materialized
+    return f"{materialized} model" if materialized else "model"  # "": one that did not compile
 
 
-def print_run_summary(results: RunResults, kind: str = "models") -> None:
+def print_run_summary(results: RunResults) -> None:
+    """`Finished running 1 seed and 4 models in ...`, then each failure's message."""
     ok, errors, skipped = results.count("success"), results.count("error"), results.count("skipped")
     cached = results.count("cached")
+    kinds = [_summary_kind(r.materialized) for r in results.results]
+    ran = [plural(kinds.count(kind), kind) for kind in ("seed", "model", "snapshot") if kind in kinds] or ["0 models"]
     console.print()
     style = "red" if errors else "green"
     unchanged = f"{cached} cached, " if cached else ""
     console.print(
-        f"[{style}]Finished running {len(results.results)} {kind} in {results.elapsed:.2f}s: "
-        f"{ok} ok, {unchanged}{errors} error, {skipped} skipped[/{style}]"
+        f"[{style}]Finished running {' and '.join([', '.join(ran[:-1]), ran[-1]] if len(ran) > 1 else ran)} "
+        f"in {results.elapsed:.2f}s: {ok} ok, {unchanged}{errors} error, {skipped} skipped[/{style}]"
     )
     for result in results.results:
         if result.status == "error":
             console.print()
-            console.print(f"[red]Failure in {escape(kind.rstrip('s'))} {escape(result.name)}[/red]")
+            console.print(f"[red]Failure in {_summary_kind(result.materialized)} {escape(result.name)}[/red]")
             console.print(escape(result.message))
+
+
+def _summary_kind(materialized: str) -> str:
+    return materialized if materialized in ("seed", "snapshot") else "model"
 
 
 def print_explanation(model: str, plan: Any, suggestions: list[Any]) -> None:
@@ -173,7 +203,7 @@ def print_runs(summaries: list[Any]) -> None:
     table = Table("run", "started (UTC)", "built", "cached", "errors", "model time")
     for s in summaries:
         table.add_row(s.run_id, f"{s.started_at:%Y-%m-%d %H:%M:%S}", str(s.built), str(s.cached), str(s.errors), f"{s.seconds:.2f}s")
-    console.print(table)
+    print_table(table)
 
 
 def print_slowest(models: list[Any]) -> None:
@@ -187,15 +217,15 @@ def print_slowest(models: list[Any]) -> None:
         flag = "[red]regressed[/red]" if m.regressed else ""
         table.add_row(escape(m.name), m.materialized, f"{m.seconds:.3f}s", "-" if m.median is None else f"{m.median:.3f}s",
                       str(m.runs), flag)
-    console.print(table)
+    print_table(table)
 
 
 def print_profile(profile: Any, anomalies: list[Any], earlier: int) -> None:
     """A table per model: a row per column; then what moved against its history."""
     from rich.table import Table
 
-    console.print(f"[bold]{escape(profile.model)}[/bold] {escape(profile.relation)}: {profile.rows:,} rows "
-                  f"[dim](compared with {earlier} earlier profiles)[/dim]")
+    console.print(f"[bold]{escape(profile.model)}[/bold] {escape(profile.relation)}: {plural(profile.rows, 'row')} "
+                  f"[dim](compared with {plural(earlier, 'earlier profile')})[/dim]")
     table = Table("column", "type", "nulls", "distinct", "min", "max", "mean", "median", "most frequent")
     for c in profile.columns:
         top = f"{_short(c.top_values[0][0], 14)} ({c.top_values[0][1]:,})" if c.top_values else "-"
@@ -205,7 +235,7 @@ def print_profile(profile: Any, anomalies: list[Any], earlier: int) -> None:
             escape(_short(c.min, 19)), escape(_short(c.max, 19)), "-" if c.mean is None else f"{c.mean:.4g}",
             "-" if median is None else f"{median:.4g}", escape(top),
         )
-    console.print(table)
+    print_table(table)
     for anomaly in anomalies:
         console.print(f"[yellow]anomaly: {escape(anomaly.describe())}[/yellow]")
 
@@ -228,7 +258,7 @@ def print_snapshots(snapshots: list[Any], folder: Any) -> None:
     for s in snapshots:
         table.add_row(s.id, s.created_at.replace("T", " ")[:19], f"{s.target} ({s.engine})", str(len(s.relations)), str(s.copied),
                       size_text(s.bytes))
-    console.print(table)
+    print_table(table)
 
 
 def size_text(size: int) -> str:
@@ -253,7 +283,7 @@ def print_freshness(results: list[Any]) -> None:
             _age(r.error_after),
             f"[{styles[r.status]}]{r.status}[/{styles[r.status]}]",
         )
-    console.print(table)
+    print_table(table)
 
 
 class _ProgressReporter(ConsoleReporter):
@@ -267,9 +297,13 @@ class _ProgressReporter(ConsoleReporter):
 
 @contextmanager
 def materialize_progress(total: int) -> Iterator[ConsoleReporter]:
-    """A progress bar over the `total` views being materialized; yields the reporter that moves it."""
+    """A progress bar over the `total` views being materialized, on a terminal (piped: none,
+    and no line of it); yields the reporter that moves it."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    if not console.is_terminal:
+        yield ConsoleReporter()
+        return
     columns = (TextColumn("materializing"), BarColumn(), MofNCompleteColumn(), TextColumn("views"), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("views", total=total)
@@ -288,14 +322,14 @@ def print_materialized(done: list[Any]) -> None:
         else:
             kind = "full" if d.full else f"since {d.watermark_before}" if d.watermark_before else "incremental"
             kind += f", up to {d.window.end}" if d.window.end else ""
-        console.print(f"{d.view}: {d.rows:,} rows ({kind}) in {d.seconds:.2f}s, {rate:,.0f} rows/s; up to {d.watermark or '-'}")
+        console.print(f"{d.view}: {plural(d.rows, 'row')} ({kind}) in {d.seconds:.2f}s, {rate:,.0f} rows/s; up to {d.watermark or '-'}")
         moved = d.watermark is not None and d.watermark_before is not None and d.watermark > d.watermark_before
         if d.window.start is not None and moved and d.window.start > str(d.watermark_before):
             error_console.print(f"[yellow]warning: {d.view}: rows stamped after {d.watermark_before} and before {d.window.start} "
                                 "were not loaded, and an incremental materialize will not load them: run it with --full[/yellow]")
     rows = sum(d.rows for d in done)
     seconds = sum(d.seconds for d in done)
-    console.print(f"[green]Materialized {rows:,} rows of {len(done)} views in {seconds:.2f}s "
+    console.print(f"[green]Materialized {plural(rows, 'row')} of {plural(len(done), 'view')} in {seconds:.2f}s "
                   f"({rows / seconds if seconds else 0:,.0f} rows/s)[/green]")
 
 
@@ -360,8 +394,7 @@ def print_preview(columns: list[str], rows: list[tuple[Any, ...]], output: str) 
     table = Table(*columns)
     for row in rows:
         table.add_row(*("null" if value is None else escape(str(value)) for value in row))
-    # piped, the table is as wide as its values, not cut at 80 columns
-    (console if console.is_terminal else Console(highlight=False, width=100_000)).print(table)
+    print_table(table)
 
 
 def print_line(text: str) -> None:
@@ -442,18 +475,18 @@ def print_restored(chosen: Any, restored: list[Any], seconds: float) -> None:
     taken = chosen.created_at.replace("T", " ")[:19]
     console.print(f"Restoring snapshot {chosen.id} (taken {taken} UTC on target {chosen.target}, {chosen.engine})")
     for item in restored:
-        console.print(escape(f"  {item.name} -> {item.relation}: " + (f"{item.rows} rows" if item.rows is not None else item.note)))
-    console.print(f"Restored {sum(1 for r in restored if r.rows is not None)} relations in {seconds:.2f}s")
+        console.print(escape(f"  {item.name} -> {item.relation}: " + (plural(item.rows, "row") if item.rows is not None else item.note)))
+    console.print(f"Restored {plural(sum(1 for r in restored if r.rows is not None), 'relation')} in {seconds:.2f}s")
 
 
 def print_migrated(done: list[Any], old_table: str) -> bool:
     """`fduck online migrate`'s report; whether every row is in its view's table."""
     for d in done:
         lost = d.old_rows - d.present
-        console.print(escape(f"{d.view}: {d.old_rows:,} rows in {old_table}, {d.present:,} of their entities in the view's table")
+        console.print(escape(f"{d.view}: {plural(d.old_rows, 'row')} in {old_table}, {d.present:,} of their entities in the view's table")
                       + (f" [red]({lost:,} missing)[/red]" if lost else ""))
     if not done:
-        console.print(escape(f"No rows of online feature views in {old_table}"))
+        console.print(escape(f"Nothing to migrate: {old_table} holds no rows of the online feature views"))
         return True
     if all(d.present == d.old_rows for d in done):
         console.print(f"[green]Every row is in its view's table; {escape(old_table)} is left in place: "

@@ -253,7 +253,7 @@ def snapshot(args: ProjectArgs, selector: Selector, threads: int | None) -> None
 def _snapshot(project: Project, selector: Selector, threads: int | None) -> None:
     out.print_starting("Snapshotting", project.target, threads)
     results = project.snapshot(selector.select, selector.exclude, threads, selector.state, out.ConsoleReporter())
-    out.print_run_summary(results, "snapshots")
+    out.print_run_summary(results)
     if results.failed:
         sys.exit(1)
 
@@ -268,7 +268,7 @@ def seed(args: ProjectArgs, selector: Selector, full_refresh: bool) -> None:
 def _seed(project: Project, selector: Selector) -> None:
     started = time.perf_counter()
     results = project.seed(selector.select, selector.exclude, selector.state, out.ConsoleReporter())
-    out.print_run_summary(RunResults(results, time.perf_counter() - started), "seeds")
+    out.print_run_summary(RunResults(results, time.perf_counter() - started))
     if any(r.status == "error" for r in results):
         sys.exit(1)
 
@@ -288,8 +288,7 @@ def _build(project: Project, selector: Selector, threads: int | None, full_refre
     out.print_starting("Building", project.target, threads)
     results, test_results = project.build(selector.select, selector.exclude, threads, full_refresh, selector.state,
                                           out.ConsoleReporter(), use_cache=use_cache, fail_fast=fail_fast)
-    snapshots = any(result.materialized == "snapshot" for result in results.results)
-    out.print_run_summary(results, "seeds, models and snapshots" if snapshots else "seeds and models")
+    out.print_run_summary(results)
     out.print_test_summary(test_results, time.perf_counter() - started)
     if results.failed or any(r.status in ("fail", "error") for r in test_results):
         sys.exit(1)
@@ -360,7 +359,7 @@ def export(
     started = time.perf_counter()
     rows = args.load().export(out_path, model, query, format_, compression=compression, partition_by=tuple(partition_by),
                               delimiter=delimiter, header=not no_header, json_array=json_array, encoding=encoding)
-    out.print_text(f"Exported {rows} rows to {out_path} in {time.perf_counter() - started:.2f}s")
+    out.print_text(f"Exported {out.plural(rows, 'row')} to {out_path} in {time.perf_counter() - started:.2f}s")
 
 
 @project_command(cli)
@@ -378,7 +377,7 @@ def backup(args: ProjectArgs, select: tuple[str, ...], exclude: tuple[str, ...],
         return
     snapshot = project.backup(select, exclude, directory)
     out.print_text(
-        f"Snapshot {snapshot.id}: {len(snapshot.relations)} relations, {snapshot.copied} copied, "
+        f"Snapshot {snapshot.id}: {out.plural(len(snapshot.relations), 'relation')}, {snapshot.copied} copied, "
         f"{len(snapshot.relations) - snapshot.copied} unchanged ({out.size_text(snapshot.bytes)}) in {store.root} "
         f"in {time.perf_counter() - started:.2f}s"
     )
@@ -506,7 +505,8 @@ def training_set(args: ProjectArgs, entities_file: str, features: tuple[str, ...
     started = time.perf_counter()
     references = [part for value in features for part in value.split(",") if part.strip()]
     rows = args.load().write_training_set(entities_file, references, out_path)
-    out.print_text(f"Wrote {rows} rows with {len(references)} features to {out_path} in {time.perf_counter() - started:.2f}s")
+    out.print_text(f"Wrote {out.plural(rows, 'row')} with {out.plural(len(references), 'feature')} to {out_path} "
+                   f"in {time.perf_counter() - started:.2f}s")
 
 
 @project_command(cli)
@@ -553,7 +553,7 @@ def serve(args: ProjectArgs, host: str, port: int, workers: int) -> None:
     run_server(args.load(), host, port, workers)
 
 
-@project_command(cli)
+@project_command(cli, folder_only=True)
 def deps(args: ProjectArgs) -> None:
     """Install the packages of packages.yml into dbt_packages/ (local, git and hub ones); needs no profile."""
     from featureduck.api import Project
@@ -565,7 +565,7 @@ def deps(args: ProjectArgs) -> None:
         out.print_text("no packages to install")
 
 
-@project_command(cli)
+@project_command(cli, folder_only=True)
 @click.option("--all", "everything", is_flag=True, help="Also remove databases and state under target/")
 def clean(args: ProjectArgs, everything: bool) -> None:
     """Remove compiled artifacts from target/ (databases are kept unless --all); needs no profile."""

@@ -55,6 +55,7 @@ _PROJECT_OPTIONS = (
     click.option("--vars", "vars_", default=None, help="YAML mapping overriding project vars"),
     click.option("--debug", is_flag=True, help="Show tracebacks for errors"),
 )
+_FOLDER_OPTIONS = (_PROJECT_OPTIONS[0], _PROJECT_OPTIONS[-1])  # --project-dir and --debug
 _SELECTION_OPTIONS = (
     click.option("--select", "-s", "select", multiple=True,
                  help="name, +name, name+, tag:x, path:dir, state:modified; several after one -s, as in dbt"),
@@ -108,13 +109,16 @@ class ProjectCommand(click.Command):
         return super().parse_args(ctx, spread_selectors(args))
 
 
-def project_command(group: click.Group, name: str | None = None, selection: bool = False) -> Callable[[F], F]:
-    """Register `func(args, [selector,] **its own options)` as a command of `group`."""
+def project_command(group: click.Group, name: str | None = None, selection: bool = False,
+                    folder_only: bool = False) -> Callable[[F], F]:
+    """Register `func(args, [selector,] **its own options)` as a command of `group`.
+    `folder_only`: a command that reads no profile (clean, deps) takes --project-dir and
+    --debug alone, so its --help lists only what it uses."""
 
     def decorate(func: F) -> F:
         @functools.wraps(func)  # carries the command's own click options over
-        def command(project_dir: str | None, profiles_dir: str | None, target: str | None, vars_: str | None, debug: bool,
-                    **kwargs: Any) -> Any:
+        def command(project_dir: str | None, debug: bool, profiles_dir: str | None = None, target: str | None = None,
+                    vars_: str | None = None, **kwargs: Any) -> Any:
             given = click.get_current_context().find_root().obj or {}  # the options before the command
             args = ProjectArgs(project_dir or given.get("project_dir") or ".", profiles_dir or given.get("profiles_dir"),
                                target or given.get("target"), vars_ or given.get("vars_"))
@@ -123,7 +127,8 @@ def project_command(group: click.Group, name: str | None = None, selection: bool
             return run_handling_errors(debug or bool(given.get("debug")), func, args, **kwargs)
 
         wrapped: Callable[..., Any] = command
-        for option in reversed((*_PROJECT_OPTIONS, *(_SELECTION_OPTIONS if selection else ()))):
+        shared = (_FOLDER_OPTIONS if folder_only else _PROJECT_OPTIONS) + (_SELECTION_OPTIONS if selection else ())
+        for option in reversed(shared):
             wrapped = option(wrapped)
         group.command(name, cls=ProjectCommand)(wrapped)
         return func
@@ -133,7 +138,10 @@ def project_command(group: click.Group, name: str | None = None, selection: bool
 
 def run_handling_errors(debug: bool, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """A FeatureDuckError is printed without a traceback and exits with its code;
-    anything else is our bug, printed with its traceback (always with --debug)."""
+    anything else is our bug, printed with its traceback (always with --debug). --debug also
+    sets FDUCK_DEBUG, which lets engines show their own logs (Spark's JVM output)."""
+    if debug:
+        os.environ["FDUCK_DEBUG"] = "1"
     try:
         result = func(*args, **kwargs)
         sys.stdout.flush()  # a closed pipe shows here, not at exit

@@ -114,12 +114,19 @@ def _delta_version_at(table: SourceTable, location: str) -> int:
         raise UnsupportedSqlError(f"source '{table.source_name}.{table.name}': as_of on a delta table needs the deltalake package",
                                   table.location, "pip install 'featureduck[delta]'") from None
     moment = datetime.datetime.fromisoformat(str(table.as_of))
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
+    what = f"source '{table.source_name}.{table.name}'"
     try:
         delta = DeltaTable(location)
-        delta.load_as_version(moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC))
+        commits = [int(entry["timestamp"]) for entry in delta.history() if "timestamp" in entry]
+        delta.load_as_version(moment)
     except Exception as err:  # deltalake's errors: no table there, or no version that old
-        raise UnsupportedSqlError(f"source '{table.source_name}.{table.name}': no version of {location} as of {table.as_of}: {err}",
-                                  table.location) from None
+        raise UnsupportedSqlError(f"{what}: no version of {location} as of {table.as_of}: {err}", table.location) from None
+    # deltalake answers a time before the first commit with version 0: the table did not exist then
+    if commits and moment.timestamp() * 1000 < min(commits):
+        first = datetime.datetime.fromtimestamp(min(commits) / 1000, datetime.UTC).isoformat(sep=" ", timespec="seconds")
+        raise UnsupportedSqlError(f"{what}: {location} did not exist as of {table.as_of}: its first version was written {first}",
+                                  table.location, "choose a later as_of, or a version") from None
     return int(delta.version())
 
 

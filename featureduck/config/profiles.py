@@ -150,11 +150,14 @@ def load_target(
     with none, the default DuckDB target (target/dev.duckdb)."""
     path = find_profiles_file(project_root, profiles_dir, dbt_project)
     if path is None:
-        if target_name not in (None, DEFAULT_TARGET):
+        looked = "looked in the project, $FDUCK_PROFILES_DIR, ~/.featureduck" + (" and ~/.dbt" if dbt_project else "")
+        if profile_name is not None:  # the project asks for a profile: building elsewhere would be a silent wrong answer
             raise ProfileError(
-                f"target '{target_name}' requested but no {PROFILES_FILE} was found",
-                hint="looked in the project, $FDUCK_PROFILES_DIR and ~/.featureduck",
+                f"profile '{profile_name}' (named by the project file) was not found: there is no {PROFILES_FILE}",
+                hint=f"{looked}; write one, or remove `profile:` to build on the built-in DuckDB target (target/dev.duckdb)",
             )
+        if target_name not in (None, DEFAULT_TARGET):
+            raise ProfileError(f"target '{target_name}' requested but no {PROFILES_FILE} was found", hint=looked)
         return default_target(project_root)
     shown = str(path)
     profiles = load_yaml_file(path, shown)

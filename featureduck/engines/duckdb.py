@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ from sqlglot import exp
 
 from featureduck.engines.base import ColumnCheck, EngineAdapter, RelationKind
 from featureduck.errors import ConnectionFailure, DatabaseError, ProfileError
+from featureduck.utils.terminal import on_terminal
 
 if TYPE_CHECKING:
     import duckdb
@@ -235,7 +235,7 @@ class DuckDBAdapter(EngineAdapter):
     @contextmanager
     def progress_bar(self, enabled: bool) -> Iterator[None]:
         """DuckDB's own progress bar on the terminal, for a load long enough to want one."""
-        if not enabled or not sys.stdout.isatty():
+        if not enabled or not on_terminal():
             yield
             return
         cursor = self._cursor()

@@ -95,18 +95,21 @@ class SparkAdapter(EngineAdapter):
                 "spark.driver.extraJavaOptions": (
                     f"-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m -Dderby.system.home={self.warehouse}"
                 ),
-                "javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={metastore};create=true",
+                "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={metastore};create=true",
                 **{str(k): str(v) for k, v in dict(self.target.settings.get("conf") or {}).items()},
             }
             for key, value in settings.items():
                 builder = builder.config(key, value)
+            log = self.warehouse.parent / "spark.log"
             try:
-                self._spark = builder.enableHiveSupport().getOrCreate()
+                with _jvm_output_to(log):
+                    self._spark = builder.enableHiveSupport().getOrCreate()
                 self._spark.sparkContext.setLogLevel("ERROR")
                 # pyspark logs every failed query; featureduck reports it once, as the model's error
                 logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
             except Exception as err:  # noqa: BLE001 - the JVM's failures arrive as many types
-                raise ConnectionFailure(f"cannot start Spark ({settings['spark.sql.warehouse.dir']}): {err}") from None
+                raise ConnectionFailure(f"cannot start Spark ({settings['spark.sql.warehouse.dir']}): {err}",
+                                        hint=f"the JVM's output is in {log}") from None
 
     def close(self) -> None:
         """The session stays up for the process (starting one costs seconds)."""
@@ -343,3 +346,25 @@ def _spark_schema(adapter: SparkAdapter, columns: list[tuple[str, str]]) -> str:
 def _first_line(error: Exception) -> str:
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
+
+
+@contextmanager
+def _jvm_output_to(log: Path) -> Iterator[None]:
+    """The JVM keeps the stdout and stderr it starts with: pointed at a log file, its start-up
+    banner, log4j's notices and warnings (hostname, native libraries) stay off the terminal
+    for the life of the session. FDUCK_DEBUG=1 (set by --debug) leaves them on it."""
+    if os.environ.get("FDUCK_DEBUG"):
+        yield
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    with log.open("ab") as handle:
+        os.dup2(handle.fileno(), 1)
+        os.dup2(handle.fileno(), 2)
+        try:
+            yield
+        finally:
+            for fd, original in zip((1, 2), saved, strict=True):
+                os.dup2(original, fd)
+                os.close(original)

@@ -20,6 +20,7 @@ from sqlglot import exp
 from featureduck.engines.base import EngineAdapter
 from featureduck.errors import UsageError
 from featureduck.exports.transcode import utf8_stage
+from featureduck.utils.terminal import duckdb_progress_setting
 
 if TYPE_CHECKING:
     import duckdb
@@ -94,10 +95,12 @@ def write_query(adapter: EngineAdapter, query: exp.Query, path: Path, options: F
     if local is not None:  # DuckDB and DuckLake targets write the file themselves
         if options.format == "xlsx":
             local.load_extension("excel")
-        rows = adapter.execute(f"COPY ({adapter.sql(query)}) TO {target} {options.copy_options()}")
+        with local.progress_bar(True):  # exports, training sets and backups: long work shows progress on a terminal
+            rows = adapter.execute(f"COPY ({adapter.sql(query)}) TO {target} {options.copy_options()}")
         return int(rows[0][0]) if rows else 0
     with duckdb.connect() as writer:
         writer.execute("SET TimeZone = 'UTC'")  # zoned timestamps written in UTC, as on DuckDB targets
+        writer.execute(duckdb_progress_setting())
         if options.format == "xlsx":
             _load_extension(writer, "excel")
         source = _stream(adapter, writer, query, same_session)

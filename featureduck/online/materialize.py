@@ -16,6 +16,7 @@ so a window in the past cannot regress what is online.
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -128,7 +129,8 @@ def materialize(
         encoded = store.encoding(online, query) if adapter.local() is not None else None  # DuckDB SQL, run by DuckDB
         if encoded is not None:  # the engine encodes the rows as the store keeps them, in the same pass
             query = encoded
-        with adapter.in_time_zone("UTC"):  # naive timestamps are UTC, as in training sets
+        local = adapter.local()
+        with adapter.in_time_zone("UTC"), local.progress_bar(True) if local else nullcontext():  # UTC, as in training sets
             rows = adapter.fetch(query, "arrow")
         written = store.write(online, rows, full=state is None)
         after = store.state(online)

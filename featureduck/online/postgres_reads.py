@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from sqlglot import exp
 
 from featureduck.engines.postgres import PostgresAdapter
@@ -91,5 +92,6 @@ class StoreReader:
 
 
 def _in_order(entity_keys: Sequence[str], rows: list[tuple[Any, ...]]) -> list[OnlineRow | None]:
-    by_key = {key: OnlineRow(stamp, features, version) for key, stamp, features, version in rows}
+    # Postgres writes JSON as `{"a" : 1, "b" : 2}`: compacted, an answer reads as the embedded store's does
+    by_key = {key: OnlineRow(stamp, orjson.dumps(orjson.loads(features)).decode(), version) for key, stamp, features, version in rows}
     return [by_key.get(key) for key in entity_keys]

@@ -39,17 +39,17 @@ def render(profiles: Sequence[tuple[ModelProfile, list[Anomaly], History]]) -> s
 
 
 def _model(profile: ModelProfile, found: list[Anomaly], past: History) -> str:
-    rows_history = _series(past, "", "rows") + [float(profile.rows)]
+    rows_history = _series(past, "", "rows") + [(profile.profiled_at, float(profile.rows))]
     out = [f"<h2>{_e(profile.model)} <span class='type'>{_e(profile.relation)}</span></h2>",
            f"<p><b>{profile.rows:,}</b> rows {_sparkline(rows_history)} <span class='muted'>profiled "
            f"{profile.profiled_at:%Y-%m-%d %H:%M:%S} UTC; {len(past)} earlier profiles</span></p>"]
     if found:
         out.append("<div class='anomalies'><b>Anomalies</b><ul>" + "".join(f"<li>{_e(a.describe())}</li>" for a in found) + "</ul></div>")
-    out.append("<div class='cards'>" + "".join(_column(c, past) for c in profile.columns) + "</div>")
+    out.append("<div class='cards'>" + "".join(_column(c, past, profile.profiled_at) for c in profile.columns) + "</div>")
     return "\n".join(out)
 
 
-def _column(column: ColumnProfile, past: History) -> str:
+def _column(column: ColumnProfile, past: History, now: datetime.datetime) -> str:
     rows = [("nulls", f"{column.nulls:,} {_bar(column.null_rate, '#e57373')} {column.null_rate:.1%}")]
     if column.distinct is not None:
         rows.append(("distinct", f"{column.distinct:,}"))
@@ -57,7 +57,7 @@ def _column(column: ColumnProfile, past: History) -> str:
         rows.append(("min / max", f"{_e(_short(column.min))} / {_e(_short(column.max))}"))
     if column.mean is not None:
         stddev = f" ± {column.stddev:,.4g}" if column.stddev is not None else ""
-        rows.append(("mean", f"{column.mean:,.6g}{stddev} {_sparkline(_series(past, column.name, 'mean') + [column.mean])}"))
+        rows.append(("mean", f"{column.mean:,.6g}{stddev} {_sparkline(_series(past, column.name, 'mean') + [(now, column.mean)])}"))
     q1, median, q3 = (column.quantiles.get(k) for k in ("p25", "p50", "p75"))
     if isinstance(column.min, (int, float)) and isinstance(column.max, (int, float)) and None not in (q1, median, q3):
         rows.append(("quartiles", _box(float(column.min), float(q1 or 0), float(median or 0), float(q3 or 0), float(column.max))))
@@ -71,20 +71,44 @@ def _column(column: ColumnProfile, past: History) -> str:
     return f"<div class='card'><h3>{_e(column.name)} <span class='type'>{_e(column.type)}</span></h3><table>{cells}</table></div>"
 
 
-def _series(past: History, column: str, metric: str) -> list[float]:
-    return [p[(column, metric)] for _, p in sorted(past.items()) if (column, metric) in p]
+def _series(past: History, column: str, metric: str) -> list[tuple[datetime.datetime, float]]:
+    return [(moment, p[(column, metric)]) for moment, p in sorted(past.items()) if (column, metric) in p]
 
 
-def _sparkline(values: list[float], width: int = 120, height: int = 24) -> str:
-    if len(values) < 2:
+def _sparkline(series: list[tuple[datetime.datetime, float]], width: int = 160, height: int = 30) -> str:
+    """The metric over the profiles: its lowest and highest values on the left axis, the
+    first and last profile times under it, and each point's time and value on hover."""
+    if len(series) < 2:
         return ""
+    values = [value for _, value in series]
     low, high = min(values), max(values)
     span = (high - low) or 1.0
-    step = width / (len(values) - 1)
-    points = " ".join(f"{i * step:.1f},{height - 2 - (v - low) / span * (height - 4):.1f}" for i, v in enumerate(values))
-    last = points.split(" ")[-1].split(",")
-    return (f"<svg width='{width}' height='{height}' style='vertical-align:middle'><polyline points='{points}' fill='none' "
-            f"stroke='#1976d2' stroke-width='1.5'/><circle cx='{last[0]}' cy='{last[1]}' r='2.5' fill='#1976d2'/></svg>")
+    left, bottom = 44, 12  # room for the value labels, and for the times
+    plot_w, plot_h = width - left - 4, height - 4
+    step = plot_w / (len(series) - 1)
+
+    def y(value: float) -> float:
+        return 2 + plot_h - (value - low) / span * plot_h
+
+    xy = [(left + i * step, y(v)) for i, v in enumerate(values)]
+    points = " ".join(f"{x:.1f},{yy:.1f}" for x, yy in xy)
+    dots = "".join(
+        f"<circle cx='{x:.1f}' cy='{yy:.1f}' r='{3 if i == len(xy) - 1 else 2}' fill='#1976d2'>"
+        f"<title>{moment:%Y-%m-%d %H:%M} UTC: {value:,.6g}</title></circle>"
+        for i, ((x, yy), (moment, value)) in enumerate(zip(xy, series, strict=True))
+    )
+    label = "font-size='9' fill='#777' font-family='sans-serif'"
+    first, last = series[0][0], series[-1][0]
+    return (
+        f"<svg width='{width}' height='{height + bottom}' style='vertical-align:middle' role='img'>"
+        f"<line x1='{left - 2}' y1='2' x2='{left - 2}' y2='{2 + plot_h}' stroke='#bbb'/>"
+        f"<line x1='{left - 2}' y1='{2 + plot_h}' x2='{width - 4}' y2='{2 + plot_h}' stroke='#bbb'/>"
+        f"<text x='{left - 5}' y='8' text-anchor='end' {label}>{high:,.4g}</text>"
+        f"<text x='{left - 5}' y='{2 + plot_h}' text-anchor='end' {label}>{low:,.4g}</text>"
+        f"<text x='{left}' y='{height + bottom - 1}' {label}>{first:%m-%d %H:%M}</text>"
+        f"<text x='{width - 4}' y='{height + bottom - 1}' text-anchor='end' {label}>{last:%m-%d %H:%M}</text>"
+        f"<polyline points='{points}' fill='none' stroke='#1976d2' stroke-width='1.5'/>{dots}</svg>"
+    )
 
 
 def _bar(fraction: float, colour: str, width: int = 60) -> str:

@@ -177,11 +177,17 @@ class Runner:
         return RunResults(ordered, time.time() - started)
 
     def _report_start(self, uid: str, position: int, total: int) -> None:
+        self.reporter.node_started(position, total, self.names[uid], *self._described(uid))
+
+    def _described(self, uid: str) -> tuple[str, str]:
+        """A node's materialization and relation as told; one that did not compile has no
+        relation, and its materialization is the one configured outside its SQL ("" if none)."""
         name = self.names[uid]
         model = self.project.models.get(name)
-        materialized = model.materialized if model else "?"
-        relation = model.relation.sql(self.adapter.DIALECT) if model else name
-        self.reporter.node_started(position, total, name, materialized, relation)
+        if model is not None:
+            return model.materialized, model.relation.sql(self.adapter.DIALECT)
+        declared = self.compiler.definition.models[name]
+        return str({**declared.folder_config, **declared.yaml_config}.get("materialized") or ""), name
 
     def _skip_descendants(self, failed: str, results: dict[str, NodeResult], index: dict[str, int], total: int, why: str) -> None:
         stack = list(self.plan.dependents[failed])
@@ -191,12 +197,8 @@ class Runner:
             uid = stack.pop()
             if uid in results:
                 continue
-            name = self.names[uid]
-            model = self.project.models.get(name)
-            result = NodeResult(
-                uid, name, model.materialized if model else "?", model.relation.sql(self.adapter.DIALECT) if model else name,
-                "skipped", now, now, message=f"skipped: upstream model '{failed_name}' {why}",
-            )
+            result = NodeResult(uid, self.names[uid], *self._described(uid), "skipped", now, now,
+                                message=f"skipped: upstream model '{failed_name}' {why}")
             results[uid] = result
             self.reporter.node_finished(index[uid], total, result)
             stack.extend(self.plan.dependents[uid])
@@ -236,11 +238,8 @@ class Runner:
             self.adapter.persist_docs(table, declared.description if docs.get("relation") else None, columns)
 
     def _held(self, uid: str, why: str) -> NodeResult:
-        name = self.names[uid]
-        model = self.project.models.get(name)
         now = time.time()
-        return NodeResult(uid, name, model.materialized if model else "?", model.relation.sql(self.adapter.DIALECT) if model else name,
-                          "skipped", now, now, message=why)
+        return NodeResult(uid, self.names[uid], *self._described(uid), "skipped", now, now, message=why)
 
     def _render_at_run(self, model: CompiledModel) -> CompiledModel:
         """dbt's second render: `execute` true, its queries run on the target. A ref the
@@ -258,8 +257,7 @@ class Runner:
         name = self.names[uid]
         started = time.time()
         model = self.project.models.get(name)
-        materialized = model.materialized if model else "?"
-        relation = model.relation.sql(self.adapter.DIALECT) if model else name
+        materialized, relation = self._described(uid)
         try:
             if model is None:
                 raise self.project.errors[name]

@@ -28,6 +28,7 @@ from featureduck.engines.extensions import load_extension
 from featureduck.errors import DatabaseError
 from featureduck.project.nodes import READER_EXTENSIONS, SourceTable
 from featureduck.utils.hashing import file_version, sha256_json
+from featureduck.utils.terminal import duckdb_progress_setting
 
 if TYPE_CHECKING:
     import duckdb
@@ -107,6 +108,7 @@ def stage_file_sources(
     if not to_stage:
         return staged
     with duckdb.connect() as reader:
+        reader.execute(duckdb_progress_setting())  # a large file shows its progress on a terminal
         for name in sorted({READER_EXTENSIONS[str(t.format)] for t, _ in to_stage if t.format in READER_EXTENSIONS}):
             load_extension(reader, name)
         for table, current in to_stage:

@@ -12,6 +12,7 @@ from featureduck.materializations.registry import builds_relation
 from featureduck.project.ids import NodeId
 from featureduck.runner import artifacts
 from featureduck.runner.results import NodeResult, RunResults
+from featureduck.runner.scheduler import plan_run
 from featureduck.tasks.options import RunOptions
 from featureduck.tasks.run import RunOutcome, run_hooks, run_models
 from featureduck.tasks.seed import load_seeds
@@ -37,8 +38,10 @@ def build(workspace: Workspace, options: RunOptions, reporter: Reporter) -> tupl
             session.adapter, tests, workspace.config.name, workspace.definition.ref_ids(),
             set(workspace.selectable_nodes(compiled)) - building, reporter, _stand_ins(compiled), _reads_inlined(compiled),
         )
-        checker.after(None)  # tests of sources and of nodes this command does not build
         seeded = Selection(compiled, {uid for uid in building if NodeId.parse(uid).kind == "seed"})
+        names = {model.unique_id: name for name, model in workspace.definition.models.items()}
+        reporter.plan(len(seeded.selected) + len(plan_run(compiled, building, names).order) + len(tests))  # one numbering
+        checker.after(None)  # tests of sources and of nodes this command does not build
         seeds = load_seeds(session, seeded, reporter) if seeded.selected else []
         held = [result.unique_id for result in seeds if result.status != "success" or not checker.after(result.unique_id)]
         skipped = sorted({d for uid in held for d in compiled.dag.descendants(uid)} & building)

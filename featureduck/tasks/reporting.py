@@ -21,9 +21,16 @@ class Reporter(RunReporter, TestProgress, ViewProgress, Protocol):
     def source_staged(self, source: str, relation: str, rows: int | None) -> None:
         """A file source loaded into the target (rows None: unchanged since)."""
 
+    def plan(self, total: int) -> None:
+        """How many nodes and tests the command will report in all (`build` tells it,
+        so its seeds, models and tests share one numbering)."""
+
 
 class SilentReporter:
     """Says nothing: the Python API's default."""
+
+    def plan(self, total: int) -> None:
+        pass
 
     def source_staged(self, source: str, relation: str, rows: int | None) -> None:
         pass

@@ -51,7 +51,7 @@ def _step(root: Path, rows: str, *args: str) -> str:
 def test_snapshot_builds_snapshots_run_builds_models_build_builds_both(project: Path) -> None:
     _ok("seed", cwd=project)
     ran = fduck("run", cwd=project).stdout  # dbt run builds no snapshot: the model reads one not taken yet
-    assert "Finished running 1 models" in ran and 'Table with name "main_history.ts_ignore" does not exist' in ran
+    assert "Finished running 1 model " in ran and 'Table with name "main_history.ts_ignore" does not exist' in ran
     taken = _ok("snapshot", cwd=project)
     assert "START snapshot main_history.ts_ignore" in taken and "Finished running 7 snapshots" in taken
     assert "current_orders" not in taken
@@ -68,7 +68,7 @@ def test_snapshot_builds_snapshots_run_builds_models_build_builds_both(project: 
 
 def test_snapshots_are_selected_listed_and_never_cached(project: Path) -> None:
     _ok("seed", cwd=project)
-    assert "Finished running 1 snapshots" in _ok("snapshot", "-s", "ts_ignore", cwd=project)
+    assert "Finished running 1 snapshot " in _ok("snapshot", "-s", "ts_ignore", cwd=project)
     assert "Finished running 2 snapshots" in _ok("snapshot", "-s", "path:snapshots/checked", cwd=project)
     listed = _ok("ls", "--resource-type", "snapshot", cwd=project).split()
     assert listed == ["snapshot.snaps.check_all", "snapshot.snaps.check_listed", "snapshot.snaps.from_yaml",
@@ -220,7 +220,7 @@ def test_tests_are_listed_and_selected_by_name(project: Path) -> None:
     assert "test.snaps.not_null_from_yaml_id" in _ok("ls", cwd=project).split()  # as dbt ls lists them
     _ok("build", cwd=project)
     one = _ok("test", "-s", "not_null_from_yaml_id", cwd=project)
-    assert "PASS not_null_from_yaml_id" in one and "Finished running 1 tests" in one
+    assert "PASS not_null_from_yaml_id" in one and "Finished running 1 test " in one
     assert "Finished running 2 tests" in _ok("test", "-s", "ts_ignore", cwd=project)  # a node's tests, as before
     assert _ok("ls", "-s", "+not_null_from_yaml_id", cwd=project).split() == [
         "seed.snaps.source_rows", "snapshot.snaps.from_yaml", "test.snaps.not_null_from_yaml_id"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,9 @@ def test_statistics_history_and_anomalies(make_project: ProjectFactory) -> None:
     assert text.returncode == 0 and "anomaly: row count is 300" in text.stdout
     page = report.read_text()
     assert "<svg" in page and "<polyline" in page and "Anomalies" in page and "kind" in page
+    # the row-count sparkline: its range on the axis (100 to 300), each profile's value on hover
+    assert re.search(r"<text [^>]*>300</text><text [^>]*>100</text>", page)
+    assert len(re.findall(r"<title>\d{4}-\d\d-\d\d \d\d:\d\d UTC: 100</title>", page)) >= 2 and " UTC: 300</title>" in page
     assert "compared with 3 earlier profiles" in fduck("profile", "events", "--project-dir", str(root), "--vars", "{n: 300}").stdout
     missing = fduck("profile", "nope", "--project-dir", str(root))
     assert missing.returncode == 2 and "no model 'nope' to profile" in missing.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,8 @@ def test_one_typed_table_per_view(pg_online: Path, pg_dsn: str, pg_schema: str) 
     with _server(pg_online) as base:
         assert _request(base + "/features/stats/7")[1]["features"] == {"clicks": 72, "score": 2.25, "gen": 1}
         assert _request(base + '/features/devices/[1,"web"]')[1]["features"] == {"seen": 7}
+        with urllib.request.urlopen(base + "/features/stats/7") as response:  # the JSON as the embedded store writes it
+            assert b'"features":{"clicks":72,"score":2.25,"gen":1},"feature_ts":"2024-01-03 00:00:00"}' in response.read()
 
 
 def test_incremental_upsert_and_schema_changes(pg_online: Path, pg_dsn: str, pg_schema: str) -> None:
@@ -51,7 +54,7 @@ def test_incremental_upsert_and_schema_changes(pg_online: Path, pg_dsn: str, pg_
     model.write_text(STATS.rstrip() + "\nunion all select 0, timestamp '2024-02-01', 12345, 0.5, 1\n")
     assert fduck("run", "--project-dir", str(pg_online)).returncode == 0
     result = fduck("materialize", "--project-dir", str(pg_online), "--select", "stats")
-    assert "stats@1: 1 rows (since 2024-01-03T00:00:00.000000)" in result.stdout, result.stdout + result.stderr
+    assert "stats@1: 1 row (since 2024-01-03T00:00:00.000000)" in result.stdout, result.stdout + result.stderr
     assert _sql(pg_dsn, f"SELECT clicks, feature_ts::text FROM {pg_schema}.online_stats WHERE entity_key = '0'") == [
         (12345, "2024-02-01 00:00:00")]
     # a feature added, one retyped: the table follows the view
@@ -83,10 +86,13 @@ def test_migrate_from_the_single_table_layout(pg_online: Path, pg_dsn: str, pg_s
         result = fduck("online", "migrate", "--project-dir", str(pg_online))
         assert result.returncode == 0, result.stdout + result.stderr
         assert "stats@1: 300 rows in online_features, 300 of their entities in the view's table" in result.stdout
-        assert "devices@1: 1 rows in online_features, 1 of their entities" in result.stdout
+        assert "devices@1: 1 row in online_features, 1 of their entities" in result.stdout
     assert _sql(pg_dsn, f"SELECT count(*), sum(clicks), min(gen) FROM {pg_schema}.online_stats") == [(300, 90300, 7)]
     assert _sql(pg_dsn, f"SELECT seen FROM {pg_schema}.online_devices WHERE entity_key = '[1,\"ios\"]'") == [(5,)]  # newer kept
     assert _sql(pg_dsn, f"SELECT count(*) FROM {pg_schema}.online_features") == [(301,)]  # left in place
+    _sql(pg_dsn, f"CREATE TABLE {pg_schema}.empty_features (feature_view text, entity_key text, features jsonb)")
+    nothing = fduck("online", "migrate", "--from-table", "empty_features", "--project-dir", str(pg_online))
+    assert nothing.returncode == 0 and "Nothing to migrate: empty_features holds no rows of the online feature views" in nothing.stdout
     assert Project.load(pg_online).get_online_features("stats", [300])[0]["features"] == {"clicks": 600, "score": 150.0, "gen": 7}
     # materializing goes on from the migrated rows: those stamped later than the offline ones stay, --full replaces all
     assert fduck("materialize", "--project-dir", str(pg_online), "--select", "stats").returncode == 0

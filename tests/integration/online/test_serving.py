@@ -198,7 +198,7 @@ def test_incremental_materialization_moves_the_watermark(served: Path) -> None:
     model.write_text(STATS.rstrip() + "\nunion all select 0, timestamp '2024-02-01', 12345, 0.5, 1\n")
     assert fduck("run", "--project-dir", str(served)).returncode == 0
     result = fduck("materialize", "--project-dir", str(served), "--select", "stats")
-    assert "stats@1: 1 rows (since 2024-01-03T00:00:00.000000)" in result.stdout, result.stdout
+    assert "stats@1: 1 row (since 2024-01-03T00:00:00.000000)" in result.stdout, result.stdout
     assert "devices" not in result.stdout
     answer = Project.load(served).get_online_features("stats", [0, 1])
     assert answer[0]["features"]["clicks"] == 12345 and answer[1]["features"]["clicks"] == 12

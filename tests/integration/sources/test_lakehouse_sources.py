@@ -92,6 +92,19 @@ def test_delta_tables_latest_by_version_and_as_of(make_project: ProjectFactory, 
     assert _results(root, pg_schema_or_none, ["latest_count", "first_count"]) == {"latest_count": (4, 10.0), "first_count": (2, 3.0)}
 
 
+def test_delta_as_of_before_the_table_existed_is_an_error(make_project: ProjectFactory, tmp_path: Path) -> None:
+    """deltalake answers a time before the first commit with version 0; featureduck refuses it."""
+    from deltalake import write_deltalake
+
+    path = tmp_path / "delta" / "events"
+    write_deltalake(str(path), _rows([1, 2]))
+    tables = [{"name": "early", "format": "delta", "path": str(path), "as_of": "'2001-01-01 00:00:00'"}]
+    root = make_project({"sources/lake.yml": _sources(tables), "models/early_count.sql": COUNT.format(table="early")})
+    result = fduck("compile", "--project-dir", str(root))
+    assert result.returncode == 1
+    assert f"{path} did not exist as of 2001-01-01 00:00:00: its first version was written" in result.stderr, result.stderr
+
+
 @pytest.mark.slow
 def test_iceberg_tables_latest_and_by_snapshot(make_project: ProjectFactory, tmp_path: Path, pg_schema_or_none: str | None) -> None:
     from pyiceberg.catalog.sql import SqlCatalog

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from featureduck.api import Project
-from tests.conftest import INCREMENTAL_MODEL, ProjectFactory, spark_output
+from tests.conftest import INCREMENTAL_MODEL, ProjectFactory, fduck, spark_output
 
 
 def _spark() -> Any:
@@ -66,3 +66,18 @@ def test_materializations_on_spark(make_project: ProjectFactory, spark_warehouse
     (root / "models" / "wide.sql").write_text("{{ config(materialized='table') }} select no_such_column from {{ ref('eph') }}")
     assert _run(root, select="wide")["wide"].startswith("error")
     assert _rows(f"select * from {schema}.wide") == [(10,), (10,), (20,), (30,)]
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_the_cli_keeps_the_jvms_output_off_the_terminal(make_project: ProjectFactory, spark_warehouse: Path) -> None:
+    """Spark's banner, log4j's notices and the JVM's warnings go to target/spark.log; the
+    terminal shows featureduck's lines only. Its own warehouse: a second JVM cannot share
+    the session's Derby metastore."""
+    root = make_project({"models/one.sql": "select 1 as id"})
+    (root / "profiles.yml").write_text("default:\n  target: spark\n  outputs:\n" + spark_output(root / "target" / "wh", "quiet"))
+    result = fduck("run", cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert "OK created view quiet.one" in result.stdout
+    assert result.stderr == "" and "log4j" not in result.stdout and "WARN" not in result.stdout
+    assert "log4j" in (root / "target" / "spark.log").read_text()
