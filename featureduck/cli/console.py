@@ -33,6 +33,14 @@ def print_table(table: Any) -> None:
     (console if console.is_terminal else Console(highlight=False, width=100_000)).print(table)
 
 
+def shown_path(path: Path) -> str:
+    """A path as a person would type it here: relative to the working folder when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def plural(count: int, word: str, many: str | None = None) -> str:
     """`1 model`, `2 models` (`many` for words not made plural by an s)."""
     return f"{count} {word if count == 1 else many or word + 's'}"
@@ -380,7 +388,7 @@ def print_docs_generated(generated: GeneratedDocs, seconds: float) -> None:
     for uid, error in sorted(generated.lineage_errors.items()):
         print_text(f"[yellow]column lineage of {escape(uid)} not traced[/yellow]: {escape(error)}")
     print_text(f"Wrote the docs site ({plural(generated.nodes, 'node')}, {plural(generated.columns_traced, 'column')} traced) "
-               f"to {generated.folder}/index.html in {seconds:.2f}s")
+               f"to {shown_path(generated.folder / 'index.html')} in {seconds:.2f}s")
     print_text("Open it as a file, or serve it: fduck docs serve")
 
 
