@@ -138,3 +138,18 @@ def test_global_options_before_the_command_and_several_selectors(project: Path, 
     failed = fduck("--debug", "--vars", "{fail: true}", "run", "-s", "broken", cwd=project)
     assert "Traceback" not in failed.stderr and failed.returncode == 1  # a model's error is no traceback, even with --debug
     assert results_of(project) == {"broken": "error"}
+
+
+def test_a_named_profile_that_no_profiles_file_holds_is_an_error(make_project: ProjectFactory) -> None:
+    root = make_project({"featureduck_project.yml": "name: proj\nprofile: warehouse\n", "models/a.sql": "select 1 as id"})
+    ran = fduck("run", cwd=root)
+    assert ran.returncode == 2 and not (root / "target" / "dev.duckdb").exists()  # never built on a default elsewhere
+    assert "profile 'warehouse' (named by the project file) was not found: there is no profiles.yml" in ran.stderr
+    (root / "featureduck_project.yml").write_text("name: proj\n")  # no profile named: the built-in DuckDB target
+    assert fduck("run", cwd=root).returncode == 0
+
+
+def test_commands_that_read_no_profile_offer_no_profile_options() -> None:
+    for command in ("clean", "deps"):
+        shown = fduck(command, "--help").stdout
+        assert "--project-dir" in shown and "--target" not in shown and "--profiles-dir" not in shown and "--vars" not in shown
