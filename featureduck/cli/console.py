@@ -378,8 +378,8 @@ def print_lineage(traced: ColumnLineage, depth: int = 0) -> None:
 def print_parsed(parsed: Parsed, manifest: Path, seconds: float) -> None:
     for error in dict.fromkeys(parsed.errors):
         print_error(error)
-    found = ", ".join(plural(n, kind, "entities" if kind == "entity" else None) for kind, n in parsed.counts.items() if n)
-    print_text(f"Parsed {found or 'an empty project'} in {seconds:.2f}s; wrote {manifest}")
+    found = ", ".join(plural(n, kind) for kind, n in parsed.counts.items() if n)
+    print_text(f"Parsed {found or 'an empty project'} in {seconds:.2f}s; wrote {shown_path(manifest)}")
     if parsed.errors:
         print_text(f"[red]{plural(len(dict.fromkeys(parsed.errors)), 'error')}[/red]")
 

@@ -40,7 +40,8 @@ def build(workspace: Workspace, options: RunOptions, reporter: Reporter) -> tupl
         )
         seeded = Selection(compiled, {uid for uid in building if NodeId.parse(uid).kind == "seed"})
         names = {model.unique_id: name for name, model in workspace.definition.models.items()}
-        reporter.plan(len(seeded.selected) + len(plan_run(compiled, building, names).order) + len(tests))  # one numbering
+        planned = plan_run(compiled, building, names).order  # the models and snapshots that build a relation
+        reporter.plan(len(seeded.selected) + len(planned) + len(tests))  # one numbering
         checker.after(None)  # tests of sources and of nodes this command does not build
         seeds = load_seeds(session, seeded, reporter) if seeded.selected else []
         held = [result.unique_id for result in seeds if result.status != "success" or not checker.after(result.unique_id)]
@@ -48,7 +49,7 @@ def build(workspace: Workspace, options: RunOptions, reporter: Reporter) -> tupl
         held_names = ", ".join(NodeId.parse(uid).name for uid in held)
         why = f"skipped: upstream seed {held_names} did not load or failed its tests"
         if held and options.fail_fast:  # the first failure stops the build: nothing more starts
-            skipped = sorted(building - {result.unique_id for result in seeds})
+            skipped = sorted(planned)
             why = f"skipped: --fail-fast stopped the build when seed {NodeId.parse(held[0]).name} failed"
         skips = _held_back(workspace, selection, skipped, why)
         for position, skip in enumerate(skips, start=1):
