@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import copy_example_project, docs_server, fduck
+from tests.conftest import FIXTURES, REPO_ROOT, copy_example_project, docs_server, fduck
 
 PROJECT = "featureduck_example"
 DAILY = f"model.{PROJECT}.user_activity_daily"
@@ -113,3 +114,29 @@ def test_serve_serves_the_site_and_each_new_generate(project: Path) -> None:
         port = base.rsplit(":", 1)[1]
         taken = fduck("docs", "serve", "--port", port, cwd=project)
         assert taken.returncode != 0 and f"cannot serve on 127.0.0.1:{port}" in taken.stderr
+
+
+@pytest.mark.parametrize("fixture", ["dbt_snapshots", "dbt_features", "dbt_parity"])
+def test_dbt_projects_get_every_kind_of_node(fixture: str, tmp_path: Path) -> None:
+    root = tmp_path / fixture
+    shutil.copytree(FIXTURES / fixture, root)
+    if (root / "packages.yml").exists():
+        assert fduck("deps", cwd=root).returncode == 0
+    generated = fduck("docs", "generate", cwd=root)
+    assert generated.returncode == 0, generated.stdout + generated.stderr
+    nodes = catalog_of(root)["nodes"]
+    kinds = {node["resource_type"] for node in nodes.values()}
+    expected = {"dbt_snapshots": {"snapshot", "seed", "test"}, "dbt_features": {"unit_test", "seed", "model", "macro"},
+                "dbt_parity": {"model", "seed", "test", "macro"}}[fixture]
+    assert expected <= kinds, kinds
+    if fixture == "dbt_parity":  # {{ doc() }} blocks rendered into descriptions
+        seed = next(n for n in nodes.values() if n["resource_type"] == "seed" and n["name"] == "countries")
+        assert seed["description"] and "{{" not in seed["description"]
+
+
+def test_compiled_sql_is_kept_per_target(project: Path) -> None:
+    shutil.copy(REPO_ROOT / "profiles.yml", project / "profiles.yml")
+    assert fduck("compile", "--target", "pg", cwd=project).returncode == 0  # no server needed
+    assert fduck("docs", "generate", cwd=project).returncode == 0
+    compiled = catalog_of(project)["nodes"][DAILY]["compiled"]
+    assert set(compiled) == {"dev", "pg"} and compiled["pg"]["dialect"] == "postgres"
