@@ -20,6 +20,7 @@ from featureduck.errors import CompilationError, SourceLocation
 if TYPE_CHECKING:
     from sqlglot import exp
     from sqlglot.optimizer.scope import Scope
+    from sqlglot.schema import MappingSchema
 
     from featureduck.compiler.compile import CompiledModel, CompiledProject, Compiler
 
@@ -54,7 +55,8 @@ class LineageTracer:
             expression = source_expression(table, definition.config.root, compiler.target.traits, compiler.target.schema)
             self.relations[self._key(expression)] = table.unique_id
         self._columns: dict[str, list[str] | None] = {}
-        self._all: dict[str, dict[str, dict[str, str]]] | None = None
+        self._all: MappingSchema | None = None
+        self._trees: dict[str, exp.Expr | None] = {}
 
     def trace(self, model: str, column: str) -> ColumnLineage:
         compiled = self.project.models.get(model)
@@ -130,14 +132,18 @@ class LineageTracer:
             return ("", table.this.sql(dialect=self.dialect).lower())
         return (str(table.args["db"].name if table.args.get("db") else "").lower(), table.name.lower())
 
-    def _schema(self) -> dict[str, Any]:
-        """Every relation's columns as far as they are known, for expanding stars."""
+    def _schema(self) -> MappingSchema:
+        """Every relation's columns as far as they are known, for expanding stars: built and
+        normalized once (sqlglot normalizes a plain mapping again on every call)."""
         if self._all is None:  # a reader call cannot be a schema key: its star stays unexpanded
-            self._all = {}
+            from sqlglot.schema import MappingSchema
+
+            tables: dict[str, dict[str, dict[str, str]]] = {}
             for (db, identifier), uid in self.relations.items():
                 columns = self.columns(uid)
                 if columns and db:
-                    self._all.setdefault(db, {})[identifier] = {c: "text" for c in columns}
+                    tables.setdefault(db, {})[identifier] = {c: "text" for c in columns}
+            self._all = MappingSchema(dict(tables), dialect=self.dialect)
         return self._all
 
     def columns(self, uid: str) -> list[str] | None:
@@ -169,15 +175,18 @@ class LineageTracer:
         return list(tree.named_selects)
 
     def _qualified(self, sql: str) -> exp.Expr | None:
+        """The query qualified, once per query: its columns and its lineage both read it."""
         import sqlglot
         from sqlglot.errors import SqlglotError
         from sqlglot.optimizer.qualify import qualify
 
-        try:
-            return qualify(sqlglot.parse_one(sql, read=self.dialect), schema=self._schema_for(sql), dialect=self.dialect,
-                           validate_qualify_columns=False)
-        except SqlglotError:
-            return None
+        if sql not in self._trees:
+            try:
+                self._trees[sql] = qualify(sqlglot.parse_one(sql, read=self.dialect), schema=self._schema_for(sql),
+                                           dialect=self.dialect, validate_qualify_columns=False)
+            except SqlglotError:
+                self._trees[sql] = None
+        return self._trees[sql]
 
     def _schema_for(self, sql: str) -> dict[str, Any]:
         """The columns of the relations one query reads (each found recursively)."""

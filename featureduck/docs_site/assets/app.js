@@ -193,6 +193,10 @@
       layout: { name: window.cytoscapeDagre ? "dagre" : "breadthfirst", rankDir: "LR", nodeSep: 18, rankSep: 70, directed: true },
     });
     window.fduck.cy = cy;
+    if (!selector && elements.length > 800) {  // a whole large project is a hairball: say how to narrow it
+      document.getElementById("node-panel").innerHTML = `<p>${cy.nodes().length} nodes: click one to focus on it, or
+        filter with a selector (<code>+name</code>, <code>name+2</code>, <code>tag:x</code>) to draw only part.</p>`;
+    }
     cy.on("tap", "node", (event) => focus(event.target.id()));
     cy.on("tap", (event) => { if (event.target === cy) clearFocus(); });
     cy.on("dbltap", "node", (event) => { location.hash = "#!/node/" + encodeURIComponent(event.target.id()); });
