@@ -42,8 +42,8 @@ def shown_path(path: Path) -> str:
 
 
 def plural(count: int, word: str, many: str | None = None) -> str:
-    """`1 model`, `2 models` (`many` for words not made plural by an s)."""
-    return f"{count} {word if count == 1 else many or word + 's'}"
+    """`1 model`, `2 models`, `1,000 rows` (`many` for words not made plural by an s)."""
+    return f"{count:,} {word if count == 1 else many or word + 's'}"
 
 _STATUS_STYLE = {"success": ("OK", "green"), "cached": ("CACHED", "cyan"), "error": ("ERROR", "red"), "skipped": ("SKIP", "yellow")}
 _LINE_WIDTH = 72
