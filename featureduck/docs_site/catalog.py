@@ -248,11 +248,11 @@ def _add_feature_store(definition: ProjectDefinition, nodes: dict[str, dict[str,
             "feature_view": view.to_dict(),
             "columns": [{"name": f.name, "description": f.description, "data_type": f.dtype, "type_from": "declared",
                          "meta": {}, "tests": [], "upstream": [[model_id, f.name]] if model_id else []} for f in view.features],
-            "depends_on": [n for n in (model_id, entity_id) if n in nodes or n == model_id],
+            "depends_on": [n for n in (model_id, entity_id) if n in nodes],  # nodes: models, then entities, added first
             "freshness": _freshness(freshness.get(f"feature_view:{key}") or freshness.get(f"feature_view:{view.name}"),
                                     view.freshness, freshness_error),
         }
-        edges |= {(parent, uid) for parent in nodes[uid]["depends_on"] if parent}
+        edges |= {(parent, uid) for parent in nodes[uid]["depends_on"]}
         if view.online:
             online.append(uid)
     if online:
