@@ -24,6 +24,7 @@ from featureduck.utils.secrets import MaskingStream
 
 if TYPE_CHECKING:
     from featureduck.api import Project
+    from featureduck.store.freshness import Freshness
 
 THREADS = click.option("--threads", type=click.IntRange(min=1), default=None, help="Models built at once")
 FULL_REFRESH = click.option("--full-refresh", is_flag=True, help="Rebuild incremental models from scratch")
@@ -468,7 +469,11 @@ def runs(args: ProjectArgs, slowest: int | None, last: int, output: str) -> None
 @OUTPUT
 def freshness(args: ProjectArgs, output: str) -> None:
     """Check source and feature-view freshness against their SLAs; exit 1 on an error."""
-    results = args.load().freshness()
+    _report_freshness(args.load().freshness(), output)
+
+
+def _report_freshness(results: list[Freshness], output: str) -> None:
+    """Both freshness commands: a table or JSON; exit 1 on an error."""
     if output == "json":
         out.print_json([r.to_dict() for r in results])
     else:
@@ -486,13 +491,7 @@ def source() -> None:
 @OUTPUT
 def source_freshness(args: ProjectArgs, selector: Selector, output: str) -> None:
     """dbt's `source freshness`: the selected sources against their SLAs, written to target/sources.json; exit 1 on an error."""
-    results = args.load().source_freshness(selector.select, selector.exclude)
-    if output == "json":
-        out.print_json([r.to_dict() for r in results])
-    else:
-        out.print_freshness(results)
-    if any(r.status == "error" for r in results):
-        sys.exit(1)
+    _report_freshness(args.load().source_freshness(selector.select, selector.exclude), output)
 
 
 @project_command(cli, "training-set")
