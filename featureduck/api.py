@@ -27,6 +27,7 @@ from featureduck.tasks.options import (
     RunOptions,
     Selector,
     ShowOptions,
+    StreamOptions,
     TestOptions,
 )
 from featureduck.tasks.workspace import Selection, Workspace
@@ -43,9 +44,10 @@ if TYPE_CHECKING:
     from featureduck.online.postgres_migrate import Migrated
     from featureduck.project.nodes import SourceTable
     from featureduck.runner.results import NodeResult, RunResults
-    from featureduck.runner.state import BuildRecord, Timing
+    from featureduck.runner.state import BuildRecord, StreamedRun, Timing
     from featureduck.sources.watermarks import Watermark
     from featureduck.store.freshness import Freshness
+    from featureduck.streams.consume import SourceProgress, StreamProgress
     from featureduck.tasks.deps import Installed
     from featureduck.tasks.docs import GeneratedDocs
     from featureduck.tasks.inspect import ProfileOutcome, RelationState
@@ -249,7 +251,13 @@ class Project(Workspace):
         """Each model's time in the last `runs` runs, newest run first."""
         from featureduck.tasks.inspect import run_timings
 
-        return run_timings(self, runs)
+        return run_timings(self, runs)[0]
+
+    def stream_runs(self, runs: int = 20) -> list[StreamedRun]:
+        """What each source landed in the last `runs` stream runs, and its lag when it stopped."""
+        from featureduck.tasks.inspect import run_timings
+
+        return run_timings(self, runs)[1]
 
     # --- files ------------------------------------------------------------------------------
 
@@ -326,6 +334,18 @@ class Project(Workspace):
         options = MaterializeOptions(views=tuple(views or ()), full=full, start=start, end=end)
         return materialize_views(self, options, _or_silent(reporter))
 
+    def stream(
+        self, sources: list[str] | None = None, until_idle: float | None = None, reset: bool = False,
+        reporter: StreamProgress | None = None,
+    ) -> list[SourceProgress]:
+        """Consume the stream sources (all, or those named) into their landing tables and
+        their stream feature views into the online store, until `until_idle` seconds pass
+        without a message (None: until SIGINT or SIGTERM)."""
+        from featureduck.tasks.stream import run_stream
+
+        options = StreamOptions(sources=tuple(sources or ()), until_idle=until_idle, reset=reset)
+        return run_stream(self, options, reporter or _SilentStream())
+
     def migrate_online_store(self, old_table: str = "online_features") -> list[Migrated]:
         """Move the older single-table layout of a Postgres online store into per-view tables."""
         from featureduck.tasks.online import migrate
@@ -370,6 +390,11 @@ def _run_options(
 ) -> RunOptions:
     return RunOptions(selector=Selector.of(select, exclude, state), threads=threads, full_refresh=full_refresh, use_cache=use_cache,
                       fail_fast=fail_fast)
+
+
+class _SilentStream:
+    def stream_progress(self, sources: list[SourceProgress], final: bool) -> None:
+        pass
 
 
 def _or_silent(reporter: Reporter | None) -> Reporter:

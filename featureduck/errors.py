@@ -115,3 +115,11 @@ class BuildError(FeatureDuckError):
     nothing is replaced, and the node's result names why."""
 
     exit_code = 1
+
+
+class StreamError(FeatureDuckError):
+    """A stream cannot go on without losing or repeating messages (an offset the broker
+    no longer holds, another consumer moved the recorded offsets): it stops, and what
+    the target holds stays as the last committed batch left it."""
+
+    exit_code = 1

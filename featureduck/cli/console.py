@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -214,6 +215,20 @@ def print_runs(summaries: list[Any]) -> None:
     print_table(table)
 
 
+def print_stream_runs(runs: list[Any]) -> None:
+    """`fduck stream`'s runs, a row per source: nothing when none streamed."""
+    from rich.table import Table
+
+    if not runs:
+        return
+    table = Table("stream run", "source", "started (UTC)", "time", "rows landed", "dead letters", "offsets", "lag")
+    for r in runs:
+        offsets = ", ".join(f"p{k}@{v:,}" for k, v in sorted(r.positions.items(), key=lambda kv: int(kv[0])))
+        table.add_row(r.run_id, escape(r.name), f"{r.started_at:%Y-%m-%d %H:%M:%S}", f"{r.seconds:.1f}s", f"{r.landed:,}",
+                      f"{r.dead_letters:,}", offsets, _lag({int(k): v for k, v in r.lag.items()}))
+    print_table(table)
+
+
 def print_slowest(models: list[Any]) -> None:
     from rich.table import Table
 
@@ -346,6 +361,45 @@ def _age(seconds: float | None) -> str:
         return "-"
     hours = seconds / 3600
     return f"{hours / 24:.1f}d" if hours >= 48 else f"{hours:.1f}h"
+
+
+class StreamReporter:
+    """A line per source every few seconds while it streams: rows landed, rate, lag."""
+
+    EVERY = 5.0
+
+    def __init__(self) -> None:
+        self._last = time.monotonic()
+        self._landed: dict[str, int] = {}
+
+    def stream_progress(self, sources: list[Any], final: bool) -> None:
+        now = time.monotonic()
+        if final or now - self._last < self.EVERY:
+            return
+        elapsed = now - self._last
+        self._last = now
+        for p in sources:
+            rate = f", {(p.landed - self._landed.get(p.name, 0)) / elapsed:,.0f}/s"
+            self._landed[p.name] = p.landed
+            console.print(f"{escape(p.name)}: {plural(p.landed, 'row')} landed{rate}, lag {_lag(p.lag)}")
+
+
+def _lag(lag: dict[int, int]) -> str:
+    """Total lag, and per partition when there are several: `12 (p0 10, p1 2)`."""
+    total = f"{sum(lag.values()):,}"
+    if len(lag) <= 1:
+        return total
+    return total + " (" + ", ".join(f"p{k} {v:,}" for k, v in sorted(lag.items())) + ")"
+
+
+def print_streamed(done: list[Any]) -> None:
+    """One line per source: rows landed, dead letters, online rows, where each partition is."""
+    for p in done:
+        dead = f", {plural(p.dead_letters, 'dead letter')} in {escape(p.relation)}__dead_letters" if p.dead_letters else ""
+        online = f", {plural(p.online_rows, 'online row')} written" if p.online_rows else ""
+        positions = ", ".join(f"p{k}@{v:,}" for k, v in sorted(p.positions.items())) or "nothing read"
+        console.print(f"{escape(p.name)}: {plural(p.landed, 'row')} landed in {escape(p.relation)}{dead}{online} "
+                      f"in {p.seconds:.1f}s; offsets {positions}; lag {_lag(p.lag)}")
 
 
 def print_warnings(warnings: list[tuple[str, Any]]) -> None:

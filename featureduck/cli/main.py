@@ -449,8 +449,9 @@ def runs(args: ProjectArgs, slowest: int | None, last: int, output: str) -> None
 
     from featureduck.advice.runs import slowest as slowest_models
     from featureduck.advice.runs import summarize
+    from featureduck.tasks.inspect import run_timings
 
-    timings = args.load().run_timings(max(last, 2))
+    timings, streamed = run_timings(args.load(), max(last, 2))
     if slowest is not None:
         models = slowest_models(timings, slowest)
         if output == "json":
@@ -463,6 +464,7 @@ def runs(args: ProjectArgs, slowest: int | None, last: int, output: str) -> None
         out.print_json([asdict(s) for s in summaries])
     else:
         out.print_runs(summaries)
+        out.print_stream_runs(streamed[:last])
 
 
 @project_command(cli)
@@ -525,6 +527,18 @@ def materialize(args: ProjectArgs, select: tuple[str, ...], full: bool, start: d
     with out.materialize_progress(len(online_views(project.definition, names or None))) as reporter:
         done = project.materialize(names or None, full, reporter, start, end)
     out.print_materialized(done)
+
+
+@project_command(cli)
+@click.option("--select", "-s", "select", multiple=True, help="Stream sources (source or source.table); default: all")
+@click.option("--until-idle", "until_idle", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+              help="Stop after this many seconds without a message; default: run until Ctrl-C or SIGTERM")
+@click.option("--reset", is_flag=True, help="Forget what the sources landed and read each topic again from its first message")
+def stream(args: ProjectArgs, select: tuple[str, ...], until_idle: float | None, reset: bool) -> None:
+    """Land stream sources' messages in the target exactly once, and keep stream feature views online."""
+    names = [part for value in select for part in value.split(",") if part.strip()]
+    done = args.load().stream(names or None, until_idle, reset, out.StreamReporter())
+    out.print_streamed(done)
 
 
 @cli.group()

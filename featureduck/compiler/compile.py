@@ -22,7 +22,7 @@ from featureduck.errors import CompilationError, FeatureDuckError, ProjectError,
 from featureduck.graph.dag import Dag
 from featureduck.project.ids import NodeId
 from featureduck.project.loader import ProjectDefinition
-from featureduck.project.nodes import Model
+from featureduck.project.nodes import FeatureView, Model, SourceTable
 from featureduck.templating.context import REF_PREFIX, SOURCE_PREFIX, THIS_PLACEHOLDER, RenderOverrides, RenderScope
 from featureduck.utils.hashing import sha256_text
 from featureduck.utils.memory import fewer_collections
@@ -92,6 +92,15 @@ class CompiledProject:
     disabled: set[str] = field(default_factory=set)  # config enabled=false: not built, not ref-able
     dag: Dag = field(default_factory=Dag)
     from_cache: bool = False
+
+    def view_relation(self, view: FeatureView, sources: dict[tuple[str, str], SourceTable]) -> exp.Table | None:
+        """What a feature view reads: its model's relation (None when the model did not
+        compile), or its stream source's landing table."""
+        if view.source is not None:
+            table = sources[view.source]
+            return Relation(table.schema, table.identifier, table.database).to_table()
+        model = self.models.get(str(view.model))
+        return model.relation.to_table() if model is not None else None
 
 
 # a snapshot's configs that are SQL expressions, written in the project's dialect

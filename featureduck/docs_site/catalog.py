@@ -242,7 +242,8 @@ def _add_feature_store(definition: ProjectDefinition, nodes: dict[str, dict[str,
     for key, view in definition.feature_views.items():
         uid = str(NodeId("feature_view", project, key))
         entity_id = str(NodeId("entity", project, view.entity))
-        model_id = refs.get(view.model)
+        model_id = refs.get(view.model) if view.model else (
+            definition.sources[view.source].unique_id if view.source in definition.sources else None)
         nodes[uid] = {
             **_common(uid, "feature_view", key, project, view.location.file, view.description, view.tags, {}),
             "feature_view": view.to_dict(),

@@ -247,6 +247,12 @@ class EngineAdapter(ABC):
         that cannot read files in place implement it, so file sources can be staged."""
         raise NotImplementedError(f"{self.TYPE} cannot load rows; it reads files in place")
 
+    def append_arrow(self, table: exp.Table, data: pa.Table) -> int:
+        """Append an Arrow table's rows to an existing table, by column name, inside the
+        caller's transaction (a stream's batch lands with its offsets). Engines whose
+        traits say `lands_streams` implement it."""
+        raise NotImplementedError(f"{self.TYPE} cannot append rows in a transaction")
+
     def load_temp_rows(self, table: exp.Table, columns: list[tuple[str, str]], batches: Iterator[list[tuple[Any, ...]]]) -> int:
         """Rows into a temporary relation of this session (training-set entity rows);
         engines whose SQL cannot read DuckDB's input directly implement it."""

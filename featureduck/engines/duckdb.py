@@ -256,6 +256,19 @@ class DuckDBAdapter(EngineAdapter):
             cursor.unregister(name)
         return int(data.num_rows)
 
+    def append_arrow(self, table: exp.Table, data: Any) -> int:
+        name = f"__fd_append_{table.name}"
+        cursor = self._cursor()
+        cursor.register(name, data)
+        columns = [exp.to_identifier(c, quoted=True) for c in data.column_names]
+        insert = exp.Insert(this=exp.Schema(this=table.copy(), expressions=columns),
+                            expression=exp.select(*[c.copy() for c in columns]).from_(exp.to_identifier(name, quoted=True)))
+        try:
+            self.execute(insert)
+        finally:
+            cursor.unregister(name)
+        return int(data.num_rows)
+
     def load_extension(self, name: str) -> None:
         """Load an extension into the database: every thread's cursor has it."""
         from featureduck.engines.extensions import load_extension

@@ -425,6 +425,12 @@ class PostgresAdapter(EngineAdapter):
         self.execute(create)
         return self._copy_in(table, [name for name, _ in columns], batches)
 
+    def append_arrow(self, table: exp.Table, data: Any) -> int:
+        """COPY on the thread's connection, so it commits with the caller's transaction."""
+        names = list(data.column_names)
+        batches = (list(zip(*(batch.column(n).to_pylist() for n in names), strict=True)) for batch in data.to_batches(50_000))
+        return self._copy_in(table, names, batches)
+
     def _copy_in(self, table: exp.Table, names: list[str], batches: Iterator[list[tuple[Any, ...]]]) -> int:
         import psycopg
 

@@ -67,6 +67,9 @@ class EngineTraits:
     # dbt model configs that act on the database after a build, which its adapter applies
     # (EngineAdapter.apply_grants, persist_docs); elsewhere they are compile errors
     applies: frozenset[str] = frozenset()
+    # appends rows and records where they came from in one transaction (EngineAdapter.append_arrow):
+    # `fduck stream` lands messages in it exactly once
+    lands_streams: bool = False
 
     @property
     def ranks_ties(self) -> bool:
@@ -82,6 +85,7 @@ _DUCKDB = EngineTraits(
     local_reader=True, reads_in_place=_FILE_FORMATS, own_database_sources=frozenset(), point_in_time_join="asof",
     keeps_watermarks=True, exports_through_scanner=False, python_udfs=True, refuses=frozenset(), rewrites=frozenset(),
     path_settings=(PathSetting("path", "target/dev.duckdb", "file"), PathSetting("external_root", ".", "folder")),
+    lands_streams=True,
 )
 
 _ENGINES: dict[str, EngineTraits] = {
@@ -99,7 +103,7 @@ _ENGINES: dict[str, EngineTraits] = {
             point_in_time_join="newest_instant", keeps_watermarks=True, exports_through_scanner=True,
             python_udfs=False, refuses=POSTGRES_REFUSALS,
             rewrites=frozenset({"interval products", "split is string_to_array", "subscripted calls in parentheses"}),
-            applies=frozenset({"grants", "persist_docs"}),
+            applies=frozenset({"grants", "persist_docs"}), lands_streams=True,
         ),
         EngineTraits(
             type="spark", adapter="featureduck.engines.spark:SparkAdapter", dialect="spark", default_schema="default",

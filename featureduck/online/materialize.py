@@ -119,13 +119,13 @@ def materialize(
         raise UsageError(f"--start-time {window.start} is after --end-time {window.end}")
     done = []
     for view in views:
-        if view.model not in compiled.models:
+        relation = compiled.view_relation(view, definition.sources)
+        if relation is None:
             raise UsageError(f"model '{view.model}' of feature view '{view.name}' did not compile")
         started = time.perf_counter()
         online = OnlineView.of(view, definition.entities[view.entity])
         state = None if full else store.state(online)
-        query = latest_rows(view, list(online.join_keys), compiled.models[view.model].relation.to_table(),
-                            state.watermark if state else None, window)
+        query = latest_rows(view, list(online.join_keys), relation, state.watermark if state else None, window)
         encoded = store.encoding(online, query) if adapter.local() is not None else None  # DuckDB SQL, run by DuckDB
         if encoded is not None:  # the engine encodes the rows as the store keeps them, in the same pass
             query = encoded

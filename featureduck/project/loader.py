@@ -182,10 +182,25 @@ def _check_feature_views(definition: ProjectDefinition) -> None:
                 f"feature view '{view.name}' names unknown entity '{view.entity}'", view.location,
                 did_you_mean(view.entity, definition.entities) or "declare it under `entities:`",
             )
-        if view.model not in definition.models:
+        if view.source is not None:
+            table = definition.sources.get(view.source)
+            if table is None or table.stream is None:
+                names = sorted(f"{s}.{t}" for (s, t), found in definition.sources.items() if found.stream)
+                raise ProjectError(
+                    f"feature view '{view.name}' names " + (f"source '{'.'.join(view.source)}', which is not a stream source"
+                                                            if table else f"unknown source '{'.'.join(view.source)}'"),
+                    view.location, did_you_mean(".".join(view.source), names) or "a view reads a model, or a stream source's table",
+                )
+        elif view.model not in definition.models:
             raise ProjectError(
                 f"feature view '{view.name}' names unknown model '{view.model}'", view.location,
-                did_you_mean(view.model, definition.models),
+                did_you_mean(str(view.model), definition.models),
+            )
+        if view.stream and (view.source is None or not view.online):
+            raise ProjectError(
+                f"feature view '{view.name}' is `stream: true` but " + ("not online" if view.source else "reads a model"), view.location,
+                "mark it `online: true`" if view.source else
+                "a stream view names its stream source directly: `source: <source>.<table>`",
             )
 
 

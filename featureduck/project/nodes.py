@@ -18,6 +18,11 @@ READER_EXTENSIONS = {"delta": "delta", "iceberg": "iceberg"}
 # Formats whose table versions can be chosen: `version:` or `as_of:`.
 TIME_TRAVEL_FORMATS = ("delta", "iceberg", "hudi")
 DATABASE_SOURCES = ("postgres", "mysql", "ducklake")
+STREAM_SOURCES = ("kafka",)
+MESSAGE_FORMATS = ("json",)  # what a stream source's messages are: project.schema_files checks it
+# the landing table's columns beside the declared ones: where each message came from
+KAFKA_COLUMNS = (("_kafka_partition", "INTEGER"), ("_kafka_offset", "BIGINT"), ("_kafka_timestamp", "TIMESTAMP"))
+MESSAGE_TIMESTAMP = "_kafka_timestamp"
 
 
 @dataclass
@@ -36,6 +41,18 @@ class ColumnDef:
             "tests": self.tests,
             "meta": self.meta,
         }
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """What a stream source table consumes: a topic of messages in one format, each
+    message one row of the declared columns, keyed by `key`."""
+
+    topic: str
+    format: str  # MESSAGE_FORMATS
+    key: tuple[str, ...]
+    settings: dict[str, Any]  # the client's settings as written (env_var() unrendered): bootstrap_servers, security
+    settings_location: SourceLocation
 
 
 @dataclass
@@ -65,6 +82,7 @@ class SourceTable:
     tests: list[Any] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
+    stream: StreamSpec | None = None  # a stream source: `fduck stream` lands its messages in this table
 
     @property
     def unique_id(self) -> str:
@@ -100,6 +118,7 @@ class SourceTable:
             "tags": self.tags,
             "meta": self.meta,
             "original_file_path": self.location.file,
+            **({"topic": self.stream.topic, "message_format": self.stream.format, "key": list(self.stream.key)} if self.stream else {}),
         }
 
 
@@ -199,11 +218,12 @@ class Feature:
 
 @dataclass
 class FeatureView:
-    """Features of an entity computed by a model, stamped by `timestamp_field`."""
+    """Features of an entity computed by a model (or read from a stream source's
+    landing table), stamped by `timestamp_field`."""
 
     name: str
     entity: str
-    model: str
+    model: str | None  # exactly one of model and source
     timestamp_field: str
     features: list[Feature]
     location: SourceLocation
@@ -213,6 +233,8 @@ class FeatureView:
     freshness: Any = None
     description: str = ""
     tags: list[str] = field(default_factory=list)
+    source: tuple[str, str] | None = None  # (source, table) of a stream source
+    stream: bool = False  # `fduck stream` writes it online as messages arrive
 
     @property
     def key(self) -> str:
@@ -225,6 +247,8 @@ class FeatureView:
             "version": self.version,
             "entity": self.entity,
             "model": self.model,
+            "source": ".".join(self.source) if self.source else None,
+            "stream": self.stream,
             "timestamp_field": self.timestamp_field,
             "ttl_seconds": self.ttl_seconds,
             "online": self.online,

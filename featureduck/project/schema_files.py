@@ -16,12 +16,16 @@ from featureduck.errors import SourceLocation, YamlError
 from featureduck.project.nodes import (
     DATABASE_SOURCES,
     FILE_FORMATS,
+    MESSAGE_FORMATS,
+    MESSAGE_TIMESTAMP,
+    STREAM_SOURCES,
     TIME_TRAVEL_FORMATS,
     ColumnDef,
     Entity,
     Feature,
     FeatureView,
     SourceTable,
+    StreamSpec,
 )
 from featureduck.utils.durations import parse_duration
 from featureduck.utils.validation import validate_shape
@@ -52,12 +56,16 @@ class SourceTableShape(_Shape):
     name: str
     identifier: str | None = None
     description: str = ""
-    format: Literal["parquet", "csv", "json", "delta", "iceberg", "hudi", "duckdb"] | None = None
+    # a file's format, or a stream's message format (MESSAGE_FORMATS)
+    format: Literal["parquet", "csv", "json", "delta", "iceberg", "hudi", "duckdb", "avro", "debezium"] | None = None
     path: str | None = None
     options: dict[str, Any] = {}
     version: int | None = None
     as_of: datetime.datetime | None = None
-    columns: list[ColumnShape] = []
+    # a list of columns, or (a stream's typed columns) a mapping of name to type
+    columns: list[ColumnShape] | dict[str, str | None] = []
+    topic: str | None = None
+    key: list[str] | str | None = None
     timestamp_field: str | None = None
     loaded_at_field: str | None = None
     incremental: bool = False
@@ -74,8 +82,8 @@ class SourceTableShape(_Shape):
 class SourceShape(_Shape):
     name: str
     description: str = ""
-    type: Literal["files", "postgres", "mysql", "ducklake"] | None = None
-    connection: str | None = None
+    type: Literal["files", "postgres", "mysql", "ducklake", "kafka"] | None = None
+    connection: str | dict[str, Any] | None = None  # a stream's client settings are a mapping
     schema_: str | None = pydantic.Field(None, alias="schema")
     database: str | None = None
     loader: str | None = None
@@ -161,7 +169,9 @@ class FeatureShape(_Shape):
 class FeatureViewShape(_Shape):
     name: str
     entity: str
-    model: str
+    model: str | None = None
+    source: str | None = None  # source.table, a stream source's
+    stream: bool = False
     timestamp_field: str
     features: list[FeatureShape] = pydantic.Field(min_length=1)
     ttl: str | int | None = None
@@ -252,6 +262,13 @@ def parse_schema_file(data: Any, file: str, project: str, root_dir: str) -> Sche
             ttl = parse_duration(view.ttl) if view.ttl is not None else None
         except ValueError as err:
             raise YamlError(f"'feature_views.{index}.ttl': {err}", SourceLocation(file, raw.line_of("ttl"))) from None
+        if (view.model is None) == (view.source is None):
+            raise YamlError(f"feature view '{view.name}' names " + ("both a model and a source" if view.model else "no model"), location,
+                            "give `model: <model>`, or `source: <source>.<table>` for a stream source")
+        named = view.source.split(".") if view.source else None
+        if named is not None and len(named) != 2:
+            raise YamlError(f"feature view '{view.name}': source '{view.source}' is not `<source>.<table>`",
+                            SourceLocation(file, raw.line_of("source")))
         result.feature_views.append(FeatureView(
             view.name, view.entity, view.model, view.timestamp_field,
             [
@@ -260,19 +277,31 @@ def parse_schema_file(data: Any, file: str, project: str, root_dir: str) -> Sche
             ],
             location,
             ttl, view.online, view.version, view.freshness, view.description, view.tags,
+            (named[0], named[1]) if named else None, view.stream,
         ))
     return result
 
 
 def _source_tables(source: SourceShape, raw: LineDict, file: str, project: str) -> list[SourceTable]:
-    if source.type in DATABASE_SOURCES and not source.connection:
-        raise YamlError(f"source '{source.name}' of type {source.type} has no connection", SourceLocation(file, _line(raw)),
+    if source.type in DATABASE_SOURCES and not isinstance(source.connection, str):
+        raise YamlError(f"source '{source.name}' of type {source.type} has no connection string", SourceLocation(file, _line(raw)),
                         "add `connection: \"{{ env_var('APP_DSN') }}\"`")
+    if source.type not in STREAM_SOURCES and isinstance(source.connection, dict):
+        raise YamlError(f"source '{source.name}': a connection mapping is for kafka sources; a {source.type or 'files'} source takes "
+                        "a connection string", SourceLocation(file, raw.line_of("connection")))
     tables = []
     raw_tables: LineList = raw.get("tables", LineList())
     for index, table in enumerate(source.tables):
         line = raw_tables.item_lines[index] if index < len(raw_tables) else _line(raw)
         location = SourceLocation(file, line)
+        if source.type in STREAM_SOURCES:
+            tables.append(_stream_table(source, table, raw, file, project, location))
+            continue
+        if isinstance(table.columns, dict):
+            raise YamlError(f"source table '{source.name}.{table.name}': columns are a list of `- name:` entries (a mapping of "
+                            "name to type is for stream sources)", location)
+        if table.topic is not None or table.key is not None:
+            raise YamlError(f"source table '{source.name}.{table.name}': topic and key are for stream sources (`type: kafka`)", location)
         fmt: str | None = table.format
         path = table.path if table.path is not None else _external_location(source, table, location)
         if path is not None and fmt is None:
@@ -302,7 +331,7 @@ def _source_tables(source: SourceShape, raw: LineDict, file: str, project: str) 
                 schema=source.schema_ or source.name,
                 database=source.database,
                 source_type=source.type or "files",
-                connection=source.connection,
+                connection=source.connection if isinstance(source.connection, str) else None,
                 connection_location=SourceLocation(file, raw.line_of("connection")) if source.connection else None,
                 format=fmt,
                 path=path,
@@ -310,7 +339,7 @@ def _source_tables(source: SourceShape, raw: LineDict, file: str, project: str) 
                 version=table.version,
                 as_of=table.as_of.isoformat(sep=" ") if table.as_of else None,
                 description=table.description,
-                columns={c.name: c.to_column() for c in table.columns},
+                columns={c.name: c.to_column() for c in table.columns if isinstance(c, ColumnShape)},  # a list here (checked above)
                 timestamp_field=timestamp_field,
                 incremental=table.incremental,
                 # a table's own `freshness: null` turns its source's SLA off, as in dbt
@@ -321,6 +350,49 @@ def _source_tables(source: SourceShape, raw: LineDict, file: str, project: str) 
             )
         )
     return tables
+
+
+def _stream_table(source: SourceShape, table: SourceTableShape, raw: LineDict, file: str, project: str,
+                  location: SourceLocation) -> SourceTable:
+    """A table of a kafka source: its topic's messages, decoded into typed columns,
+    landed by `fduck stream` in `<source>.<table>` of the target."""
+    name = f"{source.name}.{table.name}"
+    settings = source.connection if isinstance(source.connection, dict) else {}
+    if not settings.get("bootstrap_servers"):
+        raise YamlError(f"source '{source.name}' of type kafka has no connection.bootstrap_servers", SourceLocation(file, _line(raw)),
+                        "add `connection: {bootstrap_servers: \"{{ env_var('KAFKA_BOOTSTRAP') }}\"}`")
+    fmt = table.format or "json"
+    if fmt not in MESSAGE_FORMATS:
+        raise YamlError(f"source table '{name}': messages in format '{fmt}' cannot be read yet", location,
+                        "the message formats read are: " + ", ".join(MESSAGE_FORMATS))
+    if table.path is not None or table.version is not None or table.as_of is not None:
+        raise YamlError(f"source table '{name}' is a stream: it takes a topic, not a path, version or as_of", location)
+    written = table.columns if isinstance(table.columns, dict) else {c.name: c.data_type for c in table.columns}
+    untyped = [column for column, kind in written.items() if not kind]
+    if not written or untyped:
+        raise YamlError(f"source table '{name}': " + (f"column '{untyped[0]}' has no type" if untyped else "declares no columns"),
+                        location, "a stream's messages are decoded into typed columns: `columns: {user_id: bigint, amount: double}`")
+    key = [table.key] if isinstance(table.key, str) else list(table.key or [])
+    for column in key:
+        if column not in written:
+            raise YamlError(f"source table '{name}': key column '{column}' is not among its columns", location)
+    timestamp_field = table.timestamp_field or MESSAGE_TIMESTAMP
+    if timestamp_field != MESSAGE_TIMESTAMP and timestamp_field not in written:
+        raise YamlError(f"source table '{name}': timestamp_field '{timestamp_field}' is not among its columns", location,
+                        f"omit it to stamp rows with the message's own time ({MESSAGE_TIMESTAMP})")
+    if isinstance(table.columns, dict):
+        columns = {column: ColumnDef(column, data_type=str(kind)) for column, kind in written.items()}
+    else:
+        columns = {c.name: c.to_column() for c in table.columns}
+    return SourceTable(
+        source_name=source.name, name=table.name, project=project, location=location,
+        identifier=table.identifier or table.name, schema=source.schema_ or source.name, database=source.database,
+        source_type=str(source.type), description=table.description, columns=columns, timestamp_field=timestamp_field,
+        incremental=table.incremental,
+        freshness=table.freshness if "freshness" in table.model_fields_set else source.freshness,
+        tests=[*table.tests, *table.data_tests], meta={**source.meta, **table.meta}, tags=[*source.tags, *table.tags],
+        stream=StreamSpec(table.topic or table.name, fmt, tuple(key), dict(settings), SourceLocation(file, raw.line_of("connection"))),
+    )
 
 
 def _external_location(source: SourceShape, table: SourceTableShape, location: SourceLocation) -> str | None:

@@ -117,8 +117,8 @@ def build_manifest(definition: ProjectDefinition, project: CompiledProject, prev
         "feature_views": {
             key: {
                 **view.to_dict(),
-                "model_checksum": definition.models[view.model].checksum,
-                "relation": project.models[view.model].relation.sql(target.dialect) if view.model in project.models else None,
+                "model_checksum": definition.models[view.model].checksum if view.model else None,
+                "relation": relation.sql(target.dialect) if (relation := project.view_relation(view, definition.sources)) else None,
             }
             for key, view in definition.feature_views.items()
         },

@@ -105,6 +105,8 @@ class _Versions:
         self.seeds = {name: seed.unique_id for name, seed in self.definition.seeds.items()}
         self.views: dict[str, list[Any]] = {}
         for view in self.definition.feature_views.values():
+            if view.model is None:
+                continue  # read from a source: no model's fingerprint covers it
             self.views.setdefault(view.model, []).append(
                 [view.name, view.timestamp_field, [[f.name, f.dtype] for f in view.features]]
             )

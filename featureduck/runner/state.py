@@ -98,12 +98,14 @@ class NodeRun:
     rows_affected: int | None = None
     definition: str | None = None  # a view's: what it was created from (runner.fingerprints)
     inputs: dict[str, list[str]] | None = None  # a view's: the refs and sources it reads
+    stream: dict[str, Any] | None = None  # a streamed source's: dead letters, batches, positions and lag per partition
 
     def details(self) -> str:
         return _details(
             name=self.name, relation=self.relation, materialized=self.materialized, sql_checksum=self.sql_checksum,
             fingerprint=self.fingerprint, started_at=self.started_at.isoformat() if self.started_at else None,
             seconds=self.seconds, rows_affected=self.rows_affected, definition=self.definition, inputs=self.inputs,
+            stream=self.stream,
         )
 
 
@@ -244,6 +246,39 @@ def read_timings(adapter: EngineAdapter, runs: int) -> list[Timing]:
                                   datetime.datetime.fromisoformat(facts["started_at"]), facts["seconds"], facts.get("rows_affected")))
     by_start = sorted(timings, key=lambda t: t.started_at)
     return sorted(by_start, key=lambda t: t.run_id, reverse=True)  # a stable sort: each run's models stay by start
+
+
+@dataclass(frozen=True)
+class StreamedRun:
+    """One source's part of one `fduck stream`: what it landed, where it stopped, its lag then."""
+
+    run_id: str
+    unique_id: str
+    name: str
+    started_at: datetime.datetime
+    seconds: float
+    landed: int
+    dead_letters: int
+    positions: dict[str, int]  # partition -> next offset
+    lag: dict[str, int]
+
+
+def read_streamed(adapter: EngineAdapter, last: int) -> list[StreamedRun]:
+    """The last `last` stream runs' sources, newest first."""
+    table = runs_table(adapter)
+    if adapter.relation_kind(table) is None:
+        return []
+    streamed = exp.column("status").eq(exp.Literal.string("streamed"))
+    query = exp.select("unique_id", "recorded_at", "details").from_(table).where(streamed).order_by(
+        exp.Ordered(this=exp.column("recorded_at"), desc=True)).limit(last)
+    found = []
+    for uid, recorded_at, details in adapter.execute(query):
+        facts = json.loads(details)
+        stream = facts.get("stream", {})
+        found.append(StreamedRun(run_id(recorded_at), uid, facts.get("name", uid), datetime.datetime.fromisoformat(facts["started_at"]),
+                                 float(facts.get("seconds", 0.0)), int(facts.get("rows_affected", 0)), int(stream.get("dead_letters", 0)),
+                                 stream.get("positions", {}), stream.get("lag", {})))
+    return found
 
 
 def record_run(adapter: EngineAdapter, rows: list[NodeRun], checks: list[TieCheck] | None = None) -> None:

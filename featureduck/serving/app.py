@@ -266,7 +266,7 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 def build_app(definition: ProjectDefinition, index: OnlineIndex, config: ServeConfig) -> Starlette:
     """The app over an opened online store, which it closes on shutdown."""
     guard = Guard(config)
-    metrics = Metrics()
+    metrics = Metrics(definition.config.target_dir)
     # an embedded store's reads are already in-process memory: a cache in front of it only costs
     cache_size = config.cache_size if config.cache_size is not None else (DEFAULT_CACHE_SIZE if index.store.REMOTE else 0)
     handlers = Handlers(definition, index, config, HotKeys(index.store, cache_size, metrics.cache_lookups))

@@ -112,7 +112,7 @@ def check_freshness(
         what = f"feature view '{view.name}'"
         warn = sla_seconds(view.freshness, "warn_after", what, view.location)
         error = sla_seconds(view.freshness, "error_after", what, view.location)
-        model = compiled.models.get(view.model)
-        newest = _newest(adapter, model.relation.to_table(), view.timestamp_field) if model is not None else None
+        relation = compiled.view_relation(view, definition.sources)
+        newest = _newest(adapter, relation, view.timestamp_field) if relation is not None else None
         results.append(_judge(key, "feature_view", newest, warn, error, now))
     return results

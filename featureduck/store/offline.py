@@ -98,9 +98,12 @@ def training_set_query(
                 f"the entity rows lack join key {', '.join(missing)} of entity '{request.view.entity}' "
                 f"(feature view '{request.view.name}')"
             )
-        if request.view.model not in compiled.models:
+    relations = {}
+    for request in requests:
+        relation = compiled.view_relation(request.view, definition.sources)
+        if relation is None:
             raise UsageError(f"model '{request.view.model}' of feature view '{request.view.name}' did not compile")
-    relations = {r.view.key: compiled.models[r.view.model].relation.to_table() for r in requests}
+        relations[request.view.key] = relation
     # DuckDB's ASOF join and Postgres' join back at the newest instant take one row
     # per instant, so tied rows are ranked first unless the view is known to have none
     traits = adapter.traits

@@ -54,7 +54,7 @@ def checks_of_built_views(
     `built` maps model name to its SQL checksum and fingerprint."""
     checks = []
     for key, view in definition.feature_views.items():
-        if view.model in built and view.model in compiled.models:
+        if view.model is not None and view.model in built and view.model in compiled.models:
             keys = definition.entities[view.entity].join_keys
             relation = compiled.models[view.model].relation.to_table()
             checksum, fingerprint = built[view.model]
@@ -75,10 +75,12 @@ def untied_views(
     candidates = {}
     for key, view in definition.feature_views.items():
         check = checks.get(key)
+        if view.model is None:  # a stream source's rows are never checked tie-free: they grow by the second
+            continue
         build = builds.get(str(NodeId("model", definition.config.name, view.model)))
         if check is not None and build is not None and not check.has_ties and check.sql_checksum == build.sql_checksum:
             candidates[key] = (view, build, check)
-    views = [compiled.models[v.model] for v, b, _ in candidates.values() if live(b.materialized) and v.model in compiled.models]
+    views = [compiled.models[str(v.model)] for v, b, _ in candidates.values() if live(b.materialized) and v.model in compiled.models]
     data: dict[str, str | None] = {}
     if views:  # only a view's check needs the versions of what it reads now
         beneath = read_beneath(compiled, views)

@@ -25,7 +25,7 @@ from featureduck.compiler.parse import parse_model_sql
 from featureduck.engines.base import ColumnCheck, EngineAdapter
 from featureduck.errors import CompilationError, FeatureDuckError
 from featureduck.project.loader import ProjectDefinition
-from featureduck.project.nodes import Feature, FeatureView, Model
+from featureduck.project.nodes import KAFKA_COLUMNS, Feature, FeatureView, Model
 from featureduck.utils.suggest import did_you_mean
 
 
@@ -36,6 +36,10 @@ def check_feature_views(definition: ProjectDefinition, compiled: CompiledProject
     dialect = definition.config.dialect
     for view in definition.feature_views.values():
         errors += _dtype_errors(view, dialect)
+        if view.source is not None:
+            errors += _source_view_errors(view, definition)
+            continue
+        assert view.model is not None
         model = compiled.models.get(view.model)
         if model is None:
             continue  # the model's own error is reported already
@@ -57,7 +61,29 @@ def check_feature_views(definition: ProjectDefinition, compiled: CompiledProject
             declared = _declared(feature, dialect)
             actual = fixed.get(feature.name)
             if declared is not None and actual is not None and family(declared) != family(actual):
-                errors.append(_mismatch(view, feature, actual.sql(dialect), compiled.models[view.model].path))
+                errors.append(_mismatch(view, feature, actual.sql(dialect), f"model {compiled.models[view.model].path}"))
+    return errors
+
+
+def _source_view_errors(view: FeatureView, definition: ProjectDefinition) -> list[FeatureDuckError]:
+    """A view over a stream source: its columns are the source's declared, typed columns."""
+    assert view.source is not None
+    table = definition.sources[view.source]
+    dialect = definition.config.dialect
+    columns = {**{c.name: c.data_type for c in table.columns.values()}, **dict(KAFKA_COLUMNS)}
+    wanted = [*definition.entities[view.entity].join_keys, view.timestamp_field, *(f.name for f in view.features)]
+    missing = [name for name in wanted if name not in columns]
+    if missing:
+        return [CompilationError(
+            f"feature view '{view.name}' needs column '{missing[0]}', which source '{'.'.join(view.source)}' does not declare",
+            view.location, did_you_mean(missing[0], columns) or f"its columns: {', '.join(columns)}",
+        )]
+    errors: list[FeatureDuckError] = []
+    for feature in view.features:
+        declared = _declared(feature, dialect)
+        actual = exp.DataType.build(str(columns[feature.name]), dialect=dialect)
+        if declared is not None and family(declared) != family(actual):
+            errors.append(_mismatch(view, feature, actual.sql(dialect), f"source {'.'.join(view.source)}"))
     return errors
 
 
@@ -69,7 +95,7 @@ def build_checks(definition: ProjectDefinition, adapter: EngineAdapter) -> dict[
     for view in definition.feature_views.values():
         for feature in view.features:
             declared = _declared(feature, dialect)
-            if declared is not None:
+            if declared is not None and view.model is not None:  # a source's columns are typed already
                 typed.setdefault(view.model, []).append((view, feature, declared))
 
     def checker(features: list[tuple[FeatureView, Feature, exp.DataType]], path: str) -> ColumnCheck:
@@ -137,10 +163,10 @@ def _fixed_types(tree: exp.Query, model: Model, dialect: str) -> dict[str, exp.D
     return fixed
 
 
-def _mismatch(view: FeatureView, feature: Feature, actual: str, path: str) -> CompilationError:
+def _mismatch(view: FeatureView, feature: Feature, actual: str, producer: str) -> CompilationError:
     return CompilationError(
         f"feature '{feature.name}' of view '{view.name}' is declared {feature.dtype}, "
-        f"but model {path} outputs it as {actual}",
+        f"but {producer} outputs it as {actual}",
         feature.location or view.location,
-        "cast it in the model to the declared type",
+        "cast it in the model to the declared type" if producer.startswith("model") else "declare the same type on both",
     )

@@ -16,7 +16,7 @@ from featureduck.profiling.history import Anomaly, anomalies, history, record
 from featureduck.profiling.statistics import ModelProfile, profile_relation
 from featureduck.project.nodes import SourceTable
 from featureduck.runner import artifacts
-from featureduck.runner.state import BuildRecord, Timing, read_builds, read_timings
+from featureduck.runner.state import BuildRecord, StreamedRun, Timing, read_builds, read_streamed, read_timings
 from featureduck.sources.watermarks import Watermark, read_watermarks
 from featureduck.store.freshness import Freshness, check_freshness, check_source_freshness
 from featureduck.tasks.options import ProfileOptions, Selector
@@ -147,7 +147,8 @@ def explain(workspace: Workspace, model: str) -> tuple[Plan, list[Suggestion]]:
         return plan, suggest(workspace.compile(), model, session.adapter.DIALECT, plan, read_timings(session.adapter, 20))
 
 
-def run_timings(workspace: Workspace, runs: int = 20) -> list[Timing]:
-    """Each model's time in the last `runs` runs, newest run first."""
+def run_timings(workspace: Workspace, runs: int = 20) -> tuple[list[Timing], list[StreamedRun]]:
+    """Each model's time in the last `runs` runs, newest run first; and the sources of
+    the last `runs` stream runs."""
     with workspace.session() as session:
-        return read_timings(session.adapter, runs)
+        return read_timings(session.adapter, runs), read_streamed(session.adapter, runs)

@@ -33,7 +33,7 @@ def materialize_views(workspace: Workspace, options: MaterializeOptions, reporte
     store = open_store(workspace)  # a bad store setting is told before anything else
     try:
         with workspace.session() as session:
-            session.read([view.model for view in chosen])
+            session.read([view.model for view in chosen if view.model], [view.source for view in chosen if view.source])
             window = Window(utc_text(options.start) if options.start else None, utc_text(options.end) if options.end else None)
             return materialize(session.adapter, store, workspace.definition, compiled, chosen, options.full, reporter, window)
     finally:

@@ -117,3 +117,10 @@ class MaterializeOptions:
     full: bool = False  # recompute from every row, replacing the online values
     start: datetime.datetime | None = None  # Feast's window: the newest row per entity stamped in [start, end] (UTC)
     end: datetime.datetime | None = None  # alone: incremental up to it (Feast's materialize-incremental END)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StreamOptions:
+    sources: tuple[str, ...] = ()  # `source`, `source.table` or `source:source.table`; default: every stream source
+    until_idle: float | None = None  # stop after this many seconds without a message; None: until interrupted
+    reset: bool = False  # forget the recorded offsets and the landed rows, and read every source from its first message

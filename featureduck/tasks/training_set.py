@@ -32,7 +32,7 @@ def training_set(workspace: Workspace, entity_rows: Any, features: list[str], fi
     if mismatched:
         raise mismatched[0]
     with workspace.session() as session:
-        session.read([r.view.model for r in requests])
+        session.read([r.view.model for r in requests if r.view.model], [r.view.source for r in requests if r.view.source])
         adapter = session.adapter
         # naive timestamps are UTC, whatever the machine's or the server's zone
         with adapter.in_time_zone("UTC"):

@@ -11,18 +11,19 @@ PACKAGE = Path(__file__).resolve().parents[2] / "featureduck"
 # Lower index = lower layer. A module may import its own layer or lower ones.
 LAYERS = [
     "errors", "utils", "traits", "config", "project", "templating", "graph", "compiler", "engines", "udfs",
-    "materializations", "runner", "testing", "sources", "store", "exports", "backups", "profiling", "advice", "online", "serving",
-    "docs_site", "tasks", "scaffold", "api", "cli",
+    "materializations", "runner", "testing", "sources", "store", "exports", "backups", "profiling", "advice", "online", "streams",
+    "serving", "docs_site", "tasks", "scaffold", "api", "cli",
 ]
-HEAVY = {"duckdb", "psycopg", "pyspark", "networkx", "lmdb"}
+HEAVY = {"duckdb", "psycopg", "pyspark", "networkx", "lmdb", "confluent_kafka"}
 # Where each may be imported at all. DuckDB is also the local reader of files and
 # frames (sources, exports, training sets, backups, the online stores' encoders).
 ALLOWED = {
-    "duckdb": {"engines", "sources", "exports", "store", "backups", "online"},
+    "duckdb": {"engines", "sources", "exports", "store", "backups", "online", "streams"},
     "psycopg": {"engines", "online"},
     "pyspark": {"engines"},
     "networkx": {"graph"},
     "lmdb": {"online"},
+    "confluent_kafka": {"streams"},
 }
 # The engine traits table is plain data that every layer reads.
 PLAIN_DATA = {"featureduck.engines.traits": "traits"}

@@ -1,0 +1,182 @@
+"""`fduck stream`: stream sources' messages into their landing tables, exactly once,
+and their stream feature views into the online store as they arrive.
+
+Per batch of one source: the messages are decoded in an in-process DuckDB
+(`streams.decode`); the stream feature views' newest row per entity is
+upserted into the online store (newest event time wins there, so writing a
+batch twice changes nothing); then one transaction of the target appends the
+rows to the landing table, the malformed messages to the dead-letter table,
+and moves the recorded offsets (`streams.offsets`). Killed before that commit,
+the consumer reads the batch again; after it, never again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from sqlglot import exp
+
+from featureduck.engines.base import EngineAdapter
+from featureduck.online.base import OnlineStore
+from featureduck.project.nodes import SourceTable
+from featureduck.streams.decode import ERROR, RAW_TABLE, decode_query
+from featureduck.streams.kafka import TopicReader
+from featureduck.streams.landing import LandingTables, ensure_landing, landing_tables
+from featureduck.streams.offsets import ensure_offsets_table, forget_offsets, read_offsets, record_offsets
+from featureduck.streams.views import StreamView, write_views
+from featureduck.utils.clock import utc_now
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow
+
+BATCH_MESSAGES = 100_000
+BATCH_WAIT = 0.05  # seconds a batch waits for its first message: the latency a quiet stream adds
+REPORT_EVERY = 1.0
+
+
+@dataclass
+class SourceProgress:
+    """What one stream source has done since `fduck stream` started, and where it is."""
+
+    source_id: str
+    name: str  # source.table
+    relation: str  # the landing table
+    landed: int = 0
+    dead_letters: int = 0
+    batches: int = 0
+    online_rows: int = 0
+    positions: dict[int, int] = field(default_factory=dict)  # partition -> next offset
+    lag: dict[int, int] = field(default_factory=dict)  # partition -> messages on the broker after it
+    started_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def seconds(self) -> float:
+        return time.monotonic() - self.started_at
+
+
+class StreamProgress(Protocol):
+    """The stream's part of the tasks' reporter (featureduck.tasks.reporting)."""
+
+    def stream_progress(self, sources: list[SourceProgress], final: bool) -> None: ...
+
+
+class _Source:
+    """One stream source table being consumed."""
+
+    def __init__(self, adapter: EngineAdapter, table: SourceTable, dialect: str, views: list[StreamView], group: str) -> None:
+        self.table = table
+        self.tables: LandingTables = landing_tables(table, dialect)
+        self.decode_sql = decode_query(table, dialect).sql(dialect="duckdb")
+        self.landing_names = [c.name for c in self.tables.columns]
+        self.views = views
+        self.reader = TopicReader(table, group)
+        self.known: dict[int, int] = {}
+        self.progress = SourceProgress(table.unique_id, f"{table.source_name}.{table.name}", adapter.sql(self.tables.rows))
+
+
+def consume(
+    adapter: EngineAdapter,
+    store: OnlineStore | None,
+    tables: list[tuple[SourceTable, list[StreamView]]],
+    dialect: str,
+    group: str,
+    reporter: StreamProgress,
+    until_idle: float | None,
+    reset: bool = False,
+    stopping: Callable[[], bool] = lambda: False,
+) -> list[SourceProgress]:
+    """Consume until `until_idle` seconds pass with no message (None: until `stopping()`)."""
+    import duckdb
+
+    ensure_offsets_table(adapter)
+    sources = [_Source(adapter, t, dialect, views, group) for t, views in tables]
+    decoder = duckdb.connect()
+    decoder.execute("SET TimeZone = 'UTC'")
+    try:
+        for source in sources:
+            if reset:
+                with adapter.transaction():
+                    forget_offsets(adapter, source.table.unique_id)
+                    for relation in (source.tables.rows, source.tables.dead_letters):
+                        if adapter.relation_kind(relation) is not None:
+                            adapter.execute(exp.delete(relation.copy()))
+            ensure_landing(adapter, source.table, source.tables)
+            assert source.table.stream is not None
+            source.known = read_offsets(adapter, source.table.unique_id, source.table.stream.topic)
+            source.reader.open(source.known)
+            source.progress.positions = dict(source.known)
+        last_message, last_report = time.monotonic(), 0.0
+        while not stopping():
+            got = 0
+            for source in sources:
+                got += _one_batch(adapter, store, decoder, source)
+            now = time.monotonic()
+            if got:
+                last_message = now
+            if now - last_report >= REPORT_EVERY:
+                for source in sources:
+                    source.progress.lag = source.reader.lag(source.progress.positions)
+                reporter.stream_progress([s.progress for s in sources], final=False)
+                last_report = now
+            if until_idle is not None and now - last_message >= until_idle:
+                break
+        for source in sources:
+            source.progress.lag = source.reader.lag(source.progress.positions)
+        reporter.stream_progress([s.progress for s in sources], final=True)
+        return [s.progress for s in sources]
+    finally:
+        for source in sources:
+            source.reader.close()
+        decoder.close()
+
+
+def _one_batch(adapter: EngineAdapter, store: OnlineStore | None, decoder: duckdb.DuckDBPyConnection, source: _Source) -> int:
+    batch = source.reader.poll(BATCH_MESSAGES, BATCH_WAIT)
+    if batch is None:
+        return 0
+    rows, dead = _decode(decoder, source, batch.table)
+    if source.views and store is not None and rows.num_rows:
+        source.progress.online_rows += write_views(decoder, store, source.views, rows)
+    highs = source.reader.lag({})  # the high offsets: lag from offset 0
+    with adapter.transaction():
+        if rows.num_rows:
+            adapter.append_arrow(source.tables.rows, rows)
+        if dead.num_rows:
+            adapter.append_arrow(source.tables.dead_letters, dead)
+        assert source.table.stream is not None
+        record_offsets(adapter, source.table.unique_id, source.table.stream.topic, source.known, batch.ends, highs)
+    source.known.update(batch.ends)
+    progress = source.progress
+    progress.positions.update(batch.ends)
+    progress.landed += rows.num_rows
+    progress.dead_letters += dead.num_rows
+    progress.batches += 1
+    return int(batch.table.num_rows)
+
+
+def _decode(decoder: duckdb.DuckDBPyConnection, source: _Source, raw: pyarrow.Table) -> tuple[pyarrow.Table, pyarrow.Table]:
+    """The batch's rows as the landing table holds them, and its dead letters."""
+    import pyarrow
+    import pyarrow.compute
+
+    decoder.register(RAW_TABLE, raw)
+    try:
+        decoded = decoder.execute(source.decode_sql).to_arrow_table()
+    finally:
+        decoder.unregister(RAW_TABLE)
+    failed = pyarrow.compute.is_valid(decoded.column(ERROR))
+    if not pyarrow.compute.any(failed).as_py():
+        return decoded.select(source.landing_names), decoded.slice(0, 0).select([])
+    rows = decoded.filter(pyarrow.compute.invert(failed)).select(source.landing_names)
+    bad = decoded.filter(failed)
+    now = pyarrow.array([utc_now().replace(tzinfo=None)] * bad.num_rows, pyarrow.timestamp("us"))
+    dead = pyarrow.table({
+        "_kafka_partition": bad.column("_kafka_partition"), "_kafka_offset": bad.column("_kafka_offset"),
+        "_kafka_timestamp": bad.column("_kafka_timestamp"), "message_key": bad.column("message_key"),
+        "message": bad.column("message"), "error": bad.column(ERROR), "received_at": now,
+    })
+    return rows, dead

@@ -1,0 +1,110 @@
+"""A stream batch's pieces on a real DuckDB file, without a broker: decoding messages
+(every kind of malformed one named), and the recorded offsets refusing a second
+consumer's batch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pyarrow
+import pytest
+
+from featureduck.api import Project
+from featureduck.config.profiles import TargetConfig
+from featureduck.engines.duckdb import DuckDBAdapter
+from featureduck.errors import StreamError
+from featureduck.streams.decode import ERROR, RAW_TABLE, decode_query
+from featureduck.streams.landing import ensure_landing, landing_tables
+from featureduck.streams.offsets import ensure_offsets_table, read_offsets, record_offsets
+from tests.conftest import ProjectFactory
+
+SOURCE = """
+sources:
+  - name: app
+    type: kafka
+    connection: {bootstrap_servers: "localhost:9092"}
+    tables:
+      - name: orders
+        key: [order_id, shop]
+        columns: {order_id: bigint, shop: varchar, placed_at: timestamp, total: "decimal(10, 2)", paid: boolean, n: integer}
+"""
+
+
+@pytest.fixture
+def project(make_project: ProjectFactory) -> Project:
+    return Project.load(make_project({"models/sources.yml": SOURCE}))
+
+
+def _decode(project: Project, values: list[bytes | None]) -> list[dict[str, object]]:
+    table = project.definition.sources[("app", "orders")]
+    raw = pyarrow.table({
+        "partition": pyarrow.array([0] * len(values), pyarrow.int32()), "offset": pyarrow.array(range(len(values)), pyarrow.int64()),
+        "timestamp": pyarrow.array([1767225600000] * len(values), pyarrow.int64()),
+        "key": pyarrow.array([None] * len(values), pyarrow.binary()), "value": pyarrow.array(values, pyarrow.binary()),
+    })
+    with duckdb.connect() as con:
+        con.execute("SET TimeZone = 'UTC'")
+        con.register(RAW_TABLE, raw)
+        return con.execute(decode_query(table, "duckdb").sql("duckdb")).to_arrow_table().to_pylist()
+
+
+def test_fields_are_cast_to_their_types_and_the_first_fault_is_named(project: Project) -> None:
+    rows = _decode(project, [
+        b'{"order_id": 1, "shop": "b\xc3\xa4r", "placed_at": "2026-01-01T10:00:00+02:00", "total": "12.50", "paid": true, "n": 3}',
+        b'{"order_id": 2, "shop": "x", "extra": [1]}',
+        b'{"order_id": 3}', b'{"order_id": 4, "shop": "x", "n": 2.5}', b'{"order_id": 5, "shop": "x", "n": 99999999999}',
+        b'{"order_id": 6, "shop": "x", "paid": "maybe"}', b'{"order_id": 7, "shop": "x", "total": 1e20}',
+        b'{"order_id": "7a", "shop": "x"}', b'{"shop": "x", "order_id": null}', b"{", b"",
+    ])
+    first = rows[0]
+    assert (first["order_id"], first["shop"], str(first["placed_at"]), str(first["total"]), first["paid"], first["n"]) == (
+        1, "bär", "2026-01-01 08:00:00", "12.50", True, 3)
+    assert str(first["_kafka_timestamp"]) == "2026-01-01 00:00:00" and first[ERROR] is None
+    assert rows[1][ERROR] is None and rows[1]["placed_at"] is None  # absent fields are NULL; unknown ones ignored
+    assert [r[ERROR] for r in rows[2:]] == [
+        "key column 'shop' is missing or null", "column 'n': 2.5 is not an INT", "column 'n': 99999999999 is not an INT",
+        "column 'paid': maybe is not a BOOLEAN", "column 'total': 100000000000000000000.0 is not a DECIMAL(10, 2)",
+        "column 'order_id': 7a is not a BIGINT", "key column 'order_id' is missing or null", "not JSON", "not JSON",
+    ]
+    assert rows[-2]["message"] == "{"
+
+
+def test_a_batch_whose_offsets_moved_meanwhile_is_not_landed(project: Project, tmp_path: Path) -> None:
+    table = project.definition.sources[("app", "orders")]
+    adapter = DuckDBAdapter(TargetConfig("dev", "duckdb", {"path": str(tmp_path / "t.duckdb"), "schema": "main"}))
+    adapter.open()
+    try:
+        ensure_offsets_table(adapter)
+        tables = landing_tables(table, "duckdb")
+        ensure_landing(adapter, table, tables)
+        with adapter.transaction():
+            record_offsets(adapter, table.unique_id, "orders", {}, {0: 10, 1: 4}, {})
+        with adapter.transaction():  # this consumer moves partition 0 from 10
+            record_offsets(adapter, table.unique_id, "orders", {0: 10, 1: 4}, {0: 15}, {0: 20})
+        rows = pyarrow.table({"order_id": [1], "shop": ["x"]})
+        with pytest.raises(StreamError, match="another `fduck stream` reads the same source"), adapter.transaction():
+            adapter.append_arrow(tables.rows, rows)  # a second consumer that still believes partition 0 is at 10
+            record_offsets(adapter, table.unique_id, "orders", {0: 10}, {0: 12}, {})
+        assert read_offsets(adapter, table.unique_id, "orders") == {0: 15, 1: 4}
+        assert adapter.execute("select count(*) from app.orders") == [(0,)]  # rolled back with the offsets
+    finally:
+        adapter.close()
+
+
+def test_a_declared_type_the_landing_table_does_not_hold_is_an_error(project: Project, tmp_path: Path) -> None:
+    table = project.definition.sources[("app", "orders")]
+    adapter = DuckDBAdapter(TargetConfig("dev", "duckdb", {"path": str(tmp_path / "t.duckdb"), "schema": "main"}))
+    adapter.open()
+    try:
+        adapter.execute("create schema app")
+        adapter.execute("create table app.orders (order_id varchar, shop varchar)")
+        with pytest.raises(StreamError, match="column 'order_id' is declared BIGINT, but app.orders holds it as VARCHAR"):
+            ensure_landing(adapter, table, landing_tables(table, "duckdb"))
+        adapter.execute("drop table app.orders")
+        adapter.execute("create table app.orders (order_id bigint, shop varchar)")
+        ensure_landing(adapter, table, landing_tables(table, "duckdb"))  # a column declared since is added
+        landed = [name for name, _ in adapter.columns(landing_tables(table, "duckdb").rows)]
+        assert landed == ["order_id", "shop", "placed_at", "total", "paid", "n", "_kafka_partition", "_kafka_offset", "_kafka_timestamp"]
+    finally:
+        adapter.close()

@@ -1,0 +1,210 @@
+"""`fduck stream` on a real broker (tansu on loopback) and real targets: every message
+lands exactly once, malformed ones in the dead-letter table, stream feature views
+online with the newest event per entity, and a consumer killed at random moments
+resumes without losing or repeating a message."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import orjson
+import pytest
+
+from featureduck.api import Project
+from tests.conftest import ProjectFactory, fduck, pg_profile
+from tests.kafka_broker import create_topic, produce
+
+SOURCES = """
+sources:
+  - name: clicks
+    type: kafka
+    connection: {{bootstrap_servers: "{{{{ env_var('KAFKA_BOOTSTRAP') }}}}"}}
+    tables:
+      - name: events
+        topic: {topic}
+        format: json
+        key: [user_id]
+        timestamp_field: event_ts
+        columns: {{user_id: bigint, event_ts: timestamp, amount: double, country: varchar}}
+entities:
+  - {{name: user, join_keys: [user_id]}}
+feature_views:
+  - name: clicks
+    entity: user
+    source: clicks.events
+    timestamp_field: event_ts
+    stream: true
+    online: true
+    features:
+      - {{name: amount, dtype: double}}
+      - {{name: country, dtype: varchar}}
+"""
+# an incremental model over the landing table: `fduck run` builds from a stream source as from any other
+TOTALS = """{{ config(materialized='incremental', unique_key='user_id') }}
+select user_id, count(*) as events, sum(amount) as amount from {{ source('clicks', 'events') }}
+group by user_id
+"""
+BASE = datetime.datetime(2026, 1, 1)
+
+
+def _event(rng: random.Random, users: int) -> dict[str, object]:
+    """An event whose time is random within an hour, so later messages are often older (late events)."""
+    return {"user_id": rng.randrange(users), "event_ts": (BASE + datetime.timedelta(seconds=rng.randrange(3600))).isoformat(),
+            "amount": round(rng.uniform(0, 100), 2), "country": rng.choice(["de", "fr", "ü-land"])}
+
+
+def _messages(events: list[dict[str, object]], partitions: int) -> Iterator[tuple[int, bytes, bytes]]:
+    for event in events:
+        key = str(event["user_id"]).encode()
+        yield int(event["user_id"]) % partitions, key, orjson.dumps(event)  # type: ignore[call-overload]
+
+
+def _newest(events: list[dict[str, object]]) -> dict[int, tuple[str, float, str]]:
+    """Brute force: per user, the latest event time, ties broken by the greatest (amount, country)."""
+    best: dict[int, tuple[str, float, str]] = {}
+    for e in events:
+        candidate = (str(e["event_ts"]), float(e["amount"]), str(e["country"]))  # type: ignore[arg-type]
+        user = int(e["user_id"])  # type: ignore[call-overload]
+        if user not in best or candidate > best[user]:
+            best[user] = candidate
+    return best
+
+
+@pytest.fixture
+def topic(kafka_bootstrap: str) -> str:
+    name = f"clicks.{uuid.uuid4().hex[:8]}"
+    create_topic(kafka_bootstrap, name, 3)
+    return name
+
+
+@pytest.fixture
+def project(make_project: ProjectFactory, topic: str, kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("KAFKA_BOOTSTRAP", kafka_bootstrap)
+    return make_project({"models/sources.yml": SOURCES.format(topic=topic), "models/totals.sql": TOTALS})
+
+
+def _landed(root: Path) -> list[tuple[object, ...]]:
+    with duckdb.connect(str(root / "target/dev.duckdb"), read_only=True) as con:
+        return con.execute("select _kafka_partition, _kafka_offset, user_id, cast(event_ts as varchar), amount, country "
+                           "from clicks.events order by 1, 2").fetchall()
+
+
+def _online(root: Path, users: list[int]) -> dict[int, tuple[str, float, str]]:
+    found = {}
+    for row in Project.load(root).get_online_features("clicks", [{"user_id": u} for u in users]):
+        if row["feature_ts"] is not None:
+            found[row["entity"]["user_id"]] = (row["feature_ts"].replace(" ", "T"), row["features"]["amount"],
+                                               row["features"]["country"])
+    return found
+
+
+@pytest.mark.slow
+def test_every_message_lands_once_and_malformed_ones_are_dead_letters(project: Path, topic: str, kafka_bootstrap: str) -> None:
+    rng = random.Random(19)
+    events = [_event(rng, 50) for _ in range(3000)]
+    produce(kafka_bootstrap, topic, _messages(events, 3))
+    bad = [b"not json", b'{"user_id": 1.5, "amount": 1}', b'{"amount": 2}', b'{"user_id": 4, "amount": "lots"}',
+           b"\xff\xfe", b"[1, 2]", None, b'{"user_id": 5, "event_ts": "yesterday"}']
+    produce(kafka_bootstrap, topic, ((0, b"k", value) for value in bad))
+
+    result = fduck("stream", "--until-idle", "2", cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert "clicks.events: 3,000 rows landed in clicks.events, 8 dead letters in clicks.events__dead_letters" in result.stdout
+
+    landed = _landed(project)
+    assert len(landed) == 3000 and len({(p, o) for p, o, *_ in landed}) == 3000
+    assert sorted((u, ts, a, c) for _, _, u, ts, a, c in landed) == sorted(
+        (e["user_id"], str(e["event_ts"]).replace("T", " "), e["amount"], e["country"]) for e in events)
+    with duckdb.connect(str(project / "target/dev.duckdb"), read_only=True) as con:
+        dead = con.execute("select _kafka_partition, message, error from clicks.events__dead_letters order by _kafka_offset").fetchall()
+    assert [error for _, _, error in dead] == [
+        "not JSON", "column 'user_id': 1.5 is not a BIGINT", "key column 'user_id' is missing or null",
+        "column 'amount': lots is not a DOUBLE", "not UTF-8 text", "not a JSON object", "an empty message (a tombstone)",
+        "column 'event_ts': yesterday is not a TIMESTAMP",
+    ]
+    assert {p for p, _, _ in dead} == {0} and dead[4][1] == "\\xFF\\xFE"
+
+    # resumed: only what was produced since lands, and `fduck run` builds from the landing table
+    more = [_event(rng, 50) for _ in range(500)]
+    produce(kafka_bootstrap, topic, _messages(more, 3))
+    again = fduck("stream", "-s", "clicks", "--until-idle", "2", cwd=project)
+    assert "500 rows landed" in again.stdout, again.stdout + again.stderr
+    assert len(_landed(project)) == 3500
+    assert fduck("run", cwd=project).returncode == 0
+    with duckdb.connect(str(project / "target/dev.duckdb"), read_only=True) as con:
+        assert con.execute("select sum(events) from main.totals").fetchone() == (3500,)
+
+    # the online store holds the newest event per user, as `materialize --full` of the landing table does
+    newest = _newest(events + more)
+    assert _online(project, list(newest)) == newest
+    assert fduck("materialize", "--full", cwd=project).returncode == 0
+    assert _online(project, list(newest)) == newest
+
+    runs = fduck("runs", cwd=project)
+    assert "clicks.events" in runs.stdout and "500" in runs.stdout, runs.stdout
+
+
+@pytest.mark.slow
+def test_a_consumer_killed_at_random_moments_loses_and_repeats_nothing(project: Path, topic: str, kafka_bootstrap: str) -> None:
+    rng = random.Random(1919)
+    events: list[dict[str, object]] = []
+    env = {**os.environ, "COLUMNS": "200"}
+    for _ in range(5):
+        chunk = [_event(rng, 200) for _ in range(rng.randrange(5000, 40000))]
+        events += chunk
+        produce(kafka_bootstrap, topic, _messages(chunk, 3))
+        consumer = subprocess.Popen([sys.executable, "-m", "featureduck.cli", "stream"], cwd=project, env=env,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(rng.uniform(1.0, 4.0))  # opening takes about a second: some kills land mid-batch, some after
+        consumer.send_signal(signal.SIGKILL)
+        consumer.wait(timeout=10)
+    final = fduck("stream", "--until-idle", "3", cwd=project)
+    assert final.returncode == 0, final.stderr
+    landed = _landed(project)
+    assert len(landed) == len(events) and len({(p, o) for p, o, *_ in landed}) == len(events)
+    assert sorted((u, a) for _, _, u, _, a, _ in landed) == sorted((e["user_id"], e["amount"]) for e in events)
+    newest = _newest(events)
+    assert _online(project, list(newest)) == newest
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_a_postgres_target_lands_the_stream(project: Path, topic: str, kafka_bootstrap: str, pg_schema: str) -> None:
+    import psycopg
+
+    (project / "profiles.yml").write_text(pg_profile(pg_schema))
+    sources = project / "models/sources.yml"  # the landing schema under the test schema's name, dropped with it
+    sources.write_text(sources.read_text().replace("    type: kafka\n", f"    type: kafka\n    schema: {pg_schema}_clicks\n"))
+    rng = random.Random(7)
+    events = [_event(rng, 30) for _ in range(2000)]
+    produce(kafka_bootstrap, topic, _messages(events, 3))
+    produce(kafka_bootstrap, topic, [(1, b"k", b"{broken")])
+    result = fduck("stream", "--target", "pg", "--until-idle", "2", cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert "2,000 rows landed" in result.stdout and "1 dead letter" in result.stdout
+    with psycopg.connect(os.environ.get("FDUCK_TEST_PG_DSN", "postgresql://postgres:fduck@127.0.0.1:5432/postgres")) as con:
+        count, distinct = con.execute(f"select count(*), count(distinct (_kafka_partition, _kafka_offset)) "
+                                      f"from {pg_schema}_clicks.events").fetchone()
+        offsets = con.execute(f"select partition, next_offset from {pg_schema}_featureduck.stream_offsets order by 1").fetchall()
+    assert (count, distinct) == (2000, 2000)
+    per_partition = [sum(1 for e in events if int(e["user_id"]) % 3 == p) for p in range(3)]  # type: ignore[call-overload]
+    assert offsets == [(0, per_partition[0]), (1, per_partition[1] + 1), (2, per_partition[2])]
+    newest = _newest(events)
+    assert _online(project, list(newest)) == newest
+
+
+def test_a_topic_the_broker_lacks_is_an_error_naming_the_source(make_project: ProjectFactory, kafka_bootstrap: str) -> None:
+    root = make_project({"models/sources.yml": SOURCES.format(topic="no.such.topic")})
+    result = fduck("stream", "--until-idle", "1", cwd=root, env={"KAFKA_BOOTSTRAP": kafka_bootstrap})
+    assert result.returncode != 0
+    assert "topic 'no.such.topic' does not exist on the broker" in result.stderr and "sources.yml" in result.stderr
