@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from featureduck.sources.watermarks import Watermark
     from featureduck.store.freshness import Freshness
     from featureduck.streams.consume import SourceProgress, StreamProgress
+    from featureduck.streams.push import Pushed
     from featureduck.tasks.deps import Installed
     from featureduck.tasks.docs import GeneratedDocs
     from featureduck.tasks.inspect import ProfileOutcome, RelationState
@@ -351,6 +352,15 @@ class Project(Workspace):
         from featureduck.tasks.online import migrate
 
         return migrate(self, old_table)
+
+    def push(self, view: str, rows: list[dict[str, Any]], to: str = "online") -> Pushed:
+        """Rows for a stream feature view (Feast's push): validated against its source's
+        column types, the newest per entity written online (an older row never replaces a
+        newer one), and with `to="online_and_offline"` (or "offline") appended to the
+        source's landing table."""
+        from featureduck.tasks.online import push
+
+        return push(self, view, rows, to)
 
     def get_online_features(self, view: str, entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The online values of `view` (`name` for its newest version, or `name@2`) for

@@ -17,7 +17,7 @@ _ENV = "FDUCK_SERVE_PROJECT"
 def _app(project: Project) -> Starlette:
     from featureduck.serving.server import create_app
 
-    return create_app(project.definition, project.config, project.online_store())
+    return create_app(project.definition, project.config, project.online_store(), project.target)
 
 
 def app_from_environment() -> Starlette:

@@ -123,6 +123,13 @@ def utc_text(moment: datetime.datetime) -> str:
     return moment.isoformat(sep="T", timespec="microseconds")
 
 
+def stamp_text(moment: datetime.datetime) -> str:
+    """A naive timestamp as DuckDB casts it to text (`2026-01-01 10:00:00.5`): the
+    form stores keep feature timestamps in when DuckDB encodes them."""
+    text = moment.isoformat(sep=" ")
+    return text.rstrip("0") if "." in text else text
+
+
 class OnlineStore(ABC):
     """One store per process; `read` may be called from any thread."""
 
@@ -149,6 +156,11 @@ class OnlineStore(ABC):
     def encoding(self, view: OnlineView, source: exp.Select) -> exp.Select | None:
         """A DuckDB query over `source` (the latest rows) giving the rows as `write`
         takes them, which a DuckDB offline engine runs itself; None: typed rows."""
+        return None
+
+    def encode_rows(self, view: OnlineView, keys: list[str], stamps: list[str], features: list[str]) -> dict[str, Any] | None:
+        """`encoding`'s extra columns for rows encoded in Python (a push's few rows): each
+        entity's key text, feature timestamp (stamp_text) and features as JSON; None: typed rows."""
         return None
 
     @abstractmethod

@@ -153,6 +153,16 @@ class EmbeddedStore(OnlineStore):
             .order_by(exp.column(ENCODED_KEY))
         )
 
+    def encode_rows(self, view: OnlineView, keys: list[str], stamps: list[str], features: list[str]) -> dict[str, Any]:
+        """The key and value bytes `encoding` gives, for rows encoded in Python (in the
+        order given: a full write needs them sorted by key)."""
+        import pyarrow
+
+        return {
+            ENCODED_KEY: pyarrow.array([k.encode() for k in keys], pyarrow.binary()),
+            ENCODED_VALUE: pyarrow.array([f"{s}|{f}".encode() for s, f in zip(stamps, features, strict=True)], pyarrow.binary()),
+        }
+
     def write(self, view: OnlineView, rows: pyarrow.Table, full: bool) -> int:
         import pyarrow.compute
 

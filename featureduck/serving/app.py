@@ -22,12 +22,14 @@ from typing import Any
 
 import orjson
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
+from featureduck.engines.base import EngineAdapter
 from featureduck.errors import FeatureDuckError, UsageError
 from featureduck.online.base import INTEGER, OnlineRow
 from featureduck.online.hot_keys import HotKeys
@@ -37,6 +39,7 @@ from featureduck.serving.config import ServeConfig
 from featureduck.serving.feast_api import FeastRequestError, entity_column, entity_rows, feature_column, parse_request
 from featureduck.serving.metrics import Metrics
 from featureduck.serving.openapi import DOCS_ASSETS, DOCS_HTML, openapi_document
+from featureduck.streams.push import Pusher
 
 JSON = "application/json"
 DEFAULT_CACHE_SIZE = 100_000
@@ -95,11 +98,13 @@ class TokenBucket:
 class Handlers:
     """The routes' logic, over an online index; no HTTP types beyond bytes in and out."""
 
-    def __init__(self, definition: ProjectDefinition, index: OnlineIndex, config: ServeConfig, reads: HotKeys) -> None:
+    def __init__(self, definition: ProjectDefinition, index: OnlineIndex, config: ServeConfig, reads: HotKeys,
+                 pusher: Pusher) -> None:
         self.definition = definition
         self.index = index
         self.config = config
         self.reads = reads
+        self.pusher = pusher
 
     def health(self) -> bytes:
         return b'{"status":"ok"}'
@@ -146,6 +151,27 @@ class Handlers:
         rows = await self.reads.read(entry.view, keys) if keys else []
         parts = [_answer(entry, key, row, with_view=False) for key, row in zip(keys, rows, strict=True)]
         return b'{"view":' + orjson.dumps(entry.view.name) + b',"results":[' + b",".join(parts) + b"]}"
+
+    async def push(self, view: str, body: bytes) -> bytes:
+        """Rows for a stream feature view (streams.push): `{"rows": [{...}], "to": "online"}`,
+        or Feast's columns `{"df": {"user_id": [...], ...}, "to": ...}`."""
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError as err:
+            raise HttpError(400, f"malformed JSON: {err}") from None
+        if not isinstance(payload, dict) or ("rows" in payload) == ("df" in payload):
+            raise HttpError(422, 'the body must be {"rows": [{column: value}, ...]} or {"df": {column: [values]}}, with "to"')
+        rows = payload["rows"] if "rows" in payload else _columns_to_rows(payload["df"])
+        if isinstance(rows, list) and len(rows) > self.config.max_batch:
+            raise HttpError(413, f"{len(rows)} rows in one request; at most {self.config.max_batch}")
+        to = payload.get("to", "online")
+        try:
+            pushed = await run_in_threadpool(self.pusher.push, view, rows, to if isinstance(to, str) else repr(to))
+        except UnknownView as err:
+            raise HttpError(404, err.message) from None
+        except UsageError as err:
+            raise HttpError(422, err.message) from None
+        return orjson.dumps({"view": pushed.view, "rows": pushed.rows, "online": pushed.online, "offline": pushed.offline})
 
     async def feast_online(self, body: bytes) -> bytes:
         """Feast's get-online-features (serving.feast_api): the same request and response."""
@@ -263,13 +289,16 @@ class Guard:
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def build_app(definition: ProjectDefinition, index: OnlineIndex, config: ServeConfig) -> Starlette:
-    """The app over an opened online store, which it closes on shutdown."""
+def build_app(definition: ProjectDefinition, index: OnlineIndex, config: ServeConfig,
+              open_target: Callable[[], EngineAdapter] | None = None) -> Starlette:
+    """The app over an opened online store, which it closes on shutdown; `open_target`
+    connects to the target for offline pushes (None: pushes go online only)."""
     guard = Guard(config)
     metrics = Metrics(definition.config.target_dir)
     # an embedded store's reads are already in-process memory: a cache in front of it only costs
     cache_size = config.cache_size if config.cache_size is not None else (DEFAULT_CACHE_SIZE if index.store.REMOTE else 0)
-    handlers = Handlers(definition, index, config, HotKeys(index.store, cache_size, metrics.cache_lookups))
+    pusher = Pusher(definition, index.store, open_target)
+    handlers = Handlers(definition, index, config, HotKeys(index.store, cache_size, metrics.cache_lookups), pusher)
 
     def guarded(route: str, produce: Callable[[Request], Awaitable[bytes]], protected: bool = True) -> Endpoint:
         observe = metrics.observer(route)
@@ -304,6 +333,9 @@ def build_app(definition: ProjectDefinition, index: OnlineIndex, config: ServeCo
     async def feast(request: Request) -> bytes:
         return await handlers.feast_online(await _body(request, config.max_body_bytes))
 
+    async def push(request: Request) -> bytes:
+        return await handlers.push(request.path_params["view"], await _body(request, config.max_body_bytes))
+
     def behind_guard(respond: Callable[[], Response]) -> Endpoint:
         """A route outside the features' JSON and metrics, with the same auth."""
 
@@ -319,6 +351,7 @@ def build_app(definition: ProjectDefinition, index: OnlineIndex, config: ServeCo
         Route("/features/{view}/batch", guarded("/features/{view}/batch", batch), methods=["POST"]),
         Route("/features/{view}/{entity_key}", guarded("/features/{view}/{entity_key}", one), methods=["GET"]),
         Route("/get-online-features", guarded("/get-online-features", feast), methods=["POST"]),
+        Route("/push/{view}", guarded("/push/{view}", push), methods=["POST"]),
         Route("/metrics", behind_guard(lambda: Response(metrics.render(), media_type=metrics.CONTENT_TYPE)), methods=["GET"]),
         Route("/openapi.json", behind_guard(lambda: Response(document, media_type=JSON)), methods=["GET"]),
         Route("/docs", behind_guard(lambda: HTMLResponse(DOCS_HTML)), methods=["GET"]),
@@ -338,6 +371,19 @@ def build_app(definition: ProjectDefinition, index: OnlineIndex, config: ServeCo
             yield
         finally:
             await index.store.close_async()
+            pusher.close()
             index.store.close()
 
     return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found}, lifespan=lifespan)
+
+
+def _columns_to_rows(columns: Any) -> list[dict[str, Any]]:
+    """Feast's push `df`: a list of values per column, all of one length."""
+    if not isinstance(columns, dict) or not columns or not all(isinstance(v, list) for v in columns.values()):
+        raise HttpError(422, '"df" must be an object of column: [values]')
+    lengths = {len(v) for v in columns.values()}
+    if len(lengths) != 1:
+        raise HttpError(422, f'"df" columns have different lengths: {", ".join(str(n) for n in sorted(lengths))}')
+    names = list(columns)
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+

@@ -65,6 +65,23 @@ def openapi_document(definition: ProjectDefinition) -> dict[str, Any]:
                 "responses": {"200": {"description": '{"metadata": {"feature_names"}, "results": [...]}'}, "400": _ERROR,
                               "404": _ERROR, "413": _ERROR, "422": _ERROR, "401": _ERROR, "403": _ERROR, "429": _ERROR},
             }},
+            "/push/{view}": {"post": {
+                "summary": "Rows for a stream feature view (Feast's push): online, and with to=online_and_offline its landing table",
+                "description": "Validated against the stream source's column types; per entity the newest row (by event time, "
+                               "ties to the greatest features) replaces the stored value only when it is newer.",
+                "security": [{"bearer": []}],
+                "parameters": [{**_VIEW, "description": "stream feature view name or name@version"}],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object",
+                    "properties": {
+                        "rows": {"type": "array", "items": {"type": "object"}},
+                        "df": {"type": "object", "additionalProperties": {"type": "array", "items": {}}},
+                        "to": {"type": "string", "enum": ["online", "offline", "online_and_offline"]},
+                    },
+                }}}},
+                "responses": {"200": {"description": '{"view", "rows", "online", "offline"}'}, "400": _ERROR, "404": _ERROR,
+                              "413": _ERROR, "422": _ERROR, "401": _ERROR, "403": _ERROR, "429": _ERROR, "503": _ERROR},
+            }},
             "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "text format"}}}},
         },
     }

@@ -11,7 +11,9 @@ from typing import Any
 
 from starlette.applications import Starlette
 
+from featureduck.config.profiles import TargetConfig
 from featureduck.config.project_config import ProjectConfig
+from featureduck.engines.registry import create_adapter
 from featureduck.errors import ConnectionFailure
 from featureduck.online.base import OnlineStore
 from featureduck.online.lookup import OnlineIndex
@@ -20,9 +22,11 @@ from featureduck.serving.app import build_app
 from featureduck.serving.config import ServeConfig
 
 
-def create_app(definition: ProjectDefinition, config: ProjectConfig, store: OnlineStore) -> Starlette:
-    """The app over an opened online store, which it closes on shutdown."""
-    return build_app(definition, OnlineIndex(definition, store), ServeConfig.from_project(config))
+def create_app(definition: ProjectDefinition, config: ProjectConfig, store: OnlineStore, target: TargetConfig | None = None) -> Starlette:
+    """The app over an opened online store, which it closes on shutdown; with `target`,
+    pushes to stream views may also land offline (the target is connected on the first)."""
+    open_target = (lambda: create_adapter(target)) if target is not None else None
+    return build_app(definition, OnlineIndex(definition, store), ServeConfig.from_project(config), open_target)
 
 
 def check_port(host: str, port: int) -> None:

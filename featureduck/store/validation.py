@@ -110,7 +110,7 @@ def build_checks(definition: ProjectDefinition, adapter: EngineAdapter) -> dict[
                     )
                 actual = parse_dtype(kind, adapter.DIALECT) if _parses(kind, adapter.DIALECT) else None
                 if actual is not None and family(declared) != family(actual):
-                    raise _mismatch(view, feature, f"{kind} on {adapter.TYPE}", path)
+                    raise _mismatch(view, feature, f"{kind} on {adapter.TYPE}", f"model {path}")
 
         return check
 

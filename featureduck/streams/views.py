@@ -80,11 +80,14 @@ def _winners(decoder: duckdb.DuckDBPyConnection, store: OnlineStore, stream_view
 
 
 def _wins(stamp: datetime.datetime, features: str, held: OnlineRow | None, names: tuple[str, ...]) -> bool:
+    """Whether a row replaces the stored one: it is later, or as late with greater features."""
     if held is None:
         return True
     held_stamp = datetime.datetime.fromisoformat(held.feature_ts)
     if stamp != held_stamp:
         return stamp > held_stamp
+    if features == held.features:  # the same row again (a retried batch): nothing to write
+        return False
     return _order(orjson.loads(features), names) > _order(orjson.loads(held.features), names)
 
 

@@ -12,6 +12,7 @@ from featureduck.online.materialize import Materialized, Window, materialize, on
 from featureduck.online.postgres import PostgresStore
 from featureduck.online.postgres_migrate import Migrated
 from featureduck.online.registry import create_store
+from featureduck.streams.push import Pushed, Pusher
 from featureduck.tasks.options import MaterializeOptions
 from featureduck.tasks.workspace import Workspace
 
@@ -51,6 +52,19 @@ def migrate(workspace: Workspace, old_table: str) -> list[Migrated]:
         views = [OnlineView.of(v, definition.entities[v.entity]) for v in definition.feature_views.values() if v.online]
         return store.migrate_single_table(views, workspace.config.dialect, old_table)
     finally:
+        store.close()
+
+
+def push(workspace: Workspace, view: str, rows: list[dict[str, Any]], to: str) -> Pushed:
+    """Rows to a stream feature view: online, and to its landing table with `to` offline."""
+    from featureduck.engines.registry import create_adapter
+
+    store = open_store(workspace)
+    pusher = Pusher(workspace.definition, store, lambda: create_adapter(workspace.target))
+    try:
+        return pusher.push(view, rows, to)
+    finally:
+        pusher.close()
         store.close()
 
 

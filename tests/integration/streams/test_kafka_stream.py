@@ -208,3 +208,43 @@ def test_a_topic_the_broker_lacks_is_an_error_naming_the_source(make_project: Pr
     result = fduck("stream", "--until-idle", "1", cwd=root, env={"KAFKA_BOOTSTRAP": kafka_bootstrap})
     assert result.returncode != 0
     assert "topic 'no.such.topic' does not exist on the broker" in result.stderr and "sources.yml" in result.stderr
+
+
+@pytest.mark.slow
+def test_serve_answers_what_the_running_stream_wrote_seconds_ago(project: Path, topic: str, kafka_bootstrap: str) -> None:
+    import urllib.request
+
+    from tests.integration.online.test_serving import _request, _server
+
+    consumer = subprocess.Popen([sys.executable, "-m", "featureduck.cli", "stream"], cwd=project, env={**os.environ},
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        with _server(project) as base:
+            for amount in (1.0, 2.0, 3.0):
+                stamp = datetime.datetime.now(datetime.UTC).replace(tzinfo=None).isoformat()
+                event = {"user_id": 77, "event_ts": stamp, "amount": amount, "country": "de"}
+                produced = time.monotonic()
+                produce(kafka_bootstrap, topic, _messages([event], 3))
+                while True:
+                    status, answer = _request(base + "/features/clicks/77")
+                    if status == 200 and answer["features"]["amount"] == amount:
+                        break
+                    assert time.monotonic() - produced < 15, answer
+                    time.sleep(0.05)
+            deadline = time.monotonic() + 10  # the stream reports every second
+            while True:
+                with urllib.request.urlopen(base + "/metrics", timeout=10) as response:
+                    metrics = response.read().decode()
+                if 'fduck_stream_offset{partition="2",source="clicks.events"} 3.0' in metrics or time.monotonic() > deadline:
+                    break  # 77 % 3 == 2: the three messages are in partition 2
+                time.sleep(0.2)
+            assert 'fduck_stream_offset{partition="2",source="clicks.events"} 3.0' in metrics, metrics
+            assert 'fduck_stream_lag{partition="2",source="clicks.events"} 0.0' in metrics
+            assert "fduck_stream_running 1.0" in metrics
+        consumer.send_signal(signal.SIGTERM)  # ends after the batch in hand, and says what it did
+        out, err = consumer.communicate(timeout=30)
+        assert consumer.returncode == 0, err
+        assert "clicks.events: 3 rows landed" in out, out
+    finally:
+        if consumer.poll() is None:
+            consumer.kill()

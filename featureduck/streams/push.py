@@ -1,0 +1,477 @@
+"""Pushing rows to a stream feature view (`POST /push/{view}`, `Project.push`), as
+Feast's push source: validated against the stream source's declared column types,
+the newest per entity written online by the stream's own rule (`streams.views`),
+and with `to: online_and_offline` (or `offline`) appended to the source's landing
+table in one transaction of the target.
+
+A request is checked whole before anything is written: one bad row refuses the
+request, naming the row and the column. Rows are validated and encoded in Python:
+a request of a hundred rows costs less than starting a DuckDB query.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import orjson
+from sqlglot import exp
+
+from featureduck.engines.base import EngineAdapter
+from featureduck.errors import UsageError
+from featureduck.online.base import FEATURE_TS, INTEGER, TEXT, OnlineStore, OnlineView, stamp_text
+from featureduck.online.lookup import UnknownView
+from featureduck.project.loader import ProjectDefinition
+from featureduck.project.nodes import KAFKA_COLUMNS, MESSAGE_TIMESTAMP, FeatureView, SourceTable
+from featureduck.streams.landing import ensure_landing, landing_tables
+from featureduck.streams.views import _order, _wins
+from featureduck.utils.clock import utc_now
+from featureduck.utils.suggest import did_you_mean
+
+if TYPE_CHECKING:
+    import pyarrow
+
+PUSH_TARGETS = ("online", "offline", "online_and_offline")
+_INTEGER_BITS = {
+    exp.DataType.Type.TINYINT: 8, exp.DataType.Type.SMALLINT: 16, exp.DataType.Type.INT: 32, exp.DataType.Type.BIGINT: 64,
+}
+
+
+@dataclass(frozen=True)
+class Pushed:
+    view: str  # name@version
+    rows: int  # rows in the request
+    online: int  # entity rows written online (a row older than the stored one is not)
+    offline: int  # rows appended to the landing table
+
+
+Columns = dict[str, list[Any]]  # a push's rows, column by column: what is validated, compared and written
+
+
+@dataclass(frozen=True)
+class _Column:
+    name: str
+    type: exp.DataType
+    check: Callable[[Any], Any]  # one JSON value to the Python value kept, or ValueError naming the fault
+    convert: Callable[[list[Any]], list[Any]]  # a column's values (None kept), or ValueError: `check` then names which
+    arrow: Any  # its pyarrow type
+
+
+class PushView:
+    """What a push to one stream view needs, computed once per view."""
+
+    def __init__(self, view: FeatureView, definition: ProjectDefinition, store: OnlineStore) -> None:
+        import pyarrow.types
+
+        assert view.source is not None
+        self.view = view
+        self.source: SourceTable = definition.sources[view.source]
+        self.online = OnlineView.of(view, definition.entities[view.entity])
+        dialect = definition.config.dialect
+        landing_only = dict(KAFKA_COLUMNS)
+        declared = {c.name: exp.DataType.build(str(c.data_type), dialect=dialect) for c in self.source.columns.values()
+                    if c.name not in landing_only}
+        self.columns = {name: _column(name, kind) for name, kind in declared.items()}
+        self.keys = [self.columns[k] for k in self.online.join_keys]
+        stamp = view.timestamp_field if view.timestamp_field != MESSAGE_TIMESTAMP else None
+        if stamp is None:  # stamped by the message's time: a push gives the event time in that column
+            self.columns[MESSAGE_TIMESTAMP] = _column(MESSAGE_TIMESTAMP, exp.DataType.build("TIMESTAMP"))
+        self.stamp = self.columns[view.timestamp_field]
+        self.features = [self.columns[f] for f in self.online.features]
+        self.key_types = tuple(INTEGER if k.type.is_type(*exp.DataType.INTEGER_TYPES) else TEXT for k in self.keys)
+        self._required = {*self.online.join_keys, view.timestamp_field}
+        # JSON-encoded as they are (timestamps, dates and decimals are written as DuckDB's to_json writes them)
+        self._plain = {f.name for f in self.features if not any(test(f.arrow) for test in (
+            pyarrow.types.is_timestamp, pyarrow.types.is_date, pyarrow.types.is_decimal))}
+
+    def validate(self, rows: list[Any]) -> Columns:
+        """The rows' values as kept, column by column; UsageError naming the first bad row and column."""
+        if not isinstance(rows, list) or not rows:
+            raise UsageError("expected a non-empty list of rows (objects of column: value)")
+        allowed = self.columns.keys()
+        if not all(type(row) is dict and row.keys() <= allowed for row in rows):
+            self._first_fault(rows)
+        columns: Columns = {}
+        for name, column in self.columns.items():
+            values = [row.get(name) for row in rows]
+            if name in self._required and None in values:
+                self._first_fault(rows)
+            try:
+                columns[name] = column.convert(values)
+            except ValueError:
+                self._first_fault(rows)
+        return columns
+
+    def _first_fault(self, rows: list[Any]) -> NoReturn:
+        """The error of the first bad value, row by row (only a refused push pays for it)."""
+        for index, row in enumerate(rows):
+            if not isinstance(row, dict):
+                raise UsageError(f"row {index}: expected an object of column: value")
+            unknown = [name for name in row if name not in self.columns]
+            if unknown:
+                raise UsageError(f"row {index}: '{unknown[0]}' is not a column of {self.source.source_name}.{self.source.name}",
+                                 hint=did_you_mean(unknown[0], list(self.columns)))
+            for name, column in self.columns.items():
+                value = row.get(name)
+                if value is None:
+                    if name in self._required:
+                        raise UsageError(f"row {index}: '{name}' is missing or null",
+                                         hint="a pushed row needs its join keys and its timestamp")
+                    continue
+                try:
+                    column.check(value)
+                except ValueError as err:
+                    raise UsageError(f"row {index}: '{name}' {err}") from None
+        raise UsageError("the rows do not fit their columns")  # not reached: a column refused a value
+
+    def online_rows(self, store: OnlineStore, columns: Columns) -> tuple[pyarrow.Table | None, list[int]]:
+        """The newest row per entity, among these and what the store holds, to write (None
+        when none wins), and the indexes of the rows that won."""
+        import pyarrow
+
+        stamps = columns[self.stamp.name]
+        if len(self.keys) == 1:
+            keys = [str(v) for v in columns[self.keys[0].name]]
+        else:
+            keys = [orjson.dumps(list(values)).decode() for values in zip(*(columns[k.name] for k in self.keys), strict=True)]
+        newest: dict[str, int] = {}
+        for index, key in enumerate(keys):
+            held = newest.get(key)
+            if held is None or stamps[index] > stamps[held] or (stamps[index] == stamps[held] and self._greater(columns, index, held)):
+                newest[key] = index
+        entities = list(newest)
+        winners: list[tuple[str, int, str]] = []
+        for key, stored in zip(entities, store.read(self.online, entities), strict=True):
+            index = newest[key]
+            features = self._features_json(columns, index)
+            if _wins(stamps[index], features, stored, self.online.features):
+                winners.append((key, index, features))
+        if not winners:
+            return None, []
+        winners.sort(key=lambda winner: winner[0].encode())  # the order of the store's keys (a first write appends)
+        chosen = [index for _, index, _ in winners]
+        data: dict[str, Any] = {k.name: pyarrow.array([columns[k.name][i] for i in chosen], k.arrow) for k in self.keys}
+        data[FEATURE_TS] = pyarrow.array([stamps[i] for i in chosen], pyarrow.timestamp("us"))
+        for feature in self.features:
+            data[feature.name] = pyarrow.array([columns[feature.name][i] for i in chosen], feature.arrow)
+        encoded = store.encode_rows(self.online, [k for k, _, _ in winners], [stamp_text(stamps[i]) for i in chosen],
+                                    [f for _, _, f in winners])
+        return pyarrow.table({**data, **(encoded or {})}), chosen
+
+    def _features_json(self, columns: Columns, index: int) -> str:
+        return orjson.dumps({n: columns[n][index] if n in self._plain else _jsonable(columns[n][index])
+                             for n in self.online.features}).decode()
+
+    def _greater(self, columns: Columns, index: int, other: int) -> bool:
+        """The tie rule between two rows of one event time: the greater features, NULL lowest."""
+        names = self.online.features
+        mine = _order({n: _jsonable(columns[n][index]) for n in names}, names)
+        return mine > _order({n: _jsonable(columns[n][other]) for n in names}, names)
+
+    def landing_rows(self, columns: Columns) -> pyarrow.Table:
+        """The rows as the landing table holds them: no partition or offset, stamped now."""
+        import pyarrow
+
+        count = len(columns[self.stamp.name])
+        data = {c.name: pyarrow.array(columns[c.name], c.arrow) for c in self.columns.values() if c.name != MESSAGE_TIMESTAMP}
+        data["_kafka_partition"] = pyarrow.nulls(count, pyarrow.int32())
+        data["_kafka_offset"] = pyarrow.nulls(count, pyarrow.int64())
+        stamped = columns.get(MESSAGE_TIMESTAMP) or [utc_now().replace(tzinfo=None)] * count
+        data["_kafka_timestamp"] = pyarrow.array(stamped, pyarrow.timestamp("us"))
+        return pyarrow.table(data)
+
+
+def _joined(parts: list[Columns]) -> Columns:
+    if len(parts) == 1:
+        return parts[0]
+    return {name: [value for part in parts for value in part[name]] for name in parts[0]}
+
+
+@dataclass
+class _Ticket:
+    """One push waiting for its group's commit."""
+
+    view: PushView
+    columns: Columns
+    to: str
+    result: Pushed | None = None
+    error: BaseException | None = None
+
+    @property
+    def count(self) -> int:
+        return len(self.columns[self.view.stamp.name])
+
+
+class Pusher:
+    """Pushes for every stream view of a project. Concurrent pushes commit as a group:
+    each is validated in its own thread, then one thread writes every waiting push in
+    one store write per view and one target transaction per source (a commit costs a
+    disk flush, which a push of a hundred rows would otherwise pay alone). The target
+    is opened on the first offline push and kept."""
+
+    def __init__(self, definition: ProjectDefinition, store: OnlineStore, open_target: Callable[[], EngineAdapter] | None) -> None:
+        self.definition = definition
+        self.store = store
+        self.open_target = open_target
+        self._views: dict[str, PushView] = {}
+        self._adapter: EngineAdapter | None = None
+        self._landing_ready: set[str] = set()
+        self._waiting: list[_Ticket] = []
+        self._writing = False
+        self._turn = threading.Condition()
+
+    def view(self, name: str) -> PushView:
+        found = self._views.get(name)
+        if found is None:
+            streams = {v.key: v for v in self.definition.feature_views.values() if v.stream and v.source is not None}
+            newest = {}
+            for view in sorted(streams.values(), key=lambda v: v.version):
+                newest[view.name] = view
+            chosen = streams.get(name) or newest.get(name)
+            if chosen is None:
+                raise UnknownView(f"no stream feature view '{name}'", hint=did_you_mean(name.split("@")[0], sorted(newest)) or
+                                 "rows are pushed to views marked `stream: true` over a stream source")
+            found = self._views[name] = PushView(chosen, self.definition, self.store)
+        return found
+
+    def push(self, name: str, rows: list[Any], to: str = "online") -> Pushed:
+        if to not in PUSH_TARGETS:
+            raise UsageError(f"'to' is {to!r}: push to one of " + ", ".join(PUSH_TARGETS))
+        view = self.view(name)
+        ticket = _Ticket(view, view.validate(rows), to)
+        if to != "online" and self.open_target is None:
+            raise UsageError("this server pushes online only", hint="push with to: online")
+        with self._turn:
+            self._waiting.append(ticket)
+            while ticket.result is None and ticket.error is None and self._writing:
+                self._turn.wait()
+            if ticket.result is None and ticket.error is None:
+                self._writing = True
+                group, self._waiting = self._waiting, []
+            else:
+                group = []
+        if group:
+            try:
+                self._write(group)
+            finally:
+                with self._turn:
+                    self._writing = False
+                    self._turn.notify_all()
+        if ticket.error is not None:
+            raise ticket.error
+        assert ticket.result is not None
+        return ticket.result
+
+    def _write(self, group: list[_Ticket]) -> None:
+        """Online first (written twice, it changes nothing), then offline: a push retried
+        after a failed offline append lands there once."""
+        online: dict[int, int] = {}
+        offline: dict[int, int] = {}
+        for tickets in _by(group, lambda t: t.view.view.key, lambda t: t.to != "offline"):
+            view = tickets[0].view
+            try:
+                table, won = view.online_rows(self.store, _joined([t.columns for t in tickets]))
+                if table is not None:
+                    self.store.write(view.online, table, full=False)
+                start = 0
+                for t in tickets:  # each push's rows are a range of the joined ones
+                    online[id(t)] = sum(start <= index < start + t.count for index in won)
+                    start += t.count
+            except Exception as err:  # noqa: BLE001 - every push of the group is told
+                for t in tickets:
+                    t.error = err
+        for tickets in _by(group, lambda t: t.view.source.unique_id, lambda t: t.to != "online" and t.error is None):
+            view = tickets[0].view
+            try:
+                self._append(view, view.landing_rows(_joined([t.columns for t in tickets])))
+                for t in tickets:
+                    offline[id(t)] = t.count
+            except Exception as err:  # noqa: BLE001
+                for t in tickets:
+                    t.error = err
+        for t in group:
+            if t.error is None:
+                t.result = Pushed(t.view.view.key, t.count, online.get(id(t), 0), offline.get(id(t), 0))
+
+    def _append(self, view: PushView, rows: pyarrow.Table) -> int:
+        assert self.open_target is not None
+        if self._adapter is None:
+            self._adapter = self.open_target()
+        adapter = self._adapter
+        tables = landing_tables(view.source, self.definition.config.dialect)
+        if view.source.unique_id not in self._landing_ready:
+            ensure_landing(adapter, view.source, tables)
+            self._landing_ready.add(view.source.unique_id)
+        with adapter.transaction():
+            return adapter.append_arrow(tables.rows, rows)
+
+    def close(self) -> None:
+        with self._turn:
+            if self._adapter is not None:
+                self._adapter.close()
+                self._adapter = None
+
+
+def _by(tickets: list[_Ticket], key: Callable[[_Ticket], str], wanted: Callable[[_Ticket], bool]) -> list[list[_Ticket]]:
+    groups: dict[str, list[_Ticket]] = {}
+    for ticket in tickets:
+        if wanted(ticket):
+            groups.setdefault(key(ticket), []).append(ticket)
+    return list(groups.values())
+
+
+def _column(name: str, kind: exp.DataType) -> _Column:
+    import pyarrow
+
+    types = exp.DataType.Type
+    if kind.is_type(*exp.DataType.INTEGER_TYPES):
+        bits = _INTEGER_BITS.get(kind.this, 64)
+        return _Column(name, kind, lambda v: _integer(v, bits), lambda vs: _integers(vs, bits), getattr(pyarrow, f"int{bits}")())
+    if kind.is_type(types.DECIMAL):  # the declared precision and scale, as the stream's cast gives it
+        precision, scale = _decimal_digits(kind)
+
+        def decimal(value: Any) -> Decimal:
+            return _decimal(value, precision, scale)
+
+        return _Column(name, kind, decimal, _each(decimal), pyarrow.decimal128(precision, scale))
+    if kind.is_type(types.FLOAT):
+        return _Column(name, kind, _number, _numbers, pyarrow.float32())
+    if kind.is_type(*exp.DataType.REAL_TYPES):
+        return _Column(name, kind, _number, _numbers, pyarrow.float64())
+    if kind.is_type(*exp.DataType.TEXT_TYPES):
+        return _Column(name, kind, _text, _of_type(str), pyarrow.string())
+    if kind.is_type(types.BOOLEAN):
+        return _Column(name, kind, _boolean, _of_type(bool), pyarrow.bool_())
+    if kind.is_type(types.TIMESTAMP, types.TIMESTAMPNTZ, types.TIMESTAMPTZ, types.DATETIME):
+        return _Column(name, kind, _timestamp, _each(_timestamp), pyarrow.timestamp("us"))
+    if kind.is_type(types.DATE):
+        return _Column(name, kind, _date, _each(_date), pyarrow.date32())
+
+    def refuse(value: Any) -> Any:
+        raise ValueError(f"is of type {kind.sql('duckdb')}, which cannot be pushed yet")
+
+    return _Column(name, kind, refuse, _each(refuse), pyarrow.string())
+
+
+def _each(check: Callable[[Any], Any]) -> Callable[[list[Any]], list[Any]]:
+    return lambda values: [None if v is None else check(v) for v in values]
+
+
+def _of_type(kind: type) -> Callable[[list[Any]], list[Any]]:
+    def convert(values: list[Any]) -> list[Any]:
+        if not all(type(v) is kind for v in values if v is not None):
+            raise ValueError(kind.__name__)
+        return values
+
+    return convert
+
+
+def _integers(values: list[Any], bits: int) -> list[Any]:
+    present = [v for v in values if v is not None]
+    if not all(type(v) is int for v in present) or (present and (min(present) < -(2 ** (bits - 1)) or max(present) >= 2 ** (bits - 1))):
+        raise ValueError("integer")
+    return values
+
+
+def _numbers(values: list[Any]) -> list[Any]:
+    converted = [None if v is None else float(v) if type(v) in (int, float) else _number(v) for v in values]
+    if not all(math.isfinite(v) for v in converted if v is not None):
+        raise ValueError("number")
+    return converted
+
+
+def _integer(value: Any, bits: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"must be an integer, got {_shown(value)}")
+    if not -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):
+        raise ValueError(f"is outside the {bits}-bit integer range")
+    return value
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (isinstance(value, float) and not math.isfinite(value)):
+        raise ValueError(f"must be a number, got {_shown(value)}")
+    return float(value)
+
+
+def _decimal_digits(kind: exp.DataType) -> tuple[int, int]:
+    """A DECIMAL's precision and scale; DuckDB's default DECIMAL(18, 3) when not written."""
+    written = [int(param.this.name) for param in kind.expressions]
+    if not written:
+        return 18, 3
+    return written[0], written[1] if len(written) > 1 else 0
+
+
+def _decimal(value: Any, precision: int, scale: int) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"must be a number, got {_shown(value)}")
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError(f"must be a number, got {_shown(value)}") from None
+    if not number.is_finite():
+        raise ValueError(f"must be a finite number, got {_shown(value)}")
+    quantized = number.quantize(Decimal(1).scaleb(-scale))
+    if quantized != number or len(quantized.as_tuple().digits) > precision:
+        raise ValueError(f"{_shown(value)} does not fit DECIMAL({precision}, {scale})")
+    return quantized
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"must be a string, got {_shown(value)}")
+    return value
+
+
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"must be true or false, got {_shown(value)}")
+    return value
+
+
+def _timestamp(value: Any) -> datetime.datetime:
+    """ISO text (an offset is turned into UTC), as the stream reads event times."""
+    if not isinstance(value, str):
+        raise ValueError(f"must be an ISO timestamp text, got {_shown(value)}")
+    try:
+        moment = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"must be an ISO timestamp text, got {_shown(value)}") from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(datetime.UTC).replace(tzinfo=None)
+    return moment
+
+
+def _date(value: Any) -> datetime.date:
+    if not isinstance(value, str):
+        raise ValueError(f"must be an ISO date text, got {_shown(value)}")
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"must be an ISO date text, got {_shown(value)}") from None
+
+
+def _shown(value: Any) -> str:
+    text = orjson.dumps(value).decode()
+    return text if len(text) <= 40 else text[:40] + "..."
+
+
+def _key_text(values: list[Any]) -> str:
+    """The store's entity key text (online.base.coerce_key's form for typed values)."""
+    return str(values[0]) if len(values) == 1 else orjson.dumps(values).decode()
+
+
+def _jsonable(value: Any) -> Any:
+    """A feature's value as DuckDB's to_json writes it (timestamps and dates as text)."""
+    if isinstance(value, datetime.datetime):
+        return stamp_text(value)
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    return value

@@ -1,0 +1,128 @@
+"""Pushing rows to a stream feature view (Feast's push source): `POST /push/{view}` on
+a real server over loopback and `Project.push`, against brute-force newest values
+and `materialize --full` of the landing table."""
+
+from __future__ import annotations
+
+import datetime
+import random
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from featureduck.api import Project
+from featureduck.errors import UsageError
+from tests.conftest import ProjectFactory, fduck
+from tests.integration.online.test_serving import _request, _server
+
+SOURCES = """
+sources:
+  - name: clicks
+    type: kafka
+    connection: {bootstrap_servers: "localhost:9092"}
+    tables:
+      - name: events
+        key: [user_id]
+        timestamp_field: event_ts
+        columns: {user_id: bigint, event_ts: timestamp, amount: double, country: varchar, seen: "decimal(8, 2)", extra: varchar}
+entities:
+  - {name: user, join_keys: [user_id]}
+feature_views:
+  - name: clicks
+    entity: user
+    source: clicks.events
+    timestamp_field: event_ts
+    stream: true
+    online: true
+    features:
+      - {name: amount, dtype: double}
+      - {name: country, dtype: varchar}
+      - {name: seen, dtype: "decimal(8, 2)"}
+"""
+
+
+@pytest.fixture
+def project(make_project: ProjectFactory) -> Path:
+    return make_project({"models/sources.yml": SOURCES, "featureduck_project.yml": "name: proj\nserve: {max_batch: 50}\n"})
+
+
+def _row(user: int, stamp: str, amount: float | None, country: str = "de") -> dict[str, object]:
+    return {"user_id": user, "event_ts": stamp, "amount": amount, "country": country, "seen": 1.25}
+
+
+@pytest.mark.slow
+def test_pushed_rows_are_served_newest_first_and_land_offline(project: Path) -> None:
+    with _server(project) as base:
+        status, answer = _request(base + "/push/clicks", {"rows": [
+            _row(1, "2026-01-01T10:00:00", 1.0), _row(1, "2026-01-01T11:00:00+01:00", 2.0),  # the same instant: greater wins
+            _row(2, "2026-01-01T09:00:00Z", None),
+        ], "to": "online_and_offline"})
+        assert (status, answer) == (200, {"view": "clicks@1", "rows": 3, "online": 2, "offline": 3})
+        assert _request(base + "/features/clicks/1")[1]["features"] == {"amount": 2.0, "country": "de", "seen": 1.25}
+        assert _request(base + "/features/clicks/2")[1]["features"]["amount"] is None
+        # older than what is stored: not written; newer: written (Feast's columnar `df` too)
+        assert _request(base + "/push/clicks", {"rows": [_row(1, "2026-01-01T09:59:59", 9.0)]})[1]["online"] == 0
+        assert _request(base + "/push/clicks", {"df": {"user_id": [1], "event_ts": ["2026-01-01T10:00:01"], "amount": [3.5]}})[1][
+            "online"] == 1
+        one = _request(base + "/features/clicks/1")[1]
+        assert one["features"] == {"amount": 3.5, "country": None, "seen": None} and one["feature_ts"] == "2026-01-01 10:00:01"
+
+        for body, status, message in [
+            ({"rows": [_row(1, "2026-01-01T10:00:00", 1.0) | {"amount": "x"}]}, 422, "row 0: 'amount' must be a number"),
+            ({"rows": [{"event_ts": "2026-01-01T10:00:00"}]}, 422, "row 0: 'user_id' is missing or null"),
+            ({"rows": [_row(1, "yesterday", 1.0)]}, 422, "'event_ts' must be an ISO timestamp text"),
+            ({"rows": [_row(1, "2026-01-01T10:00:00", 1.0) | {"colour": "red"}]}, 422, "'colour' is not a column of clicks.events"),
+            ({"rows": [_row(1.5, "2026-01-01T10:00:00", 1.0)]}, 422, "'user_id' must be an integer"),  # type: ignore[arg-type]
+            ({"rows": [_row(1, "2026-01-01T10:00:00", 1.0) | {"seen": 1.234}]}, 422, "does not fit DECIMAL(8, 2)"),
+            ({"rows": [_row(1, "2026-01-01T10:00:00", 1.0)], "to": "everywhere"}, 422, "push to one of online, offline"),
+            ({"rows": [_row(1, "2026-01-01T10:00:00", 1.0)] * 51}, 413, "at most 50"),
+            ({"df": {"user_id": [1, 2], "event_ts": ["2026-01-01T10:00:00"]}}, 422, "different lengths"),
+            ({"rows": []}, 422, "non-empty list"),
+            ({"entities": []}, 422, "the body must be"),
+        ]:
+            got = _request(base + "/push/clicks", body)
+            assert got[0] == status and message in got[1]["error"], (body, got)
+        assert _request(base + "/push/nothing", {"rows": []})[0] == 404
+        assert _request(base + "/push/clicks", raw=b"{")[0] == 400
+        assert _request(base + "/features/clicks/1")[1]["features"]["amount"] == 3.5  # no refused request wrote anything
+    with duckdb.connect(str(project / "target/dev.duckdb"), read_only=True) as con:
+        landed = con.execute("select user_id, cast(event_ts as varchar), amount, _kafka_offset from clicks.events order by 2").fetchall()
+    assert landed == [(2, "2026-01-01 09:00:00", None, None), (1, "2026-01-01 10:00:00", 1.0, None), (1, "2026-01-01 10:00:00", 2.0, None)]
+
+
+def test_pushes_leave_the_newest_value_as_materialize_does(project: Path) -> None:
+    """Random pushes, in process, with late events and ties: the online values are the
+    brute-force newest, and `materialize --full` over the landing table agrees."""
+    rng = random.Random(2024)
+    pushed: list[dict[str, object]] = []
+    app = Project.load(project)
+    for _ in range(40):
+        batch = [{"user_id": rng.randrange(15), "event_ts": f"2026-01-01T10:{rng.randrange(6):02d}:00",
+                  "amount": float(rng.randrange(4)), "country": rng.choice(["de", "fr", None])} for _ in range(rng.randrange(1, 30))]
+        app.push("clicks", batch, to="online_and_offline")
+        pushed += batch
+    newest: dict[int, tuple[str, float, object]] = {}
+    for row in pushed:
+        rank = (str(row["event_ts"]), row["amount"], (0,) if row["country"] is None else (1, row["country"]))
+        user = int(row["user_id"])  # type: ignore[call-overload]
+        if user not in newest or rank > newest[user][:3]:  # type: ignore[operator]
+            newest[user] = (*rank, row["country"])  # type: ignore[assignment]
+
+    def online() -> dict[int, tuple[str, float, object]]:
+        found = {}
+        for row in app.get_online_features("clicks", [{"user_id": u} for u in newest]):
+            stamp = datetime.datetime.fromisoformat(row["feature_ts"]).isoformat()
+            country = row["features"]["country"]
+            found[row["entity"]["user_id"]] = (stamp, row["features"]["amount"], (0,) if country is None else (1, country), country)
+        return found
+
+    assert online() == newest
+    assert fduck("materialize", "--full", cwd=project).returncode == 0
+    assert online() == newest
+
+
+def test_only_stream_views_take_pushes(make_project: ProjectFactory) -> None:
+    root = make_project({"models/sources.yml": SOURCES.replace("    stream: true\n", "")})
+    with pytest.raises(UsageError, match="no stream feature view 'clicks'"):
+        Project.load(root).push("clicks", [{"user_id": 1}])
