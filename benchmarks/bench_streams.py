@@ -34,6 +34,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -77,12 +78,21 @@ def event(i: int, users: int, rng: random.Random) -> bytes:
                          "amount": i * 0.25, "country": "de", "device": "ios", "clicks": i % 7})
 
 
-def project_at(folder: Path, bootstrap: str, topic: str, stream: bool) -> Path:
+PROFILES = """
+streams:
+  target: dev
+  outputs:
+    dev: {{type: duckdb, path: target/dev.duckdb, online_store: {{type: embedded, sync: {sync}}}}}
+"""
+
+
+def project_at(folder: Path, bootstrap: str, topic: str, stream: bool, sync: bool = True) -> Path:
     import shutil
 
     shutil.rmtree(folder, ignore_errors=True)
     (folder / "models").mkdir(parents=True)
-    (folder / "featureduck_project.yml").write_text("name: streams\nserve: {max_batch: 1000, max_body_bytes: 4194304}\n")
+    (folder / "featureduck_project.yml").write_text("name: streams\nprofile: streams\nserve: {max_batch: 1000, max_body_bytes: 4194304}\n")
+    (folder / "profiles.yml").write_text(PROFILES.format(sync=str(sync).lower()))
     (folder / "models" / "sources.yml").write_text(SOURCES.format(bootstrap=bootstrap, topic=topic, stream=str(stream).lower()))
     return folder
 
@@ -227,8 +237,9 @@ def latency(bootstrap: str, probes: int = 300) -> dict[str, float]:
             "p99_ms": waits[int(len(waits) * 0.99) - 1] * 1000, "max_ms": waits[-1] * 1000}
 
 
-def push(bootstrap: str) -> dict[str, float]:
-    root = project_at(WORK / "push", bootstrap, "bench.push", stream=True)
+def push(bootstrap: str) -> dict[str, dict[str, float]]:
+    """Each of: the store's commits flushed one by one (the default) or every second
+    (`sync: false`), with 1 and 2 server processes."""
     rng = random.Random(3)
     bodies = []
     for _ in range(200):
@@ -239,9 +250,18 @@ def push(bootstrap: str) -> dict[str, float]:
     script.write_text("math.randomseed(os.time())\nbodies = {" + ",".join(bodies) + "}\n"
                       'request = function() return wrk.format("POST", "/push/clicks", {["Content-Type"] = "application/json"}, '
                       "bodies[math.random(1, #bodies)]) end\n")
+    results = {}
+    for sync in (True, False):
+        for workers in (1, 2):
+            root = project_at(WORK / "push", bootstrap, "bench.push", stream=True, sync=sync)
+            results[f"sync {str(sync).lower()}, {workers} worker{'s' if workers > 1 else ''}"] = _push_run(root, script, workers)
+    return results
+
+
+def _push_run(root: Path, script: Path, workers: int) -> dict[str, float]:
     port = 18766
-    server = subprocess.Popen([sys.executable, "-m", "featureduck.cli", "serve", "--port", str(port)], cwd=root,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen([sys.executable, "-m", "featureduck.cli", "serve", "--port", str(port), "--workers", str(workers)],
+                              cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
@@ -272,7 +292,7 @@ def main() -> None:
     args = parser.parse_args()
     skipped = set(args.skip.split(","))
     WORK.mkdir(parents=True, exist_ok=True)
-    results: dict[str, dict[str, float]] = {}
+    results: dict[str, Any] = {}
     with running_broker(WORK / "broker.log") as bootstrap:
         if "ingest" not in skipped:
             results["ingest"] = ingest(bootstrap, args.messages)

@@ -123,11 +123,22 @@ def utc_text(moment: datetime.datetime) -> str:
     return moment.isoformat(sep="T", timespec="microseconds")
 
 
+def feature_order(values: dict[str, Any], names: Sequence[str]) -> tuple[Any, ...]:
+    """The features in declared order, NULL lowest: what breaks a tie of feature
+    timestamps, in `latest_rows` and in the stores. Values that do not compare with
+    each other (lists, objects) compare as their JSON text."""
+    return tuple((0,) if values.get(n) is None else (1, _comparable(values[n])) for n in names)
+
+
+def _comparable(value: Any) -> Any:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode() if isinstance(value, (list, dict)) else value
+
+
 def stamp_text(moment: datetime.datetime) -> str:
     """A naive timestamp as DuckDB casts it to text (`2026-01-01 10:00:00.5`): the
     form stores keep feature timestamps in when DuckDB encodes them."""
     text = moment.isoformat(sep=" ")
-    return text.rstrip("0") if "." in text else text
+    return text.rstrip("0") if moment.microsecond else text
 
 
 class OnlineStore(ABC):
@@ -167,7 +178,11 @@ class OnlineStore(ABC):
     def write(self, view: OnlineView, rows: pyarrow.Table, full: bool) -> int:
         """Upsert the latest row per entity (join keys, FEATURE_TS, features, typed)
         in one transaction; with `full`, the view holds exactly these rows after.
-        A row older than the one stored for its entity does not replace it."""
+        Otherwise a row replaces the stored one of its entity only when it is stamped
+        later, or as late with greater features (`feature_order`): the rule of
+        `latest_rows`, so a late, older row never regresses a value, a row written twice
+        changes nothing, and writes in any order leave what one full write would.
+        Returns how many rows it stored."""
 
     @abstractmethod
     def read(self, view: OnlineView, entity_keys: Sequence[str]) -> list[OnlineRow | None]:

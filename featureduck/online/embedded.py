@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from sqlglot import exp
 
-from featureduck.errors import DatabaseError
+from featureduck.errors import DatabaseError, ProfileError
 from featureduck.online.base import (
     FEATURE_TS,
     OnlineRow,
@@ -36,6 +36,7 @@ from featureduck.online.base import (
     OnlineView,
     ViewState,
     entity_key_expression,
+    feature_order,
     key_type,
     utc_text,
 )
@@ -47,10 +48,11 @@ if TYPE_CHECKING:
 
 DEFAULT_PATH = "target/online_store"
 ENCODED_KEY, ENCODED_VALUE = "__fd_key", "__fd_value"
-_OPEN: dict[str, list[Any]] = {}  # path -> [environment, stores using it]
+_OPEN: dict[str, list[Any]] = {}  # path -> [environment, stores using it, its flusher (sync: false)]
 _OPEN_LOCK = threading.Lock()
 DEFAULT_MAP_SIZE = 1 << 40  # address space, not disk: the file grows with the data (sparse on Linux)
 _VIEWS = b"__fduck_views"
+FLUSH_SECONDS = 1.0
 
 
 class EmbeddedStore(OnlineStore):
@@ -60,6 +62,13 @@ class EmbeddedStore(OnlineStore):
         super().__init__(settings, project_root)
         path = Path(str(settings.get("path") or DEFAULT_PATH))
         self.path = path if path.is_absolute() else project_root / path
+        sync = settings.get("sync", True)
+        if not isinstance(sync, bool):
+            raise ProfileError(f"online_store sync must be true or false, not {sync!r}")
+        # false: commits are not flushed one by one (a push's few rows would pay a disk flush each)
+        # but every FLUSH_SECONDS: a process killed loses nothing, a machine that crashes the last flush's
+        # writes, and the store may then need a rebuild (`fduck materialize --full`)
+        self.sync = sync
         self._env: lmdb.Environment | None = None
         self._tables: dict[str, Any] = {}
         self._lock = threading.Lock()
@@ -75,12 +84,12 @@ class EmbeddedStore(OnlineStore):
                 try:
                     env = lmdb.open(
                         key, map_size=int(self.settings.get("map_size", DEFAULT_MAP_SIZE)), max_dbs=4096,
-                        readahead=False, max_readers=1024,
+                        readahead=False, max_readers=1024, sync=self.sync,
                     )
                 except lmdb.Error as err:
                     raise DatabaseError(f"cannot open the online store {self.path}: {err}") from None
                 env.reader_check()  # slots of reader processes that were killed
-                shared = _OPEN[key] = [env, 0]
+                shared = _OPEN[key] = [env, 0, None if self.sync else _Flusher(env)]
             shared[1] += 1
             self._env = shared[0]
 
@@ -93,6 +102,8 @@ class EmbeddedStore(OnlineStore):
             shared[1] -= 1
             if shared[1] == 0:
                 del _OPEN[key]
+                if shared[2] is not None:
+                    shared[2].stop()
                 self._env.close()
         self._env = None
         self._tables.clear()
@@ -181,13 +192,17 @@ class EmbeddedStore(OnlineStore):
         with self.env.begin(write=True) as txn:
             if full or previous is None:
                 txn.drop(table, delete=False)
-                txn.cursor(table).putmulti(zip(keys, values, strict=True), append=True)
+                _, written = txn.cursor(table).putmulti(zip(keys, values, strict=True), append=True)
+                if written != len(keys):  # appending takes keys in order, one each: never drop a row unseen
+                    raise DatabaseError(f"online store {self.path}: {len(keys) - written} of the rows of {view.key} were "
+                                        "not in key order or repeated a key")
             else:
+                written = 0
                 for key, value in zip(keys, values, strict=True):
                     stored = txn.get(key, db=table)
-                    # keep a stored row stamped later than the incoming one
-                    if stored is None or stored.split(b"|", 1)[0] <= value.split(b"|", 1)[0]:
+                    if stored is None or _replaces(value, stored, view.features):
                         txn.put(key, value, db=table)
+                        written += 1
                 if previous.watermark and (watermark is None or previous.watermark > watermark):
                     watermark = previous.watermark
             count = txn.stat(table)["entries"]
@@ -195,7 +210,7 @@ class EmbeddedStore(OnlineStore):
                 "table": view.table, "key_types": key_types, "watermark": watermark, "rows": count,
                 "materialized_at": utc_now().isoformat(timespec="seconds"),
             }), db=views)
-        return len(keys)
+        return written
 
     def _encode_locally(self, view: OnlineView, rows: pyarrow.Table) -> pyarrow.Table:
         """For offline engines other than DuckDB: the same encoding, by an in-process DuckDB."""
@@ -222,6 +237,37 @@ class EmbeddedStore(OnlineStore):
                 stamp, features = value.split(b"|", 1)
                 rows.append(OnlineRow(stamp.decode(), features.decode()))
         return rows
+
+
+class _Flusher:
+    """Flushes an environment opened with `sync: false` every FLUSH_SECONDS, and once more when stopped."""
+
+    def __init__(self, env: lmdb.Environment) -> None:
+        self.env = env
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="online-store-flush", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stopped.wait(FLUSH_SECONDS):
+            self.env.sync(True)
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join()
+        self.env.sync(True)
+
+
+def _replaces(value: bytes, stored: bytes, features: tuple[str, ...]) -> bool:
+    """`write`'s rule on two encoded values: stamped later (the stamps' text is DuckDB's,
+    whose order is the time order), or as late with greater features."""
+    stamp, incoming = value.split(b"|", 1)
+    held_stamp, held = stored.split(b"|", 1)
+    if stamp != held_stamp:
+        return stamp > held_stamp
+    if incoming == held:
+        return False
+    return feature_order(orjson.loads(incoming), features) > feature_order(orjson.loads(held), features)
 
 
 def _utf8_bytes(text: exp.Expr) -> exp.Expr:

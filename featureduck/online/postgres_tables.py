@@ -132,14 +132,17 @@ class StoreTables:
                     for c in existing if c not in wanted and c not in FIXED_COLUMNS]
         return [exp.Alter(this=self.table(name), kind="TABLE", actions=[action]) for action in actions]
 
-    def upsert(self, view: OnlineView, stage: str) -> exp.Insert:
-        """The staged rows into the view's table in one statement; a stored row stamped
-        later than the incoming one stays."""
+    def upsert(self, view: OnlineView, stage: str, kinds: dict[str, str]) -> exp.Insert:
+        """The staged rows into the view's table in one statement, by the stores' rule
+        (OnlineStore.write): a stored row stays unless the incoming one is stamped later,
+        or as late with greater features; `kinds` are the features' column types."""
         names = ["entity_key", *view.features, "feature_ts"]
         excluded = [exp.Column(this=exp.to_identifier(n, quoted=True), table=exp.to_identifier("EXCLUDED")) for n in names[1:]]
         updates = [exp.column(n, quoted=True).eq(value) for n, value in zip(names[1:], excluded, strict=True)]
         updates.append(exp.column("updated_at").eq(exp.CurrentTimestamp()))
-        later = exp.LTE(this=exp.column("feature_ts", "t"), expression=exp.column("feature_ts", "EXCLUDED"))
+        stored, incoming = exp.column("feature_ts", "t"), exp.column("feature_ts", "EXCLUDED")
+        later = exp.or_(exp.LT(this=stored, expression=incoming),
+                        exp.and_(exp.EQ(this=stored.copy(), expression=incoming.copy()), _greater_features(view.features, kinds)))
         conflict = exp.OnConflict(conflict_keys=[exp.to_identifier("entity_key")], action=exp.var("DO UPDATE"), expressions=updates,
                                   where=exp.Where(this=later))
         rows = exp.select(*[exp.column(n, quoted=True) for n in names]).from_(self.table(stage))
@@ -160,3 +163,26 @@ class StoreTables:
     def notify(self, channel: str, view: OnlineView) -> exp.Select:
         """A NOTIFY of the view's new values, delivered when the transaction commits."""
         return exp.select(exp.func("pg_notify", exp.Literal.string(channel), exp.Literal.string(view.key)))
+
+
+def _greater_features(features: tuple[str, ...], kinds: dict[str, str]) -> exp.Expr:
+    """EXCLUDED's features greater than the stored ones in declared order, NULL lowest
+    (online.base.feature_order): text compared byte by byte (COLLATE "C", as DuckDB and
+    Python order it, not the database's locale), jsonb as its text."""
+    greater: exp.Expr = exp.false()
+    for feature in reversed(features):
+        def side(table: str, name: str = feature) -> exp.Expr:
+            column: exp.Expr = exp.Column(this=exp.to_identifier(name, quoted=True), table=exp.to_identifier(table))
+            if kinds.get(name) == "jsonb":
+                column = exp.cast(column, "text")
+            if kinds.get(name) in ("text", "jsonb"):
+                column = exp.Collate(this=column, expression=exp.to_identifier("C", quoted=True))
+            return column
+
+        held, new = side("t"), side("EXCLUDED")
+        above = exp.and_(new.copy().is_(exp.null()).not_(),
+                         exp.paren(exp.or_(held.copy().is_(exp.null()), exp.GT(this=new, expression=held))))
+        same = exp.NullSafeEQ(this=side("EXCLUDED"), expression=side("t"))
+        greater = exp.or_(exp.paren(above), exp.paren(exp.and_(same, exp.paren(greater))))
+    return exp.paren(greater)
+

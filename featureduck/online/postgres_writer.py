@@ -79,11 +79,12 @@ class StoreWriter:
                     adapter.execute(tables.drop(view.table))
                     adapter.execute(tables.rename(loaded, view.table))
                     adapter.execute(tables.add_primary_key(view.table))
-                    count = rows.num_rows  # a full load holds one row per entity
+                    count = written = rows.num_rows  # a full load holds one row per entity
                 else:
                     for statement in tables.align(view.table, existing, wanted):
                         adapter.execute(statement)
-                    adapter.execute(tables.upsert(view, loaded))
+                    upserted = adapter.execute(tables.upsert(view, loaded, wanted))
+                    written = int(upserted[0][0]) if upserted else rows.num_rows
                     adapter.execute(tables.drop(loaded))
                     if previous is not None and previous.watermark and (watermark is None or previous.watermark > watermark):
                         watermark = previous.watermark
@@ -92,7 +93,7 @@ class StoreWriter:
                 adapter.execute(tables.record_view(view, orjson.dumps(key_types).decode(), watermark, count))
         except DatabaseError as err:
             raise DatabaseError(f"online store {tables.schema}.{view.table}: {err.message}") from None
-        return rows.num_rows
+        return written
 
     def _writer(self) -> duckdb.DuckDBPyConnection:
         import duckdb

@@ -11,6 +11,7 @@ more per request than the read itself. With auth on, every route but
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import gc
 import threading
@@ -22,7 +23,6 @@ from typing import Any
 
 import orjson
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount, Route
@@ -39,7 +39,7 @@ from featureduck.serving.config import ServeConfig
 from featureduck.serving.feast_api import FeastRequestError, entity_column, entity_rows, feature_column, parse_request
 from featureduck.serving.metrics import Metrics
 from featureduck.serving.openapi import DOCS_ASSETS, DOCS_HTML, openapi_document
-from featureduck.streams.push import Pusher
+from featureduck.streams.push import Pushed, Pusher, Ticket
 
 JSON = "application/json"
 DEFAULT_CACHE_SIZE = 100_000
@@ -95,6 +95,45 @@ class TokenBucket:
         return (1 - self.tokens) / self.rate
 
 
+class PushQueue:
+    """Pushes validated on the event loop, written in groups off it: whatever arrives
+    while a group's commit runs (a disk flush) is written with the next, in one thread
+    hop for the whole group."""
+
+    def __init__(self, pusher: Pusher) -> None:
+        self.pusher = pusher
+        self._waiting: list[tuple[Ticket, asyncio.Future[None]]] = []
+        self._draining = False
+
+    async def write(self, ticket: Ticket) -> Pushed:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        self._waiting.append((ticket, done))
+        if not self._draining:
+            self._draining = True
+            loop.create_task(self._drain())
+        await done
+        if ticket.error is not None:
+            raise ticket.error
+        assert ticket.result is not None
+        return ticket.result
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._waiting:
+                group, self._waiting = self._waiting, []
+                try:
+                    await loop.run_in_executor(None, self.pusher.write_group, [ticket for ticket, _ in group])
+                except BaseException as err:  # noqa: BLE001 - told to every push of the group
+                    for ticket, _ in group:
+                        ticket.error = ticket.error or err
+                for _, done in group:
+                    done.set_result(None)
+        finally:
+            self._draining = False
+
+
 class Handlers:
     """The routes' logic, over an online index; no HTTP types beyond bytes in and out."""
 
@@ -105,6 +144,7 @@ class Handlers:
         self.config = config
         self.reads = reads
         self.pusher = pusher
+        self.pushes = PushQueue(pusher)
 
     def health(self) -> bytes:
         return b'{"status":"ok"}'
@@ -166,11 +206,12 @@ class Handlers:
             raise HttpError(413, f"{len(rows)} rows in one request; at most {self.config.max_batch}")
         to = payload.get("to", "online")
         try:
-            pushed = await run_in_threadpool(self.pusher.push, view, rows, to if isinstance(to, str) else repr(to))
+            ticket = self.pusher.ticket(view, rows, to if isinstance(to, str) else repr(to))
         except UnknownView as err:
             raise HttpError(404, err.message) from None
         except UsageError as err:
             raise HttpError(422, err.message) from None
+        pushed = await self.pushes.write(ticket)
         return orjson.dumps({"view": pushed.view, "rows": pushed.rows, "online": pushed.online, "offline": pushed.offline})
 
     async def feast_online(self, body: bytes) -> bytes:

@@ -15,7 +15,7 @@ import datetime
 import math
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -24,12 +24,11 @@ from sqlglot import exp
 
 from featureduck.engines.base import EngineAdapter
 from featureduck.errors import UsageError
-from featureduck.online.base import FEATURE_TS, INTEGER, TEXT, OnlineStore, OnlineView, stamp_text
+from featureduck.online.base import FEATURE_TS, INTEGER, TEXT, OnlineStore, OnlineView, feature_order, stamp_text
 from featureduck.online.lookup import UnknownView
 from featureduck.project.loader import ProjectDefinition
 from featureduck.project.nodes import KAFKA_COLUMNS, MESSAGE_TIMESTAMP, FeatureView, SourceTable
 from featureduck.streams.landing import ensure_landing, landing_tables
-from featureduck.streams.views import _order, _wins
 from featureduck.utils.clock import utc_now
 from featureduck.utils.suggest import did_you_mean
 
@@ -46,7 +45,7 @@ _INTEGER_BITS = {
 class Pushed:
     view: str  # name@version
     rows: int  # rows in the request
-    online: int  # entity rows written online (a row older than the stored one is not)
+    online: int  # rows offered online, the newest of their entity in the push (the store keeps a stored row stamped later)
     offline: int  # rows appended to the landing table
 
 
@@ -129,9 +128,9 @@ class PushView:
                     raise UsageError(f"row {index}: '{name}' {err}") from None
         raise UsageError("the rows do not fit their columns")  # not reached: a column refused a value
 
-    def online_rows(self, store: OnlineStore, columns: Columns) -> tuple[pyarrow.Table | None, list[int]]:
-        """The newest row per entity, among these and what the store holds, to write (None
-        when none wins), and the indexes of the rows that won."""
+    def online_rows(self, store: OnlineStore, columns: Columns) -> tuple[pyarrow.Table, list[int]]:
+        """The newest row per entity among these, as the store writes them (it keeps a
+        stored row stamped later: OnlineStore.write), and their indexes."""
         import pyarrow
 
         stamps = columns[self.stamp.name]
@@ -144,23 +143,15 @@ class PushView:
             held = newest.get(key)
             if held is None or stamps[index] > stamps[held] or (stamps[index] == stamps[held] and self._greater(columns, index, held)):
                 newest[key] = index
-        entities = list(newest)
-        winners: list[tuple[str, int, str]] = []
-        for key, stored in zip(entities, store.read(self.online, entities), strict=True):
-            index = newest[key]
-            features = self._features_json(columns, index)
-            if _wins(stamps[index], features, stored, self.online.features):
-                winners.append((key, index, features))
-        if not winners:
-            return None, []
-        winners.sort(key=lambda winner: winner[0].encode())  # the order of the store's keys (a first write appends)
-        chosen = [index for _, index, _ in winners]
+        entities = sorted(newest, key=str.encode)  # the order of the store's keys (a first write appends)
+        chosen = [newest[key] for key in entities]
         data: dict[str, Any] = {k.name: pyarrow.array([columns[k.name][i] for i in chosen], k.arrow) for k in self.keys}
         data[FEATURE_TS] = pyarrow.array([stamps[i] for i in chosen], pyarrow.timestamp("us"))
-        for feature in self.features:
-            data[feature.name] = pyarrow.array([columns[feature.name][i] for i in chosen], feature.arrow)
-        encoded = store.encode_rows(self.online, [k for k, _, _ in winners], [stamp_text(stamps[i]) for i in chosen],
-                                    [f for _, _, f in winners])
+        encoded = store.encode_rows(self.online, entities, [stamp_text(stamps[i]) for i in chosen],
+                                    [self._features_json(columns, i) for i in chosen])
+        if encoded is None:  # the store takes typed rows
+            for feature in self.features:
+                data[feature.name] = pyarrow.array([columns[feature.name][i] for i in chosen], feature.arrow)
         return pyarrow.table({**data, **(encoded or {})}), chosen
 
     def _features_json(self, columns: Columns, index: int) -> str:
@@ -170,8 +161,8 @@ class PushView:
     def _greater(self, columns: Columns, index: int, other: int) -> bool:
         """The tie rule between two rows of one event time: the greater features, NULL lowest."""
         names = self.online.features
-        mine = _order({n: _jsonable(columns[n][index]) for n in names}, names)
-        return mine > _order({n: _jsonable(columns[n][other]) for n in names}, names)
+        mine = feature_order({n: _jsonable(columns[n][index]) for n in names}, names)
+        return mine > feature_order({n: _jsonable(columns[n][other]) for n in names}, names)
 
     def landing_rows(self, columns: Columns) -> pyarrow.Table:
         """The rows as the landing table holds them: no partition or offset, stamped now."""
@@ -193,7 +184,7 @@ def _joined(parts: list[Columns]) -> Columns:
 
 
 @dataclass
-class _Ticket:
+class Ticket:
     """One push waiting for its group's commit."""
 
     view: PushView
@@ -201,10 +192,10 @@ class _Ticket:
     to: str
     result: Pushed | None = None
     error: BaseException | None = None
+    count: int = field(init=False)
 
-    @property
-    def count(self) -> int:
-        return len(self.columns[self.view.stamp.name])
+    def __post_init__(self) -> None:
+        self.count = len(self.columns[self.view.stamp.name])
 
 
 class Pusher:
@@ -221,7 +212,7 @@ class Pusher:
         self._views: dict[str, PushView] = {}
         self._adapter: EngineAdapter | None = None
         self._landing_ready: set[str] = set()
-        self._waiting: list[_Ticket] = []
+        self._waiting: list[Ticket] = []
         self._writing = False
         self._turn = threading.Condition()
 
@@ -239,13 +230,19 @@ class Pusher:
             found = self._views[name] = PushView(chosen, self.definition, self.store)
         return found
 
-    def push(self, name: str, rows: list[Any], to: str = "online") -> Pushed:
+    def ticket(self, name: str, rows: list[Any], to: str = "online") -> Ticket:
+        """A push validated, ready for `write_group`; UsageError for what cannot be pushed."""
         if to not in PUSH_TARGETS:
             raise UsageError(f"'to' is {to!r}: push to one of " + ", ".join(PUSH_TARGETS))
         view = self.view(name)
-        ticket = _Ticket(view, view.validate(rows), to)
+        ticket = Ticket(view, view.validate(rows), to)
         if to != "online" and self.open_target is None:
             raise UsageError("this server pushes online only", hint="push with to: online")
+        return ticket
+
+    def push(self, name: str, rows: list[Any], to: str = "online") -> Pushed:
+        """Validate and write, grouped with the pushes other threads make meanwhile."""
+        ticket = self.ticket(name, rows, to)
         with self._turn:
             self._waiting.append(ticket)
             while ticket.result is None and ticket.error is None and self._writing:
@@ -257,7 +254,7 @@ class Pusher:
                 group = []
         if group:
             try:
-                self._write(group)
+                self.write_group(group)
             finally:
                 with self._turn:
                     self._writing = False
@@ -267,8 +264,9 @@ class Pusher:
         assert ticket.result is not None
         return ticket.result
 
-    def _write(self, group: list[_Ticket]) -> None:
-        """Online first (written twice, it changes nothing), then offline: a push retried
+    def write_group(self, group: list[Ticket]) -> None:
+        """Every push of `group` written, each ticket given its result or error; one
+        caller at a time. Online first (written twice, it changes nothing), then offline: a push retried
         after a failed offline append lands there once."""
         online: dict[int, int] = {}
         offline: dict[int, int] = {}
@@ -276,12 +274,10 @@ class Pusher:
             view = tickets[0].view
             try:
                 table, won = view.online_rows(self.store, _joined([t.columns for t in tickets]))
-                if table is not None:
-                    self.store.write(view.online, table, full=False)
-                start = 0
-                for t in tickets:  # each push's rows are a range of the joined ones
-                    online[id(t)] = sum(start <= index < start + t.count for index in won)
-                    start += t.count
+                self.store.write(view.online, table, full=False)
+                owners = [id(t) for t in tickets for _ in range(t.count)]  # each push's rows are a range of the joined ones
+                for index in won:
+                    online[owners[index]] = online.get(owners[index], 0) + 1
             except Exception as err:  # noqa: BLE001 - every push of the group is told
                 for t in tickets:
                     t.error = err
@@ -317,8 +313,8 @@ class Pusher:
                 self._adapter = None
 
 
-def _by(tickets: list[_Ticket], key: Callable[[_Ticket], str], wanted: Callable[[_Ticket], bool]) -> list[list[_Ticket]]:
-    groups: dict[str, list[_Ticket]] = {}
+def _by(tickets: list[Ticket], key: Callable[[Ticket], str], wanted: Callable[[Ticket], bool]) -> list[list[Ticket]]:
+    groups: dict[str, list[Ticket]] = {}
     for ticket in tickets:
         if wanted(ticket):
             groups.setdefault(key(ticket), []).append(ticket)

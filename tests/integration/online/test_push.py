@@ -61,8 +61,9 @@ def test_pushed_rows_are_served_newest_first_and_land_offline(project: Path) -> 
         assert (status, answer) == (200, {"view": "clicks@1", "rows": 3, "online": 2, "offline": 3})
         assert _request(base + "/features/clicks/1")[1]["features"] == {"amount": 2.0, "country": "de", "seen": 1.25}
         assert _request(base + "/features/clicks/2")[1]["features"]["amount"] is None
-        # older than what is stored: not written; newer: written (Feast's columnar `df` too)
-        assert _request(base + "/push/clicks", {"rows": [_row(1, "2026-01-01T09:59:59", 9.0)]})[1]["online"] == 0
+        # older than what is stored: offered, not kept; newer: kept (Feast's columnar `df` too)
+        assert _request(base + "/push/clicks", {"rows": [_row(1, "2026-01-01T09:59:59", 9.0)]})[1]["online"] == 1
+        assert _request(base + "/features/clicks/1")[1]["features"]["amount"] == 2.0
         assert _request(base + "/push/clicks", {"df": {"user_id": [1], "event_ts": ["2026-01-01T10:00:01"], "amount": [3.5]}})[1][
             "online"] == 1
         one = _request(base + "/features/clicks/1")[1]
