@@ -12,6 +12,8 @@ the consumer reads the batch again; after it, never again.
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +25,7 @@ from featureduck.engines.base import EngineAdapter
 from featureduck.online.base import OnlineStore
 from featureduck.project.nodes import SourceTable
 from featureduck.streams.decode import ERROR, RAW_TABLE, decode_query
-from featureduck.streams.kafka import TopicReader
+from featureduck.streams.kafka import RawBatch, TopicReader
 from featureduck.streams.landing import LandingTables, ensure_landing, landing_tables
 from featureduck.streams.offsets import ensure_offsets_table, forget_offsets, read_offsets, record_offsets
 from featureduck.streams.views import StreamView, write_views
@@ -64,6 +66,58 @@ class StreamProgress(Protocol):
     def stream_progress(self, sources: list[SourceProgress], final: bool) -> None: ...
 
 
+class _Prefetch:
+    """Reads a source's next batch while the last one is decoded and committed (librdkafka
+    and DuckDB both work outside the GIL). What it read but was not committed is read
+    again after a restart: only a commit moves the recorded offsets."""
+
+    def __init__(self, reader: TopicReader) -> None:
+        self.reader = reader
+        self._ready: queue.Queue[RawBatch | BaseException] = queue.Queue(maxsize=2)
+        self._stopped = threading.Event()
+        self.highs: dict[int, int] = {}  # the broker's high offsets, last known (replaced whole: read from any thread)
+        self._thread = threading.Thread(target=self._run, name=f"read-{reader.topic}", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self._stopped.is_set():
+                batch = self.reader.poll(BATCH_MESSAGES, BATCH_WAIT)
+                if batch is not None:
+                    self._hand_over(batch)
+                else:
+                    self.highs = self.reader.highs()  # idle: the lag still moves
+        except BaseException as err:  # noqa: BLE001 - raised where the batch would have been taken
+            self._hand_over(err)
+
+    def _hand_over(self, item: RawBatch | BaseException) -> None:
+        while not self._stopped.is_set():
+            try:
+                self._ready.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def next(self, timeout: float) -> RawBatch | None:
+        try:
+            item = self._ready.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        if isinstance(item, BaseException):
+            raise item
+        self.highs = {**self.highs, **item.highs}
+        return item
+
+    def lag(self, positions: dict[int, int]) -> dict[int, int]:
+        """Messages on the broker past each partition's position (0 where not known yet)."""
+        highs = self.highs
+        return {p: max(highs.get(p, positions.get(p, 0)) - positions.get(p, 0), 0) for p in self.reader.partitions}
+
+    def close(self) -> None:
+        self._stopped.set()
+        self._thread.join()
+
+
 class _Source:
     """One stream source table being consumed."""
 
@@ -74,6 +128,7 @@ class _Source:
         self.landing_names = [c.name for c in self.tables.columns]
         self.views = views
         self.reader = TopicReader(table, group)
+        self.prefetch: _Prefetch | None = None
         self.known: dict[int, int] = {}
         self.progress = SourceProgress(table.unique_id, f"{table.source_name}.{table.name}", adapter.sql(self.tables.rows))
 
@@ -108,6 +163,7 @@ def consume(
             assert source.table.stream is not None
             source.known = read_offsets(adapter, source.table.unique_id, source.table.stream.topic)
             source.reader.open(source.known)
+            source.prefetch = _Prefetch(source.reader)
             source.progress.positions = dict(source.known)
         last_message, last_report = time.monotonic(), 0.0
         while not stopping():
@@ -119,36 +175,38 @@ def consume(
                 last_message = now
             if now - last_report >= REPORT_EVERY:
                 for source in sources:
-                    source.progress.lag = source.reader.lag(source.progress.positions)
+                    source.progress.lag = source.prefetch.lag(source.progress.positions) if source.prefetch else {}
                 reporter.stream_progress([s.progress for s in sources], final=False)
                 last_report = now
             if until_idle is not None and now - last_message >= until_idle:
                 break
         for source in sources:
-            source.progress.lag = source.reader.lag(source.progress.positions)
+            source.progress.lag = source.prefetch.lag(source.progress.positions) if source.prefetch else {}
         reporter.stream_progress([s.progress for s in sources], final=True)
         return [s.progress for s in sources]
     finally:
         for source in sources:
+            if source.prefetch is not None:
+                source.prefetch.close()
             source.reader.close()
         decoder.close()
 
 
 def _one_batch(adapter: EngineAdapter, store: OnlineStore | None, decoder: duckdb.DuckDBPyConnection, source: _Source) -> int:
-    batch = source.reader.poll(BATCH_MESSAGES, BATCH_WAIT)
+    assert source.prefetch is not None
+    batch = source.prefetch.next(BATCH_WAIT)
     if batch is None:
         return 0
     rows, dead = _decode(decoder, source, batch.table)
     if source.views and store is not None and rows.num_rows:
         source.progress.online_rows += write_views(decoder, store, source.views, rows)
-    highs = source.reader.lag({})  # the high offsets: lag from offset 0
     with adapter.transaction():
         if rows.num_rows:
             adapter.append_arrow(source.tables.rows, rows)
         if dead.num_rows:
             adapter.append_arrow(source.tables.dead_letters, dead)
         assert source.table.stream is not None
-        record_offsets(adapter, source.table.unique_id, source.table.stream.topic, source.known, batch.ends, highs)
+        record_offsets(adapter, source.table.unique_id, source.table.stream.topic, source.known, batch.ends, batch.highs)
     source.known.update(batch.ends)
     progress = source.progress
     progress.positions.update(batch.ends)

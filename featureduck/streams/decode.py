@@ -80,7 +80,7 @@ def decode_query(table: SourceTable, dialect: str) -> exp.Select:
         *[exp.alias_(casts[c.name], c.name, quoted=True) for c in columns],
         exp.alias_(exp.column("partition"), "_kafka_partition"),
         exp.alias_(exp.column("offset"), "_kafka_offset"),
-        exp.alias_(_call("epoch_ms", exp.column("timestamp")), "_kafka_timestamp"),
+        exp.alias_(exp.If(this=exp.column("timestamp") >= 0, true=_call("epoch_ms", exp.column("timestamp"))), "_kafka_timestamp"),
         exp.alias_(error, ERROR),
         exp.alias_(_as_text(exp.column("key")), "message_key"),
         exp.alias_(exp.func("coalesce", exp.column(_TEXT), _as_text(exp.column("value"))), "message"),

@@ -28,10 +28,12 @@ METADATA_TIMEOUT = 10.0
 @dataclass(frozen=True)
 class RawBatch:
     """Messages as they came: `table` has partition, offset, timestamp (the message's,
-    milliseconds), key and value; `ends` is the next offset of each partition read."""
+    milliseconds), key and value; `ends` is the next offset of each partition read,
+    `highs` the broker's high offsets as last fetched."""
 
     table: pyarrow.Table
     ends: dict[int, int]
+    highs: dict[int, int]
 
 
 def client_settings(table: SourceTable) -> dict[str, str]:
@@ -101,43 +103,44 @@ class TopicReader:
                 if messages or left <= 0:
                     break
                 continue
-            for message in got:
+            failed = [m for m in got if m.error() is not None]
+            for message in failed:
                 error = message.error()
-                if error is not None and error.code() != KafkaError._PARTITION_EOF:
+                if error.code() != KafkaError._PARTITION_EOF:
                     raise StreamError(f"stream source '{self._name}', partition {message.partition()}: {error.str()}",
                                       self.table.location, _hint(error))
-            messages += [m for m in got if m.error() is None]
+            messages += [m for m in got if m.error() is None] if failed else got
         if not messages:
             return None
         partitions = [m.partition() for m in messages]
         offsets = [m.offset() for m in messages]
-        ends: dict[int, int] = {}
-        for partition, offset in zip(partitions, offsets, strict=True):
-            ends[partition] = offset + 1
-        stamps = [m.timestamp() for m in messages]
+        # a partition's messages come in offset order: its last one is where it ends
+        ends = {partition: offset + 1 for partition, offset in dict(zip(partitions, offsets, strict=True)).items()}
         table = pyarrow.table({
             "partition": pyarrow.array(partitions, pyarrow.int32()),
             "offset": pyarrow.array(offsets, pyarrow.int64()),
-            "timestamp": pyarrow.array([ms if kind else None for kind, ms in stamps], pyarrow.int64()),
+            # milliseconds since the epoch; -1 when the message has none (decode reads it as NULL)
+            "timestamp": pyarrow.array([m.timestamp()[1] for m in messages], pyarrow.int64()),
             "key": pyarrow.array([m.key() for m in messages], pyarrow.binary()),
             "value": pyarrow.array([m.value() for m in messages], pyarrow.binary()),
         })
-        return RawBatch(table, ends)
+        return RawBatch(table, ends, self.highs())
 
-    def lag(self, positions: dict[int, int]) -> dict[int, int]:
-        """Messages on the broker past each partition's position, from the high
-        offsets the fetches brought (no round trip)."""
+    def highs(self) -> dict[int, int]:
+        """Each partition's high offset (the next one the broker will write), as the
+        fetches brought it (no round trip); a partition not fetched yet is left out.
+        Called by the thread that polls: the consumer is not shared between threads."""
         from confluent_kafka import TopicPartition
 
-        lag = {}
+        found = {}
         for partition in self.partitions:
             try:
                 _, high = self._consumer.get_watermark_offsets(TopicPartition(self.topic, partition), cached=True)
-            except Exception:  # noqa: BLE001 - not fetched yet: unknown, reported as 0
-                high = -1
-            start = positions.get(partition, 0)
-            lag[partition] = max(high - start, 0) if high >= 0 else 0
-        return lag
+            except Exception:  # noqa: BLE001 - not fetched yet: unknown
+                continue
+            if high >= 0:
+                found[partition] = high
+        return found
 
     def close(self) -> None:
         if self._consumer is not None:
