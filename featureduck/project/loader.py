@@ -196,6 +196,12 @@ def _check_feature_views(definition: ProjectDefinition) -> None:
                 f"feature view '{view.name}' names unknown model '{view.model}'", view.location,
                 did_you_mean(str(view.model), definition.models),
             )
+        if view.stream and view.source is not None and (stream := definition.sources[view.source].stream) and stream.mirrors:
+            raise ProjectError(
+                f"feature view '{view.name}' is `stream: true` over a mirror of a table's changes, which deletes rows: "
+                "it cannot be kept online as changes arrive yet", view.location,
+                "drop `stream: true` and `fduck materialize` it, or stream a source of format json",
+            )
         if view.stream and (view.source is None or not view.online):
             raise ProjectError(
                 f"feature view '{view.name}' is `stream: true` but " + ("not online" if view.source else "reads a model"), view.location,

@@ -19,10 +19,15 @@ READER_EXTENSIONS = {"delta": "delta", "iceberg": "iceberg"}
 TIME_TRAVEL_FORMATS = ("delta", "iceberg", "hudi")
 DATABASE_SOURCES = ("postgres", "mysql", "ducklake")
 STREAM_SOURCES = ("kafka",)
-MESSAGE_FORMATS = ("json",)  # what a stream source's messages are: project.schema_files checks it
+MESSAGE_FORMATS = ("json", "debezium")  # what a kafka source's messages are: project.schema_files checks it
+# formats whose messages are changes to a table: applied to a mirror of it (streams.mirror), not appended
+CHANGE_FORMATS = ("debezium", "wal2json")
 # the landing table's columns beside the declared ones: where each message came from
 KAFKA_COLUMNS = (("_kafka_partition", "INTEGER"), ("_kafka_offset", "BIGINT"), ("_kafka_timestamp", "TIMESTAMP"))
 MESSAGE_TIMESTAMP = "_kafka_timestamp"
+# a mirror's columns beside the declared ones: the last change applied to each row
+MIRROR_COLUMNS = (("_cdc_op", "VARCHAR"), ("_cdc_lsn", "BIGINT"), ("_cdc_updated_at", "TIMESTAMP"))
+CHANGE_TIMESTAMP = "_cdc_updated_at"
 
 
 @dataclass
@@ -45,14 +50,27 @@ class ColumnDef:
 
 @dataclass(frozen=True)
 class StreamSpec:
-    """What a stream source table consumes: a topic of messages in one format, each
-    message one row of the declared columns, keyed by `key`."""
+    """What a stream source table consumes: a Kafka topic of messages in one format,
+    each message a row of the declared columns (json) or a change to one (debezium);
+    or (kind postgres) a Postgres table's changes, read from a logical replication slot."""
 
-    topic: str
-    format: str  # MESSAGE_FORMATS
+    topic: str  # the Kafka topic; for kind postgres, the table it mirrors, `schema.table`
+    format: str  # MESSAGE_FORMATS, or wal2json for kind postgres
     key: tuple[str, ...]
-    settings: dict[str, Any]  # the client's settings as written (env_var() unrendered): bootstrap_servers, security
+    settings: dict[str, Any]  # as written (env_var() unrendered): the Kafka client's; for postgres, the slot's name
     settings_location: SourceLocation
+    kind: str = "kafka"  # kafka | postgres
+    connection: str | None = None  # kind postgres: the database's connection string, as written
+
+    @property
+    def mirrors(self) -> bool:
+        """Its messages are changes: the table holds the source table's current rows."""
+        return self.format in CHANGE_FORMATS
+
+    @property
+    def extra_columns(self) -> tuple[tuple[str, str], ...]:
+        """The columns its table holds beside the declared ones."""
+        return MIRROR_COLUMNS if self.mirrors else KAFKA_COLUMNS
 
 
 @dataclass
@@ -94,8 +112,9 @@ class SourceTable:
 
     @property
     def is_database(self) -> bool:
-        """A table in another database server, read through a DuckDB scanner."""
-        return self.source_type in DATABASE_SOURCES
+        """A table in another database server, read through a DuckDB scanner (a table
+        whose changes are captured is read where they are applied, in the target)."""
+        return self.source_type in DATABASE_SOURCES and self.stream is None
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -6,7 +6,9 @@ the key decides what it declares (as in dbt).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -14,6 +16,7 @@ import pydantic
 
 from featureduck.errors import SourceLocation, YamlError
 from featureduck.project.nodes import (
+    CHANGE_TIMESTAMP,
     DATABASE_SOURCES,
     FILE_FORMATS,
     MESSAGE_FORMATS,
@@ -84,6 +87,8 @@ class SourceShape(_Shape):
     description: str = ""
     type: Literal["files", "postgres", "mysql", "ducklake", "kafka"] | None = None
     connection: str | dict[str, Any] | None = None  # a stream's client settings are a mapping
+    cdc: bool = False  # a postgres source whose tables' changes are read from a replication slot into the target
+    slot: str | None = None  # that slot's name; default featureduck_<project>_<source>
     schema_: str | None = pydantic.Field(None, alias="schema")
     database: str | None = None
     loader: str | None = None
@@ -286,6 +291,9 @@ def _source_tables(source: SourceShape, raw: LineDict, file: str, project: str) 
     if source.type in DATABASE_SOURCES and not isinstance(source.connection, str):
         raise YamlError(f"source '{source.name}' of type {source.type} has no connection string", SourceLocation(file, _line(raw)),
                         "add `connection: \"{{ env_var('APP_DSN') }}\"`")
+    if source.cdc and source.type != "postgres":
+        raise YamlError(f"source '{source.name}': cdc reads a Postgres replication slot: it is for sources of type postgres",
+                        SourceLocation(file, raw.line_of("cdc")))
     if source.type not in STREAM_SOURCES and isinstance(source.connection, dict):
         raise YamlError(f"source '{source.name}': a connection mapping is for kafka sources; a {source.type or 'files'} source takes "
                         "a connection string", SourceLocation(file, raw.line_of("connection")))
@@ -294,7 +302,7 @@ def _source_tables(source: SourceShape, raw: LineDict, file: str, project: str) 
     for index, table in enumerate(source.tables):
         line = raw_tables.item_lines[index] if index < len(raw_tables) else _line(raw)
         location = SourceLocation(file, line)
-        if source.type in STREAM_SOURCES:
+        if source.type in STREAM_SOURCES or source.cdc:
             tables.append(_stream_table(source, table, raw, file, project, location))
             continue
         if isinstance(table.columns, dict):
@@ -354,17 +362,28 @@ def _source_tables(source: SourceShape, raw: LineDict, file: str, project: str) 
 
 def _stream_table(source: SourceShape, table: SourceTableShape, raw: LineDict, file: str, project: str,
                   location: SourceLocation) -> SourceTable:
-    """A table of a kafka source: its topic's messages, decoded into typed columns,
-    landed by `fduck stream` in `<source>.<table>` of the target."""
+    """A table of a kafka source (its topic's messages decoded into typed columns, or
+    with format debezium the changes they carry), or of a postgres source with `cdc`
+    (its changes, from a replication slot): `fduck stream` lands it in `<source>.<table>`
+    of the target (appended, or a mirror the changes are applied to)."""
     name = f"{source.name}.{table.name}"
-    settings = source.connection if isinstance(source.connection, dict) else {}
-    if not settings.get("bootstrap_servers"):
-        raise YamlError(f"source '{source.name}' of type kafka has no connection.bootstrap_servers", SourceLocation(file, _line(raw)),
-                        "add `connection: {bootstrap_servers: \"{{ env_var('KAFKA_BOOTSTRAP') }}\"}`")
-    fmt = table.format or "json"
-    if fmt not in MESSAGE_FORMATS:
-        raise YamlError(f"source table '{name}': messages in format '{fmt}' cannot be read yet", location,
-                        "the message formats read are: " + ", ".join(MESSAGE_FORMATS))
+    connection_line = SourceLocation(file, raw.line_of("connection"))
+    if source.cdc:
+        if table.format is not None or table.topic is not None:
+            raise YamlError(f"source table '{name}' mirrors a Postgres table: it takes no format or topic", location)
+        remote = f"{source.schema_ or 'public'}.{table.identifier or table.name}"
+        slot = source.slot or re.sub(r"[^a-z0-9_]", "_", f"featureduck_{project}_{source.name}".lower())[:63]
+        spec = StreamSpec(remote, "wal2json", (), {"slot": slot}, connection_line, "postgres", str(source.connection))
+    else:
+        settings = source.connection if isinstance(source.connection, dict) else {}
+        if not settings.get("bootstrap_servers"):
+            raise YamlError(f"source '{source.name}' of type kafka has no connection.bootstrap_servers", SourceLocation(file, _line(raw)),
+                            "add `connection: {bootstrap_servers: \"{{ env_var('KAFKA_BOOTSTRAP') }}\"}`")
+        fmt = table.format or "json"
+        if fmt not in MESSAGE_FORMATS:
+            raise YamlError(f"source table '{name}': messages in format '{fmt}' cannot be read yet", location,
+                            "the message formats read are: " + ", ".join(MESSAGE_FORMATS))
+        spec = StreamSpec(table.topic or table.name, fmt, (), dict(settings), connection_line)
     if table.path is not None or table.version is not None or table.as_of is not None:
         raise YamlError(f"source table '{name}' is a stream: it takes a topic, not a path, version or as_of", location)
     written = table.columns if isinstance(table.columns, dict) else {c.name: c.data_type for c in table.columns}
@@ -376,22 +395,28 @@ def _stream_table(source: SourceShape, table: SourceTableShape, raw: LineDict, f
     for column in key:
         if column not in written:
             raise YamlError(f"source table '{name}': key column '{column}' is not among its columns", location)
-    timestamp_field = table.timestamp_field or MESSAGE_TIMESTAMP
-    if timestamp_field != MESSAGE_TIMESTAMP and timestamp_field not in written:
+    if spec.mirrors and not key:
+        raise YamlError(f"source table '{name}' mirrors a table's changes: it needs its primary key", location,
+                        "name it: `key: [id]`")
+    stamped = CHANGE_TIMESTAMP if spec.mirrors else MESSAGE_TIMESTAMP
+    timestamp_field = table.timestamp_field or stamped
+    if timestamp_field != stamped and timestamp_field not in written:
         raise YamlError(f"source table '{name}': timestamp_field '{timestamp_field}' is not among its columns", location,
-                        f"omit it to stamp rows with the message's own time ({MESSAGE_TIMESTAMP})")
+                        f"omit it to stamp rows with the time of their message or change ({stamped})")
     if isinstance(table.columns, dict):
         columns = {column: ColumnDef(column, data_type=str(kind)) for column, kind in written.items()}
     else:
         columns = {c.name: c.to_column() for c in table.columns}
     return SourceTable(
         source_name=source.name, name=table.name, project=project, location=location,
-        identifier=table.identifier or table.name, schema=source.schema_ or source.name, database=source.database,
+        # a mirror of a Postgres table lies in the target under the source's name (`schema:` names the table's own)
+        identifier=table.identifier or table.name, schema=source.name if source.cdc else source.schema_ or source.name,
+        database=None if source.cdc else source.database,
         source_type=str(source.type), description=table.description, columns=columns, timestamp_field=timestamp_field,
         incremental=table.incremental,
         freshness=table.freshness if "freshness" in table.model_fields_set else source.freshness,
         tests=[*table.tests, *table.data_tests], meta={**source.meta, **table.meta}, tags=[*source.tags, *table.tags],
-        stream=StreamSpec(table.topic or table.name, fmt, tuple(key), dict(settings), SourceLocation(file, raw.line_of("connection"))),
+        stream=dataclasses.replace(spec, key=tuple(key)),
     )
 
 

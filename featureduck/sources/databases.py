@@ -18,7 +18,7 @@ from pathlib import Path
 
 from featureduck.config.profiles import ducklake_catalog, render_env_vars
 from featureduck.engines.base import EngineAdapter
-from featureduck.errors import ConnectionFailure, ProfileError
+from featureduck.errors import ConnectionFailure, ProfileError, SourceLocation
 from featureduck.project.nodes import READER_EXTENSIONS, SourceTable
 from featureduck.utils.secrets import remember_secret
 
@@ -26,8 +26,12 @@ from featureduck.utils.secrets import remember_secret
 def connection_text(table: SourceTable) -> str:
     """The source's connection with env_var() rendered (errors name the YAML line)."""
     assert table.connection is not None
-    location = table.connection_location or table.location
-    connection = str(render_env_vars(table.connection, location.file, location.line or 0))
+    return render_connection(table.connection, table.connection_location or table.location)
+
+
+def render_connection(written: str, location: SourceLocation) -> str:
+    """A connection string as written in YAML, env_var() rendered and its secret masked in output."""
+    connection = str(render_env_vars(written, location.file, location.line or 0))
     remember_secret(connection)
     return connection
 

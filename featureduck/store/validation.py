@@ -25,7 +25,7 @@ from featureduck.compiler.parse import parse_model_sql
 from featureduck.engines.base import ColumnCheck, EngineAdapter
 from featureduck.errors import CompilationError, FeatureDuckError
 from featureduck.project.loader import ProjectDefinition
-from featureduck.project.nodes import KAFKA_COLUMNS, Feature, FeatureView, Model
+from featureduck.project.nodes import Feature, FeatureView, Model
 from featureduck.utils.suggest import did_you_mean
 
 
@@ -70,7 +70,8 @@ def _source_view_errors(view: FeatureView, definition: ProjectDefinition) -> lis
     assert view.source is not None
     table = definition.sources[view.source]
     dialect = definition.config.dialect
-    columns = {**{c.name: c.data_type for c in table.columns.values()}, **dict(KAFKA_COLUMNS)}
+    assert table.stream is not None
+    columns = {**{c.name: c.data_type for c in table.columns.values()}, **dict(table.stream.extra_columns)}
     wanted = [*definition.entities[view.entity].join_keys, view.timestamp_field, *(f.name for f in view.features)]
     missing = [name for name in wanted if name not in columns]
     if missing:

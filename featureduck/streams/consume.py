@@ -27,7 +27,9 @@ from featureduck.project.nodes import SourceTable
 from featureduck.streams.decode import ERROR, RAW_TABLE, decode_query
 from featureduck.streams.kafka import RawBatch, TopicReader
 from featureduck.streams.landing import LandingTables, ensure_landing, landing_tables
+from featureduck.streams.mirror import apply_changes, last_changes
 from featureduck.streams.offsets import ensure_offsets_table, forget_offsets, read_offsets, record_offsets
+from featureduck.streams.postgres_slot import SlotReader
 from featureduck.streams.views import StreamView, write_views
 from featureduck.utils.clock import utc_now
 
@@ -47,7 +49,8 @@ class SourceProgress:
     source_id: str
     name: str  # source.table
     relation: str  # the landing table
-    landed: int = 0
+    landed: int = 0  # rows appended, or changes applied to a mirror
+    deleted: int = 0  # of those changes, deletes
     dead_letters: int = 0
     batches: int = 0
     online_rows: int = 0
@@ -118,17 +121,41 @@ class _Prefetch:
         self._thread.join()
 
 
+class _InPlace:
+    """A reader polled by the loop itself, between commits: the slot reader, whose next
+    read must see what the last commit moved."""
+
+    def __init__(self, reader: SlotReader) -> None:
+        self.reader = reader
+        self.highs: dict[int, int] = {}
+        self._asked = 0.0
+
+    def next(self, timeout: float) -> RawBatch | None:
+        batch = self.reader.poll(BATCH_MESSAGES, timeout)
+        if time.monotonic() - self._asked >= REPORT_EVERY:
+            self.highs, self._asked = self.reader.highs(), time.monotonic()
+        return batch
+
+    def lag(self, positions: dict[int, int]) -> dict[int, int]:
+        return {p: max(self.highs.get(p, positions.get(p, 0)) - positions.get(p, 0), 0) for p in self.reader.partitions}
+
+    def close(self) -> None:
+        pass
+
+
 class _Source:
     """One stream source table being consumed."""
 
     def __init__(self, adapter: EngineAdapter, table: SourceTable, dialect: str, views: list[StreamView], group: str) -> None:
+        assert table.stream is not None
         self.table = table
         self.tables: LandingTables = landing_tables(table, dialect)
         self.decode_sql = decode_query(table, dialect).sql(dialect="duckdb")
         self.landing_names = [c.name for c in self.tables.columns]
+        self.mirrors = table.stream.mirrors
         self.views = views
-        self.reader = TopicReader(table, group)
-        self.prefetch: _Prefetch | None = None
+        self.reader: TopicReader | SlotReader = SlotReader(table, group) if table.stream.kind == "postgres" else TopicReader(table, group)
+        self.prefetch: _Prefetch | _InPlace | None = None
         self.known: dict[int, int] = {}
         self.progress = SourceProgress(table.unique_id, f"{table.source_name}.{table.name}", adapter.sql(self.tables.rows))
 
@@ -156,14 +183,14 @@ def consume(
             if reset:
                 with adapter.transaction():
                     forget_offsets(adapter, source.table.unique_id)
-                    for relation in (source.tables.rows, source.tables.dead_letters):
+                    for relation in (source.tables.rows, source.tables.dead_letters, source.tables.staging):
                         if adapter.relation_kind(relation) is not None:
                             adapter.execute(exp.delete(relation.copy()))
             ensure_landing(adapter, source.table, source.tables)
             assert source.table.stream is not None
             source.known = read_offsets(adapter, source.table.unique_id, source.table.stream.topic)
             source.reader.open(source.known)
-            source.prefetch = _Prefetch(source.reader)
+            source.prefetch = _InPlace(source.reader) if isinstance(source.reader, SlotReader) else _Prefetch(source.reader)
             source.progress.positions = dict(source.known)
         last_message, last_report = time.monotonic(), 0.0
         while not stopping():
@@ -200,24 +227,31 @@ def _one_batch(adapter: EngineAdapter, store: OnlineStore | None, decoder: duckd
     rows, dead = _decode(decoder, source, batch.table)
     if source.views and store is not None and rows.num_rows:
         source.progress.online_rows += write_views(decoder, store, source.views, rows)
+    changes = last_changes(decoder, source.table, source.tables, rows) if source.mirrors else None
     with adapter.transaction():
-        if rows.num_rows:
-            adapter.append_arrow(source.tables.rows, rows)
+        if changes is not None:
+            apply_changes(adapter, source.table, source.tables, changes)
+        elif rows.num_rows:
+            adapter.append_arrow(source.tables.rows, rows.select(source.landing_names))
         if dead.num_rows:
             adapter.append_arrow(source.tables.dead_letters, dead)
         assert source.table.stream is not None
         record_offsets(adapter, source.table.unique_id, source.table.stream.topic, source.known, batch.ends, batch.highs)
+    if isinstance(source.reader, SlotReader):
+        source.reader.committed(batch.ends)  # only now may the slot let the changes go
     source.known.update(batch.ends)
     progress = source.progress
     progress.positions.update(batch.ends)
     progress.landed += rows.num_rows
+    progress.deleted += changes.deletes if changes is not None else 0
     progress.dead_letters += dead.num_rows
     progress.batches += 1
     return int(batch.table.num_rows)
 
 
 def _decode(decoder: duckdb.DuckDBPyConnection, source: _Source, raw: pyarrow.Table) -> tuple[pyarrow.Table, pyarrow.Table]:
-    """The batch's rows as the landing table holds them, and its dead letters."""
+    """The batch's rows (the landing table's columns, and for changes their kind and
+    order), and its dead letters."""
     import pyarrow
     import pyarrow.compute
 
@@ -228,8 +262,8 @@ def _decode(decoder: duckdb.DuckDBPyConnection, source: _Source, raw: pyarrow.Ta
         decoder.unregister(RAW_TABLE)
     failed = pyarrow.compute.is_valid(decoded.column(ERROR))
     if not pyarrow.compute.any(failed).as_py():
-        return decoded.select(source.landing_names), decoded.slice(0, 0).select([])
-    rows = decoded.filter(pyarrow.compute.invert(failed)).select(source.landing_names)
+        return decoded, decoded.slice(0, 0).select([])
+    rows = decoded.filter(pyarrow.compute.invert(failed))
     bad = decoded.filter(failed)
     now = pyarrow.array([utc_now().replace(tzinfo=None)] * bad.num_rows, pyarrow.timestamp("us"))
     dead = pyarrow.table({

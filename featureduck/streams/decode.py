@@ -1,12 +1,16 @@
 """Messages into typed rows, in one vectorized DuckDB pass.
 
-Each message's value is read as UTF-8 JSON once (`json_extract_string` with
-every column's path), each field cast to its declared type, and the first
-thing wrong with a message is named in `__fd_error`: not UTF-8, not JSON, not
-an object, a key column missing, a field that is not of its column's type (an
-integer column refuses 1.5, which DuckDB's cast would round). Rows with an
-error go to the dead-letter table, the rest to the landing table, so a
-malformed message never stops the stream and never lands half-read.
+Each message's value is read as UTF-8 JSON once, its row object found (the
+message itself for `json`; a Debezium envelope's `after`, or `before` for a
+delete; a wal2json change's columns), every column's field extracted with one
+`json_extract_string` call and cast to its declared type, and the first thing
+wrong with a message named in `__fd_error`: not UTF-8, not JSON, not an object,
+not a change, a key column missing, a field that is not of its column's type
+(an integer column refuses 1.5, which DuckDB's cast would round). Rows with an
+error go to the dead-letter table, the rest to the landing table (or, for
+changes, to the mirror), so a malformed message never stops the stream and
+never lands half-read. A Debezium tombstone (a null value after a delete) is
+no change: it is skipped.
 """
 
 from __future__ import annotations
@@ -15,16 +19,20 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from featureduck.project.nodes import KAFKA_COLUMNS, SourceTable
+from featureduck.project.nodes import SourceTable
 
 ERROR = "__fd_error"
+OP, ORDER = "__fd_op", "__fd_order"  # a change's kind (c, u, r, d, t) and its place in the batch
 RAW_TABLE = "__fd_raw_messages"
-_TEXT, _JSON, _FIELDS = "__fd_text", "__fd_json", "__fd_fields"
+_TEXT, _JSON, _ROW, _FIELDS = "__fd_text", "__fd_json", "__fd_row", "__fd_fields"
 _SHOWN = 80  # characters of a bad value quoted in its error
 DEAD_LETTER_COLUMNS = (
     ("_kafka_partition", "INTEGER"), ("_kafka_offset", "BIGINT"), ("_kafka_timestamp", "TIMESTAMP"),
     ("message_key", "VARCHAR"), ("message", "VARCHAR"), ("error", "VARCHAR"), ("received_at", "TIMESTAMP"),
 )
+_OPS = ("c", "u", "r", "d", "t")
+_WAL2JSON_OPS = {"I": "c", "U": "u", "D": "d", "T": "t", "R": "r"}  # R: a row of the first copy (streams.postgres_slot)
+_TIME_UNITS = {"microseconds": 1, "milliseconds": 1000}
 
 
 @dataclass(frozen=True)
@@ -38,31 +46,50 @@ def declared_columns(table: SourceTable, dialect: str) -> list[Column]:
 
 
 def landing_columns(table: SourceTable, dialect: str) -> list[Column]:
-    """The landing table's columns: the declared ones, then where each message came from."""
-    return [*declared_columns(table, dialect), *(Column(n, exp.DataType.build(t)) for n, t in KAFKA_COLUMNS)]
+    """The landing table's columns: the declared ones, then where each message (or a
+    mirrored row's last change) came from."""
+    assert table.stream is not None
+    return [*declared_columns(table, dialect), *(Column(n, exp.DataType.build(t)) for n, t in table.stream.extra_columns)]
 
 
 def decode_query(table: SourceTable, dialect: str) -> exp.Select:
-    """DuckDB SQL over RAW_TABLE (streams.kafka.RawBatch's columns) giving the landing
-    columns, ERROR, and the message's key and value as text for a dead letter."""
+    """DuckDB SQL over RAW_TABLE (streams.kafka.RawBatch's columns: partition, offset,
+    timestamp, key, value) giving the landing columns, ERROR, the message's key and
+    value as text for a dead letter, and for changes OP and ORDER."""
     assert table.stream is not None
+    fmt = table.stream.format
     columns = declared_columns(table, dialect)
     paths = exp.Array(expressions=[exp.Literal.string('$."' + c.name.replace('"', '\\"') + '"') for c in columns])
     text = exp.select("*", exp.alias_(_call("try", _call("decode", exp.column("value"))), _TEXT)).from_(RAW_TABLE)
     parsed = exp.select("*", exp.alias_(exp.func("try_cast", exp.column(_TEXT), exp.DataType.build("JSON")), _JSON)).from_(
         text.subquery("texts"))
-    fields = exp.select("*", exp.alias_(_call("json_extract_string", exp.column(_JSON), paths), _FIELDS)).from_(
-        parsed.subquery("parsed"))
+    if fmt == "json":
+        framed = exp.select("*", exp.alias_(exp.column(_JSON), _ROW)).from_(parsed.subquery("parsed"))
+    else:
+        framed = exp.select("*", exp.alias_(_change_row(fmt), _ROW), exp.alias_(_change_op(fmt), OP)).from_(
+            _envelopes(fmt, parsed).subquery("envelopes"))
+    fields = exp.select("*", exp.alias_(_call("json_extract_string", exp.column(_ROW), paths), _FIELDS)).from_(
+        framed.subquery("framed"))
+    unit = _TIME_UNITS.get(str(table.options.get("timestamp_unit", "microseconds")), 1)
     values = {c.name: _field(i) for i, c in enumerate(columns)}
-    casts = {c.name: _cast(values[c.name], c.type) for c in columns}
+    casts = {c.name: _cast(values[c.name], c.type, _path(c.name) if fmt == "debezium" else None, unit) for c in columns}
     whens: list[tuple[exp.Expr, exp.Expr]] = [
         (exp.column("value").is_(exp.null()), exp.Literal.string("an empty message (a tombstone)")),
         (exp.column(_TEXT).is_(exp.null()), exp.Literal.string("not UTF-8 text")),
         (exp.column(_JSON).is_(exp.null()), exp.Literal.string("not JSON")),
         (exp.func("json_type", exp.column(_JSON)).neq(exp.Literal.string("OBJECT")), exp.Literal.string("not a JSON object")),
     ]
+    if fmt != "json":
+        whens += [
+            (exp.column(OP).is_(exp.null()), exp.Literal.string("not a change: no known op")),
+            (exp.and_(exp.column(OP).neq(exp.Literal.string("t")), exp.func("coalesce", exp.func("json_type", exp.column(_ROW)),
+                                                                            exp.Literal.string("")).neq(exp.Literal.string("OBJECT"))),
+             exp.Literal.string("a change without the row it changes (after, or before for a delete)")),
+        ]
+    not_truncate = exp.column(OP).neq(exp.Literal.string("t")) if fmt != "json" else exp.true()
     for name in table.stream.key:
-        whens.append((values[name].is_(exp.null()), exp.Literal.string(f"key column '{name}' is missing or null")))
+        whens.append((exp.and_(not_truncate.copy(), values[name].is_(exp.null())),
+                      exp.Literal.string(f"key column '{name}' is missing or null")))
     for column in columns:
         raw, cast = values[column.name], casts[column.name]
         wrong: exp.Expr = exp.and_(raw.is_(exp.null()).not_(), cast.is_(exp.null()))
@@ -76,27 +103,117 @@ def decode_query(table: SourceTable, dialect: str) -> exp.Select:
                             expression=exp.Literal.string(f" is not {article} {kind}"))
         whens.append((wrong, message))
     error = exp.Case(ifs=[exp.If(this=condition, true=result) for condition, result in whens])
-    return exp.select(
+    query = exp.select(
         *[exp.alias_(casts[c.name], c.name, quoted=True) for c in columns],
-        exp.alias_(exp.column("partition"), "_kafka_partition"),
-        exp.alias_(exp.column("offset"), "_kafka_offset"),
-        exp.alias_(exp.If(this=exp.column("timestamp") >= 0, true=_call("epoch_ms", exp.column("timestamp"))), "_kafka_timestamp"),
+        *_extra_columns(fmt),
         exp.alias_(error, ERROR),
         exp.alias_(_as_text(exp.column("key")), "message_key"),
         exp.alias_(exp.func("coalesce", exp.column(_TEXT), _as_text(exp.column("value"))), "message"),
     ).from_(fields.subquery("fields"))
+    if fmt == "debezium":  # a tombstone follows a delete so compaction can drop the key: no change of its own
+        query = query.where(exp.column("value").is_(exp.null()).not_())
+    return query
+
+
+def _envelopes(fmt: str, parsed: exp.Select) -> exp.Select:
+    """The change's envelope: Debezium's `payload` when the converter wrote schemas,
+    else the message itself; a wal2json change as the Postgres reader reshaped it."""
+    envelope: exp.Expr = exp.column(_JSON)
+    if fmt == "debezium":
+        payload = _json_get(exp.column(_JSON), "payload")
+        envelope = exp.Case(ifs=[exp.If(this=exp.func("json_type", payload.copy()).eq(exp.Literal.string("OBJECT")), true=payload)],
+                            default=exp.column(_JSON))
+    return exp.select("*", exp.alias_(envelope, "__fd_envelope")).from_(parsed.subquery("parsed"))
+
+
+def _change_op(fmt: str) -> exp.Expr:
+    op = _json_text(exp.column("__fd_envelope"), "op" if fmt == "debezium" else "action")
+    if fmt == "debezium":
+        return exp.Case(ifs=[exp.If(this=op.copy().isin(*[exp.Literal.string(o) for o in _OPS]), true=op)])
+    return exp.Case(ifs=[exp.If(this=op.copy().eq(exp.Literal.string(k)), true=exp.Literal.string(v)) for k, v in _WAL2JSON_OPS.items()])
+
+
+def _change_row(fmt: str) -> exp.Expr:
+    """The row a change carries: the new one, or for a delete the old one (at least its key)."""
+    envelope = exp.column("__fd_envelope")
+    after, before = ("after", "before") if fmt == "debezium" else ("row", "identity")
+    deleted = exp.Case(ifs=[exp.If(this=exp.func("json_type", _json_get(envelope, before)).eq(exp.Literal.string("OBJECT")),
+                                   true=_json_get(envelope, before))],
+                       default=_message_key_object() if fmt == "debezium" else exp.null())
+    return exp.Case(ifs=[exp.If(this=_change_op(fmt).eq(exp.Literal.string("d")), true=deleted)], default=_json_get(envelope, after))
+
+
+def _message_key_object() -> exp.Expr:
+    """A delete whose `before` is null: the key columns from the message key (`{"id": 1}`,
+    or with schemas `{"payload": {"id": 1}}`)."""
+    key = exp.func("try_cast", _call("try", _call("decode", exp.column("key"))), exp.DataType.build("JSON"))
+    payload = _json_get(key, "payload")
+    return exp.Case(ifs=[exp.If(this=exp.func("json_type", payload.copy()).eq(exp.Literal.string("OBJECT")), true=payload)],
+                    default=key.copy())
+
+
+def _extra_columns(fmt: str) -> list[exp.Expr]:
+    partition, offset = exp.alias_(exp.column("partition"), "_kafka_partition"), exp.alias_(exp.column("offset"), "_kafka_offset")
+    stamp = exp.If(this=exp.column("timestamp") >= 0, true=_call("epoch_ms", exp.column("timestamp")))
+    if fmt == "json":
+        return [partition, offset, exp.alias_(stamp, "_kafka_timestamp")]
+    envelope = exp.column("__fd_envelope")
+    lsn: exp.Expr
+    changed: exp.Expr
+    if fmt == "debezium":
+        lsn = exp.func("try_cast", _json_text(_json_get(envelope, "source"), "lsn"), exp.DataType.build("BIGINT"))
+        millis = exp.func("coalesce", _json_text(_json_get(envelope, "source"), "ts_ms"), _json_text(envelope, "ts_ms"))
+        changed = exp.func("coalesce", _call("epoch_ms", exp.func("try_cast", millis, exp.DataType.build("BIGINT"))), stamp)
+    else:  # the Postgres reader puts the change's LSN in `offset`, and its place in the batch in `seq`
+        lsn = exp.column("offset")
+        changed = exp.cast(exp.func("try_cast", _json_text(envelope, "timestamp"), exp.DataType.build("TIMESTAMPTZ")), "TIMESTAMP")
+    if fmt == "debezium":  # a batch's changes in their order: a partition's offsets (a key stays in one partition)
+        order = exp.Add(this=exp.Mul(this=exp.cast(exp.column("partition"), "HUGEINT"), expression=exp.Literal.number(2**62)),
+                        expression=exp.column("offset"))
+    else:  # the LSNs, and among changes of one LSN (or of the first copy, all at 0) the order they came in
+        order = exp.Add(this=exp.Mul(this=exp.cast(exp.column("offset"), "HUGEINT"), expression=exp.Literal.number(2**24)),
+                        expression=exp.column("seq"))
+    return [
+        exp.alias_(exp.column(OP), "_cdc_op"), exp.alias_(lsn, "_cdc_lsn"), exp.alias_(changed, "_cdc_updated_at"),
+        partition, offset, exp.alias_(stamp.copy(), "_kafka_timestamp"), exp.alias_(exp.column(OP), OP), exp.alias_(order, ORDER),
+    ]
+
+
+def _json_get(document: exp.Expr, key: str) -> exp.Expr:
+    return _call("json_extract", document, exp.Literal.string('$."' + key + '"'))
+
+
+def _json_text(document: exp.Expr, key: str) -> exp.Expr:
+    return _call("json_extract_string", document, exp.Literal.string('$."' + key + '"'))
+
+
+def _path(name: str) -> str:
+    return '$."' + name.replace('"', '\\"') + '"'
 
 
 def _field(index: int) -> exp.Expr:
     return exp.Bracket(this=exp.column(_FIELDS), expressions=[exp.Literal.number(index + 1)], offset=1)  # 1-based, as written
 
 
-def _cast(text: exp.Expr, kind: exp.DataType) -> exp.Expr:
+def _cast(text: exp.Expr, kind: exp.DataType, number_path: str | None = None, unit: int = 1) -> exp.Expr:
     """A field's text as its column's type, NULL when it is not one; a timestamp with
-    an offset is the same instant in UTC (the decoding session's zone)."""
-    if kind.is_type(exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPNTZ):
-        return exp.func("try_cast", exp.func("try_cast", text.copy(), exp.DataType.build("TIMESTAMPTZ")), kind.copy())
-    return exp.func("try_cast", text.copy(), kind.copy())
+    an offset is the same instant in UTC (the decoding session's zone). With
+    `number_path` (Debezium's encoding), a timestamp written as a number counts
+    microseconds (or `unit` of them) since the epoch, a date days."""
+    types = exp.DataType.Type
+    is_stamp = kind.is_type(types.TIMESTAMP, types.TIMESTAMPNTZ)
+    if is_stamp:
+        cast: exp.Expr = exp.func("try_cast", exp.func("try_cast", text.copy(), exp.DataType.build("TIMESTAMPTZ")), kind.copy())
+    else:
+        cast = exp.func("try_cast", text.copy(), kind.copy())
+    if number_path is None or not (is_stamp or kind.is_type(types.DATE)):
+        return cast
+    number = exp.func("try_cast", text.copy(), exp.DataType.build("BIGINT"))
+    counted = (_call("make_timestamp", exp.Mul(this=number, expression=exp.Literal.number(unit))) if is_stamp
+               else exp.Add(this=exp.cast(exp.Literal.string("1970-01-01"), "DATE"), expression=number))
+    json_kind = exp.func("json_type", exp.column(_ROW), exp.Literal.string(number_path))
+    return exp.Case(ifs=[exp.If(this=json_kind.isin(exp.Literal.string("BIGINT"), exp.Literal.string("UBIGINT")), true=counted)],
+                    default=cast)
 
 
 def _as_text(blob: exp.Expr) -> exp.Expr:

@@ -18,11 +18,15 @@ from featureduck.streams.decode import DEAD_LETTER_COLUMNS, Column, landing_colu
 DEAD_LETTER_SUFFIX = "__dead_letters"
 
 
+STAGING_SUFFIX = "__cdc_batch"
+
+
 @dataclass(frozen=True)
 class LandingTables:
-    rows: exp.Table
+    rows: exp.Table  # appended to, or (changes) the mirror
     dead_letters: exp.Table
     columns: list[Column]
+    staging: exp.Table  # a mirror's: where a batch's changes wait to be applied
 
 
 def landing_tables(table: SourceTable, dialect: str) -> LandingTables:
@@ -30,13 +34,17 @@ def landing_tables(table: SourceTable, dialect: str) -> LandingTables:
         return exp.Table(this=exp.to_identifier(identifier), db=exp.to_identifier(table.schema),
                          catalog=exp.to_identifier(table.database) if table.database else None)
 
-    return LandingTables(named(table.identifier), named(table.identifier + DEAD_LETTER_SUFFIX), landing_columns(table, dialect))
+    return LandingTables(named(table.identifier), named(table.identifier + DEAD_LETTER_SUFFIX), landing_columns(table, dialect),
+                         named(table.identifier + STAGING_SUFFIX))
 
 
 def ensure_landing(adapter: EngineAdapter, table: SourceTable, tables: LandingTables) -> None:
     adapter.create_schema(table.schema, table.database)
     dead = [Column(n, exp.DataType.build(t)) for n, t in DEAD_LETTER_COLUMNS]
-    for relation, columns in ((tables.rows, tables.columns), (tables.dead_letters, dead)):
+    made = [(tables.rows, tables.columns), (tables.dead_letters, dead)]
+    if table.stream is not None and table.stream.mirrors:  # the changes of a batch pass through it (streams.mirror)
+        made.append((tables.staging, tables.columns))
+    for relation, columns in made:
         existing = {name.lower(): kind for name, kind in adapter.columns(relation)} if adapter.relation_kind(relation) else None
         if existing is None:
             definitions = [exp.ColumnDef(this=exp.to_identifier(c.name, quoted=True), kind=c.type.copy()) for c in columns]

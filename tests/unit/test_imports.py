@@ -19,7 +19,7 @@ HEAVY = {"duckdb", "psycopg", "pyspark", "networkx", "lmdb", "confluent_kafka"}
 # frames (sources, exports, training sets, backups, the online stores' encoders).
 ALLOWED = {
     "duckdb": {"engines", "sources", "exports", "store", "backups", "online", "streams"},
-    "psycopg": {"engines", "online"},
+    "psycopg": {"engines", "online", "streams"},
     "pyspark": {"engines"},
     "networkx": {"graph"},
     "lmdb": {"online"},

@@ -1,0 +1,156 @@
+"""A Postgres table's changes read from a logical replication slot (wal2json), over SQL.
+
+The slot (created on first use, `featureduck_<project>_<source>` by default)
+keeps every change from its creation. The first run copies the table's rows
+(as snapshot changes, op r) after creating it, so no change is missed; changes
+the copy already holds are applied again later, which leaves the same mirror.
+Changes are peeked (`pg_logical_slot_peek_changes`, whole transactions), applied
+and committed in the target with the last LSN applied, and only then is the
+slot advanced (`pg_replication_slot_advance`): a consumer killed in between
+peeks the batch again and skips what the target records as applied.
+
+It answers as `streams.kafka.TopicReader` does: one partition (0), whose
+offsets are LSNs; the lag is in bytes of WAL.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from featureduck.errors import ConnectionFailure, StreamError
+from featureduck.project.nodes import SourceTable
+from featureduck.sources.databases import render_connection
+from featureduck.streams.kafka import RawBatch
+
+if TYPE_CHECKING:
+    import psycopg
+
+PARTITION = 0
+_SNAPSHOT = """
+SELECT json_build_object('action', 'R', 'row', row_to_json(t), 'timestamp', now())::text FROM {table} t
+"""
+# each change as {"action", "row": {column: value}, "identity": {key: value}, "timestamp"}, after the LSN applied
+_PEEK = """
+SELECT lsn, json_build_object(
+    'action', d->>'action',
+    'row', (SELECT json_object_agg(c->>'name', c->'value') FROM json_array_elements(d->'columns') c),
+    'identity', (SELECT json_object_agg(c->>'name', c->'value') FROM json_array_elements(d->'identity') c),
+    'timestamp', d->>'timestamp')::text
+FROM (SELECT (lsn - '0/0'::pg_lsn)::bigint AS lsn, data::json AS d
+      FROM pg_logical_slot_peek_changes(%(slot)s, NULL, %(most)s, 'format-version', '2', 'include-timestamp', 'true',
+                                        'include-transaction', 'false', 'add-tables', %(table)s)) changes
+WHERE lsn >= %(start)s AND d->>'action' IN ('I', 'U', 'D', 'T')
+"""
+
+
+class SlotReader:
+    """The changes of one Postgres table, for `fduck stream`."""
+
+    def __init__(self, table: SourceTable, group: str) -> None:
+        assert table.stream is not None and table.stream.connection is not None
+        self.table = table
+        self.topic = table.stream.topic  # schema.table
+        self.slot = str(table.stream.settings["slot"])
+        self.partitions = [PARTITION]
+        self._connection: psycopg.Connection[Any] | None = None
+        self._start = 0  # the first LSN not applied yet
+        self._snapshot = False  # the table's rows are still to be copied
+
+    def open(self, starts: dict[int, int]) -> None:
+        import psycopg
+
+        assert self.table.stream is not None and self.table.stream.connection is not None
+        dsn = render_connection(self.table.stream.connection, self.table.stream.settings_location)
+        try:
+            self._connection = psycopg.connect(dsn, autocommit=True, connect_timeout=10)
+            found = self._connection.execute("SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", [self.slot]).fetchall()
+            if not found:
+                self._connection.execute("SELECT pg_create_logical_replication_slot(%s, 'wal2json')", [self.slot])
+        except psycopg.Error as err:
+            raise ConnectionFailure(f"cdc source '{self._name}': {str(err).strip()}", self.table.stream.settings_location,
+                                    _hint(str(err))) from None
+        self._start = starts.get(PARTITION, 0)
+        self._snapshot = PARTITION not in starts or not found  # a new slot: its table's rows first
+
+    @property
+    def _name(self) -> str:
+        return f"{self.table.source_name}.{self.table.name}"
+
+    def poll(self, most: int, timeout: float) -> RawBatch | None:
+        import psycopg
+
+        assert self._connection is not None
+        try:
+            if self._snapshot:
+                rows = self._connection.execute(_SNAPSHOT.format(table=_quoted(self.topic))).fetchall()
+                self._snapshot = False
+                # the copy lands as one batch, replacing what the mirror held; then every change the slot keeps
+                # (from offset 1 on) is read
+                changes = [(0, '{"action": "T"}'), *((0, change) for (change,) in rows)]
+                return _batch(changes, {PARTITION: max(self._start, 1)})
+            rows = self._connection.execute(_PEEK, {"slot": self.slot, "most": most, "table": self.topic, "start": self._start}).fetchall()
+        except psycopg.Error as err:
+            raise StreamError(f"cdc source '{self._name}': {str(err).strip()}", self.table.location, _hint(str(err))) from None
+        if not rows:
+            time.sleep(timeout)
+            return None
+        return _batch(rows, {PARTITION: int(rows[-1][0]) + 1})
+
+    def committed(self, ends: dict[int, int]) -> None:
+        """The target holds everything before `ends`: the slot may let it go."""
+        import psycopg
+
+        assert self._connection is not None
+        self._start = ends[PARTITION]
+        applied = self._start - 1
+        if applied <= 0:
+            return
+        try:
+            self._connection.execute("SELECT pg_replication_slot_advance(%s, %s::pg_lsn)", [self.slot, _lsn_text(applied)])
+        except psycopg.Error as err:
+            raise StreamError(f"cdc source '{self._name}': advancing slot {self.slot}: {str(err).strip()}", self.table.location) from None
+
+    def highs(self) -> dict[int, int]:
+        assert self._connection is not None
+        (high,) = self._connection.execute("SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint").fetchone() or (0,)
+        return {PARTITION: int(high)}
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+def _batch(rows: list[tuple[int, str]], ends: dict[int, int]) -> RawBatch:
+    import pyarrow
+
+    count = len(rows)
+    table = pyarrow.table({
+        "partition": pyarrow.array([PARTITION] * count, pyarrow.int32()),
+        "offset": pyarrow.array([lsn for lsn, _ in rows], pyarrow.int64()),
+        "timestamp": pyarrow.array([-1] * count, pyarrow.int64()),  # the commit time is in the change
+        "key": pyarrow.nulls(count, pyarrow.binary()),
+        "value": pyarrow.array([change.encode() for _, change in rows], pyarrow.binary()),
+        "seq": pyarrow.array(range(count), pyarrow.int64()),
+    })
+    return RawBatch(table, ends, {})
+
+
+def _quoted(name: str) -> str:
+    schema, table = name.split(".", 1)
+    return '"' + schema.replace('"', '""') + '"."' + table.replace('"', '""') + '"'
+
+
+def _lsn_text(lsn: int) -> str:
+    return f"{lsn >> 32:X}/{lsn & 0xFFFFFFFF:X}"
+
+
+def _hint(message: str) -> str | None:
+    if "wal_level" in message:
+        return "set `wal_level = logical` in postgresql.conf and restart the server"
+    if "wal2json" in message:
+        return "install the wal2json output plugin on the server (Debian: postgresql-<version>-wal2json)"
+    if "replication slots" in message:
+        return "raise max_replication_slots, or drop a slot no longer used"
+    return None

@@ -1,0 +1,131 @@
+"""A Postgres table mirrored through its logical replication slot (wal2json) into a
+DuckDB target by `fduck stream`: the first copy, then seeded random inserts,
+updates and deletes, against the table itself; the slot advanced only past what
+the target holds; a consumer killed at random moments leaves the same mirror."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import psycopg
+import pytest
+
+from tests.conftest import ProjectFactory, fduck
+
+SOURCES = """
+sources:
+  - name: app
+    type: postgres
+    cdc: true
+    schema: {schema}
+    slot: {slot}
+    connection: "{{{{ env_var('FDUCK_TEST_PG_DSN') }}}}"
+    tables:
+      - name: users
+        key: [id]
+        columns: {{id: bigint, name: varchar, score: double, seen_at: timestamp}}
+"""
+
+
+@pytest.fixture
+def app(make_project: ProjectFactory, pg_dsn: str, pg_schema: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, str]]:
+    slot = f"fd_test_{uuid.uuid4().hex[:10]}"
+    monkeypatch.setenv("FDUCK_TEST_PG_DSN", pg_dsn)
+    with psycopg.connect(pg_dsn, autocommit=True) as con:
+        con.execute(f"create schema {pg_schema}")
+        con.execute(f"create table {pg_schema}.users (id bigint primary key, name text, score double precision, seen_at timestamp)")
+    root = make_project({"models/sources.yml": SOURCES.format(schema=pg_schema, slot=slot)})
+    yield root, slot
+    with psycopg.connect(pg_dsn, autocommit=True) as con:
+        con.execute("select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name = %s", [slot])
+
+
+def _change(con: psycopg.Connection[Any], schema: str, rng: random.Random, count: int) -> int:
+    """`count` random statements; how many rows they changed (a delete of an absent key changes none)."""
+    changed = 0
+    for _ in range(count):
+        key = rng.randrange(400)
+        action = rng.random()
+        if action < 0.2:
+            changed += con.execute(f"delete from {schema}.users where id = %s", [key]).rowcount
+        else:
+            changed += con.execute(f"insert into {schema}.users values (%s, %s, %s, timestamp '2026-01-01' + %s * interval '1 second') "
+                        "on conflict (id) do update set name = excluded.name, score = excluded.score, seen_at = excluded.seen_at",
+                        [key, rng.choice(["ann", "çé", None]), rng.choice([None, 1.5, -2.0]), rng.randrange(10**6)]).rowcount
+    return changed
+
+
+def _table(con: psycopg.Connection[Any], schema: str) -> list[tuple[Any, ...]]:
+    return [tuple(r) for r in con.execute(f"select id, name, score, seen_at from {schema}.users order by id").fetchall()]
+
+
+def _mirror(root: Path) -> list[tuple[Any, ...]]:
+    with duckdb.connect(str(root / "target/dev.duckdb"), read_only=True) as con:
+        return con.execute("select id, name, score, seen_at from app.users order by id").fetchall()
+
+
+def _confirmed(con: psycopg.Connection[Any], slot: str) -> int:
+    row = con.execute("select (confirmed_flush_lsn - '0/0'::pg_lsn)::bigint from pg_replication_slots where slot_name = %s",
+                      [slot]).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+@pytest.mark.slow
+def test_the_mirror_follows_the_table(app: tuple[Path, str], pg_dsn: str, pg_schema: str) -> None:
+    root, slot = app
+    rng = random.Random(5)
+    with psycopg.connect(pg_dsn, autocommit=True) as con:
+        _change(con, pg_schema, rng, 300)  # rows before the first run: the first copy brings them
+        first = fduck("stream", "--until-idle", "2", cwd=root)
+        assert first.returncode == 0, first.stderr
+        assert _mirror(root) == _table(con, pg_schema)
+        before = _confirmed(con, slot)
+        with con.transaction():  # one transaction of many changes, and many of one each
+            changed = _change(con, pg_schema, rng, 500)
+        changed += _change(con, pg_schema, rng, 300)
+        second = fduck("stream", "--until-idle", "2", cwd=root)
+        assert second.returncode == 0, second.stderr
+        assert _mirror(root) == _table(con, pg_schema)
+        assert _confirmed(con, slot) > before  # the slot lets go of what the target holds
+        assert f"{changed} rows landed" in second.stdout, second.stdout  # each change once: not the first copy again
+        con.execute(f"truncate {pg_schema}.users")
+        _change(con, pg_schema, rng, 50)
+        third = fduck("stream", "--until-idle", "2", cwd=root)
+        assert third.returncode == 0, third.stderr
+        assert _mirror(root) == _table(con, pg_schema)
+
+
+@pytest.mark.slow
+def test_a_killed_consumer_leaves_the_same_mirror(app: tuple[Path, str], pg_dsn: str, pg_schema: str) -> None:
+    root, _ = app
+    rng = random.Random(8)
+    with psycopg.connect(pg_dsn, autocommit=True) as con:
+        _change(con, pg_schema, rng, 200)
+        for _ in range(4):
+            consumer = subprocess.Popen([sys.executable, "-m", "featureduck.cli", "stream"], cwd=root, env={**os.environ},
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            with con.transaction():
+                _change(con, pg_schema, rng, rng.randrange(500, 3000))
+            time.sleep(rng.uniform(0.8, 2.5))
+            consumer.send_signal(signal.SIGKILL)
+            consumer.wait(timeout=10)
+        final = fduck("stream", "--until-idle", "2", cwd=root)
+        assert final.returncode == 0, final.stderr
+        assert _mirror(root) == _table(con, pg_schema)
+
+
+def test_a_server_without_logical_decoding_is_a_clear_error(make_project: ProjectFactory, pg_dsn: str, pg_schema: str) -> None:
+    root = make_project({"models/sources.yml": SOURCES.format(schema=pg_schema, slot="fd no such")})
+    result = fduck("stream", "--until-idle", "1", cwd=root, env={"FDUCK_TEST_PG_DSN": pg_dsn})
+    assert result.returncode != 0 and "cdc source 'app.users'" in result.stderr and "sources.yml" in result.stderr
