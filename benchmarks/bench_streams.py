@@ -18,7 +18,13 @@
   100-row batches from wrk at 16 connections for 10 s (random users among
   100,000, random event times).
 
-    python benchmarks/bench_streams.py [--messages 1000000] [--skip ingest,latency,push]
+- cdc: a table of 1,000,000 rows mirrored into a DuckDB target, then 100,000
+  updates of random rows applied, timed from the `fduck stream` call until the
+  last is applied: as Debezium events on the broker (the snapshot's op r events,
+  then op u), and from a Postgres table's replication slot (its first copy,
+  then one UPDATE of 100,000 rows).
+
+    python benchmarks/bench_streams.py [--messages 1000000] [--cdc-rows 1000000] [--skip ingest,latency,push,cdc]
 """
 
 from __future__ import annotations
@@ -302,10 +308,97 @@ def _push_run(root: Path, script: Path, workers: int) -> dict[str, float]:
     return figures
 
 
+DEBEZIUM = """
+sources:
+  - name: app
+    type: kafka
+    connection: {{bootstrap_servers: "{bootstrap}"}}
+    tables:
+      - name: users
+        topic: {topic}
+        format: debezium
+        key: [id]
+        columns: {{id: bigint, name: varchar, score: double, visits: integer, seen_at: timestamp}}
+"""
+SLOT = """
+sources:
+  - name: app
+    type: postgres
+    cdc: true
+    schema: bench_cdc
+    slot: featureduck_bench_cdc
+    connection: "{dsn}"
+    tables:
+      - name: users
+        key: [id]
+        columns: {{id: bigint, name: varchar, score: double, visits: integer, seen_at: timestamp}}
+"""
+
+
+def _applying(root: Path, changes: int) -> dict[str, float]:
+    """Times `fduck stream` from the call until `changes` changes are applied."""
+    import featureduck.streams.consume as consume
+
+    consume.REPORT_EVERY = 0.0
+    reporter = _Landing(changes)
+    started = time.perf_counter()
+    done = Project.load(root).stream(until_idle=1.0, reporter=reporter)
+    assert sum(d.landed for d in done) == changes and reporter.at is not None, done
+    return {"changes": changes, "seconds": reporter.at - started, "changes_per_s": changes / (reporter.at - started)}
+
+
+def cdc_debezium(bootstrap: str, rows: int, updates: int) -> dict[str, float]:
+    """A table of `rows` rows snapshotted (op r) into the mirror, then `updates` updates of random rows applied."""
+    topic = "bench.cdc"
+    create_topic(bootstrap, topic, PARTITIONS)
+    root = WORK / "cdc_debezium"
+    project_at(root, bootstrap, topic, stream=False)
+    (root / "models" / "sources.yml").write_text(DEBEZIUM.format(bootstrap=bootstrap, topic=topic))
+    rng = random.Random(4)
+
+    def change(op: str, key: int, lsn: int) -> tuple[int, bytes, bytes]:
+        row = {"id": key, "name": f"user {key}", "score": rng.random(), "visits": rng.randrange(100),
+               "seen_at": 1_767_225_600_000_000 + lsn}
+        event = {"op": op, "before": None, "after": row, "source": {"lsn": lsn, "ts_ms": 1_767_225_600_000}}
+        return key % PARTITIONS, orjson.dumps({"id": key}), orjson.dumps(event)
+
+    produce(bootstrap, topic, (change("r", key, key) for key in range(rows)))
+    snapshot = _applying(root, rows)
+    produce(bootstrap, topic, (change("u", rng.randrange(rows), rows + n) for n in range(updates)))
+    applied = _applying(root, updates)
+    return {**applied, "snapshot_rows_per_s": snapshot["changes_per_s"]}
+
+
+def cdc_slot(dsn: str, rows: int, updates: int) -> dict[str, float]:
+    """A Postgres table of `rows` rows copied into the mirror through its slot, then one
+    UPDATE of `updates` random rows applied."""
+    import psycopg
+
+    root = WORK / "cdc_slot"
+    project_at(root, "unused", "unused", stream=False)
+    (root / "models" / "sources.yml").write_text(SLOT.format(dsn=dsn))
+    with psycopg.connect(dsn, autocommit=True) as con:
+        con.execute("select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name = 'featureduck_bench_cdc'")
+        con.execute("drop schema if exists bench_cdc cascade")
+        con.execute("create schema bench_cdc")
+        con.execute("create table bench_cdc.users (id bigint primary key, name text, score double precision, visits integer, "
+                    "seen_at timestamp)")
+        con.execute("insert into bench_cdc.users select g, 'user ' || g, random(), (random() * 100)::int, "
+                    "timestamp '2026-01-01' + g * interval '1 second' from generate_series(0, %s) g", [rows - 1])
+        copied = _applying(root, rows + 1)  # the first copy, and the truncate it starts with
+        con.execute("update bench_cdc.users set visits = visits + 1, score = random() where id in "
+                    "(select id from bench_cdc.users order by random() limit %s)", [updates])
+        applied = _applying(root, updates)
+        con.execute("select pg_drop_replication_slot('featureduck_bench_cdc')")
+        con.execute("drop schema bench_cdc cascade")
+    return {**applied, "first_copy_rows_per_s": copied["changes_per_s"]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--skip", default="")
+    parser.add_argument("--cdc-rows", type=int, default=1_000_000)
     args = parser.parse_args()
     skipped = set(args.skip.split(","))
     WORK.mkdir(parents=True, exist_ok=True)
@@ -320,6 +413,12 @@ def main() -> None:
         if "push" not in skipped:
             results["push"] = push(bootstrap)
             print("push", json.dumps(results["push"]), flush=True)
+        if "cdc" not in skipped:
+            results["cdc_debezium"] = cdc_debezium(bootstrap, args.cdc_rows, args.cdc_rows // 10)
+            print("cdc_debezium", json.dumps(results["cdc_debezium"]), flush=True)
+            dsn = os.environ.get("FDUCK_TEST_PG_DSN", "postgresql://postgres:fduck@127.0.0.1:5432/postgres")
+            results["cdc_slot"] = cdc_slot(dsn, args.cdc_rows, args.cdc_rows // 10)
+            print("cdc_slot", json.dumps(results["cdc_slot"]), flush=True)
     print(json.dumps(results, indent=1))
 
 

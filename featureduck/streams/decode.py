@@ -112,6 +112,8 @@ def decode_query(table: SourceTable, dialect: str) -> exp.Select:
     ).from_(fields.subquery("fields"))
     if fmt == "debezium":  # a tombstone follows a delete so compaction can drop the key: no change of its own
         query = query.where(exp.column("value").is_(exp.null()).not_())
+    if fmt == "wal2json":  # what is not a row's change (a logical message another client emitted) is none of the mirror's
+        query = query.where(exp.column(OP).is_(exp.null()).not_())
     return query
 
 
@@ -136,11 +138,26 @@ def _change_op(fmt: str) -> exp.Expr:
 def _change_row(fmt: str) -> exp.Expr:
     """The row a change carries: the new one, or for a delete the old one (at least its key)."""
     envelope = exp.column("__fd_envelope")
-    after, before = ("after", "before") if fmt == "debezium" else ("row", "identity")
-    deleted = exp.Case(ifs=[exp.If(this=exp.func("json_type", _json_get(envelope, before)).eq(exp.Literal.string("OBJECT")),
-                                   true=_json_get(envelope, before))],
-                       default=_message_key_object() if fmt == "debezium" else exp.null())
-    return exp.Case(ifs=[exp.If(this=_change_op(fmt).eq(exp.Literal.string("d")), true=deleted)], default=_json_get(envelope, after))
+    if fmt == "debezium":
+        after, before = _json_get(envelope, "after"), _json_get(envelope, "before")
+        deleted = exp.Case(ifs=[exp.If(this=exp.func("json_type", before.copy()).eq(exp.Literal.string("OBJECT")), true=before)],
+                           default=_message_key_object())
+    else:  # wal2json's `columns` (new values) and `identity` (the old key), or the first copy's `row`
+        copied = _json_get(envelope, "row")
+        after = exp.Case(ifs=[exp.If(this=exp.func("json_type", copied.copy()).eq(exp.Literal.string("OBJECT")), true=copied)],
+                         default=_named_values(envelope, "columns"))
+        deleted = _named_values(envelope, "identity")
+    return exp.Case(ifs=[exp.If(this=_change_op(fmt).eq(exp.Literal.string("d")), true=deleted)], default=after)
+
+
+def _named_values(envelope: exp.Expr, key: str) -> exp.Expr:
+    """wal2json's `[{"name": ..., "value": ...}]` as an object of name: value."""
+    entries = exp.cast(_json_get(envelope, key), exp.DataType.build("JSON[]", dialect="duckdb"))
+    pair = exp.func("struct_pack",
+                    exp.PropertyEQ(this=exp.to_identifier("k"), expression=_json_text(exp.column("__fd_c"), "name")),
+                    exp.PropertyEQ(this=exp.to_identifier("v"), expression=_json_get(exp.column("__fd_c"), "value")))
+    listed = _call("list_transform", entries, exp.Lambda(this=pair, expressions=[exp.to_identifier("__fd_c")]))
+    return exp.func("to_json", _call("map_from_entries", listed))
 
 
 def _message_key_object() -> exp.Expr:
