@@ -138,6 +138,8 @@ def _change_op(fmt: str) -> exp.Expr:
 def _change_row(fmt: str) -> exp.Expr:
     """The row a change carries: the new one, or for a delete the old one (at least its key)."""
     envelope = exp.column("__fd_envelope")
+    after: exp.Expr
+    deleted: exp.Expr
     if fmt == "debezium":
         after, before = _json_get(envelope, "after"), _json_get(envelope, "before")
         deleted = exp.Case(ifs=[exp.If(this=exp.func("json_type", before.copy()).eq(exp.Literal.string("OBJECT")), true=before)],
