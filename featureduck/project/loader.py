@@ -202,12 +202,8 @@ def _check_feature_views(definition: ProjectDefinition) -> None:
                 "it cannot be kept online as changes arrive yet", view.location,
                 "drop `stream: true` and `fduck materialize` it, or stream a source of format json",
             )
-        if view.stream and (view.source is None or not view.online):
-            raise ProjectError(
-                f"feature view '{view.name}' is `stream: true` but " + ("not online" if view.source else "reads a model"), view.location,
-                "mark it `online: true`" if view.source else
-                "a stream view names its stream source directly: `source: <source>.<table>`",
-            )
+        if view.stream and not view.online:
+            raise ProjectError(f"feature view '{view.name}' is `stream: true` but not online", view.location, "mark it `online: true`")
 
 
 class _Folders:

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from featureduck.compiler.compile import CompiledProject
+from featureduck.compiler.compile import CompiledModel, CompiledProject
 from featureduck.compiler.dtypes import family, is_known, parse_dtype
 from featureduck.compiler.parse import parse_model_sql
+from featureduck.compiler.projection import row_wise_table
 from featureduck.engines.base import ColumnCheck, EngineAdapter
 from featureduck.errors import CompilationError, FeatureDuckError
 from featureduck.project.loader import ProjectDefinition
@@ -44,6 +45,14 @@ def check_feature_views(definition: ProjectDefinition, compiled: CompiledProject
         if model is None:
             continue  # the model's own error is reported already
         tree = parse_model_sql(model.sql, compiled.target.dialect, model.path)
+        if view.stream:
+            refused = stream_model_fault(view, model, tree, definition)
+            if refused is not None:
+                errors.append(CompilationError(refused, view.location,
+                                               "a stream view reads a stream source directly, or a model that only picks, "
+                                               "computes and filters its rows: `select user_id, amount * 2 as doubled from "
+                                               "{{ source('clicks', 'events') }} where amount > 0`"))
+                continue
         if not isinstance(tree, exp.Query) or any(isinstance(e, exp.Star) for e in tree.selects):
             continue
         columns = tree.named_selects
@@ -63,6 +72,19 @@ def check_feature_views(definition: ProjectDefinition, compiled: CompiledProject
             if declared is not None and actual is not None and family(declared) != family(actual):
                 errors.append(_mismatch(view, feature, actual.sql(dialect), f"model {compiled.models[view.model].path}"))
     return errors
+
+
+def stream_model_fault(view: FeatureView, model: CompiledModel, tree: exp.Expr, definition: ProjectDefinition) -> str | None:
+    """Why `model` cannot feed stream view `view` batch by batch, or None: it must be a
+    row-wise projection (compiler.projection) of one stream source that appends rows."""
+    table, why = row_wise_table(tree)
+    reads = [definition.sources[key] for key in model.sources if key in definition.sources]
+    if table is None:
+        return f"feature view '{view.name}' is `stream: true` over model '{model.name}', which is not a row-wise projection: {why}"
+    if len(reads) != 1 or model.refs or reads[0].stream is None or reads[0].stream.mirrors:
+        return (f"feature view '{view.name}' is `stream: true` over model '{model.name}', which does not read one stream "
+                "source of appended messages")
+    return None
 
 
 def _source_view_errors(view: FeatureView, definition: ProjectDefinition) -> list[FeatureDuckError]:

@@ -31,6 +31,7 @@ BATCH_TABLE = "__fd_stream_batch"
 class StreamView:
     view: FeatureView
     online: OnlineView
+    projection: exp.Select | None = None  # a view over a model: the model's row-wise projection over BATCH_TABLE
 
 
 def write_views(decoder: duckdb.DuckDBPyConnection, store: OnlineStore, views: list[StreamView], rows: pyarrow.Table) -> int:
@@ -38,9 +39,15 @@ def write_views(decoder: duckdb.DuckDBPyConnection, store: OnlineStore, views: l
     written = 0
     decoder.register(BATCH_TABLE, rows)
     try:
-        for stream_view in views:
+        for index, stream_view in enumerate(views):
             online = stream_view.online
-            query = latest_rows(stream_view.view, list(online.join_keys), exp.to_table(BATCH_TABLE), None)
+            relation = exp.to_table(BATCH_TABLE)
+            if stream_view.projection is not None:  # the model's rows for this batch
+                relation = exp.to_table(f"__fd_projection_{index}")
+                view = exp.Create(this=relation.copy(), kind="VIEW", replace=True, expression=stream_view.projection.copy(),
+                                  properties=exp.Properties(expressions=[exp.TemporaryProperty()]))
+                decoder.execute(view.sql(dialect="duckdb"))
+            query = latest_rows(stream_view.view, list(online.join_keys), relation, None)
             encoded = store.encoding(online, query) or query
             newest = decoder.execute(encoded.sql(dialect="duckdb")).to_arrow_table()
             written += store.write(online, newest, full=False)

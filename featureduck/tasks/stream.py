@@ -13,14 +13,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from featureduck.errors import UsageError
+from sqlglot import exp
+
+from featureduck.compiler.parse import parse_model_sql
+from featureduck.compiler.projection import over, row_wise_table
+from featureduck.errors import CompilationError, UsageError
 from featureduck.online.base import OnlineView
 from featureduck.project.loader import ProjectDefinition
 from featureduck.project.nodes import SourceTable
 from featureduck.runner.state import NodeRun, record_run
+from featureduck.store.validation import stream_model_fault
 from featureduck.streams.consume import SourceProgress, consume
 from featureduck.streams.progress import write_progress
-from featureduck.streams.views import StreamView
+from featureduck.streams.views import BATCH_TABLE, StreamView
 from featureduck.tasks.options import StreamOptions
 from featureduck.tasks.workspace import Workspace
 from featureduck.utils.clock import utc_now
@@ -46,12 +51,30 @@ def stream_sources(definition: ProjectDefinition, names: list[str]) -> list[Sour
     return chosen
 
 
-def stream_views(definition: ProjectDefinition, table: SourceTable) -> list[StreamView]:
-    return [
-        StreamView(view, OnlineView.of(view, definition.entities[view.entity]))
-        for view in definition.feature_views.values()
-        if view.stream and view.source == (table.source_name, table.name)
-    ]
+def stream_views(workspace: Workspace, table: SourceTable) -> list[StreamView]:
+    """The stream views `table`'s batches feed: over it directly, or over a model that is a
+    row-wise projection of it (run on each batch, in DuckDB's SQL)."""
+    definition = workspace.definition
+    found = []
+    for view in definition.feature_views.values():
+        if not view.stream:
+            continue
+        online = OnlineView.of(view, definition.entities[view.entity])
+        if view.source == (table.source_name, table.name):
+            found.append(StreamView(view, online))
+        elif view.model is not None:
+            compiled = workspace.compile()
+            model = compiled.models.get(view.model)
+            if model is None or model.sources != [(table.source_name, table.name)]:
+                continue
+            tree = parse_model_sql(model.sql, compiled.target.dialect, model.path)
+            fault = stream_model_fault(view, model, tree, definition)
+            if fault is not None:
+                raise CompilationError(fault, view.location)
+            read, _ = row_wise_table(tree)
+            assert isinstance(tree, exp.Select) and read is not None
+            found.append(StreamView(view, online, over(tree, read, BATCH_TABLE)))
+    return found
 
 
 def run_stream(workspace: Workspace, options: StreamOptions, reporter: StreamProgress) -> list[SourceProgress]:
@@ -64,7 +87,7 @@ def run_stream(workspace: Workspace, options: StreamOptions, reporter: StreamPro
     if not workspace.target.traits.lands_streams:
         raise UsageError(f"a {workspace.target.type} target cannot land streams",
                          hint="stream into a duckdb or postgres target: each batch lands with its offsets in one transaction")
-    plan = [(t, stream_views(definition, t)) for t in tables]
+    plan = [(t, stream_views(workspace, t)) for t in tables]
     store = open_store(workspace) if any(views for _, views in plan) else None
     reporting = _Recording(reporter, workspace.config.target_dir)
     started = utc_now().replace(tzinfo=None)

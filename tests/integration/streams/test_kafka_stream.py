@@ -248,3 +248,56 @@ def test_serve_answers_what_the_running_stream_wrote_seconds_ago(project: Path, 
     finally:
         if consumer.poll() is None:
             consumer.kill()
+
+
+PROJECTED = """
+feature_views:
+  - name: doubled
+    entity: user
+    model: clicks_doubled
+    timestamp_field: event_ts
+    stream: true
+    online: true
+    features:
+      - {name: doubled, dtype: double}
+"""
+# a row-wise projection of the stream source: what the stream runs on each batch
+DOUBLED = """{{ config(materialized='view') }}
+select user_id, event_ts, amount * 2 as doubled from {{ source('clicks', 'events') }} where country <> 'fr'
+"""
+
+
+@pytest.mark.slow
+def test_a_view_over_a_projection_of_the_stream_is_kept_online(project: Path, topic: str, kafka_bootstrap: str) -> None:
+    (project / "models/projected.yml").write_text(PROJECTED)
+    (project / "models/clicks_doubled.sql").write_text(DOUBLED)
+    rng = random.Random(23)
+    events = [_event(rng, 40) for _ in range(4000)]
+    produce(kafka_bootstrap, topic, _messages(events, 3))
+    result = fduck("stream", "--until-idle", "2", cwd=project)
+    assert result.returncode == 0, result.stderr
+    kept = [e for e in events if e["country"] != "fr"]
+    newest: dict[int, tuple[str, float]] = {}
+    for e in kept:
+        rank = (str(e["event_ts"]), float(e["amount"]) * 2)  # type: ignore[arg-type]
+        user = int(e["user_id"])  # type: ignore[call-overload]
+        if user not in newest or rank > newest[user]:
+            newest[user] = rank
+
+    def online() -> dict[int, tuple[str, float]]:
+        rows = Project.load(project).get_online_features("doubled", [{"user_id": u} for u in newest])
+        return {r["entity"]["user_id"]: (r["feature_ts"].replace(" ", "T"), r["features"]["doubled"]) for r in rows}
+
+    assert online() == newest
+    assert fduck("run", cwd=project).returncode == 0
+    assert fduck("materialize", "--full", "-s", "doubled", cwd=project).returncode == 0
+    assert online() == newest
+
+
+def test_a_stream_view_over_a_model_that_is_not_row_wise_is_refused(make_project: ProjectFactory, topic: str) -> None:
+    grouped = "select user_id, max(event_ts) as event_ts, sum(amount) as doubled from {{ source('clicks', 'events') }} group by 1"
+    root = make_project({"models/sources.yml": SOURCES.format(topic=topic), "models/projected.yml": PROJECTED,
+                         "models/clicks_doubled.sql": grouped})
+    result = fduck("compile", cwd=root, env={"KAFKA_BOOTSTRAP": "localhost:1"})
+    assert result.returncode != 0
+    assert "is `stream: true` over model 'clicks_doubled', which is not a row-wise projection: it has an aggregate" in result.stderr
