@@ -6,7 +6,7 @@ false) }}"` is the boolean false and `+tags: ["{{ target.name }}"]` the target's
 name. Rendering is "native": a value that is one expression keeps the Python
 type it evaluates to; `as_bool`, `as_number` and `as_native` parse text. Keys
 dbt renders later (hooks, test arguments, descriptions) and secrets
-(`connection`) are left as written.
+(`connection`) and a stream's schema registry are left as written.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from featureduck.utils.yaml_loader import LineDict, LineList
 LATE_KEYS = frozenset({
     "description", "tests", "data_tests", "pre-hook", "post-hook", "pre_hook", "post_hook",
     "on-run-start", "on-run-end", "query-comment", "vars", "connection", "given", "expect", "overrides",
+    "schema_registry",  # a stream's, rendered when it streams (streams.avro): compiling needs none of it
 })
 
 

@@ -19,7 +19,7 @@ READER_EXTENSIONS = {"delta": "delta", "iceberg": "iceberg"}
 TIME_TRAVEL_FORMATS = ("delta", "iceberg", "hudi")
 DATABASE_SOURCES = ("postgres", "mysql", "ducklake")
 STREAM_SOURCES = ("kafka",)
-MESSAGE_FORMATS = ("json", "debezium")  # what a kafka source's messages are: project.schema_files checks it
+MESSAGE_FORMATS = ("json", "avro", "debezium")  # what a kafka source's messages are: project.schema_files checks it
 # formats whose messages are changes to a table: applied to a mirror of it (streams.mirror), not appended
 CHANGE_FORMATS = ("debezium", "wal2json")
 # the landing table's columns beside the declared ones: where each message came from
@@ -61,6 +61,8 @@ class StreamSpec:
     settings_location: SourceLocation
     kind: str = "kafka"  # kafka | postgres
     connection: str | None = None  # kind postgres: the database's connection string, as written
+    avro_schema: str | None = None  # format avro: the writer schema's .avsc file, relative to the project
+    schema_registry: str | None = None  # format avro: a Confluent schema registry's URL, as written (env_var() unrendered)
 
     @property
     def mirrors(self) -> bool:

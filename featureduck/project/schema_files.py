@@ -10,6 +10,7 @@ import dataclasses
 import datetime
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import pydantic
@@ -69,6 +70,8 @@ class SourceTableShape(_Shape):
     columns: list[ColumnShape] | dict[str, str | None] = []
     topic: str | None = None
     key: list[str] | str | None = None
+    avro_schema: str | None = None  # format avro: the messages' writer schema (.avsc), relative to the project
+    schema_registry: str | None = None  # format avro: messages framed with a schema id, their schemas from this registry
     timestamp_field: str | None = None
     loaded_at_field: str | None = None
     incremental: bool = False
@@ -239,7 +242,7 @@ def parse_schema_file(data: Any, file: str, project: str, root_dir: str) -> Sche
     validate_shape(SchemaFileShape, data, file)
     for index, raw in enumerate(data.get("sources", [])):
         source = validate_shape(SourceShape, raw, file, ("sources", index))
-        result.sources.extend(_source_tables(source, raw, file, project))
+        result.sources.extend(_source_tables(source, raw, file, project, root_dir))
     for index, raw in enumerate(data.get("models", [])):
         shape = validate_shape(ModelShape, raw, file, ("models", index))
         result.model_patches.append(ModelPatch(shape, SourceLocation(file, _line(raw))))
@@ -287,7 +290,7 @@ def parse_schema_file(data: Any, file: str, project: str, root_dir: str) -> Sche
     return result
 
 
-def _source_tables(source: SourceShape, raw: LineDict, file: str, project: str) -> list[SourceTable]:
+def _source_tables(source: SourceShape, raw: LineDict, file: str, project: str, root_dir: str) -> list[SourceTable]:
     if source.type in DATABASE_SOURCES and not isinstance(source.connection, str):
         raise YamlError(f"source '{source.name}' of type {source.type} has no connection string", SourceLocation(file, _line(raw)),
                         "add `connection: \"{{ env_var('APP_DSN') }}\"`")
@@ -303,7 +306,7 @@ def _source_tables(source: SourceShape, raw: LineDict, file: str, project: str) 
         line = raw_tables.item_lines[index] if index < len(raw_tables) else _line(raw)
         location = SourceLocation(file, line)
         if source.type in STREAM_SOURCES or source.cdc:
-            tables.append(_stream_table(source, table, raw, file, project, location))
+            tables.append(_stream_table(source, table, raw, file, project, location, root_dir))
             continue
         if isinstance(table.columns, dict):
             raise YamlError(f"source table '{source.name}.{table.name}': columns are a list of `- name:` entries (a mapping of "
@@ -361,7 +364,7 @@ def _source_tables(source: SourceShape, raw: LineDict, file: str, project: str) 
 
 
 def _stream_table(source: SourceShape, table: SourceTableShape, raw: LineDict, file: str, project: str,
-                  location: SourceLocation) -> SourceTable:
+                  location: SourceLocation, root_dir: str) -> SourceTable:
     """A table of a kafka source (its topic's messages decoded into typed columns, or
     with format debezium the changes they carry), or of a postgres source with `cdc`
     (its changes, from a replication slot): `fduck stream` lands it in `<source>.<table>`
@@ -383,7 +386,16 @@ def _stream_table(source: SourceShape, table: SourceTableShape, raw: LineDict, f
         if fmt not in MESSAGE_FORMATS:
             raise YamlError(f"source table '{name}': messages in format '{fmt}' cannot be read yet", location,
                             "the message formats read are: " + ", ".join(MESSAGE_FORMATS))
-        spec = StreamSpec(table.topic or table.name, fmt, (), dict(settings), connection_line)
+        if fmt == "avro" and not (table.avro_schema or table.schema_registry):
+            raise YamlError(f"source table '{name}' reads Avro messages: give their schema", location,
+                            "`avro_schema: schemas/events.avsc`, or `schema_registry: \"{{ env_var('SCHEMA_REGISTRY_URL') }}\"` "
+                            "for messages in Confluent's framing")
+        if fmt != "avro" and (table.avro_schema or table.schema_registry):
+            raise YamlError(f"source table '{name}': avro_schema and schema_registry are for `format: avro`", location)
+        if table.avro_schema and not (Path(root_dir) / table.avro_schema).is_file():
+            raise YamlError(f"source table '{name}': avro_schema {table.avro_schema} is not a file", location)
+        spec = StreamSpec(table.topic or table.name, fmt, (), dict(settings), connection_line,
+                          avro_schema=table.avro_schema, schema_registry=table.schema_registry)
     if table.path is not None or table.version is not None or table.as_of is not None:
         raise YamlError(f"source table '{name}' is a stream: it takes a topic, not a path, version or as_of", location)
     written = table.columns if isinstance(table.columns, dict) else {c.name: c.data_type for c in table.columns}

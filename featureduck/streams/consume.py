@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from sqlglot import exp
@@ -24,6 +25,7 @@ from sqlglot import exp
 from featureduck.engines.base import EngineAdapter
 from featureduck.online.base import OnlineStore
 from featureduck.project.nodes import SourceTable
+from featureduck.streams.avro import AvroReader
 from featureduck.streams.decode import ERROR, RAW_TABLE, decode_query
 from featureduck.streams.kafka import RawBatch, TopicReader
 from featureduck.streams.landing import LandingTables, ensure_landing, landing_tables
@@ -146,9 +148,11 @@ class _InPlace:
 class _Source:
     """One stream source table being consumed."""
 
-    def __init__(self, adapter: EngineAdapter, table: SourceTable, dialect: str, views: list[StreamView], group: str) -> None:
+    def __init__(self, adapter: EngineAdapter, table: SourceTable, dialect: str, views: list[StreamView], group: str,
+                 project_root: Path) -> None:
         assert table.stream is not None
         self.table = table
+        self.avro = AvroReader(table, project_root) if table.stream.format == "avro" else None
         self.tables: LandingTables = landing_tables(table, dialect)
         self.decode_sql = decode_query(table, dialect).sql(dialect="duckdb")
         self.landing_names = [c.name for c in self.tables.columns]
@@ -168,6 +172,7 @@ def consume(
     group: str,
     reporter: StreamProgress,
     until_idle: float | None,
+    project_root: Path,
     reset: bool = False,
     stopping: Callable[[], bool] = lambda: False,
 ) -> list[SourceProgress]:
@@ -175,7 +180,7 @@ def consume(
     import duckdb
 
     ensure_offsets_table(adapter)
-    sources = [_Source(adapter, t, dialect, views, group) for t, views in tables]
+    sources = [_Source(adapter, t, dialect, views, group, project_root) for t, views in tables]
     decoder = duckdb.connect()
     decoder.execute("SET TimeZone = 'UTC'")
     try:
@@ -255,6 +260,10 @@ def _decode(decoder: duckdb.DuckDBPyConnection, source: _Source, raw: pyarrow.Ta
     import pyarrow
     import pyarrow.compute
 
+    if source.avro is not None:  # read into JSON first, each message with its writer schema
+        values, faults = source.avro.to_json(raw.column("value").to_pylist())
+        raw = raw.append_column("decoded", pyarrow.array(values, pyarrow.binary())).append_column(
+            "fault", pyarrow.array(faults, pyarrow.string()))
     decoder.register(RAW_TABLE, raw)
     try:
         decoded = decoder.execute(source.decode_sql).to_arrow_table()

@@ -60,10 +60,12 @@ def decode_query(table: SourceTable, dialect: str) -> exp.Select:
     fmt = table.stream.format
     columns = declared_columns(table, dialect)
     paths = exp.Array(expressions=[exp.Literal.string('$."' + c.name.replace('"', '\\"') + '"') for c in columns])
-    text = exp.select("*", exp.alias_(_call("try", _call("decode", exp.column("value"))), _TEXT)).from_(RAW_TABLE)
+    # Avro messages arrive read into JSON (streams.avro): `decoded`, or why not in `fault`
+    body = exp.column("decoded" if fmt == "avro" else "value")
+    text = exp.select("*", exp.alias_(_call("try", _call("decode", body)), _TEXT)).from_(RAW_TABLE)
     parsed = exp.select("*", exp.alias_(exp.func("try_cast", exp.column(_TEXT), exp.DataType.build("JSON")), _JSON)).from_(
         text.subquery("texts"))
-    if fmt == "json":
+    if fmt in ("json", "avro"):
         framed = exp.select("*", exp.alias_(exp.column(_JSON), _ROW)).from_(parsed.subquery("parsed"))
     else:
         framed = exp.select("*", exp.alias_(_change_row(fmt), _ROW), exp.alias_(_change_op(fmt), OP)).from_(
@@ -75,18 +77,19 @@ def decode_query(table: SourceTable, dialect: str) -> exp.Select:
     casts = {c.name: _cast(values[c.name], c.type, _path(c.name) if fmt == "debezium" else None, unit) for c in columns}
     whens: list[tuple[exp.Expr, exp.Expr]] = [
         (exp.column("value").is_(exp.null()), exp.Literal.string("an empty message (a tombstone)")),
+        *([(exp.column("fault").is_(exp.null()).not_(), exp.column("fault"))] if fmt == "avro" else []),
         (exp.column(_TEXT).is_(exp.null()), exp.Literal.string("not UTF-8 text")),
         (exp.column(_JSON).is_(exp.null()), exp.Literal.string("not JSON")),
         (exp.func("json_type", exp.column(_JSON)).neq(exp.Literal.string("OBJECT")), exp.Literal.string("not a JSON object")),
     ]
-    if fmt != "json":
+    if fmt in ("debezium", "wal2json"):
         whens += [
             (exp.column(OP).is_(exp.null()), exp.Literal.string("not a change: no known op")),
             (exp.and_(exp.column(OP).neq(exp.Literal.string("t")), exp.func("coalesce", exp.func("json_type", exp.column(_ROW)),
                                                                             exp.Literal.string("")).neq(exp.Literal.string("OBJECT"))),
              exp.Literal.string("a change without the row it changes (after, or before for a delete)")),
         ]
-    not_truncate = exp.column(OP).neq(exp.Literal.string("t")) if fmt != "json" else exp.true()
+    not_truncate = exp.column(OP).neq(exp.Literal.string("t")) if fmt in ("debezium", "wal2json") else exp.true()
     for name in table.stream.key:
         whens.append((exp.and_(not_truncate.copy(), values[name].is_(exp.null())),
                       exp.Literal.string(f"key column '{name}' is missing or null")))
@@ -174,7 +177,7 @@ def _message_key_object() -> exp.Expr:
 def _extra_columns(fmt: str) -> list[exp.Expr]:
     partition, offset = exp.alias_(exp.column("partition"), "_kafka_partition"), exp.alias_(exp.column("offset"), "_kafka_offset")
     stamp = exp.If(this=exp.column("timestamp") >= 0, true=_call("epoch_ms", exp.column("timestamp")))
-    if fmt == "json":
+    if fmt in ("json", "avro"):
         return [partition, offset, exp.alias_(stamp, "_kafka_timestamp")]
     envelope = exp.column("__fd_envelope")
     lsn: exp.Expr

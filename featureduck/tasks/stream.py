@@ -97,7 +97,7 @@ def run_stream(workspace: Workspace, options: StreamOptions, reporter: StreamPro
             done: list[SourceProgress] = []
             try:
                 done = consume(adapter, store, plan, definition.config.dialect, f"featureduck.{definition.config.name}",
-                               reporting, options.until_idle, options.reset, stopping.is_set)
+                               reporting, options.until_idle, workspace.config.root, options.reset, stopping.is_set)
             finally:
                 record_run(adapter, [_run_row(p, started) for p in (done or reporting.last)])
             return done

@@ -54,7 +54,7 @@ def test_without_a_timestamp_field_rows_are_stamped_with_the_message_time(make_p
     (TYPED.replace("key: [user_id]", "key: [id]"), "", "key column 'id' is not among its columns"),
     (TYPED + "\n        timestamp_field: ts", "", "timestamp_field 'ts' is not among its columns"),
     (TYPED + "\n        format: protobuf", "", "sources.0.tables.0.format"),
-    (TYPED + "\n        format: avro", "", "messages in format 'avro' cannot be read yet"),
+    (TYPED + "\n        format: avro", "", "reads Avro messages: give their schema"),
     (TYPED + "\n        path: data/x.json", "", "is a stream: it takes a topic"),
     (TYPED, VIEW.format(reads="source: clicks.nothing", flags="stream: true, online: true"), "unknown source 'clicks.nothing'"),
     (TYPED, VIEW.format(reads="source: clicks.events", flags="stream: true"), "is `stream: true` but not online"),
