@@ -8,7 +8,7 @@ import pytest
 from featureduck.api import Project
 from featureduck.errors import FeatureDuckError
 from featureduck.project.nodes import MESSAGE_TIMESTAMP
-from tests.conftest import ProjectFactory
+from tests.conftest import OFFLINE_PROFILES, ProjectFactory
 
 SOURCE = """
 sources:
@@ -78,3 +78,9 @@ def test_a_view_over_a_source_that_is_not_a_stream_is_an_error(make_project: Pro
         reads="source: raw.events", flags="online: true")}
     with pytest.raises(FeatureDuckError, match="source 'raw.events', which is not a stream source"):
         Project.load(make_project(files))
+
+
+def test_a_target_that_cannot_land_streams_is_refused_before_connecting(make_project: ProjectFactory) -> None:
+    root = make_project({"models/sources.yml": SOURCE.format(table=TYPED), "profiles.yml": OFFLINE_PROFILES})
+    with pytest.raises(FeatureDuckError, match="a spark target cannot land streams"):
+        Project.load(root, target="spark").stream(until_idle=0)

@@ -127,3 +127,15 @@ def test_only_stream_views_take_pushes(make_project: ProjectFactory) -> None:
     root = make_project({"models/sources.yml": SOURCES.replace("    stream: true\n", "")})
     with pytest.raises(UsageError, match="no stream feature view 'clicks'"):
         Project.load(root).push("clicks", [{"user_id": 1}])
+
+
+@pytest.mark.slow
+def test_push_is_behind_the_same_auth_and_rate_limit(make_project: ProjectFactory) -> None:
+    serve = "name: proj\nserve:\n  auth:\n    tokens: [\"{{ env_var('FD_TEST_TOKEN') }}\"]\n  rate_limit: {per_second: 1, burst: 2}\n"
+    root = make_project({"models/sources.yml": SOURCES, "featureduck_project.yml": serve})
+    body = {"rows": [_row(1, "2026-01-01T10:00:00", 1.0)]}
+    with _server(root, env={"FD_TEST_TOKEN": "s3cret"}) as base:
+        assert _request(base + "/push/clicks", body)[0] == 401
+        assert _request(base + "/push/clicks", body, token="wrong")[0] == 403
+        statuses = [_request(base + "/push/clicks", body, token="s3cret")[0] for _ in range(4)]
+    assert statuses[0] == 200 and 429 in statuses

@@ -153,6 +153,11 @@ def test_every_message_lands_once_and_malformed_ones_are_dead_letters(project: P
     runs = fduck("runs", cwd=project)
     assert "clicks.events" in runs.stdout and "500" in runs.stdout, runs.stdout
 
+    # --reset: the landing tables emptied and every message read again, once
+    reset = fduck("stream", "--reset", "--until-idle", "2", cwd=project)
+    assert "3,500 rows landed" in reset.stdout and "8 dead letters" in reset.stdout, reset.stdout + reset.stderr
+    assert len(_landed(project)) == 3500
+
 
 @pytest.mark.slow
 def test_a_consumer_killed_at_random_moments_loses_and_repeats_nothing(project: Path, topic: str, kafka_bootstrap: str) -> None:
