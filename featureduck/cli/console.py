@@ -397,6 +397,7 @@ def print_streamed(done: list[Any]) -> None:
     for p in done:
         dead = f", {plural(p.dead_letters, 'dead letter')} in {escape(p.relation)}__dead_letters" if p.dead_letters else ""
         online = f", {plural(p.online_rows, 'online row')} written" if p.online_rows else ""
+        online += f" ({plural(p.deleted, 'delete')} among the changes)" if p.deleted else ""
         positions = ", ".join(f"p{k}@{v:,}" for k, v in sorted(p.positions.items())) or "nothing read"
         console.print(f"{escape(p.name)}: {plural(p.landed, 'row')} landed in {escape(p.relation)}{dead}{online} "
                       f"in {p.seconds:.1f}s; offsets {positions}; lag {_lag(p.lag)}")

@@ -19,7 +19,7 @@ def write_progress(target_dir: Path, sources: list[SourceProgress], final: bool)
     """Atomically (a rename): a reader sees one whole report."""
     report = {
         "updated_at": utc_now().isoformat(timespec="seconds"), "running": not final, "pid": os.getpid(),
-        "sources": [{"source": p.name, "unique_id": p.source_id, "landed": p.landed, "dead_letters": p.dead_letters,
+        "sources": [{"source": p.name, "unique_id": p.source_id, "landed": p.landed, "deleted": p.deleted, "dead_letters": p.dead_letters,
                      "online_rows": p.online_rows,
                      "partitions": {str(k): {"next_offset": v, "lag": p.lag.get(k, 0)} for k, v in sorted(p.positions.items())}}
                     for p in sources],

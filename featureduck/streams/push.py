@@ -24,7 +24,7 @@ from sqlglot import exp
 
 from featureduck.engines.base import EngineAdapter
 from featureduck.errors import UsageError
-from featureduck.online.base import FEATURE_TS, INTEGER, TEXT, OnlineStore, OnlineView, feature_order, stamp_text
+from featureduck.online.base import FEATURE_TS, OnlineStore, OnlineView, feature_order, stamp_text
 from featureduck.online.lookup import UnknownView
 from featureduck.project.loader import ProjectDefinition
 from featureduck.project.nodes import KAFKA_COLUMNS, MESSAGE_TIMESTAMP, FeatureView, SourceTable
@@ -82,7 +82,6 @@ class PushView:
             self.columns[MESSAGE_TIMESTAMP] = _column(MESSAGE_TIMESTAMP, exp.DataType.build("TIMESTAMP"))
         self.stamp = self.columns[view.timestamp_field]
         self.features = [self.columns[f] for f in self.online.features]
-        self.key_types = tuple(INTEGER if k.type.is_type(*exp.DataType.INTEGER_TYPES) else TEXT for k in self.keys)
         self._required = {*self.online.join_keys, view.timestamp_field}
         # JSON-encoded as they are (timestamps, dates and decimals are written as DuckDB's to_json writes them)
         self._plain = {f.name for f in self.features if not any(test(f.arrow) for test in (

@@ -111,7 +111,8 @@ def _run_row(progress: SourceProgress, started: datetime.datetime) -> NodeRun:
         unique_id=progress.source_id, name=progress.name, relation=progress.relation, materialized="stream",
         status="streamed", recorded_at=utc_now().replace(tzinfo=None), started_at=started, seconds=progress.seconds,
         rows_affected=progress.landed,
-        stream={"dead_letters": progress.dead_letters, "batches": progress.batches, "online_rows": progress.online_rows,
+        stream={"dead_letters": progress.dead_letters, "deleted": progress.deleted, "batches": progress.batches,
+                "online_rows": progress.online_rows,
                 "positions": {str(k): v for k, v in progress.positions.items()}, "lag": {str(k): v for k, v in progress.lag.items()}},
     )
 
