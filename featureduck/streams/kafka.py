@@ -9,6 +9,8 @@ a recreated topic) stops the stream with an error instead of skipping ahead.
 
 from __future__ import annotations
 
+import logging
+import os
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -22,6 +24,11 @@ if TYPE_CHECKING:
     import pyarrow
 
 _SECRET_SETTINGS = ("password", "secret", "token", "key")
+# librdkafka's own log lines (a broker it cannot reach is retried and logged every 50 ms) stay out of the
+# terminal unless --debug (FDUCK_DEBUG): what stops the stream is told once, as an error naming the source
+_LOG = logging.getLogger("featureduck.kafka")
+_LOG.addHandler(logging.StreamHandler() if os.environ.get("FDUCK_DEBUG") else logging.NullHandler())
+_LOG.propagate = False
 METADATA_TIMEOUT = 10.0
 
 
@@ -63,8 +70,10 @@ class TopicReader:
         self._consumer: Any = None
 
     def open(self, starts: dict[int, int]) -> None:
-        """Assign every partition at its recorded next offset, the earliest where none is."""
-        from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
+        """Assign every partition at its recorded next offset, the earliest the broker holds
+        where none is (asked outright: librdkafka's own lookup of OFFSET_BEGINNING took half
+        a second longer on the brokers measured)."""
+        from confluent_kafka import Consumer, KafkaException, TopicPartition
 
         settings = {
             **client_settings(self.table), "group.id": self.group, "enable.auto.commit": False, "enable.auto.offset.store": False,
@@ -74,7 +83,7 @@ class TopicReader:
             "fetch.wait.max.ms": 50,
         }
         try:
-            self._consumer = Consumer(settings)
+            self._consumer = Consumer(settings, logger=_LOG)
             metadata = self._consumer.list_topics(self.topic, timeout=METADATA_TIMEOUT)
         except KafkaException as err:
             raise ConnectionFailure(f"stream source '{self._name}': {err.args[0].str()}", self.settings_location) from None
@@ -83,7 +92,12 @@ class TopicReader:
             raise StreamError(f"stream source '{self._name}': topic '{self.topic}' does not exist on the broker", self.table.location,
                               "create it, or correct `topic:`")
         self.partitions = sorted(topic.partitions)
-        self._consumer.assign([TopicPartition(self.topic, p, starts.get(p, OFFSET_BEGINNING)) for p in self.partitions])
+        try:
+            earliest = {p: self._consumer.get_watermark_offsets(TopicPartition(self.topic, p), timeout=METADATA_TIMEOUT)[0]
+                        for p in self.partitions if p not in starts}
+        except KafkaException as err:
+            raise ConnectionFailure(f"stream source '{self._name}': {err.args[0].str()}", self.settings_location) from None
+        self._consumer.assign([TopicPartition(self.topic, p, starts[p] if p in starts else earliest[p]) for p in self.partitions])
 
     @property
     def _name(self) -> str:
