@@ -118,6 +118,12 @@ class _Prefetch:
         highs = self.highs
         return {p: max(highs.get(p, positions.get(p, 0)) - positions.get(p, 0), 0) for p in self.reader.partitions}
 
+    def caught_up(self, positions: dict[int, int]) -> bool:
+        """Every partition has been fetched from (its high offset is known): before that,
+        no message is no sign of an idle topic. (Not "read up to the high offset": a
+        message the broker cannot hand out would then keep an idle stream from stopping.)"""
+        return all(p in self.highs for p in self.reader.partitions)
+
     def close(self) -> None:
         self._stopped.set()
         self._thread.join()
@@ -140,6 +146,10 @@ class _InPlace:
 
     def lag(self, positions: dict[int, int]) -> dict[int, int]:
         return {p: max(self.highs.get(p, positions.get(p, 0)) - positions.get(p, 0), 0) for p in self.reader.partitions}
+
+    def caught_up(self, positions: dict[int, int]) -> bool:
+        """A peek answers synchronously: one that found nothing is idle."""
+        return True
 
     def close(self) -> None:
         pass
@@ -176,7 +186,8 @@ def consume(
     reset: bool = False,
     stopping: Callable[[], bool] = lambda: False,
 ) -> list[SourceProgress]:
-    """Consume until `until_idle` seconds pass with no message (None: until `stopping()`)."""
+    """Consume until `until_idle` seconds pass with no message once every source is caught
+    up (None: until `stopping()`)."""
     import duckdb
 
     ensure_offsets_table(adapter)
@@ -210,7 +221,10 @@ def consume(
                     source.progress.lag = source.prefetch.lag(source.progress.positions) if source.prefetch else {}
                 reporter.stream_progress([s.progress for s in sources], final=False)
                 last_report = now
-            if until_idle is not None and now - last_message >= until_idle:
+            # idle: nothing for `until_idle` seconds once every source has been fetched from (the first
+            # fetch can take longer than the idle time: stopping before it would land nothing)
+            if until_idle is not None and now - last_message >= until_idle and all(
+                    s.prefetch is not None and s.prefetch.caught_up(s.progress.positions) for s in sources):
                 break
         for source in sources:
             source.progress.lag = source.prefetch.lag(source.progress.positions) if source.prefetch else {}
