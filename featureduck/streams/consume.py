@@ -208,6 +208,9 @@ def consume(
             source.reader.open(source.known)
             source.prefetch = _InPlace(source.reader) if isinstance(source.reader, SlotReader) else _Prefetch(source.reader)
             source.progress.positions = dict(source.known)
+            # while the first fetch is in flight: DuckDB plans the decoding and pyarrow loads its kernels
+            # (a quarter of a second, once), so the first batch is decoded as fast as the others
+            _decode(decoder, source, _empty_batch())
         last_message, last_report = time.monotonic(), 0.0
         while not stopping():
             got = 0
@@ -266,6 +269,16 @@ def _one_batch(adapter: EngineAdapter, store: OnlineStore | None, decoder: duckd
     progress.dead_letters += dead.num_rows
     progress.batches += 1
     return int(batch.table.num_rows)
+
+
+def _empty_batch() -> pyarrow.Table:
+    import pyarrow
+
+    return pyarrow.table({
+        "partition": pyarrow.array([], pyarrow.int32()), "offset": pyarrow.array([], pyarrow.int64()),
+        "timestamp": pyarrow.array([], pyarrow.int64()), "key": pyarrow.array([], pyarrow.binary()),
+        "value": pyarrow.array([], pyarrow.binary()), "seq": pyarrow.array([], pyarrow.int64()),
+    })
 
 
 def _decode(decoder: duckdb.DuckDBPyConnection, source: _Source, raw: pyarrow.Table) -> tuple[pyarrow.Table, pyarrow.Table]:

@@ -63,15 +63,16 @@ def decode_query(table: SourceTable, dialect: str) -> exp.Select:
     # Avro messages arrive read into JSON (streams.avro): `decoded`, or why not in `fault`
     body = exp.column("decoded" if fmt == "avro" else "value")
     text = exp.select("*", exp.alias_(_call("try", _call("decode", body)), _TEXT)).from_(RAW_TABLE)
-    parsed = exp.select("*", exp.alias_(exp.func("try_cast", exp.column(_TEXT), exp.DataType.build("JSON")), _JSON)).from_(
-        text.subquery("texts"))
-    if fmt in ("json", "avro"):
-        framed = exp.select("*", exp.alias_(exp.column(_JSON), _ROW)).from_(parsed.subquery("parsed"))
+    if fmt in ("json", "avro"):  # the message is the row: parsed once, a parse error a NULL (try)
+        fields = exp.select("*", exp.alias_(_call("try", _call("json_extract_string", exp.column(_TEXT), paths)), _FIELDS)).from_(
+            text.subquery("texts"))
     else:
+        parsed = exp.select("*", exp.alias_(exp.func("try_cast", exp.column(_TEXT), exp.DataType.build("JSON")), _JSON)).from_(
+            text.subquery("texts"))
         framed = exp.select("*", exp.alias_(_change_row(fmt), _ROW), exp.alias_(_change_op(fmt), OP)).from_(
             _envelopes(fmt, parsed).subquery("envelopes"))
-    fields = exp.select("*", exp.alias_(_call("json_extract_string", exp.column(_ROW), paths), _FIELDS)).from_(
-        framed.subquery("framed"))
+        fields = exp.select("*", exp.alias_(_call("json_extract_string", exp.column(_ROW), paths), _FIELDS)).from_(
+            framed.subquery("framed"))
     unit = _TIME_UNITS.get(str(table.options.get("timestamp_unit", "microseconds")), 1)
     values = {c.name: _field(i) for i, c in enumerate(columns)}
     casts = {c.name: _cast(values[c.name], c.type, _path(c.name) if fmt == "debezium" else None, unit) for c in columns}
@@ -79,9 +80,15 @@ def decode_query(table: SourceTable, dialect: str) -> exp.Select:
         (exp.column("value").is_(exp.null()), exp.Literal.string("an empty message (a tombstone)")),
         *([(exp.column("fault").is_(exp.null()).not_(), exp.column("fault"))] if fmt == "avro" else []),
         (exp.column(_TEXT).is_(exp.null()), exp.Literal.string("not UTF-8 text")),
-        (exp.column(_JSON).is_(exp.null()), exp.Literal.string("not JSON")),
-        (exp.func("json_type", exp.column(_JSON)).neq(exp.Literal.string("OBJECT")), exp.Literal.string("not a JSON object")),
     ]
+    if fmt in ("json", "avro"):
+        # valid JSON is an object exactly when it opens with a brace (no second parse to ask)
+        opening = exp.func("left", _call("ltrim", exp.column(_TEXT), exp.Literal.string(" \t\n\r")), exp.Literal.number(1))
+        whens += [(exp.column(_FIELDS).is_(exp.null()), exp.Literal.string("not JSON")),
+                  (opening.neq(exp.Literal.string("{")), exp.Literal.string("not a JSON object"))]
+    else:
+        whens += [(exp.column(_JSON).is_(exp.null()), exp.Literal.string("not JSON")),
+                  (exp.func("json_type", exp.column(_JSON)).neq(exp.Literal.string("OBJECT")), exp.Literal.string("not a JSON object"))]
     if fmt in ("debezium", "wal2json"):
         whens += [
             (exp.column(OP).is_(exp.null()), exp.Literal.string("not a change: no known op")),
