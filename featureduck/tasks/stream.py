@@ -34,6 +34,7 @@ from featureduck.utils.suggest import did_you_mean
 if TYPE_CHECKING:
     from featureduck.streams.consume import StreamProgress
 
+
 def stream_sources(definition: ProjectDefinition, names: list[str]) -> list[SourceTable]:
     """The stream sources named (`clicks`, `clicks.events`, `source:clicks.events`), or all."""
     streams = [t for t in definition.sources.values() if t.stream is not None]
@@ -46,7 +47,8 @@ def stream_sources(definition: ProjectDefinition, names: list[str]) -> list[Sour
         if not found:
             known = sorted(f"{t.source_name}.{t.name}" for t in streams)
             raise UsageError(f"no stream source '{written}'", hint=did_you_mean(name, known) or
-                             ("stream sources: " + ", ".join(known) if known else "declare a source of `type: kafka`"))
+                             ("stream sources: " + ", ".join(known) if known else
+                              "declare a source of `type: kafka`, or of `type: postgres` with `cdc: true`"))
         chosen += [t for t in found if t not in chosen]
     return chosen
 
@@ -65,15 +67,16 @@ def stream_views(workspace: Workspace, table: SourceTable) -> list[StreamView]:
         elif view.model is not None:
             compiled = workspace.compile()
             model = compiled.models.get(view.model)
-            if model is None or model.sources != [(table.source_name, table.name)]:
-                continue
+            if model is None:
+                raise UsageError(f"model '{view.model}' of stream feature view '{view.name}' did not compile")
             tree = parse_model_sql(model.sql, compiled.target.dialect, model.path)
             fault = stream_model_fault(view, model, tree, definition)
-            if fault is not None:
+            if fault is not None:  # never a stream view quietly left out
                 raise CompilationError(fault, view.location)
-            read, _ = row_wise_table(tree)
-            assert isinstance(tree, exp.Select) and read is not None
-            found.append(StreamView(view, online, over(tree, read, BATCH_TABLE)))
+            if model.sources == [(table.source_name, table.name)]:
+                read, _ = row_wise_table(tree)
+                assert isinstance(tree, exp.Select) and read is not None
+                found.append(StreamView(view, online, over(tree, read, BATCH_TABLE)))
     return found
 
 
@@ -83,7 +86,8 @@ def run_stream(workspace: Workspace, options: StreamOptions, reporter: StreamPro
     definition = workspace.definition
     tables = stream_sources(definition, list(options.sources))
     if not tables:
-        raise UsageError("the project has no stream sources", hint="declare a source of `type: kafka` with a topic")
+        raise UsageError("the project has no stream sources",
+                         hint="declare a source of `type: kafka` with a topic, or of `type: postgres` with `cdc: true`")
     if not workspace.target.traits.lands_streams:
         raise UsageError(f"a {workspace.target.type} target cannot land streams",
                          hint="stream into a duckdb or postgres target: each batch lands with its offsets in one transaction")
