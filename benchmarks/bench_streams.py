@@ -47,6 +47,9 @@ from typing import Any
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_online import wait_for  # noqa: E402
 
 from featureduck.api import Project  # noqa: E402
 from tests.kafka_broker import create_topic, produce, running_broker  # noqa: E402
@@ -215,12 +218,7 @@ def latency(bootstrap: str, probes: int = 300) -> dict[str, float]:
 
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(base + "/health", timeout=2).read()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_for(base + "/health")
         traffic = threading.Thread(target=bulk)
         traffic.start()
         probe_producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 0})
@@ -287,12 +285,7 @@ def _push_run(root: Path, script: Path, workers: int) -> dict[str, float]:
                               cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(base + "/health", timeout=2).read()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_for(base + "/health")
         subprocess.run(["wrk", "-t1", "-c1", "-d3s", "-s", str(script), base], check=True, capture_output=True)  # warm-up
         out = subprocess.run(["wrk", "-t2", "-c16", "-d10s", "--latency", "-s", str(script), base], check=True,
                              capture_output=True, text=True).stdout
