@@ -198,11 +198,11 @@ class Ticket:
 
 
 class Pusher:
-    """Pushes for every stream view of a project. Concurrent pushes commit as a group:
-    each is validated in its own thread, then one thread writes every waiting push in
+    """Pushes for every stream view of a project. `write_group` writes many pushes in
     one store write per view and one target transaction per source (a commit costs a
-    disk flush, which a push of a hundred rows would otherwise pay alone). The target
-    is opened on the first offline push and kept."""
+    disk flush, which a push of a hundred rows would otherwise pay alone): serving
+    hands it every push that arrived meanwhile. The target is opened on the first
+    offline push and kept."""
 
     def __init__(self, definition: ProjectDefinition, store: OnlineStore, open_target: Callable[[], EngineAdapter] | None) -> None:
         self.definition = definition
@@ -211,9 +211,7 @@ class Pusher:
         self._views: dict[str, PushView] = {}
         self._adapter: EngineAdapter | None = None
         self._landing_ready: set[str] = set()
-        self._waiting: list[Ticket] = []
-        self._writing = False
-        self._turn = threading.Condition()
+        self._writing = threading.Lock()  # write_group's callers, one at a time
 
     def view(self, name: str) -> PushView:
         found = self._views.get(name)
@@ -240,24 +238,10 @@ class Pusher:
         return ticket
 
     def push(self, name: str, rows: list[Any], to: str = "online") -> Pushed:
-        """Validate and write, grouped with the pushes other threads make meanwhile."""
+        """Validate and write one push (serving groups its pushes itself: serving.app.PushQueue)."""
         ticket = self.ticket(name, rows, to)
-        with self._turn:
-            self._waiting.append(ticket)
-            while ticket.result is None and ticket.error is None and self._writing:
-                self._turn.wait()
-            if ticket.result is None and ticket.error is None:
-                self._writing = True
-                group, self._waiting = self._waiting, []
-            else:
-                group = []
-        if group:
-            try:
-                self.write_group(group)
-            finally:
-                with self._turn:
-                    self._writing = False
-                    self._turn.notify_all()
+        with self._writing:
+            self.write_group([ticket])
         if ticket.error is not None:
             raise ticket.error
         assert ticket.result is not None
@@ -306,7 +290,7 @@ class Pusher:
             return adapter.append_arrow(tables.rows, rows)
 
     def close(self) -> None:
-        with self._turn:
+        with self._writing:
             if self._adapter is not None:
                 self._adapter.close()
                 self._adapter = None
