@@ -24,7 +24,7 @@ from featureduck.project.nodes import SourceTable
 ERROR = "__fd_error"
 OP, ORDER = "__fd_op", "__fd_order"  # a change's kind (c, u, r, d, t) and its place in the batch
 RAW_TABLE = "__fd_raw_messages"
-_TEXT, _JSON, _ROW, _FIELDS = "__fd_text", "__fd_json", "__fd_row", "__fd_fields"
+_TEXT, _JSON, _ROW, _FIELDS, _CAST = "__fd_text", "__fd_json", "__fd_row", "__fd_fields", "__fd_cast_"
 _SHOWN = 80  # characters of a bad value quoted in its error
 DEAD_LETTER_COLUMNS = (
     ("_kafka_partition", "INTEGER"), ("_kafka_offset", "BIGINT"), ("_kafka_timestamp", "TIMESTAMP"),
@@ -32,6 +32,9 @@ DEAD_LETTER_COLUMNS = (
 )
 _OPS = ("c", "u", "r", "d", "t")
 _WAL2JSON_OPS = {"I": "c", "U": "u", "D": "d", "T": "t", "R": "r"}  # R: a row of the first copy (streams.postgres_slot)
+# a numeric offset: a sign and a digit after the time of day's first colon (`10:00:00.5+02`, `10:0 -5:30`), which
+# DuckDB's TIMESTAMP cast would ignore (a date's own dashes come before it)
+_OFFSET = r":.*[+-]\d"
 _TIME_UNITS = {"microseconds": 1, "milliseconds": 1000}
 
 
@@ -75,7 +78,11 @@ def decode_query(table: SourceTable, dialect: str) -> exp.Select:
             framed.subquery("framed"))
     unit = _TIME_UNITS.get(str(table.options.get("timestamp_unit", "microseconds")), 1)
     values = {c.name: _field(i) for i, c in enumerate(columns)}
-    casts = {c.name: _cast(values[c.name], c.type, _path(c.name) if fmt == "debezium" else None, unit) for c in columns}
+    # each column cast once, at its own level: the fault checks below read the cast columns
+    cast_names = {c.name: f"{_CAST}{i}" for i, c in enumerate(columns)}
+    casted = exp.select("*", *[exp.alias_(_cast(values[c.name], c.type, _path(c.name) if fmt == "debezium" else None, unit),
+                                          cast_names[c.name]) for c in columns]).from_(fields.subquery("fields"))
+    casts = {c.name: exp.column(cast_names[c.name]) for c in columns}
     whens: list[tuple[exp.Expr, exp.Expr]] = [
         (exp.column("value").is_(exp.null()), exp.Literal.string("an empty message (a tombstone)")),
         *([(exp.column("fault").is_(exp.null()).not_(), exp.column("fault"))] if fmt == "avro" else []),
@@ -102,10 +109,11 @@ def decode_query(table: SourceTable, dialect: str) -> exp.Select:
                       exp.Literal.string(f"key column '{name}' is missing or null")))
     for column in columns:
         raw, cast = values[column.name], casts[column.name]
-        wrong: exp.Expr = exp.and_(raw.is_(exp.null()).not_(), cast.is_(exp.null()))
+        wrong: exp.Expr = exp.and_(raw.is_(exp.null()).not_(), cast.copy().is_(exp.null()))
         if column.type.is_type(*exp.DataType.INTEGER_TYPES):  # DuckDB's cast rounds 1.5 to 2: refused instead
             as_double = exp.func("try_cast", raw.copy(), exp.DataType.build("DOUBLE"))
-            wrong = exp.or_(wrong, exp.and_(raw.is_(exp.null()).not_(), exp.NEQ(this=as_double, expression=exp.cast(cast, "DOUBLE"))))
+            rounded = exp.NEQ(this=as_double, expression=exp.cast(cast.copy(), "DOUBLE"))
+            wrong = exp.or_(wrong, exp.and_(raw.is_(exp.null()).not_(), rounded))
         shown = exp.func("left", raw.copy(), exp.Literal.number(_SHOWN))
         kind = column.type.sql("duckdb")
         article = "an" if kind[0] in "AEIOU" else "a"
@@ -113,13 +121,17 @@ def decode_query(table: SourceTable, dialect: str) -> exp.Select:
                             expression=exp.Literal.string(f" is not {article} {kind}"))
         whens.append((wrong, message))
     error = exp.Case(ifs=[exp.If(this=condition, true=result) for condition, result in whens])
+    checked = exp.select("*", exp.alias_(error, ERROR)).from_(casted.subquery("casts"))
+    faulty = exp.column(ERROR).is_(exp.null()).not_()
     query = exp.select(
-        *[exp.alias_(casts[c.name], c.name, quoted=True) for c in columns],
+        *[exp.alias_(casts[c.name].copy(), c.name, quoted=True) for c in columns],
         *_extra_columns(fmt),
-        exp.alias_(error, ERROR),
-        exp.alias_(_as_text(exp.column("key")), "message_key"),
-        exp.alias_(exp.func("coalesce", exp.column(_TEXT), _as_text(exp.column("value"))), "message"),
-    ).from_(fields.subquery("fields"))
+        exp.column(ERROR),
+        # the message as text is a dead letter's alone: never copied for the rows that land
+        exp.alias_(exp.Case(ifs=[exp.If(this=faulty, true=_as_text(exp.column("key")))]), "message_key"),
+        exp.alias_(exp.Case(ifs=[exp.If(this=faulty.copy(), true=exp.func("coalesce", exp.column(_TEXT), _as_text(exp.column("value"))))]),
+                   "message"),
+    ).from_(checked.subquery("checked"))
     if fmt == "debezium":  # a tombstone follows a delete so compaction can drop the key: no change of its own
         query = query.where(exp.column("value").is_(exp.null()).not_())
     if fmt == "wal2json":  # what is not a row's change (a logical message another client emitted) is none of the mirror's
@@ -232,7 +244,15 @@ def _cast(text: exp.Expr, kind: exp.DataType, number_path: str | None = None, un
     types = exp.DataType.Type
     is_stamp = kind.is_type(types.TIMESTAMP, types.TIMESTAMPNTZ)
     if is_stamp:
-        cast: exp.Expr = exp.func("try_cast", exp.func("try_cast", text.copy(), exp.DataType.build("TIMESTAMPTZ")), kind.copy())
+        # A time with an offset or a zone name is read through TIMESTAMPTZ. One with neither must not be:
+        # DuckDB (1.5.5) then reads it in the zone of the last zone name its vector held, not in UTC. The plain
+        # cast reads it in UTC, at a third of the cost; it refuses zone names and would drop an offset.
+        plain = exp.func("try_cast", text.copy(), kind.copy())
+        zoned = exp.or_(_call("regexp_matches", text.copy(), exp.Literal.string(_OFFSET)), plain.copy().is_(exp.null()))
+        cast: exp.Expr = exp.Case(
+            ifs=[exp.If(this=zoned, true=exp.func("try_cast", exp.func("try_cast", text.copy(), exp.DataType.build("TIMESTAMPTZ")),
+                                                  kind.copy()))],
+            default=plain)
     else:
         cast = exp.func("try_cast", text.copy(), kind.copy())
     if number_path is None or not (is_stamp or kind.is_type(types.DATE)):
