@@ -12,13 +12,15 @@ the consumer reads the batch again; after it, never again.
 
 from __future__ import annotations
 
+import functools
+import gc
 import queue
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlglot import exp
 
@@ -71,46 +73,81 @@ class StreamProgress(Protocol):
     def stream_progress(self, sources: list[SourceProgress], final: bool) -> None: ...
 
 
-class _Prefetch:
-    """Reads a source's next batch while the last one is decoded and committed (librdkafka
-    and DuckDB both work outside the GIL). What it read but was not committed is read
-    again after a restart: only a commit moves the recorded offsets."""
+Decoder = Callable[["pyarrow.Table"], tuple["pyarrow.Table", "pyarrow.Table"]]
 
-    def __init__(self, reader: TopicReader) -> None:
+
+@dataclass(frozen=True)
+class _Decoded:
+    """A batch as read (its offsets), and its rows and dead letters as decoded."""
+
+    raw: RawBatch
+    rows: pyarrow.Table
+    dead: pyarrow.Table
+
+
+def _hand_over(into: queue.Queue[Any], item: object, stopped: threading.Event) -> None:
+    while not stopped.is_set():
+        try:
+            into.put(item, timeout=0.1)
+            return
+        except queue.Full:
+            continue
+
+
+class _Prefetch:
+    """A source's batches in three stages, each in its own thread: one reads the next batch
+    (Python, holding the GIL for each message), one decodes the last (DuckDB, outside it)
+    while the loop commits the one before. What was read or decoded but not committed is
+    read again after a restart: only a commit moves the recorded offsets."""
+
+    def __init__(self, reader: TopicReader, decode: Decoder) -> None:
         self.reader = reader
-        self._ready: queue.Queue[RawBatch | BaseException] = queue.Queue(maxsize=2)
+        self._decode = decode
+        self._read: queue.Queue[RawBatch | BaseException] = queue.Queue(maxsize=1)
+        self._ready: queue.Queue[_Decoded | BaseException] = queue.Queue(maxsize=1)
         self._stopped = threading.Event()
         self.highs: dict[int, int] = {}  # the broker's high offsets, last known (replaced whole: read from any thread)
-        self._thread = threading.Thread(target=self._run, name=f"read-{reader.topic}", daemon=True)
-        self._thread.start()
+        self._threads = [threading.Thread(target=self._reading, name=f"read-{reader.topic}", daemon=True),
+                         threading.Thread(target=self._decoding, name=f"decode-{reader.topic}", daemon=True)]
+        for thread in self._threads:
+            thread.start()
 
-    def _run(self) -> None:
+    def _reading(self) -> None:
         try:
             while not self._stopped.is_set():
                 batch = self.reader.poll(BATCH_MESSAGES, BATCH_WAIT)
                 if batch is not None:
-                    self._hand_over(batch)
+                    _hand_over(self._read, batch, self._stopped)
                 else:
                     self.highs = self.reader.highs()  # idle: the lag still moves
         except BaseException as err:  # noqa: BLE001 - raised where the batch would have been taken
-            self._hand_over(err)
+            _hand_over(self._read, err, self._stopped)
 
-    def _hand_over(self, item: RawBatch | BaseException) -> None:
-        while not self._stopped.is_set():
-            try:
-                self._ready.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
+    def _decoding(self) -> None:
+        try:
+            # while the first fetch is in flight: DuckDB plans the decoding and pyarrow loads its kernels
+            # (a quarter of a second, once), so the first batch is decoded as fast as the others
+            self._decode(_empty_batch())
+            while not self._stopped.is_set():
+                try:
+                    item = self._read.get(timeout=0.1)
+                except queue.Empty:
+                    continue
+                if isinstance(item, BaseException):
+                    raise item
+                rows, dead = self._decode(item.table)
+                _hand_over(self._ready, _Decoded(item, rows, dead), self._stopped)
+        except BaseException as err:  # noqa: BLE001 - raised where the batch would have been taken
+            _hand_over(self._ready, err, self._stopped)
 
-    def next(self, timeout: float) -> RawBatch | None:
+    def next(self, timeout: float) -> _Decoded | None:
         try:
             item = self._ready.get(timeout=timeout)
         except queue.Empty:
             return None
         if isinstance(item, BaseException):
             raise item
-        self.highs = {**self.highs, **item.highs}
+        self.highs = {**self.highs, **item.raw.highs}
         return item
 
     def lag(self, positions: dict[int, int]) -> dict[int, int]:
@@ -126,23 +163,25 @@ class _Prefetch:
 
     def close(self) -> None:
         self._stopped.set()
-        self._thread.join()
+        for thread in self._threads:
+            thread.join()
 
 
 class _InPlace:
     """A reader polled by the loop itself, between commits: the slot reader, whose next
     read must see what the last commit moved."""
 
-    def __init__(self, reader: SlotReader) -> None:
+    def __init__(self, reader: SlotReader, decode: Decoder) -> None:
         self.reader = reader
+        self._decode = decode
         self.highs: dict[int, int] = {}
         self._asked = 0.0
 
-    def next(self, timeout: float) -> RawBatch | None:
+    def next(self, timeout: float) -> _Decoded | None:
         batch = self.reader.poll(BATCH_MESSAGES, timeout)
         if time.monotonic() - self._asked >= REPORT_EVERY:
             self.highs, self._asked = self.reader.highs(), time.monotonic()
-        return batch
+        return None if batch is None else _Decoded(batch, *self._decode(batch.table))
 
     def lag(self, positions: dict[int, int]) -> dict[int, int]:
         return {p: max(self.highs.get(p, positions.get(p, 0)) - positions.get(p, 0), 0) for p in self.reader.partitions}
@@ -206,11 +245,14 @@ def consume(
             assert source.table.stream is not None
             source.known = read_offsets(adapter, source.table.unique_id, source.table.stream.topic)
             source.reader.open(source.known)
-            source.prefetch = _InPlace(source.reader) if isinstance(source.reader, SlotReader) else _Prefetch(source.reader)
+            decoding = decoder.cursor()  # a connection of its own: the decoding thread's
+            decoding.execute("SET TimeZone = 'UTC'")
+            decode = functools.partial(_decode, decoding, source)
+            source.prefetch = _InPlace(source.reader, decode) if isinstance(source.reader, SlotReader) else _Prefetch(source.reader, decode)
             source.progress.positions = dict(source.known)
-            # while the first fetch is in flight: DuckDB plans the decoding and pyarrow loads its kernels
-            # (a quarter of a second, once), so the first batch is decoded as fast as the others
-            _decode(decoder, source, _empty_batch())
+        # every batch is 100,000 message objects: without this, each full collection they set off would also
+        # walk every object the project and its libraries hold, a tenth of a second each time
+        gc.freeze()
         last_message, last_report = time.monotonic(), 0.0
         while not stopping():
             got = 0
@@ -234,6 +276,7 @@ def consume(
         reporter.stream_progress([s.progress for s in sources], final=True)
         return [s.progress for s in sources]
     finally:
+        gc.unfreeze()
         for source in sources:
             if source.prefetch is not None:
                 source.prefetch.close()
@@ -243,10 +286,10 @@ def consume(
 
 def _one_batch(adapter: EngineAdapter, store: OnlineStore | None, decoder: duckdb.DuckDBPyConnection, source: _Source) -> int:
     assert source.prefetch is not None
-    batch = source.prefetch.next(BATCH_WAIT)
-    if batch is None:
+    decoded = source.prefetch.next(BATCH_WAIT)
+    if decoded is None:
         return 0
-    rows, dead = _decode(decoder, source, batch.table)
+    batch, rows, dead = decoded.raw, decoded.rows, decoded.dead
     if source.views and store is not None and rows.num_rows:
         source.progress.online_rows += write_views(decoder, store, source.views, rows)
     changes = last_changes(decoder, source.table, source.tables, rows) if source.mirrors else None
