@@ -107,6 +107,8 @@ class _Prefetch:
         self._ready: queue.Queue[_Decoded | BaseException] = queue.Queue(maxsize=1)
         self._stopped = threading.Event()
         self.highs: dict[int, int] = {}  # the broker's high offsets, last known (replaced whole: read from any thread)
+        self._read_batches = 0  # counted by the reading thread alone,
+        self._taken_batches = 0  # and by the loop alone: the difference is in flight
         self._threads = [threading.Thread(target=self._reading, name=f"read-{reader.topic}", daemon=True),
                          threading.Thread(target=self._decoding, name=f"decode-{reader.topic}", daemon=True)]
         for thread in self._threads:
@@ -117,6 +119,7 @@ class _Prefetch:
             while not self._stopped.is_set():
                 batch = self.reader.poll(BATCH_MESSAGES, BATCH_WAIT)
                 if batch is not None:
+                    self._read_batches += 1
                     _hand_over(self._read, batch, self._stopped)
                 else:
                     self.highs = self.reader.highs()  # idle: the lag still moves
@@ -147,6 +150,7 @@ class _Prefetch:
             return None
         if isinstance(item, BaseException):
             raise item
+        self._taken_batches += 1
         self.highs = {**self.highs, **item.raw.highs}
         return item
 
@@ -158,8 +162,10 @@ class _Prefetch:
     def caught_up(self, positions: dict[int, int]) -> bool:
         """Every partition has been fetched from (its high offset is known): before that,
         no message is no sign of an idle topic. (Not "read up to the high offset": a
-        message the broker cannot hand out would then keep an idle stream from stopping.)"""
-        return all(p in self.highs for p in self.reader.partitions)
+        message the broker cannot hand out would then keep an idle stream from stopping.)
+        And no batch is read but not yet taken: however long its decoding takes, that is
+        no idleness."""
+        return self._read_batches == self._taken_batches and all(p in self.highs for p in self.reader.partitions)
 
     def close(self) -> None:
         self._stopped.set()

@@ -184,6 +184,27 @@ def test_a_consumer_killed_at_random_moments_loses_and_repeats_nothing(project: 
 
 @pytest.mark.postgres
 @pytest.mark.slow
+def test_a_batch_still_being_decoded_is_no_idleness(project: Path, topic: str, kafka_bootstrap: str,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a slow machine a batch can take longer to decode than `--until-idle`: the stream
+    waits for it rather than stop with it read and not landed (here each decode is made
+    to take a second)."""
+    import featureduck.streams.consume as consume
+
+    events = [_event(random.Random(7), 50) for _ in range(500)]
+    produce(kafka_bootstrap, topic, _messages(events, 3))
+    decode = consume._decode
+
+    def slow(decoder: duckdb.DuckDBPyConnection, source: object, raw: object) -> object:
+        if raw.num_rows:  # type: ignore[attr-defined]
+            time.sleep(1.0)
+        return decode(decoder, source, raw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(consume, "_decode", slow)
+    done = Project.load(project).stream(until_idle=0.3)
+    assert sum(d.landed for d in done) == 500 and len(_landed(project)) == 500
+
+
 def test_a_postgres_target_lands_the_stream(project: Path, topic: str, kafka_bootstrap: str, pg_schema: str) -> None:
     import psycopg
 
