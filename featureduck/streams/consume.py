@@ -235,6 +235,7 @@ def consume(
     up (None: until `stopping()`)."""
     import duckdb
 
+    freezing = False
     ensure_offsets_table(adapter)
     sources = [_Source(adapter, t, dialect, views, group, project_root) for t, views in tables]
     decoder = duckdb.connect()
@@ -257,8 +258,11 @@ def consume(
             source.prefetch = _InPlace(source.reader, decode) if isinstance(source.reader, SlotReader) else _Prefetch(source.reader, decode)
             source.progress.positions = dict(source.known)
         # every batch is 100,000 message objects: without this, each full collection they set off would also
-        # walk every object the project and its libraries hold, a tenth of a second each time
-        gc.freeze()
+        # walk every object the project and its libraries hold, a tenth of a second each time (a caller who
+        # froze objects already keeps them frozen: only what this froze is unfrozen)
+        freezing = gc.get_freeze_count() == 0
+        if freezing:
+            gc.freeze()
         last_message, last_report = time.monotonic(), 0.0
         while not stopping():
             got = 0
@@ -282,7 +286,8 @@ def consume(
         reporter.stream_progress([s.progress for s in sources], final=True)
         return [s.progress for s in sources]
     finally:
-        gc.unfreeze()
+        if freezing:
+            gc.unfreeze()
         for source in sources:
             if source.prefetch is not None:
                 source.prefetch.close()

@@ -205,6 +205,25 @@ def test_a_batch_still_being_decoded_is_no_idleness(project: Path, topic: str, k
     assert sum(d.landed for d in done) == 500 and len(_landed(project)) == 500
 
 
+def test_streaming_leaves_the_collector_as_it_found_it(project: Path, topic: str, kafka_bootstrap: str) -> None:
+    """The stream freezes the objects it starts with (so each batch's collections skip
+    them), unfreezes them after, and leaves what its caller froze frozen."""
+    import gc
+
+    produce(kafka_bootstrap, topic, _messages([_event(random.Random(8), 50) for _ in range(100)], 3))
+    assert gc.get_freeze_count() == 0
+    Project.load(project).stream(until_idle=0.3)
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        produce(kafka_bootstrap, topic, _messages([_event(random.Random(9), 50) for _ in range(100)], 3))
+        assert sum(d.landed for d in Project.load(project).stream(until_idle=0.3)) == 100
+        assert gc.get_freeze_count() >= frozen
+    finally:
+        gc.unfreeze()
+
+
 def test_a_postgres_target_lands_the_stream(project: Path, topic: str, kafka_bootstrap: str, pg_schema: str) -> None:
     import psycopg
 
