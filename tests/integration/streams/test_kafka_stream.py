@@ -216,10 +216,9 @@ def test_streaming_leaves_the_collector_as_it_found_it(project: Path, topic: str
     assert gc.get_freeze_count() == 0
     gc.freeze()
     try:
-        frozen = gc.get_freeze_count()
         produce(kafka_bootstrap, topic, _messages([_event(random.Random(9), 50) for _ in range(100)], 3))
         assert sum(d.landed for d in Project.load(project).stream(until_idle=0.3)) == 100
-        assert gc.get_freeze_count() >= frozen
+        assert gc.get_freeze_count() > 0  # still frozen (a frozen object that dies leaves the count: no exact figure)
     finally:
         gc.unfreeze()
 
