@@ -169,9 +169,11 @@ class OnlineStore(ABC):
         takes them, which a DuckDB offline engine runs itself; None: typed rows."""
         return None
 
-    def encode_rows(self, view: OnlineView, keys: list[str], stamps: list[str], features: list[str]) -> dict[str, Any] | None:
-        """`encoding`'s extra columns for rows encoded in Python (a push's few rows): each
-        entity's key text, feature timestamp (stamp_text) and features as JSON; None: typed rows."""
+    def encode_rows(self, view: OnlineView, keys: pyarrow.Array, stamps: pyarrow.Array,
+                    features: pyarrow.Array) -> dict[str, Any] | None:
+        """`encoding`'s extra columns for rows encoded outside the offline query (pushes):
+        from each entity's key text, feature timestamp text (stamp_text) and features as
+        JSON (binary); None: the store takes typed rows."""
         return None
 
     @abstractmethod

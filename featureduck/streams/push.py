@@ -5,8 +5,10 @@ and with `to: online_and_offline` (or `offline`) appended to the source's landin
 table in one transaction of the target.
 
 A request is checked whole before anything is written: one bad row refuses the
-request, naming the row and the column. Rows are validated and encoded in Python:
-a request of a hundred rows costs less than starting a DuckDB query.
+request, naming the row and the column. A request is validated in Python (its
+hundred rows cost less than starting a DuckDB query, or than an Arrow call per
+column); the group of requests written together is encoded column-wise in Arrow
+(`push_columns`), where per-row Python would cost more than the rows' writes.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from __future__ import annotations
 import datetime
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import orjson
@@ -29,6 +32,7 @@ from featureduck.online.lookup import UnknownView
 from featureduck.project.loader import ProjectDefinition
 from featureduck.project.nodes import KAFKA_COLUMNS, MESSAGE_TIMESTAMP, FeatureView, SourceTable
 from featureduck.streams.landing import ensure_landing, landing_tables
+from featureduck.streams.push_columns import json_texts, newest_per_entity, object_texts, quoted_texts, stamp_texts
 from featureduck.utils.clock import utc_now
 from featureduck.utils.suggest import did_you_mean
 
@@ -57,7 +61,7 @@ class _Column:
     name: str
     type: exp.DataType
     check: Callable[[Any], Any]  # one JSON value to the Python value kept, or ValueError naming the fault
-    convert: Callable[[list[Any]], list[Any]]  # a column's values (None kept), or ValueError: `check` then names which
+    convert: Callable[[Sequence[Any]], list[Any]]  # a column's values (None kept), or ValueError: `check` then names which
     arrow: Any  # its pyarrow type
 
 
@@ -86,17 +90,18 @@ class PushView:
         # JSON-encoded as they are (timestamps, dates and decimals are written as DuckDB's to_json writes them)
         self._plain = {f.name for f in self.features if not any(test(f.arrow) for test in (
             pyarrow.types.is_timestamp, pyarrow.types.is_date, pyarrow.types.is_decimal))}
+        # numbers and booleans: JSON texts without commas (push_columns.json_texts)
+        self._scalar = {f.name for f in self.features if any(test(f.arrow) for test in (
+            pyarrow.types.is_integer, pyarrow.types.is_floating, pyarrow.types.is_boolean))}
 
     def validate(self, rows: list[Any]) -> Columns:
         """The rows' values as kept, column by column; UsageError naming the first bad row and column."""
         if not isinstance(rows, list) or not rows:
             raise UsageError("expected a non-empty list of rows (objects of column: value)")
-        allowed = self.columns.keys()
-        if not all(type(row) is dict and row.keys() <= allowed for row in rows):
-            self._first_fault(rows)
+        given = self._values(rows)
         columns: Columns = {}
         for name, column in self.columns.items():
-            values = [row.get(name) for row in rows]
+            values = given.get(name) or [None] * len(rows)
             if name in self._required and None in values:
                 self._first_fault(rows)
             try:
@@ -104,6 +109,18 @@ class PushView:
             except ValueError:
                 self._first_fault(rows)
         return columns
+
+    def _values(self, rows: list[Any]) -> dict[str, Sequence[Any]]:
+        """Each given column's values; rows all of one shape (the usual push) are read at once."""
+        allowed, first = self.columns.keys(), rows[0]
+        if type(first) is dict and first.keys() <= allowed and all(type(row) is dict and row.keys() == first.keys() for row in rows):
+            names = list(first)
+            if len(names) < 2:
+                return {name: [row[name] for row in rows] for name in names}
+            return dict(zip(names, zip(*map(itemgetter(*names), rows), strict=True), strict=True))
+        if not all(type(row) is dict and row.keys() <= allowed for row in rows):
+            self._first_fault(rows)
+        return {name: [row.get(name) for row in rows] for name in self.columns}
 
     def _first_fault(self, rows: list[Any]) -> NoReturn:
         """The error of the first bad value, row by row (only a refused push pays for it)."""
@@ -129,33 +146,45 @@ class PushView:
 
     def online_rows(self, store: OnlineStore, columns: Columns) -> tuple[pyarrow.Table, list[int]]:
         """The newest row per entity among these, as the store writes them (it keeps a
-        stored row stamped later: OnlineStore.write), and their indexes."""
+        stored row stamped later: OnlineStore.write), and their indexes. Computed for the
+        whole group in Arrow (push_columns): per-row Python costs more than a row's write."""
         import pyarrow
 
-        stamps = columns[self.stamp.name]
-        if len(self.keys) == 1:
-            keys = [str(v) for v in columns[self.keys[0].name]]
-        else:
-            keys = [orjson.dumps(list(values)).decode() for values in zip(*(columns[k.name] for k in self.keys), strict=True)]
-        newest: dict[str, int] = {}
-        for index, key in enumerate(keys):
-            held = newest.get(key)
-            if held is None or stamps[index] > stamps[held] or (stamps[index] == stamps[held] and self._greater(columns, index, held)):
-                newest[key] = index
-        entities = sorted(newest, key=str.encode)  # the order of the store's keys (a first write appends)
-        chosen = [newest[key] for key in entities]
-        data: dict[str, Any] = {k.name: pyarrow.array([columns[k.name][i] for i in chosen], k.arrow) for k in self.keys}
-        data[FEATURE_TS] = pyarrow.array([stamps[i] for i in chosen], pyarrow.timestamp("us"))
-        encoded = store.encode_rows(self.online, entities, [stamp_text(stamps[i]) for i in chosen],
-                                    [self._features_json(columns, i) for i in chosen])
+        stamps = pyarrow.array(columns[self.stamp.name], pyarrow.timestamp("us"))
+        keys = self._key_texts(columns)
+        chosen = newest_per_entity(keys, stamps, lambda index, other: self._greater(columns, index, other))
+        picked = pyarrow.array(chosen, pyarrow.int64())
+        data: dict[str, Any] = {k.name: pyarrow.array(columns[k.name], k.arrow).take(picked) for k in self.keys}
+        data[FEATURE_TS] = stamps.take(picked)
+        features = object_texts([(f.name, self._json_texts(f, columns[f.name]).take(picked)) for f in self.features])
+        encoded = store.encode_rows(self.online, keys.take(picked), stamp_texts(data[FEATURE_TS]), features)
         if encoded is None:  # the store takes typed rows
             for feature in self.features:
-                data[feature.name] = pyarrow.array([columns[feature.name][i] for i in chosen], feature.arrow)
+                data[feature.name] = pyarrow.array(columns[feature.name], feature.arrow).take(picked)
         return pyarrow.table({**data, **(encoded or {})}), chosen
 
-    def _features_json(self, columns: Columns, index: int) -> str:
-        return orjson.dumps({n: columns[n][index] if n in self._plain else _jsonable(columns[n][index])
-                             for n in self.online.features}).decode()
+    def _key_texts(self, columns: Columns) -> pyarrow.Array:
+        """Each row's entity key text (online.base.coerce_key's form for typed values)."""
+        import pyarrow
+        import pyarrow.compute as pc
+
+        if len(self.keys) > 1:
+            values = zip(*(columns[k.name] for k in self.keys), strict=True)
+            return pyarrow.array([orjson.dumps(list(key)).decode() for key in values], pyarrow.string())
+        key = self.keys[0]
+        if pyarrow.types.is_integer(key.arrow) or pyarrow.types.is_string(key.arrow):
+            return pc.cast(pyarrow.array(columns[key.name], key.arrow), pyarrow.string())
+        return pyarrow.array([str(v) for v in columns[key.name]], pyarrow.string())
+
+    def _json_texts(self, feature: _Column, values: list[Any]) -> pyarrow.Array:
+        """The feature's values as JSON, as DuckDB's to_json writes them (`_jsonable`)."""
+        import pyarrow
+
+        if pyarrow.types.is_timestamp(feature.arrow):
+            return quoted_texts(stamp_texts(pyarrow.array(values, feature.arrow)))
+        if feature.name not in self._plain:
+            return json_texts(values, scalar=False, jsonable=_jsonable)
+        return json_texts(values, scalar=feature.name in self._scalar)
 
     def _greater(self, columns: Columns, index: int, other: int) -> bool:
         """The tie rule between two rows of one event time: the greater features, NULL lowest."""
@@ -337,27 +366,27 @@ def _column(name: str, kind: exp.DataType) -> _Column:
     return _Column(name, kind, refuse, _each(refuse), pyarrow.string())
 
 
-def _each(check: Callable[[Any], Any]) -> Callable[[list[Any]], list[Any]]:
+def _each(check: Callable[[Any], Any]) -> Callable[[Sequence[Any]], list[Any]]:
     return lambda values: [None if v is None else check(v) for v in values]
 
 
-def _of_type(kind: type) -> Callable[[list[Any]], list[Any]]:
-    def convert(values: list[Any]) -> list[Any]:
+def _of_type(kind: type) -> Callable[[Sequence[Any]], list[Any]]:
+    def convert(values: Sequence[Any]) -> list[Any]:
         if not all(type(v) is kind for v in values if v is not None):
             raise ValueError(kind.__name__)
-        return values
+        return list(values)
 
     return convert
 
 
-def _integers(values: list[Any], bits: int) -> list[Any]:
+def _integers(values: Sequence[Any], bits: int) -> list[Any]:
     present = [v for v in values if v is not None]
     if not all(type(v) is int for v in present) or (present and (min(present) < -(2 ** (bits - 1)) or max(present) >= 2 ** (bits - 1))):
         raise ValueError("integer")
-    return values
+    return list(values)
 
 
-def _numbers(values: list[Any]) -> list[Any]:
+def _numbers(values: Sequence[Any]) -> list[Any]:
     converted = [None if v is None else float(v) if type(v) in (int, float) else _number(v) for v in values]
     if not all(math.isfinite(v) for v in converted if v is not None):
         raise ValueError("number")
@@ -438,11 +467,6 @@ def _date(value: Any) -> datetime.date:
 def _shown(value: Any) -> str:
     text = orjson.dumps(value).decode()
     return text if len(text) <= 40 else text[:40] + "..."
-
-
-def _key_text(values: list[Any]) -> str:
-    """The store's entity key text (online.base.coerce_key's form for typed values)."""
-    return str(values[0]) if len(values) == 1 else orjson.dumps(values).decode()
 
 
 def _jsonable(value: Any) -> Any:

@@ -15,7 +15,7 @@ import pyarrow
 import pytest
 from sqlglot import exp
 
-from featureduck.errors import SourceLocation
+from featureduck.errors import DatabaseError, SourceLocation
 from featureduck.online.base import OnlineStore, OnlineView
 from featureduck.online.embedded import EmbeddedStore
 from featureduck.online.materialize import latest_rows
@@ -66,6 +66,22 @@ def test_embedded_writes_in_any_order_leave_one_full_write(tmp_path: Path, seed:
     finally:
         incremental.close()
         full.close()
+
+
+def test_embedded_refuses_an_incremental_write_with_an_entity_twice(tmp_path: Path) -> None:
+    """Each row is compared with the stored one alone: two of one entity would leave
+    whichever came last, so the write is refused and nothing of it kept."""
+    store = EmbeddedStore({"path": str(tmp_path / "a")}, tmp_path)
+    store.open()
+    try:
+        store.write(VIEW, _newest(_rows(random.Random(5), 50)), full=True)
+        before = _held(store)
+        twice = _newest(_rows(random.Random(6), 50))
+        with pytest.raises(DatabaseError, match="repeated an entity"):
+            store.write(VIEW, pyarrow.concat_tables([twice, twice.slice(0, 1)]), full=False)
+        assert _held(store) == before
+    finally:
+        store.close()
 
 
 @pytest.mark.postgres

@@ -1,0 +1,85 @@
+"""A push group's column-wise encoding against the per-row rules it replaces, on
+seeded random values: `stamp_text` per timestamp, `orjson.dumps` per value and per
+row's features, and a brute-force newest-row-per-entity loop in push order."""
+
+from __future__ import annotations
+
+import datetime
+import random
+from typing import Any
+
+import orjson
+import pyarrow
+import pytest
+
+from featureduck.online.base import stamp_text
+from featureduck.streams.push_columns import json_texts, newest_per_entity, object_texts, quoted_texts, stamp_texts
+
+SEEDS = [11, 12, 13]
+
+
+def _moment(rng: random.Random) -> datetime.datetime:
+    moment = datetime.datetime(rng.choice([1, 999, 1970, 2026, 9999]), rng.randrange(1, 13), rng.randrange(1, 29),
+                               rng.randrange(24), rng.randrange(60), rng.randrange(60))
+    return moment.replace(microsecond=rng.choice([0, 0, 500000, 100, 120000, 999999, rng.randrange(10 ** 6)]))
+
+
+def _number(rng: random.Random) -> Any:
+    return rng.choice([None, 0.0, -0.0, 1.0, 5e-324, 1.7976931348623157e308, 0.1, -2.5e-7, 1e16, 123456789.125,
+                       rng.uniform(-1e6, 1e6), rng.randrange(-2 ** 63, 2 ** 63), rng.randrange(10), True, False])
+
+
+def _text(rng: random.Random) -> Any:
+    return rng.choice([None, "", "a,b", '"q"', "back\\slash", "é😀", "line\nbreak", "\x00\x1f", "},{", "null"])
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_stamp_texts_are_stamp_text_of_each(seed: int) -> None:
+    rng = random.Random(seed)
+    moments = [None if rng.random() < 0.05 else _moment(rng) for _ in range(3000)]
+    texts = stamp_texts(pyarrow.array(moments, pyarrow.timestamp("us"))).to_pylist()
+    assert texts == [None if m is None else stamp_text(m) for m in moments]
+    quoted = quoted_texts(pyarrow.array(texts, pyarrow.string())).to_pylist()
+    assert quoted == [orjson.dumps(t) for t in texts]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_json_texts_are_each_value_dumped(seed: int) -> None:
+    rng = random.Random(seed)
+    numbers = [_number(rng) for _ in range(3000)]
+    assert json_texts(numbers, scalar=True).to_pylist() == [orjson.dumps(v) for v in numbers]
+    texts = [_text(rng) for _ in range(3000)]
+    assert json_texts(texts, scalar=False).to_pylist() == [orjson.dumps(v) for v in texts]
+    assert json_texts(numbers[:1], scalar=True).to_pylist() == [orjson.dumps(numbers[0])]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_object_texts_are_each_rows_features_dumped(seed: int) -> None:
+    rng = random.Random(seed)
+    names = ["amount", 'say "hi"', "naïve", "n"]
+    rows = [{"amount": _number(rng), 'say "hi"': _text(rng), "naïve": _text(rng), "n": _number(rng)} for _ in range(2000)]
+    fields = [(name, json_texts([row[name] for row in rows], scalar=name in ("amount", "n"))) for name in names]
+    assert object_texts(fields).to_pylist() == [orjson.dumps(row) for row in rows]
+
+
+def _newest_by_loop(keys: list[str], stamps: list[int], values: list[int]) -> list[int]:
+    """The per-row rule in push order: later stamp, or as late and a greater value."""
+    newest: dict[str, int] = {}
+    for index, key in enumerate(keys):
+        held = newest.get(key)
+        if held is None or stamps[index] > stamps[held] or (stamps[index] == stamps[held] and values[index] > values[held]):
+            newest[key] = index
+    return [newest[key] for key in sorted(newest, key=str.encode)]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_newest_per_entity_is_the_per_row_rule(seed: int) -> None:
+    rng = random.Random(seed)
+    for _ in range(60):
+        count = rng.choice([1, 2, 3, 50, 1600])
+        keys = [rng.choice(["a", "b", "ab", "é", "z", "10", "9", "ä"]) + str(rng.randrange(count // 10 + 1)) for _ in range(count)]
+        stamps = [rng.randrange(4) for _ in range(count)]  # many ties of one entity and one stamp
+        values = [rng.randrange(3) for _ in range(count)]  # and of equal values: the first pushed stays
+        chosen = newest_per_entity(pyarrow.array(keys), pyarrow.array(stamps, pyarrow.int64()),
+                                   lambda index, other, values=values: values[index] > values[other])
+        assert chosen == _newest_by_loop(keys, stamps, values)
