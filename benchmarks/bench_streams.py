@@ -14,9 +14,9 @@
   users with a fresh value, and a client polling `GET /features/clicks/<user>`
   every 2 ms from the produce call until the new value is served: produce-to-
   served latency over the probes, p50 and p99.
-- push: `fduck serve` (1 worker, embedded store) taking `POST /push/clicks` of
-  100-row batches from wrk at 16 connections for 10 s (random users among
-  100,000, random event times).
+- push: `fduck serve` (1 and 2 workers, embedded store) taking `POST /push/clicks`
+  of 100-row batches from wrk at 16 connections for 10 s, each body generated
+  per request (random users among 100,000, random event times to the microsecond).
 
 - cdc: a table of 1,000,000 rows mirrored into a DuckDB target, then 100,000
   updates of random rows applied, timed from the `fduck stream` call until the
@@ -258,19 +258,31 @@ def latency(bootstrap: str, probes: int = 300) -> dict[str, float]:
             "p99_ms": waits[int(len(waits) * 0.99) - 1] * 1000, "max_ms": waits[-1] * 1000}
 
 
+# each request a fresh body: 100 rows of random users with random event times to the
+# microsecond, so every push writes (repeating bodies would make most rows ties the
+# store skips); each wrk thread seeded apart
+PUSH_LUA = r"""
+local threads = 0
+function setup(thread) threads = threads + 1; thread:set("id", threads) end
+function init() math.randomseed(os.time() * 1000 + id) end
+local headers = {["Content-Type"] = "application/json"}
+function request()
+  local rows = {}
+  for i = 1, 100 do
+    rows[i] = string.format('{"user_id":%d,"event_ts":"2026-01-01T%02d:%02d:%02d.%06d","amount":%.2f,"clicks":%d}',
+      math.random(0, 99999), math.random(0, 23), math.random(0, 59), math.random(0, 59), math.random(0, 999999),
+      math.random(0, 3999) / 4, math.random(0, 8))
+  end
+  return wrk.format("POST", "/push/clicks", headers, '{"rows":[' .. table.concat(rows, ",") .. ']}')
+end
+"""
+
+
 def push(bootstrap: str) -> dict[str, dict[str, float]]:
     """Each of: the store's commits flushed one by one (the default) or every second
     (`sync: false`), with 1 and 2 server processes."""
-    rng = random.Random(3)
-    bodies = []
-    for _ in range(200):
-        rows = [{"user_id": rng.randrange(100_000), "event_ts": f"2026-01-01T{rng.randrange(24):02d}:{rng.randrange(60):02d}:00",
-                 "amount": rng.randrange(1000) / 4, "clicks": rng.randrange(9)} for _ in range(100)]
-        bodies.append(json.dumps(json.dumps({"rows": rows})))  # a Lua string literal
     script = WORK / "push.lua"
-    script.write_text("math.randomseed(os.time())\nbodies = {" + ",".join(bodies) + "}\n"
-                      'request = function() return wrk.format("POST", "/push/clicks", {["Content-Type"] = "application/json"}, '
-                      "bodies[math.random(1, #bodies)]) end\n")
+    script.write_text(PUSH_LUA)
     results = {}
     for sync in (True, False):
         for workers in (1, 2):
