@@ -7,7 +7,7 @@ one timestamp or dumping one small dict each cost more than Arrow takes for the
 whole column. Each function here gives exactly what the per-row rule gives
 (`online.base.stamp_text`, `orjson.dumps` of the row's features, the newest-wins
 rule of `OnlineStore.write`); the differential tests in
-tests/unit/streams/test_push_columns.py hold them to it.
+tests/unit/test_push_columns.py hold them to it.
 """
 
 from __future__ import annotations

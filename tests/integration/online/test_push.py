@@ -123,6 +123,23 @@ def test_pushes_leave_the_newest_value_as_materialize_does(project: Path) -> Non
     assert online() == newest
 
 
+def test_rows_of_different_shapes_push_as_rows_given_in_full(project: Path) -> None:
+    """Rows that leave out columns, or give them in another order, push as the same
+    rows with those columns null: the usual one-shape read and the row-by-row one agree."""
+    app = Project.load(project)
+    shaped = [
+        {"event_ts": "2026-01-01T10:00:00", "user_id": 1, "amount": 1.5},
+        {"user_id": 2, "event_ts": "2026-01-01T10:00:00.250000", "country": "fr", "seen": "2.5"},
+        {"user_id": 3, "amount": 4, "event_ts": "2026-01-01T10:00:00+02:00", "country": None},
+    ]
+    assert app.push("clicks", shaped).online == 3
+    assert [(row["feature_ts"], row["features"]) for row in app.get_online_features("clicks", [{"user_id": u} for u in (1, 2, 3)])] == [
+        ("2026-01-01 10:00:00", {"amount": 1.5, "country": None, "seen": None}),
+        ("2026-01-01 10:00:00.25", {"amount": None, "country": "fr", "seen": 2.5}),
+        ("2026-01-01 08:00:00", {"amount": 4.0, "country": None, "seen": None}),
+    ]
+
+
 def test_only_stream_views_take_pushes(make_project: ProjectFactory) -> None:
     root = make_project({"models/sources.yml": SOURCES.replace("    stream: true\n", "")})
     with pytest.raises(UsageError, match="no stream feature view 'clicks'"):
