@@ -204,8 +204,9 @@ class EmbeddedStore(OnlineStore):
             else:
                 if len(set(keys)) != len(keys):  # each is compared with the stored row alone: one row per entity
                     raise DatabaseError(f"online store {self.path}: the rows of {view.key} repeated an entity")
-                replacing = _replacing(txn.cursor(table), keys, values, view.features)
-                txn.cursor(table).putmulti(replacing)
+                cursor = txn.cursor(table)
+                replacing = _replacing(cursor, keys, values, rows.column(ENCODED_VALUE), view.features)
+                cursor.putmulti(replacing)
                 written = len(replacing)
                 if previous.watermark and (watermark is None or previous.watermark > watermark):
                     watermark = previous.watermark
@@ -262,9 +263,11 @@ class _Flusher:
         self.env.sync(True)
 
 
-def _replacing(cursor: lmdb.Cursor, keys: list[bytes], values: list[bytes], features: tuple[str, ...]) -> list[tuple[bytes, bytes]]:
+def _replacing(cursor: lmdb.Cursor, keys: list[bytes], values: list[bytes], new_values: pyarrow.ChunkedArray,
+               features: tuple[str, ...]) -> list[tuple[bytes, bytes]]:
     """The rows (one per key) that replace what is stored by `_replaces`'s rule: the
-    stamps compared for the whole batch in Arrow, the features only where they tie."""
+    stamps compared for the whole batch in Arrow, the features only where they tie.
+    `new_values` is `values` as the rows' Arrow column."""
     import pyarrow
     import pyarrow.compute as pc
 
@@ -273,7 +276,7 @@ def _replacing(cursor: lmdb.Cursor, keys: list[bytes], values: list[bytes], feat
         return list(zip(keys, values, strict=True))
     held = [stored.get(key) for key in keys]
     binary = pyarrow.binary()
-    new_values, held_values = pyarrow.array(values, binary), pyarrow.array(held, binary)
+    held_values = pyarrow.array(held, binary)
     incoming, previous = (pc.list_element(pc.split_pattern(column, b"|", max_splits=1), 0) for column in (new_values, held_values))
     replaces = pc.fill_null(pc.greater(incoming, previous), True).to_pylist()  # null: nothing stored
     # as late, and not the stored value again (a retried push): the features decide

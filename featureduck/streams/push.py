@@ -151,10 +151,11 @@ class PushView:
         import pyarrow
 
         stamps = pyarrow.array(columns[self.stamp.name], pyarrow.timestamp("us"))
-        keys = self._key_texts(columns)
+        typed_keys = {k.name: pyarrow.array(columns[k.name], k.arrow) for k in self.keys}
+        keys = self._key_texts(columns, typed_keys)
         chosen = newest_per_entity(keys, stamps, lambda index, other: self._greater(columns, index, other))
         picked = pyarrow.array(chosen, pyarrow.int64())
-        data: dict[str, Any] = {k.name: pyarrow.array(columns[k.name], k.arrow).take(picked) for k in self.keys}
+        data: dict[str, Any] = {name: typed.take(picked) for name, typed in typed_keys.items()}
         data[FEATURE_TS] = stamps.take(picked)
         features = object_texts([(f.name, self._json_texts(f, columns[f.name]).take(picked)) for f in self.features])
         encoded = store.encode_rows(self.online, keys.take(picked), stamp_texts(data[FEATURE_TS]), features)
@@ -163,7 +164,7 @@ class PushView:
                 data[feature.name] = pyarrow.array(columns[feature.name], feature.arrow).take(picked)
         return pyarrow.table({**data, **(encoded or {})}), chosen
 
-    def _key_texts(self, columns: Columns) -> pyarrow.Array:
+    def _key_texts(self, columns: Columns, typed_keys: dict[str, pyarrow.Array]) -> pyarrow.Array:
         """Each row's entity key text (online.base.coerce_key's form for typed values)."""
         import pyarrow
         import pyarrow.compute as pc
@@ -173,7 +174,7 @@ class PushView:
             return pyarrow.array([orjson.dumps(list(key)).decode() for key in values], pyarrow.string())
         key = self.keys[0]
         if pyarrow.types.is_integer(key.arrow) or pyarrow.types.is_string(key.arrow):
-            return pc.cast(pyarrow.array(columns[key.name], key.arrow), pyarrow.string())
+            return pc.cast(typed_keys[key.name], pyarrow.string())
         return pyarrow.array([str(v) for v in columns[key.name]], pyarrow.string())
 
     def _json_texts(self, feature: _Column, values: list[Any]) -> pyarrow.Array:
