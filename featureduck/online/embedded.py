@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from itertools import compress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -274,7 +275,7 @@ def _replacing(cursor: lmdb.Cursor, keys: list[bytes], values: list[bytes], new_
     stored = dict(cursor.getmulti(keys))
     if not stored:
         return list(zip(keys, values, strict=True))
-    held = [stored.get(key) for key in keys]
+    held = list(map(stored.get, keys))
     binary = pyarrow.binary()
     held_values = pyarrow.array(held, binary)
     incoming, previous = (pc.list_element(pc.split_pattern(column, b"|", max_splits=1), 0) for column in (new_values, held_values))
@@ -283,7 +284,7 @@ def _replacing(cursor: lmdb.Cursor, keys: list[bytes], values: list[bytes], new_
     tied = pc.and_(pc.equal(incoming, previous), pc.not_equal(new_values, held_values))
     for index in pc.indices_nonzero(pc.fill_null(tied, False)).to_pylist():
         replaces[index] = _replaces(values[index], held[index], features)  # type: ignore[arg-type]
-    return [(key, value) for key, value, replacing in zip(keys, values, replaces, strict=True) if replacing]
+    return list(compress(zip(keys, values, strict=True), replaces))
 
 
 def _replaces(value: bytes, stored: bytes, features: tuple[str, ...]) -> bool:

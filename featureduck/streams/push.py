@@ -16,12 +16,14 @@ from __future__ import annotations
 import datetime
 import math
 import threading
+from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from operator import itemgetter
-from typing import TYPE_CHECKING, Any, NoReturn
+from operator import attrgetter, itemgetter
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
+import msgspec
 import orjson
 from sqlglot import exp
 
@@ -40,6 +42,11 @@ if TYPE_CHECKING:
     import pyarrow
 
 PUSH_TARGETS = ("online", "offline", "online_and_offline")
+# what msgspec decodes where `convert` checks the value itself: an integer only in the 64-bit
+# range (orjson reads a longer one as a float, and the two ways must keep one value). A float
+# is msgspec's own: it refuses one out of range, as orjson does (no infinity in JSON)
+_NUMBER_OR_TEXT = Annotated[int, msgspec.Meta(ge=-(2 ** 63), le=2 ** 63 - 1)] | float | str | bool
+_FROM_ISO = datetime.datetime.fromisoformat
 _INTEGER_BITS = {
     exp.DataType.Type.TINYINT: 8, exp.DataType.Type.SMALLINT: 16, exp.DataType.Type.INT: 32, exp.DataType.Type.BIGINT: 64,
 }
@@ -63,6 +70,8 @@ class _Column:
     check: Callable[[Any], Any]  # one JSON value to the Python value kept, or ValueError naming the fault
     convert: Callable[[Sequence[Any]], list[Any]]  # a column's values (None kept), or ValueError: `check` then names which
     arrow: Any  # its pyarrow type
+    decoded: Any  # the type msgspec decodes a value to (`PushView.decode`)
+    settle: Callable[[Sequence[Any]], list[Any]] | None  # msgspec's values to the kept ones, or ValueError; None: as they are
 
 
 class PushView:
@@ -93,6 +102,41 @@ class PushView:
         # numbers and booleans: JSON texts without commas (push_columns.json_texts)
         self._scalar = {f.name for f in self.features if any(test(f.arrow) for test in (
             pyarrow.types.is_integer, pyarrow.types.is_floating, pyarrow.types.is_boolean))}
+        self._decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(self._body_type())
+        self._fields = attrgetter(*(f"c{i}" for i in range(len(self.columns))))
+
+    def _body_type(self) -> type:
+        """The plain push body as msgspec structs: `{"rows": [...], "to": ...}` and nothing
+        else, each row of the declared columns only, its join keys and timestamp given."""
+        fields: list[tuple[str, Any] | tuple[str, Any, Any]] = []
+        for i, column in enumerate(self.columns.values()):
+            name = f"c{i}"  # the column's own name may be no Python name: renamed
+            fields.append((name, column.decoded) if column.name in self._required else (name, column.decoded | None, None))
+        names = {f"c{i}": name for i, name in enumerate(self.columns)}
+        row: Any = msgspec.defstruct("PushRow", fields, rename=names, forbid_unknown_fields=True)
+        return msgspec.defstruct("PushBody", [("rows", list[row]), ("to", str, "online")], forbid_unknown_fields=True)
+
+    def decode(self, body: bytes) -> tuple[Columns, str] | None:
+        """A plain push body's columns and its `to`, decoded and checked in one pass by
+        msgspec; None for anything else (Feast's columns, any fault, a form only `validate`
+        takes), which goes the general way (orjson, then `validate`): what that way refuses
+        or keeps is what a push gets, the first bad row named by it."""
+        try:
+            rows = (decoded := self._decoder.decode(body)).rows
+        except msgspec.DecodeError:  # ValidationError included
+            return None
+        if not rows:
+            return None
+        columns: Columns = {}
+        for column, values in zip(self.columns.values(), zip(*map(self._fields, rows), strict=True), strict=True):
+            if column.settle is None:
+                columns[column.name] = list(values)
+                continue
+            try:
+                columns[column.name] = column.settle(values)
+            except ValueError:
+                return None
+        return columns, decoded.to
 
     def validate(self, rows: list[Any]) -> Columns:
         """The rows' values as kept, column by column; UsageError naming the first bad row and column."""
@@ -259,13 +303,27 @@ class Pusher:
 
     def ticket(self, name: str, rows: list[Any], to: str = "online") -> Ticket:
         """A push validated, ready for `write_group`; UsageError for what cannot be pushed."""
-        if to not in PUSH_TARGETS:
-            raise UsageError(f"'to' is {to!r}: push to one of " + ", ".join(PUSH_TARGETS))
+        _check_target(to)  # told before the view or the rows are looked at
         view = self.view(name)
-        ticket = Ticket(view, view.validate(rows), to)
+        return self.admit(view, view.validate(rows), to)
+
+    def decode(self, name: str, body: bytes) -> tuple[PushView, Columns, str] | None:
+        """A plain push body to an existing view, decoded and checked (`PushView.decode`),
+        for `admit`; None when it is not one: serving then reads it as JSON for `ticket`,
+        which names what is wrong."""
+        try:
+            view = self.view(name)
+        except UnknownView:
+            return None
+        decoded = view.decode(body)
+        return None if decoded is None else (view, *decoded)
+
+    def admit(self, view: PushView, columns: Columns, to: str) -> Ticket:
+        """A push's checked columns as a ticket, if this pusher writes where it goes."""
+        _check_target(to)
         if to != "online" and self.open_target is None:
             raise UsageError("this server pushes online only", hint="push with to: online")
-        return ticket
+        return Ticket(view, columns, to)
 
     def push(self, name: str, rows: list[Any], to: str = "online") -> Pushed:
         """Validate and write one push (serving groups its pushes itself: serving.app.PushQueue)."""
@@ -288,9 +346,11 @@ class Pusher:
             try:
                 table, won = view.online_rows(self.store, _joined([t.columns for t in tickets]))
                 self.store.write(view.online, table, full=False)
-                owners = [id(t) for t in tickets for _ in range(t.count)]  # each push's rows are a range of the joined ones
-                for index in won:
-                    online[owners[index]] = online.get(owners[index], 0) + 1
+                won.sort()
+                end = 0
+                for t in tickets:  # each push's rows are a range of the joined ones
+                    start, end = end, end + t.count
+                    online[id(t)] = bisect_left(won, end) - bisect_left(won, start)
             except Exception as err:  # noqa: BLE001 - every push of the group is told
                 for t in tickets:
                     t.error = err
@@ -326,6 +386,11 @@ class Pusher:
                 self._adapter = None
 
 
+def _check_target(to: str) -> None:
+    if to not in PUSH_TARGETS:
+        raise UsageError(f"'to' is {to!r}: push to one of " + ", ".join(PUSH_TARGETS))
+
+
 def _by(tickets: list[Ticket], key: Callable[[Ticket], str], wanted: Callable[[Ticket], bool]) -> list[list[Ticket]]:
     groups: dict[str, list[Ticket]] = {}
     for ticket in tickets:
@@ -340,31 +405,33 @@ def _column(name: str, kind: exp.DataType) -> _Column:
     types = exp.DataType.Type
     if kind.is_type(*exp.DataType.INTEGER_TYPES):
         bits = _INTEGER_BITS.get(kind.this, 64)
-        return _Column(name, kind, lambda v: _integer(v, bits), lambda vs: _integers(vs, bits), getattr(pyarrow, f"int{bits}")())
+        bounded = Annotated[int, msgspec.Meta(ge=-(2 ** (bits - 1)), le=2 ** (bits - 1) - 1)]
+        return _Column(name, kind, lambda v: _integer(v, bits), lambda vs: _integers(vs, bits), getattr(pyarrow, f"int{bits}")(),
+                       bounded, None)
     if kind.is_type(types.DECIMAL):  # the declared precision and scale, as the stream's cast gives it
         precision, scale = _decimal_digits(kind)
 
         def decimal(value: Any) -> Decimal:
             return _decimal(value, precision, scale)
 
-        return _Column(name, kind, decimal, _each(decimal), pyarrow.decimal128(precision, scale))
+        return _Column(name, kind, decimal, _each(decimal), pyarrow.decimal128(precision, scale), _NUMBER_OR_TEXT, _each(decimal))
     if kind.is_type(types.FLOAT):
-        return _Column(name, kind, _number, _numbers, pyarrow.float32())
+        return _Column(name, kind, _number, _numbers, pyarrow.float32(), float, None)
     if kind.is_type(*exp.DataType.REAL_TYPES):
-        return _Column(name, kind, _number, _numbers, pyarrow.float64())
+        return _Column(name, kind, _number, _numbers, pyarrow.float64(), float, None)
     if kind.is_type(*exp.DataType.TEXT_TYPES):
-        return _Column(name, kind, _text, _of_type(str), pyarrow.string())
+        return _Column(name, kind, _text, _of_type(str), pyarrow.string(), str, None)
     if kind.is_type(types.BOOLEAN):
-        return _Column(name, kind, _boolean, _of_type(bool), pyarrow.bool_())
+        return _Column(name, kind, _boolean, _of_type(bool), pyarrow.bool_(), bool, None)
     if kind.is_type(types.TIMESTAMP, types.TIMESTAMPNTZ, types.TIMESTAMPTZ, types.DATETIME):
-        return _Column(name, kind, _timestamp, _each(_timestamp), pyarrow.timestamp("us"))
+        return _Column(name, kind, _timestamp, _timestamps, pyarrow.timestamp("us"), str, _timestamps)
     if kind.is_type(types.DATE):
-        return _Column(name, kind, _date, _each(_date), pyarrow.date32())
+        return _Column(name, kind, _date, _each(_date), pyarrow.date32(), str, _each(_date))
 
     def refuse(value: Any) -> Any:
         raise ValueError(f"is of type {kind.sql('duckdb')}, which cannot be pushed yet")
 
-    return _Column(name, kind, refuse, _each(refuse), pyarrow.string())
+    return _Column(name, kind, refuse, _each(refuse), pyarrow.string(), _NUMBER_OR_TEXT, _each(refuse))
 
 
 def _each(check: Callable[[Any], Any]) -> Callable[[Sequence[Any]], list[Any]]:
@@ -454,6 +521,17 @@ def _timestamp(value: Any) -> datetime.datetime:
     if moment.tzinfo is not None:
         moment = moment.astimezone(datetime.UTC).replace(tzinfo=None)
     return moment
+
+
+def _timestamps(values: Sequence[Any]) -> list[Any]:
+    """`_timestamp` of each value, None kept: a column of texts all read at once."""
+    try:
+        moments = [_FROM_ISO(value.replace("Z", "+00:00")) for value in values]
+    except (AttributeError, TypeError, ValueError):  # a null, no text, or no timestamp: each on its own
+        return [None if value is None else _timestamp(value) for value in values]
+    if any(moment.tzinfo is not None for moment in moments):
+        return [_timestamp(value) for value in values]
+    return moments
 
 
 def _date(value: Any) -> datetime.date:
