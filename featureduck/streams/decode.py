@@ -25,6 +25,9 @@ ERROR = "__fd_error"
 OP, ORDER = "__fd_op", "__fd_order"  # a change's kind (c, u, r, d, t) and its place in the batch
 RAW_TABLE = "__fd_raw_messages"
 _TEXT, _JSON, _ROW, _FIELDS, _CAST = "__fd_text", "__fd_json", "__fd_row", "__fd_fields", "__fd_cast_"
+_ENVELOPE, _HAS_ROW = "__fd_envelope", "__fd_has_row"
+_PARTS, _NAMED, _NAMES, _VALUES = "__fd_parts", "__fd_named", "__fd_names", "__fd_values"
+_WAL2JSON_PARTS = ("action", "row", "columns", "identity", "timestamp")
 _SHOWN = 80  # characters of a bad value quoted in its error
 DEAD_LETTER_COLUMNS = (
     ("_kafka_partition", "INTEGER"), ("_kafka_offset", "BIGINT"), ("_kafka_timestamp", "TIMESTAMP"),
@@ -72,10 +75,7 @@ def decode_query(table: SourceTable, dialect: str) -> exp.Select:
     else:
         parsed = exp.select("*", exp.alias_(exp.func("try_cast", exp.column(_TEXT), exp.DataType.build("JSON")), _JSON)).from_(
             text.subquery("texts"))
-        framed = exp.select("*", exp.alias_(_change_row(fmt), _ROW), exp.alias_(_change_op(fmt), OP)).from_(
-            _envelopes(fmt, parsed).subquery("envelopes"))
-        fields = exp.select("*", exp.alias_(_call("json_extract_string", exp.column(_ROW), paths), _FIELDS)).from_(
-            framed.subquery("framed"))
+        fields = (_debezium_fields if fmt == "debezium" else _wal2json_fields)(parsed, columns, paths)
     unit = _TIME_UNITS.get(str(table.options.get("timestamp_unit", "microseconds")), 1)
     values = {c.name: _field(i) for i, c in enumerate(columns)}
     # each column cast once, at its own level: the fault checks below read the cast columns
@@ -99,8 +99,7 @@ def decode_query(table: SourceTable, dialect: str) -> exp.Select:
     if fmt in ("debezium", "wal2json"):
         whens += [
             (exp.column(OP).is_(exp.null()), exp.Literal.string("not a change: no known op")),
-            (exp.and_(exp.column(OP).neq(exp.Literal.string("t")), exp.func("coalesce", exp.func("json_type", exp.column(_ROW)),
-                                                                            exp.Literal.string("")).neq(exp.Literal.string("OBJECT"))),
+            (exp.and_(exp.column(OP).neq(exp.Literal.string("t")), exp.not_(exp.column(_HAS_ROW))),
              exp.Literal.string("a change without the row it changes (after, or before for a delete)")),
         ]
     not_truncate = exp.column(OP).neq(exp.Literal.string("t")) if fmt in ("debezium", "wal2json") else exp.true()
@@ -139,49 +138,56 @@ def decode_query(table: SourceTable, dialect: str) -> exp.Select:
     return query
 
 
-def _envelopes(fmt: str, parsed: exp.Select) -> exp.Select:
-    """The change's envelope: Debezium's `payload` when the converter wrote schemas,
-    else the message itself; a wal2json change as the Postgres reader reshaped it."""
-    envelope: exp.Expr = exp.column(_JSON)
-    if fmt == "debezium":
-        payload = _json_get(exp.column(_JSON), "payload")
-        envelope = exp.Case(ifs=[exp.If(this=exp.func("json_type", payload.copy()).eq(exp.Literal.string("OBJECT")), true=payload)],
-                            default=exp.column(_JSON))
-    return exp.select("*", exp.alias_(envelope, "__fd_envelope")).from_(parsed.subquery("parsed"))
+def _debezium_fields(parsed: exp.Select, columns: list[Column], paths: exp.Array) -> exp.Select:
+    """The envelope (`payload` when the converter wrote schemas, else the message), the
+    change's op, its row (`after`; for a delete `before`, or at least the message key)
+    and that row's fields."""
+    payload = _json_get(exp.column(_JSON), "payload")
+    envelope = exp.Case(ifs=[exp.If(this=exp.func("json_type", payload.copy()).eq(exp.Literal.string("OBJECT")), true=payload)],
+                        default=exp.column(_JSON))
+    enveloped = exp.select("*", exp.alias_(envelope, _ENVELOPE)).from_(parsed.subquery("parsed"))
+    op = _json_text(exp.column(_ENVELOPE), "op")
+    opped = exp.select("*", exp.alias_(exp.Case(ifs=[exp.If(this=op.copy().isin(*[exp.Literal.string(o) for o in _OPS]), true=op)]),
+                                       OP)).from_(enveloped.subquery("envelopes"))
+    after, before = _json_get(exp.column(_ENVELOPE), "after"), _json_get(exp.column(_ENVELOPE), "before")
+    deleted = exp.Case(ifs=[exp.If(this=exp.func("json_type", before.copy()).eq(exp.Literal.string("OBJECT")), true=before)],
+                       default=_message_key_object())
+    row = exp.Case(ifs=[exp.If(this=exp.column(OP).eq(exp.Literal.string("d")), true=deleted)], default=after)
+    framed = exp.select("*", exp.alias_(row, _ROW)).from_(opped.subquery("opped"))
+    has_row = exp.func("coalesce", exp.func("json_type", exp.column(_ROW)), exp.Literal.string("")).eq(exp.Literal.string("OBJECT"))
+    return exp.select("*", exp.alias_(_call("json_extract_string", exp.column(_ROW), paths), _FIELDS),
+                      exp.alias_(has_row, _HAS_ROW)).from_(framed.subquery("framed"))
 
 
-def _change_op(fmt: str) -> exp.Expr:
-    op = _json_text(exp.column("__fd_envelope"), "op" if fmt == "debezium" else "action")
-    if fmt == "debezium":
-        return exp.Case(ifs=[exp.If(this=op.copy().isin(*[exp.Literal.string(o) for o in _OPS]), true=op)])
-    return exp.Case(ifs=[exp.If(this=op.copy().eq(exp.Literal.string(k)), true=exp.Literal.string(v)) for k, v in _WAL2JSON_OPS.items()])
+def _wal2json_fields(parsed: exp.Select, columns: list[Column], paths: exp.Array) -> exp.Select:
+    """A wal2json change as the Postgres reader passes it on: its parts read in one pass
+    over the text (each JSON function parses its document anew), the op, and the fields
+    of the first copy's `row` object, or else of the `[{"name", "value"}]` list of
+    `columns` (the new row), for a delete `identity` (the old key). The list's values
+    are looked up by name, never by place: a column added or dropped moves them."""
+    parts = exp.Array(expressions=[exp.Literal.string(_path(key)) for key in _WAL2JSON_PARTS])
+    split = exp.select("*", exp.alias_(_call("json_extract", exp.column(_JSON), parts), _PARTS)).from_(parsed.subquery("parsed"))
+    action = _call("json_extract_string", _part("action"), exp.Literal.string("$"))
+    op = exp.Case(this=action, ifs=[exp.If(this=exp.Literal.string(k), true=exp.Literal.string(v)) for k, v in _WAL2JSON_OPS.items()])
+    named = exp.Case(ifs=[exp.If(this=exp.column(OP).eq(exp.Literal.string("d")), true=_part("identity"))], default=_part("columns"))
+    opped = exp.select("*", exp.alias_(op, OP)).from_(split.subquery("split"))
+    listed = exp.select("*", exp.alias_(named, _NAMED)).from_(opped.subquery("opped"))
+    lists = exp.select("*", *[exp.alias_(_call("json_extract_string", exp.column(_NAMED), exp.Literal.string(f"$[*].{key}")), alias)
+                              for key, alias in (("name", _NAMES), ("value", _VALUES))]).from_(listed.subquery("listed"))
+    copied = exp.and_(exp.column(OP).neq(exp.Literal.string("d")),
+                      exp.func("json_type", _part("row")).eq(exp.Literal.string("OBJECT")))
+    by_name = exp.Array(expressions=[
+        exp.Bracket(this=exp.column(_VALUES), offset=1,
+                    expressions=[_call("list_position", exp.column(_NAMES), exp.Literal.string(c.name))]) for c in columns])
+    fields = exp.Case(ifs=[exp.If(this=copied, true=_call("json_extract_string", _part("row"), paths))], default=by_name)
+    has_row = exp.func("coalesce", exp.or_(copied.copy(), exp.func("json_type", exp.column(_NAMED)).eq(exp.Literal.string("ARRAY"))),
+                       exp.false())
+    return exp.select("*", exp.alias_(fields, _FIELDS), exp.alias_(has_row, _HAS_ROW)).from_(lists.subquery("lists"))
 
 
-def _change_row(fmt: str) -> exp.Expr:
-    """The row a change carries: the new one, or for a delete the old one (at least its key)."""
-    envelope = exp.column("__fd_envelope")
-    after: exp.Expr
-    deleted: exp.Expr
-    if fmt == "debezium":
-        after, before = _json_get(envelope, "after"), _json_get(envelope, "before")
-        deleted = exp.Case(ifs=[exp.If(this=exp.func("json_type", before.copy()).eq(exp.Literal.string("OBJECT")), true=before)],
-                           default=_message_key_object())
-    else:  # wal2json's `columns` (new values) and `identity` (the old key), or the first copy's `row`
-        copied = _json_get(envelope, "row")
-        after = exp.Case(ifs=[exp.If(this=exp.func("json_type", copied.copy()).eq(exp.Literal.string("OBJECT")), true=copied)],
-                         default=_named_values(envelope, "columns"))
-        deleted = _named_values(envelope, "identity")
-    return exp.Case(ifs=[exp.If(this=_change_op(fmt).eq(exp.Literal.string("d")), true=deleted)], default=after)
-
-
-def _named_values(envelope: exp.Expr, key: str) -> exp.Expr:
-    """wal2json's `[{"name": ..., "value": ...}]` as an object of name: value."""
-    entries = exp.cast(_json_get(envelope, key), exp.DataType.build("JSON[]", dialect="duckdb"))
-    pair = exp.func("struct_pack",
-                    exp.PropertyEQ(this=exp.to_identifier("k"), expression=_json_text(exp.column("__fd_c"), "name")),
-                    exp.PropertyEQ(this=exp.to_identifier("v"), expression=_json_get(exp.column("__fd_c"), "value")))
-    listed = _call("list_transform", entries, exp.Lambda(this=pair, expressions=[exp.to_identifier("__fd_c")]))
-    return exp.func("to_json", _call("map_from_entries", listed))
+def _part(key: str) -> exp.Expr:
+    """One of `_WAL2JSON_PARTS` of a change, as JSON."""
+    return exp.Bracket(this=exp.column(_PARTS), expressions=[exp.Literal.number(_WAL2JSON_PARTS.index(key) + 1)], offset=1)
 
 
 def _message_key_object() -> exp.Expr:
@@ -198,7 +204,7 @@ def _extra_columns(fmt: str) -> list[exp.Expr]:
     stamp = exp.If(this=exp.column("timestamp") >= 0, true=_call("epoch_ms", exp.column("timestamp")))
     if fmt in ("json", "avro"):
         return [partition, offset, exp.alias_(stamp, "_kafka_timestamp")]
-    envelope = exp.column("__fd_envelope")
+    envelope = exp.column(_ENVELOPE)
     lsn: exp.Expr
     changed: exp.Expr
     if fmt == "debezium":
@@ -207,7 +213,8 @@ def _extra_columns(fmt: str) -> list[exp.Expr]:
         changed = exp.func("coalesce", _call("epoch_ms", exp.func("try_cast", millis, exp.DataType.build("BIGINT"))), stamp)
     else:  # the Postgres reader puts the change's LSN in `offset`, and its place in the batch in `seq`
         lsn = exp.column("offset")
-        changed = exp.cast(exp.func("try_cast", _json_text(envelope, "timestamp"), exp.DataType.build("TIMESTAMPTZ")), "TIMESTAMP")
+        stamped = _call("json_extract_string", _part("timestamp"), exp.Literal.string("$"))
+        changed = exp.cast(exp.func("try_cast", stamped, exp.DataType.build("TIMESTAMPTZ")), "TIMESTAMP")
     if fmt == "debezium":  # a batch's changes in their order: a partition's offsets (a key stays in one partition)
         order = exp.Add(this=exp.Mul(this=exp.cast(exp.column("partition"), "HUGEINT"), expression=exp.Literal.number(2**62)),
                         expression=exp.column("offset"))

@@ -111,6 +111,60 @@ def test_timestamps_read_as_timestamptz_reads_each_alone_in_utc(project: Project
     assert all((r["message"] is None) == (r[ERROR] is None) for r in rows)
 
 
+CDC_SOURCE = """
+sources:
+  - name: app
+    type: postgres
+    cdc: true
+    schema: public
+    connection: "postgresql://nobody@127.0.0.1:1/none"
+    tables:
+      - name: users
+        key: [id]
+        columns: {id: bigint, name: varchar, score: double}
+"""
+
+
+def test_wal2json_changes_are_read_by_column_name_and_malformed_ones_named(make_project: ProjectFactory) -> None:
+    """The slot reader's changes (streams.postgres_slot): the first copy's rows, then a
+    change's `columns` (or a delete's `identity`) found by name, in any order and with
+    columns the source does not declare; a change of no row named, never a failed batch."""
+    project = Project.load(make_project({"models/sources.yml": CDC_SOURCE}))
+    table = project.definition.sources[("app", "users")]
+    stamp = '"timestamp": "2026-01-01 10:00:00.5+02"'
+    changes = [
+        '{"action": "T"}',
+        '{"action": "R", "row": {"id": 1, "name": "a", "score": 1.5}, "timestamp": null}',
+        '{"action": "I", "columns": [{"name": "score", "value": 2.5}, {"name": "added", "value": 7}, {"name": "id", "value": 2},'
+        ' {"name": "name", "value": "b"}], ' + stamp + '}',
+        '{"action": "U", "columns": [{"name": "id", "value": 1}, {"name": "name", "value": null}, {"name": "score", "value": 3}],'
+        ' "identity": [{"name": "id", "value": 1}], ' + stamp + '}',
+        '{"action": "D", "identity": [{"name": "id", "value": 2}], ' + stamp + '}',
+        '{"action": "M", "prefix": "p", "content": "a logical message"}',
+        '{"action": "I", "columns": "x"}', '{"action": "I"}', '{"action": "D", "columns": [{"name": "id", "value": 5}]}',
+        '{"action": "U", "columns": [1, 2]}', '{"action": "I", "columns": [{"name": "id", "value": "x"}]}',
+    ]
+    raw = pyarrow.table({
+        "partition": pyarrow.array([0] * len(changes), pyarrow.int32()), "offset": pyarrow.array(range(len(changes)), pyarrow.int64()),
+        "timestamp": pyarrow.array([-1] * len(changes), pyarrow.int64()), "key": pyarrow.nulls(len(changes), pyarrow.binary()),
+        "value": pyarrow.array([c.encode() for c in changes], pyarrow.binary()), "seq": pyarrow.array(range(len(changes)), pyarrow.int64()),
+    })
+    with duckdb.connect() as con:
+        con.execute("SET TimeZone = 'UTC'")
+        con.register(RAW_TABLE, raw)
+        rows = con.execute(decode_query(table, "duckdb").sql("duckdb")).to_arrow_table().to_pylist()
+    assert [(r["_cdc_op"], r["id"], r["name"], r["score"], r[ERROR]) for r in rows] == [
+        ("t", None, None, None, None), ("r", 1, "a", 1.5, None), ("c", 2, "b", 2.5, None), ("u", 1, None, 3.0, None),
+        ("d", 2, None, None, None),
+        ("c", None, None, None, "a change without the row it changes (after, or before for a delete)"),
+        ("c", None, None, None, "a change without the row it changes (after, or before for a delete)"),
+        ("d", None, None, None, "a change without the row it changes (after, or before for a delete)"),
+        ("u", None, None, None, "key column 'id' is missing or null"), ("c", None, None, None, "column 'id': x is not a BIGINT"),
+    ]  # the logical message is no change of the table: not there
+    assert str(rows[2]["_cdc_updated_at"]) == "2026-01-01 08:00:00.500000" and rows[1]["_cdc_updated_at"] is None
+    assert [r["_cdc_lsn"] for r in rows[:5]] == [0, 1, 2, 3, 4]
+
+
 def test_a_batch_whose_offsets_moved_meanwhile_is_not_landed(project: Project, tmp_path: Path) -> None:
     table = project.definition.sources[("app", "orders")]
     adapter = DuckDBAdapter(TargetConfig("dev", "duckdb", {"path": str(tmp_path / "t.duckdb"), "schema": "main"}))
