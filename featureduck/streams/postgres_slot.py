@@ -5,9 +5,14 @@ keeps every change from its creation. The first run copies the table's rows
 (as snapshot changes, op r) after creating it, so no change is missed; changes
 the copy already holds are applied again later, which leaves the same mirror.
 Changes are peeked (`pg_logical_slot_peek_changes`, whole transactions), applied
-and committed in the target with the last LSN applied, and only then is the
-slot advanced (`pg_replication_slot_advance`): a consumer killed in between
-peeks the batch again and skips what the target records as applied.
+and committed in the target with the LSN of the last transaction's commit, and
+only then is the slot advanced to that commit (`pg_replication_slot_advance`;
+advanced only to the last change, the slot would decode that whole transaction
+again on the next peek): a consumer killed in between peeks the batch again and
+skips the transactions the target records as applied, by their commits (a
+transaction's first changes may come before an earlier one's commit).
+Transactions with none of the table's changes (each commit of a Postgres target
+in the same database is one) are let go at once, with nothing to commit.
 
 It answers as `streams.kafka.TopicReader` does: one partition (0), whose
 offsets are LSNs; the lag is in bytes of WAL.
@@ -33,12 +38,11 @@ SELECT json_build_object('action', 'R', 'row', row_to_json(t), 'timestamp', now(
 # wal2json's changes after the LSN applied, as it writes them: their columns are reshaped by the
 # decoding DuckDB (streams.decode), several times faster than by the server
 _PEEK = """
-SELECT lsn, data
-FROM (SELECT (lsn - '0/0'::pg_lsn)::bigint AS lsn, data
-      FROM pg_logical_slot_peek_changes(%(slot)s, NULL, %(most)s, 'format-version', '2', 'include-timestamp', 'true',
-                                        'include-transaction', 'false', 'add-tables', %(table)s)) changes
-WHERE lsn >= %(start)s
+SELECT (lsn - '0/0'::pg_lsn)::bigint AS lsn, data
+FROM pg_logical_slot_peek_changes(%(slot)s, NULL, %(most)s, 'format-version', '2', 'include-timestamp', 'true',
+                                  'include-transaction', 'true', 'add-tables', %(table)s)
 """
+_BEGIN, _COMMIT = '{"action":"B"', '{"action":"C"'  # a transaction's bounds, as wal2json writes them
 
 
 class SlotReader:
@@ -86,21 +90,29 @@ class SlotReader:
                 # (from offset 1 on) is read
                 changes = [(0, '{"action": "T"}'), *((0, change) for (change,) in rows)]
                 return _batch(changes, {PARTITION: max(self._start, 1)})
-            rows = self._connection.execute(_PEEK, {"slot": self.slot, "most": most, "table": self.topic, "start": self._start}).fetchall()
+            rows = self._connection.execute(_PEEK, {"slot": self.slot, "most": most, "table": self.topic}).fetchall()
         except psycopg.Error as err:
             raise StreamError(f"cdc source '{self._name}': {str(err).strip()}", self.table.location, _hint(str(err))) from None
-        if not rows:
+        changes, last_commit = _committed_since(rows, self._start)
+        if last_commit is None:
             time.sleep(timeout)
             return None
-        return _batch(rows, {PARTITION: int(rows[-1][0]) + 1})
+        if not changes:  # polled between commits: nothing before these transactions is still to be applied
+            self._advance(last_commit)
+            self._start = last_commit + 1
+            return None
+        return _batch(changes, {PARTITION: last_commit + 1})
 
     def committed(self, ends: dict[int, int]) -> None:
         """The target holds everything before `ends`: the slot may let it go."""
+        assert self._connection is not None
+        self._start = ends[PARTITION]
+        self._advance(self._start - 1)
+
+    def _advance(self, applied: int) -> None:
         import psycopg
 
         assert self._connection is not None
-        self._start = ends[PARTITION]
-        applied = self._start - 1
         if applied <= 0:
             return
         try:
@@ -117,6 +129,24 @@ class SlotReader:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+def _committed_since(rows: list[tuple[int, str]], start: int) -> tuple[list[tuple[int, str]], int | None]:
+    """The changes of the transactions committed at `start` or later (the others are
+    applied already), and the last commit's LSN (None: no transaction)."""
+    changes: list[tuple[int, str]] = []
+    pending: list[tuple[int, str]] = []
+    last_commit = None
+    for lsn, data in rows:
+        if data.startswith(_BEGIN):
+            pending = []
+        elif data.startswith(_COMMIT):
+            if lsn >= start:
+                changes += pending
+            pending, last_commit = [], lsn
+        else:
+            pending.append((lsn, data))
+    return changes, last_commit
 
 
 def _batch(rows: list[tuple[int, str]], ends: dict[int, int]) -> RawBatch:

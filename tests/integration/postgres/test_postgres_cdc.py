@@ -5,6 +5,7 @@ the target holds; a consumer killed at random moments leaves the same mirror."""
 
 from __future__ import annotations
 
+import datetime
 import os
 import random
 import signal
@@ -104,6 +105,32 @@ def test_the_mirror_follows_the_table(app: tuple[Path, str], pg_dsn: str, pg_sch
         third = fduck("stream", "--until-idle", "2", cwd=root)
         assert third.returncode == 0, third.stderr
         assert _mirror(root) == _table(con, pg_schema)
+
+
+@pytest.mark.slow
+def test_a_transaction_begun_before_an_applied_one_commits_lands_whole(app: tuple[Path, str], pg_dsn: str, pg_schema: str) -> None:
+    """Changes of a transaction still open while a later-begun one commits and is applied
+    come before that one's changes in the WAL: they are still to be applied, whole."""
+    root, slot = app
+    with psycopg.connect(pg_dsn, autocommit=True) as con, psycopg.connect(pg_dsn) as open_one:
+        assert fduck("stream", "--until-idle", "1", cwd=root).returncode == 0  # the slot and the (empty) first copy
+        open_one.execute(f"insert into {pg_schema}.users values (1, 'early', 1.0, timestamp '2026-01-01')")
+        con.execute(f"insert into {pg_schema}.users values (2, 'between', 2.0, timestamp '2026-01-02')")
+        middle = fduck("stream", "--until-idle", "1", cwd=root)
+        assert middle.returncode == 0, middle.stderr
+        assert _mirror(root) == [(2, "between", 2.0, datetime.datetime(2026, 1, 2))]
+        open_one.execute(f"insert into {pg_schema}.users values (3, 'late', 3.0, timestamp '2026-01-03')")
+        open_one.commit()
+        last = fduck("stream", "--until-idle", "1", cwd=root)
+        assert last.returncode == 0, last.stderr
+        assert _mirror(root) == _table(con, pg_schema) and len(_table(con, pg_schema)) == 3
+        assert "2 rows landed" in last.stdout, last.stdout
+        # transactions without a change of the table are let go of at once
+        con.execute("create temporary table unrelated (x int)")
+        con.execute("insert into unrelated values (1)")
+        before = _confirmed(con, slot)
+        assert fduck("stream", "--until-idle", "1", cwd=root).returncode == 0
+        assert _confirmed(con, slot) > before
 
 
 @pytest.mark.slow
