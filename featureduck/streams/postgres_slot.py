@@ -35,12 +35,13 @@ PARTITION = 0
 _SNAPSHOT = """
 SELECT json_build_object('action', 'R', 'row', row_to_json(t), 'timestamp', now())::text FROM {table} t
 """
-# wal2json's changes after the LSN applied, as it writes them: their columns are reshaped by the
-# decoding DuckDB (streams.decode), several times faster than by the server
+# wal2json's changes with their transactions' bounds, as it writes them: their columns are reshaped by the
+# decoding DuckDB (streams.decode), several times faster than by the server; the columns' types, which the
+# source declares itself, left out (a quarter less to write, send and read)
 _PEEK = """
 SELECT (lsn - '0/0'::pg_lsn)::bigint AS lsn, data
 FROM pg_logical_slot_peek_changes(%(slot)s, NULL, %(most)s, 'format-version', '2', 'include-timestamp', 'true',
-                                  'include-transaction', 'true', 'add-tables', %(table)s)
+                                  'include-transaction', 'true', 'include-types', 'false', 'add-tables', %(table)s)
 """
 _BEGIN, _COMMIT = '{"action":"B"', '{"action":"C"'  # a transaction's bounds, as wal2json writes them
 
