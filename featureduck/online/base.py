@@ -170,10 +170,11 @@ class OnlineStore(ABC):
         return None
 
     def encode_rows(self, view: OnlineView, keys: pyarrow.Array, stamps: pyarrow.Array,
-                    features: pyarrow.Array) -> dict[str, Any] | None:
+                    features: Sequence[tuple[str, pyarrow.Array]]) -> dict[str, Any] | None:
         """`encoding`'s extra columns for rows encoded outside the offline query (pushes):
-        from each entity's key text, feature timestamp text (stamp_text) and features as
-        JSON (binary); None: the store takes typed rows."""
+        from each entity's key text, feature timestamp text (stamp_text) and each
+        feature's values as JSON texts (binary), by name in the view's order; None: the
+        store takes typed rows."""
         return None
 
     @abstractmethod

@@ -140,11 +140,7 @@ class EmbeddedStore(OnlineStore):
     def state(self, view: OnlineView) -> ViewState | None:
         views = self._table(_VIEWS.decode(), create=True)
         with self.env.begin(db=views) as txn:
-            raw = txn.get(view.key.encode())
-        if raw is None:
-            return None
-        data = orjson.loads(raw)
-        return ViewState(data["watermark"], tuple(data["key_types"]), int(data["rows"]), data["materialized_at"])
+            return _view_state(txn.get(view.key.encode()))
 
     def encoding(self, view: OnlineView, source: exp.Select) -> exp.Select:
         """`source`'s rows with the key and value bytes this store keeps, sorted by key
@@ -168,17 +164,19 @@ class EmbeddedStore(OnlineStore):
         )
 
     def encode_rows(self, view: OnlineView, keys: pyarrow.Array, stamps: pyarrow.Array,
-                    features: pyarrow.Array) -> dict[str, Any]:
+                    features: Sequence[tuple[str, pyarrow.Array]]) -> dict[str, Any]:
         """The key and value bytes `encoding` gives, for rows encoded outside it (in the
         order given: a full write needs them sorted by key)."""
         import pyarrow
         import pyarrow.compute as pc
 
         binary = pyarrow.binary()
-        return {
-            ENCODED_KEY: pc.cast(keys, binary),
-            ENCODED_VALUE: pc.binary_join_element_wise(pc.cast(stamps, binary), features, pyarrow.scalar(b"|", binary)),
-        }
+        # `<stamp>|{"name":<json>,...}`, as orjson.dumps writes the features' dict, in one Arrow call
+        parts: list[Any] = [pc.cast(stamps, binary)]
+        for position, (name, texts) in enumerate(features):
+            parts += [pyarrow.scalar((b"|{" if position == 0 else b",") + orjson.dumps(name) + b":", binary), texts]
+        parts.append(pyarrow.scalar(b"}" if features else b"|{}", binary))
+        return {ENCODED_KEY: pc.cast(keys, binary), ENCODED_VALUE: pc.binary_join_element_wise(*parts, pyarrow.scalar(b"", binary))}
 
     def write(self, view: OnlineView, rows: pyarrow.Table, full: bool) -> int:
         import pyarrow.compute
@@ -190,12 +188,11 @@ class EmbeddedStore(OnlineStore):
         watermark = utc_text(newest) if newest is not None else None
         table = self._table(view.table, create=True)
         views = self._table(_VIEWS.decode(), create=True)
-        previous = self.state(view)
-        # no new rows carry no types: the keys keep the ones they were stored with
         key_types = [key_type(rows.schema.field(k).type) for k in view.join_keys]
-        if not rows.num_rows and previous is not None and not full:
-            key_types = list(previous.key_types)
         with self.env.begin(write=True) as txn:
+            previous = _view_state(txn.get(view.key.encode(), db=views))
+            if not rows.num_rows and previous is not None and not full:
+                key_types = list(previous.key_types)  # no new rows carry no types: the keys keep the stored ones
             if full or previous is None:
                 txn.drop(table, delete=False)
                 _, written = txn.cursor(table).putmulti(zip(keys, values, strict=True), append=True)
@@ -262,6 +259,13 @@ class _Flusher:
         self._stopped.set()
         self._thread.join()
         self.env.sync(True)
+
+
+def _view_state(raw: bytes | None) -> ViewState | None:
+    if raw is None:
+        return None
+    data = orjson.loads(raw)
+    return ViewState(data["watermark"], tuple(data["key_types"]), int(data["rows"]), data["materialized_at"])
 
 
 def _replacing(cursor: lmdb.Cursor, keys: list[bytes], values: list[bytes], new_values: pyarrow.ChunkedArray,

@@ -20,6 +20,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from itertools import chain
 from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -34,7 +35,7 @@ from featureduck.online.lookup import UnknownView
 from featureduck.project.loader import ProjectDefinition
 from featureduck.project.nodes import KAFKA_COLUMNS, MESSAGE_TIMESTAMP, FeatureView, SourceTable
 from featureduck.streams.landing import ensure_landing, landing_tables
-from featureduck.streams.push_columns import json_texts, newest_per_entity, object_texts, quoted_texts, stamp_texts
+from featureduck.streams.push_columns import json_texts, newest_per_entity, quoted_texts, stamp_texts
 from featureduck.utils.clock import utc_now
 from featureduck.utils.suggest import did_you_mean
 
@@ -201,7 +202,7 @@ class PushView:
         picked = pyarrow.array(chosen, pyarrow.int64())
         data: dict[str, Any] = {name: typed.take(picked) for name, typed in typed_keys.items()}
         data[FEATURE_TS] = stamps.take(picked)
-        features = object_texts([(f.name, self._json_texts(f, columns[f.name]).take(picked)) for f in self.features])
+        features = [(f.name, self._json_texts(f, columns[f.name]).take(picked)) for f in self.features]
         encoded = store.encode_rows(self.online, keys.take(picked), stamp_texts(data[FEATURE_TS]), features)
         if encoded is None:  # the store takes typed rows
             for feature in self.features:
@@ -253,7 +254,7 @@ class PushView:
 def _joined(parts: list[Columns]) -> Columns:
     if len(parts) == 1:
         return parts[0]
-    return {name: [value for part in parts for value in part[name]] for name in parts[0]}
+    return {name: list(chain.from_iterable(part[name] for part in parts)) for name in parts[0]}
 
 
 @dataclass

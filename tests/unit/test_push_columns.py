@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import datetime
 import random
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pyarrow
 import pytest
 
-from featureduck.online.base import stamp_text
-from featureduck.streams.push_columns import json_texts, newest_per_entity, object_texts, quoted_texts, stamp_texts
+from featureduck.online.base import OnlineView, stamp_text
+from featureduck.online.embedded import ENCODED_KEY, ENCODED_VALUE, EmbeddedStore
+from featureduck.streams.push_columns import json_texts, newest_per_entity, quoted_texts, stamp_texts
 
 SEEDS = [11, 12, 13]
+VIEW = OnlineView("clicks@1", "clicks", 1, ("user_id",), (), ())
 
 
 def _moment(rng: random.Random) -> datetime.datetime:
@@ -54,12 +57,19 @@ def test_json_texts_are_each_value_dumped(seed: int) -> None:
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_object_texts_are_each_rows_features_dumped(seed: int) -> None:
+def test_encoded_values_are_each_rows_stamp_and_features_dumped(seed: int, tmp_path: Path) -> None:
     rng = random.Random(seed)
+    store = EmbeddedStore({}, tmp_path)
     names = ["amount", 'say "hi"', "naïve", "n"]
     rows = [{"amount": _number(rng), 'say "hi"': _text(rng), "naïve": _text(rng), "n": _number(rng)} for _ in range(2000)]
-    fields = [(name, json_texts([row[name] for row in rows], scalar=name in ("amount", "n"))) for name in names]
-    assert object_texts(fields).to_pylist() == [orjson.dumps(row) for row in rows]
+    stamps = [stamp_text(_moment(rng)) for _ in rows]
+    keys = [str(rng.randrange(10 ** 6)) for _ in rows]
+    for count in (0, 1, len(names)):  # a view of no feature too
+        fields = [(name, json_texts([row[name] for row in rows], scalar=name in ("amount", "n"))) for name in names[:count]]
+        encoded = store.encode_rows(VIEW, pyarrow.array(keys), pyarrow.array(stamps), fields)
+        assert encoded[ENCODED_KEY].to_pylist() == [key.encode() for key in keys]
+        assert encoded[ENCODED_VALUE].to_pylist() == [
+            stamp.encode() + b"|" + orjson.dumps({name: row[name] for name in names[:count]}) for stamp, row in zip(stamps, rows)]
 
 
 def _newest_by_loop(keys: list[str], stamps: list[int], values: list[int]) -> list[int]:
