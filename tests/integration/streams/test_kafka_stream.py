@@ -205,6 +205,36 @@ def test_a_batch_still_being_decoded_is_no_idleness(project: Path, topic: str, k
     assert sum(d.landed for d in done) == 500 and len(_landed(project)) == 500
 
 
+@pytest.mark.slow
+def test_batches_read_while_the_loop_commits_are_joined(project: Path, topic: str, kafka_bootstrap: str,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """While the loop commits a batch, the batches read meanwhile are decoded and joined
+    into the one it lands next: every message once, in fewer commits, the newest value
+    per user online (here the first commit takes over a second while three bursts arrive:
+    one batch waits for the loop, the rest join it)."""
+    import featureduck.streams.consume as consume
+
+    rng = random.Random(12)
+    events = [_event(rng, 40) for _ in range(400)]
+    record, commits = consume.record_offsets, []
+
+    def slow_first(*args: object, **kwargs: object) -> object:
+        commits.append(len(commits))
+        if len(commits) == 1:
+            for burst in range(1, 4):
+                produce(kafka_bootstrap, topic, _messages(events[burst * 100:(burst + 1) * 100], 3))
+                time.sleep(0.4)
+        return record(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(consume, "record_offsets", slow_first)
+    produce(kafka_bootstrap, topic, _messages(events[:100], 3))
+    done = Project.load(project).stream(until_idle=0.5)
+    landed = _landed(project)
+    assert len(landed) == 400 and len({(p, o) for p, o, *_ in landed}) == 400
+    assert done[0].batches == 3 and len(commits) == 3
+    assert _online(project, list(_newest(events))) == _newest(events)
+
+
 def test_streaming_leaves_the_collector_as_it_found_it(project: Path, topic: str, kafka_bootstrap: str) -> None:
     """The stream freezes the objects it starts with (so each batch's collections skip
     them), unfreezes them after, and leaves what its caller froze frozen."""
