@@ -91,11 +91,13 @@ class _Decoded:
         offset order, and the later batch's ends are where the two end."""
         import pyarrow
 
-        raw = RawBatch(pyarrow.concat_tables([self.raw.table, later.raw.table], promote_options="default"), {**self.raw.ends, **later.raw.ends},
-                       {**self.raw.highs, **later.raw.highs})
-        dead = later.dead if not self.dead.num_rows else self.dead if not later.dead.num_rows else \
-            pyarrow.concat_tables([self.dead, later.dead], promote_options="default")
-        return _Decoded(raw, pyarrow.concat_tables([self.rows, later.rows], promote_options="default"), dead, self.parts + later.parts)
+        def both(first: pyarrow.Table, second: pyarrow.Table) -> pyarrow.Table:
+            return pyarrow.concat_tables([first, second], promote_options="default")
+
+        raw = RawBatch(both(self.raw.table, later.raw.table), {**self.raw.ends, **later.raw.ends}, {**self.raw.highs, **later.raw.highs})
+        # no dead letter is an empty table of no columns
+        dead = later.dead if not self.dead.num_rows else self.dead if not later.dead.num_rows else both(self.dead, later.dead)
+        return _Decoded(raw, both(self.rows, later.rows), dead, self.parts + later.parts)
 
 
 def _hand_over(into: queue.Queue[Any], item: object, stopped: threading.Event) -> None:
@@ -156,8 +158,9 @@ class _Prefetch:
                         held = None
                         continue
                     except queue.Full:
-                        if held.raw.table.num_rows >= BATCH_MESSAGES:
-                            continue
+                        pass
+                if held is not None and held.raw.table.num_rows >= BATCH_MESSAGES:
+                    continue
                 try:
                     item = self._read.get(timeout=0.1) if held is None else self._read.get_nowait()
                 except queue.Empty:

@@ -5,20 +5,21 @@ A group holds hundreds to thousands of rows (every push that arrived during the
 previous commit), and per-row Python costs a few microseconds per step: formatting
 one timestamp or dumping one small dict each cost more than Arrow takes for the
 whole column. Each function here gives exactly what the per-row rule gives
-(`online.base.stamp_text`, `orjson.dumps` of the row's features, the newest-wins
+(`online.base.stamp_text`, `orjson.dumps` of each value, the newest-wins
 rule of `OnlineStore.write`); the differential tests in
 tests/unit/test_push_columns.py hold them to it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 if TYPE_CHECKING:
     import pyarrow
+
 
 def stamp_texts(stamps: pyarrow.Array) -> pyarrow.Array:
     """Naive timestamp[us] values as `stamp_text` writes each (`2026-01-01 10:00:00.5`).

@@ -68,8 +68,8 @@ def test_encoded_values_are_each_rows_stamp_and_features_dumped(seed: int, tmp_p
         fields = [(name, json_texts([row[name] for row in rows], scalar=name in ("amount", "n"))) for name in names[:count]]
         encoded = store.encode_rows(VIEW, pyarrow.array(keys), pyarrow.array(stamps), fields)
         assert encoded[ENCODED_KEY].to_pylist() == [key.encode() for key in keys]
-        assert encoded[ENCODED_VALUE].to_pylist() == [
-            stamp.encode() + b"|" + orjson.dumps({name: row[name] for name in names[:count]}) for stamp, row in zip(stamps, rows)]
+        dumped = [orjson.dumps({name: row[name] for name in names[:count]}) for row in rows]
+        assert encoded[ENCODED_VALUE].to_pylist() == [stamp.encode() + b"|" + text for stamp, text in zip(stamps, dumped, strict=True)]
 
 
 def _newest_by_loop(keys: list[str], stamps: list[int], values: list[int]) -> list[int]:
