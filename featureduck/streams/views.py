@@ -11,7 +11,7 @@ and the stream leaves what `materialize --full` of the landing table would.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlglot import exp
@@ -32,6 +32,24 @@ class StreamView:
     view: FeatureView
     online: OnlineView
     projection: exp.Select | None = None  # a view over a model: the model's row-wise projection over BATCH_TABLE
+    _sql: dict[OnlineStore, tuple[str | None, str]] = field(default_factory=dict, init=False, compare=False, repr=False)
+
+    def statements(self, store: OnlineStore) -> tuple[str | None, str]:
+        """The DuckDB SQL each batch runs: the projection's view over the batch (None
+        without one), then the newest rows encoded for `store`. Written once per stream:
+        sqlglot takes milliseconds to write them, which every batch would pay."""
+        found = self._sql.get(store)
+        if found is None:
+            relation = exp.to_table(BATCH_TABLE)
+            projection = None
+            if self.projection is not None:  # the model's rows for this batch
+                relation = exp.to_table(f"__fd_projection_{self.online.table}")
+                projection = exp.Create(this=relation.copy(), kind="VIEW", replace=True, expression=self.projection.copy(),
+                                        properties=exp.Properties(expressions=[exp.TemporaryProperty()])).sql(dialect="duckdb")
+            query = latest_rows(self.view, list(self.online.join_keys), relation, None)
+            encoded = store.encoding(self.online, query) or query
+            found = self._sql[store] = (projection, encoded.sql(dialect="duckdb"))
+        return found
 
 
 def write_views(decoder: duckdb.DuckDBPyConnection, store: OnlineStore, views: list[StreamView], rows: pyarrow.Table) -> int:
@@ -39,18 +57,12 @@ def write_views(decoder: duckdb.DuckDBPyConnection, store: OnlineStore, views: l
     written = 0
     decoder.register(BATCH_TABLE, rows)
     try:
-        for index, stream_view in enumerate(views):
-            online = stream_view.online
-            relation = exp.to_table(BATCH_TABLE)
-            if stream_view.projection is not None:  # the model's rows for this batch
-                relation = exp.to_table(f"__fd_projection_{index}")
-                view = exp.Create(this=relation.copy(), kind="VIEW", replace=True, expression=stream_view.projection.copy(),
-                                  properties=exp.Properties(expressions=[exp.TemporaryProperty()]))
-                decoder.execute(view.sql(dialect="duckdb"))
-            query = latest_rows(stream_view.view, list(online.join_keys), relation, None)
-            encoded = store.encoding(online, query) or query
-            newest = decoder.execute(encoded.sql(dialect="duckdb")).to_arrow_table()
-            written += store.write(online, newest, full=False)
+        for stream_view in views:
+            projection, newest_rows = stream_view.statements(store)
+            if projection is not None:
+                decoder.execute(projection)
+            newest = decoder.execute(newest_rows).to_arrow_table()
+            written += store.write(stream_view.online, newest, full=False)
     finally:
         decoder.unregister(BATCH_TABLE)
     return written
