@@ -17,6 +17,8 @@
 - push: `fduck serve` (1 and 2 workers, embedded store) taking `POST /push/clicks`
   of 100-row batches from wrk at 16 connections for 10 s, each body generated
   per request (random users among 100,000, random event times to the microsecond).
+  Beside it, as context: the pushes per second the store's LMDB transactions
+  alone allow (`_store_alone`).
 
 - cdc: a table of 1,000,000 rows mirrored into a DuckDB target, then 100,000
   updates of random rows applied, timed from the `fduck stream` call until the
@@ -288,7 +290,39 @@ def push(bootstrap: str) -> dict[str, dict[str, float]]:
         for workers in (1, 2):
             root = project_at(WORK / "push", bootstrap, "bench.push", stream=True, sync=sync)
             results[f"sync {str(sync).lower()}, {workers} worker{'s' if workers > 1 else ''}"] = _push_run(root, script, workers)
+        results[f"store alone, sync {str(sync).lower()}"] = {"pushes_per_s": _store_alone(sync)}
     return results
+
+
+def _store_alone(sync: bool, groups: int = 300) -> float:
+    """Context, not a floor the issue sets: pushes per second the embedded store's LMDB
+    transactions alone allow on this machine, one process, groups of 8 pushes as one
+    server worker gathers them at c16: each group's 800 random users of 100,000 (their
+    keys made beforehand, sorted) read with getmulti, written with putmulti and
+    committed; no HTTP, no checks, no encoding, no comparison."""
+    import shutil
+
+    import lmdb
+
+    folder = WORK / "push_store_alone"
+    shutil.rmtree(folder, ignore_errors=True)
+    env = lmdb.open(str(folder), map_size=1 << 36, max_dbs=4, readahead=False, sync=sync)
+    table = env.open_db(b"online_clicks")
+    value = b'2026-01-01 10:00:00.123456|{"amount":12.25,"clicks":3}'
+    with env.begin(write=True) as txn:
+        txn.cursor(table).putmulti(((key, value) for key in sorted(str(k).encode() for k in range(100_000))), append=True)
+    rng = random.Random(5)
+    batches = [sorted({str(rng.randrange(100_000)).encode() for _ in range(800)}) for _ in range(groups)]
+    started = time.perf_counter()
+    for keys in batches:
+        with env.begin(write=True) as txn:
+            cursor = txn.cursor(table)
+            cursor.getmulti(keys)
+            cursor.putmulti([(key, value) for key in keys])
+    elapsed = time.perf_counter() - started
+    env.close()
+    shutil.rmtree(folder, ignore_errors=True)
+    return groups * 8 / elapsed
 
 
 def _push_run(root: Path, script: Path, workers: int) -> dict[str, float]:
