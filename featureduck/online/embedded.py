@@ -14,8 +14,8 @@ and `<feature_ts>|<features as JSON>` as the value, sorted by key so a full
 write appends to the tree; on a DuckDB target the offline query itself
 encodes them, elsewhere an in-process DuckDB does it over the fetched rows;
 pushes are encoded to the same bytes by Arrow (streams.push_columns). Serving
-returns the JSON as it is. An incremental write compares each row with the stored
-one of its entity for the whole batch at once (`_replacing`).
+returns the JSON as it is. An incremental write reads the stored rows of its
+entities in one call and compares each with its own (`_replacing`).
 (SQLite was measured first: 145k rows/s for a million entities, where this
 writes over 700k; benchmarks/README.md.)
 """
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from itertools import compress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -203,7 +202,7 @@ class EmbeddedStore(OnlineStore):
                 if len(set(keys)) != len(keys):  # each is compared with the stored row alone: one row per entity
                     raise DatabaseError(f"online store {self.path}: the rows of {view.key} repeated an entity")
                 cursor = txn.cursor(table)
-                replacing = _replacing(cursor, keys, values, rows.column(ENCODED_VALUE), view.features)
+                replacing = _replacing(cursor, keys, values, view.features)
                 cursor.putmulti(replacing)
                 written = len(replacing)
                 if previous.watermark and (watermark is None or previous.watermark > watermark):
@@ -268,27 +267,14 @@ def _view_state(raw: bytes | None) -> ViewState | None:
     return ViewState(data["watermark"], tuple(data["key_types"]), int(data["rows"]), data["materialized_at"])
 
 
-def _replacing(cursor: lmdb.Cursor, keys: list[bytes], values: list[bytes], new_values: pyarrow.ChunkedArray,
-               features: tuple[str, ...]) -> list[tuple[bytes, bytes]]:
-    """The rows (one per key) that replace what is stored by `_replaces`'s rule: the
-    stamps compared for the whole batch in Arrow, the features only where they tie.
-    `new_values` is `values` as the rows' Arrow column."""
-    import pyarrow
-    import pyarrow.compute as pc
-
-    stored = dict(cursor.getmulti(keys))
-    if not stored:
-        return list(zip(keys, values, strict=True))
-    held = list(map(stored.get, keys))
-    binary = pyarrow.binary()
-    held_values = pyarrow.array(held, binary)
-    incoming, previous = (pc.list_element(pc.split_pattern(column, b"|", max_splits=1), 0) for column in (new_values, held_values))
-    replaces = pc.fill_null(pc.greater(incoming, previous), True).to_pylist()  # null: nothing stored
-    # as late, and not the stored value again (a retried push): the features decide
-    tied = pc.and_(pc.equal(incoming, previous), pc.not_equal(new_values, held_values))
-    for index in pc.indices_nonzero(pc.fill_null(tied, False)).to_pylist():
-        replaces[index] = _replaces(values[index], held[index], features)  # type: ignore[arg-type]
-    return list(compress(zip(keys, values, strict=True), replaces))
+def _replacing(cursor: lmdb.Cursor, keys: list[bytes], values: list[bytes], features: tuple[str, ...]) -> list[tuple[bytes, bytes]]:
+    """The rows (one per key) that replace what is stored, by `_replaces`'s rule. Row
+    by row: one `getmulti`, then a split and a comparison of bytes per row. Measured
+    against the same comparison column-wise in Arrow: within 10% for 10,000 to 50,000
+    rows, and faster for a push's hundreds (an Arrow call costs tens of microseconds)."""
+    stored: dict[bytes, bytes] = dict(cursor.getmulti(keys))  # type: ignore[arg-type]  # bytes: opened without buffers
+    return [(key, value) for key, value in zip(keys, values, strict=True)
+            if (held := stored.get(key)) is None or _replaces(value, held, features)]
 
 
 def _replaces(value: bytes, stored: bytes, features: tuple[str, ...]) -> bool:
