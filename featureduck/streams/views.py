@@ -43,7 +43,7 @@ class StreamView:
             relation = exp.to_table(BATCH_TABLE)
             projection = None
             if self.projection is not None:  # the model's rows for this batch
-                relation = exp.to_table(f"__fd_projection_{self.online.table}")
+                relation = exp.table_(exp.to_identifier(f"__fd_projection_{self.online.table}", quoted=True))
                 projection = exp.Create(this=relation.copy(), kind="VIEW", replace=True, expression=self.projection.copy(),
                                         properties=exp.Properties(expressions=[exp.TemporaryProperty()])).sql(dialect="duckdb")
             query = latest_rows(self.view, list(self.online.join_keys), relation, None)
