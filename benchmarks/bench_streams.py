@@ -17,8 +17,10 @@
 - push: `fduck serve` (1 and 2 workers, embedded store) taking `POST /push/clicks`
   of 100-row batches from wrk at 16 connections for 10 s, each body generated
   per request (random users among 100,000, random event times to the microsecond).
-  Beside it, as context: the pushes per second the store's LMDB transactions
-  alone allow (`_store_alone`).
+  Beside it, as context: the same load on push_floor_app (the least a Python
+  push server on the same uvicorn does: parse, one LMDB write per request, no
+  checks), and the pushes per second the store's LMDB transactions alone allow
+  (`_store_alone`).
 
 - cdc: a table of 1,000,000 rows mirrored into a DuckDB target, then 100,000
   updates of random rows applied, timed from the `fduck stream` call until the
@@ -290,6 +292,7 @@ def push(bootstrap: str) -> dict[str, dict[str, float]]:
         for workers in (1, 2):
             root = project_at(WORK / "push", bootstrap, "bench.push", stream=True, sync=sync)
             results[f"sync {str(sync).lower()}, {workers} worker{'s' if workers > 1 else ''}"] = _push_run(root, script, workers)
+            results[f"floor, sync {str(sync).lower()}, {workers} worker{'s' if workers > 1 else ''}"] = _push_floor(script, workers, sync)
         results[f"store alone, sync {str(sync).lower()}"] = {"pushes_per_s": _store_alone(sync)}
     return results
 
@@ -325,19 +328,45 @@ def _store_alone(sync: bool, groups: int = 300) -> float:
     return groups * 8 / elapsed
 
 
+def _push_floor(script: Path, workers: int, sync: bool) -> dict[str, float]:
+    """Context, not a target: the same load on push_floor_app, which does the least a
+    push server in Python on the same uvicorn can (its docstring says what it leaves out)."""
+    import shutil
+
+    folder = WORK / "push_floor"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    port = 18767
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "push_floor_app:app", "--port", str(port), "--workers", str(workers), "--http", "httptools",
+         "--loop", "uvloop", "--log-level", "warning", "--no-access-log"],
+        cwd=Path(__file__).resolve().parent, env={**os.environ, "PUSH_FLOOR_DB": str(folder), "PUSH_FLOOR_SYNC": str(sync).lower()},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        return _wrk_pushes(f"http://127.0.0.1:{port}", script, b'{"rows":[]}')
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _push_run(root: Path, script: Path, workers: int) -> dict[str, float]:
     port = 18766
     server = subprocess.Popen([sys.executable, "-m", "featureduck.cli", "serve", "--port", str(port), "--workers", str(workers)],
                               cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
     try:
-        wait_for(base + "/health")
-        subprocess.run(["wrk", "-t1", "-c1", "-d3s", "-s", str(script), base], check=True, capture_output=True)  # warm-up
-        out = subprocess.run(["wrk", "-t2", "-c16", "-d10s", "--latency", "-s", str(script), base], check=True,
-                             capture_output=True, text=True).stdout
+        return _wrk_pushes(f"http://127.0.0.1:{port}", script, None)
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def _wrk_pushes(base: str, script: Path, probe: bytes | None) -> dict[str, float]:
+    """wrk's figures for pushes to a server answering at `base` (`/health`, or with `probe` POSTed to `/`)."""
+    wait_for(base + ("/" if probe is not None else "/health"), probe)
+    subprocess.run(["wrk", "-t1", "-c1", "-d3s", "-s", str(script), base], check=True, capture_output=True)  # warm-up
+    out = subprocess.run(["wrk", "-t2", "-c16", "-d10s", "--latency", "-s", str(script), base], check=True,
+                         capture_output=True, text=True).stdout
     figures = {"requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}  # type: ignore[union-attr]
     value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
     figures["p99_ms"] = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
