@@ -16,6 +16,7 @@ import datetime
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -186,6 +187,12 @@ class OnlineStore(ABC):
         `latest_rows`, so a late, older row never regresses a value, a row written twice
         changes nothing, and writes in any order leave what one full write would.
         Returns how many rows it stored."""
+
+    def writing_now(self) -> AbstractContextManager[bool]:
+        """True while a `write` may be made at once, with no wait for another writer,
+        a server or a disk flush (so on a server's event loop); False: make it where
+        waiting stalls nothing. A store whose writes cross a network never says True."""
+        return nullcontext(False)
 
     @abstractmethod
     def read(self, view: OnlineView, entity_keys: Sequence[str]) -> list[OnlineRow | None]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +43,7 @@ from featureduck.online.base import (
     key_type,
     utc_text,
 )
+from featureduck.online.writer_lock import WriterLock
 from featureduck.utils.clock import utc_now
 
 if TYPE_CHECKING:
@@ -50,7 +52,7 @@ if TYPE_CHECKING:
 
 DEFAULT_PATH = "target/online_store"
 ENCODED_KEY, ENCODED_VALUE = "__fd_key", "__fd_value"
-_OPEN: dict[str, list[Any]] = {}  # path -> [environment, stores using it, its flusher (sync: false)]
+_OPEN: dict[str, list[Any]] = {}  # path -> [environment, stores using it, its flusher (sync: false), its WriterLock]
 _OPEN_LOCK = threading.Lock()
 DEFAULT_MAP_SIZE = 1 << 40  # address space, not disk: the file grows with the data (sparse on Linux)
 _VIEWS = b"__fduck_views"
@@ -72,6 +74,7 @@ class EmbeddedStore(OnlineStore):
         # writes, and the store may then need a rebuild (`fduck materialize --full`)
         self.sync = sync
         self._env: lmdb.Environment | None = None
+        self._writer: WriterLock | None = None
         self._tables: dict[str, Any] = {}
         self._lock = threading.Lock()
 
@@ -91,9 +94,9 @@ class EmbeddedStore(OnlineStore):
                 except lmdb.Error as err:
                     raise DatabaseError(f"cannot open the online store {self.path}: {err}") from None
                 env.reader_check()  # slots of reader processes that were killed
-                shared = _OPEN[key] = [env, 0, None if self.sync else _Flusher(env)]
+                shared = _OPEN[key] = [env, 0, None if self.sync else _Flusher(env), WriterLock(self.path)]
             shared[1] += 1
-            self._env = shared[0]
+            self._env, self._writer = shared[0], shared[3]
 
     def close(self) -> None:
         if self._env is None:
@@ -107,7 +110,8 @@ class EmbeddedStore(OnlineStore):
                 if shared[2] is not None:
                     shared[2].stop()
                 self._env.close()
-        self._env = None
+                shared[3].close()
+        self._env = self._writer = None
         self._tables.clear()
 
     @property
@@ -116,6 +120,19 @@ class EmbeddedStore(OnlineStore):
             self.open()
         assert self._env is not None
         return self._env
+
+    def writing_now(self) -> AbstractContextManager[bool]:
+        """With `sync: false` a write costs CPU alone, and no other featureduck writer
+        is in one when the writer lock is free: then it may run where waiting would
+        stall others (a server's event loop). A commit flushed to disk is never made
+        there."""
+        return nullcontext(False) if self.sync else self._writer_lock().held(wait=False)
+
+    def _writer_lock(self) -> WriterLock:
+        if self._writer is None:
+            self.open()
+        assert self._writer is not None
+        return self._writer
 
     def generation(self) -> int:
         """LMDB's last committed transaction id, read from the shared meta page (~1 µs):
@@ -188,7 +205,7 @@ class EmbeddedStore(OnlineStore):
         table = self._table(view.table, create=True)
         views = self._table(_VIEWS.decode(), create=True)
         key_types = [key_type(rows.schema.field(k).type) for k in view.join_keys]
-        with self.env.begin(write=True) as txn:
+        with self._writer_lock().held(wait=True), self.env.begin(write=True) as txn:
             previous = _view_state(txn.get(view.key.encode(), db=views))
             if not rows.num_rows and previous is not None and not full:
                 key_types = list(previous.key_types)  # no new rows carry no types: the keys keep the stored ones

@@ -96,9 +96,10 @@ class TokenBucket:
 
 
 class PushQueue:
-    """Pushes validated on the event loop, written in groups off it: whatever arrives
-    while a group's commit runs (a disk flush) is written with the next, in one thread
-    hop for the whole group."""
+    """Pushes validated on the event loop, written in groups: the pushes that arrived
+    in one turn of the loop, written on it when that waits for nothing (Pusher.write_now),
+    otherwise off it, where whatever arrives while a group's commit runs (a disk flush,
+    another process's write) is written with the next, in one thread hop for the group."""
 
     def __init__(self, pusher: Pusher) -> None:
         self.pusher = pusher
@@ -123,8 +124,10 @@ class PushQueue:
         try:
             while self._waiting:
                 group, self._waiting = self._waiting, []
+                tickets = [ticket for ticket, _ in group]
                 try:
-                    await loop.run_in_executor(None, self.pusher.write_group, [ticket for ticket, _ in group])
+                    if not self.pusher.write_now(tickets):
+                        await loop.run_in_executor(None, self.pusher.write_group, tickets)
                 except BaseException as err:  # noqa: BLE001 - told to every push of the group
                     for ticket, _ in group:
                         ticket.error = ticket.error or err

@@ -336,6 +336,20 @@ class Pusher:
         assert ticket.result is not None
         return ticket.result
 
+    def write_now(self, group: list[Ticket]) -> bool:
+        """`write_group` made at once if it waits for nothing (OnlineStore.writing_now;
+        online only: a landing table is behind a target's own locks); False, and
+        nothing written, otherwise."""
+        if any(t.to != "online" for t in group) or not self._writing.acquire(blocking=False):
+            return False
+        try:
+            with self.store.writing_now() as now:
+                if now:
+                    self.write_group(group)
+                return now
+        finally:
+            self._writing.release()
+
     def write_group(self, group: list[Ticket]) -> None:
         """Every push of `group` written, each ticket given its result or error; one
         caller at a time. Online first (written twice, it changes nothing), then offline: a push retried

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import datetime
 import random
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 import duckdb
@@ -13,6 +17,7 @@ import pytest
 
 from featureduck.api import Project
 from featureduck.errors import UsageError
+from featureduck.online.writer_lock import WriterLock
 from tests.conftest import ProjectFactory, fduck
 from tests.integration.online.test_serving import _request, _server
 
@@ -156,3 +161,83 @@ def test_push_is_behind_the_same_auth_and_rate_limit(make_project: ProjectFactor
         assert _request(base + "/push/clicks", body, token="wrong")[0] == 403
         statuses = [_request(base + "/push/clicks", body, token="s3cret")[0] for _ in range(4)]
     assert statuses[0] == 200 and 429 in statuses
+
+
+UNFLUSHED = ("default:\n  target: dev\n  outputs:\n"
+             "    dev: {type: duckdb, path: target/dev.duckdb, online_store: {type: embedded, sync: false}}\n")
+# another featureduck writer (a `materialize --full`, a stream's batch) in its write transaction, until told to stop
+HOLDER = """
+import sys
+from pathlib import Path
+import lmdb
+from featureduck.online.embedded import DEFAULT_MAP_SIZE
+from featureduck.online.writer_lock import WriterLock
+env = lmdb.open(sys.argv[1], map_size=DEFAULT_MAP_SIZE, max_dbs=4096)
+with WriterLock(Path(sys.argv[1])).held(wait=True), env.begin(write=True):
+    print("held", flush=True)
+    sys.stdin.read()
+"""
+
+
+@pytest.mark.slow
+def test_a_server_reads_on_while_another_process_writes_and_pushes_after(make_project: ProjectFactory) -> None:
+    """With `sync: false` a server writes pushes on its event loop when no other
+    writer is in a write: when one is, reads must still be answered at once, and the
+    push waits for that writer, then is written."""
+    root = make_project({"models/sources.yml": SOURCES, "profiles.yml": UNFLUSHED})
+    with _server(root) as base:
+        assert _request(base + "/push/clicks", {"rows": [_row(1, "2026-01-01T10:00:00", 1.0)]})[0] == 200
+        holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(root / "target" / "online_store")],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+            answers: list[tuple[int, object]] = []
+            pushing = threading.Thread(target=lambda: answers.append(
+                _request(base + "/push/clicks", {"rows": [_row(1, "2026-01-01T11:00:00", 2.0)]})))
+            pushing.start()
+            time.sleep(0.5)
+            assert not answers, "the push did not wait for the other writer"
+            started = time.perf_counter()
+            assert _request(base + "/features/clicks/1")[1]["features"]["amount"] == 1.0
+            assert _request(base + "/health")[0] == 200
+            assert time.perf_counter() - started < 2.0
+        finally:
+            assert holder.stdin is not None
+            holder.stdin.close()
+            holder.wait(timeout=10)
+        pushing.join(timeout=10)
+        assert answers and answers[0][0] == 200
+        assert _request(base + "/features/clicks/1")[1]["features"]["amount"] == 2.0
+        # the lock free again: a push is written at once
+        assert _request(base + "/push/clicks", {"rows": [_row(1, "2026-01-01T12:00:00", 3.0)]})[1]["online"] == 1
+        assert _request(base + "/features/clicks/1")[1]["features"]["amount"] == 3.0
+
+
+def test_the_writer_lock_is_tried_across_threads_and_processes_and_reentrant(tmp_path: Path) -> None:
+    lock = WriterLock(tmp_path)
+    with lock.held(wait=False) as mine:
+        assert mine
+        with lock.held(wait=False) as again:  # a write inside a held lock
+            assert again
+        tried: list[bool] = []
+
+        def attempt() -> None:
+            with lock.held(wait=False) as other:
+                tried.append(other)
+
+        thread = threading.Thread(target=attempt)
+        thread.start()
+        thread.join()
+        assert tried == [False]
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        with lock.held(wait=False) as mine:
+            assert not mine
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=10)
+    with lock.held(wait=False) as mine:  # the other process gone: free
+        assert mine
+    lock.close()
