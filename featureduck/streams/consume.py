@@ -74,16 +74,18 @@ class StreamProgress(Protocol):
     def stream_progress(self, sources: list[SourceProgress], final: bool) -> None: ...
 
 
-Decoder = Callable[["pyarrow.Table"], tuple["pyarrow.Table", "pyarrow.Table"]]
+Decoder = Callable[["pyarrow.Table"], tuple["pyarrow.Table", "pyarrow.Table", int]]
 
 
 @dataclass(frozen=True)
 class _Decoded:
-    """A batch as read (its offsets), and its rows and dead letters as decoded."""
+    """A batch as read (its offsets), its rows and dead letters as decoded, and how many
+    rows of its stream views the online store kept."""
 
     raw: RawBatch
     rows: pyarrow.Table
     dead: pyarrow.Table
+    online: int
     parts: int = 1  # the batches read that it joins
 
     def joined(self, later: _Decoded) -> _Decoded:
@@ -97,7 +99,7 @@ class _Decoded:
         raw = RawBatch(both(self.raw.table, later.raw.table), {**self.raw.ends, **later.raw.ends}, {**self.raw.highs, **later.raw.highs})
         # no dead letter is an empty table of no columns
         dead = later.dead if not self.dead.num_rows else self.dead if not later.dead.num_rows else both(self.dead, later.dead)
-        return _Decoded(raw, both(self.rows, later.rows), dead, self.parts + later.parts)
+        return _Decoded(raw, both(self.rows, later.rows), dead, self.online + later.online, self.parts + later.parts)
 
 
 def _hand_over(into: queue.Queue[Any], item: object, stopped: threading.Event) -> None:
@@ -112,8 +114,9 @@ def _hand_over(into: queue.Queue[Any], item: object, stopped: threading.Event) -
 class _Prefetch:
     """A source's batches in three stages, each in its own thread: one reads the next batch
     (Python, holding the GIL for each message), one decodes the last (DuckDB, outside it)
-    while the loop commits the one before. What was read or decoded but not committed is
-    read again after a restart: only a commit moves the recorded offsets."""
+    and writes its stream views online, while the loop commits the one before. What was
+    read or decoded but not committed is read again after a restart: only a commit moves
+    the recorded offsets (and a batch written online twice changes nothing there)."""
 
     def __init__(self, reader: TopicReader, decode: Decoder) -> None:
         self.reader = reader
@@ -283,7 +286,7 @@ def consume(
             source.reader.open(source.known)
             decoding = decoder.cursor()  # a connection of its own: the decoding thread's
             decoding.execute("SET TimeZone = 'UTC'")
-            decode = functools.partial(_decode, decoding, source)
+            decode = functools.partial(_decode_and_write, decoding, store, source)
             source.prefetch = _InPlace(source.reader, decode) if isinstance(source.reader, SlotReader) else _Prefetch(source.reader, decode)
             source.progress.positions = dict(source.known)
         # every batch is 100,000 message objects: without this, each full collection they set off would also
@@ -296,7 +299,7 @@ def consume(
         while not stopping():
             got = 0
             for source in sources:
-                got += _one_batch(adapter, store, decoder, source)
+                got += _one_batch(adapter, decoder, source)
             now = time.monotonic()
             if got:
                 last_message = now
@@ -324,14 +327,13 @@ def consume(
         decoder.close()
 
 
-def _one_batch(adapter: EngineAdapter, store: OnlineStore | None, decoder: duckdb.DuckDBPyConnection, source: _Source) -> int:
+def _one_batch(adapter: EngineAdapter, decoder: duckdb.DuckDBPyConnection, source: _Source) -> int:
     assert source.prefetch is not None
     decoded = source.prefetch.next(BATCH_WAIT)
     if decoded is None:
         return 0
     batch, rows, dead = decoded.raw, decoded.rows, decoded.dead
-    if source.views and store is not None and rows.num_rows:
-        source.progress.online_rows += write_views(decoder, store, source.views, rows)
+    source.progress.online_rows += decoded.online
     changes = last_changes(decoder, source.table, source.tables, rows) if source.mirrors else None
     with adapter.transaction():
         if changes is not None:
@@ -362,6 +364,15 @@ def _empty_batch() -> pyarrow.Table:
         "timestamp": pyarrow.array([], pyarrow.int64()), "key": pyarrow.array([], pyarrow.binary()),
         "value": pyarrow.array([], pyarrow.binary()), "seq": pyarrow.array([], pyarrow.int64()),
     })
+
+
+def _decode_and_write(decoder: duckdb.DuckDBPyConnection, store: OnlineStore | None, source: _Source,
+                      raw: pyarrow.Table) -> tuple[pyarrow.Table, pyarrow.Table, int]:
+    """`_decode`, then the rows' stream views written online, where the batch is decoded:
+    a value is served without waiting for the loop to commit the batch before."""
+    rows, dead = _decode(decoder, source, raw)
+    online = write_views(decoder, store, source.views, rows) if source.views and store is not None and rows.num_rows else 0
+    return rows, dead, online
 
 
 def _decode(decoder: duckdb.DuckDBPyConnection, source: _Source, raw: pyarrow.Table) -> tuple[pyarrow.Table, pyarrow.Table]:
