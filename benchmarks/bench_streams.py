@@ -45,6 +45,8 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -337,25 +339,29 @@ def _push_floor(script: Path, workers: int, sync: bool) -> dict[str, float]:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     port = 18767
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "push_floor_app:app", "--port", str(port), "--workers", str(workers), "--http", "httptools",
-         "--loop", "uvloop", "--log-level", "warning", "--no-access-log"],
-        cwd=Path(__file__).resolve().parent, env={**os.environ, "PUSH_FLOOR_DB": str(folder), "PUSH_FLOOR_SYNC": str(sync).lower()},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = ["uvicorn", "push_floor_app:app", "--port", str(port), "--workers", str(workers), "--http", "httptools",
+               "--loop", "uvloop", "--log-level", "warning", "--no-access-log"]
+    env = {**os.environ, "PUSH_FLOOR_DB": str(folder), "PUSH_FLOOR_SYNC": str(sync).lower()}
     try:
-        return _wrk_pushes(f"http://127.0.0.1:{port}", script, b'{"rows":[]}')
+        with _serving(command, Path(__file__).resolve().parent, env):
+            return _wrk_pushes(f"http://127.0.0.1:{port}", script, b'{"rows":[]}')
     finally:
-        server.terminate()
-        server.wait(timeout=30)
         shutil.rmtree(folder, ignore_errors=True)
 
 
 def _push_run(root: Path, script: Path, workers: int) -> dict[str, float]:
     port = 18766
-    server = subprocess.Popen([sys.executable, "-m", "featureduck.cli", "serve", "--port", str(port), "--workers", str(workers)],
-                              cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
+    with _serving(["featureduck.cli", "serve", "--port", str(port), "--workers", str(workers)], root, {**os.environ}):
         return _wrk_pushes(f"http://127.0.0.1:{port}", script, None)
+
+
+@contextmanager
+def _serving(module_and_args: list[str], cwd: Path, env: dict[str, str]) -> Iterator[None]:
+    """A server (`python -m <module> <args>`) running for the block, stopped after it."""
+    server = subprocess.Popen([sys.executable, "-m", *module_and_args], cwd=cwd, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,11 +53,24 @@ if TYPE_CHECKING:
 
 DEFAULT_PATH = "target/online_store"
 ENCODED_KEY, ENCODED_VALUE = "__fd_key", "__fd_value"
-_OPEN: dict[str, list[Any]] = {}  # path -> [environment, stores using it, its flusher (sync: false), its WriterLock]
 _OPEN_LOCK = threading.Lock()
 DEFAULT_MAP_SIZE = 1 << 40  # address space, not disk: the file grows with the data (sparse on Linux)
 _VIEWS = b"__fduck_views"
 FLUSH_SECONDS = 1.0
+
+
+@dataclass
+class _Shared:
+    """What the stores of one process opened on one folder share (LMDB allows one
+    environment per file and process)."""
+
+    env: lmdb.Environment
+    flusher: _Flusher | None  # with `sync: false`
+    writer: WriterLock
+    users: int = 0
+
+
+_OPEN: dict[str, _Shared] = {}  # by the folder's resolved path
 
 
 class EmbeddedStore(OnlineStore):
@@ -73,17 +87,22 @@ class EmbeddedStore(OnlineStore):
         # but every FLUSH_SECONDS: a process killed loses nothing, a machine that crashes the last flush's
         # writes, and the store may then need a rebuild (`fduck materialize --full`)
         self.sync = sync
-        self._env: lmdb.Environment | None = None
-        self._writer: WriterLock | None = None
+        self._shared: _Shared | None = None
         self._tables: dict[str, Any] = {}
         self._lock = threading.Lock()
 
     def open(self) -> None:
+        self._opened()
+
+    def _opened(self) -> _Shared:
+        """The shared environment, opened on first use."""
+        if self._shared is not None:
+            return self._shared
         import lmdb
 
         self.path.mkdir(parents=True, exist_ok=True)
         key = str(self.path.resolve())
-        with _OPEN_LOCK:  # LMDB allows one environment per file and process: stores share it
+        with _OPEN_LOCK:
             shared = _OPEN.get(key)
             if shared is None:
                 try:
@@ -94,45 +113,36 @@ class EmbeddedStore(OnlineStore):
                 except lmdb.Error as err:
                     raise DatabaseError(f"cannot open the online store {self.path}: {err}") from None
                 env.reader_check()  # slots of reader processes that were killed
-                shared = _OPEN[key] = [env, 0, None if self.sync else _Flusher(env), WriterLock(self.path)]
-            shared[1] += 1
-            self._env, self._writer = shared[0], shared[3]
+                shared = _OPEN[key] = _Shared(env, None if self.sync else _Flusher(env), WriterLock(self.path))
+            shared.users += 1
+            self._shared = shared
+        return shared
 
     def close(self) -> None:
-        if self._env is None:
+        shared = self._shared
+        if shared is None:
             return
-        key = str(self.path.resolve())
         with _OPEN_LOCK:
-            shared = _OPEN[key]
-            shared[1] -= 1
-            if shared[1] == 0:
-                del _OPEN[key]
-                if shared[2] is not None:
-                    shared[2].stop()
-                self._env.close()
-                shared[3].close()
-        self._env = self._writer = None
+            shared.users -= 1
+            if shared.users == 0:
+                del _OPEN[str(self.path.resolve())]
+                if shared.flusher is not None:
+                    shared.flusher.stop()
+                shared.env.close()
+                shared.writer.close()
+        self._shared = None
         self._tables.clear()
 
     @property
     def env(self) -> lmdb.Environment:
-        if self._env is None:
-            self.open()
-        assert self._env is not None
-        return self._env
+        return self._opened().env
 
     def writing_now(self) -> AbstractContextManager[bool]:
         """With `sync: false` a write costs CPU alone, and no other featureduck writer
         is in one when the writer lock is free: then it may run where waiting would
         stall others (a server's event loop). A commit flushed to disk is never made
         there."""
-        return nullcontext(False) if self.sync else self._writer_lock().held(wait=False)
-
-    def _writer_lock(self) -> WriterLock:
-        if self._writer is None:
-            self.open()
-        assert self._writer is not None
-        return self._writer
+        return nullcontext(False) if self.sync else self._opened().writer.held(wait=False)
 
     def generation(self) -> int:
         """LMDB's last committed transaction id, read from the shared meta page (~1 µs):
@@ -205,7 +215,7 @@ class EmbeddedStore(OnlineStore):
         table = self._table(view.table, create=True)
         views = self._table(_VIEWS.decode(), create=True)
         key_types = [key_type(rows.schema.field(k).type) for k in view.join_keys]
-        with self._writer_lock().held(wait=True), self.env.begin(write=True) as txn:
+        with self._opened().writer.held(wait=True), self.env.begin(write=True) as txn:
             previous = _view_state(txn.get(view.key.encode(), db=views))
             if not rows.num_rows and previous is not None and not full:
                 key_types = list(previous.key_types)  # no new rows carry no types: the keys keep the stored ones
