@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
 
     from featureduck.engines.plans import Plan, PlanNode
 
+# seconds an open waits while another process holds the file: long enough for a brief holder
+# (a served push appending to a landing table), short before a long one (`fduck stream`) is named
+LOCK_WAIT = 2.0
 # The keys a duckdb profile output may hold (besides its engine's path settings, and `type`):
 # dbt-duckdb's others (plugins, secrets, filesystems, external_root...) are refused by name.
 PROFILE_KEYS = frozenset({"path", "threads", "schema", "database", "extensions", "settings", "attach", "online_store"})
@@ -66,12 +70,18 @@ class DuckDBAdapter(EngineAdapter):
         config = {str(k): v for k, v in dict(self.target.settings.get("settings") or {}).items()}
         self._known_empty = self.path == ":memory:" or (_is_local_file(self.path) and not Path(self.path).exists())
         self._check_profile_keys()
-        try:
-            self._connection = duckdb.connect(self.path, config=config)
-        except duckdb.IOException as err:
-            raise ConnectionFailure(_lock_message(self.path, str(err))) from None
-        except duckdb.Error as err:
-            raise ConnectionFailure(f"cannot open DuckDB database {self.path}: {err}") from None
+        deadline, pause = time.monotonic() + LOCK_WAIT, 0.005
+        while True:
+            try:
+                self._connection = duckdb.connect(self.path, config=config)
+                break
+            except duckdb.IOException as err:
+                if not _is_lock(str(err)) or time.monotonic() >= deadline:
+                    raise ConnectionFailure(_lock_message(self.path, str(err))) from None
+                time.sleep(pause)
+                pause = min(pause * 2, 0.1)
+            except duckdb.Error as err:
+                raise ConnectionFailure(f"cannot open DuckDB database {self.path}: {err}") from None
         self._load_profile_extensions()
         self._attach_profile_databases()
 
@@ -356,10 +366,15 @@ def _plan_node(profile: dict[str, Any]) -> PlanNode:
     )
 
 
+def _is_lock(error: str) -> bool:
+    """DuckDB's 'Could not set lock on file ...': another process has the file open."""
+    return "could not set lock on file" in error.lower()
+
+
 def _lock_message(path: str, error: str) -> str:
     """DuckDB says 'Could not set lock on file ... (PID n)'; say it plainly."""
-    if "lock" in error.lower():
+    if _is_lock(error):
         pid = re.search(r"PID (\d+)", error)
         holder = f" (held by process {pid.group(1)})" if pid else ""
-        return f"the DuckDB database {path} is locked by another process{holder}; close it and retry"
+        return f"the DuckDB database {path} is locked by another process{holder} (waited {LOCK_WAIT:g} s); close it and retry"
     return f"cannot open DuckDB database {path}: {error}"

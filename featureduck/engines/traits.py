@@ -70,6 +70,9 @@ class EngineTraits:
     # appends rows and records where they came from in one transaction (EngineAdapter.append_arrow):
     # `fduck stream` lands messages in it exactly once
     lands_streams: bool = False
+    # a process with it open keeps every other process out (a DuckDB file): one that runs long
+    # and writes it now and then (serving's offline pushes) connects for each write, and closes
+    locks_out_processes: bool = False
 
     @property
     def ranks_ties(self) -> bool:
@@ -85,7 +88,7 @@ _DUCKDB = EngineTraits(
     local_reader=True, reads_in_place=_FILE_FORMATS, own_database_sources=frozenset(), point_in_time_join="asof",
     keeps_watermarks=True, exports_through_scanner=False, python_udfs=True, refuses=frozenset(), rewrites=frozenset(),
     path_settings=(PathSetting("path", "target/dev.duckdb", "file"), PathSetting("external_root", ".", "folder")),
-    lands_streams=True,
+    lands_streams=True, locks_out_processes=True,
 )
 
 _ENGINES: dict[str, EngineTraits] = {

@@ -276,8 +276,10 @@ class Pusher:
     """Pushes for every stream view of a project. `write_group` writes many pushes in
     one store write per view and one target transaction per source (a commit costs a
     disk flush, which a push of a hundred rows would otherwise pay alone): serving
-    hands it every push that arrived meanwhile. The target is opened on the first
-    offline push and kept."""
+    hands it every push that arrived meanwhile. The target is connected on the first
+    offline push and kept, unless a connection locks other processes out of it (a
+    DuckDB file): then it is connected for each offline write, and waits for another
+    process's brief hold (engines.duckdb.LOCK_WAIT)."""
 
     def __init__(self, definition: ProjectDefinition, store: OnlineStore, open_target: Callable[[], EngineAdapter] | None) -> None:
         self.definition = definition
@@ -391,8 +393,13 @@ class Pusher:
         if view.source.unique_id not in self._landing_ready:
             ensure_landing(adapter, view.source, tables)
             self._landing_ready.add(view.source.unique_id)
-        with adapter.transaction():
-            return adapter.append_arrow(tables.rows, rows)
+        try:
+            with adapter.transaction():
+                return adapter.append_arrow(tables.rows, rows)
+        finally:
+            if adapter.traits.locks_out_processes:  # kept open, it would keep `fduck run` and the other workers out
+                adapter.close()
+                self._adapter = None
 
     def close(self) -> None:
         with self._writing:

@@ -10,6 +10,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 import duckdb
@@ -241,3 +243,72 @@ def test_the_writer_lock_is_tried_across_threads_and_processes_and_reentrant(tmp
     with lock.held(wait=False) as mine:  # the other process gone: free
         assert mine
     lock.close()
+
+
+def _rank(row: dict[str, object]) -> tuple[object, ...]:
+    """The stores' order of one entity's rows: feature time, then the features NULL lowest."""
+    return (datetime.datetime.fromisoformat(str(row["event_ts"])),
+            *((0,) if row[name] is None else (1, row[name]) for name in ("amount", "country", "seen")))
+
+
+def _newest(rows: Iterable[dict[str, object]]) -> dict[int, tuple[object, ...]]:
+    """Brute force: each user's greatest rank."""
+    newest: dict[int, tuple[object, ...]] = {}
+    for row in rows:
+        user, rank = int(row["user_id"]), _rank(row)  # type: ignore[call-overload]
+        if user not in newest or rank > newest[user]:  # type: ignore[operator]
+            newest[user] = rank
+    return newest
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sync", [True, False])
+def test_concurrent_pushes_to_two_workers_keep_the_newest_and_land_each_row_once(make_project: ProjectFactory, sync: bool) -> None:
+    """Clients pushing at once to two server processes, online and offline, with late
+    events and ties (grouped writes, on the loop and off it, the two workers taking
+    turns at the store and at the DuckDB file): the served values are the brute-force
+    newest, the landing table holds each offline row once, and a `materialize --full`
+    and a `fduck run` made while the server runs succeed and agree."""
+    profile = UNFLUSHED.replace("sync: false", f"sync: {str(sync).lower()}")
+    root = make_project({"models/sources.yml": SOURCES, "profiles.yml": profile,
+                         "models/totals.sql": "select user_id, count(*) as pushes from {{ source('clicks', 'events') }} group by 1"})
+    rng = random.Random(19 if sync else 20)
+    stamps = ["2026-01-01T10:01:00", "2026-01-01T10:01:00.5", "2026-01-01T10:01:00.25", "2026-01-01T10:02:00", "2026-01-01T09:00:00"]
+    plans = [[([{"user_id": rng.randrange(12), "event_ts": rng.choice(stamps), "amount": rng.choice([None, 1.0, 2.0]),
+                 "country": rng.choice(["de", "fr", None]), "seen": rng.choice([None, 0.5])} for _ in range(rng.randrange(1, 40))],
+               rng.choice(["online", "online_and_offline"])) for _ in range(20)] for _ in range(6)]
+    failures: list[object] = []
+    with _server(root, args=["--workers", "2"]) as base:
+
+        def client(plan: list[tuple[list[dict[str, object]], str]]) -> None:
+            for rows, to in plan:
+                status, answer = _request(base + "/push/clicks", {"rows": rows, "to": to})
+                if status != 200:
+                    failures.append(answer)
+
+        clients = [threading.Thread(target=client, args=(plan,)) for plan in plans]
+        for thread in clients:
+            thread.start()
+        for thread in clients:
+            thread.join()
+        assert not failures
+        pushed = [(row, to) for plan in plans for rows, to in plan for row in rows]
+
+        def served() -> dict[int, tuple[object, ...]]:
+            answers = {user: _request(f"{base}/features/clicks/{user}")[1] for user in range(12)}
+            return {user: (datetime.datetime.fromisoformat(a["feature_ts"]), *((0,) if a["features"][n] is None else (1, a["features"][n])
+                                                                               for n in ("amount", "country", "seen")))
+                    for user, a in answers.items() if "features" in a}
+
+        assert served() == _newest(row for row, _ in pushed)
+        # the landing table's rows alone, as the view is rebuilt from them (online-only pushes are not there)
+        assert fduck("materialize", "--full", cwd=root).returncode == 0
+        assert served() == _newest(row for row, to in pushed if to != "online")
+        assert fduck("run", cwd=root).returncode == 0
+    offline = Counter((int(r["user_id"]), datetime.datetime.fromisoformat(str(r["event_ts"])), r["amount"])  # type: ignore[call-overload]
+                      for r, to in pushed if to != "online")
+    with duckdb.connect(str(root / "target/dev.duckdb"), read_only=True) as con:
+        landed = Counter(con.execute("select user_id, event_ts, amount from clicks.events").fetchall())
+        totals = dict(con.execute("select user_id, pushes from totals").fetchall())
+    assert landed == offline
+    assert totals == dict(Counter(user for (user, _, _), times in offline.items() for _ in range(times)))

@@ -12,7 +12,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -69,10 +69,10 @@ def _request(url: str, body: Any = None, token: str | None = None, raw: bytes | 
 
 
 @contextmanager
-def _server(root: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+def _server(root: Path, env: dict[str, str] | None = None, args: Sequence[str] = ()) -> Iterator[str]:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "featureduck.cli", "serve", "--project-dir", str(root), "--port", str(port)],
+        [sys.executable, "-m", "featureduck.cli", "serve", "--project-dir", str(root), "--port", str(port), *args],
         env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
