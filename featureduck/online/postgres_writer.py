@@ -12,6 +12,8 @@ the next write.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import orjson
@@ -57,6 +59,26 @@ class StoreWriter:
                 self._duckdb = None
 
     def write(self, view: OnlineView, rows: pyarrow.Table, full: bool) -> int:
+        try:
+            with self._writing(view):
+                return self._write(view, rows, full)
+        except DatabaseError as err:
+            raise DatabaseError(f"online store {self.tables.schema}.{view.table}: {err.message}") from None
+
+    @contextmanager
+    def _writing(self, view: OnlineView) -> Iterator[None]:
+        """The view's writers one at a time, in every process (an advisory lock of this
+        thread's session, which the server drops with a killed writer's connection): two
+        at once would share the staging table's name, and a first write of each would
+        replace the other's rows."""
+        key = exp.func("hashtextextended", exp.Literal.string(f"featureduck online {self.tables.schema}.{view.table}"), exp.convert(0))
+        self.adapter.execute(exp.select(exp.func("pg_advisory_lock", key)))
+        try:
+            yield
+        finally:
+            self.adapter.execute(exp.select(exp.func("pg_advisory_unlock", key.copy())))
+
+    def _write(self, view: OnlineView, rows: pyarrow.Table, full: bool) -> int:
         import pyarrow.compute
 
         adapter, tables = self.adapter, self.tables
@@ -69,30 +91,27 @@ class StoreWriter:
         replace = previous is None or not existing
         # loaded first, outside the transaction: DuckDB writes through its own connection
         loaded = view.table + ("__fduck_new" if replace else "__fduck_stage")
-        try:
-            adapter.execute(tables.drop(loaded))
-            adapter.execute(tables.create_feature_table(loaded, wanted, unlogged=not replace))
-            self._bulk_load(view, rows, loaded)
-            with adapter.transaction():
-                if replace:
-                    adapter.execute("SET LOCAL maintenance_work_mem = '512MB'")  # the key's index is built in memory
-                    adapter.execute(tables.drop(view.table))
-                    adapter.execute(tables.rename(loaded, view.table))
-                    adapter.execute(tables.add_primary_key(view.table))
-                    count = written = rows.num_rows  # a full load holds one row per entity
-                else:
-                    for statement in tables.align(view.table, existing, wanted):
-                        adapter.execute(statement)
-                    upserted = adapter.execute(tables.upsert(view, loaded, wanted))
-                    written = int(upserted[0][0]) if upserted else rows.num_rows
-                    adapter.execute(tables.drop(loaded))
-                    if previous is not None and previous.watermark and (watermark is None or previous.watermark > watermark):
-                        watermark = previous.watermark
-                    count = int(adapter.execute(exp.select(exp.func("count", exp.Star())).from_(tables.table(view.table)))[0][0])
-                adapter.execute(tables.notify(self.channel, view))  # delivered on commit
-                adapter.execute(tables.record_view(view, orjson.dumps(key_types).decode(), watermark, count))
-        except DatabaseError as err:
-            raise DatabaseError(f"online store {tables.schema}.{view.table}: {err.message}") from None
+        adapter.execute(tables.drop(loaded))
+        adapter.execute(tables.create_feature_table(loaded, wanted, unlogged=not replace))
+        self._bulk_load(view, rows, loaded)
+        with adapter.transaction():
+            if replace:
+                adapter.execute("SET LOCAL maintenance_work_mem = '512MB'")  # the key's index is built in memory
+                adapter.execute(tables.drop(view.table))
+                adapter.execute(tables.rename(loaded, view.table))
+                adapter.execute(tables.add_primary_key(view.table))
+                count = written = rows.num_rows  # a full load holds one row per entity
+            else:
+                for statement in tables.align(view.table, existing, wanted):
+                    adapter.execute(statement)
+                upserted = adapter.execute(tables.upsert(view, loaded, wanted))
+                written = int(upserted[0][0]) if upserted else rows.num_rows
+                adapter.execute(tables.drop(loaded))
+                if previous is not None and previous.watermark and (watermark is None or previous.watermark > watermark):
+                    watermark = previous.watermark
+                count = int(adapter.execute(exp.select(exp.func("count", exp.Star())).from_(tables.table(view.table)))[0][0])
+            adapter.execute(tables.notify(self.channel, view))  # delivered on commit
+            adapter.execute(tables.record_view(view, orjson.dumps(key_types).decode(), watermark, count))
         return written
 
     def _writer(self) -> duckdb.DuckDBPyConnection:

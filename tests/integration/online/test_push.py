@@ -21,7 +21,7 @@ from featureduck.api import Project
 from featureduck.errors import UsageError
 from featureduck.online.writer_lock import WriterLock
 from tests.conftest import ProjectFactory, fduck
-from tests.integration.online.test_serving import _request, _server
+from tests.integration.online.test_serving import _postgres_store_profile, _request, _server
 
 SOURCES = """
 sources:
@@ -262,17 +262,19 @@ def _newest(rows: Iterable[dict[str, object]]) -> dict[int, tuple[object, ...]]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sync", [True, False])
-def test_concurrent_pushes_to_two_workers_keep_the_newest_and_land_each_row_once(make_project: ProjectFactory, sync: bool) -> None:
+@pytest.mark.parametrize("store", ["embedded", "embedded, sync: false", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_concurrent_pushes_to_two_workers_keep_the_newest_and_land_each_row_once(
+        make_project: ProjectFactory, store: str, request: pytest.FixtureRequest) -> None:
     """Clients pushing at once to two server processes, online and offline, with late
     events and ties (grouped writes, on the loop and off it, the two workers taking
     turns at the store and at the DuckDB file): the served values are the brute-force
     newest, the landing table holds each offline row once, and a `materialize --full`
     and a `fduck run` made while the server runs succeed and agree."""
-    profile = UNFLUSHED.replace("sync: false", f"sync: {str(sync).lower()}")
+    profile = (_postgres_store_profile(request.getfixturevalue("pg_schema")) if store == "postgres"
+               else UNFLUSHED.replace("sync: false", "sync: " + ("false" if "sync" in store else "true")))
     root = make_project({"models/sources.yml": SOURCES, "profiles.yml": profile,
                          "models/totals.sql": "select user_id, count(*) as pushes from {{ source('clicks', 'events') }} group by 1"})
-    rng = random.Random(19 if sync else 20)
+    rng = random.Random(sum(map(ord, store)))
     stamps = ["2026-01-01T10:01:00", "2026-01-01T10:01:00.5", "2026-01-01T10:01:00.25", "2026-01-01T10:02:00", "2026-01-01T09:00:00"]
     plans = [[([{"user_id": rng.randrange(12), "event_ts": rng.choice(stamps), "amount": rng.choice([None, 1.0, 2.0]),
                  "country": rng.choice(["de", "fr", None]), "seen": rng.choice([None, 0.5])} for _ in range(rng.randrange(1, 40))],
