@@ -390,10 +390,10 @@ class Pusher:
             self._adapter = self.open_target()
         adapter = self._adapter
         tables = landing_tables(view.source, self.definition.config.dialect)
-        if view.source.unique_id not in self._landing_ready:
-            ensure_landing(adapter, view.source, tables)
-            self._landing_ready.add(view.source.unique_id)
         try:
+            if view.source.unique_id not in self._landing_ready:
+                ensure_landing(adapter, view.source, tables)
+                self._landing_ready.add(view.source.unique_id)
             with adapter.transaction():
                 return adapter.append_arrow(tables.rows, rows)
         finally:
