@@ -14,7 +14,8 @@
   users with a fresh value, and a client polling `GET /features/clicks/<user>`
   every 2 ms from the produce call until the new value is served: produce-to-
   served latency over the probes, p50 and p99.
-- push: `fduck serve` (1 and 2 workers, embedded store) taking `POST /push/clicks`
+- push: `fduck serve` (1 and 2 workers, embedded store: flushed per commit, `sync:
+  false`, and `sync: false` with `writemap: true`) taking `POST /push/clicks`
   of 100-row batches from wrk at 16 connections for 10 s, each body generated
   per request (random users among 100,000, random event times to the microsecond).
   Beside it, as context: the same load on push_floor_app (the least a Python
@@ -99,17 +100,21 @@ PROFILES = """
 streams:
   target: dev
   outputs:
-    dev: {{type: duckdb, path: target/dev.duckdb, online_store: {{type: embedded, sync: {sync}}}}}
+    dev: {{type: duckdb, path: target/dev.duckdb, online_store: {{type: embedded, {store}}}}}
 """
+# the embedded store's settings the pushes are measured with: flushed per commit (the
+# default), flushed every second, and that with LMDB's writemap (`writemap` below)
+PUSH_STORES = {"sync true": "sync: true", "sync false": "sync: false",
+               "sync false, writemap": f"sync: false, writemap: true, map_size: {1 << 34}"}
 
 
-def project_at(folder: Path, bootstrap: str, topic: str, stream: bool, sync: bool = True) -> Path:
+def project_at(folder: Path, bootstrap: str, topic: str, stream: bool, store: str = "sync: true") -> Path:
     import shutil
 
     shutil.rmtree(folder, ignore_errors=True)
     (folder / "models").mkdir(parents=True)
     (folder / "featureduck_project.yml").write_text("name: streams\nprofile: streams\nserve: {max_batch: 1000, max_body_bytes: 4194304}\n")
-    (folder / "profiles.yml").write_text(PROFILES.format(sync=str(sync).lower()))
+    (folder / "profiles.yml").write_text(PROFILES.format(store=store))
     (folder / "models" / "sources.yml").write_text(SOURCES.format(bootstrap=bootstrap, topic=topic, stream=str(stream).lower()))
     return folder
 
@@ -285,21 +290,22 @@ end
 
 
 def push(bootstrap: str) -> dict[str, dict[str, float]]:
-    """Each of: the store's commits flushed one by one (the default) or every second
-    (`sync: false`), with 1 and 2 server processes."""
+    """Each of PUSH_STORES, with 1 and 2 server processes, beside the floor and the
+    store alone opened the same way."""
     script = WORK / "push.lua"
     script.write_text(PUSH_LUA)
     results = {}
-    for sync in (True, False):
+    for name, store in PUSH_STORES.items():
+        sync, writemap = "sync: true" in store, "writemap: true" in store
         for workers in (1, 2):
-            root = project_at(WORK / "push", bootstrap, "bench.push", stream=True, sync=sync)
-            results[f"sync {str(sync).lower()}, {workers} worker{'s' if workers > 1 else ''}"] = _push_run(root, script, workers)
-            results[f"floor, sync {str(sync).lower()}, {workers} worker{'s' if workers > 1 else ''}"] = _push_floor(script, workers, sync)
-        results[f"store alone, sync {str(sync).lower()}"] = {"pushes_per_s": _store_alone(sync)}
+            root = project_at(WORK / "push", bootstrap, "bench.push", stream=True, store=store)
+            results[f"{name}, {workers} worker{'s' if workers > 1 else ''}"] = _push_run(root, script, workers)
+            results[f"floor, {name}, {workers} worker{'s' if workers > 1 else ''}"] = _push_floor(script, workers, sync, writemap)
+        results[f"store alone, {name}"] = {"pushes_per_s": _store_alone(sync, writemap)}
     return results
 
 
-def _store_alone(sync: bool, groups: int = 300) -> float:
+def _store_alone(sync: bool, writemap: bool, groups: int = 300) -> float:
     """Context, not a floor the issue sets: pushes per second the embedded store's LMDB
     transactions alone allow on this machine, one process, groups of 8 pushes as one
     server worker gathers them at c16: each group's 800 random users of 100,000 (their
@@ -311,7 +317,7 @@ def _store_alone(sync: bool, groups: int = 300) -> float:
 
     folder = WORK / "push_store_alone"
     shutil.rmtree(folder, ignore_errors=True)
-    env = lmdb.open(str(folder), map_size=1 << 36, max_dbs=4, readahead=False, sync=sync)
+    env = lmdb.open(str(folder), map_size=1 << 34, max_dbs=4, readahead=False, sync=sync, writemap=writemap)
     table = env.open_db(b"online_clicks")
     value = b'2026-01-01 10:00:00.123456|{"amount":12.25,"clicks":3}'
     with env.begin(write=True) as txn:
@@ -330,7 +336,7 @@ def _store_alone(sync: bool, groups: int = 300) -> float:
     return groups * 8 / elapsed
 
 
-def _push_floor(script: Path, workers: int, sync: bool) -> dict[str, float]:
+def _push_floor(script: Path, workers: int, sync: bool, writemap: bool) -> dict[str, float]:
     """Context, not a target: the same load on push_floor_app, which does the least a
     push server in Python on the same uvicorn can (its docstring says what it leaves out)."""
     import shutil
@@ -341,7 +347,8 @@ def _push_floor(script: Path, workers: int, sync: bool) -> dict[str, float]:
     port = 18767
     command = ["uvicorn", "push_floor_app:app", "--port", str(port), "--workers", str(workers), "--http", "httptools",
                "--loop", "uvloop", "--log-level", "warning", "--no-access-log"]
-    env = {**os.environ, "PUSH_FLOOR_DB": str(folder), "PUSH_FLOOR_SYNC": str(sync).lower()}
+    env = {**os.environ, "PUSH_FLOOR_DB": str(folder), "PUSH_FLOOR_SYNC": str(sync).lower(),
+           "PUSH_FLOOR_WRITEMAP": str(writemap).lower()}
     try:
         with _serving(command, Path(__file__).resolve().parent, env):
             return _wrk_pushes(f"http://127.0.0.1:{port}", script, b'{"rows":[]}')

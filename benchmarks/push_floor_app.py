@@ -5,7 +5,7 @@ framework: it parses each body with orjson, writes each row's key and
 transaction per request, and answers 200. No validation, no newest-wins choice or
 comparison with the stored rows, no grouping, no auth or rate limits.
 
-    PUSH_FLOOR_DB=<folder> PUSH_FLOOR_SYNC=true|false uvicorn push_floor_app:app
+    PUSH_FLOOR_DB=<folder> PUSH_FLOOR_SYNC=true|false PUSH_FLOOR_WRITEMAP=true|false uvicorn push_floor_app:app
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from typing import Any
 import lmdb
 import orjson
 
-_ENV = lmdb.open(os.environ["PUSH_FLOOR_DB"], map_size=1 << 36, max_dbs=4, readahead=False,
-                 sync=os.environ.get("PUSH_FLOOR_SYNC", "true") == "true")
+_ENV = lmdb.open(os.environ["PUSH_FLOOR_DB"], map_size=1 << 34, max_dbs=4, readahead=False,
+                 sync=os.environ.get("PUSH_FLOOR_SYNC", "true") == "true",
+                 writemap=os.environ.get("PUSH_FLOOR_WRITEMAP", "false") == "true")
 _TABLE = _ENV.open_db(b"online_clicks")
 
 

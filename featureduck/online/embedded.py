@@ -23,8 +23,8 @@ writes over 700k; benchmarks/README.md.)
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,6 +44,7 @@ from featureduck.online.base import (
     key_type,
     utc_text,
 )
+from featureduck.online.map_mode import MapMode
 from featureduck.online.writer_lock import WriterLock
 from featureduck.utils.clock import utc_now
 
@@ -67,6 +68,7 @@ class _Shared:
     env: lmdb.Environment
     flusher: _Flusher | None  # with `sync: false`
     writer: WriterLock
+    mode: MapMode
     users: int = 0
 
 
@@ -87,6 +89,7 @@ class EmbeddedStore(OnlineStore):
         # but every FLUSH_SECONDS: a process killed loses nothing, a machine that crashes the last flush's
         # writes, and the store may then need a rebuild (`fduck materialize --full`)
         self.sync = sync
+        self.writemap, self.map_size = _mapping(settings)
         self._shared: _Shared | None = None
         self._tables: dict[str, Any] = {}
         self._lock = threading.Lock()
@@ -105,15 +108,17 @@ class EmbeddedStore(OnlineStore):
         with _OPEN_LOCK:
             shared = _OPEN.get(key)
             if shared is None:
+                mode = MapMode(self.path, self.writemap)
                 try:
                     env = lmdb.open(
-                        key, map_size=int(self.settings.get("map_size", DEFAULT_MAP_SIZE)), max_dbs=4096,
-                        readahead=False, max_readers=1024, sync=self.sync,
+                        key, map_size=self.map_size, max_dbs=4096, readahead=False, max_readers=1024,
+                        sync=self.sync, writemap=self.writemap,
                     )
                 except lmdb.Error as err:
+                    mode.close()
                     raise DatabaseError(f"cannot open the online store {self.path}: {err}") from None
                 env.reader_check()  # slots of reader processes that were killed
-                shared = _OPEN[key] = _Shared(env, None if self.sync else _Flusher(env), WriterLock(self.path))
+                shared = _OPEN[key] = _Shared(env, None if self.sync else _Flusher(env), WriterLock(self.path), mode)
             shared.users += 1
             self._shared = shared
         return shared
@@ -130,6 +135,7 @@ class EmbeddedStore(OnlineStore):
                     shared.flusher.stop()
                 shared.env.close()
                 shared.writer.close()
+                shared.mode.close()
         self._shared = None
         self._tables.clear()
 
@@ -215,7 +221,7 @@ class EmbeddedStore(OnlineStore):
         table = self._table(view.table, create=True)
         views = self._table(_VIEWS.decode(), create=True)
         key_types = [key_type(rows.schema.field(k).type) for k in view.join_keys]
-        with self._opened().writer.held(wait=True), self.env.begin(write=True) as txn:
+        with self._opened().writer.held(wait=True), _room(self), self.env.begin(write=True) as txn:
             previous = _view_state(txn.get(view.key.encode(), db=views))
             if not rows.num_rows and previous is not None and not full:
                 key_types = list(previous.key_types)  # no new rows carry no types: the keys keep the stored ones
@@ -285,6 +291,35 @@ class _Flusher:
         self._stopped.set()
         self._thread.join()
         self.env.sync(True)
+
+
+def _mapping(settings: dict[str, Any]) -> tuple[bool, int]:
+    """`writemap` and `map_size`, checked. With writemap LMDB changes its pages in the
+    map itself, not in copies it then writes out: an unflushed commit costs about half
+    (benchmarks/README.md), but the data file is sized to the whole map when opened
+    (sparse where the file system allows), so the size must be one the user chose."""
+    writemap, map_size = settings.get("writemap", False), settings.get("map_size", DEFAULT_MAP_SIZE)
+    if not isinstance(writemap, bool):
+        raise ProfileError(f"online_store writemap must be true or false, not {writemap!r}")
+    if isinstance(map_size, bool) or not isinstance(map_size, int) or map_size <= 0:
+        raise ProfileError(f"online_store map_size must be a positive number of bytes, not {map_size!r}")
+    if writemap and "map_size" not in settings:
+        raise ProfileError("online_store writemap: true needs a map_size: the store's data file is made that large "
+                           "when opened, and the default is 1 TiB", hint="map_size: 17179869184 (16 GiB), the most the store may hold")
+    return writemap, map_size
+
+
+@contextmanager
+def _room(store: EmbeddedStore) -> Iterator[None]:
+    """A write that finds the map full is an error that says so (LMDB's own names no
+    setting); the transaction is aborted, the store as it was."""
+    import lmdb
+
+    try:
+        yield
+    except lmdb.MapFullError:
+        raise DatabaseError(f"the online store {store.path} is full: it holds at most map_size {store.map_size} bytes",
+                            hint="raise map_size in the profile's online_store") from None
 
 
 def _view_state(raw: bytes | None) -> ViewState | None:

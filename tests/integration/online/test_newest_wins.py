@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime
 import random
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ import pyarrow
 import pytest
 from sqlglot import exp
 
-from featureduck.errors import DatabaseError, SourceLocation
+from featureduck.errors import DatabaseError, ProfileError, SourceLocation
 from featureduck.online.base import OnlineStore, OnlineView
 from featureduck.online.embedded import EmbeddedStore
 from featureduck.online.materialize import latest_rows
@@ -57,8 +59,10 @@ def _differential(store: OnlineStore, other: OnlineStore, seed: int) -> None:
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_embedded_writes_in_any_order_leave_one_full_write(tmp_path: Path, seed: int) -> None:
-    incremental, full = EmbeddedStore({"path": str(tmp_path / "a")}, tmp_path), EmbeddedStore({"path": str(tmp_path / "b")}, tmp_path)
+@pytest.mark.parametrize("settings", [{}, {"sync": False, "writemap": True, "map_size": 1 << 26}], ids=["default", "writemap"])
+def test_embedded_writes_in_any_order_leave_one_full_write(tmp_path: Path, seed: int, settings: dict[str, Any]) -> None:
+    incremental = EmbeddedStore({"path": str(tmp_path / "a"), **settings}, tmp_path)
+    full = EmbeddedStore({"path": str(tmp_path / "b")}, tmp_path)
     incremental.open()
     full.open()
     try:
@@ -80,6 +84,82 @@ def test_embedded_refuses_an_incremental_write_with_an_entity_twice(tmp_path: Pa
         with pytest.raises(DatabaseError, match="repeated an entity"):
             store.write(VIEW, pyarrow.concat_tables([twice, twice.slice(0, 1)]), full=False)
         assert _held(store) == before
+    finally:
+        store.close()
+
+
+def test_embedded_writemap_needs_a_chosen_map_size_which_sizes_its_file(tmp_path: Path) -> None:
+    with pytest.raises(ProfileError, match="writemap: true needs a map_size"):
+        EmbeddedStore({"writemap": True}, tmp_path)
+    for wrong in ("16GB", 0, True):
+        with pytest.raises(ProfileError, match="map_size must be a positive number of bytes"):
+            EmbeddedStore({"map_size": wrong}, tmp_path)
+    with pytest.raises(ProfileError, match="writemap must be true or false"):
+        EmbeddedStore({"writemap": "yes", "map_size": 1 << 26}, tmp_path)
+    store = EmbeddedStore({"path": str(tmp_path / "a"), "writemap": True, "map_size": 1 << 26}, tmp_path)
+    store.open()
+    try:
+        store.write(VIEW, _newest(_rows(random.Random(4), 50)), full=True)
+    finally:
+        store.close()
+    assert (tmp_path / "a" / "data.mdb").stat().st_size == 1 << 26  # as the README says: the whole map, up front
+
+
+HOLDER = """
+import sys
+from pathlib import Path
+from featureduck.online.embedded import EmbeddedStore
+store = EmbeddedStore({"path": sys.argv[1], "writemap": sys.argv[2] == "true", "map_size": 1 << 26}, Path("."))
+store.open()
+print("open", flush=True)
+sys.stdin.read()
+store.close()
+"""
+
+
+@pytest.mark.parametrize("held", [True, False], ids=["held-with-writemap", "held-without"])
+def test_a_store_open_in_another_process_the_other_way_is_refused(tmp_path: Path, held: bool) -> None:
+    """LMDB's durability does not hold for processes mixing writemap and not on one
+    store: while one has it open one way, opening it the other way is an error, the
+    same way is not, and once the other process is gone either way opens."""
+    folder = tmp_path / "store"
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(folder), str(held).lower()],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "open\n"
+        other = EmbeddedStore({"path": str(folder), "writemap": not held, "map_size": 1 << 26}, tmp_path)
+        with pytest.raises(DatabaseError, match=f"open in another process {'with' if held else 'without'} writemap"):
+            other.open()
+        same = EmbeddedStore({"path": str(folder), "writemap": held, "map_size": 1 << 26}, tmp_path)
+        same.open()
+        same.write(VIEW, _newest(_rows(random.Random(8), 20)), full=True)
+        same.close()
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        assert holder.wait(timeout=10) == 0
+    other.open()
+    assert _held(other)
+    other.close()
+
+
+@pytest.mark.parametrize("writemap", [False, True])
+def test_a_write_that_fills_the_map_is_an_error_naming_map_size_and_keeps_the_store(tmp_path: Path, writemap: bool) -> None:
+    store = EmbeddedStore({"path": str(tmp_path / "a"), "map_size": 1 << 20, "writemap": writemap}, tmp_path)
+    store.open()
+    try:
+        store.write(VIEW, _newest(_rows(random.Random(7), 200)), full=True)
+        before = _held(store)
+        many = pyarrow.table({"user_id": pyarrow.array(range(40_000), pyarrow.int64()),
+                              "ts": pyarrow.array([datetime.datetime(2026, 2, 1)] * 40_000, pyarrow.timestamp("us")),
+                              "score": pyarrow.array([1.5] * 40_000), "note": pyarrow.array(["x" * 40] * 40_000)})
+        with duckdb.connect() as con:
+            con.register("many", many)
+            rows = con.execute(latest_rows(DECLARED, ["user_id"], exp.to_table("many"), None).sql("duckdb")).to_arrow_table()
+        for full in (True, False):
+            with pytest.raises(DatabaseError, match=r"is full: it holds at most map_size 1048576 bytes"):
+                store.write(VIEW, rows, full=full)
+            assert _held(store) == before
     finally:
         store.close()
 

@@ -262,7 +262,8 @@ def _newest(rows: Iterable[dict[str, object]]) -> dict[int, tuple[object, ...]]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("store", ["embedded", "embedded, sync: false", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.mark.parametrize("store", ["embedded", "embedded, sync: false", "embedded, sync: false, writemap: true, map_size: 67108864",
+                                   pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_concurrent_pushes_to_two_workers_keep_the_newest_and_land_each_row_once(
         make_project: ProjectFactory, store: str, request: pytest.FixtureRequest) -> None:
     """Clients pushing at once to two server processes, online and offline, with late
@@ -271,7 +272,7 @@ def test_concurrent_pushes_to_two_workers_keep_the_newest_and_land_each_row_once
     newest, the landing table holds each offline row once, and a `materialize --full`
     and a `fduck run` made while the server runs succeed and agree."""
     profile = (_postgres_store_profile(request.getfixturevalue("pg_schema")) if store == "postgres"
-               else UNFLUSHED.replace("sync: false", "sync: " + ("false" if "sync" in store else "true")))
+               else UNFLUSHED.replace("sync: false", store.removeprefix("embedded, ") if "sync" in store else "sync: true"))
     root = make_project({"models/sources.yml": SOURCES, "profiles.yml": profile,
                          "models/totals.sql": "select user_id, count(*) as pushes from {{ source('clicks', 'events') }} group by 1"})
     rng = random.Random(sum(map(ord, store)))
