@@ -102,10 +102,15 @@ streams:
   outputs:
     dev: {{type: duckdb, path: target/dev.duckdb, online_store: {{type: embedded, {store}}}}}
 """
-# the embedded store's settings the pushes are measured with: flushed per commit (the
-# default), flushed every second, and that with LMDB's writemap (`writemap` below)
-PUSH_STORES = {"sync true": "sync: true", "sync false": "sync: false",
-               "sync false, writemap": f"sync: false, writemap: true, map_size: {1 << 34}"}
+# the embedded store's settings the pushes are measured with, as (sync, writemap): flushed
+# per commit (the default), flushed every second, and that with LMDB's writemap
+PUSH_STORES = {"sync true": (True, False), "sync false": (False, False), "sync false, writemap": (False, True)}
+MAP_SIZE = 1 << 34  # writemap's map_size, and the map of the store alone
+
+
+def store_settings(sync: bool, writemap: bool) -> str:
+    """The embedded store's settings in profiles.yml."""
+    return f"sync: {str(sync).lower()}" + (f", writemap: true, map_size: {MAP_SIZE}" if writemap else "")
 
 
 def project_at(folder: Path, bootstrap: str, topic: str, stream: bool, store: str = "sync: true") -> Path:
@@ -295,10 +300,9 @@ def push(bootstrap: str) -> dict[str, dict[str, float]]:
     script = WORK / "push.lua"
     script.write_text(PUSH_LUA)
     results = {}
-    for name, store in PUSH_STORES.items():
-        sync, writemap = "sync: true" in store, "writemap: true" in store
+    for name, (sync, writemap) in PUSH_STORES.items():
         for workers in (1, 2):
-            root = project_at(WORK / "push", bootstrap, "bench.push", stream=True, store=store)
+            root = project_at(WORK / "push", bootstrap, "bench.push", stream=True, store=store_settings(sync, writemap))
             results[f"{name}, {workers} worker{'s' if workers > 1 else ''}"] = _push_run(root, script, workers)
             results[f"floor, {name}, {workers} worker{'s' if workers > 1 else ''}"] = _push_floor(script, workers, sync, writemap)
         results[f"store alone, {name}"] = {"pushes_per_s": _store_alone(sync, writemap)}
@@ -317,7 +321,7 @@ def _store_alone(sync: bool, writemap: bool, groups: int = 300) -> float:
 
     folder = WORK / "push_store_alone"
     shutil.rmtree(folder, ignore_errors=True)
-    env = lmdb.open(str(folder), map_size=1 << 34, max_dbs=4, readahead=False, sync=sync, writemap=writemap)
+    env = lmdb.open(str(folder), map_size=MAP_SIZE, max_dbs=4, readahead=False, sync=sync, writemap=writemap)
     table = env.open_db(b"online_clicks")
     value = b'2026-01-01 10:00:00.123456|{"amount":12.25,"clicks":3}'
     with env.begin(write=True) as txn:
