@@ -191,36 +191,30 @@ class PushView:
 
     def online_rows(self, store: OnlineStore, columns: Columns) -> tuple[pyarrow.Table, list[int]]:
         """The newest row per entity among these, as the store writes them (it keeps a
-        stored row stamped later: OnlineStore.write), and their indexes. Computed for the
-        whole group in Arrow (push_columns): per-row Python costs more than a row's write."""
+        stored row stamped later: OnlineStore.write), and their indexes: the newest rows found
+        in one pass, their columns encoded in Arrow for the whole group (push_columns)."""
         import pyarrow
 
-        stamps = pyarrow.array(columns[self.stamp.name], pyarrow.timestamp("us"))
-        typed_keys = {k.name: pyarrow.array(columns[k.name], k.arrow) for k in self.keys}
-        keys = self._key_texts(columns, typed_keys)
-        chosen = newest_per_entity(keys, stamps, lambda index, other: self._greater(columns, index, other))
+        keys = self._key_texts(columns)
+        chosen = newest_per_entity(keys, columns[self.stamp.name], lambda index, other: self._greater(columns, index, other))
         picked = pyarrow.array(chosen, pyarrow.int64())
-        data: dict[str, Any] = {name: typed.take(picked) for name, typed in typed_keys.items()}
-        data[FEATURE_TS] = stamps.take(picked)
+        data: dict[str, Any] = {k.name: pyarrow.array([columns[k.name][i] for i in chosen], k.arrow) for k in self.keys}
+        data[FEATURE_TS] = pyarrow.array([columns[self.stamp.name][i] for i in chosen], pyarrow.timestamp("us"))
         features = [(f.name, self._json_texts(f, columns[f.name]).take(picked)) for f in self.features]
-        encoded = store.encode_rows(self.online, keys.take(picked), stamp_texts(data[FEATURE_TS]), features)
+        chosen_keys = pyarrow.array([keys[i] for i in chosen], pyarrow.string())
+        encoded = store.encode_rows(self.online, chosen_keys, stamp_texts(data[FEATURE_TS]), features)
         if encoded is None:  # the store takes typed rows
             for feature in self.features:
                 data[feature.name] = pyarrow.array(columns[feature.name], feature.arrow).take(picked)
         return pyarrow.table({**data, **(encoded or {})}), chosen
 
-    def _key_texts(self, columns: Columns, typed_keys: dict[str, pyarrow.Array]) -> pyarrow.Array:
+    def _key_texts(self, columns: Columns) -> list[str]:
         """Each row's entity key text (online.base.coerce_key's form for typed values)."""
-        import pyarrow
-        import pyarrow.compute as pc
-
         if len(self.keys) > 1:
             values = zip(*(columns[k.name] for k in self.keys), strict=True)
-            return pyarrow.array([orjson.dumps(list(key)).decode() for key in values], pyarrow.string())
-        key = self.keys[0]
-        if pyarrow.types.is_integer(key.arrow) or pyarrow.types.is_string(key.arrow):
-            return pc.cast(typed_keys[key.name], pyarrow.string())
-        return pyarrow.array([str(v) for v in columns[key.name]], pyarrow.string())
+            return [orjson.dumps(list(key)).decode() for key in values]
+        texts = columns[self.keys[0].name]
+        return list(texts) if all(type(v) is str for v in texts) else [str(v) for v in texts]
 
     def _json_texts(self, feature: _Column, values: list[Any]) -> pyarrow.Array:
         """The feature's values as JSON, as DuckDB's to_json writes them (`_jsonable`)."""

@@ -1,5 +1,6 @@
-"""A push group's online rows worked out column by column in Arrow: the newest row
-per entity, the stamp text and the features' JSON text the embedded store keeps.
+"""A push group's online rows: the newest row per entity (one pass in Python), and
+column by column in Arrow the stamp text and the features' JSON text the embedded
+store keeps.
 
 A group holds hundreds to thousands of rows (every push that arrived during the
 previous commit), and per-row Python costs a few microseconds per step: formatting
@@ -7,12 +8,13 @@ one timestamp or dumping one small dict each cost more than Arrow takes for the
 whole column. Each function here gives exactly what the per-row rule gives
 (`online.base.stamp_text`, `orjson.dumps` of each value, the newest-wins
 rule of `OnlineStore.write`); the differential tests in
-tests/unit/test_push_columns.py hold them to it.
+tests/unit/test_push_columns.py hold them to it (the newest rows to a
+brute-force maximum per entity).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -56,34 +58,17 @@ def quoted_texts(texts: pyarrow.Array) -> pyarrow.Array:
     return pc.fill_null(joined, pyarrow.scalar(b"null", binary))
 
 
-def newest_per_entity(keys: pyarrow.Array, stamps: pyarrow.Array, greater: Callable[[int, int], bool]) -> list[int]:
+def newest_per_entity(keys: Sequence[str], stamps: Sequence[Any], greater: Callable[[int, int], bool]) -> list[int]:
     """The index of each entity's newest row, in the order of the keys' UTF-8 bytes (the
-    store's order). Among rows of one entity and one stamp, `greater(index, other)`
-    decides; of equal rows the first pushed is kept."""
-    import pyarrow
-    import pyarrow.compute as pc
-
-    # stable: rows of one key and stamp stay in the order they were pushed
-    order = pc.sort_indices(pyarrow.table({"key": keys, "stamp": stamps}),
-                            sort_keys=[("key", "ascending"), ("stamp", "descending")])
-    if len(order) < 2:
-        return order.to_pylist()
-    keys, stamps = keys.take(order), stamps.take(order)
-    same_key = pc.equal(keys[1:], keys[:-1])
-    tied = pc.and_(same_key, pc.equal(stamps[1:], stamps[:-1]))
-    first = pyarrow.concat_arrays([pyarrow.array([True]), pc.invert(same_key)])
-    if not pc.any(tied).as_py():
-        return order.filter(first).to_pylist()
-    positions, starts, ties = order.to_pylist(), first.to_pylist(), [False, *tied.to_pylist()]
-    chosen: list[int] = []
-    on_top = False  # the row is tied with its entity's newest
-    for position, index in enumerate(positions):
-        if starts[position]:
-            chosen.append(index)
-            on_top = True
-        elif on_top and ties[position]:
-            if greater(index, chosen[-1]):
-                chosen[-1] = index
-        else:
-            on_top = False
-    return chosen
+    store's order; code-point order, which Python's sort of texts is, is the same).
+    Among rows of one entity and one stamp, `greater(index, other)` decides; of equal
+    rows the first pushed is kept. One pass in Python: measured against the same rule in
+    Arrow (a sort, then a comparison of neighbours), 54 against 250 us for 100 rows
+    and 348 against 599 us for 800, as each Arrow call costs tens of microseconds."""
+    newest: dict[str, int] = {}
+    held = newest.get
+    for index, (key, stamp) in enumerate(zip(keys, stamps, strict=True)):
+        other = held(key)
+        if other is None or stamp > stamps[other] or (stamp == stamps[other] and greater(index, other)):
+            newest[key] = index
+    return [newest[key] for key in sorted(newest)]

@@ -1,6 +1,6 @@
 """A push group's column-wise encoding against the per-row rules it replaces, on
 seeded random values: `stamp_text` per timestamp, `orjson.dumps` per value and per
-row's features, and a brute-force newest-row-per-entity loop in push order."""
+row's features, and a brute-force maximum per entity for the newest rows."""
 
 from __future__ import annotations
 
@@ -72,14 +72,13 @@ def test_encoded_values_are_each_rows_stamp_and_features_dumped(seed: int, tmp_p
         assert encoded[ENCODED_VALUE].to_pylist() == [stamp.encode() + b"|" + text for stamp, text in zip(stamps, dumped, strict=True)]
 
 
-def _newest_by_loop(keys: list[str], stamps: list[int], values: list[int]) -> list[int]:
-    """The per-row rule in push order: later stamp, or as late and a greater value."""
-    newest: dict[str, int] = {}
+def _newest_by_maximum(keys: list[str], stamps: list[int], values: list[int]) -> list[int]:
+    """Brute force: each entity's rows, the greatest by (stamp, value, earliest pushed),
+    the entities in the order of their keys' UTF-8 bytes."""
+    rows: dict[str, list[int]] = {}
     for index, key in enumerate(keys):
-        held = newest.get(key)
-        if held is None or stamps[index] > stamps[held] or (stamps[index] == stamps[held] and values[index] > values[held]):
-            newest[key] = index
-    return [newest[key] for key in sorted(newest, key=str.encode)]
+        rows.setdefault(key, []).append(index)
+    return [max(rows[key], key=lambda index: (stamps[index], values[index], -index)) for key in sorted(rows, key=str.encode)]
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -90,6 +89,5 @@ def test_newest_per_entity_is_the_per_row_rule(seed: int) -> None:
         keys = [rng.choice(["a", "b", "ab", "é", "z", "10", "9", "ä"]) + str(rng.randrange(count // 10 + 1)) for _ in range(count)]
         stamps = [rng.randrange(4) for _ in range(count)]  # many ties of one entity and one stamp
         values = [rng.randrange(3) for _ in range(count)]  # and of equal values: the first pushed stays
-        chosen = newest_per_entity(pyarrow.array(keys), pyarrow.array(stamps, pyarrow.int64()),
-                                   lambda index, other, values=values: values[index] > values[other])
-        assert chosen == _newest_by_loop(keys, stamps, values)
+        chosen = newest_per_entity(keys, stamps, lambda index, other, values=values: values[index] > values[other])
+        assert chosen == _newest_by_maximum(keys, stamps, values)
