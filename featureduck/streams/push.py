@@ -197,15 +197,17 @@ class PushView:
 
         keys = self._key_texts(columns)
         chosen = newest_per_entity(keys, columns[self.stamp.name], lambda index, other: self._greater(columns, index, other))
-        picked = pyarrow.array(chosen, pyarrow.int64())
-        data: dict[str, Any] = {k.name: pyarrow.array([columns[k.name][i] for i in chosen], k.arrow) for k in self.keys}
-        data[FEATURE_TS] = pyarrow.array([columns[self.stamp.name][i] for i in chosen], pyarrow.timestamp("us"))
-        features = [(f.name, self._json_texts(f, columns[f.name]).take(picked)) for f in self.features]
-        chosen_keys = pyarrow.array([keys[i] for i in chosen], pyarrow.string())
-        encoded = store.encode_rows(self.online, chosen_keys, stamp_texts(data[FEATURE_TS]), features)
+
+        def picked(values: Sequence[Any]) -> list[Any]:  # only the chosen rows are encoded
+            return [values[i] for i in chosen]
+
+        data: dict[str, Any] = {k.name: pyarrow.array(picked(columns[k.name]), k.arrow) for k in self.keys}
+        data[FEATURE_TS] = pyarrow.array(picked(columns[self.stamp.name]), pyarrow.timestamp("us"))
+        features = [(f.name, self._json_texts(f, picked(columns[f.name]))) for f in self.features]
+        encoded = store.encode_rows(self.online, pyarrow.array(picked(keys), pyarrow.string()), stamp_texts(data[FEATURE_TS]), features)
         if encoded is None:  # the store takes typed rows
             for feature in self.features:
-                data[feature.name] = pyarrow.array(columns[feature.name], feature.arrow).take(picked)
+                data[feature.name] = pyarrow.array(picked(columns[feature.name]), feature.arrow)
         return pyarrow.table({**data, **(encoded or {})}), chosen
 
     def _key_texts(self, columns: Columns) -> list[str]:
@@ -213,8 +215,7 @@ class PushView:
         if len(self.keys) > 1:
             values = zip(*(columns[k.name] for k in self.keys), strict=True)
             return [orjson.dumps(list(key)).decode() for key in values]
-        texts = columns[self.keys[0].name]
-        return list(texts) if all(type(v) is str for v in texts) else [str(v) for v in texts]
+        return [str(v) for v in columns[self.keys[0].name]]
 
     def _json_texts(self, feature: _Column, values: list[Any]) -> pyarrow.Array:
         """The feature's values as JSON, as DuckDB's to_json writes them (`_jsonable`)."""
