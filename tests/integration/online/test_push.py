@@ -5,6 +5,8 @@ and `materialize --full` of the landing table."""
 from __future__ import annotations
 
 import datetime
+import fcntl
+import os
 import random
 import subprocess
 import sys
@@ -19,7 +21,7 @@ import pytest
 
 from featureduck.api import Project
 from featureduck.errors import UsageError
-from featureduck.online.writer_lock import WriterLock
+from featureduck.online.writer_lock import QUEUE_FILE, WriterLock
 from tests.conftest import ProjectFactory, fduck
 from tests.integration.online.test_serving import _postgres_store_profile, _request, _server
 
@@ -243,6 +245,48 @@ def test_the_writer_lock_is_tried_across_threads_and_processes_and_reentrant(tmp
     with lock.held(wait=False) as mine:  # the other process gone: free
         assert mine
     lock.close()
+
+
+def test_a_try_gives_way_to_a_writer_waiting_for_its_turn(tmp_path: Path) -> None:
+    """A flock is not fair: a server trying again the moment it let go would win
+    before the waiting writer (a stream's batch, another worker) ran. Two locks on the
+    folder are two processes' (each opens its files)."""
+    server, stream = WriterLock(tmp_path), WriterLock(tmp_path)
+    queue = os.open(tmp_path / QUEUE_FILE, os.O_RDWR | os.O_CREAT)
+    taken, done = threading.Event(), threading.Event()
+
+    def write_in_turn() -> None:
+        with stream.held(wait=True) as held:
+            assert held
+            taken.set()
+            done.wait(10)
+
+    waiting = threading.Thread(target=write_in_turn)
+    with server.held(wait=True):
+        waiting.start()
+        deadline = time.monotonic() + 10
+        while not _locked(queue):  # the stream queued, waiting for the writer lock
+            assert time.monotonic() < deadline, "the waiting writer never queued"
+            time.sleep(0.01)
+    with server.held(wait=False) as mine:  # let go, then tried again at once
+        assert not mine
+    assert taken.wait(10)
+    done.set()
+    waiting.join(10)
+    with server.held(wait=False) as mine:  # nobody waiting: taken
+        assert mine
+    os.close(queue)
+    server.close()
+    stream.close()
+
+
+def _locked(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    return False
 
 
 def _rank(row: dict[str, object]) -> tuple[object, ...]:
