@@ -17,7 +17,8 @@
 - push: `fduck serve` (1 and 2 workers, embedded store: flushed per commit, `sync:
   false`, and `sync: false` with `writemap: true`) taking `POST /push/clicks`
   of 100-row batches from wrk at 16 connections for 10 s, each body generated
-  per request (random users among 100,000, random event times to the microsecond).
+  per request (random users among 100,000, each row stamped later than the rows
+  pushed before it, as fresh events are, so that the store writes every row).
   Beside it, as context: the same load on push_floor_app (the least a Python
   push server on the same uvicorn does: parse, one LMDB write per request, no
   checks), and the pushes per second the store's LMDB transactions alone allow
@@ -274,20 +275,25 @@ def latency(bootstrap: str, probes: int = 300) -> dict[str, float]:
             "p99_ms": waits[int(len(waits) * 0.99) - 1] * 1000, "max_ms": waits[-1] * 1000}
 
 
-# each request a fresh body: 100 rows of random users with random event times to the
-# microsecond, so every push writes (repeating bodies would make most rows ties the
-# store skips); each wrk thread seeded apart
+# each request a fresh body: 100 rows of random users, stamped later than every row
+# the thread pushed before (fresh events: each row is newer than its user's stored one,
+# so the store writes every row; random times would be older than the stored one ever
+# more often as a run goes on, and the store would skip them); the threads' stamps a
+# few microseconds apart, and slower than the clock, so a run's rows are newer than
+# the warm-up's
 PUSH_LUA = r"""
 local threads = 0
 function setup(thread) threads = threads + 1; thread:set("id", threads) end
-function init() math.randomseed(os.time() * 1000 + id) end
+function init() math.randomseed(os.time() * 1000 + id); start = os.time(); sent = 0 end
 local headers = {["Content-Type"] = "application/json"}
 function request()
+  sent = sent + 1
+  local micros = sent * 100 + id
+  local stamp = os.date("!%Y-%m-%dT%H:%M:%S", start + math.floor(micros / 1000000)) .. string.format(".%06d", micros % 1000000)
   local rows = {}
   for i = 1, 100 do
-    rows[i] = string.format('{"user_id":%d,"event_ts":"2026-01-01T%02d:%02d:%02d.%06d","amount":%.2f,"clicks":%d}',
-      math.random(0, 99999), math.random(0, 23), math.random(0, 59), math.random(0, 59), math.random(0, 999999),
-      math.random(0, 3999) / 4, math.random(0, 8))
+    rows[i] = string.format('{"user_id":%d,"event_ts":"%s","amount":%.2f,"clicks":%d}',
+      math.random(0, 99999), stamp, math.random(0, 3999) / 4, math.random(0, 8))
   end
   return wrk.format("POST", "/push/clicks", headers, '{"rows":[' .. table.concat(rows, ",") .. ']}')
 end
