@@ -275,21 +275,22 @@ def latency(bootstrap: str, probes: int = 300) -> dict[str, float]:
             "p99_ms": waits[int(len(waits) * 0.99) - 1] * 1000, "max_ms": waits[-1] * 1000}
 
 
-# each request a fresh body: 100 rows of random users, stamped later than every row
-# the thread pushed before (fresh events: each row is newer than its user's stored one,
-# so the store writes every row; random times would be older than the stored one ever
-# more often as a run goes on, and the store would skip them); the threads' stamps a
-# few microseconds apart, and slower than the clock, so a run's rows are newer than
-# the warm-up's
+# each request a fresh body: 100 rows of random users stamped as fresh events are,
+# newer than every row pushed before, so the store writes every row (random times
+# would be older than the user's stored row ever more often as a run goes on, and the
+# store would skip them). The stamp follows wrk's process CPU clock, which both
+# threads share (a count per thread drifts apart between them, and a fifth of the
+# rows of two workers were then older), from the run's start second, so a run's
+# rows are also newer than the warm-up's
 PUSH_LUA = r"""
 local threads = 0
-function setup(thread) threads = threads + 1; thread:set("id", threads) end
-function init() math.randomseed(os.time() * 1000 + id); start = os.time(); sent = 0 end
+local base = os.time()
+function setup(thread) threads = threads + 1; thread:set("id", threads); thread:set("base", base) end
+function init() math.randomseed(os.time() * 1000 + id) end
 local headers = {["Content-Type"] = "application/json"}
 function request()
-  sent = sent + 1
-  local micros = sent * 100 + id
-  local stamp = os.date("!%Y-%m-%dT%H:%M:%S", start + math.floor(micros / 1000000)) .. string.format(".%06d", micros % 1000000)
+  local micros = math.floor(os.clock() * 1000000) * 4 + id
+  local stamp = os.date("!%Y-%m-%dT%H:%M:%S", base + math.floor(micros / 1000000)) .. string.format(".%06d", micros % 1000000)
   local rows = {}
   for i = 1, 100 do
     rows[i] = string.format('{"user_id":%d,"event_ts":"%s","amount":%.2f,"clicks":%d}',
