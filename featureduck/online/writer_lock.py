@@ -64,12 +64,13 @@ class WriterLock:
     def _take(self, wait: bool) -> bool:
         """The writer lock behind the queue lock: waited for in turn, or tried only
         when no other writer waits."""
+        mode = fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB
         try:
-            fcntl.flock(self._queue, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(self._queue, mode)
         except BlockingIOError:
             return False
         try:
-            fcntl.flock(self._file, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(self._file, mode)
         except BlockingIOError:
             return False
         finally:
