@@ -284,7 +284,7 @@ def latency(bootstrap: str, probes: int = 300) -> dict[str, float]:
 # rows are also newer than the warm-up's
 PUSH_LUA = r"""
 local threads = 0
-local base = os.time()
+base = os.time()  -- a global: each thread's copy is replaced by the main script's in setup
 function setup(thread) threads = threads + 1; thread:set("id", threads); thread:set("base", base) end
 function init() math.randomseed(os.time() * 1000 + id) end
 local headers = {["Content-Type"] = "application/json"}
