@@ -22,6 +22,10 @@ STREAM_SOURCES = ("kafka",)
 MESSAGE_FORMATS = ("json", "avro", "debezium")  # what a kafka source's messages are: project.schema_files checks it
 # formats whose messages are changes to a table: applied to a mirror of it (streams.mirror), not appended
 CHANGE_FORMATS = ("debezium", "wal2json")
+# the `options:` a stream table's format reads (streams.decode), each with its values (str: any text)
+STREAM_OPTIONS: dict[str, dict[str, type | tuple[str, ...]]] = {
+    "debezium": {"timestamp_unit": ("microseconds", "milliseconds"), "unavailable_value_placeholder": str},
+}
 # the landing table's columns beside the declared ones: where each message came from
 KAFKA_COLUMNS = (("_kafka_partition", "INTEGER"), ("_kafka_offset", "BIGINT"), ("_kafka_timestamp", "TIMESTAMP"))
 MESSAGE_TIMESTAMP = "_kafka_timestamp"

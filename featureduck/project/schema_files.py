@@ -22,6 +22,7 @@ from featureduck.project.nodes import (
     FILE_FORMATS,
     MESSAGE_FORMATS,
     MESSAGE_TIMESTAMP,
+    STREAM_OPTIONS,
     STREAM_SOURCES,
     TIME_TRAVEL_FORMATS,
     ColumnDef,
@@ -398,6 +399,7 @@ def _stream_table(source: SourceShape, table: SourceTableShape, raw: LineDict, f
                           avro_schema=table.avro_schema, schema_registry=table.schema_registry)
     if table.path is not None or table.version is not None or table.as_of is not None:
         raise YamlError(f"source table '{name}' is a stream: it takes a topic, not a path, version or as_of", location)
+    _check_stream_options(name, spec.format, table.options, location)
     written = table.columns if isinstance(table.columns, dict) else {c.name: c.data_type for c in table.columns}
     untyped = [column for column, kind in written.items() if not kind]
     if not written or untyped:
@@ -428,8 +430,22 @@ def _stream_table(source: SourceShape, table: SourceTableShape, raw: LineDict, f
         incremental=table.incremental,
         freshness=table.freshness if "freshness" in table.model_fields_set else source.freshness,
         tests=[*table.tests, *table.data_tests], meta={**source.meta, **table.meta}, tags=[*source.tags, *table.tags],
-        stream=dataclasses.replace(spec, key=tuple(key)),
+        stream=dataclasses.replace(spec, key=tuple(key)), options=table.options,
     )
+
+
+def _check_stream_options(name: str, fmt: str, options: dict[str, Any], location: SourceLocation) -> None:
+    """A stream table's `options:` are its decoding's (streams.decode): one it does not
+    read, or a value it does not know, is an error, never ignored."""
+    known = STREAM_OPTIONS.get(fmt, {})
+    for option, value in options.items():
+        if option not in known:
+            raise YamlError(f"source table '{name}': option '{option}' is not read for format {fmt}", location,
+                            ("its options are: " + ", ".join(known)) if known else f"format {fmt} takes no options")
+        allowed = known[option]
+        if allowed is str and not isinstance(value, str) or isinstance(allowed, tuple) and value not in allowed:
+            raise YamlError(f"source table '{name}': option {option} is {value!r}", location,
+                            "give " + (" or ".join(allowed) if isinstance(allowed, tuple) else "a text"))
 
 
 def _external_location(source: SourceShape, table: SourceTableShape, location: SourceLocation) -> str | None:

@@ -337,7 +337,9 @@ def _one_batch(adapter: EngineAdapter, decoder: duckdb.DuckDBPyConnection, sourc
     changes = last_changes(decoder, source.table, source.tables, rows) if source.mirrors else None
     with adapter.transaction():
         if changes is not None:
-            apply_changes(adapter, source.table, source.tables, changes)
+            refused = apply_changes(adapter, source.table, source.tables, changes)
+            if refused:
+                dead = _with_dead_letters(dead, refused)
         elif rows.num_rows:
             adapter.append_arrow(source.tables.rows, rows.select(source.landing_names))
         if dead.num_rows:
@@ -349,11 +351,26 @@ def _one_batch(adapter: EngineAdapter, decoder: duckdb.DuckDBPyConnection, sourc
     source.known.update(batch.ends)
     progress = source.progress
     progress.positions.update(batch.ends)
-    progress.landed += rows.num_rows
+    # rows, or a mirror's changes of rows: a truncate (the first copy of a Postgres table begins with one) or a
+    # change the mirror could not apply is none
+    unapplied = dead.num_rows - decoded.dead.num_rows
+    progress.landed += rows.num_rows - (changes.truncates if changes is not None else 0) - unapplied
     progress.deleted += changes.deletes if changes is not None else 0
     progress.dead_letters += dead.num_rows
     progress.batches += 1
     return int(batch.table.num_rows)
+
+
+def _with_dead_letters(dead: pyarrow.Table, more: list[dict[str, Any]]) -> pyarrow.Table:
+    """The batch's dead letters and `more` (changes the mirror could not apply), received now."""
+    import pyarrow
+
+    now = utc_now().replace(tzinfo=None)
+    stamp, text = pyarrow.timestamp("us"), pyarrow.string()
+    schema = pyarrow.schema([("_kafka_partition", pyarrow.int32()), ("_kafka_offset", pyarrow.int64()), ("_kafka_timestamp", stamp),
+                             ("message_key", text), ("message", text), ("error", text), ("received_at", stamp)])
+    added = pyarrow.Table.from_pylist([{**letter, "received_at": now} for letter in more], schema)
+    return pyarrow.concat_tables([dead.cast(schema), added]) if dead.num_rows else added
 
 
 def _empty_batch() -> pyarrow.Table:

@@ -11,22 +11,35 @@ error go to the dead-letter table, the rest to the landing table (or, for
 changes, to the mirror), so a malformed message never stops the stream and
 never lands half-read. A Debezium tombstone (a null value after a delete) is
 no change: it is skipped.
+
+An update may leave out a value it did not change: Postgres's logical decoding
+sends no unchanged TOAST value (a large text, bytes or JSON value stored out
+of line), so wal2json's change lacks the column and Debezium writes its
+placeholder (`__debezium_unavailable_value`, or the table's
+`unavailable_value_placeholder` option). Such a column is named in UNCHANGED,
+its value NULL, and the mirror keeps the value it holds (streams.mirror):
+taken as NULL, every update of another column would erase it without a word.
 """
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import orjson
 from sqlglot import exp
 
 from featureduck.project.nodes import SourceTable
 
 ERROR = "__fd_error"
 OP, ORDER = "__fd_op", "__fd_order"  # a change's kind (c, u, r, d, t) and its place in the batch
+UNCHANGED = "__fd_unchanged"  # an update's columns whose value it does not carry (VARCHAR[]), else NULL
+DEBEZIUM_PLACEHOLDER = "__debezium_unavailable_value"  # Debezium's default `unavailable.value.placeholder`
 RAW_TABLE = "__fd_raw_messages"
 _TEXT, _JSON, _ROW, _FIELDS, _CAST = "__fd_text", "__fd_json", "__fd_row", "__fd_fields", "__fd_cast_"
-_ENVELOPE, _HAS_ROW = "__fd_envelope", "__fd_has_row"
-_PARTS, _NAMED, _NAMES, _VALUES = "__fd_parts", "__fd_named", "__fd_names", "__fd_values"
+_ENVELOPE, _HAS_ROW, _ABSENT = "__fd_envelope", "__fd_has_row", "__fd_absent"
+_PARTS, _NAMED, _NAMES, _VALUES, _POSITIONS = "__fd_parts", "__fd_named", "__fd_names", "__fd_values", "__fd_positions"
 _WAL2JSON_PARTS = ("action", "row", "columns", "identity", "timestamp")
 _SHOWN = 80  # characters of a bad value quoted in its error
 DEAD_LETTER_COLUMNS = (
@@ -68,16 +81,25 @@ def decode_query(table: SourceTable, dialect: str) -> exp.Select:
     paths = exp.Array(expressions=[exp.Literal.string('$."' + c.name.replace('"', '\\"') + '"') for c in columns])
     # Avro messages arrive read into JSON (streams.avro): `decoded`, or why not in `fault`
     body = exp.column("decoded" if fmt == "avro" else "value")
-    text = exp.select("*", exp.alias_(_call("try", _call("decode", body)), _TEXT)).from_(RAW_TABLE)
+    text = exp.select("*", exp.alias_(duckdb_call("try", duckdb_call("decode", body)), _TEXT)).from_(RAW_TABLE)
     if fmt in ("json", "avro"):  # the message is the row: parsed once, a parse error a NULL (try)
-        fields = exp.select("*", exp.alias_(_call("try", _call("json_extract_string", exp.column(_TEXT), paths)), _FIELDS)).from_(
-            text.subquery("texts"))
+        extracted = duckdb_call("try", duckdb_call("json_extract_string", exp.column(_TEXT), paths))
+        fields = exp.select("*", exp.alias_(extracted, _FIELDS)).from_(text.subquery("texts"))
     else:
         parsed = exp.select("*", exp.alias_(exp.func("try_cast", exp.column(_TEXT), exp.DataType.build("JSON")), _JSON)).from_(
             text.subquery("texts"))
-        fields = (_debezium_fields if fmt == "debezium" else _wal2json_fields)(parsed, columns, paths)
-    unit = _TIME_UNITS.get(str(table.options.get("timestamp_unit", "microseconds")), 1)
+        if fmt == "debezium":
+            placeholder = str(table.options.get("unavailable_value_placeholder", DEBEZIUM_PLACEHOLDER))
+            fields = _debezium_fields(parsed, columns, paths, placeholder)
+        else:
+            fields = _wal2json_fields(parsed, columns, paths)
+    unit = _TIME_UNITS[str(table.options.get("timestamp_unit", "microseconds"))]  # checked when loaded (project.schema_files)
     values = {c.name: _field(i) for i, c in enumerate(columns)}
+    changes = fmt in ("debezium", "wal2json")
+    if changes:  # a value the change does not carry is NULL here: neither cast nor refused
+        values = {name: value if name in table.stream.key else
+                  exp.Case(ifs=[exp.If(this=_absent(i), true=exp.null())], default=value)
+                  for i, (name, value) in enumerate(values.items())}
     # each column cast once, at its own level: the fault checks below read the cast columns
     cast_names = {c.name: f"{_CAST}{i}" for i, c in enumerate(columns)}
     casted = exp.select("*", *[exp.alias_(_cast(values[c.name], c.type, _path(c.name) if fmt == "debezium" else None, unit),
@@ -90,7 +112,7 @@ def decode_query(table: SourceTable, dialect: str) -> exp.Select:
     ]
     if fmt in ("json", "avro"):
         # valid JSON is an object exactly when it opens with a brace (no second parse to ask)
-        opening = exp.func("left", _call("ltrim", exp.column(_TEXT), exp.Literal.string(" \t\n\r")), exp.Literal.number(1))
+        opening = exp.func("left", duckdb_call("ltrim", exp.column(_TEXT), exp.Literal.string(" \t\n\r")), exp.Literal.number(1))
         whens += [(exp.column(_FIELDS).is_(exp.null()), exp.Literal.string("not JSON")),
                   (opening.neq(exp.Literal.string("{")), exp.Literal.string("not a JSON object"))]
     else:
@@ -125,6 +147,7 @@ def decode_query(table: SourceTable, dialect: str) -> exp.Select:
     query = exp.select(
         *[exp.alias_(casts[c.name].copy(), c.name, quoted=True) for c in columns],
         *_extra_columns(fmt),
+        *([exp.alias_(_unchanged(columns, table.stream.key), UNCHANGED)] if changes else []),
         exp.column(ERROR),
         # the message as text is a dead letter's alone: never copied for the rows that land
         exp.alias_(exp.Case(ifs=[exp.If(this=faulty, true=_as_text(exp.column("key")))]), "message_key"),
@@ -138,10 +161,11 @@ def decode_query(table: SourceTable, dialect: str) -> exp.Select:
     return query
 
 
-def _debezium_fields(parsed: exp.Select, columns: list[Column], paths: exp.Array) -> exp.Select:
+def _debezium_fields(parsed: exp.Select, columns: list[Column], paths: exp.Array, placeholder: str) -> exp.Select:
     """The envelope (`payload` when the converter wrote schemas, else the message), the
-    change's op, its row (`after`; for a delete `before`, or at least the message key)
-    and that row's fields."""
+    change's op, its row (`after`; for a delete `before`, or at least the message key),
+    that row's fields, and which of an update's fields are `placeholder`: as text, as
+    bytes (base64, the JSON converter's) or as an array of it (Debezium's forms)."""
     payload = _json_get(exp.column(_JSON), "payload")
     envelope = exp.Case(ifs=[exp.If(this=exp.func("json_type", payload.copy()).eq(exp.Literal.string("OBJECT")), true=payload)],
                         default=exp.column(_JSON))
@@ -155,8 +179,14 @@ def _debezium_fields(parsed: exp.Select, columns: list[Column], paths: exp.Array
     row = exp.Case(ifs=[exp.If(this=exp.column(OP).eq(exp.Literal.string("d")), true=deleted)], default=after)
     framed = exp.select("*", exp.alias_(row, _ROW)).from_(opped.subquery("opped"))
     has_row = exp.func("coalesce", exp.func("json_type", exp.column(_ROW)), exp.Literal.string("")).eq(exp.Literal.string("OBJECT"))
-    return exp.select("*", exp.alias_(_call("json_extract_string", exp.column(_ROW), paths), _FIELDS),
-                      exp.alias_(has_row, _HAS_ROW)).from_(framed.subquery("framed"))
+    extracted = exp.select("*", exp.alias_(duckdb_call("json_extract_string", exp.column(_ROW), paths), _FIELDS),
+                           exp.alias_(has_row, _HAS_ROW)).from_(framed.subquery("framed"))
+    forms = [exp.Literal.string(form) for form in
+             (placeholder, base64.b64encode(placeholder.encode()).decode(), orjson.dumps([placeholder]).decode())]
+    updated = exp.column(OP).eq(exp.Literal.string("u"))
+    absent = exp.Array(expressions=[exp.func("coalesce", exp.and_(updated.copy(), _field(i).isin(*[f.copy() for f in forms])),
+                                             exp.false()) for i in range(len(columns))])
+    return exp.select("*", exp.alias_(absent, _ABSENT)).from_(extracted.subquery("extracted"))
 
 
 def _wal2json_fields(parsed: exp.Select, columns: list[Column], paths: exp.Array) -> exp.Select:
@@ -166,23 +196,55 @@ def _wal2json_fields(parsed: exp.Select, columns: list[Column], paths: exp.Array
     `columns` (the new row), for a delete `identity` (the old key). The list's values
     are looked up by name, never by place: a column added or dropped moves them."""
     parts = exp.Array(expressions=[exp.Literal.string(_path(key)) for key in _WAL2JSON_PARTS])
-    split = exp.select("*", exp.alias_(_call("json_extract", exp.column(_JSON), parts), _PARTS)).from_(parsed.subquery("parsed"))
-    action = _call("json_extract_string", _part("action"), exp.Literal.string("$"))
+    split = exp.select("*", exp.alias_(duckdb_call("json_extract", exp.column(_JSON), parts), _PARTS)).from_(parsed.subquery("parsed"))
+    action = duckdb_call("json_extract_string", _part("action"), exp.Literal.string("$"))
     op = exp.Case(this=action, ifs=[exp.If(this=exp.Literal.string(k), true=exp.Literal.string(v)) for k, v in _WAL2JSON_OPS.items()])
     named = exp.Case(ifs=[exp.If(this=exp.column(OP).eq(exp.Literal.string("d")), true=_part("identity"))], default=_part("columns"))
     opped = exp.select("*", exp.alias_(op, OP)).from_(split.subquery("split"))
     listed = exp.select("*", exp.alias_(named, _NAMED)).from_(opped.subquery("opped"))
-    lists = exp.select("*", *[exp.alias_(_call("json_extract_string", exp.column(_NAMED), exp.Literal.string(f"$[*].{key}")), alias)
+    lists = exp.select("*", *[exp.alias_(duckdb_call("json_extract_string", exp.column(_NAMED), exp.Literal.string(f"$[*].{key}")), alias)
                               for key, alias in (("name", _NAMES), ("value", _VALUES))]).from_(listed.subquery("listed"))
+    positions = exp.Array(expressions=[duckdb_call("list_position", exp.column(_NAMES), exp.Literal.string(c.name)) for c in columns])
+    placed = exp.select("*", exp.alias_(positions, _POSITIONS)).from_(lists.subquery("lists"))
     copied = exp.and_(exp.column(OP).neq(exp.Literal.string("d")),
                       exp.func("json_type", _part("row")).eq(exp.Literal.string("OBJECT")))
-    by_name = exp.Array(expressions=[
-        exp.Bracket(this=exp.column(_VALUES), offset=1,
-                    expressions=[_call("list_position", exp.column(_NAMES), exp.Literal.string(c.name))]) for c in columns])
-    fields = exp.Case(ifs=[exp.If(this=copied, true=_call("json_extract_string", _part("row"), paths))], default=by_name)
-    has_row = exp.func("coalesce", exp.or_(copied.copy(), exp.func("json_type", exp.column(_NAMED)).eq(exp.Literal.string("ARRAY"))),
-                       exp.false())
-    return exp.select("*", exp.alias_(fields, _FIELDS), exp.alias_(has_row, _HAS_ROW)).from_(lists.subquery("lists"))
+    by_name = exp.Array(expressions=[exp.Bracket(this=exp.column(_VALUES), offset=1, expressions=[_position(i)])
+                                     for i in range(len(columns))])
+    fields = exp.Case(ifs=[exp.If(this=copied, true=duckdb_call("json_extract_string", _part("row"), paths))], default=by_name)
+    listed_row = exp.func("json_type", exp.column(_NAMED)).eq(exp.Literal.string("ARRAY"))
+    has_row = exp.func("coalesce", exp.or_(copied.copy(), listed_row.copy()), exp.false())
+    # an update's new row lacks the columns whose value is an unchanged TOAST value
+    updated = exp.and_(exp.column(OP).eq(exp.Literal.string("u")), listed_row)
+    absent = exp.Array(expressions=[exp.func("coalesce", exp.and_(updated.copy(), _position(i).is_(exp.null())), exp.false())
+                                    for i in range(len(columns))])
+    return exp.select("*", exp.alias_(fields, _FIELDS), exp.alias_(has_row, _HAS_ROW), exp.alias_(absent, _ABSENT)).from_(
+        placed.subquery("placed"))
+
+
+def _position(index: int) -> exp.Expr:
+    """Where a wal2json change's list holds the index-th declared column (NULL: it does not)."""
+    return exp.Bracket(this=exp.column(_POSITIONS), expressions=[exp.Literal.number(index + 1)], offset=1)
+
+
+def _absent(index: int) -> exp.Expr:
+    """The index-th declared column is one the change does not carry."""
+    return exp.Bracket(this=exp.column(_ABSENT), expressions=[exp.Literal.number(index + 1)], offset=1)
+
+
+def _unchanged(columns: list[Column], key: Sequence[str]) -> exp.Expr:
+    """The names of the columns the change does not carry, or NULL when it carries them all."""
+    return names_where([(_absent(i), c.name) for i, c in enumerate(columns) if c.name not in key])
+
+
+def names_where(flags: list[tuple[exp.Expr, str]]) -> exp.Expr:
+    """The names whose condition holds, as a VARCHAR[]; NULL when none does."""
+    texts = exp.DataType.build("VARCHAR[]")
+    if not flags:
+        return exp.cast(exp.null(), texts)
+    listed = duckdb_call("flatten", exp.Array(expressions=[
+        exp.Case(ifs=[exp.If(this=condition, true=exp.Array(expressions=[exp.Literal.string(name)]))],
+                 default=exp.cast(exp.Array(expressions=[]), texts.copy())) for condition, name in flags]))
+    return exp.Case(ifs=[exp.If(this=exp.func("len", listed.copy()).eq(exp.Literal.number(0)), true=exp.null())], default=listed)
 
 
 def _part(key: str) -> exp.Expr:
@@ -193,7 +255,7 @@ def _part(key: str) -> exp.Expr:
 def _message_key_object() -> exp.Expr:
     """A delete whose `before` is null: the key columns from the message key (`{"id": 1}`,
     or with schemas `{"payload": {"id": 1}}`)."""
-    key = exp.func("try_cast", _call("try", _call("decode", exp.column("key"))), exp.DataType.build("JSON"))
+    key = exp.func("try_cast", duckdb_call("try", duckdb_call("decode", exp.column("key"))), exp.DataType.build("JSON"))
     payload = _json_get(key, "payload")
     return exp.Case(ifs=[exp.If(this=exp.func("json_type", payload.copy()).eq(exp.Literal.string("OBJECT")), true=payload)],
                     default=key.copy())
@@ -201,7 +263,7 @@ def _message_key_object() -> exp.Expr:
 
 def _extra_columns(fmt: str) -> list[exp.Expr]:
     partition, offset = exp.alias_(exp.column("partition"), "_kafka_partition"), exp.alias_(exp.column("offset"), "_kafka_offset")
-    stamp = exp.If(this=exp.column("timestamp") >= 0, true=_call("epoch_ms", exp.column("timestamp")))
+    stamp = exp.If(this=exp.column("timestamp") >= 0, true=duckdb_call("epoch_ms", exp.column("timestamp")))
     if fmt in ("json", "avro"):
         return [partition, offset, exp.alias_(stamp, "_kafka_timestamp")]
     envelope = exp.column(_ENVELOPE)
@@ -210,10 +272,10 @@ def _extra_columns(fmt: str) -> list[exp.Expr]:
     if fmt == "debezium":
         lsn = exp.func("try_cast", _json_text(_json_get(envelope, "source"), "lsn"), exp.DataType.build("BIGINT"))
         millis = exp.func("coalesce", _json_text(_json_get(envelope, "source"), "ts_ms"), _json_text(envelope, "ts_ms"))
-        changed = exp.func("coalesce", _call("epoch_ms", exp.func("try_cast", millis, exp.DataType.build("BIGINT"))), stamp)
+        changed = exp.func("coalesce", duckdb_call("epoch_ms", exp.func("try_cast", millis, exp.DataType.build("BIGINT"))), stamp)
     else:  # the Postgres reader puts the change's LSN in `offset`, and its place in the batch in `seq`
         lsn = exp.column("offset")
-        stamped = _call("json_extract_string", _part("timestamp"), exp.Literal.string("$"))
+        stamped = duckdb_call("json_extract_string", _part("timestamp"), exp.Literal.string("$"))
         changed = exp.cast(exp.func("try_cast", stamped, exp.DataType.build("TIMESTAMPTZ")), "TIMESTAMP")
     if fmt == "debezium":  # a batch's changes in their order: a partition's offsets (a key stays in one partition)
         order = exp.Add(this=exp.Mul(this=exp.cast(exp.column("partition"), "HUGEINT"), expression=exp.Literal.number(2**62)),
@@ -228,11 +290,11 @@ def _extra_columns(fmt: str) -> list[exp.Expr]:
 
 
 def _json_get(document: exp.Expr, key: str) -> exp.Expr:
-    return _call("json_extract", document, exp.Literal.string('$."' + key + '"'))
+    return duckdb_call("json_extract", document, exp.Literal.string('$."' + key + '"'))
 
 
 def _json_text(document: exp.Expr, key: str) -> exp.Expr:
-    return _call("json_extract_string", document, exp.Literal.string('$."' + key + '"'))
+    return duckdb_call("json_extract_string", document, exp.Literal.string('$."' + key + '"'))
 
 
 def _path(name: str) -> str:
@@ -255,7 +317,7 @@ def _cast(text: exp.Expr, kind: exp.DataType, number_path: str | None = None, un
         # DuckDB (1.5.5) then reads it in the zone of the last zone name its vector held, not in UTC. The plain
         # cast reads it in UTC, at a third of the cost; it refuses zone names and would drop an offset.
         plain = exp.func("try_cast", text.copy(), kind.copy())
-        zoned = exp.or_(_call("regexp_matches", text.copy(), exp.Literal.string(_OFFSET)), plain.copy().is_(exp.null()))
+        zoned = exp.or_(duckdb_call("regexp_matches", text.copy(), exp.Literal.string(_OFFSET)), plain.copy().is_(exp.null()))
         cast: exp.Expr = exp.Case(
             ifs=[exp.If(this=zoned, true=exp.func("try_cast", exp.func("try_cast", text.copy(), exp.DataType.build("TIMESTAMPTZ")),
                                                   kind.copy()))],
@@ -265,7 +327,7 @@ def _cast(text: exp.Expr, kind: exp.DataType, number_path: str | None = None, un
     if number_path is None or not (is_stamp or kind.is_type(types.DATE)):
         return cast
     number = exp.func("try_cast", text.copy(), exp.DataType.build("BIGINT"))
-    counted = (_call("make_timestamp", exp.Mul(this=number, expression=exp.Literal.number(unit))) if is_stamp
+    counted = (duckdb_call("make_timestamp", exp.Mul(this=number, expression=exp.Literal.number(unit))) if is_stamp
                else exp.Add(this=exp.cast(exp.Literal.string("1970-01-01"), "DATE"), expression=number))
     json_kind = exp.func("json_type", exp.column(_ROW), exp.Literal.string(number_path))
     return exp.Case(ifs=[exp.If(this=json_kind.isin(exp.Literal.string("BIGINT"), exp.Literal.string("UBIGINT")), true=counted)],
@@ -274,9 +336,9 @@ def _cast(text: exp.Expr, kind: exp.DataType, number_path: str | None = None, un
 
 def _as_text(blob: exp.Expr) -> exp.Expr:
     """UTF-8 bytes as their text, others with DuckDB's \\xNN escapes (what a dead letter keeps)."""
-    return exp.func("coalesce", _call("try", _call("decode", blob)), exp.cast(blob.copy(), "VARCHAR"))
+    return exp.func("coalesce", duckdb_call("try", duckdb_call("decode", blob)), exp.cast(blob.copy(), "VARCHAR"))
 
 
-def _call(name: str, *arguments: exp.Expr) -> exp.Expr:
+def duckdb_call(name: str, *arguments: exp.Expr) -> exp.Expr:
     """A DuckDB function by its own name (sqlglot would rename json_extract_string to ->>)."""
     return exp.Anonymous(this=name, expressions=list(arguments))

@@ -8,18 +8,26 @@ rows of the changes that are not deletes inserted. Inserts, updates and
 deletes thus land in their order per key, and applying a batch twice (a
 consumer killed before its offsets committed reads it again) leaves the same
 mirror.
+
+An update that does not carry a column's value (an unchanged TOAST value:
+streams.decode) takes it from the key's last earlier change in the batch that
+does, else from the mirror's row, copied into the staged row before it
+replaces that one. A key the mirror does not hold then has no known value for
+it: that change is not applied but becomes a dead letter that names the
+columns, so the mirror never holds a NULL the table does not.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
+import orjson
 from sqlglot import exp
 
 from featureduck.engines.base import EngineAdapter
 from featureduck.project.nodes import SourceTable
-from featureduck.streams.decode import OP, ORDER
+from featureduck.streams.decode import OP, ORDER, UNCHANGED, duckdb_call, names_where
 from featureduck.streams.landing import LandingTables
 
 if TYPE_CHECKING:
@@ -27,6 +35,7 @@ if TYPE_CHECKING:
     import pyarrow
 
 CHANGES_TABLE = "__fd_changes"
+ORIGIN = ("_kafka_partition", "_kafka_offset", "_kafka_timestamp")  # where a change came from, for its dead letter
 
 
 @dataclass(frozen=True)
@@ -34,8 +43,10 @@ class Changes:
     """A batch's changes as the mirror takes them."""
 
     rows: pyarrow.Table  # each key's last change, the mirror's columns (deletes carry their key and `_cdc_op` d)
-    truncated: bool  # the table was emptied within the batch: the mirror is, before these rows
-    applied: int  # changes in the batch (before keeping the last per key)
+    truncates: int  # times the table was emptied within the batch: the mirror is, before these rows
+    applied: int  # changes in the batch (before keeping the last per key), truncates included
+    # keys whose last change leaves columns at the mirror's values, by those columns: the mirror's columns and ORIGIN
+    keeping: dict[tuple[str, ...], pyarrow.Table] = field(default_factory=dict)
 
     @property
     def deletes(self) -> int:
@@ -55,31 +66,114 @@ def last_changes(decoder: duckdb.DuckDBPyConnection, table: SourceTable, tables:
                         order=exp.Order(expressions=[exp.Ordered(this=order.copy(), desc=True)]))
     ranked = exp.select("*", exp.alias_(newest, "__fd_newest")).from_(CHANGES_TABLE).where(
         exp.and_(exp.column(OP).neq(exp.Literal.string("t")), exp.GT(this=order.copy(), expression=after)))
-    query = exp.select(*[exp.column(n, quoted=True) for n in names]).from_(ranked.subquery("ranked")).where(
-        exp.column("__fd_newest").eq(1))
+    import pyarrow.compute
+
+    keeping = bool(decoded.num_rows) and bool(pyarrow.compute.any(pyarrow.compute.is_valid(decoded.column(UNCHANGED))).as_py())
+    values = _carried(table, names, ranked) if keeping else exp.select(*[exp.column(n, quoted=True) for n in names]).from_(
+        ranked.subquery("ranked"))
+    query = values.where(exp.column("__fd_newest").eq(1))
     decoder.register(CHANGES_TABLE, decoded)
     try:
         rows = decoder.execute(query.sql(dialect="duckdb")).to_arrow_table()
     finally:
         decoder.unregister(CHANGES_TABLE)
-    import pyarrow.compute
+    emptied = int(pyarrow.compute.sum(pyarrow.compute.equal(decoded.column(OP), "t")).as_py() or 0) if decoded.num_rows else 0
+    if not keeping:
+        return Changes(rows, emptied, decoded.num_rows)
+    kept = pyarrow.compute.is_valid(rows.column(UNCHANGED))
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for index, columns in enumerate(rows.column(UNCHANGED).to_pylist()):
+        if columns is not None:
+            groups.setdefault(tuple(columns), []).append(index)
+    return Changes(rows.filter(pyarrow.compute.invert(kept)).select(names), emptied, decoded.num_rows,
+                   {columns: rows.take(indexes).select([*names, *ORIGIN]) for columns, indexes in groups.items()})
 
-    truncated = bool(pyarrow.compute.any(pyarrow.compute.equal(decoded.column(OP), "t")).as_py()) if decoded.num_rows else False
-    return Changes(rows, truncated, decoded.num_rows)
 
-
-def apply_changes(adapter: EngineAdapter, table: SourceTable, tables: LandingTables, changes: Changes) -> None:
-    """Inside the batch's transaction: the mirror as the changes leave it."""
+def _carried(table: SourceTable, names: list[str], ranked: exp.Select) -> exp.Select:
+    """Each key's changes with every column's last value the batch carries (a delete
+    carries NULL: a row inserted after it starts anew), and UNCHANGED the columns the
+    batch carries no value of, which the mirror's row holds."""
     assert table.stream is not None
-    mirror, staged = tables.rows, tables.staging
+    keys = list(table.stream.key)
+    declared = [n for n in names if n not in keys and n in table.columns]
+    deleted = exp.column(OP).eq(exp.Literal.string("d"))
+    whole = exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="UNBOUNDED", end_side="FOLLOWING")
+    lasts: dict[str, str] = {}  # a column's last carried value {v: value}, NULL when the batch carries none
+    windows = []
+    for index, name in enumerate(declared):
+        value = exp.func("struct_pack", exp.PropertyEQ(this=exp.to_identifier("v"), expression=exp.Case(
+            ifs=[exp.If(this=deleted.copy(), true=exp.null())], default=exp.column(name, quoted=True))))
+        held = exp.func("coalesce", exp.column(UNCHANGED), exp.cast(exp.Array(expressions=[]), exp.DataType.build("VARCHAR[]")))
+        left_out = exp.and_(deleted.copy().not_(), duckdb_call("list_contains", held, exp.Literal.string(name)))
+        last = exp.IgnoreNulls(this=exp.func("last_value", exp.Case(ifs=[exp.If(this=left_out, true=exp.null())], default=value)))
+        lasts[name] = f"__fd_last{index}"
+        windows.append(exp.alias_(exp.Window(this=last, partition_by=[exp.column(k, quoted=True) for k in keys],
+                                             order=exp.Order(expressions=[exp.Ordered(this=exp.column(ORDER))]), spec=whole.copy()),
+                                  lasts[name]))
+    outputs = [exp.alias_(duckdb_call("struct_extract", exp.column(lasts[n]), exp.Literal.string("v")), n, quoted=True) if n in lasts
+               else exp.column(n, quoted=True) for n in names]
+    left = names_where([(exp.column(alias).is_(exp.null()), name) for name, alias in lasts.items()])
+    unchanged = exp.Case(ifs=[exp.If(this=deleted.copy(), true=exp.cast(exp.null(), exp.DataType.build("VARCHAR[]")))], default=left)
+    return exp.select(*outputs, exp.alias_(unchanged, UNCHANGED), *[exp.column(c) for c in ORIGIN]).from_(
+        exp.select("*", *windows).from_(ranked.subquery("ranked")).subquery("lasts"))
+
+
+def apply_changes(adapter: EngineAdapter, table: SourceTable, tables: LandingTables, changes: Changes) -> list[dict[str, Any]]:
+    """Inside the batch's transaction: the mirror as the changes leave it. The dead
+    letters of the changes it could not apply (Changes.keeping of keys it does not hold)."""
+    assert table.stream is not None
+    keys = list(table.stream.key)
     names = [c.name for c in tables.columns]
-    if changes.truncated:
-        adapter.execute(exp.delete(mirror.copy()))
-    if not changes.rows.num_rows:
-        return
-    adapter.execute(exp.delete(staged.copy()))
-    adapter.append_arrow(staged, changes.rows)
-    adapter.delete_matching(mirror.copy(), staged.copy(), list(table.stream.key))
+    if changes.truncates:
+        adapter.execute(exp.delete(tables.rows.copy()))
+    if changes.rows.num_rows:
+        _replace(adapter, tables, keys, names, changes.rows)
+    dead: list[dict[str, Any]] = []
+    for columns, rows in changes.keeping.items():
+        adapter.execute(exp.delete(tables.staging.copy()))
+        adapter.append_arrow(tables.staging, rows.select(names))
+        held = {tuple(row) for row in adapter.execute(exp.select(*[exp.column(k, "m", quoted=True) for k in keys]).from_(
+            tables.rows.copy().as_("m")).join(tables.staging.copy(), on=_same_keys(tables, keys)))}
+        given = list(zip(*(rows.column(k).to_pylist() for k in keys), strict=True))
+        if len(held) < len(given):
+            dead += [_unknown(columns, keys, row) for row, key in zip(rows.to_pylist(), given, strict=True) if key not in held]
+            rows = rows.filter([key in held for key in given])
+            adapter.execute(exp.delete(tables.staging.copy()))
+            adapter.append_arrow(tables.staging, rows.select(names))
+        if not rows.num_rows:
+            continue
+        adapter.execute(exp.Update(
+            this=tables.staging.copy(),
+            expressions=[exp.EQ(this=exp.column(c, quoted=True), expression=exp.column(c, "m", quoted=True)) for c in columns],
+            from_=exp.From(this=tables.rows.copy().as_("m")), where=exp.Where(this=_same_keys(tables, keys))))
+        _replace(adapter, tables, keys, names, None)
+    return dead
+
+
+def _same_keys(tables: LandingTables, keys: list[str]) -> exp.Expr:
+    staged = tables.staging.name
+    return exp.and_(*[exp.column(k, "m", quoted=True).eq(exp.column(k, staged, quoted=True)) for k in keys])
+
+
+def _unknown(columns: tuple[str, ...], keys: list[str], row: dict[str, Any]) -> dict[str, Any]:
+    """The dead letter of an update that left `columns` as they were, of a row the mirror does not hold."""
+    key = {k: row[k] for k in keys}
+    carried = {k: v for k, v in row.items() if k not in columns and k not in ORIGIN}
+    return {
+        "_kafka_partition": row["_kafka_partition"], "_kafka_offset": row["_kafka_offset"], "_kafka_timestamp": row["_kafka_timestamp"],
+        "message_key": orjson.dumps(key, default=str).decode(), "message": orjson.dumps(carried, default=str).decode(),
+        "error": f"an update that leaves {', '.join(columns)} as {'they were' if len(columns) > 1 else 'it was'} (an unchanged "
+                 "TOAST value), of a row the mirror does not hold: the value is unknown, so the change is not applied",
+    }
+
+
+def _replace(adapter: EngineAdapter, tables: LandingTables, keys: list[str], names: list[str], rows: pyarrow.Table | None) -> None:
+    """The staged rows (`rows`, or those already staged) replace the mirror's of their keys."""
+    mirror, staged = tables.rows, tables.staging
+    if rows is not None:
+        adapter.execute(exp.delete(staged.copy()))
+        adapter.append_arrow(staged, rows)
+    adapter.delete_matching(mirror.copy(), staged.copy(), keys)
     kept = exp.select(*[exp.column(n, quoted=True) for n in names]).from_(staged.copy()).where(
         exp.column("_cdc_op").neq(exp.Literal.string("d")))
     adapter.execute(exp.Insert(this=exp.Schema(this=mirror.copy(), expressions=[exp.to_identifier(n, quoted=True) for n in names]),

@@ -60,6 +60,9 @@ def test_without_a_timestamp_field_rows_are_stamped_with_the_message_time(make_p
     (TYPED, VIEW.format(reads="source: clicks.events", flags="stream: true"), "is `stream: true` but not online"),
     (TYPED, VIEW.format(reads="model: m, source: clicks.events", flags="online: true"), "names both a model and a source"),
     (TYPED, VIEW.format(reads="source: clicks", flags="online: true"), "is not `<source>.<table>`"),
+    (TYPED + "\n        options: {timestamp_unit: milliseconds}", "", "option 'timestamp_unit' is not read for format json"),
+    (TYPED + "\n        format: debezium\n        options: {timestamp_unit: seconds}", "", "option timestamp_unit is 'seconds'"),
+    (TYPED + "\n        format: debezium\n        options: {unavailable: x}", "", "option 'unavailable' is not read for format debezium"),
 ])
 def test_what_cannot_be_streamed_is_an_error_naming_the_file(make_project: ProjectFactory, table: str, view: str, message: str) -> None:
     with pytest.raises(FeatureDuckError) as raised:

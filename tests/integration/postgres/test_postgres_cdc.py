@@ -1,7 +1,9 @@
 """A Postgres table mirrored through its logical replication slot (wal2json) into a
 DuckDB target by `fduck stream`: the first copy, then seeded random inserts,
 updates and deletes, against the table itself; the slot advanced only past what
-the target holds; a consumer killed at random moments leaves the same mirror."""
+the target holds; a consumer killed at random moments leaves the same mirror.
+The table's `note` is often large enough to be stored out of line (TOAST), and
+most updates leave it alone: their changes then do not carry it."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ import duckdb
 import psycopg
 import pytest
 
-from tests.conftest import ProjectFactory, fduck
+from tests.conftest import ProjectFactory, fduck, pg_profile
 
 SOURCES = """
 sources:
@@ -34,7 +36,7 @@ sources:
     tables:
       - name: users
         key: [id]
-        columns: {{id: bigint, name: varchar, score: double, seen_at: timestamp}}
+        columns: {{id: bigint, name: varchar, score: double, seen_at: timestamp, note: varchar}}
 """
 
 
@@ -44,7 +46,8 @@ def app(make_project: ProjectFactory, pg_dsn: str, pg_schema: str, monkeypatch: 
     monkeypatch.setenv("FDUCK_TEST_PG_DSN", pg_dsn)
     with psycopg.connect(pg_dsn, autocommit=True) as con:
         con.execute(f"create schema {pg_schema}")
-        con.execute(f"create table {pg_schema}.users (id bigint primary key, name text, score double precision, seen_at timestamp)")
+        con.execute(f"create table {pg_schema}.users (id bigint primary key, name text, score double precision, seen_at timestamp, "
+                    "note text)")
     root = make_project({"models/sources.yml": SOURCES.format(schema=pg_schema, slot=slot)})
     yield root, slot
     with psycopg.connect(pg_dsn, autocommit=True) as con:
@@ -59,20 +62,30 @@ def _change(con: psycopg.Connection[Any], schema: str, rng: random.Random, count
         action = rng.random()
         if action < 0.2:
             changed += con.execute(f"delete from {schema}.users where id = %s", [key]).rowcount
-        else:
+        elif action < 0.3:  # the note alone: a new large value, a short one or none
+            changed += con.execute(f"update {schema}.users set note = %s where id = %s", [_note(rng), key]).rowcount
+        elif action < 0.4:  # a new row with its note
+            changed += con.execute(f"insert into {schema}.users values (%s, 'new', 0.5, timestamp '2026-01-01', %s) "
+                                   "on conflict (id) do nothing", [key, _note(rng)]).rowcount
+        else:  # the others: an update leaves the note as it is
             changed += con.execute(f"insert into {schema}.users values (%s, %s, %s, timestamp '2026-01-01' + %s * interval '1 second') "
                         "on conflict (id) do update set name = excluded.name, score = excluded.score, seen_at = excluded.seen_at",
                         [key, rng.choice(["ann", "çé", None]), rng.choice([None, 1.5, -2.0]), rng.randrange(10**6)]).rowcount
     return changed
 
 
+def _note(rng: random.Random) -> str | None:
+    """Mostly 8 KB of random hex, which Postgres stores out of line (it barely compresses)."""
+    return rng.choice([None, "short", rng.randbytes(4096).hex(), rng.randbytes(4096).hex()])
+
+
 def _table(con: psycopg.Connection[Any], schema: str) -> list[tuple[Any, ...]]:
-    return [tuple(r) for r in con.execute(f"select id, name, score, seen_at from {schema}.users order by id").fetchall()]
+    return [tuple(r) for r in con.execute(f"select id, name, score, seen_at, md5(note) from {schema}.users order by id").fetchall()]
 
 
 def _mirror(root: Path) -> list[tuple[Any, ...]]:
     with duckdb.connect(str(root / "target/dev.duckdb"), read_only=True) as con:
-        return con.execute("select id, name, score, seen_at from app.users order by id").fetchall()
+        return con.execute("select id, name, score, seen_at, md5(note) from app.users order by id").fetchall()
 
 
 def _confirmed(con: psycopg.Connection[Any], slot: str) -> int:
@@ -91,6 +104,7 @@ def test_the_mirror_follows_the_table(app: tuple[Path, str], pg_dsn: str, pg_sch
         first = fduck("stream", "--until-idle", "2", cwd=root)
         assert first.returncode == 0, first.stderr
         assert _mirror(root) == _table(con, pg_schema)
+        assert f"{len(_table(con, pg_schema))} rows landed" in first.stdout, first.stdout  # the copy's rows, and nothing else
         before = _confirmed(con, slot)
         with con.transaction():  # one transaction of many changes, and many of one each
             changed = _change(con, pg_schema, rng, 500)
@@ -118,7 +132,7 @@ def test_a_transaction_begun_before_an_applied_one_commits_lands_whole(app: tupl
         con.execute(f"insert into {pg_schema}.users values (2, 'between', 2.0, timestamp '2026-01-02')")
         middle = fduck("stream", "--until-idle", "1", cwd=root)
         assert middle.returncode == 0, middle.stderr
-        assert _mirror(root) == [(2, "between", 2.0, datetime.datetime(2026, 1, 2))]
+        assert _mirror(root) == [(2, "between", 2.0, datetime.datetime(2026, 1, 2), None)]
         open_one.execute(f"insert into {pg_schema}.users values (3, 'late', 3.0, timestamp '2026-01-03')")
         open_one.commit()
         last = fduck("stream", "--until-idle", "1", cwd=root)
@@ -150,6 +164,31 @@ def test_a_killed_consumer_leaves_the_same_mirror(app: tuple[Path, str], pg_dsn:
         final = fduck("stream", "--until-idle", "2", cwd=root)
         assert final.returncode == 0, final.stderr
         assert _mirror(root) == _table(con, pg_schema)
+
+
+@pytest.mark.slow
+def test_a_mirror_in_a_postgres_target_follows_the_table(make_project: ProjectFactory, pg_dsn: str, pg_schema: str,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same on a Postgres target, whose SQL applies the changes (and fills in the values an update left out)."""
+    slot, mirror = f"fd_test_{uuid.uuid4().hex[:10]}", f"{pg_schema}_mirror"  # the mirror's schema is dropped with pg_schema's
+    monkeypatch.setenv("FDUCK_TEST_PG_DSN", pg_dsn)
+    rng = random.Random(13)
+    with psycopg.connect(pg_dsn, autocommit=True) as con:
+        con.execute(f"create schema {pg_schema}")
+        con.execute(f"create table {pg_schema}.users (id bigint primary key, name text, score double precision, seen_at timestamp, "
+                    "note text)")
+        root = make_project({"models/sources.yml": SOURCES.format(schema=pg_schema, slot=slot).replace("name: app", f"name: {mirror}"),
+                             "profiles.yml": pg_profile(pg_schema)})
+        try:
+            for changes in (200, 400):  # the first copy's rows, then changes to apply
+                with con.transaction():
+                    _change(con, pg_schema, rng, changes)
+                result = fduck("stream", "--target", "pg", "--until-idle", "2", cwd=root)
+                assert result.returncode == 0, result.stderr
+                held = con.execute(f"select id, name, score, seen_at, md5(note) from {mirror}.users order by id").fetchall()
+                assert [tuple(r) for r in held] == _table(con, pg_schema)
+        finally:
+            con.execute("select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name = %s", [slot])
 
 
 def test_a_server_without_logical_decoding_is_a_clear_error(make_project: ProjectFactory, pg_dsn: str, pg_schema: str) -> None:
