@@ -16,9 +16,12 @@ An update may leave out a value it did not change: Postgres's logical decoding
 sends no unchanged TOAST value (a large text, bytes or JSON value stored out
 of line), so wal2json's change lacks the column and Debezium writes its
 placeholder (`__debezium_unavailable_value`, or the table's
-`unavailable_value_placeholder` option). Such a column is named in UNCHANGED,
+`unavailable_value_placeholder` option; in a create too, which with a delete
+is how it tells an update of the key). Such a column is named in UNCHANGED,
 its value NULL, and the mirror keeps the value it holds (streams.mirror):
 taken as NULL, every update of another column would erase it without a word.
+A wal2json update that changes the key names the old one (WAS): the mirror
+deletes that row.
 """
 
 from __future__ import annotations
@@ -35,10 +38,11 @@ from featureduck.project.nodes import SourceTable
 ERROR = "__fd_error"
 OP, ORDER = "__fd_op", "__fd_order"  # a change's kind (c, u, r, d, t) and its place in the batch
 UNCHANGED = "__fd_unchanged"  # an update's columns whose value it does not carry (VARCHAR[]), else NULL
+WAS = "__fd_was_"  # + a key column: its value before an update (a Postgres slot's changes), NULL when not given
 DEBEZIUM_PLACEHOLDER = "__debezium_unavailable_value"  # Debezium's default `unavailable.value.placeholder`
 RAW_TABLE = "__fd_raw_messages"
 _TEXT, _JSON, _ROW, _FIELDS, _CAST = "__fd_text", "__fd_json", "__fd_row", "__fd_fields", "__fd_cast_"
-_ENVELOPE, _HAS_ROW, _ABSENT = "__fd_envelope", "__fd_has_row", "__fd_absent"
+_ENVELOPE, _HAS_ROW, _ABSENT, _WAS = "__fd_envelope", "__fd_has_row", "__fd_absent", "__fd_was"
 _PARTS, _NAMED, _NAMES, _VALUES, _POSITIONS = "__fd_parts", "__fd_named", "__fd_names", "__fd_values", "__fd_positions"
 _WAL2JSON_PARTS = ("action", "row", "columns", "identity", "timestamp")
 _SHOWN = 80  # characters of a bad value quoted in its error
@@ -92,10 +96,11 @@ def decode_query(table: SourceTable, dialect: str) -> exp.Select:
             placeholder = str(table.options.get("unavailable_value_placeholder", DEBEZIUM_PLACEHOLDER))
             fields = _debezium_fields(parsed, columns, paths, placeholder)
         else:
-            fields = _wal2json_fields(parsed, columns, paths)
+            fields = _wal2json_fields(parsed, columns, paths, table.stream.key)
     unit = _TIME_UNITS[str(table.options.get("timestamp_unit", "microseconds"))]  # checked when loaded (project.schema_files)
     values = {c.name: _field(i) for i, c in enumerate(columns)}
     changes = fmt in ("debezium", "wal2json")
+    typed = {c.name: c.type for c in columns}
     if changes:  # a value the change does not carry is NULL here: neither cast nor refused
         values = {name: value if name in table.stream.key else
                   exp.Case(ifs=[exp.If(this=_absent(i), true=exp.null())], default=value)
@@ -148,6 +153,8 @@ def decode_query(table: SourceTable, dialect: str) -> exp.Select:
         *[exp.alias_(casts[c.name].copy(), c.name, quoted=True) for c in columns],
         *_extra_columns(fmt),
         *([exp.alias_(_unchanged(columns, table.stream.key), UNCHANGED)] if changes else []),
+        *([exp.alias_(_cast(exp.Bracket(this=exp.column(_WAS), offset=1, expressions=[exp.Literal.number(i + 1)]), typed[k]), WAS + k)
+           for i, k in enumerate(table.stream.key)] if fmt == "wal2json" else []),
         exp.column(ERROR),
         # the message as text is a dead letter's alone: never copied for the rows that land
         exp.alias_(exp.Case(ifs=[exp.If(this=faulty, true=_as_text(exp.column("key")))]), "message_key"),
@@ -183,13 +190,13 @@ def _debezium_fields(parsed: exp.Select, columns: list[Column], paths: exp.Array
                            exp.alias_(has_row, _HAS_ROW)).from_(framed.subquery("framed"))
     forms = [exp.Literal.string(form) for form in
              (placeholder, base64.b64encode(placeholder.encode()).decode(), orjson.dumps([placeholder]).decode())]
-    updated = exp.column(OP).eq(exp.Literal.string("u"))
+    updated = exp.column(OP).isin(exp.Literal.string("u"), exp.Literal.string("c"))  # a key's change is a delete and a create
     absent = exp.Array(expressions=[exp.func("coalesce", exp.and_(updated.copy(), _field(i).isin(*[f.copy() for f in forms])),
                                              exp.false()) for i in range(len(columns))])
     return exp.select("*", exp.alias_(absent, _ABSENT)).from_(extracted.subquery("extracted"))
 
 
-def _wal2json_fields(parsed: exp.Select, columns: list[Column], paths: exp.Array) -> exp.Select:
+def _wal2json_fields(parsed: exp.Select, columns: list[Column], paths: exp.Array, key: Sequence[str]) -> exp.Select:
     """A wal2json change as the Postgres reader passes it on: its parts read in one pass
     over the text (each JSON function parses its document anew), the op, and the fields
     of the first copy's `row` object, or else of the `[{"name", "value"}]` list of
@@ -217,8 +224,14 @@ def _wal2json_fields(parsed: exp.Select, columns: list[Column], paths: exp.Array
     updated = exp.and_(exp.column(OP).eq(exp.Literal.string("u")), listed_row)
     absent = exp.Array(expressions=[exp.func("coalesce", exp.and_(updated.copy(), _position(i).is_(exp.null())), exp.false())
                                     for i in range(len(columns))])
-    return exp.select("*", exp.alias_(fields, _FIELDS), exp.alias_(has_row, _HAS_ROW), exp.alias_(absent, _ABSENT)).from_(
-        placed.subquery("placed"))
+    # an update that changes the key names the old one in `identity`: the row of that key is gone
+    identity = {part: duckdb_call("json_extract_string", _part("identity"), exp.Literal.string(f"$[*].{part}"))
+                for part in ("name", "value")}
+    was = exp.Array(expressions=[exp.Bracket(this=identity["value"].copy(), offset=1, expressions=[
+        duckdb_call("list_position", identity["name"].copy(), exp.Literal.string(k))]) for k in key])
+    old_key = exp.Case(ifs=[exp.If(this=exp.column(OP).eq(exp.Literal.string("u")), true=was)])
+    return exp.select("*", exp.alias_(fields, _FIELDS), exp.alias_(has_row, _HAS_ROW), exp.alias_(absent, _ABSENT),
+                      exp.alias_(old_key, _WAS)).from_(placed.subquery("placed"))
 
 
 def _position(index: int) -> exp.Expr:

@@ -27,7 +27,7 @@ from sqlglot import exp
 
 from featureduck.engines.base import EngineAdapter
 from featureduck.project.nodes import SourceTable
-from featureduck.streams.decode import OP, ORDER, UNCHANGED, duckdb_call, names_where
+from featureduck.streams.decode import OP, ORDER, UNCHANGED, WAS, duckdb_call, names_where
 from featureduck.streams.landing import LandingTables
 
 if TYPE_CHECKING:
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     import pyarrow
 
 CHANGES_TABLE = "__fd_changes"
+READ_TABLE = "__fd_changes_read"  # the batch's decoded changes, when CHANGES_TABLE adds to them (`_moved_keys`)
 ORIGIN = ("_kafka_partition", "_kafka_offset", "_kafka_timestamp")  # where a change came from, for its dead letter
 
 
@@ -72,11 +73,15 @@ def last_changes(decoder: duckdb.DuckDBPyConnection, table: SourceTable, tables:
     values = _carried(table, names, ranked) if keeping else exp.select(*[exp.column(n, quoted=True) for n in names]).from_(
         ranked.subquery("ranked"))
     query = values.where(exp.column("__fd_newest").eq(1))
-    decoder.register(CHANGES_TABLE, decoded)
+    moved = _moved_keys(table, decoded)
+    if moved is not None:
+        query = query.with_(CHANGES_TABLE, as_=moved)
+    read = CHANGES_TABLE if moved is None else READ_TABLE
+    decoder.register(read, decoded)
     try:
         rows = decoder.execute(query.sql(dialect="duckdb")).to_arrow_table()
     finally:
-        decoder.unregister(CHANGES_TABLE)
+        decoder.unregister(read)
     emptied = int(pyarrow.compute.sum(pyarrow.compute.equal(decoded.column(OP), "t")).as_py() or 0) if decoded.num_rows else 0
     if not keeping:
         return Changes(rows, emptied, decoded.num_rows)
@@ -87,6 +92,30 @@ def last_changes(decoder: duckdb.DuckDBPyConnection, table: SourceTable, tables:
             groups.setdefault(tuple(columns), []).append(index)
     return Changes(rows.filter(pyarrow.compute.invert(kept)).select(names), emptied, decoded.num_rows,
                    {columns: rows.take(indexes).select([*names, *ORIGIN]) for columns, indexes in groups.items()})
+
+
+def _moved_keys(table: SourceTable, decoded: pyarrow.Table) -> exp.Union | None:
+    """READ_TABLE's changes, each update that changed its row's key (a Postgres slot's, which
+    names the old key: Debezium's are a delete and a create already) after a delete of the
+    old key; None when no update names an old key."""
+    import pyarrow.compute
+
+    assert table.stream is not None
+    pairs = [(exp.column(WAS + k, quoted=True), k) for k in table.stream.key]  # the old key's columns, and the new
+    if WAS + pairs[0][1] not in decoded.column_names or not pyarrow.compute.any(
+            pyarrow.compute.is_valid(decoded.column(WAS + pairs[0][1]))).as_py():
+        return None
+    order = exp.column(ORDER)
+    kept = exp.select(exp.Star(replace=[exp.alias_(exp.Mul(this=order.copy(), expression=exp.Literal.number(2)), ORDER)])).from_(READ_TABLE)
+    changed = exp.or_(*[exp.NullSafeNEQ(this=was.copy(), expression=exp.column(k, quoted=True)) for was, k in pairs])
+    moved = exp.and_(exp.column(OP).eq(exp.Literal.string("u")), *[was.copy().is_(exp.null()).not_() for was, _ in pairs], changed)
+    deleted = exp.Literal.string("d")
+    gone = exp.select(exp.Star(replace=[
+        *[exp.alias_(was.copy(), k, quoted=True) for was, k in pairs],
+        exp.alias_(deleted, OP), exp.alias_(deleted.copy(), "_cdc_op"),
+        exp.alias_(exp.Sub(this=exp.Mul(this=order.copy(), expression=exp.Literal.number(2)), expression=exp.Literal.number(1)), ORDER),
+    ])).from_(READ_TABLE).where(moved)
+    return exp.Union(this=kept, expression=gone, distinct=False, by_name=True)
 
 
 def _carried(table: SourceTable, names: list[str], ranked: exp.Select) -> exp.Select:

@@ -63,13 +63,15 @@ def test_each_form_of_the_placeholder_marks_its_column_unchanged(make_project: P
     events = [{"op": "u", "before": None, "after": _row(1, name=PLACEHOLDER, n=2, tags=[PLACEHOLDER],
                                                         data=base64.b64encode(PLACEHOLDER.encode()).decode())},
               {"op": "u", "before": None, "after": _row(2, n=PLACEHOLDER)},  # not a TOAST value's type, but told the same way
-              {"op": "c", "before": None, "after": _row(3, name=PLACEHOLDER)}]  # an insert carries every value: kept as sent
+              # a key's change is a delete and a create, which carries the update's placeholders
+              {"op": "c", "before": None, "after": _row(3, name=PLACEHOLDER)},
+              {"op": "c", "before": None, "after": _row(4)}]
     decoded, changes = _changes(make_project, events)
-    assert decoded.column(UNCHANGED).to_pylist() == [["name", "tags", "data"], ["n"], None]
-    assert decoded.column("name").to_pylist() == [None, "ann", PLACEHOLDER]
-    assert changes.rows.column("id").to_pylist() == [3]
+    assert decoded.column(UNCHANGED).to_pylist() == [["name", "tags", "data"], ["n"], ["name"], None]
+    assert decoded.column("name").to_pylist() == [None, "ann", None, "ann"]
+    assert changes.rows.column("id").to_pylist() == [4]
     kept = {columns: rows.column("id").to_pylist() for columns, rows in changes.keeping.items()}
-    assert kept == {("name", "tags", "data"): [1], ("n",): [2]}
+    assert kept == {("name", "tags", "data"): [1], ("n",): [2], ("name",): [3]}
     assert changes.keeping[("n",)].column("name").to_pylist() == ["ann"]  # what the update carries, it sets
 
 
