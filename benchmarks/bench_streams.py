@@ -480,7 +480,7 @@ def cdc_slot(dsn: str, rows: int, updates: int) -> dict[str, float]:
                     "seen_at timestamp)")
         con.execute("insert into bench_cdc.users select g, 'user ' || g, random(), (random() * 100)::int, "
                     "timestamp '2026-01-01' + g * interval '1 second' from generate_series(0, %s) g", [rows - 1])
-        copied = _applying(root, rows + 1)  # the first copy, and the truncate it starts with
+        copied = _applying(root, rows)  # the first copy (its truncate marker is no row)
         con.execute("update bench_cdc.users set visits = visits + 1, score = random() where id in "
                     "(select id from bench_cdc.users order by random() limit %s)", [updates])
         applied = _applying(root, updates)
