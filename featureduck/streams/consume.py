@@ -32,7 +32,14 @@ from featureduck.streams.decode import ERROR, RAW_TABLE, decode_query
 from featureduck.streams.kafka import RawBatch, TopicReader
 from featureduck.streams.landing import LandingTables, ensure_landing, landing_tables
 from featureduck.streams.mirror import apply_changes, last_changes
-from featureduck.streams.offsets import ensure_offsets_table, forget_offsets, read_offsets, record_offsets
+from featureduck.streams.offsets import (
+    ensure_offsets_table,
+    forget_offsets,
+    read_offsets,
+    read_truncated,
+    record_offsets,
+    record_truncated,
+)
 from featureduck.streams.postgres_slot import SlotReader
 from featureduck.streams.views import StreamView, write_views
 from featureduck.utils.clock import utc_now
@@ -248,6 +255,7 @@ class _Source:
         self.reader: TopicReader | SlotReader = SlotReader(table, group) if table.stream.kind == "postgres" else TopicReader(table, group)
         self.prefetch: _Prefetch | _InPlace | None = None
         self.known: dict[int, int] = {}
+        self.truncated_at: int | None = None  # a mirror's last truncate's LSN (streams.offsets)
         self.progress = SourceProgress(table.unique_id, f"{table.source_name}.{table.name}", adapter.sql(self.tables.rows))
 
 
@@ -283,6 +291,7 @@ def consume(
             ensure_landing(adapter, source.table, source.tables)
             assert source.table.stream is not None
             source.known = read_offsets(adapter, source.table.unique_id, source.table.stream.topic)
+            source.truncated_at = read_truncated(adapter, source.table.unique_id) if source.mirrors else None
             source.reader.open(source.known)
             decoding = decoder.cursor()  # a connection of its own: the decoding thread's
             decoding.execute("SET TimeZone = 'UTC'")
@@ -334,12 +343,14 @@ def _one_batch(adapter: EngineAdapter, decoder: duckdb.DuckDBPyConnection, sourc
         return 0
     batch, rows, dead = decoded.raw, decoded.rows, decoded.dead
     source.progress.online_rows += decoded.online
-    changes = last_changes(decoder, source.table, source.tables, rows) if source.mirrors else None
+    changes = last_changes(decoder, source.table, source.tables, rows, source.truncated_at) if source.mirrors else None
     with adapter.transaction():
         if changes is not None:
             refused = apply_changes(adapter, source.table, source.tables, changes)
             if refused:
                 dead = _with_dead_letters(dead, refused)
+            if changes.truncated_at is not None:
+                record_truncated(adapter, source.table.unique_id, max(changes.truncated_at, source.truncated_at or 0))
         elif rows.num_rows:
             adapter.append_arrow(source.tables.rows, rows.select(source.landing_names))
         if dead.num_rows:
@@ -349,6 +360,8 @@ def _one_batch(adapter: EngineAdapter, decoder: duckdb.DuckDBPyConnection, sourc
     if isinstance(source.reader, SlotReader):
         source.reader.committed(batch.ends)  # only now may the slot let the changes go
     source.known.update(batch.ends)
+    if changes is not None and changes.truncated_at is not None:
+        source.truncated_at = max(changes.truncated_at, source.truncated_at or 0)
     progress = source.progress
     progress.positions.update(batch.ends)
     # rows, or a mirror's changes of rows: a truncate (the first copy of a Postgres table begins with one) or a

@@ -48,6 +48,7 @@ class Changes:
     applied: int  # changes in the batch (before keeping the last per key), truncates included
     # keys whose last change leaves columns at the mirror's values, by those columns: the mirror's columns and ORIGIN
     keeping: dict[tuple[str, ...], pyarrow.Table] = field(default_factory=dict)
+    truncated_at: int | None = None  # the LSN of the batch's last truncate: the mirror's rows changed later stay
 
     @property
     def deletes(self) -> int:
@@ -56,8 +57,11 @@ class Changes:
         return int(pyarrow.compute.sum(pyarrow.compute.equal(self.rows.column("_cdc_op"), "d")).as_py() or 0)
 
 
-def last_changes(decoder: duckdb.DuckDBPyConnection, table: SourceTable, tables: LandingTables, decoded: pyarrow.Table) -> Changes:
-    """Each key's last change after the batch's last truncate, by the decoder's DuckDB."""
+def last_changes(decoder: duckdb.DuckDBPyConnection, table: SourceTable, tables: LandingTables, decoded: pyarrow.Table,
+                 truncated_before: int | None = None) -> Changes:
+    """Each key's last change after the batch's last truncate, by the decoder's DuckDB. A
+    Debezium truncate with an LSN (Postgres's) is placed among the changes by their LSNs,
+    `truncated_before` being the last one applied before this batch."""
     assert table.stream is not None
     names = [c.name for c in tables.columns]
     order = exp.column(ORDER)
@@ -65,10 +69,18 @@ def last_changes(decoder: duckdb.DuckDBPyConnection, table: SourceTable, tables:
     after = exp.func("coalesce", truncates.subquery(), exp.cast(exp.Literal.number(-1), "HUGEINT"))
     newest = exp.Window(this=exp.RowNumber(), partition_by=[exp.column(k, quoted=True) for k in table.stream.key],
                         order=exp.Order(expressions=[exp.Ordered(this=order.copy(), desc=True)]))
-    ranked = exp.select("*", exp.alias_(newest, "__fd_newest")).from_(CHANGES_TABLE).where(
-        exp.and_(exp.column(OP).neq(exp.Literal.string("t")), exp.GT(this=order.copy(), expression=after)))
     import pyarrow.compute
 
+    truncated_at = _truncate_lsn(table, decoded)
+    below = max((lsn for lsn in (truncated_before, truncated_at) if lsn is not None), default=None)
+    later: exp.Expr = exp.GT(this=order.copy(), expression=after)
+    if below is not None and (truncated_at is not None or not _truncates(decoded)):
+        # a truncate and the changes of other partitions have no order but their LSNs: what was made before it is gone
+        lsn = exp.column("_cdc_lsn")
+        later = exp.Case(ifs=[exp.If(this=lsn.is_(exp.null()).not_(), true=exp.GT(this=lsn.copy(), expression=exp.Literal.number(below)))],
+                         default=later)
+    ranked = exp.select("*", exp.alias_(newest, "__fd_newest")).from_(CHANGES_TABLE).where(
+        exp.and_(exp.column(OP).neq(exp.Literal.string("t")), later))
     keeping = bool(decoded.num_rows) and bool(pyarrow.compute.any(pyarrow.compute.is_valid(decoded.column(UNCHANGED))).as_py())
     values = _carried(table, names, ranked) if keeping else exp.select(*[exp.column(n, quoted=True) for n in names]).from_(
         ranked.subquery("ranked"))
@@ -82,16 +94,33 @@ def last_changes(decoder: duckdb.DuckDBPyConnection, table: SourceTable, tables:
         rows = decoder.execute(query.sql(dialect="duckdb")).to_arrow_table()
     finally:
         decoder.unregister(read)
-    emptied = int(pyarrow.compute.sum(pyarrow.compute.equal(decoded.column(OP), "t")).as_py() or 0) if decoded.num_rows else 0
+    emptied = _truncates(decoded)
     if not keeping:
-        return Changes(rows, emptied, decoded.num_rows)
+        return Changes(rows, emptied, decoded.num_rows, truncated_at=truncated_at)
     kept = pyarrow.compute.is_valid(rows.column(UNCHANGED))
     groups: dict[tuple[str, ...], list[int]] = {}
     for index, columns in enumerate(rows.column(UNCHANGED).to_pylist()):
         if columns is not None:
             groups.setdefault(tuple(columns), []).append(index)
     return Changes(rows.filter(pyarrow.compute.invert(kept)).select(names), emptied, decoded.num_rows,
-                   {columns: rows.take(indexes).select([*names, *ORIGIN]) for columns, indexes in groups.items()})
+                   {columns: rows.take(indexes).select([*names, *ORIGIN]) for columns, indexes in groups.items()}, truncated_at)
+
+
+def _truncates(decoded: pyarrow.Table) -> int:
+    import pyarrow.compute
+
+    return int(pyarrow.compute.sum(pyarrow.compute.equal(decoded.column(OP), "t")).as_py() or 0) if decoded.num_rows else 0
+
+
+def _truncate_lsn(table: SourceTable, decoded: pyarrow.Table) -> int | None:
+    """The LSN of the batch's last Debezium truncate, when every truncate of it has one."""
+    import pyarrow.compute
+
+    assert table.stream is not None
+    if table.stream.format != "debezium" or not _truncates(decoded):
+        return None
+    lsns = decoded.filter(pyarrow.compute.equal(decoded.column(OP), "t")).column("_cdc_lsn")
+    return None if lsns.null_count else int(pyarrow.compute.max(lsns).as_py())
 
 
 def _moved_keys(table: SourceTable, decoded: pyarrow.Table) -> exp.Union | None:
@@ -153,7 +182,11 @@ def apply_changes(adapter: EngineAdapter, table: SourceTable, tables: LandingTab
     assert table.stream is not None
     keys = list(table.stream.key)
     names = [c.name for c in tables.columns]
-    if changes.truncates:
+    if changes.truncated_at is not None:
+        lsn = exp.column("_cdc_lsn")
+        adapter.execute(exp.delete(tables.rows.copy(), where=exp.or_(
+            lsn.is_(exp.null()), exp.LT(this=lsn.copy(), expression=exp.Literal.number(changes.truncated_at)))))
+    elif changes.truncates:
         adapter.execute(exp.delete(tables.rows.copy()))
     if changes.rows.num_rows:
         _replace(adapter, tables, keys, names, changes.rows)

@@ -6,6 +6,11 @@ the batch's rows: a consumer killed at any moment resumes where the landing
 table ends, so every message lands exactly once. Each update names the
 offset it expects to replace; when another consumer moved it first, the
 update matches no row and the batch is rolled back (never landed twice).
+
+`stream_truncates` holds, per mirrored source, the LSN of the last truncate
+applied: the changes of a topic's other partitions that come in later but
+were made before it (Debezium orders a truncate only within its partition)
+are not applied after it (streams.mirror).
 """
 
 from __future__ import annotations
@@ -23,8 +28,15 @@ COLUMNS = (
 )
 
 
+TRUNCATE_COLUMNS = (("source_id", "VARCHAR"), ("lsn", "BIGINT"), ("updated_at", "TIMESTAMP"))
+
+
 def offsets_table(adapter: EngineAdapter) -> exp.Table:
     return state_table(adapter, "stream_offsets")
+
+
+def truncates_table(adapter: EngineAdapter) -> exp.Table:
+    return state_table(adapter, "stream_truncates")
 
 
 def ensure_offsets_table(adapter: EngineAdapter) -> None:
@@ -33,10 +45,30 @@ def ensure_offsets_table(adapter: EngineAdapter) -> None:
         *column_definitions(COLUMNS),
         exp.PrimaryKey(expressions=[exp.to_identifier(n) for n in ("source_id", "topic", "partition")]),
     ])
+    truncates = exp.Schema(this=truncates_table(adapter), expressions=[
+        *column_definitions(TRUNCATE_COLUMNS), exp.PrimaryKey(expressions=[exp.to_identifier("source_id")]),
+    ])
     adapter.execute_script([
         exp.Create(this=exp.Table(db=table.args["db"].copy()), kind="SCHEMA", exists=True),
         exp.Create(this=schema, kind="TABLE", exists=True),
+        exp.Create(this=truncates, kind="TABLE", exists=True),
     ])
+
+
+def read_truncated(adapter: EngineAdapter, source_id: str) -> int | None:
+    """The LSN of the last truncate applied to a source's mirror, if one carried an LSN."""
+    query = exp.select("lsn").from_(truncates_table(adapter)).where(exp.column("source_id").eq(exp.Literal.string(source_id)))
+    rows = adapter.execute(query)
+    return int(rows[0][0]) if rows else None
+
+
+def record_truncated(adapter: EngineAdapter, source_id: str, lsn: int) -> None:
+    """Inside the batch's transaction that applies the truncate."""
+    table = truncates_table(adapter)
+    adapter.execute(exp.delete(table, where=exp.column("source_id").eq(exp.Literal.string(source_id))))
+    row = exp.Tuple(expressions=[exp.Literal.string(source_id), exp.Literal.number(lsn),
+                                 timestamp_literal(utc_now().replace(tzinfo=None))])
+    adapter.execute(exp.insert(exp.Values(expressions=[row]), table.copy(), columns=[n for n, _ in TRUNCATE_COLUMNS]))
 
 
 def read_offsets(adapter: EngineAdapter, source_id: str, topic: str) -> dict[int, int]:
@@ -71,4 +103,5 @@ def record_offsets(adapter: EngineAdapter, source_id: str, topic: str, known: di
 
 
 def forget_offsets(adapter: EngineAdapter, source_id: str) -> None:
-    adapter.execute(exp.delete(offsets_table(adapter), where=exp.column("source_id").eq(exp.Literal.string(source_id))))
+    for table in (offsets_table(adapter), truncates_table(adapter)):
+        adapter.execute(exp.delete(table, where=exp.column("source_id").eq(exp.Literal.string(source_id))))

@@ -161,3 +161,38 @@ def test_a_killed_consumer_leaves_the_same_mirror(project: tuple[Path, str], kaf
     final = fduck("stream", "--until-idle", "3", cwd=root)
     assert final.returncode == 0, final.stderr
     assert _mirror(root) == history.expected()
+
+
+def _event(op: str, key: int, lsn: int, name: str | None = None, partition: int | None = None) -> tuple[int, bytes | None, bytes]:
+    """One Debezium event in its key's partition (a truncate, keyless, in `partition`)."""
+    row = None if op in ("d", "t") else {"id": key, "name": name, "score": 1.0, "seen_at": EPOCH_US}
+    event = {"op": op, "before": {"id": key} if op == "d" else None, "after": row,
+             "source": {"lsn": lsn, "ts_ms": 1767225600000 + lsn}, "ts_ms": 1767225600000 + lsn}
+    if op == "t":
+        return partition or 0, None, orjson.dumps(event)
+    return key % PARTITIONS, orjson.dumps({"id": key}), orjson.dumps(event)
+
+
+@pytest.mark.slow
+def test_a_truncate_is_placed_among_the_other_partitions_changes_by_lsn(project: tuple[Path, str], kafka_bootstrap: str) -> None:
+    """Debezium orders a truncate only within its partition: the other partitions' changes
+    made after it may come first, and those made before it later, in this batch or a later one."""
+    root, topic = project
+
+    def names() -> list[tuple[int, str]]:
+        with duckdb.connect(str(root / "target/dev.duckdb"), read_only=True) as con:
+            return con.execute("select id, name from app.users order by id").fetchall()
+
+    def stream(messages: list[tuple[int, bytes | None, bytes]]) -> None:
+        produce(kafka_bootstrap, topic, messages)
+        result = fduck("stream", "--until-idle", "2", cwd=root)
+        assert result.returncode == 0, result.stderr
+
+    # keys 0 to 5 in every partition, then key 1 made again after the truncate (LSN 100) that has not come yet
+    stream([_event("c", k, 10 + k, f"before {k}") for k in range(6)] + [_event("c", 7, 101, "after 7")])
+    assert names() == [*((k, f"before {k}") for k in range(6)), (7, "after 7")]
+    # the truncate, a change of partition 2 made before it that comes late, and one of partition 0 made after it
+    stream([_event("t", 0, 100, partition=0), _event("u", 2, 50, "late 2"), _event("c", 3, 102, "after 3")])
+    assert names() == [(3, "after 3"), (7, "after 7")]
+    stream([_event("u", 5, 60, "late 5"), _event("d", 3, 40)])  # later still, in a run of their own
+    assert names() == [(3, "after 3"), (7, "after 7")]
