@@ -1,7 +1,8 @@
 """Changes (Debezium's, or a Postgres slot's) applied to a mirror of their table.
 
 Per batch the decoder keeps each key's last change (a truncate empties the
-mirror and drops the changes before it); then, inside the batch's target
+mirror and drops the changes before it; a Debezium truncate's LSN places it
+among the other partitions' changes); then, inside the batch's target
 transaction, those rows go through a staging table beside the mirror
 (`<table>__cdc_batch`): the mirror's rows of their keys are deleted and the
 rows of the changes that are not deletes inserted. Inserts, updates and
@@ -11,10 +12,12 @@ mirror.
 
 An update that does not carry a column's value (an unchanged TOAST value:
 streams.decode) takes it from the key's last earlier change in the batch that
-does, else from the mirror's row, copied into the staged row before it
-replaces that one. A key the mirror does not hold then has no known value for
-it: that change is not applied but becomes a dead letter that names the
-columns, so the mirror never holds a NULL the table does not.
+does, else from the mirror's row, read before the batch writes any (for a
+Postgres slot's update that moved the row to a new key, the old key's row,
+which the batch then deletes). A key the mirror
+does not hold then has no known value for it: that change is not applied but
+becomes a dead letter that names the columns, so the mirror never holds a
+NULL the table does not.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ class Changes:
     # keys whose last change leaves columns at the mirror's values, by those columns: the mirror's columns and ORIGIN
     keeping: dict[tuple[str, ...], pyarrow.Table] = field(default_factory=dict)
     truncated_at: int | None = None  # the LSN of the batch's last truncate: the mirror's rows changed later stay
+    first: dict[tuple[Any, ...], Any] = field(default_factory=dict)  # with keys changed: each key's first change in the batch
 
     @property
     def deletes(self) -> int:
@@ -82,8 +86,10 @@ def last_changes(decoder: duckdb.DuckDBPyConnection, table: SourceTable, tables:
     ranked = exp.select("*", exp.alias_(newest, "__fd_newest")).from_(CHANGES_TABLE).where(
         exp.and_(exp.column(OP).neq(exp.Literal.string("t")), later))
     keeping = bool(decoded.num_rows) and bool(pyarrow.compute.any(pyarrow.compute.is_valid(decoded.column(UNCHANGED))).as_py())
-    values = _carried(table, names, ranked) if keeping else exp.select(*[exp.column(n, quoted=True) for n in names]).from_(
-        ranked.subquery("ranked"))
+    if keeping:
+        values = _carried(table, names, ranked, decoded.column_names)
+    else:
+        values = exp.select(*[exp.column(n, quoted=True) for n in names]).from_(ranked.subquery("ranked"))
     query = values.where(exp.column("__fd_newest").eq(1))
     moved = _moved_keys(table, decoded)
     if moved is not None:
@@ -102,8 +108,21 @@ def last_changes(decoder: duckdb.DuckDBPyConnection, table: SourceTable, tables:
     for index, columns in enumerate(rows.column(UNCHANGED).to_pylist()):
         if columns is not None:
             groups.setdefault(tuple(columns), []).append(index)
+    extra = [n for n in rows.column_names if n.startswith(WAS) or n == ORDER]
     return Changes(rows.filter(pyarrow.compute.invert(kept)).select(names), emptied, decoded.num_rows,
-                   {columns: rows.take(indexes).select([*names, *ORIGIN]) for columns, indexes in groups.items()}, truncated_at)
+                   {columns: rows.take(indexes).select([*names, *ORIGIN, *extra]) for columns, indexes in groups.items()}, truncated_at,
+                   _first_changes(table, decoded) if moved is not None else {})
+
+
+def _first_changes(table: SourceTable, decoded: pyarrow.Table) -> dict[tuple[Any, ...], Any]:
+    """Each key's first change in the batch, by its place in the batch's order (doubled, as `_moved_keys` has it)."""
+    assert table.stream is not None
+    first: dict[tuple[Any, ...], Any] = {}
+    columns = [decoded.column(k).to_pylist() for k in table.stream.key]
+    for key, order in zip(zip(*columns, strict=True), decoded.column(ORDER).to_pylist(), strict=True):
+        if key not in first or order * 2 < first[key]:
+            first[key] = order * 2
+    return first
 
 
 def _truncates(decoded: pyarrow.Table) -> int:
@@ -147,7 +166,7 @@ def _moved_keys(table: SourceTable, decoded: pyarrow.Table) -> exp.Union | None:
     return exp.Union(this=kept, expression=gone, distinct=False, by_name=True)
 
 
-def _carried(table: SourceTable, names: list[str], ranked: exp.Select) -> exp.Select:
+def _carried(table: SourceTable, names: list[str], ranked: exp.Select, decoded_names: list[str]) -> exp.Select:
     """Each key's changes with every column's last value the batch carries (a delete
     carries NULL: a row inserted after it starts anew), and UNCHANGED the columns the
     batch carries no value of, which the mirror's row holds."""
@@ -172,7 +191,8 @@ def _carried(table: SourceTable, names: list[str], ranked: exp.Select) -> exp.Se
                else exp.column(n, quoted=True) for n in names]
     left = names_where([(exp.column(alias).is_(exp.null()), name) for name, alias in lasts.items()])
     unchanged = exp.Case(ifs=[exp.If(this=deleted.copy(), true=exp.cast(exp.null(), exp.DataType.build("VARCHAR[]")))], default=left)
-    return exp.select(*outputs, exp.alias_(unchanged, UNCHANGED), *[exp.column(c) for c in ORIGIN]).from_(
+    moved = [exp.column(WAS + k, quoted=True) for k in keys if WAS + k in decoded_names]
+    return exp.select(*outputs, exp.alias_(unchanged, UNCHANGED), *[exp.column(c) for c in ORIGIN], *moved, exp.column(ORDER)).from_(
         exp.select("*", *windows).from_(ranked.subquery("ranked")).subquery("lasts"))
 
 
@@ -188,28 +208,47 @@ def apply_changes(adapter: EngineAdapter, table: SourceTable, tables: LandingTab
             lsn.is_(exp.null()), exp.LT(this=lsn.copy(), expression=exp.Literal.number(changes.truncated_at)))))
     elif changes.truncates:
         adapter.execute(exp.delete(tables.rows.copy()))
-    if changes.rows.num_rows:
-        _replace(adapter, tables, keys, names, changes.rows)
+    import pyarrow
+
     dead: list[dict[str, Any]] = []
-    for columns, rows in changes.keeping.items():
-        adapter.execute(exp.delete(tables.staging.copy()))
-        adapter.append_arrow(tables.staging, rows.select(names))
-        held = {tuple(row) for row in adapter.execute(exp.select(*[exp.column(k, "m", quoted=True) for k in keys]).from_(
-            tables.rows.copy().as_("m")).join(tables.staging.copy(), on=_same_keys(tables, keys)))}
-        given = list(zip(*(rows.column(k).to_pylist() for k in keys), strict=True))
-        if len(held) < len(given):
-            dead += [_unknown(columns, keys, row) for row, key in zip(rows.to_pylist(), given, strict=True) if key not in held]
-            rows = rows.filter([key in held for key in given])
-            adapter.execute(exp.delete(tables.staging.copy()))
-            adapter.append_arrow(tables.staging, rows.select(names))
-        if not rows.num_rows:
-            continue
-        adapter.execute(exp.Update(
-            this=tables.staging.copy(),
-            expressions=[exp.EQ(this=exp.column(c, quoted=True), expression=exp.column(c, "m", quoted=True)) for c in columns],
-            from_=exp.From(this=tables.rows.copy().as_("m")), where=exp.Where(this=_same_keys(tables, keys))))
-        _replace(adapter, tables, keys, names, None)
+    replacing = [changes.rows] if changes.rows.num_rows else []
+    for columns, rows in changes.keeping.items():  # read before the batch's rows replace any (an old key's among them)
+        found = _held_values(adapter, tables, keys, columns, rows, changes.first, dead)
+        if found.num_rows:
+            replacing.append(found.select(names).cast(changes.rows.schema))
+    if replacing:
+        _replace(adapter, tables, keys, names, pyarrow.concat_tables(replacing))
     return dead
+
+
+def _held_values(adapter: EngineAdapter, tables: LandingTables, keys: list[str], columns: tuple[str, ...], rows: pyarrow.Table,
+                 first: dict[tuple[Any, ...], Any], dead: list[dict[str, Any]]) -> pyarrow.Table:
+    """`rows` with `columns` as the mirror holds them for their key (the old key, when the
+    change moved the row); those it cannot tell are added to `dead`."""
+    import pyarrow
+
+    names = [c.name for c in tables.columns]
+    listed = rows.to_pylist()
+    lookups = [tuple(row[WAS + k] if row.get(WAS + keys[0]) is not None else row[k] for k in keys) for row in listed]
+    moves = [lookup != tuple(row[k] for k in keys) for row, lookup in zip(listed, lookups, strict=True)]
+    looked_up = [{**row, **dict(zip(keys, lookup, strict=True))} for row, lookup in zip(listed, lookups, strict=True)]
+    staged = pyarrow.Table.from_pylist(looked_up, rows.schema).select(names)
+    adapter.execute(exp.delete(tables.staging.copy()))
+    adapter.append_arrow(tables.staging, staged)
+    held = {tuple(found[:len(keys)]): found[len(keys):] for found in adapter.execute(
+        exp.select(*[exp.column(c, "m", quoted=True) for c in (*keys, *columns)]).from_(tables.rows.copy().as_("m")).join(
+            tables.staging.copy(), on=_same_keys(tables, keys)))}
+    adapter.execute(exp.delete(tables.staging.copy()))
+    kept = []
+    for row, lookup, moved in zip(listed, lookups, moves, strict=True):
+        # a moved row whose old key changed earlier in the batch: the mirror holds a value older than the one it moved with
+        if moved and first.get(lookup, row[ORDER]) < row[ORDER]:
+            dead.append(_unknown(columns, keys, row, "of a row whose old key changed earlier in the batch"))
+        elif lookup in held:
+            kept.append({**row, **dict(zip(columns, held[lookup], strict=True))})
+        else:
+            dead.append(_unknown(columns, keys, row, "of a row the mirror does not hold"))
+    return pyarrow.Table.from_pylist(kept, rows.schema)
 
 
 def _same_keys(tables: LandingTables, keys: list[str]) -> exp.Expr:
@@ -217,15 +256,15 @@ def _same_keys(tables: LandingTables, keys: list[str]) -> exp.Expr:
     return exp.and_(*[exp.column(k, "m", quoted=True).eq(exp.column(k, staged, quoted=True)) for k in keys])
 
 
-def _unknown(columns: tuple[str, ...], keys: list[str], row: dict[str, Any]) -> dict[str, Any]:
-    """The dead letter of an update that left `columns` as they were, of a row the mirror does not hold."""
+def _unknown(columns: tuple[str, ...], keys: list[str], row: dict[str, Any], whose: str) -> dict[str, Any]:
+    """The dead letter of an update that left `columns` as they were, `whose` value is not known."""
     key = {k: row[k] for k in keys}
-    carried = {k: v for k, v in row.items() if k not in columns and k not in ORIGIN}
+    carried = {k: v for k, v in row.items() if k not in columns and k not in ORIGIN and k != ORDER and not k.startswith(WAS)}
     return {
         "_kafka_partition": row["_kafka_partition"], "_kafka_offset": row["_kafka_offset"], "_kafka_timestamp": row["_kafka_timestamp"],
         "message_key": orjson.dumps(key, default=str).decode(), "message": orjson.dumps(carried, default=str).decode(),
         "error": f"an update that leaves {', '.join(columns)} as {'they were' if len(columns) > 1 else 'it was'} (an unchanged "
-                 "TOAST value), of a row the mirror does not hold: the value is unknown, so the change is not applied",
+                 f"TOAST value), {whose}: the value is unknown, so the change is not applied",
     }
 
 
