@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import decimal
 import gc
+import json
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -219,6 +221,8 @@ class Handlers:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError as err:
             raise HttpError(400, f"malformed JSON: {err}") from None
+        if self.pusher.exact_numbers(view):
+            payload = json.loads(body, parse_float=decimal.Decimal)
         if not isinstance(payload, dict) or ("rows" in payload) == ("df" in payload):
             raise HttpError(422, 'the body must be {"rows": [{column: value}, ...]} or {"df": {column: [values]}}, with "to"')
         rows = payload["rows"] if "rows" in payload else _columns_to_rows(payload["df"])

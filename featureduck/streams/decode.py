@@ -27,6 +27,7 @@ deletes that row.
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -99,6 +100,9 @@ def decode_query(table: SourceTable, dialect: str) -> exp.Select:
             fields = _wal2json_fields(parsed, columns, paths, table.stream.key)
     unit = _TIME_UNITS[str(table.options.get("timestamp_unit", "microseconds"))]  # checked when loaded (project.schema_files)
     values = {c.name: _field(i) for i, c in enumerate(columns)}
+    if fmt in ("json", "wal2json"):  # a number's own digits: DuckDB reads a JSON number with a fraction as a double
+        values.update({c.name: _exact_number(c.name, values[c.name], fmt) for c in columns
+                       if c.type.is_type(exp.DataType.Type.DECIMAL)})
     changes = fmt in ("debezium", "wal2json")
     typed = {c.name: c.type for c in columns}
     if changes:  # a value the change does not carry is NULL here: neither cast nor refused
@@ -232,6 +236,25 @@ def _wal2json_fields(parsed: exp.Select, columns: list[Column], paths: exp.Array
     old_key = exp.Case(ifs=[exp.If(this=exp.column(OP).eq(exp.Literal.string("u")), true=was)])
     return exp.select("*", exp.alias_(fields, _FIELDS), exp.alias_(has_row, _HAS_ROW), exp.alias_(absent, _ABSENT),
                       exp.alias_(old_key, _WAS)).from_(placed.subquery("placed"))
+
+
+def _exact_number(name: str, field: exp.Expr, fmt: str) -> exp.Expr:
+    """A DECIMAL column's number as the message writes it, found in its text: a JSON
+    message's `"<name>": <number>` after a brace or a comma, a wal2json change's
+    `{"name":"<name>","value":<number>` (outside a JSON string, as a quote there would be
+    escaped). The first that is the number the field reads as a double, so a nested
+    object's key of the same name is never taken for the column's; else the field."""
+    written = re.escape(orjson.dumps(name).decode())
+    number = r"(-?[0-9][0-9.eE+-]*)"
+    pattern = (r'\{"name":' + written + r',"value":' if fmt == "wal2json" else r"[{,]\s*" + written + r"\s*:\s*") + number
+    double = exp.DataType.build("DOUBLE")
+    candidate = exp.to_identifier("__fd_number")
+    same = exp.EQ(this=exp.func("try_cast", exp.column(candidate.copy()), double),
+                  expression=exp.func("try_cast", field.copy(), double.copy()))
+    written_numbers = duckdb_call("regexp_extract_all", exp.column(_TEXT), exp.Literal.string(pattern), exp.Literal.number(1))
+    found = exp.Bracket(this=duckdb_call("list_filter", written_numbers, exp.Lambda(this=same, expressions=[candidate])),
+                        expressions=[exp.Literal.number(1)], offset=1)
+    return exp.func("coalesce", found, field)
 
 
 def _position(index: int) -> exp.Expr:

@@ -33,8 +33,11 @@ if TYPE_CHECKING:
     import pyarrow
 
 PARTITION = 0
+# each value as its text (a number keeps every digit: the decoding DuckDB would read a JSON number as a double)
 _SNAPSHOT = """
-SELECT json_build_object('action', 'R', 'row', row_to_json(t), 'timestamp', now())::text FROM {table} t
+SELECT json_build_object('action', 'R', 'row', (SELECT json_object_agg(key, value) FROM json_each_text(row_to_json(t))),
+                         'timestamp', now())::text
+FROM {table} t
 """
 # wal2json's changes with their transactions' bounds, as it writes them: their columns are reshaped by the
 # decoding DuckDB (streams.decode), several times faster than by the server; the columns' types, which the

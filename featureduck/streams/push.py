@@ -305,6 +305,15 @@ class Pusher:
         view = self.view(name)
         return self.admit(view, view.validate(rows), to)
 
+    def exact_numbers(self, name: str) -> bool:
+        """The view has DECIMAL columns: a push read as general JSON reads its numbers as
+        Decimals (json's parse_float), since a float would round a long one."""
+        try:
+            view = self.view(name)
+        except UnknownView:
+            return False
+        return any(c.type.is_type(exp.DataType.Type.DECIMAL) for c in view.columns.values())
+
     def decode(self, name: str, body: bytes) -> tuple[PushView, Columns, str] | None:
         """A plain push body to an existing view, decoded and checked (`PushView.decode`),
         for `admit`; None when it is not one: serving then reads it as JSON for `ticket`,
@@ -431,7 +440,8 @@ def _column(name: str, kind: exp.DataType) -> _Column:
         def decimal(value: Any) -> Decimal:
             return _decimal(value, precision, scale)
 
-        return _Column(name, kind, decimal, _each(decimal), pyarrow.decimal128(precision, scale), _NUMBER_OR_TEXT, _each(decimal))
+        # msgspec reads a JSON number into a Decimal digit for digit (a float would round it)
+        return _Column(name, kind, decimal, _each(decimal), pyarrow.decimal128(precision, scale), Decimal, _each(decimal))
     if kind.is_type(types.FLOAT):
         return _Column(name, kind, _number, _numbers, pyarrow.float32(), float, None)
     if kind.is_type(*exp.DataType.REAL_TYPES):
@@ -487,6 +497,8 @@ def _integer(value: Any, bits: int) -> int:
 
 
 def _number(value: Any) -> float:
+    if isinstance(value, Decimal) and value.is_finite():  # a number read digit for digit (`Pusher.exact_numbers`)
+        value = float(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (isinstance(value, float) and not math.isfinite(value)):
         raise ValueError(f"must be a number, got {_shown(value)}")
     return float(value)
@@ -501,7 +513,7 @@ def _decimal_digits(kind: exp.DataType) -> tuple[int, int]:
 
 
 def _decimal(value: Any, precision: int, scale: int) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
         raise ValueError(f"must be a number, got {_shown(value)}")
     try:
         number = Decimal(str(value))
@@ -561,7 +573,8 @@ def _date(value: Any) -> datetime.date:
 
 
 def _shown(value: Any) -> str:
-    text = orjson.dumps(value).decode()
+    # a Decimal, or an integer past 64 bits (both read from a push to a view with DECIMAL columns), as written
+    text = str(value) if isinstance(value, (Decimal, int)) and not isinstance(value, bool) else orjson.dumps(value).decode()
     return text if len(text) <= 40 else text[:40] + "..."
 
 

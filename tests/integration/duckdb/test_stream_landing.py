@@ -66,7 +66,7 @@ def test_fields_are_cast_to_their_types_and_the_first_fault_is_named(project: Pr
     assert rows[1][ERROR] is None and rows[1]["placed_at"] is None  # absent fields are NULL; unknown ones ignored
     assert [r[ERROR] for r in rows[2:]] == [
         "key column 'shop' is missing or null", "column 'n': 2.5 is not an INT", "column 'n': 99999999999 is not an INT",
-        "column 'paid': maybe is not a BOOLEAN", "column 'total': 100000000000000000000.0 is not a DECIMAL(10, 2)",
+        "column 'paid': maybe is not a BOOLEAN", "column 'total': 1e20 is not a DECIMAL(10, 2)",
         "column 'order_id': 7a is not a BIGINT", "key column 'order_id' is missing or null", "not JSON", "not JSON",
         "not a JSON object",
     ]
@@ -203,3 +203,19 @@ def test_a_declared_type_the_landing_table_does_not_hold_is_an_error(project: Pr
         assert landed == ["order_id", "shop", "placed_at", "total", "paid", "n", "_kafka_partition", "_kafka_offset", "_kafka_timestamp"]
     finally:
         adapter.close()
+
+
+def test_a_decimal_keeps_every_digit_its_message_writes(make_project: ProjectFactory) -> None:
+    """DuckDB reads a JSON number with a fraction as a double: a DECIMAL column is read from
+    the number as written, never from a nested key of the same name."""
+    project = Project.load(make_project({"models/sources.yml": SOURCE.replace('"decimal(10, 2)"', '"decimal(38, 12)"')}))
+    rows = _decode(project, [
+        b'{"order_id": 1, "shop": "a", "total": 12345678901234567890.123456789012}',
+        b'{"order_id": 2, "shop": "a", "meta": {"total": 1.5}, "total" :-98765432109876543210.5}',
+        b'{"order_id": 3, "shop": "a", "note": "{\\"total\\": 7.25", "total": 0.1}',  # the key inside a string
+        b'{"order_id": 4, "shop": "a", "total": "12345678901234567890.000000000001"}',  # as text: as it is
+        b'{"order_id": 5, "shop": "a", "meta": {"total": 2.5}}',  # only nested: none of the column's
+    ])
+    assert [str(r["total"]) if r["total"] is not None else None for r in rows] == [
+        "12345678901234567890.123456789012", "-98765432109876543210.500000000000", "0.100000000000",
+        "12345678901234567890.000000000001", None]

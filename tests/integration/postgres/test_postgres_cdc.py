@@ -16,6 +16,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ sources:
     tables:
       - name: users
         key: [id]
-        columns: {{id: bigint, name: varchar, score: double, seen_at: timestamp, note: varchar}}
+        columns: {{id: bigint, name: varchar, score: double, seen_at: timestamp, note: varchar, amount: "decimal(38, 12)"}}
 """
 
 
@@ -47,7 +48,7 @@ def app(make_project: ProjectFactory, pg_dsn: str, pg_schema: str, monkeypatch: 
     with psycopg.connect(pg_dsn, autocommit=True) as con:
         con.execute(f"create schema {pg_schema}")
         con.execute(f"create table {pg_schema}.users (id bigint primary key, name text, score double precision, seen_at timestamp, "
-                    "note text)")
+                    "note text, amount numeric(38, 12))")
     root = make_project({"models/sources.yml": SOURCES.format(schema=pg_schema, slot=slot)})
     yield root, slot
     with psycopg.connect(pg_dsn, autocommit=True) as con:
@@ -71,6 +72,9 @@ def _change(con: psycopg.Connection[Any], schema: str, rng: random.Random, count
             moved = rng.randrange(400)
             changed += con.execute(f"update {schema}.users set id = %s, note = %s where id = %s and not exists "
                                    f"(select from {schema}.users where id = %s)", [moved, _note(rng), key, moved]).rowcount
+        elif action < 0.5:  # an amount of more digits than a double holds
+            changed += con.execute(f"update {schema}.users set amount = %s where id = %s",
+                                   [Decimal(f"{rng.randrange(10**26)}.{rng.randrange(10**12):012d}") * rng.choice([1, -1]), key]).rowcount
         else:  # the others: an update leaves the note as it is
             changed += con.execute(f"insert into {schema}.users values (%s, %s, %s, timestamp '2026-01-01' + %s * interval '1 second') "
                         "on conflict (id) do update set name = excluded.name, score = excluded.score, seen_at = excluded.seen_at",
@@ -84,12 +88,12 @@ def _note(rng: random.Random) -> str | None:
 
 
 def _table(con: psycopg.Connection[Any], schema: str) -> list[tuple[Any, ...]]:
-    return [tuple(r) for r in con.execute(f"select id, name, score, seen_at, md5(note) from {schema}.users order by id").fetchall()]
+    return [tuple(r) for r in con.execute(f"select id, name, score, seen_at, md5(note), amount from {schema}.users order by id").fetchall()]
 
 
 def _mirror(root: Path) -> list[tuple[Any, ...]]:
     with duckdb.connect(str(root / "target/dev.duckdb"), read_only=True) as con:
-        return con.execute("select id, name, score, seen_at, md5(note) from app.users order by id").fetchall()
+        return con.execute("select id, name, score, seen_at, md5(note), amount from app.users order by id").fetchall()
 
 
 def _confirmed(con: psycopg.Connection[Any], slot: str) -> int:
@@ -136,7 +140,7 @@ def test_a_transaction_begun_before_an_applied_one_commits_lands_whole(app: tupl
         con.execute(f"insert into {pg_schema}.users values (2, 'between', 2.0, timestamp '2026-01-02')")
         middle = fduck("stream", "--until-idle", "1", cwd=root)
         assert middle.returncode == 0, middle.stderr
-        assert _mirror(root) == [(2, "between", 2.0, datetime.datetime(2026, 1, 2), None)]
+        assert _mirror(root) == [(2, "between", 2.0, datetime.datetime(2026, 1, 2), None, None)]
         open_one.execute(f"insert into {pg_schema}.users values (3, 'late', 3.0, timestamp '2026-01-03')")
         open_one.commit()
         last = fduck("stream", "--until-idle", "1", cwd=root)
@@ -206,7 +210,7 @@ def test_a_mirror_in_a_postgres_target_follows_the_table(make_project: ProjectFa
     with psycopg.connect(pg_dsn, autocommit=True) as con:
         con.execute(f"create schema {pg_schema}")
         con.execute(f"create table {pg_schema}.users (id bigint primary key, name text, score double precision, seen_at timestamp, "
-                    "note text)")
+                    "note text, amount numeric(38, 12))")
         root = make_project({"models/sources.yml": SOURCES.format(schema=pg_schema, slot=slot).replace("name: app", f"name: {mirror}"),
                              "profiles.yml": pg_profile(pg_schema)})
         try:
@@ -215,7 +219,7 @@ def test_a_mirror_in_a_postgres_target_follows_the_table(make_project: ProjectFa
                     _change(con, pg_schema, rng, changes)
                 result = fduck("stream", "--target", "pg", "--until-idle", "2", cwd=root)
                 assert result.returncode == 0, result.stderr
-                held = con.execute(f"select id, name, score, seen_at, md5(note) from {mirror}.users order by id").fetchall()
+                held = con.execute(f"select id, name, score, seen_at, md5(note), amount from {mirror}.users order by id").fetchall()
                 assert [tuple(r) for r in held] == _table(con, pg_schema)
         finally:
             con.execute("select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name = %s", [slot])
