@@ -66,19 +66,20 @@ def last_changes(decoder: duckdb.DuckDBPyConnection, table: SourceTable, tables:
     """Each key's last change after the batch's last truncate, by the decoder's DuckDB. A
     Debezium truncate with an LSN (Postgres's) is placed among the changes by their LSNs,
     `truncated_before` being the last one applied before this batch."""
+    import pyarrow.compute
+
     assert table.stream is not None
     names = [c.name for c in tables.columns]
+    emptied = _truncates(decoded)
     order = exp.column(ORDER)
     truncates = exp.select(exp.func("max", order.copy())).from_(CHANGES_TABLE).where(exp.column(OP).eq(exp.Literal.string("t")))
     after = exp.func("coalesce", truncates.subquery(), exp.cast(exp.Literal.number(-1), "HUGEINT"))
     newest = exp.Window(this=exp.RowNumber(), partition_by=[exp.column(k, quoted=True) for k in table.stream.key],
                         order=exp.Order(expressions=[exp.Ordered(this=order.copy(), desc=True)]))
-    import pyarrow.compute
-
-    truncated_at = _truncate_lsn(table, decoded)
+    truncated_at = _truncate_lsn(table, decoded) if emptied else None
     below = max((lsn for lsn in (truncated_before, truncated_at) if lsn is not None), default=None)
     later: exp.Expr = exp.GT(this=order.copy(), expression=after)
-    if below is not None and (truncated_at is not None or not _truncates(decoded)):
+    if below is not None and (truncated_at is not None or not emptied):
         # a truncate and the changes of other partitions have no order but their LSNs: what was made before it is gone
         lsn = exp.column("_cdc_lsn")
         later = exp.Case(ifs=[exp.If(this=lsn.is_(exp.null()).not_(), true=exp.GT(this=lsn.copy(), expression=exp.Literal.number(below)))],
@@ -100,7 +101,6 @@ def last_changes(decoder: duckdb.DuckDBPyConnection, table: SourceTable, tables:
         rows = decoder.execute(query.sql(dialect="duckdb")).to_arrow_table()
     finally:
         decoder.unregister(read)
-    emptied = _truncates(decoded)
     if not keeping:
         return Changes(rows, emptied, decoded.num_rows, truncated_at=truncated_at)
     kept = pyarrow.compute.is_valid(rows.column(UNCHANGED))
@@ -132,11 +132,11 @@ def _truncates(decoded: pyarrow.Table) -> int:
 
 
 def _truncate_lsn(table: SourceTable, decoded: pyarrow.Table) -> int | None:
-    """The LSN of the batch's last Debezium truncate, when every truncate of it has one."""
+    """The LSN of the last Debezium truncate of a batch that has some, when every one has one."""
     import pyarrow.compute
 
     assert table.stream is not None
-    if table.stream.format != "debezium" or not _truncates(decoded):
+    if table.stream.format != "debezium":
         return None
     lsns = decoded.filter(pyarrow.compute.equal(decoded.column(OP), "t")).column("_cdc_lsn")
     return None if lsns.null_count else int(pyarrow.compute.max(lsns).as_py())

@@ -95,6 +95,7 @@ class PushView:
         if stamp is None:  # stamped by the message's time: a push gives the event time in that column
             self.columns[MESSAGE_TIMESTAMP] = _column(MESSAGE_TIMESTAMP, exp.DataType.build("TIMESTAMP"))
         self.stamp = self.columns[view.timestamp_field]
+        self.decimals = any(c.type.is_type(exp.DataType.Type.DECIMAL) for c in self.columns.values())  # Pusher.exact_numbers
         self.features = [self.columns[f] for f in self.online.features]
         self._required = {*self.online.join_keys, view.timestamp_field}
         # JSON-encoded as they are (timestamps, dates and decimals are written as DuckDB's to_json writes them)
@@ -309,10 +310,9 @@ class Pusher:
         """The view has DECIMAL columns: a push read as general JSON reads its numbers as
         Decimals (json's parse_float), since a float would round a long one."""
         try:
-            view = self.view(name)
+            return self.view(name).decimals
         except UnknownView:
             return False
-        return any(c.type.is_type(exp.DataType.Type.DECIMAL) for c in view.columns.values())
 
     def decode(self, name: str, body: bytes) -> tuple[PushView, Columns, str] | None:
         """A plain push body to an existing view, decoded and checked (`PushView.decode`),
