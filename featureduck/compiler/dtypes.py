@@ -62,3 +62,11 @@ def family(dtype: exp.DataType) -> str:
 
 def is_known(dtype: exp.DataType) -> bool:
     return dtype.this not in (_T.UNKNOWN, _T.NULL, _T.USERDEFINED)
+
+
+def decimal_digits(kind: exp.DataType) -> tuple[int, int]:
+    """A DECIMAL's precision and scale; DuckDB's default DECIMAL(18, 3) when not written."""
+    written = [int(param.this.name) for param in kind.expressions]
+    if not written:
+        return 18, 3
+    return written[0], written[1] if len(written) > 1 else 0

@@ -24,7 +24,8 @@ MESSAGE_FORMATS = ("json", "avro", "debezium")  # what a kafka source's messages
 CHANGE_FORMATS = ("debezium", "wal2json")
 # the `options:` a stream table's format reads (streams.decode), each with its values (str: any text)
 STREAM_OPTIONS: dict[str, dict[str, type | tuple[str, ...]]] = {
-    "debezium": {"timestamp_unit": ("microseconds", "milliseconds"), "unavailable_value_placeholder": str},
+    "debezium": {"timestamp_unit": ("microseconds", "milliseconds"), "unavailable_value_placeholder": str,
+                 "decimal_handling": ("precise", "string", "double")},
 }
 # the landing table's columns beside the declared ones: where each message came from
 KAFKA_COLUMNS = (("_kafka_partition", "INTEGER"), ("_kafka_offset", "BIGINT"), ("_kafka_timestamp", "TIMESTAMP"))

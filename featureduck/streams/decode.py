@@ -22,6 +22,13 @@ its value NULL, and the mirror keeps the value it holds (streams.mirror):
 taken as NULL, every update of another column would erase it without a word.
 A wal2json update that changes the key names the old one (WAS): the mirror
 deletes that row.
+
+Debezium encodes values by their logical type, which a message with the JSON
+converter's schema names for each field: a DECIMAL is the base64 of its
+unscaled value's bytes at the schema's scale, a timestamp a count of
+milliseconds, microseconds or nanoseconds. Each is read by what its schema
+says; without a schema by the table's options, and a DECIMAL sent as text
+that no option explains is refused, since base64 and digits can look alike.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from dataclasses import dataclass
 import orjson
 from sqlglot import exp
 
+from featureduck.compiler.dtypes import decimal_digits
 from featureduck.project.nodes import SourceTable
 
 ERROR = "__fd_error"
@@ -44,6 +52,7 @@ DEBEZIUM_PLACEHOLDER = "__debezium_unavailable_value"  # Debezium's default `una
 RAW_TABLE = "__fd_raw_messages"
 _TEXT, _JSON, _ROW, _FIELDS, _CAST = "__fd_text", "__fd_json", "__fd_row", "__fd_fields", "__fd_cast_"
 _ENVELOPE, _HAS_ROW, _ABSENT, _WAS = "__fd_envelope", "__fd_has_row", "__fd_absent", "__fd_was"
+_SCHEMA, _SEMANTIC, _SCALE, _HEX = "__fd_schema", "__fd_semantic", "__fd_scale", "__fd_hex_"
 _PARTS, _NAMED, _NAMES, _VALUES, _POSITIONS = "__fd_parts", "__fd_named", "__fd_names", "__fd_values", "__fd_positions"
 _WAL2JSON_PARTS = ("action", "row", "columns", "identity", "timestamp")
 _SHOWN = 80  # characters of a bad value quoted in its error
@@ -57,6 +66,15 @@ _WAL2JSON_OPS = {"I": "c", "U": "u", "D": "d", "T": "t", "R": "r"}  # R: a row o
 # DuckDB's TIMESTAMP cast would ignore (a date's own dashes come before it)
 _OFFSET = r":.*[+-]\d"
 _TIME_UNITS = {"microseconds": 1, "milliseconds": 1000}
+# Kafka Connect's and Debezium's logical types of a number, by the schema's `name`: microseconds in one count of
+# each (a day for a date); a nanosecond count is divided
+_COUNTED = {
+    "io.debezium.time.Timestamp": 1000, "org.apache.kafka.connect.data.Timestamp": 1000, "io.debezium.time.MicroTimestamp": 1,
+    "io.debezium.time.Time": 1000, "org.apache.kafka.connect.data.Time": 1000, "io.debezium.time.MicroTime": 1,
+    "io.debezium.time.Date": 86_400_000_000, "org.apache.kafka.connect.data.Date": 86_400_000_000,
+}
+_NANOS = ("io.debezium.time.NanoTimestamp", "io.debezium.time.NanoTime")
+_DECIMAL, _VARIABLE_DECIMAL = "org.apache.kafka.connect.data.Decimal", "io.debezium.data.VariableScaleDecimal"
 
 
 @dataclass(frozen=True)
@@ -103,6 +121,12 @@ def decode_query(table: SourceTable, dialect: str) -> exp.Select:
     if fmt in ("json", "wal2json"):  # a number's own digits: DuckDB reads a JSON number with a fraction as a double
         values.update({c.name: _exact_number(c.name, values[c.name], fmt) for c in columns
                        if c.type.is_type(exp.DataType.Type.DECIMAL)})
+    decimals = [(i, c) for i, c in enumerate(columns) if c.type.is_type(exp.DataType.Type.DECIMAL)]
+    handling = table.options.get("decimal_handling")
+    if fmt == "debezium" and decimals:  # a DECIMAL as Debezium writes it: its unscaled value's bytes in base64
+        fields = exp.select("*", *[exp.alias_(_hex_digits(i, values[c.name]), f"{_HEX}{i}") for i, c in decimals]).from_(
+            fields.subquery("decimals"))
+        values.update({c.name: _debezium_decimal(i, c, values[c.name], handling) for i, c in decimals})
     changes = fmt in ("debezium", "wal2json")
     typed = {c.name: c.type for c in columns}
     if changes:  # a value the change does not carry is NULL here: neither cast nor refused
@@ -111,8 +135,9 @@ def decode_query(table: SourceTable, dialect: str) -> exp.Select:
                   for i, (name, value) in enumerate(values.items())}
     # each column cast once, at its own level: the fault checks below read the cast columns
     cast_names = {c.name: f"{_CAST}{i}" for i, c in enumerate(columns)}
-    casted = exp.select("*", *[exp.alias_(_cast(values[c.name], c.type, _path(c.name) if fmt == "debezium" else None, unit),
-                                          cast_names[c.name]) for c in columns]).from_(fields.subquery("fields"))
+    casted = exp.select("*", *[exp.alias_(_cast(values[c.name], c.type, _Counted(_path(c.name), unit, _listed(_SEMANTIC, i))
+                                                if fmt == "debezium" else None), cast_names[c.name])
+                               for i, c in enumerate(columns)]).from_(fields.subquery("fields"))
     casts = {c.name: exp.column(cast_names[c.name]) for c in columns}
     whens: list[tuple[exp.Expr, exp.Expr]] = [
         (exp.column("value").is_(exp.null()), exp.Literal.string("an empty message (a tombstone)")),
@@ -137,8 +162,15 @@ def decode_query(table: SourceTable, dialect: str) -> exp.Select:
     for name in table.stream.key:
         whens.append((exp.and_(not_truncate.copy(), values[name].is_(exp.null())),
                       exp.Literal.string(f"key column '{name}' is missing or null")))
-    for column in columns:
+    for index, column in enumerate(columns):
         raw, cast = values[column.name], casts[column.name]
+        if fmt == "debezium" and handling is None and (index, column) in decimals:  # base64 or digits: no telling which
+            unsaid = exp.and_(raw.is_(exp.null()).not_(), exp.column(_SEMANTIC).is_(exp.null()), _json_kind(column.name).eq(
+                exp.Literal.string("VARCHAR")))
+            whens.append((unsaid, exp.DPipe(this=exp.Literal.string(f"column '{column.name}': "), expression=exp.DPipe(
+                this=exp.func("left", raw.copy(), exp.Literal.number(_SHOWN)), expression=exp.Literal.string(
+                    " is text, which Debezium writes for a DECIMAL in base64 (decimal.handling.mode precise) or as its "
+                    "digits (string), and the message has no schema to tell: set the table's option decimal_handling")))))
         wrong: exp.Expr = exp.and_(raw.is_(exp.null()).not_(), cast.copy().is_(exp.null()))
         if column.type.is_type(*exp.DataType.INTEGER_TYPES):  # DuckDB's cast rounds 1.5 to 2: refused instead
             as_double = exp.func("try_cast", raw.copy(), exp.DataType.build("DOUBLE"))
@@ -180,7 +212,14 @@ def _debezium_fields(parsed: exp.Select, columns: list[Column], paths: exp.Array
     payload = _json_get(exp.column(_JSON), "payload")
     envelope = exp.Case(ifs=[exp.If(this=exp.func("json_type", payload.copy()).eq(exp.Literal.string("OBJECT")), true=payload)],
                         default=exp.column(_JSON))
-    enveloped = exp.select("*", exp.alias_(envelope, _ENVELOPE)).from_(parsed.subquery("parsed"))
+    # with schemas, the row's fields' own: `schema.fields` has the envelope's, among them `after` (and `before`, the same)
+    field = exp.to_identifier("__fd_f")
+    named_row = _json_text(exp.column(field.copy()), "field").isin(exp.Literal.string("after"), exp.Literal.string("before"))
+    row_schema = exp.Bracket(this=duckdb_call("list_filter", duckdb_call("json_extract", exp.column(_JSON), exp.Literal.string(
+        "$.schema.fields[*]")), exp.Lambda(this=named_row, expressions=[field.copy()])), expressions=[exp.Literal.number(1)], offset=1)
+    schema = exp.Case(ifs=[exp.If(this=exp.func("json_type", payload.copy()).eq(exp.Literal.string("OBJECT")), true=duckdb_call(
+        "json_extract", row_schema, exp.Literal.string("$.fields[*]")))])
+    enveloped = exp.select("*", exp.alias_(envelope, _ENVELOPE), exp.alias_(schema, _SCHEMA)).from_(parsed.subquery("parsed"))
     op = _json_text(exp.column(_ENVELOPE), "op")
     opped = exp.select("*", exp.alias_(exp.Case(ifs=[exp.If(this=op.copy().isin(*[exp.Literal.string(o) for o in _OPS]), true=op)]),
                                        OP)).from_(enveloped.subquery("envelopes"))
@@ -197,7 +236,26 @@ def _debezium_fields(parsed: exp.Select, columns: list[Column], paths: exp.Array
     updated = exp.column(OP).isin(exp.Literal.string("u"), exp.Literal.string("c"))  # a key's change is a delete and a create
     absent = exp.Array(expressions=[exp.func("coalesce", exp.and_(updated.copy(), _field(i).isin(*[f.copy() for f in forms])),
                                              exp.false()) for i in range(len(columns))])
-    return exp.select("*", exp.alias_(absent, _ABSENT)).from_(extracted.subquery("extracted"))
+    parts = {"field": "__fd_schema_names", "name": "__fd_schema_types", "scale": "__fd_schema_scales"}
+    listed = exp.select("*", exp.alias_(absent, _ABSENT), *[exp.alias_(_schema_part(part), alias) for part, alias in parts.items()]
+                        ).from_(extracted.subquery("extracted"))
+    positions = [duckdb_call("list_position", exp.column(parts["field"]), exp.Literal.string(c.name)) for c in columns]
+
+    def per_column(part: str) -> exp.Expr:  # a part of the schema's fields, for each declared column in turn (NULL: none)
+        return exp.Case(ifs=[exp.If(this=exp.column(_SCHEMA).is_(exp.null()).not_(), true=exp.Array(expressions=[
+            exp.Bracket(this=exp.column(parts[part]), expressions=[position.copy()], offset=1) for position in positions]))])
+
+    return exp.select("*", exp.alias_(per_column("name"), _SEMANTIC), exp.alias_(per_column("scale"), _SCALE)).from_(
+        listed.subquery("listed"))
+
+
+def _schema_part(part: str) -> exp.Expr:
+    """One part of each field of the row's schema: its `field` name, its logical type's
+    `name`, or its `parameters.scale` (a Decimal's)."""
+    field = exp.to_identifier("__fd_f")
+    path = "$.parameters.scale" if part == "scale" else _path(part)
+    return duckdb_call("list_transform", exp.column(_SCHEMA), exp.Lambda(
+        this=duckdb_call("json_extract_string", exp.column(field.copy()), exp.Literal.string(path)), expressions=[field.copy()]))
 
 
 def _wal2json_fields(parsed: exp.Select, columns: list[Column], paths: exp.Array, key: Sequence[str]) -> exp.Select:
@@ -341,11 +399,21 @@ def _field(index: int) -> exp.Expr:
     return exp.Bracket(this=exp.column(_FIELDS), expressions=[exp.Literal.number(index + 1)], offset=1)  # 1-based, as written
 
 
-def _cast(text: exp.Expr, kind: exp.DataType, number_path: str | None = None, unit: int = 1) -> exp.Expr:
+@dataclass(frozen=True)
+class _Counted:
+    """How a Debezium field sent as a number counts time: its path in the row, the
+    option's unit, and the logical type its message's schema names (NULL without one)."""
+
+    path: str
+    unit: int
+    semantic: exp.Expr
+
+
+def _cast(text: exp.Expr, kind: exp.DataType, counted: _Counted | None = None) -> exp.Expr:
     """A field's text as its column's type, NULL when it is not one; a timestamp with
-    an offset is the same instant in UTC (the decoding session's zone). With
-    `number_path` (Debezium's encoding), a timestamp written as a number counts
-    microseconds (or `unit` of them) since the epoch, a date days."""
+    an offset is the same instant in UTC (the decoding session's zone). With `counted`
+    (Debezium's encoding), a timestamp or a time written as a number counts what its
+    schema's logical type says (without one microseconds, or the option's unit), a date days."""
     types = exp.DataType.Type
     is_stamp = kind.is_type(types.TIMESTAMP, types.TIMESTAMPNTZ)
     if is_stamp:
@@ -360,14 +428,103 @@ def _cast(text: exp.Expr, kind: exp.DataType, number_path: str | None = None, un
             default=plain)
     else:
         cast = exp.func("try_cast", text.copy(), kind.copy())
-    if number_path is None or not (is_stamp or kind.is_type(types.DATE)):
+    if counted is None or not (is_stamp or kind.is_type(types.DATE, types.TIME)):
         return cast
     number = exp.func("try_cast", text.copy(), exp.DataType.build("BIGINT"))
-    counted = (duckdb_call("make_timestamp", exp.Mul(this=number, expression=exp.Literal.number(unit))) if is_stamp
-               else exp.Add(this=exp.cast(exp.Literal.string("1970-01-01"), "DATE"), expression=number))
-    json_kind = exp.func("json_type", exp.column(_ROW), exp.Literal.string(number_path))
-    return exp.Case(ifs=[exp.If(this=json_kind.isin(exp.Literal.string("BIGINT"), exp.Literal.string("UBIGINT")), true=counted)],
-                    default=cast)
+    micros = _micros(number, counted.semantic, 86_400_000_000 if kind.is_type(types.DATE) else counted.unit)
+    moment = duckdb_call("make_timestamp", micros)
+    value = (moment if is_stamp else exp.cast(moment, "DATE") if kind.is_type(types.DATE)
+             else exp.Add(this=exp.cast(exp.Literal.string("00:00:00"), "TIME"), expression=duckdb_call("to_microseconds", micros)))
+    json_kind = exp.func("json_type", exp.column(_ROW), exp.Literal.string(counted.path))
+    return exp.Case(ifs=[exp.If(this=json_kind.isin(exp.Literal.string("BIGINT"), exp.Literal.string("UBIGINT")),
+                                true=duckdb_call("try", value))], default=cast)
+
+
+def _micros(number: exp.Expr, semantic: exp.Expr, unit: int) -> exp.Expr:
+    """A count of time in microseconds, by the logical type its schema names, else of `unit`."""
+    thousand = exp.Literal.number(1000)
+    below = exp.Case(ifs=[exp.If(this=exp.Mod(this=number.copy(), expression=thousand.copy()) < 0, true=exp.Literal.number(1))],
+                     default=exp.Literal.number(0))
+    nanos = exp.Sub(this=exp.IntDiv(this=number.copy(), expression=thousand.copy()), expression=below)  # floored: before 1970 too
+    return exp.Case(ifs=[
+        *[exp.If(this=semantic.copy().eq(exp.Literal.string(name)), true=exp.Mul(this=number.copy(), expression=exp.Literal.number(n)))
+          for name, n in _COUNTED.items()],
+        exp.If(this=semantic.copy().isin(*[exp.Literal.string(name) for name in _NANOS]), true=nanos),
+    ], default=exp.Mul(this=number.copy(), expression=exp.Literal.number(unit)))
+
+
+def _hex_digits(index: int, field: exp.Expr) -> exp.Expr:
+    """The hex of a Debezium DECIMAL's bytes (a Decimal's base64 text, a
+    VariableScaleDecimal's `value`); NULL when it is no base64."""
+    encoded = exp.Case(ifs=[exp.If(this=_listed(_SEMANTIC, index).eq(exp.Literal.string(_VARIABLE_DECIMAL)),
+                                   true=_json_text(field.copy(), "value"))], default=field.copy())
+    return duckdb_call("hex", duckdb_call("try", duckdb_call("from_base64", encoded)))
+
+
+def _debezium_decimal(index: int, column: Column, field: exp.Expr, handling: str | None) -> exp.Expr:
+    """A DECIMAL field as number text: decoded from its bytes at the scale the schema
+    gives (a Decimal's parameter, a VariableScaleDecimal's own), or without a schema
+    and with `decimal_handling: precise` at the declared scale, as Debezium writes the
+    column's; else the field as written (a number, or digits as text)."""
+    semantic = _listed(_SEMANTIC, index)
+    scales = [
+        exp.If(this=semantic.eq(exp.Literal.string(_DECIMAL)),
+               true=exp.func("try_cast", _listed(_SCALE, index), exp.DataType.build("INT"))),
+        exp.If(this=semantic.copy().eq(exp.Literal.string(_VARIABLE_DECIMAL)),
+               true=exp.func("try_cast", _json_text(field.copy(), "scale"), exp.DataType.build("INT"))),
+    ]
+    if handling == "precise":
+        unsaid = exp.and_(exp.column(_SEMANTIC).is_(exp.null()), _json_kind(column.name).eq(exp.Literal.string("VARCHAR")))
+        scales.append(exp.If(this=unsaid, true=exp.Literal.number(decimal_digits(column.type)[1])))
+    scale = exp.Case(ifs=scales)
+    decoded = _scaled_text(_unscaled(exp.column(f"{_HEX}{index}")), scale)
+    return exp.Case(ifs=[exp.If(this=scale.copy().is_(exp.null()).not_(), true=exp.func("coalesce", decoded, field.copy()))],
+                    default=field.copy())
+
+
+def _unscaled(hex_digits: exp.Expr) -> exp.Expr:
+    """Big-endian two's complement bytes (as hex) as a HUGEINT: byte by byte, the first one signed."""
+    byte = exp.to_identifier("__fd_i")
+    at = exp.Add(this=exp.Mul(this=exp.Literal.number(2), expression=exp.column(byte.copy())), expression=exp.Literal.number(1))
+    value = exp.func("try_cast", exp.DPipe(this=exp.Literal.string("0x"), expression=exp.func(
+        "substr", hex_digits.copy(), at, exp.Literal.number(2))), exp.DataType.build("INT"))
+    signed = exp.Case(ifs=[exp.If(this=exp.and_(exp.column(byte.copy()).eq(0), value.copy() >= 128),
+                                  true=exp.Sub(this=value.copy(), expression=exp.Literal.number(256)))], default=value.copy())
+    count = exp.IntDiv(this=exp.func("length", hex_digits.copy()), expression=exp.Literal.number(2))
+    listed = duckdb_call("list_transform", duckdb_call("range", exp.Literal.number(0), count),
+                         exp.Lambda(this=exp.cast(signed, "HUGEINT"), expressions=[byte.copy()]))
+    a, b = exp.to_identifier("__fd_a"), exp.to_identifier("__fd_b")
+    folded = duckdb_call("list_reduce", listed, exp.Lambda(
+        this=exp.Add(this=exp.Mul(this=exp.column(a.copy()), expression=exp.Literal.number(256)), expression=exp.column(b.copy())),
+        expressions=[a.copy(), b.copy()]))
+    fits = exp.Between(this=exp.func("length", hex_digits.copy()), low=exp.Literal.number(2), high=exp.Literal.number(32))
+    return exp.Case(ifs=[exp.If(this=fits, true=duckdb_call("try", folded))])
+
+
+def _scaled_text(unscaled: exp.Expr, scale: exp.Expr) -> exp.Expr:
+    """An unscaled integer and its scale as the number's text: 12345 at scale 2 is 123.45."""
+    digits = exp.cast(duckdb_call("try", exp.Abs(this=unscaled.copy())), "VARCHAR")
+    width = exp.cast(exp.func("greatest", exp.func("length", digits.copy()), exp.Add(this=scale.copy(), expression=exp.Literal.number(1))),
+                     "INT")
+    padded = duckdb_call("lpad", digits, width, exp.Literal.string("0"))  # lpad cuts a longer text to the width
+    sign = exp.Case(ifs=[exp.If(this=unscaled.copy() < 0, true=exp.Literal.string("-"))], default=exp.Literal.string(""))
+    whole = exp.func("left", padded.copy(), exp.Sub(this=exp.func("length", padded.copy()), expression=scale.copy()))
+    fraction = exp.func("right", padded.copy(), scale.copy())
+    pointed = exp.DPipe(this=exp.DPipe(this=exp.DPipe(this=sign, expression=whole), expression=exp.Literal.string(".")),
+                        expression=fraction)
+    zeros = exp.DPipe(this=exp.cast(unscaled.copy(), "VARCHAR"), expression=duckdb_call("repeat", exp.Literal.string("0"), exp.Neg(
+        this=scale.copy())))
+    return exp.Case(ifs=[exp.If(this=scale.copy() > 0, true=pointed)], default=zeros)  # a negative scale: trailing zeros
+
+
+def _listed(column: str, index: int) -> exp.Expr:
+    """The index-th declared column's entry of a per-column list."""
+    return exp.Bracket(this=exp.column(column), expressions=[exp.Literal.number(index + 1)], offset=1)
+
+
+def _json_kind(name: str) -> exp.Expr:
+    """The JSON type of the row's field of that column (VARCHAR for a string)."""
+    return exp.func("json_type", exp.column(_ROW), exp.Literal.string(_path(name)))
 
 
 def _as_text(blob: exp.Expr) -> exp.Expr:

@@ -28,6 +28,7 @@ import msgspec
 import orjson
 from sqlglot import exp
 
+from featureduck.compiler.dtypes import decimal_digits
 from featureduck.engines.base import EngineAdapter
 from featureduck.errors import UsageError
 from featureduck.online.base import FEATURE_TS, OnlineStore, OnlineView, feature_order, stamp_text
@@ -435,7 +436,7 @@ def _column(name: str, kind: exp.DataType) -> _Column:
         return _Column(name, kind, lambda v: _integer(v, bits), lambda vs: _integers(vs, bits), getattr(pyarrow, f"int{bits}")(),
                        bounded, None)
     if kind.is_type(types.DECIMAL):  # the declared precision and scale, as the stream's cast gives it
-        precision, scale = _decimal_digits(kind)
+        precision, scale = decimal_digits(kind)
 
         def decimal(value: Any) -> Decimal:
             return _decimal(value, precision, scale)
@@ -502,14 +503,6 @@ def _number(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (isinstance(value, float) and not math.isfinite(value)):
         raise ValueError(f"must be a number, got {_shown(value)}")
     return float(value)
-
-
-def _decimal_digits(kind: exp.DataType) -> tuple[int, int]:
-    """A DECIMAL's precision and scale; DuckDB's default DECIMAL(18, 3) when not written."""
-    written = [int(param.this.name) for param in kind.expressions]
-    if not written:
-        return 18, 3
-    return written[0], written[1] if len(written) > 1 else 0
 
 
 def _decimal(value: Any, precision: int, scale: int) -> Decimal:

@@ -20,6 +20,7 @@ import orjson
 import pytest
 
 from tests.conftest import ProjectFactory, fduck
+from tests.debezium_events import decimal_bytes, with_schema
 from tests.kafka_broker import create_topic, produce
 
 SOURCES = """
@@ -196,3 +197,37 @@ def test_a_truncate_is_placed_among_the_other_partitions_changes_by_lsn(project:
     assert names() == [(3, "after 3"), (7, "after 7")]
     stream([_event("u", 5, 60, "late 5"), _event("d", 3, 40)])  # later still, in a run of their own
     assert names() == [(3, "after 3"), (7, "after 7")]
+
+
+@pytest.mark.slow
+def test_typed_values_with_schemas_land_as_their_columns_types(make_project: ProjectFactory, kafka_bootstrap: str,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Kafka Connect's default JSON converter writes schemas: a DECIMAL as base64 bytes at
+    the schema's scale, a timestamp(3) as milliseconds, both read as what they are."""
+    import datetime
+    from decimal import Decimal
+
+    topic = f"dbz.{uuid.uuid4().hex[:8]}"
+    create_topic(kafka_bootstrap, topic, 1)
+    monkeypatch.setenv("KAFKA_BOOTSTRAP", kafka_bootstrap)
+    columns = "{id: bigint, price: 'decimal(38, 4)', amount: 'decimal(20, 6)', at_ms: timestamp, at_us: timestamp, " \
+              "at_ns: timestamp, day: date, at_time: time}"
+    root = make_project({"models/sources.yml": SOURCES.format(topic=topic).replace("users", "orders").replace(
+        "{id: bigint, name: varchar, score: double, seen_at: timestamp}", columns)})
+    rng = random.Random(5)
+    rows, expected = [], []
+    for key in range(200):
+        price, amount, millis = rng.randrange(-(10**30), 10**30), rng.randrange(-(10**9), 10**9), rng.randrange(10**12, 2 * 10**12)
+        rows.append({"id": key, "price": decimal_bytes(price), "amount": {"scale": 3, "value": decimal_bytes(amount)},
+                     "at_ms": millis, "at_us": millis * 1000, "at_ns": millis * 10**6, "day": millis // 86_400_000,
+                     "at_time": 3_600_000_000})
+        moment = datetime.datetime(1970, 1, 1) + datetime.timedelta(milliseconds=millis)
+        expected.append((key, Decimal(f"{price}E-4"), Decimal(f"{amount}E-3"), moment, moment, moment, moment.date(),
+                         datetime.time(1)))
+    produce(kafka_bootstrap, topic, [(0, orjson.dumps({"id": r["id"]}), orjson.dumps(with_schema(r, "r"))) for r in rows])
+    result = fduck("stream", "--until-idle", "2", cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert "dead letter" not in result.stdout, result.stdout
+    with duckdb.connect(str(root / "target/dev.duckdb"), read_only=True) as con:
+        landed = con.execute("select id, price, amount, at_ms, at_us, at_ns, day, at_time from app.orders order by id").fetchall()
+    assert landed == expected
