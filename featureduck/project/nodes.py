@@ -25,7 +25,7 @@ CHANGE_FORMATS = ("debezium", "wal2json")
 # the `options:` a stream table's format reads (streams.decode), each with its values (str: any text)
 STREAM_OPTIONS: dict[str, dict[str, type | tuple[str, ...]]] = {
     "debezium": {"timestamp_unit": ("microseconds", "milliseconds"), "unavailable_value_placeholder": str,
-                 "decimal_handling": ("precise", "string", "double")},
+                 "decimal_handling": ("precise", "string", "double"), "binary_handling": ("bytes", "base64", "base64-url-safe", "hex")},
 }
 # the landing table's columns beside the declared ones: where each message came from
 KAFKA_COLUMNS = (("_kafka_partition", "INTEGER"), ("_kafka_offset", "BIGINT"), ("_kafka_timestamp", "TIMESTAMP"))

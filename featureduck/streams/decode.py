@@ -135,8 +135,10 @@ def decode_query(table: SourceTable, dialect: str) -> exp.Select:
                   for i, (name, value) in enumerate(values.items())}
     # each column cast once, at its own level: the fault checks below read the cast columns
     cast_names = {c.name: f"{_CAST}{i}" for i, c in enumerate(columns)}
+    # bytes: in base64 (the JSON converter's, Avro's read into JSON: streams.avro), Postgres's hex (`\\x0102`)
+    binary = "hex" if fmt == "wal2json" else str(table.options.get("binary_handling", "base64"))
     casted = exp.select("*", *[exp.alias_(_cast(values[c.name], c.type, _Counted(_path(c.name), unit, _listed(_SEMANTIC, i))
-                                                if fmt == "debezium" else None), cast_names[c.name])
+                                                if fmt == "debezium" else None, binary, fmt == "wal2json"), cast_names[c.name])
                                for i, c in enumerate(columns)]).from_(fields.subquery("fields"))
     casts = {c.name: exp.column(cast_names[c.name]) for c in columns}
     whens: list[tuple[exp.Expr, exp.Expr]] = [
@@ -409,12 +411,20 @@ class _Counted:
     semantic: exp.Expr
 
 
-def _cast(text: exp.Expr, kind: exp.DataType, counted: _Counted | None = None) -> exp.Expr:
+def _cast(text: exp.Expr, kind: exp.DataType, counted: _Counted | None = None, binary: str = "base64",
+          postgres: bool = False) -> exp.Expr:
     """A field's text as its column's type, NULL when it is not one; a timestamp with
     an offset is the same instant in UTC (the decoding session's zone). With `counted`
     (Debezium's encoding), a timestamp or a time written as a number counts what its
-    schema's logical type says (without one microseconds, or the option's unit), a date days."""
+    schema's logical type says (without one microseconds, or the option's unit), a date days.
+    Bytes are text in the `binary` form (`base64`, `bytes` its synonym, `base64-url-safe`
+    or `hex`, Postgres's with its `\\x`), never the text's own characters. An array is
+    a JSON array, or with `postgres` also Postgres's text of one (`{a,"b c"}`)."""
     types = exp.DataType.Type
+    if kind.is_type(types.VARBINARY, types.BINARY):
+        return _bytes(text, binary)
+    if kind.is_type(types.ARRAY):
+        return _array(text, kind, postgres)
     is_stamp = kind.is_type(types.TIMESTAMP, types.TIMESTAMPNTZ)
     if is_stamp:
         # A time with an offset or a zone name is read through TIMESTAMPTZ. One with neither must not be:
@@ -438,6 +448,82 @@ def _cast(text: exp.Expr, kind: exp.DataType, counted: _Counted | None = None) -
     json_kind = exp.func("json_type", exp.column(_ROW), exp.Literal.string(counted.path))
     return exp.Case(ifs=[exp.If(this=json_kind.isin(exp.Literal.string("BIGINT"), exp.Literal.string("UBIGINT")),
                                 true=duckdb_call("try", value))], default=cast)
+
+
+def _array(text: exp.Expr, kind: exp.DataType, postgres: bool) -> exp.Expr:
+    """An array's elements as text, then as their type; NULL (a fault) when one that is
+    there does not read as its type or an integer's is rounded (DuckDB's cast would make
+    such an element NULL, or 1.5 into 2, without a word). A JSON array is read as JSON
+    (its escapes are JSON's: DuckDB's cast of a list's text would read `\\n` as `n`).
+    Postgres's text of a one-dimensional array is DuckDB's list text once its braces are
+    brackets and its single quotes escaped (Postgres leaves them bare, DuckDB would quote
+    with them); of more dimensions, only without quoted elements."""
+    texts, depth = _leaves(kind, exp.DataType.build("VARCHAR")), _depth(kind)
+    ifs = [exp.If(this=duckdb_call("starts_with", text.copy(), exp.Literal.string("[")),
+                  true=exp.func("try_cast", exp.func("try_cast", text.copy(), exp.DataType.build("JSON")), texts.copy()))]
+    if postgres:
+        braced = exp.and_(duckdb_call("starts_with", text.copy(), exp.Literal.string("{")),
+                          duckdb_call("ends_with", text.copy(), exp.Literal.string("}")))
+        if depth > 1:
+            nested = duckdb_call("translate", text.copy(), exp.Literal.string("{}"), exp.Literal.string("[]"))
+            plain = exp.not_(exp.func("contains", text.copy(), exp.Literal.string('"')))
+            ifs.append(exp.If(this=exp.and_(braced, plain), true=exp.func("try_cast", nested, texts.copy())))
+        else:
+            inner = exp.func("substr", text.copy(), exp.Literal.number(2), exp.Sub(this=exp.func("length", text.copy()),
+                                                                                  expression=exp.Literal.number(2)))
+            flat = exp.DPipe(this=exp.DPipe(this=exp.Literal.string("["), expression=duckdb_call(
+                "replace", inner, exp.Literal.string("'"), exp.Literal.string("\\'"))), expression=exp.Literal.string("]"))
+            ifs.append(exp.If(this=braced, true=exp.func("try_cast", flat, texts.copy())))
+    elements = exp.Case(ifs=ifs)
+    typed = exp.func("try_cast", elements.copy(), kind.copy())
+
+    def levels(values: exp.Expr) -> list[exp.Expr]:  # the array, its elements' elements, ... down to the leaves
+        found = [values]
+        for _ in range(depth - 1):
+            found.append(duckdb_call("flatten", found[-1].copy()))
+        return found
+
+    # every leaf there read as its type, and no sub-array missing (Postgres's are never NULL; one that is not
+    # an array, in an array of more dimensions than the text's, would be)
+    whole: exp.Expr = duckdb_call("list_count", levels(typed.copy())[-1]).eq(duckdb_call("list_count", levels(elements.copy())[-1]))
+    for level in levels(elements.copy())[:-1]:
+        whole = exp.and_(whole, duckdb_call("list_count", level.copy()).eq(exp.func("length", level.copy())))
+    leaf = kind
+    while leaf.is_type(exp.DataType.Type.ARRAY):
+        leaf = leaf.expressions[0]
+    if leaf.is_type(*exp.DataType.INTEGER_TYPES):
+        doubles = _leaves(kind, exp.DataType.build("DOUBLE"))
+        whole = exp.and_(whole, exp.EQ(this=exp.func("try_cast", elements.copy(), doubles), expression=exp.func(
+            "try_cast", typed.copy(), doubles.copy())))
+    return exp.Case(ifs=[exp.If(this=whole, true=typed)])
+
+
+def _leaves(kind: exp.DataType, leaf: exp.DataType) -> exp.DataType:
+    """The array type of `kind`'s dimensions with `leaf` elements."""
+    if not kind.is_type(exp.DataType.Type.ARRAY):
+        return leaf.copy()
+    return exp.DataType(this=exp.DataType.Type.ARRAY, expressions=[_leaves(kind.expressions[0], leaf)], nested=True)
+
+
+def _depth(kind: exp.DataType) -> int:
+    return 1 + _depth(kind.expressions[0]) if kind.is_type(exp.DataType.Type.ARRAY) else 0
+
+
+def _bytes(text: exp.Expr, binary: str) -> exp.Expr:
+    """Bytes from their text, NULL when it is not of the form."""
+    if binary == "hex":  # Postgres's `\\x0102`; Debezium's hex has no prefix
+        digits = exp.Case(ifs=[exp.If(this=duckdb_call("starts_with", text.copy(), exp.Literal.string("\\x")),
+                                      true=exp.func("substr", text.copy(), exp.Literal.number(3)))], default=text.copy())
+        even = exp.EQ(this=exp.Mod(this=exp.func("length", digits.copy()), expression=exp.Literal.number(2)),
+                      expression=exp.Literal.number(0))
+        valid = exp.and_(even, duckdb_call("regexp_full_match", digits.copy(), exp.Literal.string("[0-9a-fA-F]*")))
+        return exp.Case(ifs=[exp.If(this=valid, true=duckdb_call("unhex", digits))])
+    if binary == "base64-url-safe":  # `-` and `_` for `+` and `/`, and perhaps no padding
+        standard = duckdb_call("translate", text.copy(), exp.Literal.string("-_"), exp.Literal.string("+/"))
+        padding = exp.Mod(this=exp.paren(exp.Sub(this=exp.Literal.number(4), expression=exp.Mod(
+            this=exp.func("length", standard.copy()), expression=exp.Literal.number(4)))), expression=exp.Literal.number(4))
+        text = exp.DPipe(this=standard, expression=duckdb_call("repeat", exp.Literal.string("="), exp.cast(padding, "BIGINT")))
+    return duckdb_call("try", duckdb_call("from_base64", text))
 
 
 def _micros(number: exp.Expr, semantic: exp.Expr, unit: int) -> exp.Expr:

@@ -33,6 +33,10 @@ if TYPE_CHECKING:
     import pyarrow
 
 PARTITION = 0
+# the forms the decoder reads (streams.decode), whatever the server's defaults: ISO dates, bytea in hex,
+# doubles in their shortest exact digits (extra_float_digits 0 would round them to 15), times in UTC
+_SESSION = ("SET DateStyle = 'ISO, MDY'", "SET bytea_output = 'hex'", "SET extra_float_digits = 3", "SET TimeZone = 'UTC'",
+            "SET IntervalStyle = 'postgres'")
 # each value as its text (a number keeps every digit: the decoding DuckDB would read a JSON number as a double)
 _SNAPSHOT = """
 SELECT json_build_object('action', 'R', 'row', (SELECT json_object_agg(key, value) FROM json_each_text(row_to_json(t))),
@@ -47,6 +51,7 @@ SELECT (lsn - '0/0'::pg_lsn)::bigint AS lsn, data
 FROM pg_logical_slot_peek_changes(%(slot)s, NULL, %(most)s, 'format-version', '2', 'include-timestamp', 'true',
                                   'include-transaction', 'true', 'include-types', 'false', 'add-tables', %(table)s)
 """
+_CONFIRMED = "SELECT (confirmed_flush_lsn - '0/0'::pg_lsn)::bigint FROM pg_replication_slots WHERE slot_name = %s"
 _BEGIN, _COMMIT = '{"action":"B"', '{"action":"C"'  # a transaction's bounds, as wal2json writes them
 
 
@@ -62,6 +67,7 @@ class SlotReader:
         self._connection: psycopg.Connection[Any] | None = None
         self._start = 0  # the first LSN not applied yet
         self._snapshot = False  # the table's rows are still to be copied
+        self._kept = 0  # the slot's confirmed position when the rows were copied
 
     def open(self, starts: dict[int, int]) -> None:
         import psycopg
@@ -70,6 +76,8 @@ class SlotReader:
         dsn = render_connection(self.table.stream.connection, self.table.stream.settings_location)
         try:
             self._connection = psycopg.connect(dsn, autocommit=True, connect_timeout=10)
+            for setting in _SESSION:  # wal2json writes values as the session's own settings print them
+                self._connection.execute(setting)
             found = self._connection.execute("SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", [self.slot]).fetchall()
             if not found:
                 self._connection.execute("SELECT pg_create_logical_replication_slot(%s, 'wal2json')", [self.slot])
@@ -90,11 +98,14 @@ class SlotReader:
         try:
             if self._snapshot:
                 rows = self._connection.execute(_SNAPSHOT.format(table=_quoted(self.topic))).fetchall()
+                (kept,) = self._connection.execute(_CONFIRMED, [self.slot]).fetchone() or (None,)
                 self._snapshot = False
-                # the copy lands as one batch, replacing what the mirror held; then every change the slot keeps
-                # (from offset 1 on) is read
+                # the copy lands as one batch, replacing what the mirror held; then every change the slot keeps is
+                # read: those committed from its confirmed position on (nothing before it is sent again; from there
+                # the lag counts)
                 changes = ['{"action": "T"}', *(change for (change,) in rows)]
-                return _batch([0] * len(changes), changes, {PARTITION: max(self._start, 1)})
+                self._kept = kept or 0
+                return _batch([0] * len(changes), changes, {PARTITION: max(self._start, 1, self._kept)})
             rows = self._connection.execute(_PEEK, {"slot": self.slot, "most": most, "table": self.topic}).fetchall()
         except psycopg.Error as err:
             raise StreamError(f"cdc source '{self._name}': {str(err).strip()}", self.table.location, _hint(str(err))) from None
@@ -118,7 +129,7 @@ class SlotReader:
         import psycopg
 
         assert self._connection is not None
-        if applied <= 0:
+        if applied <= 0 or applied < self._kept:  # the slot is past it already (and goes no way back)
             return
         try:
             self._connection.execute("SELECT pg_replication_slot_advance(%s, %s::pg_lsn)", [self.slot, _lsn_text(applied)])
