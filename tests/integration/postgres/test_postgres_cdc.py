@@ -271,8 +271,10 @@ def _typed_row(rng: random.Random, key: int) -> tuple[Any, ...]:
             maybe(rng.choice([["a", "b c"], [], ["q\"uote", "com,ma"], ["it's", "a'b,c'd", "back\\", "NULL", None, "new\nline", "{x}"]])))
 
 
-def _typed_table(con: psycopg.Connection[Any], schema: str) -> list[tuple[Any, ...]]:
-    rows = con.execute(f"select id, small, flag, real_n, double_n, amount, name, code, day, stamp, stamp_tz at time zone 'UTC', of_day, "
+def _typed_table(con: psycopg.Connection[Any], schema: str, zoned: bool = True) -> list[tuple[Any, ...]]:
+    """The rows of the table (its stamp_tz in UTC without a zone, as the mirror declares it) or of a mirror."""
+    utc = " at time zone 'UTC'" if zoned else ""
+    rows = con.execute(f"select id, small, flag, real_n, double_n, amount, name, code, day, stamp, stamp_tz{utc}, of_day, "
                        f"data, doc::text, uid, ints, names from {schema}.typed order by id").fetchall()
     def single(value: float | None) -> float | None:  # a real as the 4 bytes both hold, widened
         return None if value is None else struct.unpack("f", struct.pack("f", value))[0]
@@ -280,16 +282,20 @@ def _typed_table(con: psycopg.Connection[Any], schema: str) -> list[tuple[Any, .
     return [(*r[:3], single(r[3]), *r[4:12], None if r[12] is None else bytes(r[12]), *r[13:]) for r in rows]
 
 
-def _typed_mirror(root: Path) -> list[tuple[Any, ...]]:
-    with duckdb.connect(str(root / "target/dev.duckdb"), read_only=True) as con:
-        rows = con.execute("select id, small, flag, real_n, double_n, amount, name, code, day, stamp, stamp_tz, of_day, data, "
-                           "doc::varchar, uid, ints, names from app.typed order by id").fetchall()
+def _typed_mirror(root: Path, con: psycopg.Connection[Any], schema: str | None) -> list[tuple[Any, ...]]:
+    """The mirror's rows: in the DuckDB target, or in the Postgres one's `schema`."""
+    if schema is not None:
+        return _typed_table(con, schema, zoned=False)
+    with duckdb.connect(str(root / "target/dev.duckdb"), read_only=True) as duck:
+        rows = duck.execute("select id, small, flag, real_n, double_n, amount, name, code, day, stamp, stamp_tz, of_day, data, "
+                            "doc::varchar, uid, ints, names from app.typed order by id").fetchall()
     return [tuple(r) for r in rows]
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("target", ["dev", "pg"])
 def test_each_type_is_mirrored_as_the_table_holds_it(make_project: ProjectFactory, pg_dsn: str, pg_schema: str,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+                                                     monkeypatch: pytest.MonkeyPatch, target: str) -> None:
     """Every type wal2json writes as text of its own (bytea's hex, arrays' braces, jsonb)
     reads back as the value the table holds: in the first copy and in the changes after,
     whatever the connection's own settings for how values are written."""
@@ -301,22 +307,25 @@ def test_each_type_is_mirrored_as_the_table_holds_it(make_project: ProjectFactor
     with psycopg.connect(pg_dsn, autocommit=True) as con:
         con.execute(f"create schema {pg_schema}")
         con.execute(f"create table {pg_schema}.typed ({TYPED_TABLE})")
-        root = make_project({"models/sources.yml": TYPED.format(schema=pg_schema, slot=slot)})
+        mirror = f"{pg_schema}_mirror" if target == "pg" else None  # dropped with pg_schema
+        sources = TYPED.format(schema=pg_schema, slot=slot)
+        root = make_project({"models/sources.yml": sources.replace("name: app", f"name: {mirror}") if mirror else sources,
+                             "profiles.yml": pg_profile(pg_schema)})
         try:
             for key in range(100):
                 con.execute(f"insert into {pg_schema}.typed values ({placeholders})", _typed_row(rng, key))
-            first = fduck("stream", "--until-idle", "2", cwd=root)
+            first = fduck("stream", "--target", target, "--until-idle", "2", cwd=root)
             assert first.returncode == 0, first.stderr
             assert "dead letter" not in first.stdout, first.stdout
             assert "p0@1;" not in first.stdout, first.stdout  # after the copy, the slot's position: the lag counts from it
-            assert _typed_mirror(root) == _typed_table(con, pg_schema)
+            assert _typed_mirror(root, con, mirror) == _typed_table(con, pg_schema)
             for key in range(50, 150):
                 con.execute(f"insert into {pg_schema}.typed values ({placeholders}) on conflict (id) do update set " +
                             ", ".join(f"{c} = excluded.{c}" for c in TYPED_COLUMNS[1:]),
                             _typed_row(rng, key))
-            second = fduck("stream", "--until-idle", "2", cwd=root)
+            second = fduck("stream", "--target", target, "--until-idle", "2", cwd=root)
             assert second.returncode == 0, second.stderr
             assert "dead letter" not in second.stdout, second.stdout
-            assert _typed_mirror(root) == _typed_table(con, pg_schema)
+            assert _typed_mirror(root, con, mirror) == _typed_table(con, pg_schema)
         finally:
             con.execute("select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name = %s", [slot])
