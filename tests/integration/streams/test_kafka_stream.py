@@ -375,3 +375,65 @@ def test_a_stream_view_over_a_model_that_is_not_row_wise_is_refused(make_project
     result = fduck("compile", cwd=root, env={"KAFKA_BOOTSTRAP": "localhost:1"})
     assert result.returncode != 0
     assert "is `stream: true` over model 'clicks_doubled', which is not a row-wise projection: it has an aggregate" in result.stderr
+
+
+TYPED = """
+sources:
+  - name: {name}
+    type: kafka
+    connection: {{bootstrap_servers: "{{{{ env_var('KAFKA_BOOTSTRAP') }}}}"}}
+    tables:
+      - name: typed
+        topic: {topic}
+        format: json
+        key: [id]
+        columns: {{id: bigint, amount: "decimal(30, 6)", day: date, of_day: time, data: blob, uid: uuid, names: "varchar[]",
+                   counts: "integer[]", flag: boolean}}
+"""
+
+
+@pytest.mark.parametrize("target", ["dev", pytest.param("pg", marks=pytest.mark.postgres)])
+def test_typed_values_land_alike_on_each_target(make_project: ProjectFactory, topic: str, kafka_bootstrap: str,
+                                               monkeypatch: pytest.MonkeyPatch, target: str, request: pytest.FixtureRequest) -> None:
+    """Decimals of every digit, bytes in base64, arrays with JSON's escapes: one landing
+    table's rows, on DuckDB and on Postgres."""
+    import base64
+    import uuid
+    from decimal import Decimal
+
+    schema = request.getfixturevalue("pg_schema") if target == "pg" else "unused"
+    name = f"{schema}_typed" if target == "pg" else "typed"  # on Postgres, dropped with the test's schema
+    monkeypatch.setenv("KAFKA_BOOTSTRAP", kafka_bootstrap)
+    root = make_project({"models/sources.yml": TYPED.format(name=name, topic=topic), "profiles.yml": pg_profile(schema)})
+    rng = random.Random(21)
+    rows, expected = [], []
+    for key in range(300):
+        amount = Decimal(f"{rng.randrange(-10**23, 10**23)}.{rng.randrange(10**6):06d}")
+        data = rng.randbytes(rng.randrange(0, 9))
+        uid = uuid.UUID(int=rng.getrandbits(128))
+        names = rng.choice([[], ["a\nb", 'q"', "it's", None, "NULL", "{x}", "é"], ["plain"]])
+        counts = [rng.choice([None, rng.randrange(-2**31, 2**31)]) for _ in range(rng.randrange(4))]
+        day = datetime.date(2026, 1, 1) + datetime.timedelta(days=rng.randrange(-9000, 9000))
+        of_day = datetime.time(rng.randrange(24), rng.randrange(60), rng.randrange(60), rng.randrange(10**6))
+        flag = rng.choice([True, False, None])
+        rows.append(b'{"id": %d, "amount": %s, "day": "%s", "of_day": "%s", "data": "%s", "uid": "%s", "names": %s, "counts": %s, '
+                    b'"flag": %s}' % (key, str(amount).encode(), day.isoformat().encode(), of_day.isoformat().encode(),
+                                      base64.b64encode(data), str(uid).encode(), orjson.dumps(names), orjson.dumps(counts),
+                                      orjson.dumps(flag)))
+        expected.append((key, amount, day, of_day, data, uid, names, counts, flag))
+    produce(kafka_bootstrap, topic, [(0, b"k", row) for row in rows])
+    result = fduck("stream", "--target", target, "--until-idle", "2", cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert "dead letter" not in result.stdout, result.stdout
+    query = f"select id, amount, day, of_day, data, uid, names, counts, flag from {name}.typed order by id"
+    if target == "pg":
+        import psycopg
+
+        with psycopg.connect(os.environ.get("FDUCK_TEST_PG_DSN", "postgresql://postgres:fduck@127.0.0.1:5432/postgres")) as con:
+            landed = [(*r[:4], bytes(r[4]), *r[5:]) for r in con.execute(query).fetchall()]
+    else:
+        import duckdb
+
+        with duckdb.connect(str(root / "target/dev.duckdb"), read_only=True) as con:
+            landed = [tuple(r) for r in con.execute(query).fetchall()]
+    assert landed == expected
