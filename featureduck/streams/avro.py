@@ -17,6 +17,7 @@ import datetime
 import decimal
 import io
 import json
+import math
 import urllib.error
 import urllib.request
 import uuid
@@ -60,7 +61,7 @@ class AvroReader:
             try:
                 schema, body = self._writer(value)
                 record = fastavro.schemaless_reader(io.BytesIO(body), schema, self._schema if schema is not self._schema else None)
-                decoded.append(orjson.dumps(record, default=_plain))
+                decoded.append(orjson.dumps(_finite(record), default=_plain, option=orjson.OPT_PASSTHROUGH_DATETIME))
                 faults.append(None)
             except _Unreadable as err:
                 decoded.append(None)
@@ -104,11 +105,28 @@ class _Unreadable(Exception):
 
 
 def _plain(value: Any) -> Any:
-    """Avro's logical values as JSON: decimals and UUIDs as text, bytes as base64, dates ISO."""
+    """Avro's logical values as JSON: decimals and UUIDs as text, bytes as base64, times
+    ISO by Python (orjson 3.13 writes a time's microseconds below 100,000 without their
+    leading zero: 06:25:41.31765 for .031765)."""
     if isinstance(value, (decimal.Decimal, uuid.UUID)):
         return str(value)
     if isinstance(value, bytes):
         return base64.b64encode(value).decode()
-    if isinstance(value, (datetime.date, datetime.time)):
+    if isinstance(value, (datetime.date, datetime.time)):  # a datetime is a date
         return value.isoformat()
     raise TypeError(type(value).__name__)
+
+
+_NOT_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
+def _finite(value: Any) -> Any:
+    """NaN and the infinities as the text DuckDB casts to them: JSON has no such number,
+    and orjson would write null, a missing value where the message holds one."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else _NOT_FINITE[str(value)]
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value

@@ -262,7 +262,8 @@ def _unknown(columns: tuple[str, ...], keys: list[str], row: dict[str, Any], who
     carried = {k: v for k, v in row.items() if k not in columns and k not in ORIGIN and k != ORDER and not k.startswith(WAS)}
     return {
         "_kafka_partition": row["_kafka_partition"], "_kafka_offset": row["_kafka_offset"], "_kafka_timestamp": row["_kafka_timestamp"],
-        "message_key": orjson.dumps(key, default=str).decode(), "message": orjson.dumps(carried, default=str).decode(),
+        "message_key": orjson.dumps(key, default=str, option=orjson.OPT_PASSTHROUGH_DATETIME).decode(),
+        "message": orjson.dumps(carried, default=str, option=orjson.OPT_PASSTHROUGH_DATETIME).decode(),  # times by Python (streams.avro)
         "error": f"an update that leaves {', '.join(columns)} as {'they were' if len(columns) > 1 else 'it was'} (an unchanged "
                  f"TOAST value), {whose}: the value is unknown, so the change is not applied",
     }

@@ -126,3 +126,73 @@ def test_avro_needs_its_schema(make_project: ProjectFactory) -> None:
     missing = SOURCES.format(topic="t")
     result = fduck("compile", cwd=make_project({"models/sources.yml": missing}, name="other"))
     assert "avro_schema schemas/event.avsc is not a file" in result.stderr
+
+
+TYPED_SCHEMA = {
+    "type": "record", "name": "Typed", "fields": [
+        {"name": "id", "type": "long"},
+        {"name": "amount", "type": ["null", {"type": "bytes", "logicalType": "decimal", "precision": 30, "scale": 6}]},
+        {"name": "data", "type": ["null", "bytes"]},
+        {"name": "digest", "type": {"type": "fixed", "name": "Digest", "size": 4}},
+        {"name": "day", "type": {"type": "int", "logicalType": "date"}},
+        {"name": "of_day", "type": {"type": "long", "logicalType": "time-micros"}},
+        {"name": "at", "type": {"type": "long", "logicalType": "timestamp-micros"}},
+        {"name": "uid", "type": {"type": "string", "logicalType": "uuid"}},
+        {"name": "names", "type": {"type": "array", "items": ["null", "string"]}},
+        {"name": "ratio", "type": "double"},
+        {"name": "flag", "type": "boolean"},
+    ],
+}
+
+
+@pytest.mark.slow
+def test_avro_logical_types_land_as_their_columns(make_project: ProjectFactory, kafka_bootstrap: str) -> None:
+    """Every value as Avro wrote it: decimals of every digit, bytes, dates, times and
+    microsecond timestamps, UUIDs, arrays with any text, and a double's NaN and infinities."""
+    from decimal import Decimal
+
+    topic = f"avro.{uuid.uuid4().hex[:8]}"
+    create_topic(kafka_bootstrap, topic, 1)
+    sources = f"""
+sources:
+  - name: app
+    type: kafka
+    connection: {{bootstrap_servers: "{{{{ env_var('KAFKA_BOOTSTRAP') }}}}"}}
+    tables:
+      - name: typed
+        topic: {topic}
+        format: avro
+        avro_schema: schemas/typed.avsc
+        key: [id]
+        columns: {{id: bigint, amount: "decimal(30, 6)", data: blob, digest: blob, day: date, of_day: time, "at": timestamp,
+                   uid: uuid, names: "varchar[]", ratio: double, flag: boolean}}
+"""
+    root = make_project({"models/sources.yml": sources, "schemas/typed.avsc": json.dumps(TYPED_SCHEMA)})
+    rng = random.Random(8)
+    parsed = fastavro.parse_schema(TYPED_SCHEMA)
+    records = []
+    for key in range(300):
+        records.append({
+            "id": key, "amount": rng.choice([None, Decimal(f"{rng.randrange(-10**23, 10**23)}.{rng.randrange(10**6):06d}")]),
+            "data": rng.choice([None, b"", rng.randbytes(7)]), "digest": rng.randbytes(4),
+            "day": datetime.date(2026, 1, 1) + datetime.timedelta(days=rng.randrange(-9000, 9000)),
+            "of_day": datetime.time(rng.randrange(24), rng.randrange(60), rng.randrange(60), rng.randrange(10**6)),
+            "at": datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC) + datetime.timedelta(microseconds=rng.randrange(-10**15, 10**15)),
+            "uid": str(uuid.UUID(int=rng.getrandbits(128))), "names": rng.choice([[], ["a\nb", 'q"', "it's", None, "é"]]),
+            "ratio": rng.choice([0.5, -1e300, float("inf"), float("-inf"), float("nan")]), "flag": rng.random() < 0.5})
+
+    def encoded(record: dict[str, object]) -> bytes:
+        out = io.BytesIO()
+        fastavro.schemaless_writer(out, parsed, record)
+        return out.getvalue()
+
+    produce(kafka_bootstrap, topic, [(0, None, encoded(r)) for r in records])
+    result = fduck("stream", "--until-idle", "2", cwd=root, env={"KAFKA_BOOTSTRAP": kafka_bootstrap})
+    assert result.returncode == 0, result.stderr
+    assert "dead letter" not in result.stdout, result.stdout
+    with duckdb.connect(str(root / "target/dev.duckdb"), read_only=True) as con:
+        landed = con.execute('select id, amount, data, digest, day, of_day, "at", uid::varchar, names, ratio::varchar, flag '
+                             "from app.typed order by id").fetchall()
+    assert landed == [(r["id"], r["amount"], r["data"], r["digest"], r["day"], r["of_day"], r["at"].replace(tzinfo=None),  # type: ignore[attr-defined]
+                       r["uid"], r["names"], {"nan": "nan", "inf": "inf", "-inf": "-inf"}.get(str(r["ratio"]), str(r["ratio"])),
+                       r["flag"]) for r in records]
