@@ -23,10 +23,11 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from featureduck.errors import ConnectionFailure, StreamError
+from featureduck.errors import ConnectionFailure, ProjectError, StreamError
 from featureduck.project.nodes import SourceTable
 from featureduck.sources.databases import render_connection
 from featureduck.streams.kafka import RawBatch
+from featureduck.utils.suggest import did_you_mean
 
 if TYPE_CHECKING:
     import psycopg
@@ -51,6 +52,7 @@ SELECT (lsn - '0/0'::pg_lsn)::bigint AS lsn, data
 FROM pg_logical_slot_peek_changes(%(slot)s, NULL, %(most)s, 'format-version', '2', 'include-timestamp', 'true',
                                   'include-transaction', 'true', 'include-types', 'false', 'add-tables', %(table)s)
 """
+_COLUMNS = "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum"
 _CONFIRMED = "SELECT (confirmed_flush_lsn - '0/0'::pg_lsn)::bigint FROM pg_replication_slots WHERE slot_name = %s"
 _BEGIN, _COMMIT = '{"action":"B"', '{"action":"C"'  # a transaction's bounds, as wal2json writes them
 
@@ -78,6 +80,8 @@ class SlotReader:
             self._connection = psycopg.connect(dsn, autocommit=True, connect_timeout=10)
             for setting in _SESSION:  # wal2json writes values as the session's own settings print them
                 self._connection.execute(setting)
+            held = [name for (name,) in self._connection.execute(_COLUMNS, [_quoted(self.topic)]).fetchall()]
+            self._check_columns(held)  # before a slot is made: one made for a wrong source would keep WAL
             found = self._connection.execute("SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", [self.slot]).fetchall()
             if not found:
                 self._connection.execute("SELECT pg_create_logical_replication_slot(%s, 'wal2json')", [self.slot])
@@ -86,6 +90,14 @@ class SlotReader:
                                     _hint(str(err))) from None
         self._start = starts.get(PARTITION, 0)
         self._snapshot = PARTITION not in starts or not found  # a new slot: its table's rows first
+
+    def _check_columns(self, held: list[str]) -> None:
+        """Every declared column is one of the table's: a change lacks a column the table
+        does not have, and the mirror would hold NULL for it without a word."""
+        missing = [name for name in self.table.columns if name not in held]
+        if missing:
+            raise ProjectError(f"cdc source '{self._name}': '{missing[0]}' is not a column of {self.topic}", self.table.location,
+                               did_you_mean(missing[0], held) or f"its columns: {', '.join(held)}")
 
     @property
     def _name(self) -> str:

@@ -233,6 +233,21 @@ def test_a_server_without_logical_decoding_is_a_clear_error(make_project: Projec
     assert result.returncode != 0 and "cdc source 'app.users'" in result.stderr and "sources.yml" in result.stderr
 
 
+def test_a_declared_column_the_table_lacks_is_an_error_and_makes_no_slot(make_project: ProjectFactory, pg_dsn: str,
+                                                                         pg_schema: str) -> None:
+    slot = f"fd_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_dsn, autocommit=True) as con:
+        con.execute(f"create schema {pg_schema}")
+        con.execute(f"create table {pg_schema}.users (id bigint primary key, name text, score double precision, seen_at timestamp, "
+                    "note text, amount numeric(38, 12))")
+        root = make_project({"models/sources.yml": SOURCES.format(schema=pg_schema, slot=slot).replace("note: varchar", "nots: varchar")})
+        result = fduck("stream", "--until-idle", "1", cwd=root, env={"FDUCK_TEST_PG_DSN": pg_dsn})
+        assert result.returncode == 2, result.stdout
+        assert f"models/sources.yml:9: cdc source 'app.users': 'nots' is not a column of {pg_schema}.users" in result.stderr, result.stderr
+        assert "note" in result.stderr  # did you mean
+        assert not con.execute("select 1 from pg_replication_slots where slot_name = %s", [slot]).fetchall()
+
+
 TYPED = """
 sources:
   - name: app
