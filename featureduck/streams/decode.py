@@ -29,6 +29,10 @@ unscaled value's bytes at the schema's scale, a timestamp a count of
 milliseconds, microseconds or nanoseconds. Each is read by what its schema
 says; without a schema by the table's options, and a DECIMAL sent as text
 that no option explains is refused, since base64 and digits can look alike.
+
+A change's row image (Debezium's `after`, wal2json's insert) has every column
+of the table, a null one as null: a declared column it lacks is not the
+table's, and the change is refused rather than landed with NULL there.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ DEBEZIUM_PLACEHOLDER = "__debezium_unavailable_value"  # Debezium's default `una
 RAW_TABLE = "__fd_raw_messages"
 _TEXT, _JSON, _ROW, _FIELDS, _CAST = "__fd_text", "__fd_json", "__fd_row", "__fd_fields", "__fd_cast_"
 _ENVELOPE, _HAS_ROW, _ABSENT, _WAS = "__fd_envelope", "__fd_has_row", "__fd_absent", "__fd_was"
+_ROW_KEYS, _LACKED = "__fd_row_keys", "__fd_lacked"
 _SCHEMA, _SEMANTIC, _SCALE, _HEX = "__fd_schema", "__fd_semantic", "__fd_scale", "__fd_hex_"
 _PARTS, _NAMED, _NAMES, _VALUES, _POSITIONS = "__fd_parts", "__fd_named", "__fd_names", "__fd_values", "__fd_positions"
 _WAL2JSON_PARTS = ("action", "row", "columns", "identity", "timestamp")
@@ -164,6 +169,11 @@ def decode_query(table: SourceTable, dialect: str) -> exp.Select:
     for name in table.stream.key:
         whens.append((exp.and_(not_truncate.copy(), values[name].is_(exp.null())),
                       exp.Literal.string(f"key column '{name}' is missing or null")))
+    if changes:
+        said = "after): the table has no such column, or the connector leaves it out" if fmt == "debezium" else \
+            "columns): the table has no such column (dropped?)"
+        whens += [(exp.Bracket(this=exp.column(_LACKED), offset=1, expressions=[exp.Literal.number(i + 1)]), exp.Literal.string(
+            f"column '{c.name}' is not in the change's row ({said}")) for i, c in enumerate(columns) if c.name not in table.stream.key]
     for index, column in enumerate(columns):
         raw, cast = values[column.name], casts[column.name]
         if fmt == "debezium" and handling is None and (index, column) in decimals:  # base64 or digits: no telling which
@@ -232,14 +242,20 @@ def _debezium_fields(parsed: exp.Select, columns: list[Column], paths: exp.Array
     framed = exp.select("*", exp.alias_(row, _ROW)).from_(opped.subquery("opped"))
     has_row = exp.func("coalesce", exp.func("json_type", exp.column(_ROW)), exp.Literal.string("")).eq(exp.Literal.string("OBJECT"))
     extracted = exp.select("*", exp.alias_(duckdb_call("json_extract_string", exp.column(_ROW), paths), _FIELDS),
-                           exp.alias_(has_row, _HAS_ROW)).from_(framed.subquery("framed"))
+                           exp.alias_(has_row, _HAS_ROW), exp.alias_(duckdb_call("json_keys", exp.column(_ROW)), _ROW_KEYS)
+                           ).from_(framed.subquery("framed"))
     forms = [exp.Literal.string(form) for form in
              (placeholder, base64.b64encode(placeholder.encode()).decode(), orjson.dumps([placeholder]).decode())]
     updated = exp.column(OP).isin(exp.Literal.string("u"), exp.Literal.string("c"))  # a key's change is a delete and a create
     absent = exp.Array(expressions=[exp.func("coalesce", exp.and_(updated.copy(), _field(i).isin(*[f.copy() for f in forms])),
                                              exp.false()) for i in range(len(columns))])
+    # a row image (`after`) carries every column of the table, a null one as null: a declared column it lacks is not there
+    imaged = exp.column(OP).isin(*[exp.Literal.string(o) for o in ("c", "u", "r")])
+    lacked = exp.Array(expressions=[exp.func("coalesce", exp.and_(imaged.copy(), exp.not_(duckdb_call(
+        "list_contains", exp.column(_ROW_KEYS), exp.Literal.string(c.name)))), exp.false()) for c in columns])
     parts = {"field": "__fd_schema_names", "name": "__fd_schema_types", "scale": "__fd_schema_scales"}
-    listed = exp.select("*", exp.alias_(absent, _ABSENT), *[exp.alias_(_schema_part(part), alias) for part, alias in parts.items()]
+    listed = exp.select("*", exp.alias_(absent, _ABSENT), exp.alias_(lacked, _LACKED),
+                        *[exp.alias_(_schema_part(part), alias) for part, alias in parts.items()]
                         ).from_(extracted.subquery("extracted"))
     positions = [duckdb_call("list_position", exp.column(parts["field"]), exp.Literal.string(c.name)) for c in columns]
 
@@ -294,8 +310,12 @@ def _wal2json_fields(parsed: exp.Select, columns: list[Column], paths: exp.Array
     was = exp.Array(expressions=[exp.Bracket(this=identity["value"].copy(), offset=1, expressions=[
         duckdb_call("list_position", identity["name"].copy(), exp.Literal.string(k))]) for k in key])
     old_key = exp.Case(ifs=[exp.If(this=exp.column(OP).eq(exp.Literal.string("u")), true=was)])
+    # an insert's list has every column of the table: a declared column it lacks is not there (dropped, or never was)
+    inserted = exp.and_(exp.column(OP).eq(exp.Literal.string("c")), listed_row.copy())
+    lacked = exp.Array(expressions=[exp.func("coalesce", exp.and_(inserted.copy(), _position(i).is_(exp.null())), exp.false())
+                                    for i in range(len(columns))])
     return exp.select("*", exp.alias_(fields, _FIELDS), exp.alias_(has_row, _HAS_ROW), exp.alias_(absent, _ABSENT),
-                      exp.alias_(old_key, _WAS)).from_(placed.subquery("placed"))
+                      exp.alias_(lacked, _LACKED), exp.alias_(old_key, _WAS)).from_(placed.subquery("placed"))
 
 
 def _exact_number(name: str, field: exp.Expr, fmt: str) -> exp.Expr:

@@ -18,7 +18,7 @@ import pytest
 from featureduck.api import Project
 from featureduck.streams.decode import ERROR, RAW_TABLE, decode_query
 from tests.conftest import ProjectFactory
-from tests.debezium_events import decimal_bytes, with_schema
+from tests.debezium_events import TYPES, decimal_bytes, with_schema
 
 SOURCE = """
 sources:
@@ -48,6 +48,11 @@ def _decoded(make_project: ProjectFactory, messages: list[dict[str, Any]], optio
         decoder.execute("SET TimeZone = 'UTC'")
         decoder.register(RAW_TABLE, raw)
         return decoder.execute(decode_query(table, project.definition.config.dialect).sql(dialect="duckdb")).to_arrow_table()
+
+
+def _create(values: dict[str, Any], op: str = "c") -> dict[str, Any]:
+    """A change without a schema whose row has every column of the table, null but for `values`."""
+    return {"op": op, "after": {**dict.fromkeys(TYPES, None), **values}, "source": {"lsn": values["id"]}}
 
 
 def test_a_schema_tells_each_fields_logical_type(make_project: ProjectFactory) -> None:
@@ -91,14 +96,31 @@ def test_bytes_that_are_no_base64_or_no_fit_are_dead_letters(make_project: Proje
 ])
 def test_without_a_schema_the_option_says_what_decimal_text_is(make_project: ProjectFactory, options: str, sent: Any,
                                                                 value: Decimal) -> None:
-    decoded = _decoded(make_project, [{"op": "c", "after": {"id": 1, "price": sent}, "source": {"lsn": 1}}], options)
+    decoded = _decoded(make_project, [_create({"id": 1, "price": sent})], options)
     assert decoded.column(ERROR).to_pylist() == [None]
     assert decoded.column("price").to_pylist() == [value]
 
 
 def test_without_a_schema_or_the_option_decimal_text_is_refused(make_project: ProjectFactory) -> None:
     # "MTIz" is the base64 of b"123", and "1234" could be either: read as one, it would be silently the other
-    decoded = _decoded(make_project, [{"op": "c", "after": {"id": 1, "price": "1234"}, "source": {"lsn": 1}}])
+    decoded = _decoded(make_project, [_create({"id": 1, "price": "1234"})])
     assert decoded.column(ERROR).to_pylist() == [
         "column 'price': 1234 is text, which Debezium writes for a DECIMAL in base64 (decimal.handling.mode precise) or as its "
         "digits (string), and the message has no schema to tell: set the table's option decimal_handling"]
+
+
+@pytest.mark.parametrize("op", ["c", "u", "r"])
+def test_a_declared_column_the_row_lacks_is_refused(make_project: ProjectFactory, op: str) -> None:
+    # Debezium writes each column of the table in a row image, a null one as null: one it lacks is not the table's
+    lacking = _create({"id": 1, "price": decimal_bytes(5)}, op)
+    del lacking["after"]["at_ns"]
+    decoded = _decoded(make_project, [lacking, _create({"id": 2, "price": decimal_bytes(5)}, op)], "options: {decimal_handling: precise}")
+    assert decoded.column(ERROR).to_pylist() == [
+        "column 'at_ns' is not in the change's row (after): the table has no such column, or the connector leaves it out", None]
+
+
+def test_a_delete_needs_only_the_key(make_project: ProjectFactory) -> None:
+    # before holds what the table's replica identity gives: for the default, its key
+    decoded = _decoded(make_project, [{"op": "d", "before": {"id": 3}, "after": None, "source": {"lsn": 3}}])
+    assert decoded.column(ERROR).to_pylist() == [None]
+    assert decoded.column("id").to_pylist() == [3]

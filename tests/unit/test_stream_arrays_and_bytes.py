@@ -82,7 +82,8 @@ def test_bytes_are_base64(make_project: ProjectFactory) -> None:
     ("base64-url-safe", base64.urlsafe_b64encode(b"\xfb\xff\x01").decode().rstrip("=")), ("hex", "fbff01"),
 ])
 def test_debezium_bytes_are_read_in_the_binary_handling_mode(make_project: ProjectFactory, mode: str, text: str) -> None:
-    decoded = _decoded(make_project, [{"op": "c", "after": {"id": 1, "data": text}, "source": {"lsn": 1}}], "debezium",
+    decoded = _decoded(make_project, [{"op": "c", "after": {"id": 1, "names": None, "counts": None, "grid": None, "data": text},
+                                       "source": {"lsn": 1}}], "debezium",
                        f"options: {{binary_handling: {mode}}}")
     assert decoded.column(ERROR).to_pylist() == [None]
     assert decoded.column("data").to_pylist() == [b"\xfb\xff\x01"]

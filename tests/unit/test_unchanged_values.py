@@ -56,7 +56,8 @@ def _changes(make_project: ProjectFactory, events: list[dict[str, Any]], options
 
 
 def _row(key: int, **values: Any) -> dict[str, Any]:
-    return {"id": key, "name": "ann", "n": 1, "tags": ["a"], "data": base64.b64encode(b"\x01").decode(), **values}
+    return {"id": key, "name": "ann", "n": 1, "tags": ["a"], "data": base64.b64encode(b"\x01").decode(), "seen_at": None,
+            **values}
 
 
 def test_each_form_of_the_placeholder_marks_its_column_unchanged(make_project: ProjectFactory) -> None:

@@ -128,7 +128,8 @@ sources:
 def test_wal2json_changes_are_read_by_column_name_and_malformed_ones_named(make_project: ProjectFactory) -> None:
     """The slot reader's changes (streams.postgres_slot): the first copy's rows, then a
     change's `columns` (or a delete's `identity`) found by name, in any order and with
-    columns the source does not declare; a change of no row named, never a failed batch."""
+    columns the source does not declare; a change of no row named, never a failed batch,
+    and an insert without a declared column refused, never landed with a NULL there."""
     project = Project.load(make_project({"models/sources.yml": CDC_SOURCE}))
     table = project.definition.sources[("app", "users")]
     stamp = '"timestamp": "2026-01-01 10:00:00.5+02"'
@@ -142,7 +143,9 @@ def test_wal2json_changes_are_read_by_column_name_and_malformed_ones_named(make_
         '{"action": "D", "identity": [{"name": "id", "value": 2}], ' + stamp + '}',
         '{"action": "M", "prefix": "p", "content": "a logical message"}',
         '{"action": "I", "columns": "x"}', '{"action": "I"}', '{"action": "D", "columns": [{"name": "id", "value": 5}]}',
-        '{"action": "U", "columns": [1, 2]}', '{"action": "I", "columns": [{"name": "id", "value": "x"}]}',
+        '{"action": "U", "columns": [1, 2]}', '{"action": "I", "columns": [{"name": "id", "value": "x"}, {"name": "name", "value": "d"},'
+        ' {"name": "score", "value": 1}]}',
+        '{"action": "I", "columns": [{"name": "id", "value": 6}, {"name": "name", "value": "c"}]}',  # a table without score
     ]
     raw = pyarrow.table({
         "partition": pyarrow.array([0] * len(changes), pyarrow.int32()), "offset": pyarrow.array(range(len(changes)), pyarrow.int64()),
@@ -159,7 +162,8 @@ def test_wal2json_changes_are_read_by_column_name_and_malformed_ones_named(make_
         ("c", None, None, None, "a change without the row it changes (after, or before for a delete)"),
         ("c", None, None, None, "a change without the row it changes (after, or before for a delete)"),
         ("d", None, None, None, "a change without the row it changes (after, or before for a delete)"),
-        ("u", None, None, None, "key column 'id' is missing or null"), ("c", None, None, None, "column 'id': x is not a BIGINT"),
+        ("u", None, None, None, "key column 'id' is missing or null"), ("c", None, "d", 1.0, "column 'id': x is not a BIGINT"),
+        ("c", 6, "c", None, "column 'score' is not in the change's row (columns): the table has no such column (dropped?)"),
     ]  # the logical message is no change of the table: not there
     assert str(rows[2]["_cdc_updated_at"]) == "2026-01-01 08:00:00.500000" and rows[1]["_cdc_updated_at"] is None
     assert [r["_cdc_lsn"] for r in rows[:5]] == [0, 1, 2, 3, 4]
