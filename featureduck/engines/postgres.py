@@ -428,7 +428,7 @@ class PostgresAdapter(EngineAdapter):
     def append_arrow(self, table: exp.Table, data: Any) -> int:
         """COPY on the thread's connection, so it commits with the caller's transaction."""
         names = list(data.column_names)
-        batches = (list(zip(*(batch.column(n).to_pylist() for n in names), strict=True)) for batch in data.to_batches(50_000))
+        batches = (list(zip(*(_copy_values(batch.column(n)) for n in names), strict=True)) for batch in data.to_batches(50_000))
         return self._copy_in(table, names, batches)
 
     def _copy_in(self, table: exp.Table, names: list[str], batches: Iterator[list[tuple[Any, ...]]]) -> int:
@@ -516,3 +516,21 @@ def _plan_node(node: dict[str, Any]) -> PlanNode:
                                                "Group Key", "Sort Key") if node.get(key)]
     return PlanNode(str(node.get("Node Type")), "; ".join(str(part) for part in shown), max(total - inner, 0.0),
                     int(node.get("Actual Rows", 0)) * loops, children)
+
+
+def _copy_values(column: Any) -> list[Any]:
+    """A column's values as COPY writes them: an interval (Arrow's months, days and
+    nanoseconds, which psycopg would write as a tuple's text) as Postgres's interval text."""
+    import pyarrow
+
+    kind = column.type
+    if pyarrow.types.is_interval(kind):
+        return [None if v is None else _interval_text(v) for v in column.to_pylist()]
+    if pyarrow.types.is_list(kind) and pyarrow.types.is_interval(kind.value_type):
+        return [None if vs is None else [None if v is None else _interval_text(v) for v in vs] for vs in column.to_pylist()]
+    return list(column.to_pylist())
+
+
+def _interval_text(value: Any) -> str:
+    return f"{value.months} mons {value.days} days {value.nanoseconds // 1000} microseconds"
+

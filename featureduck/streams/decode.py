@@ -70,6 +70,19 @@ _WAL2JSON_OPS = {"I": "c", "U": "u", "D": "d", "T": "t", "R": "r"}  # R: a row o
 # a numeric offset: a sign and a digit after the time of day's first colon (`10:00:00.5+02`, `10:0 -5:30`), which
 # DuckDB's TIMESTAMP cast would ignore (a date's own dashes come before it)
 _OFFSET = r":.*[+-]\d"
+# a time of day as Postgres reads one: perhaps after a date, perhaps with an offset (Z, +02, -05:30); DuckDB's TIME cast
+# takes any text that starts so (`10:00 abc`, a bare date as midnight) and drops an offset
+_TIME = r"\s*(\d{4}-\d{2}-\d{2}[ T])?\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{1,2}(:?\d{2}){0,2})?\s*"
+_ZONED_TIME = r"\d(Z|[+-]\d{1,2}(:?\d{2}){0,2})\s*$"
+_DATED = r"^\s*\d{4}-"
+_ISO_DURATION = (r"\s*P(?:([+-]?\d+)Y)?(?:([+-]?\d+)M)?(?:([+-]?\d+)W)?(?:([+-]?\d+)D)?"
+                 r"(?:T(?:([+-]?\d+)H)?(?:([+-]?\d+)M)?(?:([+-]?\d+(?:\.\d+)?)S)?)?\s*")
+_ARROW_HOURS = 2**63 // 3_600_000_000_000  # an interval's hours that fit its nanoseconds in 64 bits
+_MINUTES_THEN_ZONE = r"^(\s*(\d{4}-\d{2}-\d{2}[ T])?\d{1,2}:\d{2})(\s*[Z+-])"
+# element types an array's cast from text would read wrong (an offset dropped, base64's characters as bytes): each
+# element is read as a field of its type is
+_READ_ALONE = (exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPNTZ, exp.DataType.Type.TIME, exp.DataType.Type.VARBINARY,
+               exp.DataType.Type.BINARY)
 _TIME_UNITS = {"microseconds": 1, "milliseconds": 1000}
 # Kafka Connect's and Debezium's logical types of a number, by the schema's `name`: microseconds in one count of
 # each (a day for a date); a nanosecond count is divided
@@ -444,7 +457,7 @@ def _cast(text: exp.Expr, kind: exp.DataType, counted: _Counted | None = None, b
     if kind.is_type(types.VARBINARY, types.BINARY):
         return _bytes(text, binary)
     if kind.is_type(types.ARRAY):
-        return _array(text, kind, postgres)
+        return _array(text, kind, binary, postgres)
     is_stamp = kind.is_type(types.TIMESTAMP, types.TIMESTAMPNTZ)
     if is_stamp:
         # A time with an offset or a zone name is read through TIMESTAMPTZ. One with neither must not be:
@@ -456,6 +469,10 @@ def _cast(text: exp.Expr, kind: exp.DataType, counted: _Counted | None = None, b
             ifs=[exp.If(this=zoned, true=exp.func("try_cast", exp.func("try_cast", text.copy(), exp.DataType.build("TIMESTAMPTZ")),
                                                   kind.copy()))],
             default=plain)
+    elif kind.is_type(types.TIME):
+        cast = _time(text, kind)
+    elif kind.is_type(types.INTERVAL):
+        return _interval(text, counted is not None)
     else:
         cast = exp.func("try_cast", text.copy(), kind.copy())
     if counted is None or not (is_stamp or kind.is_type(types.DATE, types.TIME)):
@@ -470,7 +487,59 @@ def _cast(text: exp.Expr, kind: exp.DataType, counted: _Counted | None = None, b
                                 true=duckdb_call("try", value))], default=cast)
 
 
-def _array(text: exp.Expr, kind: exp.DataType, postgres: bool) -> exp.Expr:
+def _time(text: exp.Expr, kind: exp.DataType) -> exp.Expr:
+    """A time of day, NULL when the text is not one; with an offset, the same moment's time
+    in UTC (the decoding session's zone), as a timestamp's."""
+    # seconds written out (DuckDB reads `10:00+02` in no timestamp), after a date
+    whole = duckdb_call("regexp_replace", text.copy(), exp.Literal.string(_MINUTES_THEN_ZONE), exp.Literal.string("\\1:00\\3"))
+    stamp = exp.Case(ifs=[exp.If(this=duckdb_call("regexp_matches", text.copy(), exp.Literal.string(_DATED)), true=whole)],
+                     default=exp.DPipe(this=exp.Literal.string("1970-01-01 "), expression=whole.copy()))
+    in_utc = exp.func("try_cast", exp.func("try_cast", exp.func("try_cast", stamp, exp.DataType.build("TIMESTAMPTZ")),
+                                           exp.DataType.build("TIMESTAMP")), kind.copy())
+    return exp.Case(ifs=[
+        exp.If(this=exp.not_(duckdb_call("regexp_full_match", text.copy(), exp.Literal.string(_TIME))), true=exp.null()),
+        exp.If(this=duckdb_call("regexp_matches", text.copy(), exp.Literal.string(_ZONED_TIME)), true=in_utc),
+    ], default=exp.func("try_cast", text.copy(), kind.copy()))
+
+
+def _interval(text: exp.Expr, debezium: bool) -> exp.Expr:
+    """An interval from its text: ISO 8601's (`P1Y2M3DT4H5M6.5S`, each part perhaps signed:
+    Debezium's `interval.handling.mode: string`), or DuckDB's and Postgres's (`1 day
+    02:00:00`, `-1 years +3 days`). A bare number says no unit: for Debezium it is its
+    `numeric` mode's microseconds, else refused (DuckDB would read seconds). NULL too for
+    more hours than Arrow's interval holds (DuckDB would wrap them round without a word)."""
+    parts = [duckdb_call("regexp_extract", text.copy(), exp.Literal.string(_ISO_DURATION), exp.Literal.number(group))
+             for group in range(1, 8)]
+
+    def whole(part: exp.Expr) -> exp.Expr:
+        return exp.func("coalesce", exp.func("try_cast", exp.func("nullif", part, exp.Literal.string("")), exp.DataType.build("BIGINT")),
+                        exp.Literal.number(0))
+
+    seconds = exp.func("coalesce", exp.func("try_cast", exp.func("nullif", parts[6], exp.Literal.string("")),
+                                            exp.DataType.build("DECIMAL(38, 9)")), exp.Literal.number(0))
+    micros = exp.cast(exp.func("round", exp.Mul(this=seconds, expression=exp.Literal.number(1_000_000))), "BIGINT")
+    iso = exp.Add(this=exp.Add(this=exp.Add(this=exp.Add(this=exp.Add(
+        this=duckdb_call("to_years", whole(parts[0])), expression=duckdb_call("to_months", whole(parts[1]))),
+        expression=duckdb_call("to_days", exp.Add(this=exp.Mul(this=whole(parts[2]), expression=exp.Literal.number(7)),
+                                                  expression=whole(parts[3])))),
+        expression=duckdb_call("to_hours", whole(parts[4]))), expression=duckdb_call("to_minutes", whole(parts[5]))),
+        expression=duckdb_call("to_microseconds", micros))
+    number = exp.func("try_cast", text.copy(), exp.DataType.build("BIGINT"))
+    counted = exp.Add(this=duckdb_call("to_days", exp.IntDiv(this=number.copy(), expression=exp.Literal.number(86_400_000_000))),
+                      expression=duckdb_call("to_microseconds", exp.Mod(this=number, expression=exp.Literal.number(86_400_000_000))))
+    unsigned = duckdb_call("regexp_replace", text.copy(), exp.Literal.string(r"(^|\s)\+"), exp.Literal.string("\\1"),
+                           exp.Literal.string("g"))
+    value = exp.Case(ifs=[
+        exp.If(this=duckdb_call("regexp_full_match", text.copy(), exp.Literal.string(_ISO_DURATION)), true=duckdb_call("try", iso)),
+        exp.If(this=duckdb_call("regexp_full_match", text.copy(), exp.Literal.string(r"\s*[+-]?[0-9.eE+-]+\s*")),
+               true=exp.Case(ifs=[exp.If(this=duckdb_call("regexp_full_match", text.copy(), exp.Literal.string(r"\s*[+-]?\d+\s*")),
+                                         true=duckdb_call("try", counted))]) if debezium else exp.null()),
+    ], default=exp.func("try_cast", unsigned, exp.DataType.build("INTERVAL")))
+    hours = exp.func("abs", exp.func("date_part", exp.Literal.string("hour"), value.copy()))
+    return exp.Case(ifs=[exp.If(this=exp.LT(this=hours, expression=exp.Literal.number(_ARROW_HOURS)), true=value)])
+
+
+def _array(text: exp.Expr, kind: exp.DataType, binary: str, postgres: bool) -> exp.Expr:
     """An array's elements as text, then as their type; NULL (a fault) when one that is
     there does not read as its type or an integer's is rounded (DuckDB's cast would make
     such an element NULL, or 1.5 into 2, without a word). A JSON array is read as JSON
@@ -495,7 +564,10 @@ def _array(text: exp.Expr, kind: exp.DataType, postgres: bool) -> exp.Expr:
                 "replace", inner, exp.Literal.string("'"), exp.Literal.string("\\'"))), expression=exp.Literal.string("]"))
             ifs.append(exp.If(this=braced, true=exp.func("try_cast", flat, texts.copy())))
     elements = exp.Case(ifs=ifs)
-    typed = exp.func("try_cast", elements.copy(), kind.copy())
+    leaf = kind
+    while leaf.is_type(exp.DataType.Type.ARRAY):
+        leaf = leaf.expressions[0]
+    typed = _each_leaf(elements, depth, leaf, binary) if leaf.is_type(*_READ_ALONE) else exp.func("try_cast", elements.copy(), kind.copy())
 
     def levels(values: exp.Expr) -> list[exp.Expr]:  # the array, its elements' elements, ... down to the leaves
         found = [values]
@@ -508,14 +580,19 @@ def _array(text: exp.Expr, kind: exp.DataType, postgres: bool) -> exp.Expr:
     whole: exp.Expr = duckdb_call("list_count", levels(typed.copy())[-1]).eq(duckdb_call("list_count", levels(elements.copy())[-1]))
     for level in levels(elements.copy())[:-1]:
         whole = exp.and_(whole, duckdb_call("list_count", level.copy()).eq(exp.func("length", level.copy())))
-    leaf = kind
-    while leaf.is_type(exp.DataType.Type.ARRAY):
-        leaf = leaf.expressions[0]
     if leaf.is_type(*exp.DataType.INTEGER_TYPES):
         doubles = _leaves(kind, exp.DataType.build("DOUBLE"))
         whole = exp.and_(whole, exp.EQ(this=exp.func("try_cast", elements.copy(), doubles), expression=exp.func(
             "try_cast", typed.copy(), doubles.copy())))
     return exp.Case(ifs=[exp.If(this=whole, true=typed)])
+
+
+def _each_leaf(elements: exp.Expr, depth: int, leaf: exp.DataType, binary: str) -> exp.Expr:
+    """An array of texts, `depth` deep, with each leaf read as a field of type `leaf` is."""
+    element = exp.to_identifier(f"__fd_e{depth}")
+    inner = _cast(exp.column(element.copy()), leaf, binary=binary) if depth == 1 else _each_leaf(
+        exp.column(element.copy()), depth - 1, leaf, binary)
+    return duckdb_call("list_transform", elements, exp.Lambda(this=inner, expressions=[element]))
 
 
 def _leaves(kind: exp.DataType, leaf: exp.DataType) -> exp.DataType:

@@ -34,8 +34,8 @@ sources:
         {options}
 """
 EPOCH = datetime.datetime(1970, 1, 1)
-def _decoded(make_project: ProjectFactory, messages: list[dict[str, Any]], options: str = "") -> pyarrow.Table:
-    project = Project.load(make_project({"models/sources.yml": SOURCE.format(options=options)}))
+def _decoded(make_project: ProjectFactory, messages: list[dict[str, Any]], options: str = "", source: str = SOURCE) -> pyarrow.Table:
+    project = Project.load(make_project({"models/sources.yml": source.format(options=options)}))
     table = project.definition.sources[("app", "orders")]
     raw = pyarrow.table({
         "partition": pyarrow.array([0] * len(messages), pyarrow.int32()),
@@ -124,3 +124,15 @@ def test_a_delete_needs_only_the_key(make_project: ProjectFactory) -> None:
     decoded = _decoded(make_project, [{"op": "d", "before": {"id": 3}, "after": None, "source": {"lsn": 3}}])
     assert decoded.column(ERROR).to_pylist() == [None]
     assert decoded.column("id").to_pylist() == [3]
+
+
+def test_an_interval_is_microseconds_or_iso_8601(make_project: ProjectFactory) -> None:
+    # interval.handling.mode numeric (MicroDuration, the default) or string: never DuckDB's seconds for a bare number
+    source = SOURCE.replace("at_time: time}}", "at_time: time, span: interval}}")
+    sent = [86_400_000_001, -1, "P1DT0.5S", 1.5]
+    messages = [{"op": "c", "after": {**dict.fromkeys([*TYPES, "span"], None), "id": i, "span": s}, "source": {"lsn": i}}
+                for i, s in enumerate(sent)]
+    decoded = _decoded(make_project, messages, "options: {decimal_handling: precise}", source)
+    assert decoded.column(ERROR).to_pylist() == [None, None, None, "column 'span': 1.5 is not an INTERVAL"]
+    assert decoded.column("span").to_pylist()[:3] == [pyarrow.MonthDayNano([0, 1, 1000]), pyarrow.MonthDayNano([0, 0, -1000]),
+                                                      pyarrow.MonthDayNano([0, 1, 500_000_000])]

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -261,11 +261,12 @@ sources:
         key: [id]
         columns: {{id: bigint, small: smallint, flag: boolean, real_n: real, double_n: double, amount: "decimal(20, 5)",
                    name: varchar, code: "varchar(4)", day: date, stamp: timestamp, stamp_tz: timestamp, of_day: time, data: blob,
-                   doc: json, uid: uuid, ints: "integer[]", names: "varchar[]"}}
+                   doc: json, uid: uuid, ints: "integer[]", names: "varchar[]", of_day_tz: time, span: interval,
+                   stamps: "timestamp[]", blobs: "blob[]"}}
 """
 TYPED_TABLE = ("id bigint primary key, small smallint, flag boolean, real_n real, double_n double precision, amount numeric(20, 5), "
                "name text, code varchar(4), day date, stamp timestamp, stamp_tz timestamptz, of_day time, data bytea, doc jsonb, uid uuid, "
-               "ints integer[], names text[]")
+               "ints integer[], names text[], of_day_tz timetz, span interval, stamps timestamptz[], blobs bytea[]")
 
 TYPED_COLUMNS = re.findall(r"(?:^|, )(\w+) ", TYPED_TABLE)
 
@@ -283,18 +284,38 @@ def _typed_row(rng: random.Random, key: int) -> tuple[Any, ...]:
             maybe(datetime.time(rng.randrange(24), rng.randrange(60), rng.randrange(60), rng.randrange(10**6))),
             maybe(rng.randbytes(rng.randrange(0, 12))), maybe(psycopg.types.json.Jsonb({"k": rng.randrange(100), "s": "x"})),
             maybe(uuid.UUID(int=rng.getrandbits(128))), maybe([rng.choice([None, *range(-5, 5)]) for _ in range(rng.randrange(0, 4))]),
-            maybe(rng.choice([["a", "b c"], [], ["q\"uote", "com,ma"], ["it's", "a'b,c'd", "back\\", "NULL", None, "new\nline", "{x}"]])))
+            maybe(rng.choice([["a", "b c"], [], ["q\"uote", "com,ma"], ["it's", "a'b,c'd", "back\\", "NULL", None, "new\nline", "{x}"]])),
+            maybe(datetime.time(rng.randrange(24), rng.randrange(60), tzinfo=datetime.timezone(datetime.timedelta(
+                minutes=rng.choice([0, 60, -300, 330]))))),
+            maybe(rng.choice(["1 year 2 mons 3 days 04:05:06.78", "-1 years -2 mons +3 days -04:05:06.5", "00:00:00.000001", "-40 days",
+                              "2000 hours"])),
+            maybe([datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC) + datetime.timedelta(microseconds=rng.randrange(10**14))
+                   for _ in range(rng.randrange(0, 3))]),
+            maybe([rng.choice([None, rng.randbytes(rng.randrange(0, 5))]) for _ in range(rng.randrange(0, 3))]))
 
 
 def _typed_table(con: psycopg.Connection[Any], schema: str, zoned: bool = True) -> list[tuple[Any, ...]]:
     """The rows of the table (its stamp_tz in UTC without a zone, as the mirror declares it) or of a mirror."""
     utc = " at time zone 'UTC'" if zoned else ""
+    in_utc = (f", (of_day_tz at time zone 'UTC')::time, {_SPAN_PARTS}, case when stamps is null then null else coalesce((select "
+              "array_agg(s at time zone 'UTC' order by n) from unnest(stamps) with ordinality u(s, n)), '{}') end, blobs") if zoned else \
+        f", of_day_tz, {_SPAN_PARTS}, stamps, blobs"
     rows = con.execute(f"select id, small, flag, real_n, double_n, amount, name, code, day, stamp, stamp_tz{utc}, of_day, "
-                       f"data, doc::text, uid, ints, names from {schema}.typed order by id").fetchall()
+                       f"data, doc::text, uid, ints, names{in_utc} from {schema}.typed order by id").fetchall()
     def single(value: float | None) -> float | None:  # a real as the 4 bytes both hold, widened
         return None if value is None else struct.unpack("f", struct.pack("f", value))[0]
 
-    return [(*r[:3], single(r[3]), *r[4:12], None if r[12] is None else bytes(r[12]), *r[13:]) for r in rows]
+    return [(*r[:3], single(r[3]), *r[4:12], None if r[12] is None else bytes(r[12]), *r[13:18], *_span(r[18:21]), r[21],
+             None if r[22] is None else [None if b is None else bytes(b) for b in r[22]]) for r in rows]
+
+
+# an interval's months, days and microseconds, as both servers read them (a timedelta would count a month 30 days)
+_SPAN_PARTS = ("date_part('year', span) * 12 + date_part('month', span), date_part('day', span), "
+               "(date_part('hour', span) * 3600 + date_part('minute', span) * 60) * 1000000 + date_part('microseconds', span)")
+
+
+def _span(parts: Sequence[Any]) -> tuple[int | None, ...]:
+    return tuple(None if p is None else int(p) for p in parts)
 
 
 def _typed_mirror(root: Path, con: psycopg.Connection[Any], schema: str | None) -> list[tuple[Any, ...]]:
@@ -303,8 +324,9 @@ def _typed_mirror(root: Path, con: psycopg.Connection[Any], schema: str | None) 
         return _typed_table(con, schema, zoned=False)
     with duckdb.connect(str(root / "target/dev.duckdb"), read_only=True) as duck:
         rows = duck.execute("select id, small, flag, real_n, double_n, amount, name, code, day, stamp, stamp_tz, of_day, data, "
-                            "doc::varchar, uid, ints, names from app.typed order by id").fetchall()
-    return [tuple(r) for r in rows]
+                            f"doc::varchar, uid, ints, names, of_day_tz, {_SPAN_PARTS}, stamps, blobs "
+                            "from app.typed order by id").fetchall()
+    return [(*r[:18], *_span(r[18:21]), *r[21:]) for r in rows]
 
 
 @pytest.mark.slow
@@ -318,7 +340,7 @@ def test_each_type_is_mirrored_as_the_table_holds_it(make_project: ProjectFactor
     odd = "-c DateStyle=SQL,DMY -c extra_float_digits=0 -c bytea_output=escape -c TimeZone=Asia/Kolkata"
     monkeypatch.setenv("FDUCK_TEST_PG_DSN", psycopg.conninfo.make_conninfo(pg_dsn, options=odd))
     rng = random.Random(9)
-    placeholders = ", ".join(["%s"] * 17)
+    placeholders = ", ".join(["%s"] * len(TYPED_COLUMNS))
     with psycopg.connect(pg_dsn, autocommit=True) as con:
         con.execute(f"create schema {pg_schema}")
         con.execute(f"create table {pg_schema}.typed ({TYPED_TABLE})")

@@ -388,15 +388,19 @@ sources:
         format: json
         key: [id]
         columns: {{id: bigint, amount: "decimal(30, 6)", day: date, of_day: time, data: blob, uid: uuid, names: "varchar[]",
-                   counts: "integer[]", flag: boolean}}
+                   counts: "integer[]", flag: boolean, span: interval, stamps: "timestamp[]"}}
 """
+# an interval's months, days and microseconds, as both targets read them (a timedelta would count a month 30 days)
+SPAN_PARTS = ("date_part('year', span) * 12 + date_part('month', span), date_part('day', span), "
+              "(date_part('hour', span) * 3600 + date_part('minute', span) * 60) * 1000000 + date_part('microseconds', span)")
 
 
 @pytest.mark.parametrize("target", ["dev", pytest.param("pg", marks=pytest.mark.postgres)])
 def test_typed_values_land_alike_on_each_target(make_project: ProjectFactory, topic: str, kafka_bootstrap: str,
                                                monkeypatch: pytest.MonkeyPatch, target: str, request: pytest.FixtureRequest) -> None:
-    """Decimals of every digit, bytes in base64, arrays with JSON's escapes: one landing
-    table's rows, on DuckDB and on Postgres."""
+    """Decimals of every digit, bytes in base64, arrays with JSON's escapes, ISO 8601
+    intervals, timestamps with offsets in arrays: one landing table's rows, on DuckDB
+    and on Postgres."""
     import base64
     import uuid
     from decimal import Decimal
@@ -416,24 +420,32 @@ def test_typed_values_land_alike_on_each_target(make_project: ProjectFactory, to
         day = datetime.date(2026, 1, 1) + datetime.timedelta(days=rng.randrange(-9000, 9000))
         of_day = datetime.time(rng.randrange(24), rng.randrange(60), rng.randrange(60), rng.randrange(10**6))
         flag = rng.choice([True, False, None])
+        span = [rng.randrange(-30, 30), rng.randrange(-400, 400), rng.randrange(-10**12, 10**12)]  # months, days, microseconds
+        hours, rest = divmod(abs(span[2]), 3_600_000_000)
+        sign = "-" if span[2] < 0 else ""
+        iso = f"P{span[0]}M{span[1]}DT{sign}{hours}H{sign}{rest // 1_000_000}.{rest % 1_000_000:06d}S"
+        moments = [datetime.datetime(2026, 1, 1) + datetime.timedelta(microseconds=rng.randrange(10**14)) for _ in range(rng.randrange(3))]
+        zones = [datetime.timezone(datetime.timedelta(minutes=rng.choice([0, 90, -300]))) for _ in moments]
+        stamps = [m.replace(tzinfo=datetime.UTC).astimezone(z).isoformat() for m, z in zip(moments, zones, strict=True)]
         rows.append(b'{"id": %d, "amount": %s, "day": "%s", "of_day": "%s", "data": "%s", "uid": "%s", "names": %s, "counts": %s, '
-                    b'"flag": %s}' % (key, str(amount).encode(), day.isoformat().encode(), of_day.isoformat().encode(),
-                                      base64.b64encode(data), str(uid).encode(), orjson.dumps(names), orjson.dumps(counts),
-                                      orjson.dumps(flag)))
-        expected.append((key, amount, day, of_day, data, uid, names, counts, flag))
+                    b'"flag": %s, "span": "%s", "stamps": %s}' % (
+                        key, str(amount).encode(), day.isoformat().encode(), of_day.isoformat().encode(), base64.b64encode(data),
+                        str(uid).encode(), orjson.dumps(names), orjson.dumps(counts), orjson.dumps(flag), iso.encode(),
+                        orjson.dumps(stamps)))
+        expected.append((key, amount, day, of_day, data, uid, names, counts, flag, *span, moments))
     produce(kafka_bootstrap, topic, [(0, b"k", row) for row in rows])
     result = fduck("stream", "--target", target, "--until-idle", "2", cwd=root)
     assert result.returncode == 0, result.stderr
     assert "dead letter" not in result.stdout, result.stdout
-    query = f"select id, amount, day, of_day, data, uid, names, counts, flag from {name}.typed order by id"
+    query = f"select id, amount, day, of_day, data, uid, names, counts, flag, {SPAN_PARTS}, stamps from {name}.typed order by id"
     if target == "pg":
         import psycopg
 
         with psycopg.connect(os.environ.get("FDUCK_TEST_PG_DSN", "postgresql://postgres:fduck@127.0.0.1:5432/postgres")) as con:
-            landed = [(*r[:4], bytes(r[4]), *r[5:]) for r in con.execute(query).fetchall()]
+            landed = [(*r[:4], bytes(r[4]), *r[5:9], *(int(p) for p in r[9:12]), r[12]) for r in con.execute(query).fetchall()]
     else:
         import duckdb
 
         with duckdb.connect(str(root / "target/dev.duckdb"), read_only=True) as con:
-            landed = [tuple(r) for r in con.execute(query).fetchall()]
+            landed = [(*r[:9], *(int(p) for p in r[9:12]), r[12]) for r in con.execute(query).fetchall()]
     assert landed == expected
