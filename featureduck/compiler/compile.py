@@ -443,7 +443,7 @@ class Compiler:
         tree = parse_model_sql(rendered.sql, self.project_dialect, model.path)
         check_python_functions(tree, self.definition.functions, self.target.traits, model.path)
         if self.target_dialect != self.project_dialect:
-            make_portable(tree, self.target.traits, model.path)
+            make_portable(tree, self.project_dialect, self.target.traits, model.path)
         unmanaged = reads_unmanaged(tree, replacements)
         if _PLACEHOLDER_IN_STRING.search(rendered.sql):
             database = self.target.database if self.target.traits.names_database else None
@@ -484,6 +484,6 @@ class Compiler:
                                        SourceLocation(model.patch_file or model.path)) from None
             for tree in trees:
                 if self.target_dialect != self.project_dialect:
-                    make_portable(tree, self.target.traits, model.path)
+                    make_portable(tree, self.project_dialect, self.target.traits, model.path)
             found[key] = [tree.sql(dialect=self.target_dialect) for tree in trees]
         return found

@@ -69,3 +69,16 @@ def generate_sql(tree: exp.Expr, dialect: str, path: str, pretty: bool = True) -
         return tree.sql(dialect=dialect, copy=False, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
     except UnsupportedError as err:
         raise UnsupportedSqlError(f"{dialect} cannot express: {err}", SourceLocation(path)) from None
+
+
+def position(node: exp.Expr) -> tuple[int | None, int | None]:
+    """Line and column of the first located part of the node, else of its
+    nearest ancestor that has one (the parser locates tokens, not clauses)."""
+    current: exp.Expr | None = node
+    while current is not None:
+        for part in current.walk():
+            meta = part._meta  # reading .meta would create an empty dict on every node
+            if meta and meta.get("line"):
+                return meta["line"], meta.get("col")
+        current = current.parent
+    return None, None

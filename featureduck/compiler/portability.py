@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
+from featureduck.compiler.division import keep_divisions
+from featureduck.compiler.parse import position
 from featureduck.engines.traits import EngineTraits, engine_traits, engine_types
 from featureduck.errors import SourceLocation, UnsupportedSqlError
 from featureduck.project.functions import DeclaredFunction
@@ -82,13 +84,16 @@ RULES = (
 _LISTS = (exp.ArrayAgg, exp.Array, exp.ArrayConcat)
 
 
-def make_portable(tree: exp.Expr, traits: EngineTraits, path: str) -> None:
-    """Rewrite what has one faithful spelling everywhere, then refuse the rest.
+def make_portable(tree: exp.Expr, dialect: str, traits: EngineTraits, path: str) -> None:
+    """Rewrite what has one faithful spelling everywhere, then refuse the rest; `tree`
+    is parsed in `dialect`, the project's.
 
-    DuckDB's `len()`/`length()` takes strings and lists; sqlglot reads it as a
-    string length, which Postgres and Spark refuse on arrays. Where the
-    argument is visibly a list it becomes a list size (ARRAY_LENGTH, SIZE).
+    Divisions keep their meaning (compiler.division). DuckDB's `len()`/`length()`
+    takes strings and lists; sqlglot reads it as a string length, which Postgres
+    and Spark refuse on arrays. Where the argument is visibly a list it becomes a
+    list size (ARRAY_LENGTH, SIZE).
     """
+    keep_divisions(tree, dialect, traits.dialect, path)
     for node in list(tree.find_all(exp.Length)):
         if isinstance(node.this, _LISTS):
             node.replace(exp.ArraySize(this=node.this))
@@ -234,7 +239,7 @@ def check_python_functions(tree: exp.Expr, functions: Mapping[str, DeclaredFunct
         if declared is not None:
             raise UnsupportedSqlError(
                 f"{node.this}() is a Python function ({declared.path}:{declared.line}); {traits.type} cannot run Python",
-                SourceLocation(path, *_position(node)),
+                SourceLocation(path, *position(node)),
                 f"build this model on a {runners} target, or write the logic in SQL (a macro)",
             )
 
@@ -249,19 +254,6 @@ def check_portable(tree: exp.Expr, traits: EngineTraits, path: str) -> None:
             if rule.matches(node):
                 raise UnsupportedSqlError(
                     f"{rule.construct} cannot be compiled for {traits.dialect} without changing its meaning",
-                    SourceLocation(path, *_position(node)),
+                    SourceLocation(path, *position(node)),
                     rule.hint,
                 )
-
-
-def _position(node: exp.Expr) -> tuple[int | None, int | None]:
-    """Line and column of the first located part of the node, else of its
-    nearest ancestor that has one (the parser locates tokens, not clauses)."""
-    current: exp.Expr | None = node
-    while current is not None:
-        for part in current.walk():
-            meta = part._meta  # reading .meta would create an empty dict on every node
-            if meta and meta.get("line"):
-                return meta["line"], meta.get("col")
-        current = current.parent
-    return None, None

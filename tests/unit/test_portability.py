@@ -82,5 +82,42 @@ def test_lists_and_date_parts_are_rewritten_as_duckdb_counts_them(sql: str, spar
         if expected is None:
             continue
         tree = sqlglot.parse_one(sql, read="duckdb")
-        make_portable(tree, engine_traits(engine), "m.sql")
+        make_portable(tree, "duckdb", engine_traits(engine), "m.sql")
         assert expected in tree.sql(engine_traits(engine).dialect)
+
+
+@pytest.mark.parametrize(("dialect", "target", "sql", "expected"), [
+    ("postgres", "duckdb", "select a / b, div(a, b) from t", "SELECT a // b, CAST(TRUNC(a // b) AS DECIMAL) FROM t"),
+    ("postgres", "spark", "select a::int / 2, x::double / b, count(*) / 2 from t",
+     "SELECT CAST(a AS INT) DIV 2, CAST(x AS DOUBLE) / b, COUNT(*) DIV 2 FROM t"),
+    ("duckdb", "postgres", "select a // b, a / b from t", "SELECT a / b, CAST(a AS DOUBLE PRECISION) / b FROM t"),
+    ("duckdb", "spark", "select 7 // 2, 7.5 // 2 from t", "SELECT 7 DIV 2, CAST(7.5 AS DOUBLE) / 2 FROM t"),
+    ("spark", "duckdb", "select a div b from t", "SELECT TRUNC(a // b) FROM t"),
+    ("spark", "postgres", "select a div b from t", "SELECT DIV(a, b) FROM t"),
+])
+def test_a_division_is_written_as_the_target_spells_its_meaning(dialect: str, target: str, sql: str, expected: str) -> None:
+    """Postgres's `/` and DuckDB's `//` divide by the operands' types, Postgres's div() and
+    Spark's DIV give the integer quotient always (run on the engines by
+    tests/integration/postgres/test_division_across_dialects.py)."""
+    import sqlglot
+
+    from featureduck.compiler.portability import make_portable
+    from featureduck.engines.traits import engine_traits
+
+    tree = sqlglot.parse_one(sql, read=dialect)
+    make_portable(tree, dialect, engine_traits(target), "m.sql")
+    assert tree.sql(target) == expected
+
+
+@pytest.mark.parametrize(("dialect", "sql"), [("postgres", "select a / b from t"), ("duckdb", "select a // b::int from t")])
+def test_a_division_by_type_spark_cannot_tell_is_refused(dialect: str, sql: str) -> None:
+    import sqlglot
+
+    from featureduck.compiler.portability import make_portable
+    from featureduck.engines.traits import engine_traits
+    from featureduck.errors import UnsupportedSqlError
+
+    with pytest.raises(UnsupportedSqlError) as raised:
+        make_portable(sqlglot.parse_one(sql, read=dialect), dialect, engine_traits("spark"), "m.sql")
+    assert f"divides by its operands' types in {dialect}" in str(raised.value) and "m.sql:1:" in str(raised.value)
+    assert "cast both operands to an integer type" in str(raised.value.hint)

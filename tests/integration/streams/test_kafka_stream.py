@@ -449,3 +449,62 @@ def test_typed_values_land_alike_on_each_target(make_project: ProjectFactory, to
         with duckdb.connect(str(root / "target/dev.duckdb"), read_only=True) as con:
             landed = [(*r[:9], *(int(p) for p in r[9:12]), r[12]) for r in con.execute(query).fetchall()]
     assert landed == expected
+
+
+DIVIDED = """
+sources:
+  - name: {name}
+    type: kafka
+    connection: {{bootstrap_servers: "{{{{ env_var('KAFKA_BOOTSTRAP') }}}}"}}
+    tables:
+      - name: events
+        topic: {topic}
+        format: json
+        key: [user_id]
+        timestamp_field: event_ts
+        columns: {{user_id: bigint, event_ts: timestamp, clicks: bigint}}
+entities:
+  - {{name: user, join_keys: [user_id]}}
+feature_views:
+  - name: thirds
+    entity: user
+    model: clicks_thirds
+    timestamp_field: event_ts
+    stream: true
+    online: true
+    features:
+      - {{name: third, dtype: bigint}}
+"""
+
+
+@pytest.mark.postgres
+def test_a_projection_divides_in_the_stream_as_its_dialect_does(make_project: ProjectFactory, topic: str, kafka_bootstrap: str,
+                                                               monkeypatch: pytest.MonkeyPatch, pg_schema: str) -> None:
+    """A Postgres project's `clicks / 3` is the integer quotient in the stream's DuckDB
+    too (whose `/` would give the fraction): the online values are the model's."""
+    name = f"{pg_schema}_clicks"  # on Postgres, dropped with the test's schema
+    monkeypatch.setenv("KAFKA_BOOTSTRAP", kafka_bootstrap)
+    thirds = "{{ config(materialized='view') }}\nselect user_id, event_ts, clicks / 3 as third from {{ source('%s', 'events') }}\n"
+    root = make_project({"featureduck_project.yml": "name: proj\ndialect: postgres\n", "profiles.yml": pg_profile(pg_schema),
+                         "models/sources.yml": DIVIDED.format(name=name, topic=topic), "models/clicks_thirds.sql": thirds % name})
+    rng = random.Random(31)
+    events = [{"user_id": rng.randrange(30), "event_ts": (BASE + datetime.timedelta(seconds=rng.randrange(3600))).isoformat(),
+               "clicks": rng.randrange(-100, 100)} for _ in range(600)]
+    produce(kafka_bootstrap, topic, _messages(events, 3))
+    newest: dict[int, tuple[str, int]] = {}
+    for e in events:
+        rank = (str(e["event_ts"]), int(int(e["clicks"]) / 3))  # type: ignore[call-overload]  # toward zero, as Postgres
+        user = int(e["user_id"])  # type: ignore[call-overload]
+        newest[user] = max(newest.get(user, rank), rank)
+
+    def online() -> dict[int, tuple[str, int]]:
+        rows = Project.load(root, target="pg").get_online_features("thirds", [{"user_id": u} for u in newest])
+        return {r["entity"]["user_id"]: (r["feature_ts"].replace(" ", "T"), r["features"]["third"]) for r in rows}
+
+    streamed = fduck("stream", "--target", "pg", "--until-idle", "2", cwd=root)
+    assert streamed.returncode == 0, streamed.stderr
+    assert online() == newest
+    for command in (["run"], ["materialize", "--full", "-s", "thirds"]):
+        done = fduck(*command, "--target", "pg", cwd=root)
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert online() == newest
