@@ -10,15 +10,13 @@ import random
 from decimal import Decimal
 from typing import Any
 
-import duckdb
-import orjson
 import pyarrow
 import pytest
 
-from featureduck.api import Project
-from featureduck.streams.decode import ERROR, RAW_TABLE, decode_query
+from featureduck.streams.decode import ERROR
 from tests.conftest import ProjectFactory
 from tests.debezium_events import TYPES, decimal_bytes, with_schema
+from tests.stream_batches import decoded_batch
 
 SOURCE = """
 sources:
@@ -34,20 +32,10 @@ sources:
         {options}
 """
 EPOCH = datetime.datetime(1970, 1, 1)
+
+
 def _decoded(make_project: ProjectFactory, messages: list[dict[str, Any]], options: str = "", source: str = SOURCE) -> pyarrow.Table:
-    project = Project.load(make_project({"models/sources.yml": source.format(options=options)}))
-    table = project.definition.sources[("app", "orders")]
-    raw = pyarrow.table({
-        "partition": pyarrow.array([0] * len(messages), pyarrow.int32()),
-        "offset": pyarrow.array(range(len(messages)), pyarrow.int64()),
-        "timestamp": pyarrow.array([-1] * len(messages), pyarrow.int64()),
-        "key": pyarrow.array([b"k"] * len(messages), pyarrow.binary()),
-        "value": pyarrow.array([orjson.dumps(m) for m in messages], pyarrow.binary()),
-    })
-    with duckdb.connect() as decoder:
-        decoder.execute("SET TimeZone = 'UTC'")
-        decoder.register(RAW_TABLE, raw)
-        return decoder.execute(decode_query(table, project.definition.config.dialect).sql(dialect="duckdb")).to_arrow_table()
+    return decoded_batch(make_project, source.format(options=options), "orders", messages)
 
 
 def _create(values: dict[str, Any], op: str = "c") -> dict[str, Any]:

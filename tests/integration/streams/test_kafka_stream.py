@@ -24,9 +24,12 @@ from featureduck.api import Project
 from tests.conftest import ProjectFactory, fduck, pg_profile
 from tests.kafka_broker import create_topic, produce
 
-SOURCES = """
+
+def _source(name: str, topic: str, columns: str) -> str:
+    """A Kafka source of one JSON table of events keyed by user, stamped by `event_ts`."""
+    return f"""
 sources:
-  - name: clicks
+  - name: {name}
     type: kafka
     connection: {{bootstrap_servers: "{{{{ env_var('KAFKA_BOOTSTRAP') }}}}"}}
     tables:
@@ -35,9 +38,12 @@ sources:
         format: json
         key: [user_id]
         timestamp_field: event_ts
-        columns: {{user_id: bigint, event_ts: timestamp, amount: double, country: varchar}}
-entities:
-  - {{name: user, join_keys: [user_id]}}
+        columns: {{user_id: bigint, event_ts: timestamp, {columns}}}
+"""
+
+
+CLICKS_VIEW = """entities:
+  - {name: user, join_keys: [user_id]}
 feature_views:
   - name: clicks
     entity: user
@@ -46,9 +52,16 @@ feature_views:
     stream: true
     online: true
     features:
-      - {{name: amount, dtype: double}}
-      - {{name: country, dtype: varchar}}
+      - {name: amount, dtype: double}
+      - {name: country, dtype: varchar}
 """
+
+
+def _clicks(topic: str) -> str:
+    """The `clicks` source and its stream feature view."""
+    return _source("clicks", topic, "amount: double, country: varchar") + CLICKS_VIEW
+
+
 # an incremental model over the landing table: `fduck run` builds from a stream source as from any other
 TOTALS = """{{ config(materialized='incremental', unique_key='user_id') }}
 select user_id, count(*) as events, sum(amount) as amount from {{ source('clicks', 'events') }}
@@ -90,7 +103,7 @@ def topic(kafka_bootstrap: str) -> str:
 @pytest.fixture
 def project(make_project: ProjectFactory, topic: str, kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("KAFKA_BOOTSTRAP", kafka_bootstrap)
-    return make_project({"models/sources.yml": SOURCES.format(topic=topic), "models/totals.sql": TOTALS})
+    return make_project({"models/sources.yml": _clicks(topic), "models/totals.sql": TOTALS})
 
 
 def _landed(root: Path) -> list[tuple[object, ...]]:
@@ -278,7 +291,7 @@ def test_a_postgres_target_lands_the_stream(project: Path, topic: str, kafka_boo
 
 
 def test_a_topic_the_broker_lacks_is_an_error_naming_the_source(make_project: ProjectFactory, kafka_bootstrap: str) -> None:
-    root = make_project({"models/sources.yml": SOURCES.format(topic="no.such.topic")})
+    root = make_project({"models/sources.yml": _clicks("no.such.topic")})
     result = fduck("stream", "--until-idle", "1", cwd=root, env={"KAFKA_BOOTSTRAP": kafka_bootstrap})
     assert result.returncode != 0
     assert "topic 'no.such.topic' does not exist on the broker" in result.stderr and "sources.yml" in result.stderr
@@ -370,7 +383,7 @@ def test_a_view_over_a_projection_of_the_stream_is_kept_online(project: Path, to
 
 def test_a_stream_view_over_a_model_that_is_not_row_wise_is_refused(make_project: ProjectFactory, topic: str) -> None:
     grouped = "select user_id, max(event_ts) as event_ts, sum(amount) as doubled from {{ source('clicks', 'events') }} group by 1"
-    root = make_project({"models/sources.yml": SOURCES.format(topic=topic), "models/projected.yml": PROJECTED,
+    root = make_project({"models/sources.yml": _clicks(topic), "models/projected.yml": PROJECTED,
                          "models/clicks_doubled.sql": grouped})
     result = fduck("compile", cwd=root, env={"KAFKA_BOOTSTRAP": "localhost:1"})
     assert result.returncode != 0
@@ -451,20 +464,8 @@ def test_typed_values_land_alike_on_each_target(make_project: ProjectFactory, to
     assert landed == expected
 
 
-DIVIDED = """
-sources:
-  - name: {name}
-    type: kafka
-    connection: {{bootstrap_servers: "{{{{ env_var('KAFKA_BOOTSTRAP') }}}}"}}
-    tables:
-      - name: events
-        topic: {topic}
-        format: json
-        key: [user_id]
-        timestamp_field: event_ts
-        columns: {{user_id: bigint, event_ts: timestamp, clicks: bigint}}
-entities:
-  - {{name: user, join_keys: [user_id]}}
+DIVIDED = """entities:
+  - {name: user, join_keys: [user_id]}
 feature_views:
   - name: thirds
     entity: user
@@ -473,7 +474,7 @@ feature_views:
     stream: true
     online: true
     features:
-      - {{name: third, dtype: bigint}}
+      - {name: third, dtype: bigint}
 """
 
 
@@ -486,7 +487,7 @@ def test_a_projection_divides_in_the_stream_as_its_dialect_does(make_project: Pr
     monkeypatch.setenv("KAFKA_BOOTSTRAP", kafka_bootstrap)
     thirds = "{{ config(materialized='view') }}\nselect user_id, event_ts, clicks / 3 as third from {{ source('%s', 'events') }}\n"
     root = make_project({"featureduck_project.yml": "name: proj\ndialect: postgres\n", "profiles.yml": pg_profile(pg_schema),
-                         "models/sources.yml": DIVIDED.format(name=name, topic=topic), "models/clicks_thirds.sql": thirds % name})
+                         "models/sources.yml": _source(name, topic, "clicks: bigint") + DIVIDED, "models/clicks_thirds.sql": thirds % name})
     rng = random.Random(31)
     events = [{"user_id": rng.randrange(30), "event_ts": (BASE + datetime.timedelta(seconds=rng.randrange(3600))).isoformat(),
                "clicks": rng.randrange(-100, 100)} for _ in range(600)]
