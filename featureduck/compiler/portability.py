@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from featureduck.compiler.division import keep_divisions
+from featureduck.compiler.meaning import keep_meaning
 from featureduck.compiler.parse import position
 from featureduck.engines.traits import EngineTraits, engine_traits, engine_types
 from featureduck.errors import SourceLocation, UnsupportedSqlError
@@ -88,12 +88,12 @@ def make_portable(tree: exp.Expr, dialect: str, traits: EngineTraits, path: str)
     """Rewrite what has one faithful spelling everywhere, then refuse the rest; `tree`
     is parsed in `dialect`, the project's.
 
-    Divisions keep their meaning (compiler.division). DuckDB's `len()`/`length()`
+    Divisions, roundings and bare DECIMALs keep their meaning (compiler.meaning). DuckDB's `len()`/`length()`
     takes strings and lists; sqlglot reads it as a string length, which Postgres
     and Spark refuse on arrays. Where the argument is visibly a list it becomes a
     list size (ARRAY_LENGTH, SIZE).
     """
-    keep_divisions(tree, dialect, traits.dialect, path)
+    keep_meaning(tree, dialect, traits.dialect, path)
     for node in list(tree.find_all(exp.Length)):
         if isinstance(node.this, _LISTS):
             node.replace(exp.ArraySize(this=node.this))
@@ -141,6 +141,8 @@ def _division_is_double(tree: exp.Expr) -> None:
     would change type. The dividend is cast to DOUBLE, as DuckDB computes it
     (Postgres gets the same cast from sqlglot)."""
     for node in list(tree.find_all(exp.Div)):
+        if node.args.get("typed"):  # a division by type written for Spark (compiler.rounding), not DuckDB's `/`
+            continue
         dividend = node.this
         if not (isinstance(dividend, exp.Cast) and dividend.to.this == exp.DataType.Type.DOUBLE):
             dividend.replace(exp.cast(dividend.copy(), exp.DataType.build("DOUBLE")))

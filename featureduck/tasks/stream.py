@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
-from featureduck.compiler.division import keep_divisions
+from featureduck.compiler.meaning import keep_meaning
 from featureduck.compiler.parse import parse_model_sql
 from featureduck.compiler.projection import over, row_wise_table
 from featureduck.errors import CompilationError, UsageError
@@ -77,7 +77,7 @@ def stream_views(workspace: Workspace, table: SourceTable) -> list[StreamView]:
             if model.sources == [(table.source_name, table.name)]:
                 read, _ = row_wise_table(tree)
                 assert isinstance(tree, exp.Select) and read is not None
-                keep_divisions(tree, compiled.target.dialect, "duckdb", model.path)  # run by the stream's DuckDB
+                keep_meaning(tree, compiled.target.dialect, "duckdb", model.path)  # run by the stream's DuckDB
                 found.append(StreamView(view, online, over(tree, read, BATCH_TABLE)))
     return found
 

@@ -87,7 +87,7 @@ def test_lists_and_date_parts_are_rewritten_as_duckdb_counts_them(sql: str, spar
 
 
 @pytest.mark.parametrize(("dialect", "target", "sql", "expected"), [
-    ("postgres", "duckdb", "select a / b, div(a, b) from t", "SELECT a // b, CAST(TRUNC(a // b) AS DECIMAL) FROM t"),
+    ("postgres", "duckdb", "select a / b, div(a, b) from t", "SELECT a // b, CAST(TRUNC(a // b) AS DECIMAL(38, 0)) FROM t"),
     ("postgres", "spark", "select a::int / 2, x::double / b, count(*) / 2 from t",
      "SELECT CAST(a AS INT) DIV 2, CAST(x AS DOUBLE) / b, COUNT(*) DIV 2 FROM t"),
     ("duckdb", "postgres", "select a // b, a / b from t", "SELECT a / b, CAST(a AS DOUBLE PRECISION) / b FROM t"),
@@ -121,3 +121,76 @@ def test_a_division_by_type_spark_cannot_tell_is_refused(dialect: str, sql: str)
         make_portable(sqlglot.parse_one(sql, read=dialect), dialect, engine_traits("spark"), "m.sql")
     assert f"divides by its operands' types in {dialect}" in str(raised.value) and "m.sql:1:" in str(raised.value)
     assert "cast both operands to an integer type" in str(raised.value.hint)
+
+
+def _portable(sql: str, dialect: str, target: str) -> str:
+    import sqlglot
+
+    from featureduck.compiler.portability import make_portable
+    from featureduck.engines.traits import engine_traits
+
+    tree = sqlglot.parse_one(sql, read=dialect)
+    make_portable(tree, dialect, engine_traits(target), "m.sql")
+    return tree.sql(target)
+
+
+HALF_AWAY_ON_POSTGRES = "(ROUND(x) + SIGN(x) * CAST(ABS(x) - ABS(ROUND(x)) = 0.5 AS INT))"
+
+
+@pytest.mark.parametrize(("dialect", "target", "sql", "expected"), [
+    # Postgres: a double's half to even, a numeric's away from zero
+    ("postgres", "duckdb", "select round(x::float8), round(x::numeric(9, 2)), round(2.5) from t",
+     "SELECT ROUND_EVEN(CAST(x AS DOUBLE), 0), ROUND(CAST(x AS DECIMAL(9, 2))), ROUND(2.5) FROM t"),
+    ("postgres", "duckdb", "select round(avg(x)) from t",
+     "SELECT ROUND(AVG(x)) - SIGN(AVG(x)) * CAST(TYPEOF(SUM(x)) IN ('DOUBLE', 'FLOAT') AND ABS(ROUND(AVG(x))) - ABS(AVG(x)) = 0.5 "
+     "AND ROUND(AVG(x)) % 2 <> 0 AS INT) FROM t"),
+    ("postgres", "spark", "select round(x::float8), round(x / 2.0) from t",
+     "SELECT BROUND(CAST(x AS DOUBLE)), IF(TYPEOF(x * 2.0) IN ('double', 'float'), BROUND(CAST(x AS DOUBLE) / 2.0), "
+     "ROUND(CAST(x AS DOUBLE) / 2.0)) FROM t"),
+    ("postgres", "duckdb", "select round(x::numeric(9, 3), 2), round(x, 0) from t",  # to digits: a numeric's, half away
+     "SELECT ROUND(CAST(x AS DECIMAL(9, 3)), 2), ROUND(x, 0) FROM t"),
+    # DuckDB and Spark: every half away from zero
+    ("duckdb", "postgres", "select round(x), round(x, 0), round(x::decimal(9, 2)) from t",
+     f"SELECT {HALF_AWAY_ON_POSTGRES}, {HALF_AWAY_ON_POSTGRES}, ROUND(CAST(x AS DECIMAL(9, 2))) FROM t"),
+    ("spark", "postgres", "select round(x) from t", f"SELECT {HALF_AWAY_ON_POSTGRES} FROM t"),
+    ("duckdb", "spark", "select round(x), round(x, 2), round(x, -1) from t",
+     "SELECT ROUND(x), ROUND(ROUND(x * CAST(100 AS DECIMAL(3, 0))) / CAST(100 AS DECIMAL(3, 0)), 2), "
+     "ROUND(ROUND(CAST(x AS DOUBLE) / CAST(10 AS DECIMAL(2, 0))) * CAST(10 AS DECIMAL(2, 0)), -1) FROM t"),
+])
+def test_a_rounding_is_written_as_the_target_spells_its_meaning(dialect: str, target: str, sql: str, expected: str) -> None:
+    """Run on the engines by tests/integration/cross_engine/test_rounding_across_dialects.py."""
+    assert _portable(sql, dialect, target) == expected
+
+
+@pytest.mark.parametrize(("dialect", "target", "sql", "refusal"), [
+    ("duckdb", "postgres", "select round(random() * 10) from t", "rounds a random value"),
+    ("postgres", "duckdb", "select round(random()) from t", "rounds a random value"),
+    ("duckdb", "spark", "select round(x, n) from t", "rounds to a number of digits the SQL does not show"),
+    ("spark", "duckdb", "select round(x, 2) from t", "the decimal it prints as"),
+])
+def test_a_rounding_the_target_cannot_mean_is_refused(dialect: str, target: str, sql: str, refusal: str) -> None:
+    with pytest.raises(UnsupportedSqlError) as raised:
+        _portable(sql, dialect, target)
+    assert refusal in str(raised.value) and "m.sql:1:" in str(raised.value)
+
+
+@pytest.mark.parametrize(("dialect", "target", "sql", "expected"), [
+    ("spark", "duckdb", "select cast(x as decimal) from t", "SELECT TRY_CAST(x AS DECIMAL(10, 0)) FROM t"),
+    ("duckdb", "spark", "select cast(x as decimal) from t", "SELECT CAST(x AS DECIMAL(18, 3)) FROM t"),
+    ("duckdb", "postgres", "select cast(x as numeric) from t", "SELECT CAST(x AS DECIMAL(18, 3)) FROM t"),
+    ("postgres", "duckdb", "select 2.50::numeric, 12::numeric, x::int::numeric, div(a, b) from t",
+     "SELECT CAST(2.50 AS DECIMAL(3, 2)), CAST(12 AS DECIMAL(38, 0)), CAST(CAST(x AS INT) AS DECIMAL(38, 0)), "
+     "CAST(TRUNC(a // b) AS DECIMAL(38, 0)) FROM t"),
+])
+def test_a_bare_decimal_keeps_its_dialects_size(dialect: str, target: str, sql: str, expected: str) -> None:
+    """DuckDB's DECIMAL is DECIMAL(18, 3), Spark's DECIMAL(10, 0): each written out."""
+    assert _portable(sql, dialect, target) == expected
+
+
+@pytest.mark.parametrize("target", ["duckdb", "spark"])
+def test_a_postgres_numeric_without_a_size_is_refused_elsewhere(target: str) -> None:
+    """Postgres's `numeric` keeps every digit; any fixed size would round some value."""
+    with pytest.raises(UnsupportedSqlError) as raised:
+        _portable("select k,\n  round(x::numeric, 2) from t", "postgres", target)
+    assert "a numeric without a precision" in str(raised.value) and "m.sql:2:" in str(raised.value)
+    assert "numeric(38, 6)" in str(raised.value.hint)

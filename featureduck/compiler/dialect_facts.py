@@ -1,0 +1,48 @@
+"""What each dialect's SQL means where the dialects differ and sqlglot writes one
+spelling for all: one row per dialect, read by the rewrites that keep a model's
+meaning on another target (compiler.meaning). A dialect without a row is written
+as sqlglot writes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlglot import exp
+
+
+@dataclass(frozen=True, kw_only=True)
+class DialectFacts:
+    scientific_literal_is_double: bool  # `1e3` (Postgres: a numeric)
+    # round(x) of a double's half: to even (Postgres) or away from zero; of an integer or a decimal always away
+    double_halves: Literal["even", "away"]
+    # round(x, n) of a double: of its product with 10^n (DuckDB), of the decimal it prints as (Spark), or none (Postgres)
+    double_digits: Literal["product", "printed", "none"]
+    half_even: Callable[[exp.Expr], exp.Expr]  # its spelling of round(x) half to even, for a double
+    half_even_keeps_type: bool  # that spelling gives a decimal's round a decimal, as round does
+    double_type_names: tuple[str, ...]  # what its typeof() says of a double; none: it has no typeof()
+    bare_decimal: tuple[int, int] | None  # the precision and scale of DECIMAL without them; None: every digit kept
+
+
+_FACTS = {
+    "duckdb": DialectFacts(
+        scientific_literal_is_double=True, double_halves="away", double_digits="product",
+        half_even=lambda value: exp.func("round_even", value, exp.Literal.number(0)), half_even_keeps_type=False,
+        double_type_names=("DOUBLE", "FLOAT"), bare_decimal=(18, 3),
+    ),
+    "postgres": DialectFacts(
+        scientific_literal_is_double=False, double_halves="even", double_digits="none",
+        half_even=lambda value: exp.func("round", value), half_even_keeps_type=False, double_type_names=(), bare_decimal=None,
+    ),
+    "spark": DialectFacts(
+        scientific_literal_is_double=True, double_halves="away", double_digits="printed",
+        half_even=lambda value: exp.func("bround", value), half_even_keeps_type=True,
+        double_type_names=("double", "float"), bare_decimal=(10, 0),
+    ),
+}
+
+
+def dialect_facts(dialect: str) -> DialectFacts | None:
+    return _FACTS.get(dialect)
