@@ -17,8 +17,8 @@ from sqlglot import exp
 
 from featureduck.compiler.dialect_facts import dialect_facts
 from featureduck.compiler.operand_types import visible_kind
-from featureduck.compiler.parse import position
-from featureduck.errors import SourceLocation, UnsupportedSqlError
+from featureduck.compiler.parse import located
+from featureduck.errors import UnsupportedSqlError
 
 _WHOLE = (38, 0)
 
@@ -44,7 +44,7 @@ def keep_decimal_sizes(tree: exp.Expr, dialect: str, target: str, path: str) -> 
             shown = f"{operand.sql(dialect)}::numeric" if operand is not None else "numeric"
             raise UnsupportedSqlError(
                 f"`{shown}` is a numeric without a precision, which keeps every digit in {dialect}; "
-                f"a {target} DECIMAL has a fixed number of digits and would round the value", _location(node, path),
+                f"a {target} DECIMAL has a fixed number of digits and would round the value", located(node, path),
                 "give the precision and scale the values need, e.g. numeric(38, 6)")
 
 
@@ -63,7 +63,3 @@ def _literal_size(number: str) -> tuple[int, int]:
 
 def _sized(node: exp.DataType, size: tuple[int, int]) -> None:
     node.set("expressions", [exp.DataTypeParam(this=exp.Literal.number(n)) for n in size])
-
-
-def _location(node: exp.Expr, path: str) -> SourceLocation:
-    return SourceLocation(path, *position(node))

@@ -24,8 +24,8 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.optimizer.annotate_types import annotate_types
 
-from featureduck.compiler.parse import position
-from featureduck.errors import SourceLocation, UnsupportedSqlError
+from featureduck.compiler.parse import located
+from featureduck.errors import UnsupportedSqlError
 
 _BY_TYPE_OPERATOR = {"duckdb": exp.IntDiv}  # a dialect whose `//` divides by type (its `/` never does)
 _FRACTIONS = (*exp.DataType.REAL_TYPES, exp.DataType.Type.DECIMAL, exp.DataType.Type.BIGDECIMAL)
@@ -61,7 +61,7 @@ def _by_type(node: exp.Binary, dialect: str, target: str, path: str) -> exp.Expr
         return exp.Div(this=dividend, expression=divisor)
     raise UnsupportedSqlError(
         f"`{node.sql(dialect)}` divides by its operands' types in {dialect} (two integers give their integer quotient), which "
-        f"{target} has no division for, and the model does not show both types", _location(node, path),
+        f"{target} has no division for, and the model does not show both types", located(node, path),
         "cast both operands to an integer type for the integer quotient, or one to a decimal or double for the fraction",
     )
 
@@ -86,10 +86,6 @@ def _kind(operand: exp.Expr, dialect: str) -> str:
 
 def _replace(node: exp.Expr, new: exp.Expr, path: str) -> None:
     if node.parent is None:  # a whole expression (a snapshot's config): nowhere to put its rewrite
-        raise UnsupportedSqlError(f"`{node.sql()}`: a division alone cannot be compiled for another dialect", _location(node, path),
+        raise UnsupportedSqlError(f"`{node.sql()}`: a division alone cannot be compiled for another dialect", located(node, path),
                                   "wrap it in a select, or write it in the target's dialect")
     node.replace(new)
-
-
-def _location(node: exp.Expr, path: str) -> SourceLocation:
-    return SourceLocation(path, *position(node))

@@ -82,3 +82,8 @@ def position(node: exp.Expr) -> tuple[int | None, int | None]:
                 return meta["line"], meta.get("col")
         current = current.parent
     return None, None
+
+
+def located(node: exp.Expr, path: str) -> SourceLocation:
+    """Where `node` is in the model file at `path`."""
+    return SourceLocation(path, *position(node))

@@ -28,8 +28,8 @@ from sqlglot import exp
 
 from featureduck.compiler.dialect_facts import DialectFacts, dialect_facts
 from featureduck.compiler.operand_types import Kind, visible_kind
-from featureduck.compiler.parse import position
-from featureduck.errors import SourceLocation, UnsupportedSqlError
+from featureduck.compiler.parse import located
+from featureduck.errors import UnsupportedSqlError
 
 _VOLATILE = (exp.Rand, exp.Randn, exp.Uuid)
 _VOLATILE_NAMES = {"random", "gen_random_uuid", "uuid", "nextval", "setseed", "clock_timestamp"}
@@ -51,7 +51,7 @@ def keep_rounding(tree: exp.Expr, dialect: str, target: str, path: str) -> None:
         if places == 0 and (digits is None or source.double_digits != "none"):  # Postgres's round(x, 0) is a numeric's
             rewrite = _halves(node, kind, source, dest, path)
         else:
-            rewrite = _digits(node, places, dialect, target, path)
+            rewrite = _digits(node, places, (dialect, source), (target, dest), path)
         if rewrite is not None:
             node.replace(rewrite)
 
@@ -65,22 +65,22 @@ def _halves(node: exp.Round, kind: Kind, source: DialectFacts, dest: DialectFact
             return dest.half_even(node.this.copy())
         if not dest.double_type_names:
             raise UnsupportedSqlError(f"`{node.sql()}` rounds by its value's type, which the model does not show and the target "
-                                      "cannot tell", _location(node, path), "cast the value to a double or to a decimal")
+                                      "cannot tell", located(node, path), "cast the value to a double or to a decimal")
         return _half_even_if_double(node, dest, path)
     return _half_away(node, path)
 
 
-def _digits(node: exp.Round, places: int | None, dialect: str, target: str, path: str) -> exp.Expr | None:
+def _digits(node: exp.Round, places: int | None, source: tuple[str, DialectFacts], dest: tuple[str, DialectFacts],
+            path: str) -> exp.Expr | None:
     """round(x, n): a double's digits the source's way (a dialect without one has no meaning to keep)."""
-    source, dest = dialect_facts(dialect), dialect_facts(target)
-    assert source is not None and dest is not None
-    ways = (source.double_digits, dest.double_digits)
+    (dialect, source_facts), (target, dest_facts) = source, dest
+    ways = (source_facts.double_digits, dest_facts.double_digits)
     if ways == ("product", "printed"):
         return _product(node, places, dialect, target, path)
     if ways == ("printed", "product"):
         raise UnsupportedSqlError(
             f"`{node.sql(dialect)}` rounds a double as {dialect} does (the decimal it prints as, so 1.005 gives 1.01), "
-            f"which {target}'s round does not (it rounds the product with the power of ten: 1.0)", _location(node, path),
+            f"which {target}'s round does not (it rounds the product with the power of ten: 1.0)", located(node, path),
             "cast the value to a decimal of the digits it needs first, e.g. round(cast(x as decimal(38, 6)), 2)")
     return None
 
@@ -137,7 +137,7 @@ def _product(node: exp.Round, places: int | None, dialect: str, target: str, pat
     if places is None:
         raise UnsupportedSqlError(
             f"`{node.sql(dialect)}` rounds to a number of digits the SQL does not show; {dialect} rounds a double's product "
-            f"with the power of ten, which {target}'s round does not", _location(node, path),
+            f"with the power of ten, which {target}'s round does not", located(node, path),
             "round to a literal number of digits, or cast the value to a decimal")
     power = exp.cast(exp.Literal.number(10 ** abs(places)), exp.DataType.build(f"DECIMAL({abs(places) + 1}, 0)"))
     value = node.this.copy()
@@ -166,9 +166,5 @@ def _refuse_volatile(node: exp.Round, path: str) -> None:
     if volatile:
         raise UnsupportedSqlError(
             f"`{node.sql()}` rounds a random value; rounding it the way the project's dialect does on this target "
-            "reads the value more than once", _location(node, path),
+            "reads the value more than once", located(node, path),
             "compute the value in a CTE or subquery and round the column")
-
-
-def _location(node: exp.Expr, path: str) -> SourceLocation:
-    return SourceLocation(path, *position(node))
