@@ -24,6 +24,14 @@ class DialectFacts:
     half_even_keeps_type: bool  # that spelling gives a decimal's round a decimal, as round does
     double_type_names: tuple[str, ...]  # what its typeof() says of a double; none: it has no typeof()
     bare_decimal: tuple[int, int] | None  # the precision and scale of DECIMAL without them; None: every digit kept
+    # a fraction cast to an integer: rounded by its type (a double's half to even, a decimal's or a string's away), or truncated
+    fraction_to_integer: Literal["by_type", "truncates"]
+    # an average's type: always a double, a numeric of integers and numerics, or a double of integers and a decimal of decimals
+    averages: Literal["double", "exact_of_exact", "double_of_integers"]
+    whole_type_names: tuple[str, ...]  # what its typeof() says of an integer or a boolean
+    # how it reads any value's exact digits for a truncation: a cast to DECIMAL(38, 18) (which takes a boolean, a string
+    # and a double's digits), or its text read as a numeric (every digit of a double; a boolean's text 'true' or 'false')
+    exact_digits: Literal["decimal", "text"] | None
 
 
 _FACTS = {
@@ -31,15 +39,19 @@ _FACTS = {
         scientific_literal_is_double=True, double_halves="away", double_digits="product",
         half_even=lambda value: exp.func("round_even", value, exp.Literal.number(0)), half_even_keeps_type=False,
         double_type_names=("DOUBLE", "FLOAT"), bare_decimal=(18, 3),
+        fraction_to_integer="by_type", averages="double", whole_type_names=(), exact_digits="decimal",
     ),
     "postgres": DialectFacts(
         scientific_literal_is_double=False, double_halves="even", double_digits="none",
         half_even=lambda value: exp.func("round", value), half_even_keeps_type=False, double_type_names=(), bare_decimal=None,
+        fraction_to_integer="by_type", averages="exact_of_exact", whole_type_names=(), exact_digits="text",
     ),
     "spark": DialectFacts(
         scientific_literal_is_double=True, double_halves="away", double_digits="printed",
         half_even=lambda value: exp.func("bround", value), half_even_keeps_type=True,
         double_type_names=("double", "float"), bare_decimal=(10, 0),
+        fraction_to_integer="truncates", averages="double_of_integers",
+        whole_type_names=("tinyint", "smallint", "int", "bigint", "boolean"), exact_digits=None,
     ),
 }
 

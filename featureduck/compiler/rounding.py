@@ -27,13 +27,9 @@ from __future__ import annotations
 from sqlglot import exp
 
 from featureduck.compiler.dialect_facts import DialectFacts, dialect_facts
-from featureduck.compiler.operand_types import Kind, visible_kind
+from featureduck.compiler.operand_types import Kind, is_volatile, typed_as_in_postgres, visible_kind
 from featureduck.compiler.parse import located
 from featureduck.errors import UnsupportedSqlError
-
-_VOLATILE = (exp.Rand, exp.Randn, exp.Uuid)
-_VOLATILE_NAMES = {"random", "gen_random_uuid", "uuid", "nextval", "setseed", "clock_timestamp"}
-_AVERAGES = (exp.Avg, exp.Stddev, exp.StddevPop, exp.StddevSamp, exp.Variance, exp.VariancePop)
 
 
 def keep_rounding(tree: exp.Expr, dialect: str, target: str, path: str) -> None:
@@ -88,7 +84,7 @@ def _digits(node: exp.Round, places: int | None, source: tuple[str, DialectFacts
 def _half_even_if_double(node: exp.Round, dest: DialectFacts, path: str) -> exp.Expr:
     """Postgres's round by type: half to even of a double, half away of anything else."""
     value = node.this
-    is_double = exp.In(this=exp.func("typeof", _typed_as_in_postgres(value)),
+    is_double = exp.In(this=exp.func("typeof", typed_as_in_postgres(value)),
                        expressions=[exp.Literal.string(n) for n in dest.double_type_names])
     if dest.half_even_keeps_type:  # either spelling gives the type round gives, and typeof() never runs the value
         return exp.If(this=is_double, true=dest.half_even(value.copy()), false=exp.func("round", value.copy()))
@@ -100,20 +96,6 @@ def _half_even_if_double(node: exp.Round, dest: DialectFacts, path: str) -> exp.
     odd = exp.NEQ(this=exp.Mod(this=rounded.copy(), expression=exp.Literal.number(2)), expression=exp.Literal.number(0))
     back = exp.cast(exp.and_(is_double, away_from_half, odd), exp.DataType.build("INT"))
     return exp.Sub(this=rounded, expression=exp.Mul(this=exp.func("sign", value.copy()), expression=back))
-
-
-def _typed_as_in_postgres(value: exp.Expr) -> exp.Expr:
-    """An expression the target types as a double where Postgres types `value` as one.
-    Postgres averages integers and numerics to a numeric (a double on DuckDB and
-    Spark), which a sum's type tells apart; its `/` gives what a product of the same
-    operands gives (DuckDB's `//` and Spark's `/` of decimals give a double)."""
-    probe = exp.Paren(this=value.copy())  # a parent, so that the value itself can be replaced
-    for node in reversed(list(probe.find_all(*_AVERAGES, exp.Div, exp.IntDiv))):
-        if isinstance(node, _AVERAGES):
-            node.replace(exp.Sum(this=node.this.copy()))
-        else:
-            node.replace(exp.Mul(this=node.this.copy(), expression=node.expression.copy()))
-    return probe.this
 
 
 def _half_away(node: exp.Round, path: str) -> exp.Expr:
@@ -142,11 +124,11 @@ def _product(node: exp.Round, places: int | None, dialect: str, target: str, pat
     power = exp.cast(exp.Literal.number(10 ** abs(places)), exp.DataType.build(f"DECIMAL({abs(places) + 1}, 0)"))
     value = node.this.copy()
     scaled: exp.Expr
+    # the divisions are by type: a decimal's quotient stays a decimal (the rewrite of DuckDB's `/` as a double's skips them)
     if places > 0:
-        # by type: a decimal's quotient stays a decimal (the rewrite of DuckDB's `/` as a double's skips it)
         scaled = exp.Div(this=exp.func("round", exp.Mul(this=value, expression=power)), expression=power.copy(), typed=True)
     else:
-        scaled = exp.Mul(this=exp.func("round", exp.Div(this=value, expression=power)), expression=power.copy())
+        scaled = exp.Mul(this=exp.func("round", exp.Div(this=value, expression=power, typed=True)), expression=power.copy())
     return exp.func("round", scaled, exp.Literal.number(places))
 
 
@@ -161,9 +143,7 @@ def _places(digits: exp.Expr | None) -> int | None:
 
 
 def _refuse_volatile(node: exp.Round, path: str) -> None:
-    volatile = any(isinstance(n, _VOLATILE) or (isinstance(n, exp.Anonymous) and str(n.this).lower() in _VOLATILE_NAMES)
-                   for n in node.this.walk())
-    if volatile:
+    if is_volatile(node.this):
         raise UnsupportedSqlError(
             f"`{node.sql()}` rounds a random value; rounding it the way the project's dialect does on this target "
             "reads the value more than once", located(node, path),

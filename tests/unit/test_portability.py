@@ -25,6 +25,10 @@ CASES = [
     ("select l[-1] as last from t", "a negative list index", {"pg"}, 1),
 ]
 
+# a cast of `x` to INT on Spark as DuckDB and Postgres mean it: a double's half to even, a decimal's away
+SPARK_HALVES = ("IF(TYPEOF(x) IN ('double', 'float'), CAST(BROUND(CAST(x AS DOUBLE)) AS INT), IF(TYPEOF(x) IN ('tinyint', "
+                "'smallint', 'int', 'bigint', 'boolean'), CAST(x AS INT), CAST(ROUND(CAST(x AS DECIMAL(38, 18))) AS INT)))")
+
 
 @pytest.mark.parametrize(("sql", "construct", "rejected_on", "line"), CASES, ids=[c[1] for c in CASES])
 def test_rejected_where_meaning_would_change(
@@ -89,7 +93,7 @@ def test_lists_and_date_parts_are_rewritten_as_duckdb_counts_them(sql: str, spar
 @pytest.mark.parametrize(("dialect", "target", "sql", "expected"), [
     ("postgres", "duckdb", "select a / b, div(a, b) from t", "SELECT a // b, CAST(TRUNC(a // b) AS DECIMAL(38, 0)) FROM t"),
     ("postgres", "spark", "select a::int / 2, x::double / b, count(*) / 2 from t",
-     "SELECT CAST(a AS INT) DIV 2, CAST(x AS DOUBLE) / b, COUNT(*) DIV 2 FROM t"),
+     f"SELECT {SPARK_HALVES.replace('x', 'a')} DIV 2, CAST(x AS DOUBLE) / b, COUNT(*) DIV 2 FROM t"),
     ("duckdb", "postgres", "select a // b, a / b from t", "SELECT a / b, CAST(a AS DOUBLE PRECISION) / b FROM t"),
     ("duckdb", "spark", "select 7 // 2, 7.5 // 2 from t", "SELECT 7 DIV 2, CAST(7.5 AS DOUBLE) / 2 FROM t"),
     ("spark", "duckdb", "select a div b from t", "SELECT TRUNC(a // b) FROM t"),
@@ -155,7 +159,7 @@ HALF_AWAY_ON_POSTGRES = "(ROUND(x) + SIGN(x) * CAST(ABS(x) - ABS(ROUND(x)) = 0.5
     ("spark", "postgres", "select round(x) from t", f"SELECT {HALF_AWAY_ON_POSTGRES} FROM t"),
     ("duckdb", "spark", "select round(x), round(x, 2), round(x, -1) from t",
      "SELECT ROUND(x), ROUND(ROUND(x * CAST(100 AS DECIMAL(3, 0))) / CAST(100 AS DECIMAL(3, 0)), 2), "
-     "ROUND(ROUND(CAST(x AS DOUBLE) / CAST(10 AS DECIMAL(2, 0))) * CAST(10 AS DECIMAL(2, 0)), -1) FROM t"),
+     "ROUND(ROUND(x / CAST(10 AS DECIMAL(2, 0))) * CAST(10 AS DECIMAL(2, 0)), -1) FROM t"),
 ])
 def test_a_rounding_is_written_as_the_target_spells_its_meaning(dialect: str, target: str, sql: str, expected: str) -> None:
     """Run on the engines by tests/integration/cross_engine/test_rounding_across_dialects.py."""
@@ -172,6 +176,42 @@ def test_a_rounding_the_target_cannot_mean_is_refused(dialect: str, target: str,
     with pytest.raises(UnsupportedSqlError) as raised:
         _portable(sql, dialect, target)
     assert refusal in str(raised.value) and "m.sql:1:" in str(raised.value)
+
+
+@pytest.mark.parametrize(("dialect", "target", "sql", "expected"), [
+    # DuckDB and Postgres round a fraction by its type (a double's half to even), Spark truncates it
+    ("duckdb", "spark", "select cast(x as int), cast(x::double as bigint), cast(2.5 as int), cast(a as int) + 1 from t",
+     f"SELECT {SPARK_HALVES}, CAST(BROUND(CAST(x AS DOUBLE)) AS BIGINT), CAST(ROUND(CAST(2.5 AS DECIMAL(38, 18))) AS INT), "
+     f"{SPARK_HALVES.replace('x', 'a')} + 1 FROM t"),
+    ("duckdb", "spark", "select cast(avg(a) as int), cast(1 as int), cast(a > 0 as int), cast('7' as int) from t",
+     "SELECT CAST(BROUND(CAST(AVG(a) AS DOUBLE)) AS INT), CAST(1 AS INT), CAST(a > 0 AS INT), CAST('7' AS INT) FROM t"),
+    ("postgres", "spark", "select avg(a)::int from t",  # Postgres's average of integers is a numeric: half away
+     "SELECT IF(TYPEOF(SUM(a)) IN ('double', 'float'), CAST(BROUND(CAST(AVG(a) AS DOUBLE)) AS INT), IF(TYPEOF(AVG(a)) IN "
+     "('tinyint', 'smallint', 'int', 'bigint', 'boolean'), CAST(AVG(a) AS INT), CAST(ROUND(CAST(AVG(a) AS DECIMAL(38, 18))) AS INT))) "
+     "FROM t"),
+    ("spark", "duckdb", "select cast(x as int), cast(cast(x as double) as int), try_cast(s as bigint) from t",
+     "SELECT TRY_CAST(TRUNC(TRY_CAST(x AS DECIMAL(38, 18))) AS INT), TRY_CAST(TRUNC(TRY_CAST(x AS DOUBLE)) AS INT), "
+     "TRY_CAST(TRUNC(TRY_CAST(s AS DECIMAL(38, 18))) AS BIGINT) FROM t"),
+    ("spark", "postgres", "select cast(x as int), cast(2.5 as int) from t",
+     "SELECT CAST(CASE CAST(x AS TEXT) WHEN 'true' THEN 1 WHEN 'false' THEN 0 ELSE TRUNC(CAST(CAST(x AS TEXT) AS DECIMAL)) END AS INT), "
+     "CAST(TRUNC(2.5) AS INT) FROM t"),
+    # between DuckDB and Postgres only an average's type differs
+    ("duckdb", "postgres", "select cast(avg(a) as int), cast(x as int) from t",
+     "SELECT CAST(CAST(AVG(a) AS DOUBLE PRECISION) AS INT), CAST(x AS INT) FROM t"),
+    ("postgres", "duckdb", "select avg(a)::int, x::int from t",
+     "SELECT CASE WHEN TYPEOF(SUM(a)) IN ('DOUBLE', 'FLOAT') THEN CAST(AVG(a) AS INT) ELSE CAST(ROUND(AVG(a)) AS INT) END, "
+     "CAST(x AS INT) FROM t"),
+])
+def test_a_fraction_cast_to_an_integer_keeps_its_dialects_rounding(dialect: str, target: str, sql: str, expected: str) -> None:
+    """Run on the engines by tests/integration/cross_engine/test_rounding_across_dialects.py."""
+    assert _portable(sql, dialect, target) == expected
+
+
+def test_truncating_a_random_value_on_postgres_is_refused() -> None:
+    """Postgres's truncation of a value of unknown type reads the value twice."""
+    with pytest.raises(UnsupportedSqlError) as raised:
+        _portable("select k,\n  cast(rand() * 10 as int) from t", "spark", "postgres")
+    assert "truncates a random value" in str(raised.value) and "m.sql:2:" in str(raised.value)
 
 
 @pytest.mark.parametrize(("dialect", "target", "sql", "expected"), [

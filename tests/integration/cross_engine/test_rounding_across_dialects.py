@@ -1,16 +1,20 @@
-"""round() means what its project's dialect says on every engine: the same models
-built on DuckDB, Postgres and Spark give the same rows, and the dialect's rounding
-computed in Python, for doubles at and beside halves, decimals and averages.
+"""round() and a cast to an integer mean what the project's dialect says on every
+engine: the same models built on DuckDB, Postgres and Spark give the same rows, and
+the dialect's rounding computed in Python, for doubles at and beside halves,
+decimals and averages.
 
 Postgres rounds a double's half to even and a numeric's away from zero (an average
 of integers is a numeric there, a double on DuckDB and Spark); DuckDB rounds every
 half away from zero, and to digits rounds a double's product with the power of ten
-(`round(1.005, 2)` is 1.0; Spark's own round gives 1.01)."""
+(`round(1.005, 2)` is 1.0; Spark's own round gives 1.01). A cast of a fraction to
+an integer rounds a double's half to even and a decimal's away on DuckDB and
+Postgres, and truncates on Spark."""
 
 from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -22,16 +26,35 @@ import pytest
 from tests.conftest import ProjectFactory, fduck, pg_profile, spark_output
 
 SEEDS = "seeds:\n  - name: numbers\n    config: {column_types: {id: integer, g: integer, a: integer, x: 'decimal(12, 2)', y: double}}\n"
+ROUNDED_ELSEWHERE = {
+    "rounded": "select id, round(y) as y0, round(y, 0) as y00, round(x) as x0, round(a) as a0, round(y / 4) as quarter "
+               "from {{ ref('numbers') }}",
+    "averaged": "select g, round(avg(a)) as avg_a, round(avg(y)) as avg_y, round(avg(x)) as avg_x from {{ ref('numbers') }} group by g",
+}
+CAST_AVERAGES = "select g, cast(avg(a) as int) as avg_a, cast(avg(x) as int) as avg_x, cast(avg(y) as int) as avg_y " \
+                "from {{ ref('numbers') }} group by g"
 MODELS = {
     "postgres": {
         "rounded": "select id, round(y) as y0, round(x) as x0, round(y::float8 / 4) as quarter, round(a / 2.0) as a_half, "
                    "round(a::numeric(12, 2) / 4) as a_quarter from {{ ref('numbers') }}",
         "averaged": "select g, round(avg(a)) as avg_a, round(avg(y)) as avg_y, round(avg(x)) as avg_x from {{ ref('numbers') }} group by g",
+        "cast_rows": "select id, y::int as yi, x::int as xi, (y::float8 / 4)::bigint as quarter, (a / 4.0)::int as a_quarter, "
+                     "(a::float8 / 4)::int as a_fquarter from {{ ref('numbers') }}",
+        "cast_averaged": CAST_AVERAGES,
     },
-    "duckdb": {
-        "rounded": "select id, round(y) as y0, round(y, 0) as y00, round(x) as x0, round(a) as a0, round(y / 4) as quarter "
-                   "from {{ ref('numbers') }}",
-        "averaged": "select g, round(avg(a)) as avg_a, round(avg(y)) as avg_y, round(avg(x)) as avg_x from {{ ref('numbers') }} group by g",
+    "duckdb": ROUNDED_ELSEWHERE | {
+        "cast_rows": "select id, cast(y as int) as yi, cast(x as int) as xi, cast(y / 4 as bigint) as quarter, "
+                     "cast(a / 4 as int) as a_quarter, cast(a as smallint) as a_small from {{ ref('numbers') }}",
+        "cast_averaged": CAST_AVERAGES,
+    },
+    "spark": ROUNDED_ELSEWHERE | {
+        "cast_rows": "select id, cast(cast(y as double) as int) as yi, cast(cast(x as decimal(12, 2)) as int) as xi, "
+                     "cast(cast(y / 4 as double) as bigint) as quarter, cast(cast(a / 4 as double) as int) as a_quarter, "
+                     "cast(cast(a as int) as smallint) as a_small from {{ ref('numbers') }}",
+        "cast_untyped": "select id, cast(y as int) as yi, cast(x as int) as xi, cast(a / 4 as int) as a_quarter, "
+                        "cast(a > 0 as int) as positive, cast(a > 0 and y > 0 as int) as both_positive, "
+                        "cast(cast(a as string) as int) as a_text, cast(a as bigint) as a_big from {{ ref('numbers') }}",
+        "cast_averaged": CAST_AVERAGES,
     },
 }
 # to digits: Postgres has no round of a double to digits (its error says so); Spark rounds another way
@@ -61,20 +84,46 @@ def _numbers(rng: random.Random) -> list[dict[str, Any]]:
     return rows
 
 
-def _expected(dialect: str, rows: list[dict[str, Any]]) -> dict[str, list[tuple[Any, ...]]]:
+def _by_group(rows: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
     by_group: dict[int, list[dict[str, Any]]] = {}
     for row in rows:
         by_group.setdefault(row["g"], []).append(row)
+    return by_group
+
+
+def _expected(dialect: str, rows: list[dict[str, Any]]) -> dict[str, list[tuple[Any, ...]]]:
+    by_group = _by_group(rows)
     if dialect == "postgres":
         rounded = [(r["id"], round(r["y"]), _away(r["x"]), round(r["y"] / 4), _away(Decimal(r["a"]) / 2), _away(Decimal(r["a"]) / 4))
                    for r in rows]
         averaged = [(g, _away(Decimal(sum(r["a"] for r in group)) / len(group)), round(sum(r["y"] for r in group) / len(group)),
                      _away(sum(r["x"] for r in group) / len(group))) for g, group in by_group.items()]
-    else:
-        rounded = [(r["id"], _away(r["y"]), _away(r["y"]), _away(r["x"]), r["a"], _away(r["y"] / 4)) for r in rows]
-        averaged = [(g, _away(sum(r["a"] for r in group) / len(group)), _away(sum(r["y"] for r in group) / len(group)),
-                     _away(sum(r["x"] for r in group) / len(group))) for g, group in by_group.items()]
-    return {"rounded": rounded, "averaged": averaged}
+        cast_rows = [(r["id"], round(r["y"]), _away(r["x"]), round(r["y"] / 4), _away(Decimal(r["a"]) / 4), round(r["a"] / 4))
+                     for r in rows]
+        return {"rounded": rounded, "averaged": averaged, "cast_rows": cast_rows,
+                "cast_averaged": _cast_averages(by_group, _away, Decimal, round)}
+    rounded = [(r["id"], _away(r["y"]), _away(r["y"]), _away(r["x"]), r["a"], _away(r["y"] / 4)) for r in rows]
+    averaged = [(g, _away(sum(r["a"] for r in group) / len(group)), _away(sum(r["y"] for r in group) / len(group)),
+                 _away(sum(r["x"] for r in group) / len(group))) for g, group in by_group.items()]
+    expected = {"rounded": rounded, "averaged": averaged}
+    if dialect == "duckdb":  # an average is a double, rounded half to even like any double
+        expected["cast_rows"] = [(r["id"], round(r["y"]), _away(r["x"]), round(r["y"] / 4), round(r["a"] / 4), r["a"]) for r in rows]
+        expected["cast_averaged"] = _cast_averages(by_group, round, float, round)
+    else:  # Spark truncates
+        expected["cast_rows"] = [(r["id"], math.trunc(r["y"]), int(r["x"]), math.trunc(r["y"] / 4), math.trunc(r["a"] / 4), r["a"])
+                                 for r in rows]
+        expected["cast_untyped"] = [(r["id"], math.trunc(r["y"]), int(r["x"]), math.trunc(r["a"] / 4), int(r["a"] > 0),
+                                     int(r["a"] > 0 and r["y"] > 0), r["a"], r["a"]) for r in rows]
+        expected["cast_averaged"] = _cast_averages(by_group, int, Decimal, math.trunc)
+    return expected
+
+
+def _cast_averages(by_group: dict[int, list[dict[str, Any]]], of_exact: Callable[[Any], Any], exact: Callable[[Any], Any],
+                   of_double: Callable[[float], Any]) -> list[tuple[Any, ...]]:
+    """cast(avg(..) as int) per group: an average of integers and of decimals rounded by `of_exact` (of the value made by
+    `exact`), of doubles by `of_double`."""
+    return [(g, of_exact(exact(sum(r["a"] for r in group)) / len(group)), of_exact(exact(sum(r["x"] for r in group)) / len(group)),
+             of_double(sum(r["y"] for r in group) / len(group))) for g, group in by_group.items()]
 
 
 def _project(make_project: ProjectFactory, dialect: str, rows: list[dict[str, Any]], profiles: str) -> Path:
@@ -94,7 +143,7 @@ def _duckdb_rows(root: Path, model: str) -> list[tuple[Any, ...]]:
         return con.execute(f"select * from main.{model}").fetchall()
 
 
-@pytest.mark.parametrize("dialect", ["postgres", "duckdb"])
+@pytest.mark.parametrize("dialect", ["postgres", "duckdb", "spark"])
 def test_round_gives_the_dialects_rows_on_duckdb_and_postgres(make_project: ProjectFactory, pg_dsn: str, pg_schema: str,
                                                               dialect: str) -> None:
     rows = _numbers(random.Random(41))
@@ -109,7 +158,7 @@ def test_round_gives_the_dialects_rows_on_duckdb_and_postgres(make_project: Proj
             assert _values(_duckdb_rows(root, model)) == _values(on_postgres) == _values(reference), model
 
 
-@pytest.mark.parametrize("dialect", ["postgres", "duckdb"])
+@pytest.mark.parametrize("dialect", ["postgres", "duckdb", "spark"])
 def test_round_gives_the_dialects_rows_on_spark(make_project: ProjectFactory, spark_warehouse: Path, tmp_path: Path,
                                                dialect: str) -> None:
     from pyspark.sql import SparkSession
