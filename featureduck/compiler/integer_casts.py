@@ -25,7 +25,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from featureduck.compiler.dialect_facts import DialectFacts, dialect_facts
-from featureduck.compiler.operand_types import AVERAGES, is_volatile, typed_as_in_postgres, visible_kind
+from featureduck.compiler.operand_types import AVERAGES, MATH_OF_NUMERICS, is_volatile, typed_as_in_postgres, visible_kind
 from featureduck.compiler.parse import located
 from featureduck.errors import UnsupportedSqlError
 
@@ -42,9 +42,9 @@ def keep_integer_casts(tree: exp.Expr, dialect: str, target: str, path: str) -> 
         if not node.to.is_type(*exp.DataType.INTEGER_TYPES) or _is_whole(node.this, dialect):
             continue
         if source.fraction_to_integer == dest.fraction_to_integer == "by_type":
-            rewrite = _averages_as_in(node, source, dest)
+            rewrite = _averages_as_in(node, source, dest, path)
         elif source.fraction_to_integer == "by_type":
-            rewrite = _rounded_by_type(node, dialect, source, dest)
+            rewrite = _rounded_by_type(node, dialect, (source, dest), path)
         elif dest.fraction_to_integer == "by_type":
             rewrite = _truncated(node, dialect, dest, path)
         else:
@@ -71,13 +71,13 @@ def _with(node: exp.Cast, value: exp.Expr) -> exp.Cast:
     return cast
 
 
-def _averages_as_in(node: exp.Cast, source: DialectFacts, dest: DialectFacts) -> exp.Expr | None:
+def _averages_as_in(node: exp.Cast, source: DialectFacts, dest: DialectFacts, path: str) -> exp.Expr | None:
     """Rounded by type on both: the operand typed as the source types it."""
     if source.averages == "double" and node.this.find(*AVERAGES):  # the target's average of integers is exact: a double
         return _with(node, _averages_doubled(node.this))
-    # Postgres's average of integers and its quotient of a decimal are numerics, rounded half away
-    if source.averages == "exact_of_exact" and dest.double_type_names and node.this.find(*AVERAGES, exp.Div, exp.IntDiv):
-        is_double = _typed_as(typed_as_in_postgres(node.this), dest.double_type_names)
+    # Postgres's average of integers, its quotient and its sqrt() of a decimal are numerics, rounded half away
+    if source.averages == "exact_of_exact" and dest.double_type_names and node.this.find(*AVERAGES, *MATH_OF_NUMERICS, exp.Div, exp.IntDiv):
+        is_double = _typed_as(typed_as_in_postgres(node.this, path), dest.double_type_names)
         return exp.If(this=is_double, true=node.copy(), false=_with(node, exp.func("round", node.this.copy())))
     return None
 
@@ -89,8 +89,9 @@ def _averages_doubled(value: exp.Expr) -> exp.Expr:
     return holder.this
 
 
-def _rounded_by_type(node: exp.Cast, dialect: str, source: DialectFacts, dest: DialectFacts) -> exp.Expr:
+def _rounded_by_type(node: exp.Cast, dialect: str, facts: tuple[DialectFacts, DialectFacts], path: str) -> exp.Expr:
     """Rounded by type, on a target that truncates: its rounding of each type, picked by typeof()."""
+    source, dest = facts
     value = _averages_doubled(node.this) if source.averages == "double" else node.this.copy()
     kind = visible_kind(value, dialect)
     half_even = _with(node, dest.half_even(exp.cast(value.copy(), exp.DataType.build("DOUBLE"))))
@@ -99,7 +100,7 @@ def _rounded_by_type(node: exp.Cast, dialect: str, source: DialectFacts, dest: D
         return half_even
     if kind == "exact":
         return half_away
-    probe = typed_as_in_postgres(value) if source.averages == "exact_of_exact" else value.copy()
+    probe = typed_as_in_postgres(value, path) if source.averages == "exact_of_exact" else value.copy()
     # a double's as the source types it (Postgres's average of integers is a numeric), an integer's as the value is typed
     return exp.If(this=_typed_as(probe, dest.double_type_names), true=half_even,
                   false=exp.If(this=_typed_as(value.copy(), dest.whole_type_names), true=_with(node, value.copy()), false=half_away))

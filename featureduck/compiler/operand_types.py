@@ -13,12 +13,15 @@ from typing import Literal
 from sqlglot import exp
 
 from featureduck.compiler.dialect_facts import dialect_facts
+from featureduck.compiler.parse import located
+from featureduck.errors import UnsupportedSqlError
 
 Kind = Literal["double", "exact", "unknown"]  # exact: an integer or a decimal
 
 AVERAGES = (exp.Avg, exp.Stddev, exp.StddevPop, exp.StddevSamp, exp.Variance, exp.VariancePop)
 _VOLATILE = (exp.Rand, exp.Randn, exp.Uuid)
 _VOLATILE_NAMES = {"random", "gen_random_uuid", "uuid", "nextval", "setseed", "clock_timestamp"}
+MATH_OF_NUMERICS = (exp.Sqrt, exp.Exp, exp.Ln, exp.Log, exp.Pow)
 _DOUBLES = (exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT)
 _EXACT = (*exp.DataType.INTEGER_TYPES, exp.DataType.Type.DECIMAL, exp.DataType.Type.BIGDECIMAL)
 
@@ -39,18 +42,48 @@ def visible_kind(operand: exp.Expr, dialect: str) -> Kind:
     return "unknown"
 
 
-def typed_as_in_postgres(value: exp.Expr) -> exp.Expr:
+def typed_as_in_postgres(value: exp.Expr, path: str) -> exp.Expr:
     """An expression DuckDB and Spark type as a double where Postgres types `value` as one.
     Postgres averages integers and numerics to a numeric (a double on DuckDB and
     Spark), which a sum's type tells apart; its `/` gives what a product of the same
-    operands gives (DuckDB's `//` and Spark's `/` of decimals give a double)."""
+    operands gives (DuckDB's `//` and Spark's `/` of decimals give a double); its
+    sqrt(), exp(), ln(), log() and power() of a numeric give a numeric (a double
+    elsewhere), told by the arguments' types where the SQL shows them."""
     probe = exp.Paren(this=value.copy())  # a parent, so that the value itself can be replaced
-    for node in reversed(list(probe.find_all(*AVERAGES, exp.Div, exp.IntDiv))):
+    for node in reversed(list(probe.find_all(*AVERAGES, *MATH_OF_NUMERICS, exp.Div, exp.IntDiv))):
         if isinstance(node, AVERAGES):
             node.replace(exp.Sum(this=node.this.copy()))
+        elif isinstance(node, MATH_OF_NUMERICS):
+            if _math_gives_numeric(node, path):
+                node.replace(exp.cast(exp.Null(), exp.DataType.build("DECIMAL(38, 10)")))
         else:
             node.replace(exp.Mul(this=node.this.copy(), expression=node.expression.copy()))
     return probe.this
+
+
+def _math_gives_numeric(node: exp.Expr, path: str) -> bool:
+    """Whether Postgres's sqrt()/exp()/ln()/log()/power() gives a numeric here: of a
+    numeric among its arguments and no double (integers alone are read as doubles)."""
+    kinds = set()
+    for argument in (node.this, node.args.get("expression")):
+        if argument is None:
+            continue
+        while isinstance(argument, (exp.Paren, exp.Neg)):
+            argument = argument.this
+        if isinstance(argument, (exp.Cast, exp.TryCast)) and argument.to.is_type(*exp.DataType.INTEGER_TYPES):
+            kinds.add("integer")
+        elif isinstance(argument, (exp.Cast, exp.TryCast)) and argument.to.is_type(*_DOUBLES):
+            kinds.add("double")
+        elif isinstance(argument, (exp.Cast, exp.TryCast)) and argument.to.is_type(exp.DataType.Type.DECIMAL):
+            kinds.add("numeric")
+        elif isinstance(argument, exp.Literal) and not argument.is_string:
+            kinds.add("integer" if argument.is_int else "numeric")  # Postgres reads 2.5 and 1e3 as numerics
+        else:
+            raise UnsupportedSqlError(
+                f"`{node.sql('postgres')}` gives a numeric of a numeric in postgres and a double elsewhere, and the model "
+                "does not show its argument's type, which the rounding around it depends on", located(node, path),
+                "cast the argument, e.g. sqrt(x::float8) or sqrt(x::numeric(38, 10))")
+    return "numeric" in kinds and "double" not in kinds
 
 
 def is_volatile(value: exp.Expr) -> bool:

@@ -84,7 +84,7 @@ def _digits(node: exp.Round, places: int | None, source: tuple[str, DialectFacts
 def _half_even_if_double(node: exp.Round, dest: DialectFacts, path: str) -> exp.Expr:
     """Postgres's round by type: half to even of a double, half away of anything else."""
     value = node.this
-    is_double = exp.In(this=exp.func("typeof", typed_as_in_postgres(value)),
+    is_double = exp.In(this=exp.func("typeof", typed_as_in_postgres(value, path)),
                        expressions=[exp.Literal.string(n) for n in dest.double_type_names])
     if dest.half_even_keeps_type:  # either spelling gives the type round gives, and typeof() never runs the value
         return exp.If(this=is_double, true=dest.half_even(value.copy()), false=exp.func("round", value.copy()))

@@ -207,6 +207,16 @@ def test_a_fraction_cast_to_an_integer_keeps_its_dialects_rounding(dialect: str,
     assert _portable(sql, dialect, target) == expected
 
 
+def test_a_postgres_math_function_of_an_unshown_type_is_refused_around_a_rounding() -> None:
+    """Postgres's sqrt() of a numeric is a numeric (its half rounded away), a double elsewhere."""
+    with pytest.raises(UnsupportedSqlError) as raised:
+        _portable("select k,\n  round(sqrt(x)) from t", "postgres", "duckdb")
+    assert "gives a numeric of a numeric" in str(raised.value) and "m.sql:2:" in str(raised.value)
+    assert "sqrt(x::float8)" in str(raised.value.hint)
+    assert "CAST(NULL AS DECIMAL(38, 10))" in _portable("select sqrt(6.25)::int, round(power(x::numeric(9, 2), 2)) from t",
+                                                       "postgres", "duckdb")
+
+
 def test_truncating_a_random_value_on_postgres_is_refused() -> None:
     """Postgres's truncation of a value of unknown type reads the value twice."""
     with pytest.raises(UnsupportedSqlError) as raised:

@@ -36,10 +36,10 @@ CAST_AVERAGES = "select g, cast(avg(a) as int) as avg_a, cast(avg(x) as int) as 
 MODELS = {
     "postgres": {
         "rounded": "select id, round(y) as y0, round(x) as x0, round(y::float8 / 4) as quarter, round(a / 2.0) as a_half, "
-                   "round(a::numeric(12, 2) / 4) as a_quarter from {{ ref('numbers') }}",
+                   "round(a::numeric(12, 2) / 4) as a_quarter, round(sqrt((x * x)::numeric(24, 4))) as x_root from {{ ref('numbers') }}",
         "averaged": "select g, round(avg(a)) as avg_a, round(avg(y)) as avg_y, round(avg(x)) as avg_x from {{ ref('numbers') }} group by g",
         "cast_rows": "select id, y::int as yi, x::int as xi, (y::float8 / 4)::bigint as quarter, (a / 4.0)::int as a_quarter, "
-                     "(a::float8 / 4)::int as a_fquarter from {{ ref('numbers') }}",
+                     "(a::float8 / 4)::int as a_fquarter, sqrt((x * x)::numeric(24, 4))::int as x_root from {{ ref('numbers') }}",
         "cast_averaged": CAST_AVERAGES,
     },
     "duckdb": ROUNDED_ELSEWHERE | {
@@ -94,12 +94,12 @@ def _by_group(rows: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
 def _expected(dialect: str, rows: list[dict[str, Any]]) -> dict[str, list[tuple[Any, ...]]]:
     by_group = _by_group(rows)
     if dialect == "postgres":
-        rounded = [(r["id"], round(r["y"]), _away(r["x"]), round(r["y"] / 4), _away(Decimal(r["a"]) / 2), _away(Decimal(r["a"]) / 4))
-                   for r in rows]
+        rounded = [(r["id"], round(r["y"]), _away(r["x"]), round(r["y"] / 4), _away(Decimal(r["a"]) / 2), _away(Decimal(r["a"]) / 4),
+                    _away(abs(r["x"]))) for r in rows]  # its sqrt() of a numeric is a numeric
         averaged = [(g, _away(Decimal(sum(r["a"] for r in group)) / len(group)), round(sum(r["y"] for r in group) / len(group)),
                      _away(sum(r["x"] for r in group) / len(group))) for g, group in by_group.items()]
-        cast_rows = [(r["id"], round(r["y"]), _away(r["x"]), round(r["y"] / 4), _away(Decimal(r["a"]) / 4), round(r["a"] / 4))
-                     for r in rows]
+        cast_rows = [(r["id"], round(r["y"]), _away(r["x"]), round(r["y"] / 4), _away(Decimal(r["a"]) / 4), round(r["a"] / 4),
+                      _away(abs(r["x"]))) for r in rows]
         return {"rounded": rounded, "averaged": averaged, "cast_rows": cast_rows,
                 "cast_averaged": _cast_averages(by_group, _away, Decimal, round)}
     rounded = [(r["id"], _away(r["y"]), _away(r["y"]), _away(r["x"]), r["a"], _away(r["y"] / 4)) for r in rows]
