@@ -39,7 +39,7 @@ def keep_integer_casts(tree: exp.Expr, dialect: str, target: str, path: str) -> 
     if dialect == target or source is None or dest is None:
         return
     for node in reversed(list(tree.find_all(exp.Cast))):  # the inner first (try_cast too): an outer one copies them
-        if not node.to.is_type(*exp.DataType.INTEGER_TYPES) or _is_whole(node.this, dialect):
+        if not node.to.is_type(*exp.DataType.INTEGER_TYPES) or _is_whole(node.this):
             continue
         if source.fraction_to_integer == dest.fraction_to_integer == "by_type":
             rewrite = _averages_as_in(node, source, dest, path)
@@ -53,7 +53,7 @@ def keep_integer_casts(tree: exp.Expr, dialect: str, target: str, path: str) -> 
             node.replace(rewrite)
 
 
-def _is_whole(operand: exp.Expr, dialect: str) -> bool:
+def _is_whole(operand: exp.Expr) -> bool:
     """An integer, a boolean or a string literal: cast alike everywhere (a string of a fraction fails or is null)."""
     while isinstance(operand, exp.Paren):
         operand = operand.this
@@ -85,7 +85,10 @@ def _averages_as_in(node: exp.Cast, source: DialectFacts, dest: DialectFacts, pa
 def _averages_doubled(value: exp.Expr) -> exp.Expr:
     holder = exp.Paren(this=value.copy())  # a parent, so that the value itself can be replaced
     for average in list(holder.find_all(*AVERAGES)):
-        average.replace(exp.cast(average.copy(), exp.DataType.build("DOUBLE")))
+        whole: exp.Expr = average
+        while isinstance(whole.parent, (exp.Window, exp.Filter)) and whole.arg_key == "this":  # avg(x) filter (...) over (...)
+            whole = whole.parent
+        whole.replace(exp.cast(whole.copy(), exp.DataType.build("DOUBLE")))
     return holder.this
 
 

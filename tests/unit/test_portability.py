@@ -198,6 +198,9 @@ def test_a_rounding_the_target_cannot_mean_is_refused(dialect: str, target: str,
     # between DuckDB and Postgres only an average's type differs
     ("duckdb", "postgres", "select cast(avg(a) as int), cast(x as int) from t",
      "SELECT CAST(CAST(AVG(a) AS DOUBLE PRECISION) AS INT), CAST(x AS INT) FROM t"),
+    ("duckdb", "postgres", "select cast(avg(a) over (partition by k) as int), cast(avg(a) filter (where a > 0) as int) from t",
+     "SELECT CAST(CAST(AVG(a) OVER (PARTITION BY k) AS DOUBLE PRECISION) AS INT), "
+     "CAST(CAST(AVG(a) FILTER(WHERE a > 0) AS DOUBLE PRECISION) AS INT) FROM t"),
     ("postgres", "duckdb", "select avg(a)::int, x::int from t",
      "SELECT CASE WHEN TYPEOF(SUM(a)) IN ('DOUBLE', 'FLOAT') THEN CAST(AVG(a) AS INT) ELSE CAST(ROUND(AVG(a)) AS INT) END, "
      "CAST(x AS INT) FROM t"),

@@ -44,7 +44,8 @@ MODELS = {
     },
     "duckdb": ROUNDED_ELSEWHERE | {
         "cast_rows": "select id, cast(y as int) as yi, cast(x as int) as xi, cast(y / 4 as bigint) as quarter, "
-                     "cast(a / 4 as int) as a_quarter, cast(a as smallint) as a_small from {{ ref('numbers') }}",
+                     "cast(a / 4 as int) as a_quarter, cast(a as smallint) as a_small, "
+                     "cast(avg(a) over (partition by g) as int) as a_mean from {{ ref('numbers') }}",
         "cast_averaged": CAST_AVERAGES,
     },
     "spark": ROUNDED_ELSEWHERE | {
@@ -107,7 +108,9 @@ def _expected(dialect: str, rows: list[dict[str, Any]]) -> dict[str, list[tuple[
                  _away(sum(r["x"] for r in group) / len(group))) for g, group in by_group.items()]
     expected = {"rounded": rounded, "averaged": averaged}
     if dialect == "duckdb":  # an average is a double, rounded half to even like any double
-        expected["cast_rows"] = [(r["id"], round(r["y"]), _away(r["x"]), round(r["y"] / 4), round(r["a"] / 4), r["a"]) for r in rows]
+        means = {g: sum(r["a"] for r in group) / len(group) for g, group in by_group.items()}
+        expected["cast_rows"] = [(r["id"], round(r["y"]), _away(r["x"]), round(r["y"] / 4), round(r["a"] / 4), r["a"],
+                                  round(means[r["g"]])) for r in rows]
         expected["cast_averaged"] = _cast_averages(by_group, round, float, round)
     else:  # Spark truncates
         expected["cast_rows"] = [(r["id"], math.trunc(r["y"]), int(r["x"]), math.trunc(r["y"] / 4), math.trunc(r["a"] / 4), r["a"])
