@@ -32,6 +32,8 @@ class DialectFacts:
     # how it reads any value's exact digits for a truncation: a cast to DECIMAL(38, 18) (which takes a boolean, a string
     # and a double's digits), or its text read as a numeric (every digit of a double; a boolean's text 'true' or 'false')
     exact_digits: Literal["decimal", "text"] | None
+    # how its text compares and sorts: by bytes whatever the database, or by the database's collation (Postgres's locale)
+    text_order: Literal["bytes", "database"]
 
 
 _FACTS = {
@@ -39,12 +41,12 @@ _FACTS = {
         scientific_literal_is_double=True, double_halves="away", double_digits="product",
         half_even=lambda value: exp.func("round_even", value, exp.Literal.number(0)), half_even_keeps_type=False,
         double_type_names=("DOUBLE", "FLOAT"), bare_decimal=(18, 3),
-        fraction_to_integer="by_type", averages="double", whole_type_names=(), exact_digits="decimal",
+        fraction_to_integer="by_type", averages="double", whole_type_names=(), exact_digits="decimal", text_order="bytes",
     ),
     "postgres": DialectFacts(
         scientific_literal_is_double=False, double_halves="even", double_digits="none",
         half_even=lambda value: exp.func("round", value), half_even_keeps_type=False, double_type_names=(), bare_decimal=None,
-        fraction_to_integer="by_type", averages="exact_of_exact", whole_type_names=(), exact_digits="text",
+        fraction_to_integer="by_type", averages="exact_of_exact", whole_type_names=(), exact_digits="text", text_order="database",
     ),
     "spark": DialectFacts(
         scientific_literal_is_double=True, double_halves="away", double_digits="printed",
@@ -52,6 +54,7 @@ _FACTS = {
         double_type_names=("double", "float"), bare_decimal=(10, 0),
         fraction_to_integer="truncates", averages="double_of_integers",
         whole_type_names=("tinyint", "smallint", "int", "bigint", "boolean"), exact_digits=None,
+        text_order="bytes",
     ),
 }
 

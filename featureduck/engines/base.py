@@ -118,6 +118,11 @@ class EngineAdapter(ABC):
     @abstractmethod
     def set_time_zone(self, zone: str) -> None: ...
 
+    def text_order(self) -> str | None:
+        """The collation text is compared and sorted by where a query names none; None:
+        byte order (code point order of UTF-8), DuckDB's and Spark's own."""
+        return None
+
     @contextmanager
     def in_time_zone(self, zone: str) -> Iterator[None]:
         previous = self.time_zone()

@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 LOCK_WAIT = 2.0
 # The keys a duckdb profile output may hold (besides its engine's path settings, and `type`):
 # dbt-duckdb's others (plugins, secrets, filesystems, external_root...) are refused by name.
-PROFILE_KEYS = frozenset({"path", "threads", "schema", "database", "extensions", "settings", "attach", "online_store"})
+PROFILE_KEYS = frozenset({"path", "threads", "schema", "database", "extensions", "settings", "attach", "online_store",
+                          "text_order"})
 
 
 def _is_local_file(path: str) -> bool:
@@ -182,6 +183,10 @@ class DuckDBAdapter(EngineAdapter):
 
     def set_time_zone(self, zone: str) -> None:
         self.execute(f"SET TimeZone = {self.sql(exp.Literal.string(zone))}")
+
+    def text_order(self) -> str | None:
+        collation = str(self.execute("SELECT current_setting('default_collation')")[0][0])
+        return collation if collation.lower() not in ("", "binary") else None
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

@@ -108,6 +108,9 @@ def database_address(connection: str) -> tuple[str, str, str]:
     return host, str(parts.get("port") or "5432"), str(parts.get("dbname") or parts.get("user") or "")
 
 
+_BYTE_ORDER_LOCALES = {"c", "posix", "c.utf8"}  # locales whose collation is byte order (spelled without dashes)
+
+
 class PostgresAdapter(EngineAdapter):
     TYPE = "postgres"
     DIALECT = "postgres"
@@ -203,6 +206,17 @@ class PostgresAdapter(EngineAdapter):
 
     def time_zone(self) -> str:
         return str(self.execute("SHOW TimeZone")[0][0])
+
+    def text_order(self) -> str | None:
+        """The database's default collation; None for C, POSIX and C.UTF-8, which compare
+        text by its bytes (ICU's locales, even `und`, compare by language rules). Read as
+        JSON: the columns moved between versions (PostgreSQL 17's `datlocale`)."""
+        row = self.execute("SELECT to_jsonb(d) FROM pg_database AS d WHERE datname = current_database()")[0][0]
+        provider = row.get("datlocprovider", "c")  # none before PostgreSQL 15: libc
+        if provider == "i":
+            return f"{row.get('datlocale') or row.get('daticulocale')} (ICU)"
+        locale = str(row.get("datlocale") if provider == "b" else row.get("datcollate"))  # b: PostgreSQL 17's builtin
+        return None if locale.replace("-", "").lower() in _BYTE_ORDER_LOCALES else locale
 
     def set_time_zone(self, zone: str) -> None:
         self.execute(f"SET TIME ZONE {self.sql(exp.Literal.string(zone))}")

@@ -148,6 +148,10 @@ class SparkAdapter(EngineAdapter):
     def set_time_zone(self, zone: str) -> None:
         self._session().conf.set("spark.sql.session.timeZone", zone)
 
+    def text_order(self) -> str | None:
+        collation = str(self._session().conf.get("spark.sql.session.collation.default", "UTF8_BINARY"))
+        return collation if collation.upper() != "UTF8_BINARY" else None
+
     def list_relations(self, database: str, schema: str) -> dict[str, RelationKind]:
         session = self._session()
         if not session.catalog.databaseExists(schema):

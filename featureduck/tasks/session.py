@@ -87,12 +87,14 @@ class Session:
 @contextmanager
 def open_session(workspace: Workspace, threads: int | None) -> Iterator[Session]:
     from featureduck.engines.registry import create_adapter
+    from featureduck.tasks.text_order import check_text_order
     from featureduck.udfs.registration import register_functions
 
     threads = threads or workspace.target.threads
     adapter = create_adapter(workspace.target, threads)
     adapter.open()
     try:
+        check_text_order(adapter, workspace.config.dialect, workspace.target)
         register_functions(adapter, workspace.definition, workspace.config.dialect)
         session = Session(workspace, adapter, threads)
         with _renders_on(session):
