@@ -34,6 +34,10 @@ class DialectFacts:
     exact_digits: Literal["decimal", "text"] | None
     # how its text compares and sorts: by bytes whatever the database, or by the database's collation (Postgres's locale)
     text_order: Literal["bytes", "database"]
+    # substring(): a negative start counted from the end (and 0 read as 1), or every start as given
+    substring_start: Literal["from_end", "from_end_zero_first", "as_given"]
+    # substring() of a negative length: the characters before the start, or none (Postgres: an error)
+    substring_negative_length: Literal["before_start", "empty"]
 
 
 _FACTS = {
@@ -42,11 +46,13 @@ _FACTS = {
         half_even=lambda value: exp.func("round_even", value, exp.Literal.number(0)), half_even_keeps_type=False,
         double_type_names=("DOUBLE", "FLOAT"), bare_decimal=(18, 3),
         fraction_to_integer="by_type", averages="double", whole_type_names=(), exact_digits="decimal", text_order="bytes",
+        substring_start="from_end", substring_negative_length="before_start",
     ),
     "postgres": DialectFacts(
         scientific_literal_is_double=False, double_halves="even", double_digits="none",
         half_even=lambda value: exp.func("round", value), half_even_keeps_type=False, double_type_names=(), bare_decimal=None,
         fraction_to_integer="by_type", averages="exact_of_exact", whole_type_names=(), exact_digits="text", text_order="database",
+        substring_start="as_given", substring_negative_length="empty",
     ),
     "spark": DialectFacts(
         scientific_literal_is_double=True, double_halves="away", double_digits="printed",
@@ -54,7 +60,7 @@ _FACTS = {
         double_type_names=("double", "float"), bare_decimal=(10, 0),
         fraction_to_integer="truncates", averages="double_of_integers",
         whole_type_names=("tinyint", "smallint", "int", "bigint", "boolean"), exact_digits=None,
-        text_order="bytes",
+        text_order="bytes", substring_start="from_end_zero_first", substring_negative_length="empty",
     ),
 }
 

@@ -2,7 +2,8 @@
 
 sqlglot spells each construct in the target's syntax; where the dialects give the
 same spelling different meanings (a division by type, a rounding of halves, the
-size of a bare DECIMAL, a fraction cast to an integer) each module here writes the target's spelling of the
+size of a bare DECIMAL, a fraction cast to an integer, a substring's
+positions) each module here writes the target's spelling of the
 project dialect's meaning, or refuses what the target cannot mean.
 """
 
@@ -14,6 +15,7 @@ from featureduck.compiler.decimals import keep_decimal_sizes
 from featureduck.compiler.division import keep_divisions
 from featureduck.compiler.integer_casts import keep_integer_casts
 from featureduck.compiler.rounding import keep_rounding
+from featureduck.compiler.substrings import keep_substrings
 
 
 def keep_meaning(tree: exp.Expr, dialect: str, target: str, path: str) -> None:
@@ -22,3 +24,4 @@ def keep_meaning(tree: exp.Expr, dialect: str, target: str, path: str) -> None:
     keep_rounding(tree, dialect, target, path)
     keep_integer_casts(tree, dialect, target, path)  # before divisions: its probe reads a division as written
     keep_divisions(tree, dialect, target, path)
+    keep_substrings(tree, dialect, target, path)

@@ -220,6 +220,29 @@ def test_a_postgres_math_function_of_an_unshown_type_is_refused_around_a_roundin
                                                        "postgres", "duckdb")
 
 
+@pytest.mark.parametrize(("dialect", "target", "sql", "expected"), [
+    # DuckDB counts a negative start from the end; Postgres takes it as given
+    ("duckdb", "postgres", "select substring(s, -3), substring(s, 2, 3), substring(s, 0, 2) from t",
+     "SELECT SUBSTRING(s FROM CASE WHEN LENGTH(s) - 2 < 1 THEN 1 ELSE LENGTH(s) - 2 END), SUBSTRING(s FROM 2 FOR 3), "
+     "SUBSTRING(s FROM 1 FOR 1) FROM t"),
+    # Spark reads a start of 0 as 1 and a negative length as none
+    ("spark", "duckdb", "select substring(s, 0, 2), substr(s, 1, n) from t",
+     "SELECT SUBSTRING(s, 1, 2), SUBSTRING(s, 1, CASE WHEN (1 + (CASE WHEN n < 0 THEN 0 ELSE n END)) - 1 < 0 THEN 0 "
+     "ELSE (1 + (CASE WHEN n < 0 THEN 0 ELSE n END)) - 1 END) FROM t"),
+    ("postgres", "spark", "select substring(s from 0 for 2), substring(s from 2) from t",
+     "SELECT SUBSTRING(s, 1, 1), SUBSTRING(s, 2) FROM t"),
+])
+def test_a_substring_keeps_its_dialects_positions(dialect: str, target: str, sql: str, expected: str) -> None:
+    """Run on the engines by tests/integration/cross_engine/test_substrings_across_dialects.py."""
+    assert _portable(sql, dialect, target) == expected
+
+
+def test_a_substring_at_random_positions_is_refused_elsewhere() -> None:
+    with pytest.raises(UnsupportedSqlError) as raised:
+        _portable("select k,\n  substring(s, floor(random() * 3)) from t", "duckdb", "postgres")
+    assert "at random positions" in str(raised.value) and "m.sql:2:" in str(raised.value)
+
+
 def test_truncating_a_random_value_on_postgres_is_refused() -> None:
     """Postgres's truncation of a value of unknown type reads the value twice."""
     with pytest.raises(UnsupportedSqlError) as raised:
