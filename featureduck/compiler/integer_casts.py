@@ -25,7 +25,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from featureduck.compiler.dialect_facts import DialectFacts, dialect_facts
-from featureduck.compiler.operand_types import AVERAGES, MATH_OF_NUMERICS, is_volatile, typed_as_in_postgres, visible_kind
+from featureduck.compiler.operand_types import AVERAGES, MATH_OF_NUMERICS, is_volatile, typed_as_in_postgres, typeof_in, visible_kind
 from featureduck.compiler.parse import located
 from featureduck.errors import UnsupportedSqlError
 
@@ -77,7 +77,7 @@ def _averages_as_in(node: exp.Cast, source: DialectFacts, dest: DialectFacts, pa
         return _with(node, _averages_doubled(node.this))
     # Postgres's average of integers, its quotient and its sqrt() of a decimal are numerics, rounded half away
     if source.averages == "exact_of_exact" and dest.double_type_names and node.this.find(*AVERAGES, *MATH_OF_NUMERICS, exp.Div, exp.IntDiv):
-        is_double = _typed_as(typed_as_in_postgres(node.this, path), dest.double_type_names)
+        is_double = typeof_in(typed_as_in_postgres(node.this, path), dest.double_type_names)
         return exp.If(this=is_double, true=node.copy(), false=_with(node, exp.func("round", node.this.copy())))
     return None
 
@@ -105,13 +105,8 @@ def _rounded_by_type(node: exp.Cast, dialect: str, facts: tuple[DialectFacts, Di
         return half_away
     probe = typed_as_in_postgres(value, path) if source.averages == "exact_of_exact" else value.copy()
     # a double's as the source types it (Postgres's average of integers is a numeric), an integer's as the value is typed
-    return exp.If(this=_typed_as(probe, dest.double_type_names), true=half_even,
-                  false=exp.If(this=_typed_as(value.copy(), dest.whole_type_names), true=_with(node, value.copy()), false=half_away))
-
-
-def _typed_as(value: exp.Expr, type_names: tuple[str, ...]) -> exp.Expr:
-    """Whether the target's typeof() names `value`'s type one of `type_names` (its planner folds it)."""
-    return exp.In(this=exp.func("typeof", value), expressions=[exp.Literal.string(n) for n in type_names])
+    return exp.If(this=typeof_in(probe, dest.double_type_names), true=half_even,
+                  false=exp.If(this=typeof_in(value.copy(), dest.whole_type_names), true=_with(node, value.copy()), false=half_away))
 
 
 def _truncated(node: exp.Cast, dialect: str, dest: DialectFacts, path: str) -> exp.Expr:

@@ -90,3 +90,16 @@ def is_volatile(value: exp.Expr) -> bool:
     """Whether each reading of `value` may give another value (a rewrite that reads it twice would differ)."""
     return any(isinstance(n, _VOLATILE) or (isinstance(n, exp.Anonymous) and str(n.this).lower() in _VOLATILE_NAMES)
                for n in value.walk())
+
+
+def integer_literal(value: exp.Expr | None) -> int | None:
+    """An integer literal's value (a negative one too); None for anything else."""
+    literal = value.this if isinstance(value, exp.Neg) else value
+    if isinstance(literal, exp.Literal) and literal.is_int:
+        return -int(literal.this) if isinstance(value, exp.Neg) else int(literal.this)
+    return None
+
+
+def typeof_in(value: exp.Expr, type_names: tuple[str, ...]) -> exp.Expr:
+    """Whether the target's typeof() names `value`'s type one of `type_names` (its planner folds it)."""
+    return exp.In(this=exp.func("typeof", value), expressions=[exp.Literal.string(n) for n in type_names])

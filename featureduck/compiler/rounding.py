@@ -27,7 +27,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from featureduck.compiler.dialect_facts import DialectFacts, dialect_facts
-from featureduck.compiler.operand_types import Kind, is_volatile, typed_as_in_postgres, visible_kind
+from featureduck.compiler.operand_types import Kind, integer_literal, is_volatile, typed_as_in_postgres, typeof_in, visible_kind
 from featureduck.compiler.parse import located
 from featureduck.errors import UnsupportedSqlError
 
@@ -84,8 +84,7 @@ def _digits(node: exp.Round, places: int | None, source: tuple[str, DialectFacts
 def _half_even_if_double(node: exp.Round, dest: DialectFacts, path: str) -> exp.Expr:
     """Postgres's round by type: half to even of a double, half away of anything else."""
     value = node.this
-    is_double = exp.In(this=exp.func("typeof", typed_as_in_postgres(value, path)),
-                       expressions=[exp.Literal.string(n) for n in dest.double_type_names])
+    is_double = typeof_in(typed_as_in_postgres(value, path), dest.double_type_names)
     if dest.half_even_keeps_type:  # either spelling gives the type round gives, and typeof() never runs the value
         return exp.If(this=is_double, true=dest.half_even(value.copy()), false=exp.func("round", value.copy()))
     # the target rounded a half away: back by one where that made an odd integer of a double's half
@@ -134,12 +133,7 @@ def _product(node: exp.Round, places: int | None, dialect: str, target: str, pat
 
 def _places(digits: exp.Expr | None) -> int | None:
     """The number of digits rounded to, when the SQL writes it (none: 0)."""
-    if digits is None:
-        return 0
-    literal = digits.this if isinstance(digits, exp.Neg) else digits
-    if isinstance(literal, exp.Literal) and literal.is_int:
-        return -int(literal.this) if isinstance(digits, exp.Neg) else int(literal.this)
-    return None
+    return 0 if digits is None else integer_literal(digits)
 
 
 def _refuse_volatile(node: exp.Round, path: str) -> None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from featureduck.compiler.dialect_facts import DialectFacts, dialect_facts
-from featureduck.compiler.operand_types import is_volatile
+from featureduck.compiler.operand_types import integer_literal, is_volatile
 from featureduck.compiler.parse import located
 from featureduck.errors import UnsupportedSqlError
 
@@ -50,18 +50,9 @@ def keep_substrings(tree: exp.Expr, dialect: str, target: str, path: str) -> Non
         node.replace(_positions(node.this, start, length, source))
 
 
-def _literal(value: exp.Expr | None) -> int | None:
-    """An integer literal's value (a negative one too); None for anything else."""
-    negative = isinstance(value, exp.Neg)
-    literal = value.this if isinstance(value, exp.Neg) else value
-    if isinstance(literal, exp.Literal) and literal.is_int:
-        return -int(literal.this) if negative else int(literal.this)
-    return None
-
-
 def _read_alike(start: exp.Expr, length: exp.Expr | None) -> bool:
     """A start of 1 or more and no length or one of 0 or more, all literals: read alike everywhere."""
-    first, count = _literal(start), _literal(length)
+    first, count = integer_literal(start), integer_literal(length)
     return first is not None and first >= 1 and (length is None or (count is not None and count >= 0))
 
 
@@ -71,7 +62,7 @@ def _positions(text: exp.Expr, start: exp.Expr, length: exp.Expr | None, source:
     first = _first_position(text, start, source)
     if length is None:
         return exp.Substring(this=text.copy(), start=_at_least(first, 1))
-    count = _literal(length)
+    count = integer_literal(length)
     if source.substring_negative_length == "before_start":
         if count is not None:
             low, high = (_plus(first, length), first.copy()) if count < 0 else (first, _plus(first, length))
@@ -87,7 +78,7 @@ def _positions(text: exp.Expr, start: exp.Expr, length: exp.Expr | None, source:
 
 def _first_position(text: exp.Expr, start: exp.Expr, source: DialectFacts) -> exp.Expr:
     """The position `source` starts at: a negative start from the end, 0 as 1 where it says so."""
-    first = _literal(start)
+    first = integer_literal(start)
     from_end = _plus(exp.Length(this=text.copy()), _number(first + 1) if first is not None else _plus(start, exp.Literal.number(1)))
     if first is not None:
         if first < 0 and source.substring_start != "as_given":
@@ -109,7 +100,7 @@ def _plus(value: exp.Expr, other: exp.Expr) -> exp.Expr:
 
 def _arithmetic(kind: type[exp.Add] | type[exp.Sub], value: exp.Expr, other: exp.Expr) -> exp.Expr:
     """value + other (or -), folded when both are integer literals."""
-    left, right = _literal(value), _literal(other)
+    left, right = integer_literal(value), integer_literal(other)
     if left is not None and right is not None:
         return _number(left + right if kind is exp.Add else left - right)
     if right is not None and right < 0:  # written as a subtraction, not `+ -2`
@@ -129,7 +120,7 @@ def _number(value: int) -> exp.Expr:
 def _at_least(value: exp.Expr, floor: int) -> exp.Expr:
     """`value`, or `floor` where it is below; NULL stays NULL (GREATEST would skip it)."""
     bound = exp.Literal.number(floor)
-    literal = _literal(value)
+    literal = integer_literal(value)
     if literal is not None:
         return exp.Literal.number(max(literal, floor))
     return exp.Case(ifs=[exp.If(this=exp.LT(this=value.copy(), expression=bound), true=bound.copy())], default=value.copy())
