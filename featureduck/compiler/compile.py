@@ -402,6 +402,7 @@ class Compiler:
             replace_in_strings,
             replace_placeholders,
         )
+        from featureduck.compiler.time_formats import write_formats_as_written
 
         for option, feature in UNSUPPORTED_MODEL_CONFIGS.items():
             if rendered.config.get(option) and option not in self.target.traits.applies:
@@ -444,6 +445,8 @@ class Compiler:
         check_python_functions(tree, self.definition.functions, self.target.traits, model.path)
         if self.target_dialect != self.project_dialect:
             make_portable(tree, self.project_dialect, self.target.traits, model.path)
+        else:
+            write_formats_as_written(tree)
         unmanaged = reads_unmanaged(tree, replacements)
         if _PLACEHOLDER_IN_STRING.search(rendered.sql):
             database = self.target.database if self.target.traits.names_database else None

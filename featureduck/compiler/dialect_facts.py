@@ -6,7 +6,7 @@ as sqlglot writes it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -38,6 +38,17 @@ class DialectFacts:
     substring_start: Literal["from_end", "from_end_zero_first", "as_given"]
     # substring() of a negative length: the characters before the start, or none (Postgres: an error)
     substring_negative_length: Literal["before_start", "empty"]
+    # the sqlglot format codes (strftime's, in compiler.time_formats) its format functions read and write with strftime's meaning
+    format_codes: frozenset[str]
+    format_spellings: Mapping[str, str]  # its pattern for a code sqlglot writes otherwise (Postgres's AM for %p)
+    format_literals: Literal["as_is", "double_quoted", "single_quoted"]  # how a format's literal text is written
+
+
+# Codes for the parts of a time every dialect formats alike, padded (`%m`) or not (`%-m`).
+_SHARED_CODES = frozenset({
+    "%Y", "%y", "%m", "%-m", "%d", "%-d", "%H", "%-H", "%I", "%-I", "%M", "%-M", "%S", "%-S", "%f", "%-j",
+    "%a", "%A", "%b", "%B", "%mstrict", "%dstrict", "%Hstrict", "%Istrict", "%Mstrict", "%Sstrict",
+})
 
 
 _FACTS = {
@@ -47,12 +58,16 @@ _FACTS = {
         double_type_names=("DOUBLE", "FLOAT"), bare_decimal=(18, 3),
         fraction_to_integer="by_type", averages="double", whole_type_names=(), exact_digits="decimal", text_order="bytes",
         substring_start="from_end", substring_negative_length="before_start",
+        format_codes=_SHARED_CODES | {"%-y", "%G", "%V", "%U", "%W", "%u", "%w", "%j", "%p", "%h", "%g", "%n"},
+        format_spellings={}, format_literals="as_is",
     ),
     "postgres": DialectFacts(
         scientific_literal_is_double=False, double_halves="even", double_digits="none",
         half_even=lambda value: exp.func("round", value), half_even_keeps_type=False, double_type_names=(), bare_decimal=None,
         fraction_to_integer="by_type", averages="exact_of_exact", whole_type_names=(), exact_digits="text", text_order="database",
         substring_start="as_given", substring_negative_length="empty",
+        format_codes=_SHARED_CODES | {"%G", "%V", "%j", "%Ythree", "%aenlower"},
+        format_spellings={"%p": "AM", "%u": "ID"}, format_literals="double_quoted",
     ),
     "spark": DialectFacts(
         scientific_literal_is_double=True, double_halves="away", double_digits="printed",
@@ -61,6 +76,7 @@ _FACTS = {
         fraction_to_integer="truncates", averages="double_of_integers",
         whole_type_names=("tinyint", "smallint", "int", "bigint", "boolean"), exact_digits=None,
         text_order="bytes", substring_start="from_end_zero_first", substring_negative_length="empty",
+        format_codes=_SHARED_CODES | {"%p"}, format_spellings={"%j": "DDD"}, format_literals="single_quoted",
     ),
 }
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ErrorLevel, ParseError, TokenError, UnsupportedError
-from sqlglot.tokens import TokenType
+from sqlglot.time import format_time
+from sqlglot.tokens import Token, TokenType
 
 import featureduck.compiler.dialects  # noqa: F401 - sqlglot's Postgres generator quotes reserved words
 from featureduck.errors import SourceLocation, SqlSyntaxError, UnsupportedSqlError
@@ -19,6 +21,10 @@ _CLAUSES = {
     "Between": "BETWEEN", "In": "IN", "Case": "CASE", "If": "WHEN", "Window": "OVER", "With": "WITH", "CTE": "a CTE",
     "Union": "UNION", "Intersect": "INTERSECT", "Except": "EXCEPT", "Interval": "INTERVAL", "Like": "LIKE",
 }
+# The functions sqlglot reads with a format (formatting a time, parsing one), and the meta key
+# of a format's text as the model wrote it.
+FORMATTED = (exp.TimeToStr, exp.UnixToStr, exp.StrToTime, exp.StrToDate, exp.TsOrDsToDate, exp.StrToUnix)
+AS_WRITTEN = "format_as_written"
 _MISSING = re.compile(r"Required keyword: '\w+' missing for <class '[\w.]+\.(\w+)'>")
 _TOKEN = re.compile(r"<Token token_type: TokenType\.(\w+), text: (.*?), line: \d+, col: \d+, start: \d+, end: \d+, comments: \[.*?\]>")
 
@@ -60,7 +66,22 @@ def parse_model_sql(sql: str, dialect: str, path: str) -> exp.Expr:
     if not isinstance(statement, exp.Query):
         kind = statement.key.upper()
         raise SqlSyntaxError(f"a model must be a query (SELECT ...), found {kind}", SourceLocation(path, 1))
+    _keep_formats_as_written(statement, tokens, engine)
     return statement
+
+
+def _keep_formats_as_written(statement: exp.Expr, tokens: list[Token], engine: Dialect) -> None:
+    """sqlglot turns a format literal into its codes, reading letters in quoted text as patterns too
+    (Spark's `'Z'` becomes `'%z'`); the text as written is kept in the literal's meta where the
+    model's strings name it unambiguously (compiler.time_formats reads it)."""
+    written: defaultdict[str | None, set[str]] = defaultdict(set)
+    for token in tokens:
+        if token.token_type == TokenType.STRING:
+            written[format_time(token.text, engine.TIME_MAPPING, engine.TIME_TRIE)].add(token.text)
+    for node in statement.find_all(*FORMATTED):
+        format_literal = node.args.get("format")
+        if isinstance(format_literal, exp.Literal) and format_literal.is_string and len(written[format_literal.this]) == 1:
+            format_literal.meta[AS_WRITTEN] = next(iter(written[format_literal.this]))
 
 
 def generate_sql(tree: exp.Expr, dialect: str, path: str, pretty: bool = True) -> str:

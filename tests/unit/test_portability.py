@@ -6,7 +6,7 @@ import pytest
 
 from featureduck.api import Project
 from featureduck.errors import UnsupportedSqlError
-from tests.conftest import OFFLINE_PROFILES, ProjectFactory
+from tests.conftest import OFFLINE_PROFILES, ProjectFactory, fduck
 
 CASES = [
     ("select a.k\nfrom t as a\nasof join u as b on a.k = b.k and a.ts >= b.ts", "ASOF JOIN", {"pg", "spark"}, 3),
@@ -128,13 +128,16 @@ def test_a_division_by_type_spark_cannot_tell_is_refused(dialect: str, sql: str)
 
 
 def _portable(sql: str, dialect: str, target: str) -> str:
-    import sqlglot
-
+    from featureduck.compiler.parse import parse_model_sql
     from featureduck.compiler.portability import make_portable
+    from featureduck.compiler.time_formats import write_formats_as_written
     from featureduck.engines.traits import engine_traits
 
-    tree = sqlglot.parse_one(sql, read=dialect)
-    make_portable(tree, dialect, engine_traits(target), "m.sql")
+    tree = parse_model_sql(sql, dialect, "m.sql")
+    if dialect == target:  # as the compiler does
+        write_formats_as_written(tree)
+    else:
+        make_portable(tree, dialect, engine_traits(target), "m.sql")
     return tree.sql(target)
 
 
@@ -263,3 +266,55 @@ def test_a_postgres_numeric_without_a_size_is_refused_elsewhere(target: str) -> 
         _portable("select k,\n  round(x::numeric, 2) from t", "postgres", target)
     assert "a numeric without a precision" in str(raised.value) and "m.sql:2:" in str(raised.value)
     assert "numeric(38, 6)" in str(raised.value.hint)
+
+
+@pytest.mark.parametrize(("dialect", "target", "sql", "expected"), [
+    # letters are literal text in DuckDB, patterns in Postgres and Spark: quoted there
+    ("duckdb", "postgres", "select strftime(ts, '%Y-%m-%dT%H:%M:%S') from t", "SELECT TO_CHAR(ts, 'YYYY-MM-DD\"T\"HH24:MI:SS') FROM t"),
+    ("duckdb", "spark", "select strftime(ts, 'week of %d %B') from t", "SELECT DATE_FORMAT(ts, '\\'week of \\'dd MMMM') FROM t"),
+    # sqlglot writes %p unchanged, %u as Postgres's D (Sunday 1), %j as Spark's DD (two digits)
+    ("duckdb", "postgres", "select strftime(ts, '%I %p, %u') from t", "SELECT TO_CHAR(ts, 'HH12 AM, ID') FROM t"),
+    ("duckdb", "spark", "select strftime(ts, '%j') from t", "SELECT DATE_FORMAT(ts, 'DDD') FROM t"),
+    # quoted text as the model wrote it, not as sqlglot read its letters
+    ("spark", "postgres", "select date_format(ts, \"yyyy-MM-dd'T'HH:mm:ss'Z'\") from t",
+     "SELECT TO_CHAR(CAST(ts AS TIMESTAMP), 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM t"),
+    ("postgres", "duckdb", "select to_char(ts, '\"Day \"DD, ID AM') from t", "SELECT STRFTIME(ts, 'Day %d, %u %p') FROM t"),
+    ("spark", "spark", "select date_format(ts, \"'Day 'dd\") from t", "SELECT DATE_FORMAT(ts, '\\'Day \\'dd') FROM t"),
+    ("postgres", "spark", "select to_timestamp(s, 'DD/MM/YYYY HH24:MI') from t", "SELECT TO_TIMESTAMP(s, 'd/M/yyyy H:m') FROM t"),
+    ("spark", "duckdb", "select date_format(ts, \"'at' 'x'yyyy\") from t", "SELECT STRFTIME(CAST(ts AS TIMESTAMP), 'at x%Y') FROM t"),
+    ("spark", "postgres", "select date_format(ts, \"'at' 'x'yyyy\") from t",
+     "SELECT TO_CHAR(CAST(ts AS TIMESTAMP), '\"at x\"YYYY') FROM t"),
+])
+def test_a_date_format_is_written_in_the_targets_patterns(dialect: str, target: str, sql: str, expected: str) -> None:
+    """Run on the engines by tests/integration/cross_engine/test_time_formats_across_dialects.py."""
+    assert _portable(sql, dialect, target) == expected
+
+
+@pytest.mark.parametrize(("dialect", "target", "sql", "refusal"), [
+    ("duckdb", "postgres", "select k,\n  strftime(ts, '%U') from t", "`%U` does not mean the same on postgres"),
+    ("duckdb", "postgres", "select k,\n  strftime(ts, '%w') from t", "`%w` does not mean the same on postgres"),
+    ("duckdb", "spark", "select k,\n  strftime(ts, '%G-%V') from t", "`%G` does not mean the same on spark"),
+    ("duckdb", "spark", "select k,\n  strftime(ts, '%u') from t", "`%u` does not mean the same on spark"),
+    ("duckdb", "postgres", "select k,\n  strftime(ts, '100%% of %Y') from t", "a literal % cannot be written there"),
+    ("postgres", "duckdb", "select k,\n  to_char(ts, 'D') from t", "`D` does not mean the same on duckdb"),
+    ("postgres", "duckdb", "select k,\n  to_char(ts, 'WW') from t", "`WW` does not mean the same on duckdb"),
+    ("postgres", "spark", "select k,\n  to_char(ts, 'YYYY-Q') from t", "`Q` in the format is a pattern"),
+    ("postgres", "duckdb", "select k,\n  to_char(ts, 'YYYY\"-Q') from t", "is not closed"),
+    ("spark", "duckdb", "select k,\n  date_format(ts, 'DD') from t", "`DD` does not mean the same on duckdb"),
+    ("spark", "postgres", "select k,\n  date_format(ts, 'yyyy QQ') from t", "`Q` in the format is a pattern"),
+    ("duckdb", "postgres", "select k,\n  strftime(ts, fmt) from t", "takes its format from a value"),
+])
+def test_a_date_format_the_target_cannot_mean_is_refused(dialect: str, target: str, sql: str, refusal: str) -> None:
+    with pytest.raises(UnsupportedSqlError) as raised:
+        _portable(sql, dialect, target)
+    assert refusal in str(raised.value) and "m.sql:2:" in str(raised.value), str(raised.value)
+
+
+def test_fduck_compile_names_a_date_format_the_target_cannot_mean(make_project: ProjectFactory) -> None:
+    root = make_project({"profiles.yml": OFFLINE_PROFILES,
+                         "models/weekly.sql": "select k,\n  strftime(ts, 'week %U of %Y') as week from t"})
+    compiled = fduck("compile", "--target", "pg", cwd=root)
+    assert compiled.returncode != 0
+    assert "models/weekly.sql:2:" in compiled.stdout + compiled.stderr
+    assert "`%U` does not mean the same on postgres" in compiled.stdout + compiled.stderr
+    assert fduck("compile", cwd=root).returncode == 0  # DuckDB's own strftime
