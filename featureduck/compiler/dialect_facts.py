@@ -42,6 +42,14 @@ class DialectFacts:
     format_codes: frozenset[str]
     format_spellings: Mapping[str, str]  # its pattern for a code sqlglot writes otherwise (Postgres's AM for %p)
     format_literals: Literal["as_is", "double_quoted", "single_quoted"]  # how a format's literal text is written
+    log_of_one: Literal["base10", "natural"]  # log(x) (compiler.function_meanings)
+    sunday_number: int  # what extract(dow ...) and dayofweek() give for a Sunday (the week's days follow)
+    iso_day_field: str  # extract()'s field for the day of the week from Monday as 1
+    name_format: tuple[str, str] | None  # the format codes of what dayname() and monthname() give; None: it has neither
+    regexp_flags: bool  # its regular expression functions take flags ('g', 'i')
+    regexp_replaces_first: bool  # regexp_replace() without 'g' replaces the first match only (else every match)
+    regexp_group: Literal["backslash", "dollar"]  # how a replacement names a group: \1 or $1
+    negative_left: Literal["all_but", "empty"]  # left()/right() of a negative length: all but that many characters, or ''
 
 
 # Codes for the parts of a time every dialect formats alike, padded (`%m`) or not (`%-m`).
@@ -60,6 +68,8 @@ _FACTS = {
         substring_start="from_end", substring_negative_length="before_start",
         format_codes=_SHARED_CODES | {"%-y", "%G", "%V", "%U", "%W", "%u", "%w", "%j", "%p", "%h", "%g", "%n"},
         format_spellings={}, format_literals="as_is",
+        log_of_one="base10", sunday_number=0, iso_day_field="ISODOW", name_format=("%A", "%B"), regexp_flags=True,
+        regexp_replaces_first=True, regexp_group="backslash", negative_left="all_but",
     ),
     "postgres": DialectFacts(
         scientific_literal_is_double=False, double_halves="even", double_digits="none",
@@ -68,6 +78,8 @@ _FACTS = {
         substring_start="as_given", substring_negative_length="empty",
         format_codes=_SHARED_CODES | {"%G", "%V", "%j", "%Ythree", "%aenlower"},
         format_spellings={"%p": "AM", "%u": "ID"}, format_literals="double_quoted",
+        log_of_one="base10", sunday_number=0, iso_day_field="ISODOW", name_format=None, regexp_flags=True,
+        regexp_replaces_first=True, regexp_group="backslash", negative_left="all_but",
     ),
     "spark": DialectFacts(
         scientific_literal_is_double=True, double_halves="away", double_digits="printed",
@@ -77,6 +89,8 @@ _FACTS = {
         whole_type_names=("tinyint", "smallint", "int", "bigint", "boolean"), exact_digits=None,
         text_order="bytes", substring_start="from_end_zero_first", substring_negative_length="empty",
         format_codes=_SHARED_CODES | {"%p"}, format_spellings={"%j": "DDD"}, format_literals="single_quoted",
+        log_of_one="natural", sunday_number=1, iso_day_field="DOW_ISO", name_format=("%a", "%b"), regexp_flags=False,
+        regexp_replaces_first=False, regexp_group="dollar", negative_left="empty",
     ),
 }
 

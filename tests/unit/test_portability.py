@@ -318,3 +318,37 @@ def test_fduck_compile_names_a_date_format_the_target_cannot_mean(make_project: 
     assert "models/weekly.sql:2:" in compiled.stdout + compiled.stderr
     assert "`%U` does not mean the same on postgres" in compiled.stdout + compiled.stderr
     assert fduck("compile", cwd=root).returncode == 0  # DuckDB's own strftime
+
+
+@pytest.mark.parametrize(("dialect", "target", "sql", "expected"), [
+    ("duckdb", "spark", "select log(x), extract(dow from ts), dayname(ts) from t",
+     "SELECT LOG(10, x), (EXTRACT(DOW FROM ts) + -1), DATE_FORMAT(ts, 'EEEE') FROM t"),
+    ("spark", "duckdb", "select dayofweek(ts), monthname(ts), left(s, n) from t",
+     "SELECT (DAYOFWEEK(CAST(ts AS DATE)) + 1), STRFTIME(ts, '%b'), "
+     "LEFT(s, CASE WHEN n IS NULL OR 0 IS NULL THEN NULL ELSE GREATEST(n, 0) END) FROM t"),
+    ("duckdb", "spark", "select isodow(ts), right(s, n) from t",
+     "SELECT EXTRACT(DOW_ISO FROM ts), RIGHT(s, CASE WHEN n < 0 THEN GREATEST(LENGTH(s) + n, 0) ELSE n END) FROM t"),
+    ("duckdb", "spark", "select regexp_replace(s, 'a+', '-', 'g') from t", "SELECT REGEXP_REPLACE(s, 'a+', '-') FROM t"),
+    # the inner rewrite kept inside the outer one
+    ("duckdb", "spark", "select log(length(left(s, -1))) from t",
+     "SELECT LOG(10, LENGTH(LEFT(s, CASE WHEN -1 < 0 THEN GREATEST(LENGTH(s) + -1, 0) ELSE -1 END))) FROM t"),
+])
+def test_a_function_of_two_meanings_is_written_as_the_project_dialect_means_it(dialect: str, target: str, sql: str,
+                                                                               expected: str) -> None:
+    """Run on the engines by tests/integration/cross_engine/test_functions_across_dialects.py."""
+    assert _portable(sql, dialect, target) == expected
+
+
+@pytest.mark.parametrize(("dialect", "target", "sql", "refusal"), [
+    ("duckdb", "spark", "select k,\n  regexp_replace(s, 'a', 'b') from t", "duckdb replaces the first match, spark every match"),
+    ("duckdb", "spark", "select k,\n  regexp_replace(s, '(a)', '<\\1>', 'g') from t", "a group is \\1 in DuckDB and Postgres"),
+    ("spark", "postgres", "select k,\n  regexp_replace(s, '(a)', '<$1>') from t", "a group is \\1 in DuckDB and Postgres"),
+    ("duckdb", "spark", "select k,\n  regexp_matches(s, 'a', 'i') from t", "spark takes no flags"),
+    ("duckdb", "postgres", "select k,\n  hash(user_id) from t", "hash() on postgres is a hash of another function"),
+    ("spark", "duckdb", "select k,\n  weekday(ts) from t", "from Monday in Spark"),
+    ("duckdb", "spark", "select k,\n  format('{}', x) from t", "a template of another syntax"),
+])
+def test_a_function_the_target_means_otherwise_is_refused(dialect: str, target: str, sql: str, refusal: str) -> None:
+    with pytest.raises(UnsupportedSqlError) as raised:
+        _portable(sql, dialect, target)
+    assert refusal in str(raised.value) and "m.sql:2:" in str(raised.value), str(raised.value)

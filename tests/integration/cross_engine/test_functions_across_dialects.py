@@ -1,0 +1,101 @@
+"""A function gives on every engine what it gives on the project dialect's own, or
+the compile refuses it: each expression below, written in its project's dialect,
+is run with `Project.show` on DuckDB, PostgreSQL and Spark; its value on the
+dialect's own engine is the reference, and another engine either gives the same
+value or the query fails (the compile names the expression, or the engine refuses
+what sqlglot wrote for it). Among them
+every function found giving another value silently (compiler.function_meanings):
+log(), the days of the week, day and month names, regexp_replace()'s first
+match, flags and groups, left()/right() of a negative length, hash(), format(),
+weekday(); and functions that agree, so that a rewrite breaking them shows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from featureduck.api import Project
+from featureduck.errors import DatabaseError, UnsupportedSqlError
+from tests.conftest import ProjectFactory, pg_profile, spark_output
+
+SUNDAY, SATURDAY, MONDAY = "timestamp '2024-03-10 08:30:00'", "timestamp '2024-03-16 23:00:00'", "timestamp '2024-03-11 00:00:00'"
+DAYS = (SUNDAY, SATURDAY, MONDAY)
+EXPRESSIONS = {
+    "duckdb": [
+        "log(100)", "log(2, 8)", "ln(10)", "log10(1000)",
+        *(f"extract(dow from {day})" for day in DAYS), *(f"dayofweek({day})" for day in DAYS),
+        *(f"isodow({day})" for day in DAYS), *(f"extract(isodow from {day})" for day in DAYS),
+        f"dayname({SUNDAY})", f"monthname({SUNDAY})", f"weekday({SUNDAY})",
+        "regexp_replace('aaa', 'a', 'b')", "regexp_replace('aaa', 'a', 'b', 'g')", "regexp_replace('aXa', 'x', 'y', 'gi')",
+        "regexp_replace('abc', '(b)', '[\\1]', 'g')", "regexp_matches('ABC', 'b', 'i')", "regexp_matches('abc', '^a')",
+        "regexp_extract('abc123', '[0-9]+')", "regexp_extract('abc123', '([a-z]+)([0-9]+)', 2)",
+        "left('hello', -2)", "right('hello', -2)", "left('hello', 2)", "right('hello', 7)", "left('hello', 0)",
+        "hash(1)", "format('{}-{}', 1, 2)",
+        "concat('a', NULL, 'b')", "concat_ws(',', 'a', NULL, 'b')", "lpad('hello', 3, 'x')", "split_part('a,b,c', ',', -1)",
+        "trim('xxhixx', 'x')", "instr('hello', 'l')", "replace('hello', 'l', 'L')", "translate('hello', 'lo', 'x')",
+        "greatest(1, NULL, 3)", "-7 % 3", "-7 // 2", "7 / 2", "floor(-2.5)", "ceil(-2.5)",
+        "date_trunc('week', timestamp '2024-03-07 10:00:00')", "last_day(date '2024-02-10')",
+        "extract(week from timestamp '2024-12-30 00:00:00')", "extract(doy from timestamp '2024-12-30 00:00:00')",
+    ],
+    "spark": [
+        "log(100)", "log(10, 100)", *(f"dayofweek({day})" for day in DAYS), *(f"extract(dow from {day})" for day in DAYS),
+        f"dayname({SUNDAY})", f"monthname({SUNDAY})", f"weekday({SUNDAY})",
+        "regexp_replace('aaa', 'a', 'b')", "regexp_replace('abc', '(b)', '[$1]')", "'abc' rlike 'b'",
+        "left('hello', -2)", "right('hello', -2)", "left('hello', 2)",
+        "hash(1)", "format_string('%s-%s', 1, 2)", "instr('hello', 'l')", "nvl(NULL, 1)",
+    ],
+    "postgres": [
+        "log(100)", "ln(10)", *(f"extract(dow from {day})" for day in DAYS), *(f"extract(isodow from {day})" for day in DAYS),
+        "regexp_replace('aaa', 'a', 'b')", "regexp_replace('aaa', 'a', 'b', 'g')", "regexp_replace('abc', '(b)', '[\\1]', 'g')",
+        "left('hello', -2)", "right('hello', -2)", "format('%s-%s', 1, 2)", "'ABC' ~* 'b'",
+    ],
+}
+OWN_TARGET = {"duckdb": "dev", "postgres": "pg", "spark": "spark"}
+
+
+def _value(value: Any) -> Any:
+    """A value as the engines can agree on it: numbers by value, times without a zone (UTC), text as is."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float, Decimal)):
+        return round(float(value), 9)
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=None)
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day)
+    return value
+
+
+def _shown(root: Path, target: str, expression: str) -> Any:
+    preview = Project.load(root, target=target).show(inline=f"select {expression} as v")
+    return _value(preview.rows[0][0])
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres", "spark"])
+def test_each_function_gives_its_dialects_value_or_is_refused(make_project: ProjectFactory, pg_schema: str,
+                                                              spark_warehouse: Path, tmp_path: Path, dialect: str) -> None:
+    schema = f"fd_functions_{dialect}_{tmp_path.name[-6:]}".replace("-", "_").lower()
+    root = make_project({"featureduck_project.yml": f"name: proj\ndialect: {dialect}\n",
+                         "profiles.yml": pg_profile(pg_schema) + spark_output(spark_warehouse, schema)})
+    wrong, refused = [], 0
+    for expression in EXPRESSIONS[dialect]:
+        reference = _shown(root, OWN_TARGET[dialect], expression)
+        for target in ("dev", "pg", "spark"):
+            if target == OWN_TARGET[dialect]:
+                continue
+            try:
+                value = _shown(root, target, expression)
+            except UnsupportedSqlError as err:  # at compile time, naming the query
+                assert err.location is not None and err.location.file == "<--inline>", err
+                refused += 1
+                continue
+            except DatabaseError:  # the engine refused what it was given: an error too, not a wrong value
+                continue
+            if value != reference:
+                wrong.append(f"{expression} on {target}: {value!r}, on {dialect}'s own engine {reference!r}")
+    assert not wrong, "\n".join(wrong)
+    assert refused > 0  # the refusals are part of what is pinned
