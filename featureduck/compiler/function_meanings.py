@@ -18,8 +18,13 @@ values on another engine (tests/integration/cross_engine/test_functions_across_d
 - `regexp_matches(s, p, 'i')` lost its flag on Spark: refused there;
 - `left()`/`right()` of a negative length give all but that many characters in
   DuckDB and Postgres, nothing in Spark: the length is written as meant;
-- `hash()`, `format()` and `weekday()` are other functions under one name (their
-  values, their templates, their first day differ): refused across dialects.
+- one date minus another is a number of days in DuckDB and Postgres, an interval
+  in Spark: where both are dates by the SQL alone, written as the project
+  dialect's (a subtraction of date columns is not seen);
+- `hash()`, `format()`, `weekday()` and Postgres's `regexp_matches()` are other
+  functions under one name (their values, templates, first day, or kind of
+  result differ), and SIMILAR TO's pattern another language: refused across
+  dialects.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from typing import NoReturn
 from sqlglot import exp
 
 from featureduck.compiler.dialect_facts import DialectFacts, dialect_facts
-from featureduck.compiler.operand_types import integer_literal, is_volatile
+from featureduck.compiler.operand_types import integer_literal, is_visibly_date, is_volatile
 from featureduck.compiler.parse import located
 from featureduck.errors import UnsupportedSqlError
 
@@ -40,6 +45,7 @@ _OTHER_FUNCTIONS = {
     "HASH": ("a hash of another function (each engine hashes its own way)", "hash with md5(), which every engine shares"),
     "FORMAT": ("a template of another syntax ({} in DuckDB, %s in Postgres and Spark)", "concatenate the parts with concat()"),
     "WEEKDAY": ("a day of the week counted from Sunday as 0 in DuckDB, from Monday in Spark", "use extract(dow from ts)"),
+    "REGEXP_MATCHES": ("a test where Postgres gives the set of matches", "use regexp_match() for the first, or ~ for a test"),
 }
 
 
@@ -66,6 +72,12 @@ def keep_function_meanings(tree: exp.Expr, dialect: str, target: str, path: str)
                     dialect, path)
         elif isinstance(node, (exp.Left, exp.Right)) and source.negative_left != dest.negative_left:
             _keep_length(node, source, dialect, path)
+        elif isinstance(node, exp.Sub) and is_visibly_date(node.this) and is_visibly_date(node.expression):
+            if source.date_difference != dest.date_difference:
+                node.replace(_date_difference(node, source))
+        elif isinstance(node, exp.SimilarTo):
+            _refuse(node, f"{dialect} and {target} read SIMILAR TO's pattern differently (a regular expression in DuckDB, "
+                    "% and _ with regular expression operators in Postgres)", "use LIKE, or regexp_matches()/~", dialect, path)
         elif isinstance(node, (exp.Anonymous, exp.Format)) and _name(node) in _OTHER_FUNCTIONS:
             why, hint = _OTHER_FUNCTIONS[_name(node)]
             _refuse(node, f"{_name(node).lower()}() on {target} is {why}", hint, dialect, path)
@@ -101,6 +113,14 @@ def _check_replacement(node: exp.RegexpReplace, source: DialectFacts, dest: Dial
         if "\\" in replacement.this or "$" in replacement.this:
             _refuse(node, f"its replacement holds \\ or $, which {dialect} and {target} read differently "
                     "(a group is \\1 in DuckDB and Postgres, $1 in Spark)", "replace without group references", dialect, path)
+
+
+def _date_difference(node: exp.Sub, source: DialectFacts) -> exp.Expr:
+    """One date minus another as the project dialect gives it: a number of days, or an interval of days."""
+    if source.date_difference == "days":
+        return exp.DateDiff(this=node.this.copy(), expression=node.expression.copy(), unit=exp.var("DAY"))
+    days = exp.Interval(this=exp.Literal.string("1"), unit=exp.var("DAY"))
+    return exp.paren(exp.Mul(this=exp.paren(node.copy()), expression=days))
 
 
 def _keep_length(node: exp.Left | exp.Right, source: DialectFacts, dialect: str, path: str) -> None:

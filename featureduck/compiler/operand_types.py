@@ -92,6 +92,11 @@ def is_volatile(value: exp.Expr) -> bool:
                for n in value.walk())
 
 
+def is_visibly_date(node: exp.Expr) -> bool:
+    """A DATE by the SQL alone: `current_date`, a date literal or a cast to DATE."""
+    return isinstance(node, exp.CurrentDate) or (isinstance(node, exp.Cast) and node.to.this == exp.DataType.Type.DATE)
+
+
 def integer_literal(value: exp.Expr | None) -> int | None:
     """An integer literal's value (a negative one too); None for anything else."""
     literal = value.this if isinstance(value, exp.Neg) else value

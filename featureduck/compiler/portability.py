@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from featureduck.compiler.meaning import keep_meaning
+from featureduck.compiler.operand_types import is_visibly_date
 from featureduck.compiler.parse import position
 from featureduck.engines.traits import EngineTraits, engine_traits, engine_types
 from featureduck.errors import SourceLocation, UnsupportedSqlError
@@ -120,18 +121,12 @@ def _interval_constructors_are_products(tree: exp.Expr) -> None:
             node.replace(exp.paren(exp.Mul(this=count, expression=interval)))
 
 
-def _is_date(node: exp.Expr) -> bool:
-    return isinstance(node, exp.CurrentDate) or (
-        isinstance(node, exp.Cast) and node.to.this == exp.DataType.Type.DATE
-    )
-
-
 def _date_plus_interval_is_a_timestamp(tree: exp.Expr) -> None:
     """DuckDB (and Postgres) give a TIMESTAMP for `date ± interval`, Spark a
     DATE; where the date is visibly one, the sum is cast to keep DuckDB's type."""
     for node in list(tree.find_all(exp.Add, exp.Sub)):
         date, other = node.this, node.expression
-        if isinstance(other, exp.Interval) and _is_date(date) or isinstance(date, exp.Interval) and _is_date(other):
+        if isinstance(other, exp.Interval) and is_visibly_date(date) or isinstance(date, exp.Interval) and is_visibly_date(other):
             node.replace(exp.cast(node.copy(), exp.DataType.build("TIMESTAMP", dialect="duckdb")))
 
 

@@ -329,6 +329,10 @@ def test_fduck_compile_names_a_date_format_the_target_cannot_mean(make_project: 
     ("duckdb", "spark", "select isodow(ts), right(s, n) from t",
      "SELECT EXTRACT(DOW_ISO FROM ts), RIGHT(s, CASE WHEN n < 0 THEN GREATEST(LENGTH(s) + n, 0) ELSE n END) FROM t"),
     ("duckdb", "spark", "select regexp_replace(s, 'a+', '-', 'g') from t", "SELECT REGEXP_REPLACE(s, 'a+', '-') FROM t"),
+    ("duckdb", "spark", "select current_date - cast(d as date), d1 - d2 from t",
+     "SELECT CAST((DATEDIFF(CAST(CURRENT_DATE AS DATE), CAST(d AS DATE))) AS BIGINT), d1 - d2 FROM t"),
+    ("spark", "duckdb", "select current_date() - date '2024-01-01' from t",
+     "SELECT ((CURRENT_DATE - CAST('2024-01-01' AS DATE)) * INTERVAL '1' DAY) FROM t"),
     # the inner rewrite kept inside the outer one
     ("duckdb", "spark", "select log(length(left(s, -1))) from t",
      "SELECT LOG(10, LENGTH(LEFT(s, CASE WHEN -1 < 0 THEN GREATEST(LENGTH(s) + -1, 0) ELSE -1 END))) FROM t"),
@@ -347,6 +351,8 @@ def test_a_function_of_two_meanings_is_written_as_the_project_dialect_means_it(d
     ("duckdb", "postgres", "select k,\n  hash(user_id) from t", "hash() on postgres is a hash of another function"),
     ("spark", "duckdb", "select k,\n  weekday(ts) from t", "from Monday in Spark"),
     ("duckdb", "spark", "select k,\n  format('{}', x) from t", "a template of another syntax"),
+    ("postgres", "duckdb", "select k,\n  s similar to 'a%' from t", "read SIMILAR TO's pattern differently"),
+    ("postgres", "duckdb", "select k,\n  regexp_matches(s, 'a') from t", "gives the set of matches"),
 ])
 def test_a_function_the_target_means_otherwise_is_refused(dialect: str, target: str, sql: str, refusal: str) -> None:
     with pytest.raises(UnsupportedSqlError) as raised:

@@ -6,8 +6,9 @@ value or the query fails (the compile names the expression, or the engine refuse
 what sqlglot wrote for it). Among them
 every function found giving another value silently (compiler.function_meanings):
 log(), the days of the week, day and month names, regexp_replace()'s first
-match, flags and groups, left()/right() of a negative length, hash(), format(),
-weekday(); and functions that agree, so that a rewrite breaking them shows."""
+match, flags and groups, left()/right() of a negative length, a date minus a
+date, hash(), format(), weekday(), regexp_matches(), SIMILAR TO; and functions
+that agree, so that a rewrite breaking them shows."""
 
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ EXPRESSIONS = {
         "regexp_replace('abc', '(b)', '[\\1]', 'g')", "regexp_matches('ABC', 'b', 'i')", "regexp_matches('abc', '^a')",
         "regexp_extract('abc123', '[0-9]+')", "regexp_extract('abc123', '([a-z]+)([0-9]+)', 2)",
         "left('hello', -2)", "right('hello', -2)", "left('hello', 2)", "right('hello', 7)", "left('hello', 0)",
-        "hash(1)", "format('{}-{}', 1, 2)",
+        "hash(1)", "format('{}-{}', 1, 2)", "date '2024-03-10' - date '2024-03-01'", "current_date - current_date",
+        "'abc' similar to 'a.*'",
         "concat('a', NULL, 'b')", "concat_ws(',', 'a', NULL, 'b')", "lpad('hello', 3, 'x')", "split_part('a,b,c', ',', -1)",
         "trim('xxhixx', 'x')", "instr('hello', 'l')", "replace('hello', 'l', 'L')", "translate('hello', 'lo', 'x')",
         "greatest(1, NULL, 3)", "-7 % 3", "-7 // 2", "7 / 2", "floor(-2.5)", "ceil(-2.5)",
@@ -47,11 +49,13 @@ EXPRESSIONS = {
         "regexp_replace('aaa', 'a', 'b')", "regexp_replace('abc', '(b)', '[$1]')", "'abc' rlike 'b'",
         "left('hello', -2)", "right('hello', -2)", "left('hello', 2)",
         "hash(1)", "format_string('%s-%s', 1, 2)", "instr('hello', 'l')", "nvl(NULL, 1)",
+        "date '2024-03-10' - date '2024-03-01'",
     ],
     "postgres": [
         "log(100)", "ln(10)", *(f"extract(dow from {day})" for day in DAYS), *(f"extract(isodow from {day})" for day in DAYS),
         "regexp_replace('aaa', 'a', 'b')", "regexp_replace('aaa', 'a', 'b', 'g')", "regexp_replace('abc', '(b)', '[\\1]', 'g')",
         "left('hello', -2)", "right('hello', -2)", "format('%s-%s', 1, 2)", "'ABC' ~* 'b'",
+        "'2024-03-10'::date - '2024-03-01'::date", "'abc' similar to 'a%'", "regexp_matches('abc1', '[0-9]')",
     ],
 }
 OWN_TARGET = {"duckdb": "dev", "postgres": "pg", "spark": "spark"}
@@ -67,6 +71,10 @@ def _value(value: Any) -> Any:
         return value.replace(tzinfo=None)
     if isinstance(value, dt.date):
         return dt.datetime(value.year, value.month, value.day)
+    if type(value).__name__ == "MonthDayNano":  # Arrow's interval, as DuckDB's rows come
+        return (value.months, dt.timedelta(days=value.days, microseconds=value.nanoseconds / 1000))
+    if isinstance(value, dt.timedelta):  # Postgres's and Spark's
+        return (0, value)
     return value
 
 
