@@ -19,6 +19,7 @@ from sqlglot import exp
 import featureduck.compiler.dialects  # noqa: F401 - sqlglot's Postgres generator quotes reserved words
 from featureduck.config.profiles import TargetConfig
 from featureduck.engines.traits import EngineTraits, engine_traits
+from featureduck.errors import ProfileError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -31,6 +32,7 @@ ColumnCheck = Callable[[list[tuple[str, str]]], None]
 
 RelationKind = str  # "table" | "view" | "materialized_view"
 TEMP_SUFFIX = "__fduck_tmp"
+DEFAULT_TIME_ZONE = "UTC"  # a session's zone where the output names none (EngineAdapter.session_time_zone)
 
 
 def temp_name(table: exp.Table) -> exp.Table:
@@ -117,6 +119,17 @@ class EngineAdapter(ABC):
 
     @abstractmethod
     def set_time_zone(self, zone: str) -> None: ...
+
+    def session_time_zone(self) -> str:
+        """The zone every connection's local times are in (a zoned time cast to a date or a
+        naive time, extract(), date_trunc(), current_date): the output's `time_zone`, UTC
+        unless it names one, so that neither the machine's zone nor the database's
+        changes a model's rows, and a project gives one answer on every engine."""
+        zone = self.target.settings.get("time_zone", DEFAULT_TIME_ZONE)
+        if not isinstance(zone, str) or not zone.strip():
+            raise ProfileError(f"output '{self.target.name}': time_zone must be a zone name such as UTC or Europe/Berlin, "
+                               f"not {zone!r}")
+        return zone
 
     def text_order(self) -> str | None:
         """The collation text is compared and sorted by where a query names none; None:

@@ -32,7 +32,7 @@ LOCK_WAIT = 2.0
 # The keys a duckdb profile output may hold (besides its engine's path settings, and `type`):
 # dbt-duckdb's others (plugins, secrets, filesystems, external_root...) are refused by name.
 PROFILE_KEYS = frozenset({"path", "threads", "schema", "database", "extensions", "settings", "attach", "online_store",
-                          "text_order"})
+                          "text_order", "time_zone"})
 
 
 def _is_local_file(path: str) -> bool:
@@ -130,6 +130,16 @@ class DuckDBAdapter(EngineAdapter):
     def local(self) -> DuckDBAdapter:
         return self
 
+    def _in_session_time_zone(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        """A cursor starts in the machine's zone (TZ); it is set to the session's."""
+        import duckdb
+
+        zone = self.session_time_zone()
+        try:
+            cursor.execute(f"SET TimeZone = {self.sql(exp.Literal.string(zone))}")
+        except duckdb.Error as err:
+            raise ProfileError(f"output '{self.target.name}': time_zone {zone!r}: {str(err).splitlines()[0]}") from None
+
     def _prepare_cursor(self, cursor: duckdb.DuckDBPyConnection) -> None:
         """Session state each thread's cursor needs (a DuckLake target's USE)."""
 
@@ -145,6 +155,7 @@ class DuckDBAdapter(EngineAdapter):
                 self.open()
             assert self._connection is not None
             cursor = self._connection.cursor()
+            self._in_session_time_zone(cursor)
             self._prepare_cursor(cursor)
             with self._lock:
                 self._cursors.append(cursor)

@@ -149,9 +149,20 @@ class PostgresAdapter(EngineAdapter):
         # opens those on first use, not in advance.
         self._own = first
         self._local.connection = first
+        zone = self.session_time_zone()
+        try:
+            self._in_time_zone(first, zone)
+        except psycopg.Error as err:
+            first.close()
+            raise ProfileError(f"output '{self.target.name}': time_zone {zone!r}: {_first_line(err)}") from None
         self._pool = ConnectionPool(
-            conninfo, min_size=0, max_size=max(1, self.threads), kwargs={"autocommit": True}, open=True
+            conninfo, min_size=0, max_size=max(1, self.threads), kwargs={"autocommit": True}, open=True,
+            configure=lambda connection: self._in_time_zone(connection, zone),
         )
+
+    def _in_time_zone(self, connection: psycopg.Connection[Any], zone: str) -> None:
+        """A connection starts in the database's zone (its TimeZone, PGTZ); it is set to the session's."""
+        connection.execute(f"SET TIME ZONE {self.sql(exp.Literal.string(zone))}")
 
     def _where(self) -> str:
         from psycopg.conninfo import conninfo_to_dict

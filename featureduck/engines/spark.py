@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from sqlglot import exp
 
 from featureduck.engines.base import ColumnCheck, EngineAdapter, RelationKind, temp_name
-from featureduck.errors import ConnectionFailure, DatabaseError
+from featureduck.errors import ConnectionFailure, DatabaseError, ProfileError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -81,6 +81,7 @@ class SparkAdapter(EngineAdapter):
                         f"({active.conf.get('spark.sql.warehouse.dir')})"
                     )
                 self._spark = active
+                self._in_session_time_zone()
                 return
             self.warehouse.mkdir(parents=True, exist_ok=True)
             # Python workers (Arrow streams, UDFs) run this interpreter, which has pyarrow and the
@@ -110,6 +111,14 @@ class SparkAdapter(EngineAdapter):
             except Exception as err:  # noqa: BLE001 - the JVM's failures arrive as many types
                 raise ConnectionFailure(f"cannot start Spark ({settings['spark.sql.warehouse.dir']}): {err}",
                                         hint=f"the JVM's output is in {log}") from None
+            self._in_session_time_zone()  # after `conf`: the output's time_zone (UTC) is the session's
+
+    def _in_session_time_zone(self) -> None:
+        zone = self.session_time_zone()
+        try:
+            self.set_time_zone(zone)
+        except Exception as err:  # noqa: BLE001 - the JVM's refusal arrives as py4j's or pyspark's
+            raise ProfileError(f"output '{self.target.name}': time_zone {zone!r}: {str(err).splitlines()[0]}") from None
 
     def close(self) -> None:
         """The session stays up for the process (starting one costs seconds)."""
