@@ -20,7 +20,7 @@ values on another engine (tests/integration/cross_engine/test_functions_across_d
   DuckDB and Postgres, nothing in Spark: the length is written as meant;
 - one date minus another is a number of days in DuckDB and Postgres, an interval
   in Spark: where both are dates by the SQL alone, written as the project
-  dialect's (a subtraction of date columns is not seen);
+  dialect's (two date columns are caught when built: runner.built_types);
 - `hash()`, `format()`, `weekday()` and Postgres's `regexp_matches()` are other
   functions under one name (their values, templates, first day, or kind of
   result differ), and SIMILAR TO's pattern another language: refused across

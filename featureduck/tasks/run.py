@@ -20,6 +20,7 @@ from featureduck.engines.base import ColumnCheck
 from featureduck.materializations.registry import builds_relation, cacheable, live
 from featureduck.project.ids import NodeId
 from featureduck.runner import artifacts
+from featureduck.runner.built_types import date_difference_checks
 from featureduck.runner.contracts import combine, contract_checks
 from featureduck.runner.fingerprints import Fingerprint, model_fingerprints, read_beneath, recorded_builds
 from featureduck.runner.hooks import HookRunner, hook_texts
@@ -150,8 +151,9 @@ def run_models(
 
 
 def _column_checks(session: Session) -> dict[str, ColumnCheck]:
-    """Per model: its contract, then its feature views' declared dtypes, checked against
-    what the engine built before it replaces the previous relation."""
+    """Per model: its dates' differences (runner.built_types), its contract, then its feature
+    views' declared dtypes, checked against what the engine built before it replaces the
+    previous relation."""
     definition, adapter = session.workspace.definition, session.adapter
     checks: dict[str, ColumnCheck] = {}
     if definition.feature_views:
@@ -160,6 +162,8 @@ def _column_checks(session: Session) -> dict[str, ColumnCheck]:
         checks = build_checks(definition, adapter)
     for name, contract in contract_checks(definition, session.compiled, adapter).items():
         checks[name] = combine(contract, checks.get(name))
+    for name, days in date_difference_checks(definition, session.compiled, adapter.DIALECT).items():
+        checks[name] = combine(days, checks.get(name))
     return checks
 
 

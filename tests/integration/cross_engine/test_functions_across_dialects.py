@@ -107,3 +107,29 @@ def test_each_function_gives_its_dialects_value_or_is_refused(make_project: Proj
                 wrong.append(f"{expression} on {target}: {value!r}, on {dialect}'s own engine {reference!r}")
     assert not wrong, "\n".join(wrong)
     assert refused > 0  # the refusals are part of what is pinned
+
+
+def test_a_difference_of_date_columns_is_refused_where_spark_makes_it_an_interval(
+        make_project: ProjectFactory, spark_warehouse: Path, tmp_path: Path) -> None:
+    """The compile cannot tell two date columns from numbers; Spark's built column type can."""
+    schema = f"fd_date_diff_{tmp_path.name[-6:]}".replace("-", "_").lower()
+    duck = "default:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: target/dev.duckdb}\n"
+    root = make_project({
+        "profiles.yml": duck + spark_output(spark_warehouse, schema),
+        "seeds/spans.csv": "id,opened,closed\n1,2024-03-01,2024-03-10\n2,2024-02-28,2024-03-01\n",
+        "seeds/seeds.yml": "seeds:\n  - name: spans\n    config: {column_types: {id: integer, opened: date, closed: date}}\n",
+        "models/subtracted.sql": "{{ config(materialized='table') }} select id, closed - opened as days from {{ ref('spans') }}",
+        "models/counted.sql": "{{ config(materialized='table') }} select id, date_diff('day', opened, closed) as days "
+                              "from {{ ref('spans') }}",
+    })
+    on_duckdb, _ = Project.load(root, target="dev").build()
+    assert not on_duckdb.failed
+    on_spark, _ = Project.load(root, target="spark").build()
+    failed = {r.name: r.message for r in on_spark.results if r.status == "error"}
+    assert set(failed) == {"subtracted"}
+    assert "days came out as intervals of days on spark" in failed["subtracted"]
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.getActiveSession()
+    assert spark is not None
+    assert sorted(tuple(r) for r in spark.sql(f"select id, days from {schema}.counted").collect()) == [(1, 9), (2, 2)]
