@@ -255,6 +255,10 @@ def test_hot_keys_are_cached_until_a_materialization(served_by_each_store: Path)
     project_file = served / "featureduck_project.yml"
     project_file.write_text(project_file.read_text() + "serve:\n  cache_size: 1000\n")  # the embedded store's default is none
     with _server(served) as base:
+        deadline = time.monotonic() + 10  # Postgres's store caches once its LISTEN is in place, a moment after /health
+        while not any(_cache_lookups(base).values()) and time.monotonic() < deadline:
+            _request(base + "/features/stats/7")
+            time.sleep(0.05)
         for _ in range(3):
             status, answer = _request(base + "/features/stats/7")
             assert status == 200 and answer["features"]["gen"] == 1

@@ -387,13 +387,13 @@ def test_time_zones_compare_instants(make_project: ProjectFactory, tmp_path: Pat
     out = tmp_path / "train.csv"
     write_engine_profile(target, root, request, "fd_ties")
     if target == "spark":
+        profiles = root / "profiles.yml"  # the session's zone; the training set runs in UTC
+        profiles.write_text(profiles.read_text().replace("}\n", ", time_zone: America/New_York}\n"))
         project = Project.load(root, target="spark")
+        assert not project.run().failed
         with project.session() as session:
-            adapter = session.adapter
-            with adapter.in_time_zone("America/New_York"):  # the session's zone; the training set runs in UTC
-                assert not project.run().failed
-                project.write_training_set(entities_file, ["activity:clicks"], out)
-                assert adapter.time_zone() == "America/New_York"
+            project.write_training_set(entities_file, ["activity:clicks"], out)
+            assert session.adapter.time_zone() == "America/New_York"
     else:
         zones = {"TZ": "America/New_York", "PGTZ": "Asia/Kolkata"}  # the machine's zone, the Postgres session's
         assert fduck("run", "--project-dir", str(root), "--target", target, env=zones).returncode == 0
