@@ -2,9 +2,10 @@
 
 sqlglot spells each construct in the target's syntax; where the dialects give the
 same spelling different meanings (a division by type, a rounding of halves, the
-size of a bare DECIMAL, a fraction cast to an integer, a substring's
-positions, a date format's codes, functions of one name and two meanings) each module here writes the target's spelling of the
-project dialect's meaning, or refuses what the target cannot mean.
+size of a bare DECIMAL, a fraction cast to an integer, a substring's positions,
+a date format's codes, functions of one name and two meanings) each module here
+writes the target's spelling of the project dialect's meaning, or refuses what
+the target cannot mean.
 """
 
 from __future__ import annotations

@@ -119,8 +119,8 @@ def test_a_difference_of_date_columns_is_refused_where_spark_makes_it_an_interva
         "seeds/spans.csv": "id,opened,closed\n1,2024-03-01,2024-03-10\n2,2024-02-28,2024-03-01\n",
         "seeds/seeds.yml": "seeds:\n  - name: spans\n    config: {column_types: {id: integer, opened: date, closed: date}}\n",
         "models/subtracted.sql": "{{ config(materialized='table') }} select id, closed - opened as days from {{ ref('spans') }}",
-        "models/counted.sql": "{{ config(materialized='table') }} select id, date_diff('day', opened, closed) as days "
-                              "from {{ ref('spans') }}",
+        "models/counted.sql": "{{ config(materialized='table') }} select id, date_diff('day', opened, closed) as days, "
+                              "interval 3 day as grace from {{ ref('spans') }}",  # an interval meant is built
     })
     on_duckdb, _ = Project.load(root, target="dev").build()
     assert not on_duckdb.failed
