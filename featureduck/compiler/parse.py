@@ -74,11 +74,14 @@ def _keep_formats_as_written(statement: exp.Expr, tokens: list[Token], engine: D
     """sqlglot turns a format literal into its codes, reading letters in quoted text as patterns too
     (Spark's `'Z'` becomes `'%z'`); the text as written is kept in the literal's meta where the
     model's strings name it unambiguously (compiler.time_formats reads it)."""
+    formatted = list(statement.find_all(*FORMATTED))
+    if not formatted:
+        return
     written: defaultdict[str | None, set[str]] = defaultdict(set)
     for token in tokens:
         if token.token_type == TokenType.STRING:
             written[format_time(token.text, engine.TIME_MAPPING, engine.TIME_TRIE)].add(token.text)
-    for node in statement.find_all(*FORMATTED):
+    for node in formatted:
         format_literal = node.args.get("format")
         if isinstance(format_literal, exp.Literal) and format_literal.is_string and len(written[format_literal.this]) == 1:
             format_literal.meta[AS_WRITTEN] = next(iter(written[format_literal.this]))

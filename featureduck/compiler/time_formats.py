@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import NoReturn
 
 from sqlglot import exp
@@ -100,14 +101,8 @@ def _parts(written: exp.Literal, dialect: str, source: DialectFacts, refuse: Cal
     sqlglot's codes, where a code in quoted text was a letter sqlglot took for a pattern."""
     quote = _QUOTES.get(source.format_literals)
     as_written = written.meta.get(AS_WRITTEN)
-    mapping = Dialect.get_or_raise(dialect).TIME_MAPPING
-    if isinstance(as_written, str):
-        text = as_written
-        patterns = {**mapping, **{name: code for code, name in source.format_spellings.items()}}
-        own = {name for name in source.format_spellings.values()}
-    else:
-        text, patterns, own = written.this, {code: code for code in mapping.values()}, set()
-    matcher = _matcher(patterns, strftime_codes=quote is None)
+    text = as_written if isinstance(as_written, str) else written.this
+    patterns, own, matcher = _reading(dialect, isinstance(as_written, str))
     parts: list[_Part] = []
     index = 0
     while index < len(text):
@@ -142,12 +137,24 @@ def _add_literal(parts: list[_Part], text: str) -> None:
         parts.append(_Part(None, text))
 
 
-def _matcher(patterns: dict[str, str], strftime_codes: bool) -> re.Pattern[str]:
-    """The patterns, longest first (`FMDD` before `DD`), and strftime's `%` codes where the dialect writes
-    those (DuckDB); elsewhere a `%` is literal text."""
-    names = sorted(patterns, key=len, reverse=True)
-    alternatives = [re.escape(name) for name in names] + ([r"%%", r"%-?[A-Za-z]"] if strftime_codes else [])
-    return re.compile("|".join(alternatives))
+@cache
+def _reading(dialect: str, as_written: bool) -> tuple[dict[str, str], frozenset[str], re.Pattern[str]]:
+    """How a format of `dialect` is read: its patterns to sqlglot's codes (as written: the dialect's letters
+    and its own spellings; else sqlglot's codes themselves), the names that are its own spellings, and a
+    matcher of the patterns, longest first (`FMDD` before `DD`), with strftime's `%` codes where the
+    dialect writes those (DuckDB); elsewhere a `%` is literal text."""
+    facts = dialect_facts(dialect)
+    assert facts is not None
+    mapping = Dialect.get_or_raise(dialect).TIME_MAPPING
+    if as_written:
+        patterns = {**mapping, **{name: code for code, name in facts.format_spellings.items()}}
+        own = frozenset(facts.format_spellings.values())
+    else:
+        patterns, own = {code: code for code in mapping.values()}, frozenset()
+    alternatives = [re.escape(name) for name in sorted(patterns, key=len, reverse=True)]
+    if facts.format_literals == "as_is":
+        alternatives += [r"%%", r"%-?[A-Za-z]"]
+    return patterns, own, re.compile("|".join(alternatives))
 
 
 def _quoted(text: str, start: int, quote: str, refuse: Callable[[str], NoReturn]) -> tuple[str, int]:

@@ -131,6 +131,10 @@ class EngineAdapter(ABC):
                                f"not {zone!r}")
         return zone
 
+    def time_zone_refused(self, zone: str, reason: str) -> ProfileError:
+        """The error for a zone the engine does not know, naming the output."""
+        return ProfileError(f"output '{self.target.name}': time_zone {zone!r}: {reason.splitlines()[0]}")
+
     def text_order(self) -> str | None:
         """The collation text is compared and sorted by where a query names none; None:
         byte order (code point order of UTF-8), DuckDB's and Spark's own."""

@@ -138,7 +138,7 @@ class DuckDBAdapter(EngineAdapter):
         try:
             cursor.execute(f"SET TimeZone = {self.sql(exp.Literal.string(zone))}")
         except duckdb.Error as err:
-            raise ProfileError(f"output '{self.target.name}': time_zone {zone!r}: {str(err).splitlines()[0]}") from None
+            raise self.time_zone_refused(zone, str(err)) from None
 
     def _prepare_cursor(self, cursor: duckdb.DuckDBPyConnection) -> None:
         """Session state each thread's cursor needs (a DuckLake target's USE)."""

@@ -154,7 +154,7 @@ class PostgresAdapter(EngineAdapter):
             self._in_time_zone(first, zone)
         except psycopg.Error as err:
             first.close()
-            raise ProfileError(f"output '{self.target.name}': time_zone {zone!r}: {_first_line(err)}") from None
+            raise self.time_zone_refused(zone, _first_line(err)) from None
         self._pool = ConnectionPool(
             conninfo, min_size=0, max_size=max(1, self.threads), kwargs={"autocommit": True}, open=True,
             configure=lambda connection: self._in_time_zone(connection, zone),

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from sqlglot import exp
 
 from featureduck.engines.base import ColumnCheck, EngineAdapter, RelationKind, temp_name
-from featureduck.errors import ConnectionFailure, DatabaseError, ProfileError
+from featureduck.errors import ConnectionFailure, DatabaseError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -118,7 +118,7 @@ class SparkAdapter(EngineAdapter):
         try:
             self.set_time_zone(zone)
         except Exception as err:  # noqa: BLE001 - the JVM's refusal arrives as py4j's or pyspark's
-            raise ProfileError(f"output '{self.target.name}': time_zone {zone!r}: {str(err).splitlines()[0]}") from None
+            raise self.time_zone_refused(zone, str(err)) from None
 
     def close(self) -> None:
         """The session stays up for the process (starting one costs seconds)."""
