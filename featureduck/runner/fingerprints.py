@@ -4,8 +4,9 @@ not built again.
 
 A fingerprint covers what the relation's rows depend on: the model's
 definition (compiled SQL, config, declared column types, the feature views
-built on it, the code of the Python UDFs it calls, the featureduck version)
-and the version of each input — each seed's loaded table and each source's
+built on it, the code of the Python UDFs it calls, the featureduck version,
+the session's time zone its local times are computed in) and the version of
+each input — each seed's loaded table and each source's
 data (sources.versions), and each parent model's version:
 
 - a parent built in this run (or ephemeral, so inlined) counts with its new
@@ -97,6 +98,7 @@ class _Versions:
     recorded: dict[str, Recorded]
     data: dict[str, str | None]  # source and seed unique id -> data version
     version: str
+    time_zone: str  # the session's (EngineAdapter.session_time_zone): a zoned time cast to a date reads it
     planned: dict[str, Fingerprint | None] = field(default_factory=dict)
     standing: dict[str, str | None] = field(default_factory=dict)
 
@@ -153,6 +155,7 @@ class _Versions:
     def definition_of(self, name: str, model: CompiledModel) -> str:
         return sha256_json({
             "featureduck": self.version,
+            "time_zone": self.time_zone,
             "sql": model.sql,
             "config": model.config,
             "columns": {c.name: c.data_type for c in self.definition.models[name].columns.values()},
@@ -181,10 +184,11 @@ def model_fingerprints(
     recorded: dict[str, Recorded],
     data: dict[str, str | None],
     version: str,
+    time_zone: str,
 ) -> dict[str, Fingerprint]:
     """Fingerprints of the models in `building` (unique ids), by unique id;
     `data` holds the versions of sources and seeds by unique id."""
-    versions = _Versions(definition, compiled, building, recorded, data, version)
+    versions = _Versions(definition, compiled, building, recorded, data, version, time_zone)
     names = {m.unique_id: name for name, m in compiled.models.items()}
     found = {uid: versions.fingerprint(names[uid]) for uid in building if uid in names}
     return {uid: fingerprint for uid, fingerprint in found.items() if fingerprint is not None}
@@ -196,11 +200,12 @@ def standing_version(
     recorded: dict[str, Recorded],
     data: dict[str, str | None],
     version: str,
+    time_zone: str,
     uid: str,
 ) -> str | None:
     """The version of a built relation as it reads now (nothing being built):
     what a training set compares with the version its tie check was made at."""
-    return _Versions(definition, compiled, set(), recorded, data, version).of_standing(uid)
+    return _Versions(definition, compiled, set(), recorded, data, version, time_zone).of_standing(uid)
 
 
 @dataclass(frozen=True)

@@ -90,5 +90,5 @@ def untied_views(
     return {
         key for key, (_, build, check) in candidates.items()
         if not live(build.materialized) or (check.fingerprint is not None and check.fingerprint == standing_version(
-            definition, compiled, recorded, data, version, build.unique_id))
+            definition, compiled, recorded, data, version, adapter.session_time_zone(), build.unique_id))
     }

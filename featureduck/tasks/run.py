@@ -128,7 +128,7 @@ def run_models(
     seeds = beneath.seed_tables(definition, workspace.compiler.seed_relations())
     fingerprints = model_fingerprints(
         definition, compiled, set(runner.plan.order), recorded_builds(builds),
-        data_versions(adapter, read, seeds, workspace.config.root), __version__,
+        data_versions(adapter, read, seeds, workspace.config.root), __version__, adapter.session_time_zone(),
     )
     cached = {}
     if options.use_cache and not options.full_refresh:

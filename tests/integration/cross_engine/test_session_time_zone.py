@@ -74,3 +74,15 @@ def test_an_unknown_zone_is_refused_naming_the_output(make_project: ProjectFacto
     built = fduck("run", cwd=root)
     assert built.returncode == 2, built.stdout + built.stderr
     assert "output 'dev': time_zone 'Mars/Olympus'" in built.stdout + built.stderr
+
+
+def test_a_table_built_in_another_zone_is_built_again(make_project: ProjectFactory) -> None:
+    """The run cache's fingerprint covers the session's zone: a changed time_zone rebuilds what it kept."""
+    duck = "default:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: target/dev.duckdb}\n"
+    root = make_project({"profiles.yml": duck, "models/zoned.sql": MODEL})
+    assert fduck("run", cwd=root).returncode == 0
+    assert _rows_on_duckdb(root) == [IN_UTC]
+    (root / "profiles.yml").write_text(_zoned(duck, "America/New_York"))
+    rebuilt = fduck("run", cwd=root)
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    assert _rows_on_duckdb(root) == [IN_NEW_YORK]
