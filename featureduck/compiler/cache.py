@@ -32,8 +32,9 @@ def _sqlglot_version() -> str:
     return str(module.__version__) if module is not None else version("sqlglot")
 
 
-# Bumped when a compiled model holds something new, so older caches are not read.
-CACHE_FORMAT = 5
+# Bumped when a compiled model holds something new, or the same SQL compiles otherwise (a
+# meaning rewrite: date formats, functions of two meanings), so older caches are not read.
+CACHE_FORMAT = 6
 
 
 def cache_key(compiler: Compiler) -> str:
