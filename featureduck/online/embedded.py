@@ -330,8 +330,8 @@ def _put_newer(cursor: lmdb.Cursor, keys: list[bytes], values: list[bytes], feat
     """Each row (one per key) put where it replaces the stored one by `_replaces`'s
     rule; how many did. Key by key, the stored row read and the new one put while the
     cursor's pages are at hand: for 1,600 random keys of 100,000, 1.5 ms against 2.4 for
-    one getmulti then one putmulti (and a column-wise comparison in Arrow costs more
-    than this one for a group's thousand rows: each Arrow call costs tens of microseconds)."""
+    one getmulti then one putmulti. (Comparing column-wise in Arrow took 340 against
+    410 us for those rows, but needs every stored row read first: the two calls again.)"""
     get, put = cursor.get, cursor.put
     written = 0
     for key, value in zip(keys, values, strict=True):
