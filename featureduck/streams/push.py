@@ -200,8 +200,8 @@ class PushView:
         keys = self._key_texts(columns)
         chosen = newest_per_entity(keys, columns[self.stamp.name], lambda index, other: self._greater(columns, index, other))
 
-        def picked(values: Sequence[Any]) -> list[Any]:  # only the chosen rows are encoded
-            return [values[i] for i in chosen]
+        # only the chosen rows are encoded (itemgetter picks them in C; of one index it gives the value alone)
+        picked: Callable[[Sequence[Any]], Sequence[Any]] = itemgetter(*chosen) if len(chosen) > 1 else lambda values: (values[chosen[0]],)
 
         data: dict[str, Any] = {k.name: pyarrow.array(picked(columns[k.name]), k.arrow) for k in self.keys}
         data[FEATURE_TS] = pyarrow.array(picked(columns[self.stamp.name]), pyarrow.timestamp("us"))
@@ -217,9 +217,9 @@ class PushView:
         if len(self.keys) > 1:
             values = zip(*(columns[k.name] for k in self.keys), strict=True)
             return [orjson.dumps(list(key)).decode() for key in values]
-        return [str(v) for v in columns[self.keys[0].name]]
+        return list(map(str, columns[self.keys[0].name]))
 
-    def _json_texts(self, feature: _Column, values: list[Any]) -> pyarrow.Array:
+    def _json_texts(self, feature: _Column, values: Sequence[Any]) -> pyarrow.Array:
         """The feature's values as JSON, as DuckDB's to_json writes them (`_jsonable`)."""
         import pyarrow
 
@@ -533,11 +533,11 @@ def _boolean(value: Any) -> bool:
 
 
 def _timestamp(value: Any) -> datetime.datetime:
-    """ISO text (an offset is turned into UTC), as the stream reads event times."""
+    """ISO text as Python reads it (an offset or Z is turned into UTC), as the stream reads event times."""
     if not isinstance(value, str):
         raise ValueError(f"must be an ISO timestamp text, got {_shown(value)}")
     try:
-        moment = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = _FROM_ISO(value)
     except ValueError:
         raise ValueError(f"must be an ISO timestamp text, got {_shown(value)}") from None
     if moment.tzinfo is not None:
@@ -548,7 +548,7 @@ def _timestamp(value: Any) -> datetime.datetime:
 def _timestamps(values: Sequence[Any]) -> list[Any]:
     """`_timestamp` of each value, None kept: a column of texts all read at once."""
     try:
-        moments = [_FROM_ISO(value.replace("Z", "+00:00")) for value in values]
+        moments = list(map(_FROM_ISO, values))
     except (AttributeError, TypeError, ValueError):  # a null, no text, or no timestamp: each on its own
         return [None if value is None else _timestamp(value) for value in values]
     if any(moment.tzinfo is not None for moment in moments):

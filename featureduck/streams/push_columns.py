@@ -33,7 +33,7 @@ def stamp_texts(stamps: pyarrow.Array) -> pyarrow.Array:
     return pc.ascii_rtrim(pc.ascii_rtrim(pc.cast(stamps, pyarrow.string()), "0"), ".")
 
 
-def json_texts(values: list[Any], scalar: bool, jsonable: Callable[[Any], Any] | None = None) -> pyarrow.Array:
+def json_texts(values: Sequence[Any], scalar: bool, jsonable: Callable[[Any], Any] | None = None) -> pyarrow.Array:
     """Each value's JSON text, as `orjson.dumps(value)`. `scalar`: numbers, booleans and
     nulls only, whose texts hold no comma, so one dump of the whole list splits into them."""
     import pyarrow
@@ -44,7 +44,7 @@ def json_texts(values: list[Any], scalar: bool, jsonable: Callable[[Any], Any] |
         return pc.split_pattern(pyarrow.array([listed], pyarrow.binary()), b",").flatten()
     if jsonable is not None:
         return pyarrow.array([orjson.dumps(jsonable(v)) for v in values], pyarrow.binary())
-    return pyarrow.array([orjson.dumps(v) for v in values], pyarrow.binary())
+    return pyarrow.array(list(map(orjson.dumps, values)), pyarrow.binary())
 
 
 def quoted_texts(texts: pyarrow.Array) -> pyarrow.Array:
