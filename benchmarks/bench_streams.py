@@ -234,6 +234,7 @@ def latency(bootstrap: str, probes: int = 300) -> dict[str, float]:
         producer.flush()
 
     base = f"http://127.0.0.1:{port}"
+    traffic: threading.Thread | None = None
     try:
         wait_for(base + "/health")
         traffic = threading.Thread(target=bulk)
@@ -264,8 +265,11 @@ def latency(bootstrap: str, probes: int = 300) -> dict[str, float]:
             waits.append(time.perf_counter() - produced)
             time.sleep(0.02)
         rate = (sent[0] - sent_before) / (time.perf_counter() - started_bulk)
+        probe_producer.flush()  # every probe was served; its delivery reports are waited for, not dropped
     finally:
         stop.set()
+        if traffic is not None:
+            traffic.join()  # the bulk producer flushed before the stream it feeds is stopped
         streamer.terminate()
         server.terminate()
         streamer.wait(timeout=30)
