@@ -51,6 +51,7 @@ class DialectFacts:
     regexp_group: Literal["backslash", "dollar"]  # how a replacement names a group: \1 or $1
     negative_left: Literal["all_but", "empty"]  # left()/right() of a negative length: all but that many characters, or ''
     date_difference: Literal["days", "interval"]  # one date minus another: a number of days, or an interval of days
+    date_type_name: str | None  # what its typeof() says of a DATE, folded when the query is planned; None: it has none
 
 
 # Codes for the parts of a time every dialect formats alike, padded (`%m`) or not (`%-m`).
@@ -71,6 +72,7 @@ _FACTS = {
         format_spellings={}, format_literals="as_is",
         log_of_one="base10", sunday_number=0, iso_day_field="ISODOW", name_format=("%A", "%B"), regexp_flags=True,
         regexp_replaces_first=True, regexp_group="backslash", negative_left="all_but", date_difference="days",
+        date_type_name="DATE",
     ),
     "postgres": DialectFacts(
         scientific_literal_is_double=False, double_halves="even", double_digits="none",
@@ -81,6 +83,7 @@ _FACTS = {
         format_spellings={"%p": "AM", "%u": "ID"}, format_literals="double_quoted",
         log_of_one="base10", sunday_number=0, iso_day_field="ISODOW", name_format=None, regexp_flags=True,
         regexp_replaces_first=True, regexp_group="backslash", negative_left="all_but", date_difference="days",
+        date_type_name=None,
     ),
     "spark": DialectFacts(
         scientific_literal_is_double=True, double_halves="away", double_digits="printed",
@@ -92,6 +95,7 @@ _FACTS = {
         format_codes=_SHARED_CODES | {"%p"}, format_spellings={"%j": "DDD"}, format_literals="single_quoted",
         log_of_one="natural", sunday_number=1, iso_day_field="DOW_ISO", name_format=("%a", "%b"), regexp_flags=False,
         regexp_replaces_first=False, regexp_group="dollar", negative_left="empty", date_difference="interval",
+        date_type_name="date",
     ),
 }
 

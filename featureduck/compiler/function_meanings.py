@@ -20,7 +20,12 @@ values on another engine (tests/integration/cross_engine/test_functions_across_d
   DuckDB and Postgres, nothing in Spark: the length is written as meant;
 - one date minus another is a number of days in DuckDB and Postgres, an interval
   in Spark: where both are dates by the SQL alone, written as the project
-  dialect's (two date columns are caught when built: runner.built_types);
+  dialect's. Two date columns the SQL cannot tell from numbers: a DuckDB
+  project's difference on Spark is caught when built (runner.built_types), a
+  Spark project's on DuckDB, whose days no column type tells from a number, is
+  guarded by DuckDB's typeof(), which the planner folds: an error naming the
+  model's line where both are dates, the subtraction as written elsewhere
+  (Postgres has no typeof() to fold: there such a difference still gives days);
 - `hash()`, `format()`, `weekday()` and Postgres's `regexp_matches()` are other
   functions under one name (their values, templates, first day, or kind of
   result differ), and SIMILAR TO's pattern another language: refused across
@@ -34,7 +39,7 @@ from typing import NoReturn
 from sqlglot import exp
 
 from featureduck.compiler.dialect_facts import DialectFacts, dialect_facts
-from featureduck.compiler.operand_types import integer_literal, is_visibly_date, is_volatile
+from featureduck.compiler.operand_types import integer_literal, is_visibly_date, is_volatile, visible_kind
 from featureduck.compiler.parse import located
 from featureduck.errors import UnsupportedSqlError
 
@@ -75,6 +80,9 @@ def keep_function_meanings(tree: exp.Expr, dialect: str, target: str, path: str)
         elif isinstance(node, exp.Sub) and is_visibly_date(node.this) and is_visibly_date(node.expression):
             if source.date_difference != dest.date_difference:
                 node.replace(_date_difference(node, source))
+        elif isinstance(node, exp.Sub) and (source.date_difference, dest.date_difference) == ("interval", "days") and \
+                dest.date_type_name is not None and not any(map(_visibly_no_date, (node.this, node.expression))):
+            node.replace(_dates_refused_when_built(node, dest.date_type_name, dialect, target, path))
         elif isinstance(node, exp.SimilarTo):
             _refuse(node, f"{dialect} and {target} read SIMILAR TO's pattern differently (a regular expression in DuckDB, "
                     "% and _ with regular expression operators in Postgres)", "use LIKE, or regexp_matches()/~", dialect, path)
@@ -121,6 +129,24 @@ def _date_difference(node: exp.Sub, source: DialectFacts) -> exp.Expr:
         return exp.DateDiff(this=node.this.copy(), expression=node.expression.copy(), unit=exp.var("DAY"))
     days = exp.Interval(this=exp.Literal.string("1"), unit=exp.var("DAY"))
     return exp.paren(exp.Mul(this=exp.paren(node.copy()), expression=days))
+
+
+def _visibly_no_date(operand: exp.Expr) -> bool:
+    """A number or an interval by the SQL alone (a literal, a cast, count()): never a date."""
+    while isinstance(operand, exp.Paren):
+        operand = operand.this
+    return isinstance(operand, exp.Interval) or visible_kind(operand, "duckdb") != "unknown"
+
+
+def _dates_refused_when_built(node: exp.Sub, date_type: str, dialect: str, target: str, path: str) -> exp.Expr:
+    """`a - b` as written unless both are dates, then an error naming the model's line:
+    the target would give days where the project dialect gives an interval."""
+    message = (f"{located(node, path)}: a date minus a date is an interval of days in {dialect} and a number of days "
+               f"on {target}, so it cannot be built there; write datediff(end, start) for the days")
+    both_dates = exp.and_(*(exp.EQ(this=exp.func("typeof", side.copy()), expression=exp.Literal.string(date_type))
+                            for side in (node.this, node.expression)))
+    return exp.Case(ifs=[exp.If(this=both_dates, true=exp.Anonymous(this="error", expressions=[exp.Literal.string(message)]))],
+                    default=node.copy())
 
 
 def _keep_length(node: exp.Left | exp.Right, source: DialectFacts, dialect: str, path: str) -> None:
