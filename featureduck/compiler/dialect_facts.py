@@ -52,6 +52,28 @@ class DialectFacts:
     negative_left: Literal["all_but", "empty"]  # left()/right() of a negative length: all but that many characters, or ''
     date_difference: Literal["days", "interval"]  # one date minus another: a number of days, or an interval of days
     date_type_name: str | None  # what its typeof() says of a DATE, folded when the query is planned; None: it has none
+    # its test that a value is a double (or a real), by the value's type: typeof(), folded when planned, or pg_typeof() per row
+    is_double: Callable[[exp.Expr], exp.Expr]
+    refusal: Callable[[str, exp.Expr], exp.Expr]  # what fails the query with a message, when reached, of a text value
+    # a double's text: the shortest digits, plain from 1e-4 up to 1e16 (a whole number with `.0`) or up to 1e15 (bare), or Java's
+    double_text: Literal["shortest_plain_below_1e16", "shortest_plain_below_1e15", "java"]
+
+
+def _type_in(function: str, value: exp.Expr, names: tuple[str, ...]) -> exp.Expr:
+    named = exp.cast(exp.Anonymous(this=function, expressions=[value.copy()]), exp.DataType.build("TEXT"))
+    return exp.In(this=named, expressions=[exp.Literal.string(name) for name in names])
+
+
+def _raised(function: str, message: str) -> exp.Expr:
+    return exp.Anonymous(this=function, expressions=[exp.Literal.string(message)])
+
+
+def _failed_cast(message: str, text: exp.Expr) -> exp.Expr:
+    """Postgres has no function that raises an error: a cast of the message and the value's
+    text to an integer fails with both (a text of a column's value, so the planner does
+    not fold it whether reached or not)."""
+    failing = exp.cast(exp.DPipe(this=exp.Literal.string(message), expression=text.copy()), exp.DataType.build("INT"))
+    return exp.cast(failing, exp.DataType.build("TEXT"))
 
 
 # Codes for the parts of a time every dialect formats alike, padded (`%m`) or not (`%-m`).
@@ -72,7 +94,8 @@ _FACTS = {
         format_spellings={}, format_literals="as_is",
         log_of_one="base10", sunday_number=0, iso_day_field="ISODOW", name_format=("%A", "%B"), regexp_flags=True,
         regexp_replaces_first=True, regexp_group="backslash", negative_left="all_but", date_difference="days",
-        date_type_name="DATE",
+        date_type_name="DATE", double_text="shortest_plain_below_1e16",
+        is_double=lambda value: _type_in("typeof", value, ("DOUBLE", "FLOAT")), refusal=lambda message, _: _raised("error", message),
     ),
     "postgres": DialectFacts(
         scientific_literal_is_double=False, double_halves="even", double_digits="none",
@@ -83,7 +106,8 @@ _FACTS = {
         format_spellings={"%p": "AM", "%u": "ID"}, format_literals="double_quoted",
         log_of_one="base10", sunday_number=0, iso_day_field="ISODOW", name_format=None, regexp_flags=True,
         regexp_replaces_first=True, regexp_group="backslash", negative_left="all_but", date_difference="days",
-        date_type_name=None,
+        date_type_name=None, double_text="shortest_plain_below_1e15",
+        is_double=lambda value: _type_in("pg_typeof", value, ("double precision", "real")), refusal=_failed_cast,
     ),
     "spark": DialectFacts(
         scientific_literal_is_double=True, double_halves="away", double_digits="printed",
@@ -95,7 +119,9 @@ _FACTS = {
         format_codes=_SHARED_CODES | {"%p"}, format_spellings={"%j": "DDD"}, format_literals="single_quoted",
         log_of_one="natural", sunday_number=1, iso_day_field="DOW_ISO", name_format=("%a", "%b"), regexp_flags=False,
         regexp_replaces_first=False, regexp_group="dollar", negative_left="empty", date_difference="interval",
-        date_type_name="date",
+        date_type_name="date", double_text="java",
+        is_double=lambda value: _type_in("typeof", value, ("double", "float")),
+        refusal=lambda message, _: _raised("raise_error", message),
     ),
 }
 

@@ -81,8 +81,8 @@ def keep_function_meanings(tree: exp.Expr, dialect: str, target: str, path: str)
             if source.date_difference != dest.date_difference:
                 node.replace(_date_difference(node, source))
         elif isinstance(node, exp.Sub) and (source.date_difference, dest.date_difference) == ("interval", "days") and \
-                dest.date_type_name is not None and not any(map(_visibly_no_date, (node.this, node.expression))):
-            node.replace(_dates_refused_when_built(node, dest.date_type_name, dialect, target, path))
+                dest.date_type_name is not None and not any(_visibly_no_date(side, dialect) for side in (node.this, node.expression)):
+            node.replace(_dates_refused_when_built(node, dest, dialect, target, path))
         elif isinstance(node, exp.SimilarTo):
             _refuse(node, f"{dialect} and {target} read SIMILAR TO's pattern differently (a regular expression in DuckDB, "
                     "% and _ with regular expression operators in Postgres)", "use LIKE, or regexp_matches()/~", dialect, path)
@@ -131,21 +131,21 @@ def _date_difference(node: exp.Sub, source: DialectFacts) -> exp.Expr:
     return exp.paren(exp.Mul(this=exp.paren(node.copy()), expression=days))
 
 
-def _visibly_no_date(operand: exp.Expr) -> bool:
+def _visibly_no_date(operand: exp.Expr, dialect: str) -> bool:
     """A number or an interval by the SQL alone (a literal, a cast, count()): never a date."""
     while isinstance(operand, exp.Paren):
         operand = operand.this
-    return isinstance(operand, exp.Interval) or visible_kind(operand, "duckdb") != "unknown"
+    return isinstance(operand, exp.Interval) or visible_kind(operand, dialect) != "unknown"
 
 
-def _dates_refused_when_built(node: exp.Sub, date_type: str, dialect: str, target: str, path: str) -> exp.Expr:
+def _dates_refused_when_built(node: exp.Sub, dest: DialectFacts, dialect: str, target: str, path: str) -> exp.Expr:
     """`a - b` as written unless both are dates, then an error naming the model's line:
     the target would give days where the project dialect gives an interval."""
     message = (f"{located(node, path)}: a date minus a date is an interval of days in {dialect} and a number of days "
                f"on {target}, so it cannot be built there; write datediff(end, start) for the days")
-    both_dates = exp.and_(*(exp.EQ(this=exp.func("typeof", side.copy()), expression=exp.Literal.string(date_type))
+    both_dates = exp.and_(*(exp.EQ(this=exp.func("typeof", side.copy()), expression=exp.Literal.string(str(dest.date_type_name)))
                             for side in (node.this, node.expression)))
-    return exp.Case(ifs=[exp.If(this=both_dates, true=exp.Anonymous(this="error", expressions=[exp.Literal.string(message)]))],
+    return exp.Case(ifs=[exp.If(this=both_dates, true=dest.refusal(message, exp.cast(node.this.copy(), "TEXT")))],
                     default=node.copy())
 
 

@@ -161,8 +161,11 @@ class PostgresAdapter(EngineAdapter):
         )
 
     def _in_time_zone(self, connection: psycopg.Connection[Any], zone: str) -> None:
-        """A connection starts in the database's zone (its TimeZone, PGTZ); it is set to the session's."""
+        """A connection starts in the database's zone (its TimeZone, PGTZ); it is set to the session's.
+        And a double's text is its shortest exact digits, whatever the server's setting, as the
+        compile's rewrite of a double cast to text reads it (compiler.double_texts)."""
         connection.execute(f"SET TIME ZONE {self.sql(exp.Literal.string(zone))}")
+        connection.execute("SET extra_float_digits = 1")
 
     def _where(self) -> str:
         from psycopg.conninfo import conninfo_to_dict

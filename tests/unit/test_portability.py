@@ -348,6 +348,40 @@ def test_a_function_of_two_meanings_is_written_as_the_project_dialect_means_it(d
     assert _portable(sql, dialect, target) == expected
 
 
+@pytest.mark.parametrize(("dialect", "target", "sql", "written"), [
+    # the cast of a value the SQL shows is no double is untouched
+    ("duckdb", "spark", "select cast(1 as varchar), cast('a' as varchar), cast(d::date as varchar) from t",
+     "SELECT CAST(1 AS STRING), CAST('a' AS STRING), CAST(CAST(d AS DATE) AS STRING) FROM t"),
+    # else the target's folded typeof() refuses a double's when built
+    ("duckdb", "spark", "select cast(x as varchar) from t",
+     "SELECT CASE WHEN CAST(TYPEOF(x) AS STRING) IN ('double', 'float') THEN RAISE_ERROR('m.sql:1:13: a double cast to "
+     "text is written another way on spark than in duckdb (a whole number, a large one, infinity), so it cannot be built "
+     "there; cast it to a DECIMAL first, e.g. cast(cast(x as decimal(18, 4)) as varchar)') ELSE CAST(x AS STRING) END FROM t"),
+])
+def test_a_double_cast_to_text_is_refused_where_the_target_writes_it_otherwise(dialect: str, target: str, sql: str,
+                                                                                 written: str) -> None:
+    assert _portable(sql, dialect, target) == written
+
+
+@pytest.mark.parametrize(("dialect", "target", "sql"), [
+    ("duckdb", "spark", "select k,\n  cast(x::double as varchar) from t"),
+    ("duckdb", "postgres", "select k,\n  cast(x::float as varchar) from t"),  # a real's digits are written apart
+    ("spark", "postgres", "select k,\n  cast(2.5e0 as string) from t"),
+])
+def test_a_visible_double_cast_to_text_is_refused_at_compile_time(dialect: str, target: str, sql: str) -> None:
+    with pytest.raises(UnsupportedSqlError) as raised:
+        _portable(sql, dialect, target)
+    assert "a double cast to text is written another way" in str(raised.value) and "m.sql:2:" in str(raised.value)
+
+
+def test_a_duckdb_doubles_text_on_postgres_is_rewritten_and_guarded_by_pg_typeof() -> None:
+    """Run on Postgres by tests/integration/postgres/test_double_texts_across_dialects.py."""
+    written = _portable("select cast(x as varchar), cast(abs(-2e0) as varchar) from t", "duckdb", "postgres")
+    assert written.startswith("SELECT CASE WHEN CAST(PG_TYPEOF(x) AS TEXT) = 'double precision' THEN ")
+    assert "WHEN CAST(PG_TYPEOF(x) AS TEXT) = 'real' THEN " in written and "ELSE CAST(x AS TEXT) END" in written
+    assert "ABS(-CAST(2e0 AS DOUBLE PRECISION))" in written  # a double in DuckDB's text, a numeric in Postgres's
+
+
 @pytest.mark.parametrize(("dialect", "target", "sql", "refusal"), [
     ("duckdb", "spark", "select k,\n  regexp_replace(s, 'a', 'b') from t", "duckdb replaces the first match, spark every match"),
     ("duckdb", "spark", "select k,\n  regexp_replace(s, '(a)', '<\\1>', 'g') from t", "a group is \\1 in DuckDB and Postgres"),

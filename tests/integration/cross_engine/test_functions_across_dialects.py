@@ -7,7 +7,8 @@ what sqlglot wrote for it). Among them
 every function found giving another value silently (compiler.function_meanings):
 log(), the days of the week, day and month names, regexp_replace()'s first
 match, flags and groups, left()/right() of a negative length, a date minus a
-date, hash(), format(), weekday(), regexp_matches(), SIMILAR TO; and functions
+date, hash(), format(), weekday(), regexp_matches(), SIMILAR TO, a double's text
+(compiler.double_texts); and functions
 that agree, so that a rewrite breaking them shows."""
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ EXPRESSIONS = {
         "greatest(1, NULL, 3)", "-7 % 3", "-7 // 2", "7 / 2", "floor(-2.5)", "ceil(-2.5)",
         "date_trunc('week', timestamp '2024-03-07 10:00:00')", "last_day(date '2024-02-10')",
         "extract(week from timestamp '2024-12-30 00:00:00')", "extract(doy from timestamp '2024-12-30 00:00:00')",
+        "cast(2.0::double as varchar)", "cast(abs(-2e0) as varchar)", "cast(abs(-0.5e0) as varchar)", "cast(abs(-1e15) as varchar)",
+        "cast(abs(-7) as varchar)",
     ],
     "spark": [
         "log(100)", "log(10, 100)", *(f"dayofweek({day})" for day in DAYS), *(f"extract(dow from {day})" for day in DAYS),
@@ -49,13 +52,14 @@ EXPRESSIONS = {
         "regexp_replace('aaa', 'a', 'b')", "regexp_replace('abc', '(b)', '[$1]')", "'abc' rlike 'b'",
         "left('hello', -2)", "right('hello', -2)", "left('hello', 2)",
         "hash(1)", "format_string('%s-%s', 1, 2)", "instr('hello', 'l')", "nvl(NULL, 1)",
-        "date '2024-03-10' - date '2024-03-01'",
+        "date '2024-03-10' - date '2024-03-01'", "cast(abs(cast(2 as double)) as string)", "cast(abs(-7) as string)",
     ],
     "postgres": [
         "log(100)", "ln(10)", *(f"extract(dow from {day})" for day in DAYS), *(f"extract(isodow from {day})" for day in DAYS),
         "regexp_replace('aaa', 'a', 'b')", "regexp_replace('aaa', 'a', 'b', 'g')", "regexp_replace('abc', '(b)', '[\\1]', 'g')",
         "left('hello', -2)", "right('hello', -2)", "format('%s-%s', 1, 2)", "'ABC' ~* 'b'",
         "'2024-03-10'::date - '2024-03-01'::date", "'abc' similar to 'a%'", "regexp_matches('abc1', '[0-9]')",
+        "cast(abs(2::float8) as text)",
     ],
 }
 OWN_TARGET = {"duckdb": "dev", "postgres": "pg", "spark": "spark"}
