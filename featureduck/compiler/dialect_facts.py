@@ -70,9 +70,13 @@ def _raised(function: str, message: str) -> exp.Expr:
 
 def _failed_cast(message: str, text: exp.Expr) -> exp.Expr:
     """Postgres has no function that raises an error: a cast of the message and the value's
-    text to an integer fails with both (a text of a column's value, so the planner does
-    not fold it whether reached or not)."""
-    failing = exp.cast(exp.DPipe(this=exp.Literal.string(message), expression=text.copy()), exp.DataType.build("INT"))
+    text to an integer fails with both. The planner folds what is constant, reached or
+    not (a literal's text, a subquery's constant pulled up): a stable setting's empty
+    prefix keeps the cast for when it is reached."""
+    unfolded = exp.Anonymous(this="LEFT", expressions=[
+        exp.Anonymous(this="CURRENT_SETTING", expressions=[exp.Literal.string("extra_float_digits")]), exp.Literal.number(0)])
+    failing = exp.cast(exp.DPipe(this=exp.DPipe(this=exp.Literal.string(message), expression=text.copy()), expression=unfolded),
+                       exp.DataType.build("INT"))
     return exp.cast(failing, exp.DataType.build("TEXT"))
 
 

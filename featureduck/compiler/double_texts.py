@@ -16,7 +16,7 @@ gave other values on another engine.
   the target's `typeof()`, which its planner folds, as an error naming the
   model's line when built (every other cast runs as written).
 
-The test is tests/integration/cross_engine/test_double_texts_across_dialects.py,
+The test is tests/integration/postgres/test_double_texts_across_dialects.py,
 on random doubles of every magnitude against DuckDB's own cast.
 """
 
