@@ -18,7 +18,7 @@ import pytest
 from sqlglot import exp
 
 from featureduck.errors import DatabaseError, ProfileError, SourceLocation
-from featureduck.online.base import OnlineStore, OnlineView
+from featureduck.online.base import FEATURE_TS, OnlineStore, OnlineView
 from featureduck.online.embedded import EmbeddedStore
 from featureduck.online.materialize import latest_rows
 from featureduck.project.nodes import Feature, FeatureView
@@ -67,6 +67,43 @@ def test_embedded_writes_in_any_order_leave_one_full_write(tmp_path: Path, seed:
     full.open()
     try:
         _differential(incremental, full, seed)
+    finally:
+        incremental.close()
+        full.close()
+
+
+def _rising(rng: random.Random, count: int) -> list[dict[str, Any]]:
+    """A live stream's rows: stamps rising with the arrival order, some a few minutes late,
+    some alike (a write's rows stamped after the view's newest are put without reading
+    the stored ones: `embedded._after`)."""
+    base = datetime.datetime(2026, 1, 1)
+    rows = []
+    for index in range(count):
+        late = rng.choice([0, 0, 0, 1, 3, 20])
+        rows.append({"user_id": rng.randrange(40), "ts": base + datetime.timedelta(minutes=max(0, index // 8 - late)),
+                     "score": rng.choice([None, 1.0, 2.5, -3.0]), "note": rng.choice([None, "a", "B", "é", "ab"])})
+    return rows
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("zone", [None, "UTC"], ids=["naive", "utc"])
+def test_embedded_a_stream_of_rising_stamps_leaves_one_full_write(tmp_path: Path, seed: int, zone: str | None) -> None:
+    rng = random.Random(seed)
+    rows = _rising(rng, 800)
+    incremental = EmbeddedStore({"path": str(tmp_path / "a")}, tmp_path)
+    full = EmbeddedStore({"path": str(tmp_path / "b")}, tmp_path)
+    incremental.open()
+    full.open()
+    try:
+        full.write(VIEW, _newest(rows), full=True)
+        start = 0
+        while start < len(rows):
+            size = rng.randrange(1, 60)
+            batch = _newest(rows[start:start + size])
+            stamps = batch.column(FEATURE_TS).cast(pyarrow.timestamp("us", tz=zone))
+            incremental.write(VIEW, batch.set_column(batch.schema.get_field_index(FEATURE_TS), FEATURE_TS, stamps), full=False)
+            start += size
+        assert _held(incremental) == _held(full)
     finally:
         incremental.close()
         full.close()
