@@ -426,6 +426,7 @@ def build_app(definition: ProjectDefinition, index: OnlineIndex, config: ServeCo
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        pusher.prepare()
         # what is loaded by now lives as long as the server: out of the collector's scans,
         # so a full collection does not stall requests walking the project and the modules
         gc.freeze()

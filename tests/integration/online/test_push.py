@@ -155,6 +155,32 @@ def test_only_stream_views_take_pushes(make_project: ProjectFactory) -> None:
         Project.load(root).push("clicks", [{"user_id": 1}])
 
 
+FIRST_PUSH = """
+import sys
+from featureduck.api import Project
+from featureduck.streams.push import Pusher
+project = Project.load(sys.argv[1])
+pusher = Pusher(project.definition, project.online_store(), None)
+if sys.argv[2] == "prepared":
+    pusher.prepare()
+before = set(sys.modules)
+row = {"user_id": 1, "event_ts": "2026-01-01T10:00:00", "amount": 2.5, "country": "de", "seen": 1.25}
+pusher.write_group([pusher.ticket("clicks", [row])])
+print(" ".join(sorted(set(sys.modules) - before)))
+"""
+
+
+def test_a_prepared_pusher_imports_nothing_on_its_first_push(project: Path) -> None:
+    """Serving prepares its pusher at start-up: Arrow's first conversion of Python values
+    imports pandas (a third of a second), which would otherwise stall a worker's first push."""
+    def imported(mode: str) -> list[str]:
+        done = subprocess.run([sys.executable, "-c", FIRST_PUSH, str(project), mode], capture_output=True, text=True, check=True)
+        return done.stdout.split()
+
+    assert "pandas" in imported("unprepared")
+    assert imported("prepared") == []
+
+
 @pytest.mark.slow
 def test_push_is_behind_the_same_auth_and_rate_limit(make_project: ProjectFactory) -> None:
     serve = "name: proj\nserve:\n  auth:\n    tokens: [\"{{ env_var('FD_TEST_TOKEN') }}\"]\n  rate_limit: {per_second: 1, burst: 2}\n"
