@@ -25,7 +25,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from featureduck.compiler.dialect_facts import dialect_facts
-from featureduck.compiler.operand_types import visible_kind
+from featureduck.compiler.operand_types import same_cast, visible_kind
 from featureduck.compiler.parse import located
 from featureduck.errors import UnsupportedSqlError
 
@@ -51,7 +51,7 @@ def keep_double_texts(tree: exp.Expr, dialect: str, target: str, path: str) -> N
                 visibly_double and not _visibly_double(node.this)):
             big = (f"{where}: a double from 1e16 to 1e22 has other digits in {target}'s text than in {dialect}'s, so its "
                    "text cannot be built there; cast it to a DECIMAL first. The double: ")
-            rewritten = _with(node, _duckdb_text_from_postgres(text, dest.refusal(big, text)))
+            rewritten = same_cast(node, _duckdb_text_from_postgres(text, dest.refusal(big, text)))
             if visibly_double:
                 node.replace(rewritten)
                 continue
@@ -75,12 +75,6 @@ def _visibly_no_double(operand: exp.Expr, dialect: str) -> bool:
         return operand.is_string or visible_kind(operand, dialect) == "exact"
     return isinstance(operand, (exp.Count, exp.Boolean, exp.Null, exp.Predicate, exp.Connector, exp.Not, exp.CurrentDate,
                                 exp.CurrentTimestamp))
-
-
-def _with(node: exp.Cast, value: exp.Expr) -> exp.Cast:
-    cast = node.copy()
-    cast.set("this", value)
-    return cast
 
 
 def _scientific_literals_as_doubles(operand: exp.Expr) -> None:

@@ -25,7 +25,15 @@ from __future__ import annotations
 from sqlglot import exp
 
 from featureduck.compiler.dialect_facts import DialectFacts, dialect_facts
-from featureduck.compiler.operand_types import AVERAGES, MATH_OF_NUMERICS, is_volatile, typed_as_in_postgres, typeof_in, visible_kind
+from featureduck.compiler.operand_types import (
+    AVERAGES,
+    MATH_OF_NUMERICS,
+    is_volatile,
+    same_cast,
+    typed_as_in_postgres,
+    typeof_in,
+    visible_kind,
+)
 from featureduck.compiler.parse import located
 from featureduck.errors import UnsupportedSqlError
 
@@ -64,21 +72,14 @@ def _is_whole(operand: exp.Expr) -> bool:
     return isinstance(operand, (exp.Count, exp.Boolean, exp.Predicate, exp.Connector, exp.Not, exp.Null))
 
 
-def _with(node: exp.Cast, value: exp.Expr) -> exp.Cast:
-    """The same cast (a try_cast stays one) of another value."""
-    cast = node.copy()
-    cast.set("this", value)
-    return cast
-
-
 def _averages_as_in(node: exp.Cast, source: DialectFacts, dest: DialectFacts, path: str) -> exp.Expr | None:
     """Rounded by type on both: the operand typed as the source types it."""
     if source.averages == "double" and node.this.find(*AVERAGES):  # the target's average of integers is exact: a double
-        return _with(node, _averages_doubled(node.this))
+        return same_cast(node, _averages_doubled(node.this))
     # Postgres's average of integers, its quotient and its sqrt() of a decimal are numerics, rounded half away
     if source.averages == "exact_of_exact" and dest.double_type_names and node.this.find(*AVERAGES, *MATH_OF_NUMERICS, exp.Div, exp.IntDiv):
         is_double = typeof_in(typed_as_in_postgres(node.this, path), dest.double_type_names)
-        return exp.If(this=is_double, true=node.copy(), false=_with(node, exp.func("round", node.this.copy())))
+        return exp.If(this=is_double, true=node.copy(), false=same_cast(node, exp.func("round", node.this.copy())))
     return None
 
 
@@ -97,8 +98,8 @@ def _rounded_by_type(node: exp.Cast, dialect: str, facts: tuple[DialectFacts, Di
     source, dest = facts
     value = _averages_doubled(node.this) if source.averages == "double" else node.this.copy()
     kind = visible_kind(value, dialect)
-    half_even = _with(node, dest.half_even(exp.cast(value.copy(), exp.DataType.build("DOUBLE"))))
-    half_away = _with(node, exp.func("round", exp.cast(value.copy(), _EXACT.copy())))
+    half_even = same_cast(node, dest.half_even(exp.cast(value.copy(), exp.DataType.build("DOUBLE"))))
+    half_away = same_cast(node, exp.func("round", exp.cast(value.copy(), _EXACT.copy())))
     if kind == "double":
         return half_even
     if kind == "exact":
@@ -106,17 +107,17 @@ def _rounded_by_type(node: exp.Cast, dialect: str, facts: tuple[DialectFacts, Di
     probe = typed_as_in_postgres(value, path) if source.averages == "exact_of_exact" else value.copy()
     # a double's as the source types it (Postgres's average of integers is a numeric), an integer's as the value is typed
     return exp.If(this=typeof_in(probe, dest.double_type_names), true=half_even,
-                  false=exp.If(this=typeof_in(value.copy(), dest.whole_type_names), true=_with(node, value.copy()), false=half_away))
+                  false=exp.If(this=typeof_in(value.copy(), dest.whole_type_names), true=same_cast(node, value.copy()), false=half_away))
 
 
 def _truncated(node: exp.Cast, dialect: str, dest: DialectFacts, path: str) -> exp.Expr:
     """Truncated, on a target that rounds by type: the truncation of the value's digits."""
     if visible_kind(node.this, dialect) != "unknown":
-        return _with(node, exp.func("trunc", node.this.copy()))
+        return same_cast(node, exp.func("trunc", node.this.copy()))
     if dest.exact_digits == "decimal":
         exact = node.copy()  # as `node` casts: a try_cast's bad string is null
         exact.set("to", _EXACT.copy())
-        return _with(node, exp.func("trunc", exact))
+        return same_cast(node, exp.func("trunc", exact))
     if is_volatile(node.this):
         raise UnsupportedSqlError(
             f"`{node.sql(dialect)}` truncates a random value; truncating it as {dialect} does on this target reads "
@@ -125,4 +126,4 @@ def _truncated(node: exp.Cast, dialect: str, dest: DialectFacts, path: str) -> e
     digits = exp.func("trunc", exp.cast(text.copy(), exp.DataType.build("DECIMAL")))
     value = exp.Case(this=text, ifs=[exp.If(this=exp.Literal.string(str(flag).lower()), true=exp.Literal.number(int(flag)))
                                      for flag in (True, False)], default=digits)
-    return _with(node, value)
+    return same_cast(node, value)

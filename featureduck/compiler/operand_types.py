@@ -108,3 +108,10 @@ def integer_literal(value: exp.Expr | None) -> int | None:
 def typeof_in(value: exp.Expr, type_names: tuple[str, ...]) -> exp.Expr:
     """Whether the target's typeof() names `value`'s type one of `type_names` (its planner folds it)."""
     return exp.In(this=exp.func("typeof", value), expressions=[exp.Literal.string(n) for n in type_names])
+
+
+def same_cast(node: exp.Cast, value: exp.Expr) -> exp.Cast:
+    """The same cast (a try_cast stays one) of another value: what a rewrite of an operand keeps."""
+    cast = node.copy()
+    cast.set("this", value)
+    return cast
