@@ -39,7 +39,7 @@ from typing import NoReturn
 from sqlglot import exp
 
 from featureduck.compiler.dialect_facts import DialectFacts, dialect_facts
-from featureduck.compiler.operand_types import integer_literal, is_visibly_date, is_volatile, visible_kind
+from featureduck.compiler.operand_types import integer_literal, is_visibly_date, is_volatile, typeof_in, visible_kind
 from featureduck.compiler.parse import located
 from featureduck.errors import UnsupportedSqlError
 
@@ -143,8 +143,7 @@ def _dates_refused_when_built(node: exp.Sub, dest: DialectFacts, dialect: str, t
     the target would give days where the project dialect gives an interval."""
     message = (f"{located(node, path)}: a date minus a date is an interval of days in {dialect} and a number of days "
                f"on {target}, so it cannot be built there; write datediff(end, start) for the days")
-    both_dates = exp.and_(*(exp.EQ(this=exp.func("typeof", side.copy()), expression=exp.Literal.string(str(dest.date_type_name)))
-                            for side in (node.this, node.expression)))
+    both_dates = exp.and_(*(typeof_in(side.copy(), (str(dest.date_type_name),)) for side in (node.this, node.expression)))
     return exp.Case(ifs=[exp.If(this=both_dates, true=dest.refusal(message, exp.cast(node.this.copy(), "TEXT")))],
                     default=node.copy())
 
