@@ -25,7 +25,7 @@ import orjson
 from sqlglot import exp
 
 from featureduck.errors import UsageError
-from featureduck.project.nodes import Entity, FeatureView
+from featureduck.project.nodes import Entity, FeatureView, online_table
 
 if TYPE_CHECKING:
     import pyarrow
@@ -56,8 +56,7 @@ class OnlineView:
 
     @property
     def table(self) -> str:
-        """`online_<view>`; versions after the first apart, as `online_<view>_v<n>`."""
-        return f"online_{self.name}" if self.version == 1 else f"online_{self.name}_v{self.version}"
+        return online_table(self.name, self.version)
 
 
 @dataclass(frozen=True)

@@ -175,8 +175,17 @@ _DOC_CALL = re.compile(r"{{\s*doc\(\s*['\"](\w+)['\"]\s*\)\s*}}")
 
 
 def _check_feature_views(definition: ProjectDefinition) -> None:
-    """Every feature view names a declared entity and an existing model."""
+    """Every feature view names a declared entity and an existing model, and is kept
+    online in a table of its own."""
+    tables: dict[str, FeatureView] = {}
     for view in definition.feature_views.values():
+        other = tables.setdefault(view.online_table, view)
+        if other is not view:
+            raise ProjectError(
+                f"feature view '{view.name}' version {view.version} and '{other.name}' version {other.version} (in "
+                f"{other.location}) would be kept in one online table, {view.online_table}", view.location,
+                "rename one of them",
+            )
         if view.entity not in definition.entities:
             raise ProjectError(
                 f"feature view '{view.name}' names unknown entity '{view.entity}'", view.location,

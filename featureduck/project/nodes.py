@@ -242,6 +242,13 @@ class Feature:
     location: SourceLocation | None = None
 
 
+def online_table(view: str, version: int) -> str:
+    """The table (or LMDB database) a view version is kept in online: `online_<view>`;
+    versions after the first apart, as `online_<view>_v<n>`. Two views whose names
+    give one table are refused when the project loads."""
+    return f"online_{view}" if version == 1 else f"online_{view}_v{version}"
+
+
 @dataclass
 class FeatureView:
     """Features of an entity computed by a model (or read from a stream source's
@@ -266,6 +273,10 @@ class FeatureView:
     def key(self) -> str:
         """`name@version`: versions of one view live side by side."""
         return f"{self.name}@{self.version}"
+
+    @property
+    def online_table(self) -> str:
+        return online_table(self.name, self.version)
 
     def to_dict(self) -> dict[str, Any]:
         return {

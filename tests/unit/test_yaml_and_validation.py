@@ -79,3 +79,18 @@ def test_a_dbt_duckdb_external_location_is_the_source_file(make_project: Project
                                            "    tables:\n      - name: events\n"})
     table = Project.load(root).definition.sources[("files", "events")]
     assert (table.path, table.format) == ("data/events.parquet", "parquet")
+
+
+def test_two_feature_views_kept_in_one_online_table_are_refused(make_project: ProjectFactory) -> None:
+    """`clicks` version 2 and `clicks_v2` version 1 would both be `online_clicks_v2`:
+    their rows would overwrite each other's, so the project does not load."""
+    views = ("entities:\n  - {name: user, join_keys: [user_id]}\nfeature_views:\n"
+             "  - {name: clicks, version: 2, entity: user, model: m, timestamp_field: ts, online: true, features: [{name: n}]}\n"
+             "  - {name: clicks_v2, entity: user, model: m, timestamp_field: ts, online: true, features: [{name: n}]}\n")
+    root = make_project({"models/m.sql": "select 1 as user_id, now() as ts, 2 as n", "models/views.yml": views})
+    with pytest.raises(ProjectError, match=r"feature view 'clicks_v2' version 1 and 'clicks' version 2 \(in .*views.yml.*\) "
+                                           r"would be kept in one online table, online_clicks_v2") as raised:
+        Project.load(root)
+    assert "views.yml" in str(raised.value)
+    Project.load(make_project({"models/m.sql": "select 1 as user_id, now() as ts, 2 as n",
+                               "models/views.yml": views.replace("name: clicks_v2", "name: clicks_2")}))
