@@ -51,7 +51,8 @@ class DialectFacts:
     regexp_group: Literal["backslash", "dollar"]  # how a replacement names a group: \1 or $1
     negative_left: Literal["all_but", "empty"]  # left()/right() of a negative length: all but that many characters, or ''
     date_difference: Literal["days", "interval"]  # one date minus another: a number of days, or an interval of days
-    date_type_name: str | None  # what its typeof() says of a DATE, folded when the query is planned; None: it has none
+    # its test that a value is a DATE, by the value's type: typeof(), folded when planned, or pg_typeof() per row
+    is_date: Callable[[exp.Expr], exp.Expr]
     # its test that a value is a double (or a real), by the value's type: typeof(), folded when planned, or pg_typeof() per row
     is_double: Callable[[exp.Expr], exp.Expr]
     refusal: Callable[[str, exp.Expr], exp.Expr]  # what fails the query with a message, when reached, of a text value
@@ -98,7 +99,7 @@ _FACTS = {
         format_spellings={}, format_literals="as_is",
         log_of_one="base10", sunday_number=0, iso_day_field="ISODOW", name_format=("%A", "%B"), regexp_flags=True,
         regexp_replaces_first=True, regexp_group="backslash", negative_left="all_but", date_difference="days",
-        date_type_name="DATE", double_text="shortest_plain_below_1e16",
+        is_date=lambda value: _type_in("typeof", value, ("DATE",)), double_text="shortest_plain_below_1e16",
         is_double=lambda value: _type_in("typeof", value, ("DOUBLE", "FLOAT")), refusal=lambda message, _: _raised("error", message),
     ),
     "postgres": DialectFacts(
@@ -110,7 +111,7 @@ _FACTS = {
         format_spellings={"%p": "AM", "%u": "ID"}, format_literals="double_quoted",
         log_of_one="base10", sunday_number=0, iso_day_field="ISODOW", name_format=None, regexp_flags=True,
         regexp_replaces_first=True, regexp_group="backslash", negative_left="all_but", date_difference="days",
-        date_type_name=None, double_text="shortest_plain_below_1e15",
+        is_date=lambda value: _type_in("pg_typeof", value, ("date",)), double_text="shortest_plain_below_1e15",
         is_double=lambda value: _type_in("pg_typeof", value, ("double precision", "real")), refusal=_failed_cast,
     ),
     "spark": DialectFacts(
@@ -123,7 +124,7 @@ _FACTS = {
         format_codes=_SHARED_CODES | {"%p"}, format_spellings={"%j": "DDD"}, format_literals="single_quoted",
         log_of_one="natural", sunday_number=1, iso_day_field="DOW_ISO", name_format=("%a", "%b"), regexp_flags=False,
         regexp_replaces_first=False, regexp_group="dollar", negative_left="empty", date_difference="interval",
-        date_type_name="date", double_text="java",
+        is_date=lambda value: _type_in("typeof", value, ("date",)), double_text="java",
         is_double=lambda value: _type_in("typeof", value, ("double", "float")),
         refusal=lambda message, _: _raised("raise_error", message),
     ),

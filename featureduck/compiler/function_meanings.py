@@ -39,7 +39,7 @@ from typing import NoReturn
 from sqlglot import exp
 
 from featureduck.compiler.dialect_facts import DialectFacts, dialect_facts
-from featureduck.compiler.operand_types import integer_literal, is_visibly_date, is_volatile, typeof_in, visible_kind
+from featureduck.compiler.operand_types import AVERAGES, integer_literal, is_visibly_date, is_volatile, visible_kind
 from featureduck.compiler.parse import located
 from featureduck.errors import UnsupportedSqlError
 
@@ -81,7 +81,7 @@ def keep_function_meanings(tree: exp.Expr, dialect: str, target: str, path: str)
             if source.date_difference != dest.date_difference:
                 node.replace(_date_difference(node, source))
         elif isinstance(node, exp.Sub) and (source.date_difference, dest.date_difference) == ("interval", "days") and \
-                dest.date_type_name is not None and not any(_visibly_no_date(side, dialect) for side in (node.this, node.expression)):
+                not any(_visibly_no_date(side, dialect) for side in (node.this, node.expression)):
             node.replace(_dates_refused_when_built(node, dest, dialect, target, path))
         elif isinstance(node, exp.SimilarTo):
             _refuse(node, f"{dialect} and {target} read SIMILAR TO's pattern differently (a regular expression in DuckDB, "
@@ -90,6 +90,10 @@ def keep_function_meanings(tree: exp.Expr, dialect: str, target: str, path: str)
             why, hint = _OTHER_FUNCTIONS[_name(node)]
             _refuse(node, f"{_name(node).lower()}() on {target} is {why}", hint, dialect, path)
 
+
+# what gives a number in every dialect, of any operand it takes (a date's min() is a date, its sum() none)
+_NEVER_DATES = (exp.Abs, exp.Round, exp.Floor, exp.Ceil, exp.Sign, exp.Sqrt, exp.Exp, exp.Ln, exp.Log, exp.Pow, exp.Length,
+                exp.Mod, exp.Mul, exp.Div, exp.Sum, exp.Count, exp.Extract, exp.DateDiff, *AVERAGES)
 
 def _name(node: exp.Func) -> str:
     return str(node.this).upper() if isinstance(node, exp.Anonymous) else node.sql_name()
@@ -132,20 +136,24 @@ def _date_difference(node: exp.Sub, source: DialectFacts) -> exp.Expr:
 
 
 def _visibly_no_date(operand: exp.Expr, dialect: str) -> bool:
-    """A number or an interval by the SQL alone (a literal, a cast, count()): never a date."""
+    """A number or an interval by the SQL alone (a literal, a cast, count(), a function
+    of numbers only): never a date."""
     while isinstance(operand, exp.Paren):
         operand = operand.this
-    return isinstance(operand, exp.Interval) or visible_kind(operand, dialect) != "unknown"
+    return isinstance(operand, (exp.Interval, *_NEVER_DATES)) or visible_kind(operand, dialect) != "unknown"
 
 
 def _dates_refused_when_built(node: exp.Sub, dest: DialectFacts, dialect: str, target: str, path: str) -> exp.Expr:
     """`a - b` as written unless both are dates, then an error naming the model's line:
-    the target would give days where the project dialect gives an interval."""
+    the target would give days where the project dialect gives an interval. Both
+    branches are the subtraction (Postgres types a CASE by its branches, and a date's
+    difference is no interval's type) and the refusal is the second test, reached only
+    when both are dates: a CASE tests in order."""
     message = (f"{located(node, path)}: a date minus a date is an interval of days in {dialect} and a number of days "
                f"on {target}, so it cannot be built there; write datediff(end, start) for the days")
-    both_dates = exp.and_(*(typeof_in(side.copy(), (str(dest.date_type_name),)) for side in (node.this, node.expression)))
-    return exp.Case(ifs=[exp.If(this=both_dates, true=dest.refusal(message, exp.cast(node.this.copy(), "TEXT")))],
-                    default=node.copy())
+    both_dates = exp.and_(*(dest.is_date(side) for side in (node.this, node.expression)))
+    refused = exp.Is(this=dest.refusal(message, exp.cast(node.this.copy(), "TEXT")), expression=exp.null())
+    return exp.Case(ifs=[exp.If(this=exp.not_(both_dates), true=node.copy()), exp.If(this=refused, true=node.copy())])
 
 
 def _keep_length(node: exp.Left | exp.Right, source: DialectFacts, dialect: str, path: str) -> None:

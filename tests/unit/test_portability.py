@@ -335,9 +335,15 @@ def test_fduck_compile_names_a_date_format_the_target_cannot_mean(make_project: 
      "SELECT ((CURRENT_DATE - CAST('2024-01-01' AS DATE)) * INTERVAL '1' DAY) FROM t"),
     # two columns that may be dates: DuckDB's folded typeof() picks the subtraction or an error naming the line
     ("spark", "duckdb", "select d1 - d2, n - 1, ts - interval 1 day from t",
-     "SELECT CASE WHEN TYPEOF(d1) IN ('DATE') AND TYPEOF(d2) IN ('DATE') THEN ERROR('m.sql:1:9: a date minus a date is an interval "
-     "of days in spark and a number of days on duckdb, so it cannot be built there; write datediff(end, start) for the days') "
-     "ELSE d1 - d2 END, n - 1, ts - INTERVAL '1' DAY FROM t"),
+     "SELECT CASE WHEN NOT (CAST(TYPEOF(d1) AS TEXT) IN ('DATE') AND CAST(TYPEOF(d2) AS TEXT) IN ('DATE')) THEN d1 - d2 "
+     "WHEN ERROR('m.sql:1:9: a date minus a date is an interval of days in spark and a number of days on duckdb, so it cannot "
+     "be built there; write datediff(end, start) for the days') IS NULL THEN d1 - d2 END, n - 1, ts - INTERVAL '1' DAY FROM t"),
+    # on Postgres by pg_typeof() per row; a function of numbers only is no date
+    ("spark", "postgres", "select d1 - d2, abs(x) - 1 from t",
+     "SELECT CASE WHEN NOT (CAST(PG_TYPEOF(d1) AS TEXT) IN ('date') AND CAST(PG_TYPEOF(d2) AS TEXT) IN ('date')) THEN d1 - d2 "
+     "WHEN CAST(CAST('m.sql:1:9: a date minus a date is an interval of days in spark and a number of days on postgres, so it "
+     "cannot be built there; write datediff(end, start) for the days' || CAST(d1 AS TEXT) || LEFT(CURRENT_SETTING("
+     "'extra_float_digits'), 0) AS INT) AS TEXT) IS NULL THEN d1 - d2 END, ABS(x) - 1 FROM t"),
     # the inner rewrite kept inside the outer one
     ("duckdb", "spark", "select log(length(left(s, -1))) from t",
      "SELECT LOG(10, LENGTH(LEFT(s, CASE WHEN -1 < 0 THEN GREATEST(LENGTH(s) + -1, 0) ELSE -1 END))) FROM t"),
