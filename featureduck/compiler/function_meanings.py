@@ -95,6 +95,7 @@ def keep_function_meanings(tree: exp.Expr, dialect: str, target: str, path: str)
 _NEVER_DATES = (exp.Abs, exp.Round, exp.Floor, exp.Ceil, exp.Sign, exp.Sqrt, exp.Exp, exp.Ln, exp.Log, exp.Pow, exp.Length,
                 exp.Mod, exp.Mul, exp.Div, exp.Sum, exp.Count, exp.Extract, exp.DateDiff, *AVERAGES)
 
+
 def _name(node: exp.Func) -> str:
     return str(node.this).upper() if isinstance(node, exp.Anonymous) else node.sql_name()
 

@@ -339,8 +339,8 @@ def _view_state(raw: bytes | None) -> ViewState | None:
 def _after(stamps: pyarrow.ChunkedArray, watermark: str | None) -> list[bool] | None:
     """Which rows are stamped after the view's watermark: every write moves it to its
     newest stamp at least, so no stored row is stamped as late, and such a row replaces
-    the stored one unread (a live stream's rows, mostly). None when none can be told so
-    (no watermark yet, or stamps that are no timestamps)."""
+    the stored one unread (a live stream's rows, mostly). None when no row is, or none
+    can be told to be (no watermark yet, or stamps that are no timestamps)."""
     import pyarrow
     import pyarrow.compute as pc
 
