@@ -294,16 +294,20 @@ class Pusher:
         server of two workers the second one's first push came in the timed run)."""
         import pyarrow
 
-        streams = [view.key for view in self.definition.feature_views.values() if view.stream and view.source is not None]
+        streams = self._stream_views()
         for key in streams:
             self.view(key)
         if streams:  # a server without stream views never converts, and pandas costs each worker its memory
             pyarrow.array([0], pyarrow.int64())
 
+    def _stream_views(self) -> dict[str, FeatureView]:
+        """The views pushes go to, by name@version: stream views over a stream source."""
+        return {v.key: v for v in self.definition.feature_views.values() if v.stream and v.source is not None}
+
     def view(self, name: str) -> PushView:
         found = self._views.get(name)
         if found is None:
-            streams = {v.key: v for v in self.definition.feature_views.values() if v.stream and v.source is not None}
+            streams = self._stream_views()
             newest = {}
             for view in sorted(streams.values(), key=lambda v: v.version):
                 newest[view.name] = view
